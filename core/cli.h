@@ -1,0 +1,60 @@
+/* The monkey CLI: subcommand entry points and the sandbox options shared by
+ * "monkey exec" and "monkey agent".  Only this layer prints or exits. */
+#ifndef MONKEY_CLI_H
+#define MONKEY_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include <monkey/exec.h>
+
+#include "util.h"
+
+/* Subcommands: each returns the process exit status. */
+int monkey_cli_exec(int argc, char **argv);
+int monkey_cli_sandbox(int argc, char **argv);
+int monkey_cli_agent(int argc, char **argv);
+int monkey_cli_replay(int argc, char **argv);
+
+/* Sandbox options shared by exec, agent and replay. */
+struct monkey_cli_sandbox {
+	struct monkey_exec_options opts;
+	struct monkey_strv mounts;
+	struct monkey_strv env;
+	struct monkey_strv pass_env;
+	bool json;
+	const char *stdin_file; /* --stdin FILE or "-" */
+};
+
+void monkey_cli_sandbox_init(struct monkey_cli_sandbox *s);
+void monkey_cli_sandbox_free(struct monkey_cli_sandbox *s);
+
+/* getopt_long table: the shared options followed by extra (terminated by a
+ * zero entry).  Caller frees the result. */
+struct option *monkey_cli_longopts(const struct option *extra);
+
+/* Option ids of the shared options start here; subcommands use ids below
+ * it (or short-option characters). */
+#define MONKEY_CLI_OPT_BASE 0x1000
+
+/* Handle one getopt_long result.  Returns 1 when opt was a shared option
+ * (handled), 0 when it was not, -1 when its argument is invalid (a message
+ * naming the option was printed). */
+int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
+			      const char *arg);
+
+/* After parsing: apply MONKEY_SANDBOX and friends, point opts at the
+ * vectors, install the notice printer.  Returns 0 or -1 (printed). */
+int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s);
+
+/* Help text for the shared options (for --help of each subcommand). */
+extern const char monkey_cli_sandbox_help[];
+
+/* Prints executor notices to stderr ("monkey: warning: ..."). */
+void monkey_cli_notify(void *ctx, int level, const char *msg);
+
+/* Print "monkey: <msg>" to stderr. */
+void monkey_cli_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+#endif

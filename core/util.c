@@ -1,0 +1,83 @@
+/* Small helpers shared by the host library and the CLI. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int monkey_set_error_v(struct monkey_error *err, int code, const char *fmt,
+		       va_list ap)
+{
+	if (err) {
+		err->code = code;
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		/* Messages are one line. */
+		for (char *p = err->message; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+	}
+	return code;
+}
+
+int monkey_set_error(struct monkey_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	monkey_set_error_v(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int64_t monkey_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int monkey_strv_push_owned(struct monkey_strv *sv, char *s)
+{
+	if (!s)
+		return -ENOMEM;
+	if (sv->n + 2 > sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 8;
+		char **v = realloc(sv->v, cap * sizeof(*v));
+		if (!v) {
+			free(s);
+			return -ENOMEM;
+		}
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+int monkey_strv_push(struct monkey_strv *sv, const char *s)
+{
+	return monkey_strv_push_owned(sv, strdup(s));
+}
+
+void monkey_strv_free(struct monkey_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}
+
+char *monkey_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}

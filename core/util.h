@@ -1,0 +1,61 @@
+/* Small helpers shared by the host library and the CLI: error setting,
+ * growable string vectors, time, cleanup attributes. */
+#ifndef MONKEY_UTIL_H
+#define MONKEY_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <monkey/error.h>
+
+#define MONKEY_INTERNAL __attribute__((visibility("hidden")))
+
+/* Fill err (if not NULL) and return code (a negative errno value). */
+int monkey_set_error(struct monkey_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int monkey_set_error_v(struct monkey_error *err, int code, const char *fmt,
+		       va_list ap);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t monkey_now_ms(void);
+
+/* A NULL-terminated, growable array of owned strings. */
+struct monkey_strv {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+int monkey_strv_push(struct monkey_strv *sv, const char *s);    /* copies */
+int monkey_strv_push_owned(struct monkey_strv *sv, char *s);    /* takes s */
+void monkey_strv_free(struct monkey_strv *sv);
+
+/* printf into a new string; NULL on failure. */
+char *monkey_strdup_printf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static inline void monkey_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void monkey_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_ __attribute__((cleanup(monkey_freep)))
+#define _cleanup_close_ __attribute__((cleanup(monkey_closep)))
+
+static inline void *monkey_steal_pointer(void *pp)
+{
+	void **p = pp;
+	void *r = *p;
+	*p = NULL;
+	return r;
+}
+#define steal_pointer(pp) monkey_steal_pointer(pp)
+
+#endif

@@ -1,0 +1,182 @@
+/* monkey/exec.h - the sandbox executor: pick a backend (with fallback), run
+ * commands through it with a scrubbed environment, a confined working
+ * directory and bounded output.  This is libmonkey's programmatic API; the
+ * monkey CLI is a thin layer over it. */
+#ifndef MONKEY_EXEC_H
+#define MONKEY_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <monkey/backend.h>
+#include <monkey/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults (the seed's values). */
+#define MONKEY_DEFAULT_SANDBOX "spawn"
+#define MONKEY_DEFAULT_TIMEOUT_MS 60000
+#define MONKEY_DEFAULT_KILL_GRACE_MS 2000
+#define MONKEY_DEFAULT_MEMORY_MB 256
+#define MONKEY_DEFAULT_CPUS 0.5
+#define MONKEY_DEFAULT_PIDS 50
+#define MONKEY_DEFAULT_MAX_OUTPUT (1024 * 1024)
+
+/* Bits of monkey_exec_options.explicit_set: the options the user set.
+ * Only these are reported when the backend cannot enforce them. */
+enum monkey_option_bit {
+	MONKEY_OPT_MEMORY = 1u << 0,
+	MONKEY_OPT_CPUS = 1u << 1,
+	MONKEY_OPT_PIDS = 1u << 2,
+	MONKEY_OPT_NETWORK = 1u << 3,
+	MONKEY_OPT_READ_ONLY = 1u << 4,
+	MONKEY_OPT_MOUNTS = 1u << 5,
+	MONKEY_OPT_IMAGE = 1u << 6,
+	MONKEY_OPT_USER = 1u << 7,
+	MONKEY_OPT_STDIN = 1u << 8,
+	MONKEY_OPT_CPU_TIME = 1u << 9,
+	MONKEY_OPT_FILE_SIZE = 1u << 10,
+	MONKEY_OPT_OPEN_FILES = 1u << 11,
+	MONKEY_OPT_POOL = 1u << 12,
+};
+
+/* Notice callback: the executor never prints.  level is a
+ * enum monkey_log_level; msg is one line without newline. */
+typedef void (*monkey_notify_fn)(void *ctx, int level, const char *msg);
+
+/* Everything a user can say about how commands run.  Initialise with
+ * monkey_exec_options_init(), then set fields.  Strings and arrays are
+ * borrowed; they must outlive monkey_executor_open(). */
+struct monkey_exec_options {
+	const char *sandbox;     /* backend name; NULL = MONKEY_DEFAULT_SANDBOX */
+	const char *backend_dir; /* searched first; may be NULL */
+	bool no_fallback;        /* missing/unavailable backend is an error */
+	int64_t timeout_ms;      /* per command; 0 = none */
+	int64_t kill_grace_ms;
+	uint64_t memory_mb;
+	double cpus;
+	int64_t pids;
+	uint64_t cpu_time_s;      /* 0 = none */
+	uint64_t file_size_bytes; /* 0 = none */
+	uint64_t open_files;      /* 0 = none */
+	bool network;
+	bool read_only;
+	/* Workspace root (default: the current directory) and the default
+	 * working directory inside it (default: the root). */
+	const char *workspace;
+	const char *workdir;
+	/* "SRC:DST[:ro|rw]" strings. */
+	const char *const *mounts;
+	size_t n_mounts;
+	/* "KEY=VAL" strings set in the command's environment. */
+	const char *const *env;
+	size_t n_env;
+	/* Host variable names passed through as they are. */
+	const char *const *pass_env;
+	size_t n_pass_env;
+	const char *image; /* NULL: backend default (env MONKEY_DOCKER_IMAGE) */
+	const char *user;  /* "uid:gid"; NULL: the invoking user */
+	size_t max_output; /* per stream, bytes kept in memory */
+	int pool;          /* prestarted sandboxes; -1 = backend default */
+	uint32_t explicit_set; /* enum monkey_option_bit */
+	monkey_notify_fn notify;
+	void *notify_ctx;
+};
+
+void monkey_exec_options_init(struct monkey_exec_options *opts);
+
+/* Captured output of one stream, bounded: the first head_len bytes and the
+ * last tail_len bytes of everything written; total counts all of it. */
+struct monkey_capture {
+	char *head;
+	size_t head_len;
+	char *tail;
+	size_t tail_len;
+	uint64_t total;
+	bool truncated; /* total > head_len + tail_len */
+};
+
+/* Join head and tail with a marker "[... N bytes omitted ...]" when
+ * truncated.  Returns a NUL-terminated string (caller frees) and its length
+ * in *len (may be NULL); NULL on allocation failure. */
+char *monkey_capture_join(const struct monkey_capture *cap, size_t *len);
+
+/* One command.  Fields left 0/NULL take the executor's settings. */
+struct monkey_command {
+	const char *const *argv; /* NULL-terminated, argv[0] required */
+	const char *workdir; /* relative to the workspace root, or absolute
+				inside it; NULL = the executor's workdir */
+	int64_t timeout_ms;  /* 0 = the executor's timeout */
+	const void *stdin_data;
+	size_t stdin_len;
+	bool has_stdin;
+	/* Optional: also receives output as it arrives (e.g. to pass it
+	 * through to a terminal).  Same contract as monkey_output_fn. */
+	monkey_output_fn tee;
+	void *tee_ctx;
+};
+
+struct monkey_result {
+	int exit_code;     /* the status "monkey exec" exits with: the
+			      command's, 124, 125, 126, 127 or 128+N */
+	int signal;        /* terminating signal, 0 if none */
+	bool timed_out;
+	bool cancelled;
+	int oom_killed;    /* enum monkey_tristate */
+	int64_t duration_ms;
+	struct monkey_capture out;
+	struct monkey_capture err;
+	/* Non-empty when the sandbox or monkey failed (exit codes 125-127). */
+	char error[MONKEY_ERROR_MESSAGE_MAX];
+};
+
+void monkey_result_free(struct monkey_result *res);
+
+struct monkey_executor;
+
+/* Load, initialise and probe the requested backend, falling back to spawn
+ * as DESIGN §6 says unless opts->no_fallback.  Reports fallback and
+ * unenforced options through opts->notify.  Validates the options (workdir
+ * exists and is inside the workspace, mounts parse and exist, ...). */
+int monkey_executor_open(const struct monkey_exec_options *opts,
+			 struct monkey_executor **out, struct monkey_error *err);
+
+/* Run one command.  Returns 0 when the result is filled (including failures
+ * that have an exit code: res->exit_code 125/126/127 with res->error set);
+ * a negative errno only for invalid arguments.  Thread-safe. */
+int monkey_executor_run(struct monkey_executor *ex,
+			const struct monkey_command *cmd,
+			struct monkey_result *res, struct monkey_error *err);
+
+/* Ask running commands to stop.  Async-signal-safe (call it from a SIGINT
+ * handler).  Every later run is cancelled at once too. */
+void monkey_executor_cancel(struct monkey_executor *ex);
+
+/* The backend in use ("spawn" after a fallback) and the one requested. */
+const char *monkey_executor_backend_name(const struct monkey_executor *ex);
+const char *monkey_executor_requested_name(const struct monkey_executor *ex);
+bool monkey_executor_fell_back(const struct monkey_executor *ex);
+/* Why it fell back ("" when it did not). */
+const char *monkey_executor_fallback_reason(const struct monkey_executor *ex);
+/* The loaded backend's descriptor (borrowed). */
+const struct monkey_backend *
+monkey_executor_backend(const struct monkey_executor *ex);
+/* Resolved workspace root (borrowed). */
+const char *monkey_executor_workspace(const struct monkey_executor *ex);
+
+void monkey_executor_close(struct monkey_executor *ex);
+
+/* Exit codes of "monkey exec" (docker run / timeout(1) conventions). */
+#define MONKEY_EXIT_TIMEOUT 124
+#define MONKEY_EXIT_FAILURE 125
+#define MONKEY_EXIT_NOEXEC 126
+#define MONKEY_EXIT_NOTFOUND 127
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,18 @@
+# Tests: cmocka unit tests, integration tests and test-only modules.
+# Each area keeps its own fragment.
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
+	-DMONKEY_BUILDDIR='"$(abs_top_builddir)"' \
+	-DMONKEY_SRCDIR='"$(abs_top_srcdir)"'
+TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread
+TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
+
+# Loads uninstalled backends from the build tree.
+AM_TESTS_ENVIRONMENT = \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker'; \
+	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
+	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR;
+
+include tests/core.mk
+include tests/spawn.mk
+include tests/docker.mk
+include tests/agent.mk
