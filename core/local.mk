@@ -3,6 +3,7 @@ lib_LTLIBRARIES += libmonkey.la
 libmonkey_la_SOURCES = \
 	core/loader.c core/loader.h \
 	core/executor.c \
+	core/sandbox.c \
 	core/env.c core/env.h \
 	core/capture.c core/capture.h \
 	core/paths.c core/paths.h \
@@ -13,7 +14,7 @@ libmonkey_la_LIBADD = $(LTDL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS)
 libmonkey_la_LDFLAGS = -version-info 0:0:0 -no-undefined
 
 pkginclude_HEADERS += include/monkey/backend.h include/monkey/error.h \
-	include/monkey/exec.h
+	include/monkey/exec.h include/monkey/sandbox.h
 
 bin_PROGRAMS += monkey
 monkey_SOURCES = \

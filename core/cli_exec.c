@@ -1,0 +1,263 @@
+/* "monkey exec": run one command through the sandbox executor and exit
+ * with its status (docker run / timeout(1) conventions). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "jsonout.h"
+
+static struct monkey_executor *volatile running;
+static volatile sig_atomic_t caught_signal;
+
+static void on_signal(int sig)
+{
+	caught_signal = sig;
+	monkey_executor_cancel(running);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed stdout must not kill monkey before it cleans up. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Plain mode passes output through as it arrives.  A reader that went
+ * away does not stop the command: output is still captured. */
+static int passthrough(void *ctx, int stream, const void *data, size_t len)
+{
+	(void)ctx;
+	write_all(stream == MONKEY_STREAM_STDERR ? 2 : 1, data, len);
+	return 0;
+}
+
+static int read_stdin_file(const char *path, char **data, size_t *len)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		monkey_cli_error("--stdin %s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			monkey_cli_error("--stdin %s: out of memory", path);
+			break;
+		}
+		if (n == cap) {
+			char *b = realloc(buf, cap * 2);
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				continue;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			monkey_cli_error("--stdin %s: %s", path,
+					 strerror(errno));
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd != 0)
+		close(fd);
+	if (!buf)
+		return -1;
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static void help(void)
+{
+	printf("Usage: monkey exec [OPTIONS] [--] CMD [ARG...]\n"
+	       "\n"
+	       "Runs one command (an argv, never a shell string) through a "
+	       "sandbox backend.\n"
+	       "\n"
+	       "  --json          print one JSON object with the result instead "
+	       "of\n"
+	       "                  passing output through\n"
+	       "  --stdin FILE    feed FILE (or - for monkey's stdin) to the "
+	       "command;\n"
+	       "                  default /dev/null\n"
+	       "  -h, --help      show this help\n"
+	       "\n%s\n"
+	       "Exit status: the command's; 124 timed out; 125 monkey or the "
+	       "sandbox\n"
+	       "failed; 126 not executable; 127 not found; 128+N killed by "
+	       "signal N;\n"
+	       "130 interrupted.\n"
+	       "\n"
+	       "Example: monkey exec --docker --memory 512 -- make test\n",
+	       monkey_cli_sandbox_help);
+}
+
+enum { OPT_JSON = 1, OPT_STDIN, OPT_HELP };
+
+int monkey_cli_exec(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"stdin", required_argument, NULL, OPT_STDIN},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct monkey_cli_sandbox s;
+	monkey_cli_sandbox_init(&s);
+	_cleanup_free_ struct option *longopts = monkey_cli_longopts(extra);
+	_cleanup_free_ char *stdin_data = NULL;
+	size_t stdin_len = 0;
+	int status = MONKEY_EXIT_FAILURE, c;
+	if (!longopts)
+		goto out;
+	opterr = 1;
+	optind = 1;
+	/* "+": options stop at the command, so its own flags are its own. */
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		int r = monkey_cli_sandbox_option(&s, c, optarg);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case OPT_JSON:
+			s.json = true;
+			break;
+		case OPT_STDIN:
+			s.stdin_file = optarg;
+			s.opts.explicit_set |= MONKEY_OPT_STDIN;
+			break;
+		case 'h':
+			help();
+			status = 0;
+			goto out;
+		default:
+			monkey_cli_error("try 'monkey exec --help'");
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		monkey_cli_error("exec: no command given; usage: monkey exec "
+				 "[OPTIONS] -- CMD [ARG...]");
+		goto out;
+	}
+	if (s.stdin_file &&
+	    read_stdin_file(s.stdin_file, &stdin_data, &stdin_len) < 0)
+		goto out;
+	monkey_cli_sandbox_finish(&s);
+
+	install_signals();
+	struct monkey_error err = {0};
+	struct monkey_executor *ex = NULL;
+	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {
+		if (s.json) {
+			struct monkey_result res = {.exit_code =
+							    MONKEY_EXIT_FAILURE,
+						    .oom_killed = MONKEY_UNKNOWN};
+			snprintf(res.error, sizeof(res.error), "%s",
+				 err.message);
+			const char *req = s.opts.sandbox ? s.opts.sandbox
+							 : MONKEY_DEFAULT_SANDBOX;
+			struct json_object *o =
+				monkey_result_to_json(&res, req, req, false);
+			json_object_object_add(o, "sandbox", NULL);
+			puts(json_object_to_json_string_ext(
+				o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		}
+		monkey_cli_error("%s", err.message);
+		goto out;
+	}
+	running = ex;
+	if (caught_signal)
+		monkey_executor_cancel(ex);
+
+	struct monkey_command cmd = {
+		.argv = (const char *const *)(argv + optind),
+		.stdin_data = stdin_data,
+		.stdin_len = stdin_len,
+		.has_stdin = s.stdin_file != NULL,
+		.tee = s.json ? NULL : passthrough,
+	};
+	struct monkey_result res;
+	if (monkey_executor_run(ex, &cmd, &res, &err) < 0) {
+		monkey_cli_error("%s", err.message);
+	} else {
+		status = res.exit_code;
+		if (res.cancelled && caught_signal)
+			status = 128 + caught_signal;
+		if (s.json) {
+			struct json_object *o = monkey_result_to_json(
+				&res, monkey_executor_backend_name(ex),
+				monkey_executor_requested_name(ex),
+				monkey_executor_fell_back(ex));
+			puts(json_object_to_json_string_ext(
+				o, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		} else if (res.error[0]) {
+			monkey_cli_error("%s", res.error);
+		} else if (res.timed_out) {
+			monkey_cli_error("%s timed out and was killed (--timeout "
+					 "%lld ms)",
+					 cmd.argv[0],
+					 (long long)s.opts.timeout_ms);
+		} else if (res.cancelled) {
+			monkey_cli_error("%s was interrupted and stopped",
+					 cmd.argv[0]);
+		}
+		if (res.oom_killed == MONKEY_YES && !s.json)
+			monkey_cli_error("%s ran out of memory and was killed "
+					 "(--memory %llu MB)",
+					 cmd.argv[0],
+					 (unsigned long long)s.opts.memory_mb);
+		monkey_result_free(&res);
+	}
+	running = NULL;
+	monkey_executor_close(ex);
+	fflush(stdout);
+out:
+	monkey_cli_sandbox_free(&s);
+	return status;
+}

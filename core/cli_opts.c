@@ -1,0 +1,336 @@
+/* Sandbox options shared by "monkey exec", "monkey agent" and "monkey
+ * replay": parsing, validation with messages that name the option, and the
+ * help text. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+	OPT_SANDBOX = MONKEY_CLI_OPT_BASE,
+	OPT_DOCKER,
+	OPT_TIMEOUT,
+	OPT_KILL_GRACE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_CPU_TIME,
+	OPT_FILE_SIZE,
+	OPT_OPEN_FILES,
+	OPT_NETWORK,
+	OPT_READ_ONLY,
+	OPT_WORKSPACE,
+	OPT_WORKDIR,
+	OPT_MOUNT,
+	OPT_ENV,
+	OPT_PASS_ENV,
+	OPT_IMAGE,
+	OPT_USER,
+	OPT_NO_FALLBACK,
+	OPT_BACKEND_DIR,
+	OPT_MAX_OUTPUT,
+	OPT_POOL,
+};
+
+static const struct option shared[] = {
+	{"sandbox", required_argument, NULL, OPT_SANDBOX},
+	{"docker", no_argument, NULL, OPT_DOCKER},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"pids", required_argument, NULL, OPT_PIDS},
+	{"cpu-time", required_argument, NULL, OPT_CPU_TIME},
+	{"file-size", required_argument, NULL, OPT_FILE_SIZE},
+	{"open-files", required_argument, NULL, OPT_OPEN_FILES},
+	{"network", no_argument, NULL, OPT_NETWORK},
+	{"read-only", no_argument, NULL, OPT_READ_ONLY},
+	{"workspace", required_argument, NULL, OPT_WORKSPACE},
+	{"workdir", required_argument, NULL, OPT_WORKDIR},
+	{"mount", required_argument, NULL, OPT_MOUNT},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"pass-env", required_argument, NULL, OPT_PASS_ENV},
+	{"image", required_argument, NULL, OPT_IMAGE},
+	{"user", required_argument, NULL, OPT_USER},
+	{"no-fallback", no_argument, NULL, OPT_NO_FALLBACK},
+	{"backend-dir", required_argument, NULL, OPT_BACKEND_DIR},
+	{"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+	{"pool", required_argument, NULL, OPT_POOL},
+};
+
+const char monkey_cli_sandbox_help[] =
+	"Sandbox options:\n"
+	"  --sandbox NAME      backend: spawn (default), docker, none, or a\n"
+	"                      module in the backend path (env MONKEY_SANDBOX)\n"
+	"  --docker            same as --sandbox docker\n"
+	"  --no-fallback       fail instead of falling back to spawn when the\n"
+	"                      backend is missing or unavailable\n"
+	"  --backend-dir DIR   look for backends in DIR first (then\n"
+	"                      MONKEY_BACKEND_PATH, then " MONKEY_BACKEND_DIR ")\n"
+	"  --timeout MS        kill the command after MS milliseconds (60000;\n"
+	"                      0 = no limit)\n"
+	"  --kill-grace MS     time between SIGTERM and SIGKILL (2000)\n"
+	"  --memory MB         memory limit (256)\n"
+	"  --cpus N            CPU limit, e.g. 0.5 (0.5)\n"
+	"  --pids N            process limit (50)\n"
+	"  --cpu-time SEC      CPU time limit (none)\n"
+	"  --file-size BYTES   largest file the command may write (none)\n"
+	"  --open-files N      open file limit (none)\n"
+	"  --network           give the command a network (default: none)\n"
+	"  --read-only         read-only root filesystem, writable /tmp\n"
+	"  --workspace DIR     workspace root (default: current directory)\n"
+	"  --workdir DIR       working directory, inside the workspace\n"
+	"                      (default: the workspace root)\n"
+	"  --mount SRC:DST[:ro|rw]  bind mount (repeatable)\n"
+	"  --env NAME=VALUE    set a variable for the command (repeatable)\n"
+	"  --pass-env NAME     pass a host variable through (repeatable)\n"
+	"  --image NAME        container image (env MONKEY_DOCKER_IMAGE)\n"
+	"  --user UID:GID      user to run as (container backends)\n"
+	"  --max-output BYTES  output kept in memory per stream (1048576)\n"
+	"  --pool K            prestarted sandboxes (backends that pool)\n"
+	"\n"
+	"Only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ,\n"
+	"TMPDIR and colour settings reach the command from monkey's environment;\n"
+	"names containing KEY, TOKEN, SECRET or PASSWORD never do unless named\n"
+	"with --env or --pass-env.\n";
+
+void monkey_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("monkey: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void monkey_cli_notify(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level < MONKEY_LOG_WARNING) {
+		if (!getenv("MONKEY_VERBOSE"))
+			return;
+		fprintf(stderr, "monkey: %s\n", msg);
+		return;
+	}
+	fprintf(stderr, "monkey: %s: %s\n",
+		level >= MONKEY_LOG_ERROR ? "error" : "warning", msg);
+}
+
+void monkey_cli_sandbox_init(struct monkey_cli_sandbox *s)
+{
+	memset(s, 0, sizeof(*s));
+	monkey_exec_options_init(&s->opts);
+}
+
+void monkey_cli_sandbox_free(struct monkey_cli_sandbox *s)
+{
+	monkey_strv_free(&s->mounts);
+	monkey_strv_free(&s->env);
+	monkey_strv_free(&s->pass_env);
+}
+
+struct option *monkey_cli_longopts(const struct option *extra)
+{
+	size_t ne = 0;
+	while (extra && extra[ne].name)
+		ne++;
+	size_t ns = sizeof(shared) / sizeof(shared[0]);
+	struct option *o = calloc(ns + ne + 1, sizeof(*o));
+	if (!o)
+		return NULL;
+	memcpy(o, shared, sizeof(shared));
+	if (ne)
+		memcpy(o + ns, extra, ne * sizeof(*o));
+	return o;
+}
+
+/* Strict number parsing: the whole argument, in range. */
+static int parse_u64(const char *flag, const char *arg, const char *unit,
+		     const char *example, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	if (!arg[0] || arg[0] == '-' ||
+	    (*out = strtoull(arg, &end, 10), errno) || *end || *out > max) {
+		monkey_cli_error("%s '%s': expected a whole number of %s, e.g. "
+				 "%s %s",
+				 flag, arg, unit, flag, example);
+		return -1;
+	}
+	return 0;
+}
+
+int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
+			      const char *arg)
+{
+	struct monkey_exec_options *o = &s->opts;
+	uint64_t v;
+	switch (opt) {
+	case OPT_SANDBOX:
+		o->sandbox = arg;
+		return 1;
+	case OPT_DOCKER:
+		o->sandbox = "docker";
+		return 1;
+	case OPT_NO_FALLBACK:
+		o->no_fallback = true;
+		return 1;
+	case OPT_BACKEND_DIR:
+		o->backend_dir = arg;
+		return 1;
+	case OPT_TIMEOUT:
+		if (parse_u64("--timeout", arg, "milliseconds", "30000",
+			      INT64_MAX / 2, &v) < 0)
+			return -1;
+		o->timeout_ms = (int64_t)v;
+		return 1;
+	case OPT_KILL_GRACE:
+		if (parse_u64("--kill-grace", arg, "milliseconds", "2000",
+			      INT64_MAX / 2, &v) < 0)
+			return -1;
+		o->kill_grace_ms = (int64_t)v;
+		return 1;
+	case OPT_MEMORY:
+		if (parse_u64("--memory", arg, "megabytes", "512",
+			      UINT64_MAX / (1024 * 1024), &v) < 0)
+			return -1;
+		if (v < 6) {
+			monkey_cli_error("--memory %s: the smallest limit is 6 "
+					 "MB, e.g. --memory 64",
+					 arg);
+			return -1;
+		}
+		o->memory_mb = v;
+		o->explicit_set |= MONKEY_OPT_MEMORY;
+		return 1;
+	case OPT_CPUS: {
+		char *end = NULL;
+		errno = 0;
+		double d = strtod(arg, &end);
+		if (errno || !*arg || *end || !isfinite(d) || d <= 0 ||
+		    d > 4096) {
+			monkey_cli_error("--cpus '%s': expected a positive "
+					 "number of CPUs, e.g. --cpus 1.5",
+					 arg);
+			return -1;
+		}
+		o->cpus = d;
+		o->explicit_set |= MONKEY_OPT_CPUS;
+		return 1;
+	}
+	case OPT_PIDS:
+		if (parse_u64("--pids", arg, "processes", "100", INT64_MAX,
+			      &v) < 0)
+			return -1;
+		if (v == 0) {
+			monkey_cli_error("--pids 0: a command needs at least "
+					 "one process, e.g. --pids 100");
+			return -1;
+		}
+		o->pids = (int64_t)v;
+		o->explicit_set |= MONKEY_OPT_PIDS;
+		return 1;
+	case OPT_CPU_TIME:
+		if (parse_u64("--cpu-time", arg, "seconds", "60", UINT32_MAX,
+			      &v) < 0)
+			return -1;
+		o->cpu_time_s = v;
+		o->explicit_set |= MONKEY_OPT_CPU_TIME;
+		return 1;
+	case OPT_FILE_SIZE:
+		if (parse_u64("--file-size", arg, "bytes", "1048576",
+			      UINT64_MAX, &v) < 0)
+			return -1;
+		o->file_size_bytes = v;
+		o->explicit_set |= MONKEY_OPT_FILE_SIZE;
+		return 1;
+	case OPT_OPEN_FILES:
+		if (parse_u64("--open-files", arg, "files", "256", 1 << 20,
+			      &v) < 0)
+			return -1;
+		o->open_files = v;
+		o->explicit_set |= MONKEY_OPT_OPEN_FILES;
+		return 1;
+	case OPT_MAX_OUTPUT:
+		if (parse_u64("--max-output", arg, "bytes", "1048576",
+			      (uint64_t)1 << 32, &v) < 0)
+			return -1;
+		o->max_output = (size_t)v;
+		return 1;
+	case OPT_POOL:
+		if (parse_u64("--pool", arg, "containers", "2", 64, &v) < 0)
+			return -1;
+		o->pool = (int)v;
+		o->explicit_set |= MONKEY_OPT_POOL;
+		return 1;
+	case OPT_NETWORK:
+		o->network = true;
+		o->explicit_set |= MONKEY_OPT_NETWORK;
+		return 1;
+	case OPT_READ_ONLY:
+		o->read_only = true;
+		o->explicit_set |= MONKEY_OPT_READ_ONLY;
+		return 1;
+	case OPT_WORKSPACE:
+		o->workspace = arg;
+		return 1;
+	case OPT_WORKDIR:
+		o->workdir = arg;
+		return 1;
+	case OPT_MOUNT:
+		o->explicit_set |= MONKEY_OPT_MOUNTS;
+		return monkey_strv_push(&s->mounts, arg) < 0 ? -1 : 1;
+	case OPT_ENV:
+		if (!strchr(arg, '=')) {
+			monkey_cli_error("--env '%s': expected NAME=VALUE, "
+					 "e.g. --env DEBUG=1 (use --pass-env "
+					 "%s to pass the host's value)",
+					 arg, arg);
+			return -1;
+		}
+		return monkey_strv_push(&s->env, arg) < 0 ? -1 : 1;
+	case OPT_PASS_ENV:
+		return monkey_strv_push(&s->pass_env, arg) < 0 ? -1 : 1;
+	case OPT_IMAGE:
+		o->image = arg;
+		o->explicit_set |= MONKEY_OPT_IMAGE;
+		return 1;
+	case OPT_USER:
+		o->user = arg;
+		o->explicit_set |= MONKEY_OPT_USER;
+		return 1;
+	}
+	return 0;
+}
+
+int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
+{
+	struct monkey_exec_options *o = &s->opts;
+	if (!o->sandbox) {
+		const char *env = getenv("MONKEY_SANDBOX");
+		if (env && *env)
+			o->sandbox = env;
+	}
+	if (!o->image) {
+		const char *env = getenv("MONKEY_DOCKER_IMAGE");
+		if (env && *env)
+			o->image = env;
+	}
+	o->mounts = (const char *const *)s->mounts.v;
+	o->n_mounts = s->mounts.n;
+	o->env = (const char *const *)s->env.v;
+	o->n_env = s->env.n;
+	o->pass_env = (const char *const *)s->pass_env.v;
+	o->n_pass_env = s->pass_env.n;
+	o->notify = monkey_cli_notify;
+	o->notify_ctx = NULL;
+	return 0;
+}

@@ -1,0 +1,649 @@
+/* The sandbox executor: chooses the backend (with fallback to spawn),
+ * validates and resolves options once, and turns each command into a
+ * backend request with a scrubbed environment, a confined working directory
+ * and bounded capture of its output. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "env.h"
+#include "loader.h"
+#include "paths.h"
+#include "util.h"
+
+extern char **environ;
+
+struct monkey_executor {
+	struct monkey_host host; /* host_data points back here */
+	char instance_id[64];
+	monkey_notify_fn notify;
+	void *notify_ctx;
+
+	struct monkey_loaded_backend *lb;
+	void *state;
+	char requested[128];
+	bool fell_back;
+	char fallback_reason[MONKEY_ERROR_MESSAGE_MAX];
+
+	/* Resolved settings. */
+	char *workspace;
+	char *workdir;
+	struct monkey_mount *mounts;
+	size_t n_mounts;
+	struct monkey_strv env;
+	struct monkey_strv user_env;
+	char *image;
+	char *user;
+	int64_t timeout_ms;
+	int64_t kill_grace_ms;
+	uint64_t memory_bytes;
+	double cpus;
+	int64_t pids;
+	uint64_t cpu_time_s, file_size_bytes, open_files;
+	bool network, read_only;
+	size_t max_output;
+	int pool;
+
+	/* Self-pipe for monkey_executor_cancel(). */
+	int cancel_pipe[2];
+};
+
+void monkey_exec_options_init(struct monkey_exec_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = MONKEY_DEFAULT_TIMEOUT_MS;
+	o->kill_grace_ms = MONKEY_DEFAULT_KILL_GRACE_MS;
+	o->memory_mb = MONKEY_DEFAULT_MEMORY_MB;
+	o->cpus = MONKEY_DEFAULT_CPUS;
+	o->pids = MONKEY_DEFAULT_PIDS;
+	o->max_output = MONKEY_DEFAULT_MAX_OUTPUT;
+	o->pool = -1;
+}
+
+static void notify(struct monkey_executor *ex, int level, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
+static void notify(struct monkey_executor *ex, int level, const char *fmt,
+		   ...)
+{
+	if (!ex->notify)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ex->notify(ex->notify_ctx, level, msg);
+}
+
+/* Upcalls for backends. */
+static void host_log(const struct monkey_host *host, int level,
+		     const char *fmt, ...)
+{
+	struct monkey_executor *ex = host->host_data;
+	if (!ex->notify)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ex->notify(ex->notify_ctx, level, msg);
+}
+
+static int host_set_error(struct monkey_error *err, int code, const char *fmt,
+			  ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	monkey_set_error_v(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* "<pid>-<start time in clock ticks since boot>": unique for the life of
+ * the machine, so a later monkey can tell whether the owner of a container
+ * is still alive. */
+static void make_instance_id(char *buf, size_t len)
+{
+	unsigned long long start = 0;
+	char stat[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (n > 0) {
+			stat[n] = '\0';
+			char *p = strrchr(stat, ')');
+			/* Field 22 (starttime) is the 20th after ")". */
+			for (int i = 0; p && i < 20; i++)
+				p = strchr(p + 1, ' ');
+			if (p)
+				start = strtoull(p + 1, NULL, 10);
+		}
+	}
+	snprintf(buf, len, "%ld-%llu", (long)getpid(), start);
+}
+
+static struct json_object *config_json(struct monkey_executor *ex)
+{
+	struct json_object *o = json_object_new_object();
+	if (ex->image)
+		json_object_object_add(o, "image",
+				       json_object_new_string(ex->image));
+	json_object_object_add(o, "pool", json_object_new_int(ex->pool));
+	json_object_object_add(o, "workspace",
+			       json_object_new_string(ex->workspace));
+	json_object_object_add(o, "workdir",
+			       json_object_new_string(ex->workdir));
+	json_object_object_add(o, "timeoutMs",
+			       json_object_new_int64(ex->timeout_ms));
+	json_object_object_add(o, "memoryBytes",
+			       json_object_new_int64((int64_t)ex->memory_bytes));
+	json_object_object_add(o, "cpus", json_object_new_double(ex->cpus));
+	json_object_object_add(o, "pids", json_object_new_int64(ex->pids));
+	json_object_object_add(o, "network",
+			       json_object_new_boolean(ex->network));
+	json_object_object_add(o, "readOnly",
+			       json_object_new_boolean(ex->read_only));
+	if (ex->user)
+		json_object_object_add(o, "user",
+				       json_object_new_string(ex->user));
+	struct json_object *m = json_object_new_array();
+	for (size_t i = 0; i < ex->n_mounts; i++) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(
+			e, "source", json_object_new_string(ex->mounts[i].source));
+		json_object_object_add(
+			e, "target", json_object_new_string(ex->mounts[i].target));
+		json_object_object_add(
+			e, "readOnly",
+			json_object_new_boolean(ex->mounts[i].read_only));
+		json_object_array_add(m, e);
+	}
+	json_object_object_add(o, "mounts", m);
+	return o;
+}
+
+/* Load, initialise and probe one backend.  *stage says how far it got:
+ * 0 not found, 1 refused, 2 init failed, 3 probe failed. */
+static int try_backend(struct monkey_executor *ex, const char *name,
+		       const struct monkey_strv *dirs, int *stage,
+		       struct monkey_error *err)
+{
+	struct monkey_loaded_backend *lb = NULL;
+	int r = monkey_backend_load(name, dirs, &lb, err);
+	if (r < 0) {
+		*stage = r == -ENOENT ? 0 : 1;
+		return r;
+	}
+	struct json_object *cfg = config_json(ex);
+	const char *cfgs = json_object_to_json_string_ext(
+		cfg, JSON_C_TO_STRING_PLAIN);
+	void *state = NULL;
+	err->message[0] = '\0';
+	r = lb->desc.init(&ex->host, cfgs, &state, err);
+	json_object_put(cfg);
+	if (r < 0) {
+		if (!err->message[0])
+			monkey_set_error(err, r,
+					 "backend '%s' failed to initialise "
+					 "(error %d) without saying why",
+					 name, r);
+		*stage = 2;
+		monkey_backend_unload(lb);
+		return r;
+	}
+	err->message[0] = '\0';
+	r = lb->desc.probe(state, err);
+	if (r < 0) {
+		if (!err->message[0])
+			monkey_set_error(err, r,
+					 "backend '%s' is not available (error "
+					 "%d) and did not say why",
+					 name, r);
+		*stage = 3;
+		lb->desc.fini(state);
+		monkey_backend_unload(lb);
+		return r;
+	}
+	ex->lb = lb;
+	ex->state = state;
+	return 0;
+}
+
+static bool is_shipped(const char *name)
+{
+	return strcmp(name, "spawn") == 0 || strcmp(name, "docker") == 0 ||
+	       strcmp(name, "none") == 0;
+}
+
+static const char *display_name(const char *name)
+{
+	return strcmp(name, "docker") == 0 ? "Docker" : name;
+}
+
+static int choose_backend(struct monkey_executor *ex,
+			  const struct monkey_exec_options *opts,
+			  struct monkey_error *err)
+{
+	const char *name = opts->sandbox ? opts->sandbox : MONKEY_DEFAULT_SANDBOX;
+	snprintf(ex->requested, sizeof(ex->requested), "%s", name);
+	int r = monkey_backend_check_name(name, err);
+	if (r < 0)
+		return r;
+	struct monkey_strv dirs = {0};
+	if ((r = monkey_backend_search_path(opts->backend_dir, &dirs)) < 0) {
+		monkey_strv_free(&dirs);
+		return monkey_set_error(err, r, "out of memory");
+	}
+	int stage = 0;
+	r = try_backend(ex, name, &dirs, &stage, err);
+	if (r == 0 || stage == 1 || (stage == 0 && !is_shipped(name)) ||
+	    strcmp(name, MONKEY_DEFAULT_SANDBOX) == 0) {
+		/* Success, a refusal (never papered over), a name that is
+		 * probably a typo, or spawn itself failing. */
+		monkey_strv_free(&dirs);
+		return r;
+	}
+	snprintf(ex->fallback_reason, sizeof(ex->fallback_reason), "%s",
+		 err->message);
+	if (opts->no_fallback) {
+		r = monkey_set_error(err, r,
+				     "%s not available: %s (--no-fallback was "
+				     "given, so monkey does not fall back to "
+				     "spawn)",
+				     display_name(name), ex->fallback_reason);
+		monkey_strv_free(&dirs);
+		return r;
+	}
+	notify(ex, MONKEY_LOG_WARNING,
+	       "%s not available, falling back to spawn mode: %s",
+	       display_name(name), ex->fallback_reason);
+	ex->fell_back = true;
+	r = try_backend(ex, MONKEY_DEFAULT_SANDBOX, &dirs, &stage, err);
+	monkey_strv_free(&dirs);
+	if (r < 0) {
+		char why[MONKEY_ERROR_MESSAGE_MAX];
+		snprintf(why, sizeof(why), "%s", err->message);
+		return monkey_set_error(err, r,
+					"%s not available (%s), and the spawn "
+					"fallback failed too: %s",
+					display_name(name), ex->fallback_reason,
+					why);
+	}
+	return 0;
+}
+
+struct option_cap {
+	uint32_t bit;
+	uint32_t cap;
+	const char *flag;
+};
+
+static const struct option_cap option_caps[] = {
+	{MONKEY_OPT_MEMORY, MONKEY_CAP_MEMORY, "--memory"},
+	{MONKEY_OPT_CPUS, MONKEY_CAP_CPU, "--cpus"},
+	{MONKEY_OPT_PIDS, MONKEY_CAP_PIDS, "--pids"},
+	{MONKEY_OPT_READ_ONLY, MONKEY_CAP_READ_ONLY_ROOT, "--read-only"},
+	{MONKEY_OPT_MOUNTS, MONKEY_CAP_MOUNTS, "--mount"},
+	{MONKEY_OPT_IMAGE, MONKEY_CAP_IMAGE, "--image"},
+	{MONKEY_OPT_USER, MONKEY_CAP_USER, "--user"},
+	{MONKEY_OPT_STDIN, MONKEY_CAP_STDIN, "--stdin"},
+	{MONKEY_OPT_CPU_TIME, MONKEY_CAP_CPU_TIME, "--cpu-time"},
+	{MONKEY_OPT_FILE_SIZE, MONKEY_CAP_FILE_SIZE, "--file-size"},
+	{MONKEY_OPT_OPEN_FILES, MONKEY_CAP_OPEN_FILES, "--open-files"},
+	{MONKEY_OPT_POOL, MONKEY_CAP_POOL, "--pool"},
+};
+
+static void report_unenforced(struct monkey_executor *ex, uint32_t set)
+{
+	const struct monkey_backend *d = &ex->lb->desc;
+	for (size_t i = 0; i < sizeof(option_caps) / sizeof(option_caps[0]);
+	     i++) {
+		const struct option_cap *oc = &option_caps[i];
+		if (!(set & oc->bit) || (d->capabilities & oc->cap))
+			continue;
+		if (oc->bit == MONKEY_OPT_MEMORY &&
+		    (d->capabilities & MONKEY_CAP_MEMORY_APPROX))
+			notify(ex, MONKEY_LOG_WARNING,
+			       "--memory is applied by the %s backend as an "
+			       "address-space limit (RLIMIT_AS), not as a "
+			       "memory limit; use --sandbox docker for a real "
+			       "one",
+			       d->name);
+		else
+			notify(ex, MONKEY_LOG_WARNING,
+			       "%s is not enforced by the %s backend", oc->flag,
+			       d->name);
+	}
+	/* Network isolation is the default; saying nothing would let a user
+	 * believe a backend without it keeps commands offline. */
+	if (!(set & MONKEY_OPT_NETWORK) &&
+	    !(d->capabilities & MONKEY_CAP_NETWORK_ISOLATION))
+		notify(ex, MONKEY_LOG_DEBUG,
+		       "the %s backend does not isolate the network", d->name);
+}
+
+static int resolve_options(struct monkey_executor *ex,
+			   const struct monkey_exec_options *o,
+			   struct monkey_error *err)
+{
+	int r;
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return monkey_set_error(err, -errno,
+					"cannot read the current directory: %s",
+					strerror(errno));
+	const char *ws = o->workspace ? o->workspace : cwd;
+	ex->workspace = realpath(ws, NULL);
+	if (!ex->workspace)
+		return monkey_set_error(err, -errno,
+					"--workspace %s: %s; give an existing "
+					"directory",
+					ws, strerror(errno));
+	/* The workspace itself defines the boundary. */
+	if ((r = monkey_resolve_dir_inside(ex->workspace, cwd, ex->workspace,
+					   "--workspace", &ex->workdir, err)) <
+	    0)
+		return r;
+	if (o->workdir) {
+		free(ex->workdir);
+		ex->workdir = NULL;
+		if ((r = monkey_resolve_dir_inside(ex->workspace, cwd,
+						   o->workdir, "--workdir",
+						   &ex->workdir, err)) < 0)
+			return r;
+	}
+	if (o->n_mounts) {
+		ex->mounts = calloc(o->n_mounts, sizeof(*ex->mounts));
+		if (!ex->mounts)
+			return monkey_set_error(err, -ENOMEM, "out of memory");
+		for (size_t i = 0; i < o->n_mounts; i++) {
+			if ((r = monkey_parse_mount(o->mounts[i], &ex->mounts[i],
+						    err)) < 0)
+				return r;
+			ex->n_mounts = i + 1;
+		}
+	}
+	if ((r = monkey_env_build(o, environ, &ex->env, &ex->user_env, err)) <
+	    0)
+		return r;
+	for (size_t i = 0; i < o->n_pass_env; i++)
+		if (!getenv(o->pass_env[i]))
+			notify(ex, MONKEY_LOG_WARNING,
+			       "--pass-env %s: %s is not set, so the command "
+			       "will not see it",
+			       o->pass_env[i], o->pass_env[i]);
+	if (o->timeout_ms < 0 || o->kill_grace_ms < 0 || o->cpus < 0 ||
+	    o->pids < 0)
+		return monkey_set_error(err, -EINVAL,
+					"negative limits are not allowed");
+	if ((o->image && !(ex->image = strdup(o->image))) ||
+	    (o->user && !(ex->user = strdup(o->user))))
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	ex->timeout_ms = o->timeout_ms;
+	ex->kill_grace_ms = o->kill_grace_ms;
+	ex->memory_bytes = o->memory_mb * 1024 * 1024;
+	ex->cpus = o->cpus;
+	ex->pids = o->pids;
+	ex->cpu_time_s = o->cpu_time_s;
+	ex->file_size_bytes = o->file_size_bytes;
+	ex->open_files = o->open_files;
+	ex->network = o->network;
+	ex->read_only = o->read_only;
+	ex->max_output = o->max_output;
+	ex->pool = o->pool;
+	return 0;
+}
+
+int monkey_executor_open(const struct monkey_exec_options *opts,
+			 struct monkey_executor **out, struct monkey_error *err)
+{
+	struct monkey_executor *ex = calloc(1, sizeof(*ex));
+	if (!ex)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	ex->cancel_pipe[0] = ex->cancel_pipe[1] = -1;
+	ex->notify = opts->notify;
+	ex->notify_ctx = opts->notify_ctx;
+	make_instance_id(ex->instance_id, sizeof(ex->instance_id));
+	ex->host = (struct monkey_host){
+		.struct_size = sizeof(struct monkey_host),
+		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
+		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
+		.log = host_log,
+		.set_error = host_set_error,
+		.instance_id = ex->instance_id,
+		.host_data = ex,
+	};
+	int r = resolve_options(ex, opts, err);
+	if (r == 0 && pipe2(ex->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		r = monkey_set_error(err, -errno, "cannot create a pipe: %s",
+				     strerror(errno));
+	if (r == 0)
+		r = choose_backend(ex, opts, err);
+	if (r < 0) {
+		monkey_executor_close(ex);
+		return r;
+	}
+	/* Defaults (memory, cpus, pids) only go to backends that enforce
+	 * them for real; explicit settings go to every backend. */
+	uint32_t caps = ex->lb->desc.capabilities;
+	if (!(opts->explicit_set & MONKEY_OPT_MEMORY) &&
+	    !(caps & MONKEY_CAP_MEMORY))
+		ex->memory_bytes = 0;
+	report_unenforced(ex, opts->explicit_set);
+	*out = ex;
+	return 0;
+}
+
+struct sink {
+	struct monkey_capture_buf out, err;
+	monkey_output_fn tee;
+	void *tee_ctx;
+};
+
+static int sink_output(void *ctx, int stream, const void *data, size_t len)
+{
+	struct sink *s = ctx;
+	monkey_capture_buf_append(stream == MONKEY_STREAM_STDERR ? &s->err
+								 : &s->out,
+				  data, len);
+	if (s->tee)
+		return s->tee(s->tee_ctx, stream, data, len);
+	return 0;
+}
+
+static void set_result_error(struct monkey_result *res, int exit_code,
+			     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_result_error(struct monkey_result *res, int exit_code,
+			     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->error, sizeof(res->error), fmt, ap);
+	va_end(ap);
+	res->exit_code = exit_code;
+}
+
+int monkey_executor_run(struct monkey_executor *ex,
+			const struct monkey_command *cmd,
+			struct monkey_result *res, struct monkey_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	res->oom_killed = MONKEY_UNKNOWN;
+	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
+		return monkey_set_error(err, -EINVAL,
+					"no command given: pass the program and "
+					"its arguments, e.g. -- ls -l");
+	int64_t start = monkey_now_ms();
+	struct sink sink = {.tee = cmd->tee, .tee_ctx = cmd->tee_ctx};
+	monkey_capture_buf_init(&sink.out, ex->max_output);
+	monkey_capture_buf_init(&sink.err, ex->max_output);
+
+	_cleanup_free_ char *workdir = NULL;
+	struct monkey_error werr = {0};
+	if (cmd->workdir &&
+	    monkey_resolve_dir_inside(ex->workspace, ex->workspace,
+				      cmd->workdir, "workdir", &workdir,
+				      &werr) < 0) {
+		set_result_error(res, MONKEY_EXIT_FAILURE, "%s", werr.message);
+		goto finish;
+	}
+
+	struct monkey_exec_request req = {
+		.struct_size = sizeof(req),
+		.argv = cmd->argv,
+		.envp = (const char *const *)ex->env.v,
+		.user_envp = (const char *const *)ex->user_env.v,
+		.workspace = ex->workspace,
+		.workdir = workdir ? workdir : ex->workdir,
+		.timeout_ms = cmd->timeout_ms > 0 ? cmd->timeout_ms
+						  : ex->timeout_ms,
+		.kill_grace_ms = ex->kill_grace_ms,
+		.memory_bytes = ex->memory_bytes,
+		.cpus = ex->cpus,
+		.pids = ex->pids,
+		.cpu_time_s = ex->cpu_time_s,
+		.file_size_bytes = ex->file_size_bytes,
+		.open_files = ex->open_files,
+		.network = ex->network,
+		.read_only_root = ex->read_only,
+		.mounts = ex->mounts,
+		.n_mounts = ex->n_mounts,
+		.image = ex->image,
+		.user = ex->user,
+		.stdin_data = cmd->stdin_data,
+		.stdin_len = cmd->stdin_len,
+		.has_stdin = cmd->has_stdin,
+		.output = sink_output,
+		.output_ctx = &sink,
+		.cancel_fd = ex->cancel_pipe[0],
+	};
+	struct monkey_exec_result br = {
+		.struct_size = sizeof(br),
+		.exit_code = -1,
+		.oom_killed = MONKEY_UNKNOWN,
+	};
+	struct monkey_error berr = {0};
+	int r = ex->lb->desc.exec(ex->state, &req, &br, &berr);
+	if (r < 0) {
+		int code = (r == -ENOENT)			? MONKEY_EXIT_NOTFOUND
+			   : (r == -EACCES || r == -ENOEXEC) ? MONKEY_EXIT_NOEXEC
+							     : MONKEY_EXIT_FAILURE;
+		if (berr.message[0])
+			set_result_error(res, code, "%s", berr.message);
+		else
+			set_result_error(res, code,
+					 "%s: the %s backend failed (%s)",
+					 cmd->argv[0], ex->lb->desc.name,
+					 strerror(-r));
+		goto finish;
+	}
+	res->signal = br.signal;
+	res->timed_out = br.timed_out != 0;
+	res->cancelled = br.cancelled != 0;
+	res->oom_killed = br.oom_killed;
+	if (res->timed_out)
+		res->exit_code = MONKEY_EXIT_TIMEOUT;
+	else if (res->cancelled)
+		res->exit_code = 130;
+	else if (br.signal > 0)
+		res->exit_code = 128 + br.signal;
+	else if (br.exit_code >= 0)
+		res->exit_code = br.exit_code;
+	else
+		set_result_error(res, MONKEY_EXIT_FAILURE,
+				 "the %s backend reported neither an exit "
+				 "status nor a signal for %s",
+				 ex->lb->desc.name, cmd->argv[0]);
+finish:
+	res->duration_ms = monkey_now_ms() - start;
+	if (monkey_capture_buf_finish(&sink.out, &res->out) < 0 ||
+	    monkey_capture_buf_finish(&sink.err, &res->err) < 0) {
+		monkey_result_free(res);
+		return monkey_set_error(err, -ENOMEM,
+					"out of memory while capturing output");
+	}
+	return 0;
+}
+
+void monkey_result_free(struct monkey_result *res)
+{
+	monkey_capture_clear(&res->out);
+	monkey_capture_clear(&res->err);
+}
+
+void monkey_executor_cancel(struct monkey_executor *ex)
+{
+	/* A byte that is never read keeps the fd readable for good. */
+	if (ex && ex->cancel_pipe[1] >= 0) {
+		ssize_t n = write(ex->cancel_pipe[1], "x", 1);
+		(void)n;
+	}
+}
+
+const char *monkey_executor_backend_name(const struct monkey_executor *ex)
+{
+	return ex->lb->desc.name;
+}
+
+const char *monkey_executor_requested_name(const struct monkey_executor *ex)
+{
+	return ex->requested;
+}
+
+bool monkey_executor_fell_back(const struct monkey_executor *ex)
+{
+	return ex->fell_back;
+}
+
+const char *monkey_executor_fallback_reason(const struct monkey_executor *ex)
+{
+	return ex->fallback_reason;
+}
+
+const struct monkey_backend *
+monkey_executor_backend(const struct monkey_executor *ex)
+{
+	return &ex->lb->desc;
+}
+
+const char *monkey_executor_workspace(const struct monkey_executor *ex)
+{
+	return ex->workspace;
+}
+
+void monkey_executor_close(struct monkey_executor *ex)
+{
+	if (!ex)
+		return;
+	if (ex->lb) {
+		ex->lb->desc.fini(ex->state);
+		monkey_backend_unload(ex->lb);
+	}
+	for (size_t i = 0; i < ex->n_mounts; i++) {
+		free((char *)ex->mounts[i].source);
+		free((char *)ex->mounts[i].target);
+	}
+	free(ex->mounts);
+	monkey_strv_free(&ex->env);
+	monkey_strv_free(&ex->user_env);
+	free(ex->workspace);
+	free(ex->workdir);
+	free(ex->image);
+	free(ex->user);
+	if (ex->cancel_pipe[0] >= 0)
+		close(ex->cancel_pipe[0]);
+	if (ex->cancel_pipe[1] >= 0)
+		close(ex->cancel_pipe[1]);
+	free(ex);
+}

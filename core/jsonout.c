@@ -1,0 +1,128 @@
+/* JSON encoding of command results. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonout.h"
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len;
+	unsigned min;
+	unsigned cp;
+	if ((s[0] & 0xE0) == 0xC0) {
+		len = 2, min = 0x80, cp = s[0] & 0x1F;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		len = 3, min = 0x800, cp = s[0] & 0x0F;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		len = 4, min = 0x10000, cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+char *monkey_utf8_sanitize(const char *s, size_t len, size_t *outlen)
+{
+	/* Worst case every byte becomes the 3-byte U+FFFD. */
+	char *out = malloc(len * 3 + 1);
+	if (!out)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(p + i, len - i);
+		if (k) {
+			memcpy(out + o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	if (outlen)
+		*outlen = o;
+	return out;
+}
+
+struct json_object *monkey_json_bytes(const char *s, size_t len)
+{
+	size_t n;
+	char *clean = monkey_utf8_sanitize(s ? s : "", s ? len : 0, &n);
+	if (!clean)
+		return NULL;
+	struct json_object *o = json_object_new_string_len(clean, (int)n);
+	free(clean);
+	return o;
+}
+
+static struct json_object *capture_json(const struct monkey_capture *c)
+{
+	size_t len;
+	char *joined = monkey_capture_join(c, &len);
+	if (!joined)
+		return NULL;
+	struct json_object *o = monkey_json_bytes(joined, len);
+	free(joined);
+	return o;
+}
+
+struct json_object *monkey_result_to_json(const struct monkey_result *res,
+					  const char *sandbox,
+					  const char *requested, bool fell_back)
+{
+	struct json_object *o = json_object_new_object();
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "sandbox", json_object_new_string(sandbox));
+	json_object_object_add(o, "requestedSandbox",
+			       json_object_new_string(requested));
+	json_object_object_add(o, "fellBack",
+			       json_object_new_boolean(fell_back));
+	json_object_object_add(o, "exitCode",
+			       json_object_new_int(res->exit_code));
+	json_object_object_add(o, "signal",
+			       res->signal ? json_object_new_int(res->signal)
+					   : NULL);
+	json_object_object_add(o, "timedOut",
+			       json_object_new_boolean(res->timed_out));
+	json_object_object_add(o, "cancelled",
+			       json_object_new_boolean(res->cancelled));
+	json_object_object_add(
+		o, "oomKilled",
+		res->oom_killed == MONKEY_UNKNOWN
+			? NULL
+			: json_object_new_boolean(res->oom_killed == MONKEY_YES));
+	json_object_object_add(o, "durationMs",
+			       json_object_new_int64(res->duration_ms));
+	json_object_object_add(o, "stdout", capture_json(&res->out));
+	json_object_object_add(o, "stderr", capture_json(&res->err));
+	json_object_object_add(o, "stdoutBytes",
+			       json_object_new_int64((int64_t)res->out.total));
+	json_object_object_add(o, "stderrBytes",
+			       json_object_new_int64((int64_t)res->err.total));
+	json_object_object_add(o, "stdoutTruncated",
+			       json_object_new_boolean(res->out.truncated));
+	json_object_object_add(o, "stderrTruncated",
+			       json_object_new_boolean(res->err.truncated));
+	json_object_object_add(o, "error",
+			       res->error[0] ? json_object_new_string(res->error)
+					     : NULL);
+	return o;
+}

@@ -1,0 +1,56 @@
+/* Backend loader: finds a backend module by name in the backend search
+ * path, checks the file and the descriptor, and hands out a normalised copy
+ * of the descriptor. */
+#ifndef MONKEY_LOADER_H
+#define MONKEY_LOADER_H
+
+#include <monkey/backend.h>
+#include <monkey/error.h>
+
+#include "util.h"
+
+struct monkey_loaded_backend {
+	void *handle; /* lt_dlhandle */
+	/* The descriptor with fields past the backend's struct_size zeroed,
+	 * so the host may read every field it knows. */
+	struct monkey_backend desc;
+	char *path; /* file that was opened (caller-visible, owned) */
+};
+
+/* The directories searched, in order: backend_dir (may be NULL),
+ * MONKEY_BACKEND_PATH (colon list, secure_getenv), MONKEY_BACKEND_DIR. */
+int monkey_backend_search_path(const char *backend_dir,
+			       struct monkey_strv *dirs);
+
+/* Returns -EINVAL for a name that is not a plain name. */
+int monkey_backend_check_name(const char *name, struct monkey_error *err);
+
+/* Find the module file for name in dirs: "<dir>/<name>.so", or the libtool
+ * "<dir>/<name>.la" of an uninstalled build.  -ENOENT when absent. */
+int monkey_backend_find(const char *name, const struct monkey_strv *dirs,
+			char **path, struct monkey_error *err);
+
+/* Load name from dirs.  On -ENOENT the message says the backend is not
+ * installed, where monkey looked and which backends exist; other errors
+ * are refusals (file not regular or writable by others, no entry symbol,
+ * other ABI major, incomplete descriptor). */
+int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
+			struct monkey_loaded_backend **out,
+			struct monkey_error *err);
+
+/* Load the module at path (already found) as backend name. */
+int monkey_backend_load_path(const char *name, const char *path,
+			     struct monkey_loaded_backend **out,
+			     struct monkey_error *err);
+
+void monkey_backend_unload(struct monkey_loaded_backend *lb);
+
+/* Names of the backend modules present in dirs, first occurrence wins,
+ * sorted; paths[i] is where names[i] was found. */
+int monkey_backend_scan(const struct monkey_strv *dirs,
+			struct monkey_strv *names, struct monkey_strv *paths);
+
+/* "a, b, c" of dirs or names (caller frees). */
+char *monkey_strv_join(const struct monkey_strv *sv, const char *sep);
+
+#endif

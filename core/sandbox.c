@@ -1,0 +1,194 @@
+/* Backend discovery for "monkey sandbox list/info": load, initialise and
+ * probe each backend, and describe it. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <monkey/sandbox.h>
+
+#include "loader.h"
+#include "util.h"
+
+const char *monkey_safety_name(int safety)
+{
+	switch (safety) {
+	case MONKEY_SAFETY_NONE:
+		return "none";
+	case MONKEY_SAFETY_LOW:
+		return "low";
+	case MONKEY_SAFETY_MEDIUM:
+		return "medium";
+	case MONKEY_SAFETY_HIGH:
+		return "high";
+	}
+	return "unknown";
+}
+
+const char *monkey_capability_name(uint32_t bit)
+{
+	switch (bit) {
+	case MONKEY_CAP_MEMORY: return "memory";
+	case MONKEY_CAP_CPU: return "cpu";
+	case MONKEY_CAP_PIDS: return "pids";
+	case MONKEY_CAP_NETWORK_ISOLATION: return "network-isolation";
+	case MONKEY_CAP_FS_ISOLATION: return "fs-isolation";
+	case MONKEY_CAP_READ_ONLY_ROOT: return "read-only-root";
+	case MONKEY_CAP_MOUNTS: return "mounts";
+	case MONKEY_CAP_STDIN: return "stdin";
+	case MONKEY_CAP_TIMEOUT: return "timeout";
+	case MONKEY_CAP_KILL_TREE: return "kill-tree";
+	case MONKEY_CAP_CLEAN_ENV: return "clean-env";
+	case MONKEY_CAP_USER: return "user";
+	case MONKEY_CAP_IMAGE: return "image";
+	case MONKEY_CAP_MEMORY_APPROX: return "memory-rlimit";
+	case MONKEY_CAP_CPU_TIME: return "cpu-time";
+	case MONKEY_CAP_FILE_SIZE: return "file-size";
+	case MONKEY_CAP_OPEN_FILES: return "open-files";
+	case MONKEY_CAP_OOM_REPORT: return "oom-report";
+	case MONKEY_CAP_POOL: return "pool";
+	case MONKEY_CAP_CANCEL: return "cancel";
+	}
+	return NULL;
+}
+
+/* Probing logs go nowhere: list/info report the probe's verdict. */
+static void quiet_log(const struct monkey_host *h, int level, const char *fmt,
+		      ...)
+{
+	(void)h, (void)level, (void)fmt;
+}
+
+static int set_error_upcall(struct monkey_error *err, int code,
+			    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	monkey_set_error_v(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void describe(const char *name, const char *path,
+		     struct monkey_backend_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->name = strdup(name);
+	st->path = strdup(path);
+	struct monkey_error err = {0};
+	struct monkey_loaded_backend *lb = NULL;
+	if (monkey_backend_load_path(name, path, &lb, &err) < 0) {
+		snprintf(st->reason, sizeof(st->reason), "%s", err.message);
+		return;
+	}
+	const struct monkey_backend *d = &lb->desc;
+	st->loaded = true;
+	st->abi_major = d->abi_major;
+	st->abi_minor = d->abi_minor;
+	st->description = strdup(d->description ? d->description : "");
+	st->details = d->details ? strdup(d->details) : NULL;
+	st->safety = d->safety;
+	st->capabilities = d->capabilities;
+	char id[32];
+	snprintf(id, sizeof(id), "%ld-0", (long)getpid());
+	struct monkey_host host = {
+		.struct_size = sizeof(host),
+		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
+		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
+		.log = quiet_log,
+		.set_error = set_error_upcall,
+		.instance_id = id,
+	};
+	void *state = NULL;
+	if (d->init(&host, NULL, &state, &err) < 0) {
+		snprintf(st->reason, sizeof(st->reason), "%s",
+			 err.message[0] ? err.message : "initialisation failed");
+	} else {
+		if (d->probe(state, &err) == 0)
+			st->available = true;
+		else
+			snprintf(st->reason, sizeof(st->reason), "%s",
+				 err.message[0] ? err.message
+						: "probe failed without a reason");
+		d->fini(state);
+	}
+	monkey_backend_unload(lb);
+}
+
+int monkey_sandbox_list(const char *backend_dir,
+			struct monkey_backend_status **out, size_t *n,
+			char **dirs_out, struct monkey_error *err)
+{
+	struct monkey_strv dirs = {0}, names = {0}, paths = {0};
+	int r = monkey_backend_search_path(backend_dir, &dirs);
+	if (r == 0)
+		r = monkey_backend_scan(&dirs, &names, &paths);
+	if (r < 0) {
+		monkey_strv_free(&dirs);
+		return monkey_set_error(err, r, "out of memory");
+	}
+	struct monkey_backend_status *st =
+		calloc(names.n ? names.n : 1, sizeof(*st));
+	if (!st) {
+		r = monkey_set_error(err, -ENOMEM, "out of memory");
+	} else {
+		for (size_t i = 0; i < names.n; i++)
+			describe(names.v[i], paths.v[i], &st[i]);
+		*out = st;
+		*n = names.n;
+		if (dirs_out)
+			*dirs_out = monkey_strv_join(&dirs, ":");
+	}
+	monkey_strv_free(&dirs);
+	monkey_strv_free(&names);
+	monkey_strv_free(&paths);
+	return r;
+}
+
+int monkey_sandbox_info(const char *backend_dir, const char *name,
+			struct monkey_backend_status *out,
+			struct monkey_error *err)
+{
+	int r = monkey_backend_check_name(name, err);
+	if (r < 0)
+		return r;
+	struct monkey_strv dirs = {0};
+	if ((r = monkey_backend_search_path(backend_dir, &dirs)) < 0) {
+		monkey_strv_free(&dirs);
+		return monkey_set_error(err, r, "out of memory");
+	}
+	char *path = NULL;
+	r = monkey_backend_find(name, &dirs, &path, err);
+	if (r == -ENOENT) {
+		/* Let the loader word the "not installed" message. */
+		struct monkey_loaded_backend *lb = NULL;
+		r = monkey_backend_load(name, &dirs, &lb, err);
+		monkey_backend_unload(lb);
+	} else if (r == 0) {
+		describe(name, path, out);
+		free(path);
+	}
+	monkey_strv_free(&dirs);
+	return r;
+}
+
+void monkey_backend_status_free(struct monkey_backend_status *st, size_t n)
+{
+	for (size_t i = 0; st && i < n; i++) {
+		free(st[i].name);
+		free(st[i].path);
+		free(st[i].description);
+		free(st[i].details);
+		memset(&st[i], 0, sizeof(st[i]));
+	}
+}
+
+void monkey_backend_status_list_free(struct monkey_backend_status *st,
+				     size_t n)
+{
+	monkey_backend_status_free(st, n);
+	free(st);
+}

@@ -1,0 +1,340 @@
+/* The executor: backend choice and fallback, what reaches the backend, and
+ * how results are mapped.  Uses the test backends in tests/modules and the
+ * spawn backend from the build tree. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <monkey/exec.h>
+
+#include "testutil.h"
+
+static char notices[8192];
+
+static void collect(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level < MONKEY_LOG_WARNING)
+		return;
+	strncat(notices, msg, sizeof(notices) - strlen(notices) - 2);
+	strcat(notices, "\n");
+}
+
+static char spawn_dir[4096];
+
+static int setup(void **s)
+{
+	(void)s;
+	snprintf(spawn_dir, sizeof(spawn_dir), "%s/plugins/spawn",
+		 tu_builddir());
+	/* Only the build tree: nothing installed may leak into the tests. */
+	setenv("MONKEY_BACKEND_PATH", spawn_dir, 1);
+	setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak", 1);
+	setenv("GITHUB_TOKEN", "ghp-must-not-leak", 1);
+	return 0;
+}
+
+static void opts_init(struct monkey_exec_options *o, const char *sandbox)
+{
+	monkey_exec_options_init(o);
+	o->sandbox = sandbox;
+	o->backend_dir = tu_modules_dir();
+	o->notify = collect;
+	notices[0] = '\0';
+}
+
+static char *run_capture(struct monkey_executor *ex, const char *const *argv,
+			 struct monkey_result *res)
+{
+	struct monkey_command cmd = {.argv = argv};
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_run(ex, &cmd, res, &err), 0);
+	return monkey_capture_join(&res->out, NULL);
+}
+
+static void test_request_carries_resolved_options(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char sub[4096], real[4096 * 2];
+	snprintf(sub, sizeof(sub), "%s/sub", ws);
+	mkdir(sub, 0755);
+	const char *mounts[] = {"/tmp:/data:ro"};
+	const char *env[] = {"FOO=bar"};
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.workspace = ws;
+	o.workdir = sub;
+	o.timeout_ms = 1234;
+	o.mounts = mounts;
+	o.n_mounts = 1;
+	o.env = env;
+	o.n_env = 1;
+	o.image = "img:1";
+	struct monkey_executor *ex;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	const char *argv[] = {"prog", "a b", "$(id)", NULL};
+	struct monkey_result res;
+	char *out = run_capture(ex, argv, &res);
+	assert_true(realpath(ws, real) != NULL);
+	char want[4096 * 4];
+	snprintf(want, sizeof(want), "workspace=%s\nworkdir=%s/sub\n", real, real);
+	assert_true(tu_contains(out, want));
+	assert_true(tu_contains(out, "argv=prog\nargv=a b\nargv=$(id)\n"));
+	assert_true(tu_contains(out, "timeout=1234\n"));
+	assert_true(tu_contains(out, "mount=/tmp:/data:ro\n"));
+	assert_true(tu_contains(out, "image=img:1\n"));
+	assert_true(tu_contains(out, "env=FOO=bar\n"));
+	assert_true(tu_contains(out, "userenv=FOO=bar\n"));
+	assert_false(tu_contains(out, "must-not-leak"));
+	/* Memory is enforced by reqdump, so the default reaches it. */
+	assert_true(tu_contains(out, "memory=268435456\n"));
+	assert_true(tu_contains(out, "\"image\":\"img:1\""));
+	/* Exit status is the backend's. */
+	assert_int_equal(res.exit_code, 3);
+	char *err_text = monkey_capture_join(&res.err, NULL);
+	assert_string_equal(err_text, "err\n");
+	free(err_text);
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+	tu_rmrf(ws);
+	free(ws);
+}
+
+static void test_explicit_options_a_backend_cannot_enforce_are_reported(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.cpus = 2;
+	o.pids = 10;
+	o.explicit_set = MONKEY_OPT_CPUS | MONKEY_OPT_PIDS | MONKEY_OPT_MEMORY;
+	struct monkey_executor *ex;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	assert_true(tu_contains(notices, "--cpus is not enforced by the reqdump backend"));
+	assert_true(tu_contains(notices, "--pids is not enforced by the reqdump backend"));
+	assert_false(tu_contains(notices, "--memory"));
+	monkey_executor_close(ex);
+}
+
+static void test_defaults_are_applied_quietly(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	struct monkey_executor *ex;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	assert_string_equal(notices, "");
+	monkey_executor_close(ex);
+}
+
+static void test_unavailable_backend_falls_back_to_spawn_with_reason(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "unavail");
+	struct monkey_executor *ex;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	assert_string_equal(monkey_executor_backend_name(ex), "spawn");
+	assert_string_equal(monkey_executor_requested_name(ex), "unavail");
+	assert_true(monkey_executor_fell_back(ex));
+	assert_true(tu_contains(notices, "unavail not available, falling back "
+				"to spawn mode: test engine not reachable at "
+				"/nonexistent.sock"));
+	const char *argv[] = {"echo", "hi", NULL};
+	struct monkey_result res;
+	char *out = run_capture(ex, argv, &res);
+	assert_string_equal(out, "hi\n");
+	assert_int_equal(res.exit_code, 0);
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+}
+
+static void test_missing_docker_says_docker_not_available(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "docker");
+	struct monkey_executor *ex;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	assert_string_equal(monkey_executor_backend_name(ex), "spawn");
+	assert_true(tu_contains(notices, "Docker not available, falling back to spawn mode: backend 'docker' is not installed (looked in "));
+	monkey_executor_close(ex);
+}
+
+static void test_no_fallback_turns_unavailability_into_an_error(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "unavail");
+	o.no_fallback = true;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EHOSTDOWN);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "test engine not reachable"));
+	assert_true(tu_contains(err.message, "--no-fallback"));
+	assert_false(tu_contains(notices, "falling back"));
+}
+
+static void test_unknown_backend_is_an_error_not_a_fallback(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "dokcer");
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -ENOENT);
+	assert_true(tu_contains(err.message, "backend 'dokcer' is not installed"));
+	assert_true(tu_contains(err.message, "reqdump"));
+}
+
+static void test_refused_backend_is_never_papered_over(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "badabi");
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EPROTO);
+	assert_true(tu_contains(err.message, "refusing backend 'badabi'"));
+}
+
+static void test_workdir_outside_workspace_is_refused(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char link[4096];
+	snprintf(link, sizeof(link), "%s/escape", ws);
+	assert_int_equal(symlink("/etc", link), 0);
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.workspace = ws;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	char dotdot[4096];
+	snprintf(dotdot, sizeof(dotdot), "%s/..", ws);
+	o.workdir = dotdot;
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EPERM);
+	assert_true(tu_contains(err.message, "outside the workspace"));
+	o.workdir = link;
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EPERM);
+	assert_true(tu_contains(err.message, "resolves to /etc, outside the workspace"));
+	tu_rmrf(ws);
+	free(ws);
+}
+
+static void test_command_workdir_escape_fails_with_125(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char link[4096];
+	snprintf(link, sizeof(link), "%s/up", ws);
+	assert_int_equal(symlink("..", link), 0);
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.workspace = ws;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	const char *argv[] = {"x", NULL};
+	const char *bad[] = {"../", "up", "up/tmp", "/etc"};
+	for (size_t i = 0; i < 4; i++) {
+		struct monkey_command cmd = {.argv = argv, .workdir = bad[i]};
+		struct monkey_result res;
+		assert_int_equal(monkey_executor_run(ex, &cmd, &res, &err), 0);
+		assert_int_equal(res.exit_code, 125);
+		assert_true(res.error[0] != '\0');
+		assert_int_equal(res.out.total, 0);
+		monkey_result_free(&res);
+	}
+	monkey_executor_close(ex);
+	tu_rmrf(ws);
+	free(ws);
+}
+
+static void test_not_found_from_backend_maps_to_127(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	const char *argv[] = {"fail-enoent", NULL};
+	struct monkey_result res;
+	free(run_capture(ex, argv, &res));
+	assert_int_equal(res.exit_code, 127);
+	assert_string_equal(res.error, "fail-enoent: not found (test)");
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+}
+
+static void test_bad_mount_is_an_error_naming_it(void **s)
+{
+	(void)s;
+	const char *bad[] = {"nocolon", "/tmp:relative", "/tmp:/x:rx",
+			     "/does/not/exist:/x"};
+	for (size_t i = 0; i < 4; i++) {
+		struct monkey_exec_options o;
+		opts_init(&o, "reqdump");
+		o.mounts = &bad[i];
+		o.n_mounts = 1;
+		struct monkey_executor *ex = NULL;
+		struct monkey_error err = {0};
+		assert_true(monkey_executor_open(&o, &ex, &err) < 0);
+		assert_true(tu_contains(err.message, "--mount"));
+	}
+}
+
+static void test_empty_command_is_rejected(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	const char *argv[] = {NULL};
+	struct monkey_command cmd = {.argv = argv};
+	struct monkey_result res;
+	assert_int_equal(monkey_executor_run(ex, &cmd, &res, &err), -EINVAL);
+	monkey_executor_close(ex);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_carries_resolved_options),
+		cmocka_unit_test(test_explicit_options_a_backend_cannot_enforce_are_reported),
+		cmocka_unit_test(test_defaults_are_applied_quietly),
+		cmocka_unit_test(test_unavailable_backend_falls_back_to_spawn_with_reason),
+		cmocka_unit_test(test_missing_docker_says_docker_not_available),
+		cmocka_unit_test(test_no_fallback_turns_unavailability_into_an_error),
+		cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
+		cmocka_unit_test(test_refused_backend_is_never_papered_over),
+		cmocka_unit_test(test_workdir_outside_workspace_is_refused),
+		cmocka_unit_test(test_command_workdir_escape_fails_with_125),
+		cmocka_unit_test(test_not_found_from_backend_maps_to_127),
+		cmocka_unit_test(test_bad_mount_is_an_error_naming_it),
+		cmocka_unit_test(test_empty_command_is_rejected),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
