@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test of monkey: installs
+# the packages, starts the Docker engine and podman's service, builds the
+# offline test image, then builds and runs "make check" plainly, under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and "make distcheck".
+# This is the test command README.md gives and .ci/run calls.  Run it as
+# root (or with sudo available) from anywhere in a clone.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+packages=(
+	build-essential autoconf automake libtool libltdl-dev pkg-config
+	libcurl4-openssl-dev libjson-c-dev libcmocka-dev
+	docker.io podman busybox-static curl python3 clang procps
+)
+step() { printf '\n=== %s\n' "$*"; }
+
+if [ "${MONKEY_SKIP_INSTALL:-0}" != 1 ]; then
+	step "installing packages"
+	$SUDO apt-get update
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends "${packages[@]}"
+fi
+
+step "starting the container engines"
+$SUDO sh tests/engines.sh start
+step "building the test image"
+$SUDO sh tests/make-test-image.sh monkey-test:busybox
+
+# Tests that need Docker fail rather than skip from here on.
+export MONKEY_REQUIRE_DOCKER=1
+export MONKEY_DOCKER_IMAGE=monkey-test:busybox
+
+step "autoreconf"
+autoreconf -fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+summary() {
+	local pass fail
+	pass=$(grep -cE '^PASS: ' "$log" || true)
+	fail=$(grep -cE '^(FAIL|ERROR|XPASS): ' "$log" || true)
+	printf '%s passed, %s failed\n' "$pass" "$fail"
+}
+
+build_and_check() { # dir, configure args...
+	local dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	# pipefail: the pipeline fails when the build or a test does.
+	(cd "$dir" && "$top/configure" "$@" && make -j2 && make check) 2>&1 |
+		tee -a "$log"
+}
+
+status=0
+step "build and test (-Werror)"
+build_and_check "$top/build" CFLAGS='-g -O2 -Wall -Wextra -Werror' || status=1
+
+if [ "$status" = 0 ]; then
+	step "build and test under AddressSanitizer and UndefinedBehaviorSanitizer"
+	san='-fsanitize=address,undefined -fno-sanitize-recover=all'
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		build_and_check "$top/build-asan" \
+		CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
+		LDFLAGS="$san" || status=1
+fi
+
+if [ "$status" = 0 ]; then
+	step "make distcheck"
+	(cd "$top/build" && make distcheck) 2>&1 | tee -a "$log" || status=1
+fi
+
+step "summary"
+if [ "$status" = 0 ]; then
+	echo "monkey: all builds and tests passed"
+else
+	echo "monkey: FAILED (see the output above)"
+fi
+summary
+exit "$status"
