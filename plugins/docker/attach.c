@@ -1,0 +1,331 @@
+/* The hijacked attach stream: libcurl opens the connection (CONNECT_ONLY),
+ * we speak the upgrade request ourselves, then demultiplex the engine's
+ * 8-byte framed stdout/stderr into the output sink while feeding stdin,
+ * all under one poll() that also watches the deadline and the cancel fd. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <monkey/backend.h>
+
+#include "docker.h"
+
+#define DK_RECV_BUF (64 * 1024)
+#define DK_HEADER_MAX (16 * 1024)
+
+struct dk_attach {
+	struct dk_state *st;
+	CURL *curl;
+	curl_socket_t fd;
+	/* Bytes that arrived with the upgrade answer, not yet demultiplexed. */
+	unsigned char *pending;
+	size_t pending_len;
+	/* Frame parser: header bytes seen so far, then payload left. */
+	unsigned char hdr[8];
+	size_t hdr_have;
+	uint64_t payload_left;
+	int stream;
+	int stdin_closed;
+	unsigned char buf[DK_RECV_BUF];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to be ready for events until deadline (monotonic ms).
+ * Returns 1 ready, 0 timed out. */
+static int wait_fd(curl_socket_t fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {.fd = fd, .events = events};
+		int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return 1; /* let the caller's send/recv report it */
+	}
+}
+
+static int send_all(struct dk_attach *a, const char *data, size_t len,
+		    int64_t deadline, struct monkey_error *err)
+{
+	while (len) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_send(a->curl, data, len, &n);
+		if (rc == CURLE_AGAIN) {
+			if (!wait_fd(a->fd, POLLOUT, deadline))
+				return a->st->host->set_error(err, -ETIMEDOUT,
+							      "%s did not accept the attach request in time",
+							      a->st->engine_name);
+			continue;
+		}
+		if (rc != CURLE_OK)
+			return a->st->host->set_error(err, -ECONNRESET,
+						      "sending the attach request to the %s failed: %s",
+						      a->st->engine_name, curl_easy_strerror(rc));
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read the upgrade answer's head; keep what follows it for the pump. */
+static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
+		       struct monkey_error *err)
+{
+	char *head = malloc(DK_HEADER_MAX + 1);
+	size_t have = 0;
+	char *end = NULL;
+	int ret = 0;
+
+	if (!head)
+		return a->st->host->set_error(err, -ENOMEM, "out of memory");
+	while (!end) {
+		if (have == DK_HEADER_MAX) {
+			ret = a->st->host->set_error(err, -EPROTO,
+						     "the %s sent an oversized attach answer",
+						     a->st->engine_name);
+			goto out;
+		}
+		size_t n = 0;
+		CURLcode rc = curl_easy_recv(a->curl, head + have, DK_HEADER_MAX - have, &n);
+		if (rc == CURLE_AGAIN) {
+			if (!wait_fd(a->fd, POLLIN, deadline)) {
+				ret = a->st->host->set_error(err, -ETIMEDOUT,
+							     "%s did not answer the attach request within %lld ms",
+							     a->st->engine_name,
+							     (long long)a->st->api_timeout_ms);
+				goto out;
+			}
+			continue;
+		}
+		if (rc != CURLE_OK || n == 0) {
+			ret = a->st->host->set_error(err, -ECONNRESET,
+						     "%s closed the connection while attaching to container %.12s",
+						     a->st->engine_name, id);
+			goto out;
+		}
+		have += n;
+		head[have] = '\0';
+		end = strstr(head, "\r\n\r\n");
+	}
+
+	size_t head_len = (size_t)(end - head) + 4;
+	int status = 0;
+	if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) {
+		ret = a->st->host->set_error(err, -EPROTO,
+					     "the %s answered the attach request with something that is not HTTP",
+					     a->st->engine_name);
+		goto out;
+	}
+	if (status != 101 && status != 200) {
+		/* An error answer: its JSON body says why. */
+		struct dk_response r = {.status = status, .body = head + head_len};
+		ret = dk_engine_error(a->st, &r, err, "attaching to container %.12s failed", id);
+		goto out;
+	}
+	a->pending_len = have - head_len;
+	if (a->pending_len) {
+		a->pending = malloc(a->pending_len);
+		if (!a->pending) {
+			ret = a->st->host->set_error(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(a->pending, head + head_len, a->pending_len);
+	}
+out:
+	free(head);
+	return ret;
+}
+
+int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
+		   struct dk_attach **out, struct monkey_error *err)
+{
+	char req[512];
+	char prefix[sizeof(st->api_prefix)];
+	int64_t deadline = now_ms() + st->api_timeout_ms;
+	int ret;
+
+	struct dk_attach *a = calloc(1, sizeof(*a));
+	if (!a)
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	a->st = st;
+	a->fd = CURL_SOCKET_BAD;
+	a->curl = dk_raw_handle(st);
+	if (!a->curl) {
+		free(a);
+		return st->host->set_error(err, -ENOMEM, "out of memory creating an HTTP handle");
+	}
+	CURLcode rc = curl_easy_perform(a->curl);
+	if (rc != CURLE_OK) {
+		long oserr = 0;
+		curl_easy_getinfo(a->curl, CURLINFO_OS_ERRNO, &oserr);
+		ret = st->host->set_error(err, -ECONNREFUSED,
+					  "cannot connect to the %s at %s to attach: %s",
+					  st->engine_name, st->socket_path,
+					  oserr ? strerror((int)oserr) : curl_easy_strerror(rc));
+		goto fail;
+	}
+	if (curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &a->fd) != CURLE_OK ||
+	    a->fd == CURL_SOCKET_BAD) {
+		ret = st->host->set_error(err, -EIO, "libcurl gave no socket for the attach stream");
+		goto fail;
+	}
+
+	pthread_mutex_lock(&st->lock);
+	memcpy(prefix, st->api_prefix, sizeof(prefix));
+	pthread_mutex_unlock(&st->lock);
+	snprintf(req, sizeof(req),
+		 "POST %s/containers/%s/attach?stream=1&stdout=1&stderr=1%s HTTP/1.1\r\n"
+		 "Host: docker\r\n"
+		 "Connection: Upgrade\r\n"
+		 "Upgrade: tcp\r\n"
+		 "Content-Length: 0\r\n"
+		 "\r\n",
+		 prefix, id, with_stdin ? "&stdin=1" : "");
+	ret = send_all(a, req, strlen(req), deadline, err);
+	if (ret < 0)
+		goto fail;
+	ret = read_answer(a, id, deadline, err);
+	if (ret < 0)
+		goto fail;
+	a->stdin_closed = !with_stdin;
+	*out = a;
+	return 0;
+fail:
+	dk_attach_close(a);
+	return ret;
+}
+
+void dk_attach_close(struct dk_attach *a)
+{
+	if (!a)
+		return;
+	if (a->curl)
+		curl_easy_cleanup(a->curl);
+	free(a->pending);
+	free(a);
+}
+
+/* Hand the payload of data[0..len) to the sink, frame by frame.  Returns
+ * DK_PUMP_STOP when the sink asked to stop, 0 otherwise. */
+static int demux(struct dk_attach *a, struct dk_io *io, const unsigned char *data,
+		 size_t len)
+{
+	while (len) {
+		if (a->payload_left == 0) {
+			size_t take = 8 - a->hdr_have;
+			if (take > len)
+				take = len;
+			memcpy(a->hdr + a->hdr_have, data, take);
+			a->hdr_have += take;
+			data += take;
+			len -= take;
+			if (a->hdr_have < 8)
+				return 0;
+			a->hdr_have = 0;
+			/* 0 stdin (echoed on some engines), 1 stdout, 2 stderr,
+			 * 3 the engine's own error text. */
+			a->stream = a->hdr[0] == 2 || a->hdr[0] == 3 ? MONKEY_STREAM_STDERR
+								     : MONKEY_STREAM_STDOUT;
+			a->payload_left = (uint64_t)a->hdr[4] << 24 | (uint64_t)a->hdr[5] << 16 |
+					  (uint64_t)a->hdr[6] << 8 | a->hdr[7];
+			continue;
+		}
+		size_t take = a->payload_left < len ? (size_t)a->payload_left : len;
+		if (io->output(io->output_ctx, a->stream, data, take) < 0)
+			return DK_PUMP_STOP;
+		a->payload_left -= take;
+		data += take;
+		len -= take;
+	}
+	return 0;
+}
+
+/* Send what stdin data the socket takes now; half-close after the last
+ * byte so the command sees EOF. */
+static void feed_stdin(struct dk_attach *a, struct dk_io *io)
+{
+	while (io->stdin_sent < io->stdin_len) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_send(a->curl, io->stdin_data + io->stdin_sent,
+					     io->stdin_len - io->stdin_sent, &n);
+		if (rc == CURLE_AGAIN)
+			return;
+		if (rc != CURLE_OK) {
+			/* The command exited without reading it all; its
+			 * output still arrives on the read side. */
+			io->stdin_sent = io->stdin_len;
+			break;
+		}
+		io->stdin_sent += n;
+	}
+	shutdown(a->fd, SHUT_WR);
+	a->stdin_closed = 1;
+}
+
+int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
+		   struct monkey_error *err)
+{
+	if (a->pending_len) {
+		size_t n = a->pending_len;
+		a->pending_len = 0;
+		if (demux(a, io, a->pending, n) == DK_PUMP_STOP)
+			return DK_PUMP_STOP;
+	}
+	for (;;) {
+		struct pollfd p[2] = {
+			{.fd = a->fd, .events = POLLIN},
+			{.fd = io->cancel_fd, .events = POLLIN},
+		};
+		if (!a->stdin_closed)
+			p[0].events |= POLLOUT;
+		int nfds = io->cancel_fd >= 0 ? 2 : 1;
+		int timeout = -1;
+		if (until_ms > 0) {
+			int64_t left = until_ms - now_ms();
+			if (left <= 0)
+				return DK_PUMP_DEADLINE;
+			timeout = left > 60000 ? 60000 : (int)left;
+		}
+		int n = poll(p, (nfds_t)nfds, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return a->st->host->set_error(err, -errno, "poll on the attach stream: %s",
+						      strerror(errno));
+		}
+		if (n == 0)
+			continue; /* the deadline check above decides */
+		if (nfds == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			return DK_PUMP_CANCEL;
+		if (p[0].revents & POLLOUT && !a->stdin_closed)
+			feed_stdin(a, io);
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		size_t got = 0;
+		CURLcode rc = curl_easy_recv(a->curl, a->buf, sizeof(a->buf), &got);
+		if (rc == CURLE_AGAIN)
+			continue;
+		if (rc != CURLE_OK)
+			return a->st->host->set_error(err, -ECONNRESET,
+						      "the %s broke the output stream: %s",
+						      a->st->engine_name, curl_easy_strerror(rc));
+		if (got == 0)
+			return DK_PUMP_EOF;
+		if (demux(a, io, a->buf, got) == DK_PUMP_STOP)
+			return DK_PUMP_STOP;
+	}
+}

@@ -1,0 +1,264 @@
+/* The docker backend's descriptor and entry points: configuration, probe,
+ * exec, teardown, and the list of containers not yet removed (so that fini
+ * removes what an interrupted command left). */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "docker.h"
+
+void dk_live_add(struct dk_state *st, const char *id)
+{
+	char *copy = strdup(id);
+	if (!copy)
+		return;
+	pthread_mutex_lock(&st->lock);
+	if (st->n_live == st->cap_live) {
+		size_t n = st->cap_live ? st->cap_live * 2 : 8;
+		char **p = realloc(st->live, n * sizeof(*p));
+		if (!p) {
+			pthread_mutex_unlock(&st->lock);
+			free(copy);
+			return;
+		}
+		st->live = p;
+		st->cap_live = n;
+	}
+	st->live[st->n_live++] = copy;
+	pthread_mutex_unlock(&st->lock);
+}
+
+void dk_live_remove(struct dk_state *st, const char *id)
+{
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->n_live; i++) {
+		if (!strcmp(st->live[i], id)) {
+			free(st->live[i]);
+			st->live[i] = st->live[--st->n_live];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Settings from the host's JSON object; unknown keys are ignored. */
+static int parse_config(struct dk_state *st, const char *config_json,
+			const char **image, const char **docker_host, int *pull,
+			json_object **root, struct monkey_error *err)
+{
+	const struct monkey_host *h = st->host;
+	json_object *v = NULL;
+
+	*root = NULL;
+	if (!config_json)
+		return 0;
+	enum json_tokener_error jerr = json_tokener_success;
+	json_object *o = json_tokener_parse_verbose(config_json, &jerr);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return h->set_error(err, -EINVAL,
+				    "docker backend configuration is not a JSON object%s%s",
+				    jerr != json_tokener_success ? ": " : "",
+				    jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "");
+	}
+	*root = o;
+	if (json_object_object_get_ex(o, "image", &v) && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string(v)[0])
+		*image = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "docker_host", &v) &&
+	    json_object_is_type(v, json_type_string))
+		*docker_host = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "pull", &v) && json_object_is_type(v, json_type_string)) {
+		const char *p = json_object_get_string(v);
+		if (!strcmp(p, "never"))
+			*pull = 0;
+		else if (!strcmp(p, "missing"))
+			*pull = 1;
+		else
+			return h->set_error(err, -EINVAL,
+					    "docker backend option pull must be \"missing\" or \"never\", not \"%s\"",
+					    p);
+	}
+	if (json_object_object_get_ex(o, "api_timeout_ms", &v) &&
+	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
+		st->api_timeout_ms = json_object_get_int64(v);
+	return 0;
+}
+
+static void state_free(struct dk_state *st)
+{
+	if (!st)
+		return;
+	dk_engine_fini(st);
+	for (size_t i = 0; i < st->n_live; i++)
+		free(st->live[i]);
+	free(st->live);
+	free(st->socket_path);
+	free(st->image);
+	free(st->config_error);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+static int docker_p_init(const struct monkey_host *host, const char *config_json,
+			 void **state, struct monkey_error *err)
+{
+	const char *image = NULL, *docker_host = NULL;
+	int pull = -1;
+	json_object *root = NULL;
+
+	if (!host || !host->set_error || !host->log)
+		return -EINVAL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return host->set_error(err, -EIO, "libcurl failed to initialise");
+	struct dk_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		curl_global_cleanup();
+		return host->set_error(err, -ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&st->lock, NULL);
+	st->host = host;
+	st->api_timeout_ms = DK_DEFAULT_API_TIMEOUT_MS;
+	st->uid = getuid();
+	st->gid = getgid();
+	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
+
+	int rc = parse_config(st, config_json, &image, &docker_host, &pull, &root, err);
+	if (rc < 0)
+		goto fail;
+	if (!image)
+		image = secure_getenv("MONKEY_DOCKER_IMAGE");
+	if (!image || !image[0])
+		image = DK_DEFAULT_IMAGE;
+	if (!docker_host)
+		docker_host = secure_getenv("DOCKER_HOST");
+	if (pull < 0) {
+		const char *p = secure_getenv("MONKEY_DOCKER_PULL");
+		/* A host that passes no configuration is only looking
+		 * (monkey sandbox list): it must not start a download. */
+		if (p && p[0])
+			pull = strcmp(p, "never") != 0;
+		else
+			pull = config_json != NULL;
+	}
+	st->pull_missing = pull;
+	st->image = strdup(image);
+	if (!docker_host || !docker_host[0])
+		st->socket_path = strdup(DK_DEFAULT_SOCKET);
+	else if (!strncmp(docker_host, "unix://", 7) && docker_host[7] == '/')
+		st->socket_path = strdup(docker_host + 7);
+	else {
+		/* Not an init failure: probe reports it as the reason. */
+		st->socket_path = strdup(DK_DEFAULT_SOCKET);
+		if (asprintf(&st->config_error,
+			     "DOCKER_HOST=%s is not supported: the docker backend talks to a local unix socket (unix:///path/to/docker.sock)",
+			     docker_host) < 0)
+			st->config_error = NULL;
+	}
+	json_object_put(root);
+	root = NULL;
+	if (!st->image || !st->socket_path) {
+		rc = host->set_error(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	*state = st;
+	return 0;
+fail:
+	json_object_put(root);
+	state_free(st);
+	curl_global_cleanup();
+	return rc;
+}
+
+static int docker_p_probe(void *state, struct monkey_error *err)
+{
+	struct dk_state *st = state;
+	int rc = dk_engine_connect(st, err);
+	if (rc < 0)
+		return rc;
+	dk_sweep_once(st);
+	if (!dk_image_valid(st->image))
+		return st->host->set_error(err, -EINVAL, "'%s' is not a valid image name",
+					   st->image);
+	return dk_image_ensure(st, st->image, err);
+}
+
+static int docker_p_exec(void *state, const struct monkey_exec_request *req,
+			 struct monkey_exec_result *result, struct monkey_error *err)
+{
+	struct dk_state *st = state;
+	if (!req || !result || !MONKEY_STRUCT_HAS(req, cancel_fd) ||
+	    !MONKEY_STRUCT_HAS(result, oom_killed))
+		return st->host->set_error(err, -EINVAL,
+					   "exec request or result is older than this docker backend understands");
+	return dk_run(st, req, result, err);
+}
+
+static void docker_p_fini(void *state)
+{
+	struct dk_state *st = state;
+	struct monkey_error e = {0};
+	if (!st)
+		return;
+	/* Containers a failed removal left: one more try each. */
+	while (st->n_live) {
+		char *id = st->live[st->n_live - 1];
+		char copy[DK_ID_MAX];
+		snprintf(copy, sizeof(copy), "%s", id);
+		if (dk_container_remove(st, copy, &e) < 0) {
+			st->host->log(st->host, MONKEY_LOG_WARNING,
+				      "docker: container %.12s is left behind: %s", copy, e.message);
+			dk_live_remove(st, copy);
+		}
+	}
+	state_free(st);
+	curl_global_cleanup();
+}
+
+static const struct monkey_backend docker_backend = {
+	MONKEY_BACKEND_HEADER,
+	.name = "docker",
+	.description = "a fresh hardened container per command (Docker Engine API or podman)",
+	.safety = MONKEY_SAFETY_HIGH,
+	.capabilities = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+			MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+			MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
+			MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+			MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
+			MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
+			MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL,
+	.init = docker_p_init,
+	.probe = docker_p_probe,
+	.exec = docker_p_exec,
+	.fini = docker_p_fini,
+	.details =
+		"Runs each command in a new container through the Docker Engine API "
+		"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); podman's "
+		"compatible service works too. Hardened by default: all capabilities "
+		"dropped, no-new-privileges, memory limit with no extra swap, CPU "
+		"quota, pids limit, no network (--network gives the engine's "
+		"default), explicit nofile (1024/4096) and nproc (4096) ulimits, "
+		"read-only root with an exec-able tmpfs /tmp on --read-only, runs as "
+		"the invoking uid:gid unless --user. The workspace is bind-mounted "
+		"at /workspace and the working directory maps inside it; --mount "
+		"adds binds. The image's entrypoint is not used: argv runs as the "
+		"container's only process, with LANG/LC_*/TERM/TZ and the variables "
+		"named with --env/--pass-env (PATH and HOME come from the image). "
+		"Image: --image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
+		"; a missing image is pulled (MONKEY_DOCKER_PULL=never turns that "
+		"off; a probe without configuration never pulls). Every container "
+		"is labelled monkey.sandbox=<pid>-<starttime> of its monkey process "
+		"and removed after the command; containers of monkey processes that "
+		"are gone are removed at start-up. Timeout and Ctrl-C send SIGTERM, "
+		"then SIGKILL after the grace time. OOM kills are reported from the "
+		"engine (podman cannot tell: unknown).",
+};
+
+MONKEY_BACKEND_EXPORT(&docker_backend)

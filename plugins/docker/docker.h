@@ -1,0 +1,204 @@
+/* Private interfaces of the docker backend: the state shared by every entry
+ * point and the pieces each source file provides (engine HTTP, attach
+ * stream, container calls, images, stale-container sweep, one command). */
+#ifndef MONKEY_DOCKER_H
+#define MONKEY_DOCKER_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+
+#include <monkey/backend.h>
+
+/* The API version this backend speaks (Docker 20.10).  The engine's is
+ * used when it is lower, down to DK_API_MIN. */
+#define DK_API_OURS_MAJOR 1
+#define DK_API_OURS_MINOR 41
+#define DK_API_MIN_MINOR 25 /* Mounts and NanoCpus appeared in 1.25 */
+
+#define DK_DEFAULT_SOCKET "/var/run/docker.sock"
+/* The documented default image when neither --image, the init
+ * configuration nor MONKEY_DOCKER_IMAGE names one. */
+#define DK_DEFAULT_IMAGE "debian:bookworm-slim"
+#define DK_LABEL "monkey.sandbox"
+/* Where the workspace appears inside the container. */
+#define DK_WORKSPACE "/workspace"
+
+/* Per-call limits: no engine call may hang a command forever. */
+#define DK_PING_TIMEOUT_MS 5000
+#define DK_DEFAULT_API_TIMEOUT_MS 60000
+/* How long to wait for the stream to end once the container was killed. */
+#define DK_KILL_DRAIN_MS 10000
+
+/* Defaults for the explicitly set ulimits (podman refuses to start a
+ * container without them; docker would inherit the daemon's). */
+#define DK_NOFILE_SOFT 1024
+#define DK_NOFILE_HARD 4096
+/* RLIMIT_NPROC counts every process of the uid on the host, so it is only
+ * a backstop; PidsLimit is the real per-container bound. */
+#define DK_NPROC 4096
+
+#define DK_ID_MAX 128
+
+struct dk_state {
+	const struct monkey_host *host;
+	char *socket_path;   /* unix socket of the engine */
+	char *image;         /* default image */
+	char *config_error;  /* set when DOCKER_HOST is unusable: probe says it */
+	int pull_missing;    /* pull images that are not present locally */
+	int64_t api_timeout_ms;
+	uid_t uid;
+	gid_t gid;
+
+	pthread_mutex_t lock; /* guards everything below */
+	CURL **idle;          /* idle handles, each keeping its connection */
+	size_t n_idle, cap_idle;
+	char api_prefix[16]; /* "/v1.41", empty until negotiated */
+	char engine_name[32]; /* "Docker engine" or "podman service" */
+	int is_podman;
+	int swept;
+	char **live; /* ids of containers this process has not removed yet */
+	size_t n_live, cap_live;
+};
+
+/* ---- engine.c: HTTP over the unix socket ---- */
+
+/* A response body, grown as it arrives (capped), or handed line by line to
+ * on_line for streamed answers (image pulls). */
+struct dk_response {
+	long status;
+	char *body;
+	size_t len, cap;
+	char *linebuf; /* partial line when on_line is set */
+	size_t line_len, line_cap;
+	int (*on_line)(void *ctx, const char *line);
+	void *line_ctx;
+	/* Filled by the /_ping header callback. */
+	char api_version[16];
+	int is_podman;
+};
+
+void dk_response_free(struct dk_response *r);
+
+/* Send one request: method and path (path is prefixed with the negotiated
+ * API version unless it starts with "/_"), body (JSON or NULL).  Returns 0
+ * when an HTTP answer arrived, whatever its status, or a negative errno
+ * with err saying why the engine could not be reached.  cancel_fd (or -1)
+ * aborts the call with -ECANCELED when it becomes readable. */
+int dk_request(struct dk_state *st, const char *method, const char *path,
+	       const char *body, int64_t timeout_ms, int cancel_fd,
+	       struct dk_response *resp, struct monkey_error *err);
+
+/* Fill err from an engine error answer ({"message"} from docker,
+ * {"cause","message","response"} from podman): "<what>: <engine's message>".
+ * Returns the negative errno that fits the HTTP status. */
+int dk_engine_error(struct dk_state *st, const struct dk_response *resp,
+		    struct monkey_error *err, const char *what_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Make sure the engine answers and the API version is negotiated
+ * (GET /_ping once per state).  Explains in one line why not. */
+int dk_engine_connect(struct dk_state *st, struct monkey_error *err);
+
+/* A fresh handle for a hijacked connection (configured for the socket). */
+CURL *dk_raw_handle(struct dk_state *st);
+
+void dk_engine_fini(struct dk_state *st);
+
+/* Percent-encode s for a query string; caller frees. */
+char *dk_urlencode(const char *s);
+
+/* ---- attach.c: the hijacked attach stream ---- */
+
+struct dk_attach;
+
+int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
+		   struct dk_attach **out, struct monkey_error *err);
+void dk_attach_close(struct dk_attach *a);
+
+enum dk_pump_end {
+	DK_PUMP_EOF = 0,      /* the engine closed the stream */
+	DK_PUMP_DEADLINE = 1, /* until_ms passed */
+	DK_PUMP_CANCEL = 2,   /* cancel_fd became readable */
+	DK_PUMP_STOP = 3,     /* the output sink asked to stop */
+};
+
+/* Where stdin comes from and output goes while pumping. */
+struct dk_io {
+	const unsigned char *stdin_data;
+	size_t stdin_len;
+	size_t stdin_sent;
+	int has_stdin; /* half-close after the data is sent */
+	monkey_output_fn output;
+	void *output_ctx;
+	int cancel_fd; /* -1: none, or not to be watched any more */
+};
+
+/* Move data until the stream ends, until_ms (monotonic ms; 0 = never)
+ * passes, the cancel fd fires or the sink says stop.  Returns an
+ * enum dk_pump_end, or a negative errno when the stream broke. */
+int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
+		   struct monkey_error *err);
+
+/* ---- container.c: create body and container calls ---- */
+
+/* The create body for req (hardening included).  Caller frees. */
+char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
+		     const char *image, struct monkey_error *err);
+
+int dk_container_create(struct dk_state *st, const char *body,
+			const char *image, char id[DK_ID_MAX],
+			struct monkey_error *err);
+/* Starting maps "executable file not found" to -ENOENT and "permission
+ * denied" of the exec to -EACCES, with the engine's message. */
+int dk_container_start(struct dk_state *st, const char *id,
+		       struct monkey_error *err);
+int dk_container_kill(struct dk_state *st, const char *id, const char *sig,
+		      struct monkey_error *err);
+/* Waits until the container is not running; *status is its exit status. */
+int dk_container_wait(struct dk_state *st, const char *id, int64_t timeout_ms,
+		      int cancel_fd, long *status, struct monkey_error *err);
+/* State.OOMKilled as a monkey_tristate (podman: MONKEY_UNKNOWN). */
+int dk_container_inspect(struct dk_state *st, const char *id, int *running,
+			 long *exit_code, int *oom_killed,
+			 struct monkey_error *err);
+int dk_container_remove(struct dk_state *st, const char *id,
+			struct monkey_error *err);
+
+/* ---- image.c ---- */
+
+/* Checks image references before they go into a URL. */
+int dk_image_valid(const char *image);
+/* 0 when present, -ENXIO when not, another negative errno on failure. */
+int dk_image_present(struct dk_state *st, const char *image,
+		     struct monkey_error *err);
+/* Pull image, reporting progress through host->log. */
+int dk_image_pull(struct dk_state *st, const char *image,
+		  struct monkey_error *err);
+/* Present, or pulled when allowed.  The error names the image, says it is
+ * not present locally and gives the engine's reason. */
+int dk_image_ensure(struct dk_state *st, const char *image,
+		    struct monkey_error *err);
+
+/* ---- sweep.c ---- */
+
+/* Remove containers labelled DK_LABEL whose owning process is gone.  Runs
+ * once per state; failures are only logged. */
+void dk_sweep_once(struct dk_state *st);
+/* 1 when the process named by an instance id "<pid>-<starttime>" is alive
+ * on this machine, 0 when it is gone, -1 when id is not of that form. */
+int dk_instance_alive(const char *instance_id);
+
+/* ---- run.c: one command ---- */
+
+int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
+	   struct monkey_exec_result *result, struct monkey_error *err);
+
+/* ---- docker.c: bookkeeping of containers not yet removed ---- */
+
+void dk_live_add(struct dk_state *st, const char *id);
+void dk_live_remove(struct dk_state *st, const char *id);
+
+#endif

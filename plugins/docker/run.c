@@ -1,0 +1,241 @@
+/* One command in a fresh container: create, attach, start, move output
+ * until the stream ends (or kill at the deadline / on cancel), wait,
+ * inspect, delete.  The container is removed on every path.
+ *
+ * The steps are split around struct dk_sandbox so that a warm pool can
+ * prepare and start sandboxes ahead of time and hand them to
+ * dk_sandbox_run() later. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "docker.h"
+
+/* A container created for one command, with its attach stream. */
+struct dk_sandbox {
+	struct dk_state *st;
+	char id[DK_ID_MAX];
+	struct dk_attach *att;
+	int has_stdin;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fd_ready(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+static int discard(void *ctx, int stream, const void *data, size_t len)
+{
+	(void)ctx, (void)stream, (void)data, (void)len;
+	return 0;
+}
+
+/* Remove the container (whatever state it is in) and free sb.  A failure
+ * is logged and the id stays on the live list, so fini tries again. */
+static void sandbox_destroy(struct dk_sandbox *sb)
+{
+	struct monkey_error e = {0};
+	if (!sb)
+		return;
+	dk_attach_close(sb->att);
+	if (sb->id[0] && dk_container_remove(sb->st, sb->id, &e) < 0)
+		sb->st->host->log(sb->st->host, MONKEY_LOG_WARNING,
+				  "docker: container %.12s could not be removed: %s", sb->id,
+				  e.message);
+	free(sb);
+}
+
+/* Create the container (pulling the image when the engine lacks it) and
+ * attach to it; not started yet. */
+static int sandbox_prepare(struct dk_state *st, const struct monkey_exec_request *req,
+			   const char *image, struct dk_sandbox **out,
+			   struct monkey_error *err)
+{
+	char *body = dk_create_body(st, req, image, err);
+	if (!body)
+		return err && err->code ? err->code : -ENOMEM;
+	struct dk_sandbox *sb = calloc(1, sizeof(*sb));
+	if (!sb) {
+		free(body);
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	}
+	sb->st = st;
+	sb->has_stdin = req->has_stdin;
+	st->host->log(st->host, MONKEY_LOG_DEBUG, "docker: create %s", body);
+	int rc = dk_container_create(st, body, image, sb->id, err);
+	if (rc == -ENXIO) {
+		/* No such image: pull it once, then try again. */
+		rc = dk_image_ensure(st, image, err);
+		if (rc == 0)
+			rc = dk_container_create(st, body, image, sb->id, err);
+	}
+	free(body);
+	if (rc < 0) {
+		free(sb);
+		return rc;
+	}
+	dk_live_add(st, sb->id);
+	/* Attach before start, so no early output is lost. */
+	rc = dk_attach_open(st, sb->id, req->has_stdin, &sb->att, err);
+	if (rc < 0) {
+		sandbox_destroy(sb);
+		return rc;
+	}
+	*out = sb;
+	return 0;
+}
+
+/* Kill the container with sig, then keep moving output until the stream
+ * ends or ms pass.  Returns the pump's end or a negative errno. */
+static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io, const char *sig,
+			  int64_t ms, struct monkey_error *err)
+{
+	int rc = dk_container_kill(sb->st, sb->id, sig, err);
+	if (rc < 0)
+		return rc;
+	return dk_attach_pump(sb->att, io, now_ms() + ms, err);
+}
+
+/* Stop the command: SIGTERM, then SIGKILL after the grace time.  The
+ * container's PID 1 going takes every process in it along. */
+static int stop_command(struct dk_sandbox *sb, struct dk_io *io, int64_t grace_ms,
+			int *last_sig, struct monkey_error *err)
+{
+	int end = DK_PUMP_DEADLINE;
+	io->cancel_fd = -1; /* it stays readable; we act on it once */
+	if (grace_ms > 0) {
+		*last_sig = SIGTERM;
+		end = kill_and_drain(sb, io, "TERM", grace_ms, err);
+		if (end < 0 || end == DK_PUMP_EOF)
+			return end;
+	}
+	*last_sig = SIGKILL;
+	end = kill_and_drain(sb, io, "KILL", DK_KILL_DRAIN_MS, err);
+	if (end < 0 || end == DK_PUMP_EOF)
+		return end;
+	return sb->st->host->set_error(err, -ETIMEDOUT,
+				       "container %.12s still runs %d ms after SIGKILL (is the %s stuck?)",
+				       sb->id, DK_KILL_DRAIN_MS, sb->st->engine_name);
+}
+
+/* Start the command, run it to its end and fill result. */
+static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *req,
+		       struct monkey_exec_result *result, struct monkey_error *err)
+{
+	struct dk_state *st = sb->st;
+	struct dk_io io = {
+		.stdin_data = req->stdin_data,
+		.stdin_len = req->has_stdin ? req->stdin_len : 0,
+		.has_stdin = req->has_stdin,
+		.output = req->output,
+		.output_ctx = req->output_ctx,
+		.cancel_fd = req->cancel_fd,
+	};
+	int last_sig = 0;
+	int64_t deadline = req->timeout_ms > 0 ? now_ms() + req->timeout_ms : 0;
+
+	int rc = dk_container_start(st, sb->id, err);
+	if (rc < 0)
+		return rc;
+
+	int end = dk_attach_pump(sb->att, &io, deadline, err);
+	if (end == DK_PUMP_STOP)
+		io.output = discard;
+	if (end == DK_PUMP_DEADLINE)
+		result->timed_out = 1;
+	else if (end == DK_PUMP_CANCEL || end == DK_PUMP_STOP)
+		result->cancelled = 1;
+	if (end > DK_PUMP_EOF)
+		end = stop_command(sb, &io, req->kill_grace_ms, &last_sig, err);
+	if (end < 0)
+		return end;
+
+	/* The stream ended; normally the command has too.  A command that
+	 * closed its output and runs on is still bound by the deadline. */
+	int running = 0, oom = MONKEY_UNKNOWN;
+	long status = -1;
+	rc = dk_container_inspect(st, sb->id, &running, &status, &oom, err);
+	if (rc < 0)
+		return rc;
+	if (running) {
+		int64_t left = 0;
+		if (deadline && !last_sig)
+			left = deadline - now_ms() > 0 ? deadline - now_ms() : 1;
+		rc = dk_container_wait(st, sb->id, left, last_sig ? -1 : req->cancel_fd,
+				       &status, err);
+		if (rc == -ETIMEDOUT || rc == -ECANCELED) {
+			if (rc == -ETIMEDOUT)
+				result->timed_out = 1;
+			else
+				result->cancelled = 1;
+			last_sig = SIGKILL;
+			rc = dk_container_kill(st, sb->id, "KILL", err);
+			if (rc == 0)
+				rc = dk_container_wait(st, sb->id, st->api_timeout_ms, -1,
+						       &status, err);
+		}
+		if (rc == 0)
+			rc = dk_container_inspect(st, sb->id, &running, &status, &oom, err);
+		if (rc < 0)
+			return rc;
+	}
+
+	result->oom_killed = oom;
+	/* 128+N from the runtime means signal N when we sent one or the
+	 * kernel's OOM killer did; otherwise it is the command's own
+	 * status, as docker run reports it. */
+	if (status > 128 && status <= 128 + 64 && (last_sig || oom == MONKEY_YES)) {
+		result->signal = (int)(status - 128);
+		result->exit_code = -1;
+	} else {
+		result->exit_code = (int)(status & 0xff);
+		result->signal = 0;
+	}
+	return 0;
+}
+
+int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
+	   struct monkey_exec_result *result, struct monkey_error *err)
+{
+	const char *image = req->image && req->image[0] ? req->image : st->image;
+	struct dk_sandbox *sb = NULL;
+	int rc;
+
+	if (!req->output)
+		return st->host->set_error(err, -EINVAL, "no output sink in the request");
+	if (!dk_image_valid(image))
+		return st->host->set_error(err, -EINVAL,
+					   "'%s' is not a valid image name (expected e.g. debian:bookworm-slim)",
+					   image);
+	if (fd_ready(req->cancel_fd)) {
+		result->cancelled = 1;
+		return 0;
+	}
+	pthread_mutex_lock(&st->lock);
+	int connected = st->api_prefix[0] != '\0';
+	pthread_mutex_unlock(&st->lock);
+	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
+		return rc;
+	dk_sweep_once(st);
+
+	rc = sandbox_prepare(st, req, image, &sb, err);
+	if (rc < 0)
+		return rc;
+	rc = sandbox_run(sb, req, result, err);
+	sandbox_destroy(sb);
+	return rc;
+}

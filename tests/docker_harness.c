@@ -1,0 +1,379 @@
+/* Shared fixture of the docker backend tests (see docker_harness.h): the
+ * backend is loaded from the build tree and driven through its vtable with
+ * a hand-made host, against the real engine on DOCKER_HOST. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "docker_harness.h"
+
+const struct monkey_backend *dt_backend;
+void *dt_state;
+struct monkey_host dt_host;
+const char *dt_image = DT_DEFAULT_IMAGE;
+int dt_podman;
+char dt_workspace[256];
+
+static char instance_id[64];
+static void *dl;
+static const char *const default_envp[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", NULL};
+
+int64_t dt_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void host_log(const struct monkey_host *h, int level, const char *fmt, ...)
+{
+	(void)h;
+	if (level < MONKEY_LOG_INFO && !getenv("DT_VERBOSE"))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "[backend log %d] ", level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int host_set_error(struct monkey_error *err, int code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		err->code = code;
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+const char *dt_socket(void)
+{
+	const char *h = getenv("DOCKER_HOST");
+	if (h && !strncmp(h, "unix://", 7))
+		return h + 7;
+	return "/var/run/docker.sock";
+}
+
+static void make_instance_id(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	snprintf(instance_id, sizeof(instance_id), "%ld-%llu", (long)getpid(),
+		 p ? strtoull(p + 1, NULL, 10) : 0ULL);
+}
+
+int dt_init(const char *config_json, void **state, struct monkey_error *err)
+{
+	return dt_backend->init(&dt_host, config_json, state, err);
+}
+
+static int sink(void *ctx, int stream, const void *data, size_t len)
+{
+	struct dt_run *r = ctx;
+	char **buf = stream == MONKEY_STREAM_STDERR ? &r->errout : &r->out;
+	size_t *l = stream == MONKEY_STREAM_STDERR ? &r->err_len : &r->out_len;
+	char *p = realloc(*buf, *l + len + 1);
+	if (!p)
+		return -1;
+	memcpy(p + *l, data, len);
+	*l += len;
+	p[*l] = '\0';
+	*buf = p;
+	if (r->stop_after && r->out_len + r->err_len >= (size_t)r->stop_after)
+		return -1;
+	return 0;
+}
+
+void dt_request(struct monkey_exec_request *req, const char *const *argv)
+{
+	memset(req, 0, sizeof(*req));
+	req->struct_size = sizeof(*req);
+	req->argv = argv;
+	req->envp = default_envp;
+	req->workspace = dt_workspace;
+	req->workdir = dt_workspace;
+	req->timeout_ms = 30000;
+	req->kill_grace_ms = 500;
+	req->memory_bytes = 256ull << 20;
+	req->cpus = 0.5;
+	req->pids = 50;
+	req->image = dt_image;
+	req->cancel_fd = -1;
+}
+
+void dt_exec(void *st, const struct monkey_exec_request *req, struct dt_run *run)
+{
+	struct monkey_exec_request r = *req;
+	int stop_after = run->stop_after;
+	memset(run, 0, sizeof(*run));
+	run->stop_after = stop_after;
+	run->res.struct_size = sizeof(run->res);
+	run->res.exit_code = -1;
+	run->res.oom_killed = MONKEY_UNKNOWN;
+	r.output = sink;
+	r.output_ctx = run;
+	int64_t t0 = dt_now_ms();
+	run->rc = dt_backend->exec(st ? st : dt_state, &r, &run->res, &run->err);
+	run->ms = dt_now_ms() - t0;
+	if (!run->out)
+		run->out = calloc(1, 1);
+	if (!run->errout)
+		run->errout = calloc(1, 1);
+}
+
+void dt_run_free(struct dt_run *run)
+{
+	free(run->out);
+	free(run->errout);
+	run->out = run->errout = NULL;
+}
+
+void dt_sh(const char *script, struct dt_run *run)
+{
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request req;
+	dt_request(&req, argv);
+	memset(run, 0, sizeof(*run));
+	dt_exec(NULL, &req, run);
+}
+
+/* ---- the engine, seen from the test ---- */
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static size_t collect(char *d, size_t s, size_t n, void *ud)
+{
+	struct buf *b = ud;
+	char *p = realloc(b->p, b->n + s * n + 1);
+	if (!p)
+		return 0;
+	memcpy(p + b->n, d, s * n);
+	b->n += s * n;
+	p[b->n] = '\0';
+	b->p = p;
+	return s * n;
+}
+
+/* One API call; returns the HTTP status (or -1) and the body in *body. */
+static long api(const char *method, const char *path, const char *json, char **body)
+{
+	CURL *c = curl_easy_init();
+	struct buf b = {0};
+	struct curl_slist *h = NULL;
+	char url[1024];
+	long status = -1;
+
+	snprintf(url, sizeof(url), "http://docker%s", path);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, dt_socket());
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (json) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	}
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	if (body)
+		*body = b.p;
+	else
+		free(b.p);
+	return status;
+}
+
+int dt_count_containers(const char *value)
+{
+	char filter[256], path[512];
+	char *body = NULL;
+	if (value)
+		snprintf(filter, sizeof(filter), "{\"label\":[\"monkey.sandbox=%s\"]}", value);
+	else
+		snprintf(filter, sizeof(filter), "{\"label\":[\"monkey.sandbox\"]}");
+	char *enc = curl_easy_escape(NULL, filter, 0);
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc);
+	curl_free(enc);
+	long st = api("GET", path, NULL, &body);
+	int n = -1;
+	json_object *o = st == 200 ? json_tokener_parse(body) : NULL;
+	if (o && json_object_is_type(o, json_type_array))
+		n = (int)json_object_array_length(o);
+	json_object_put(o);
+	free(body);
+	return n;
+}
+
+int dt_create_labelled(const char *value, char *id, size_t idlen)
+{
+	char json[512];
+	char *body = NULL;
+	snprintf(json, sizeof(json),
+		 "{\"Image\":\"%s\",\"Cmd\":[\"true\"],\"NetworkDisabled\":true,"
+		 "\"Labels\":{\"monkey.sandbox\":\"%s\"},\"HostConfig\":{\"NetworkMode\":\"none\","
+		 "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":1024}]}}",
+		 dt_image, value);
+	long st = api("POST", "/containers/create", json, &body);
+	json_object *o = st == 201 ? json_tokener_parse(body) : NULL;
+	json_object *v = NULL;
+	int rc = -1;
+	if (o && json_object_object_get_ex(o, "Id", &v)) {
+		snprintf(id, idlen, "%s", json_object_get_string(v));
+		rc = 0;
+	} else {
+		fprintf(stderr, "create failed (HTTP %ld): %s\n", st, body ? body : "");
+	}
+	json_object_put(o);
+	free(body);
+	return rc;
+}
+
+int dt_container_exists(const char *id)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	return api("GET", path, NULL, NULL) == 200;
+}
+
+void dt_remove_container(const char *id)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/%s?force=1", id);
+	api("DELETE", path, NULL, NULL);
+}
+
+int dt_assert_no_containers(void **unused)
+{
+	(void)unused;
+	int n = dt_count_containers(instance_id);
+	if (n != 0) {
+		fprintf(stderr, "%d container(s) labelled monkey.sandbox=%s remain\n", n,
+			instance_id);
+		return -1; /* cmocka reports a failed teardown */
+	}
+	return 0;
+}
+
+/* ---- setup ---- */
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb, (void)flag, (void)f;
+	return remove(p);
+}
+
+void dt_teardown_all(void)
+{
+	if (dt_state)
+		dt_backend->fini(dt_state);
+	dt_state = NULL;
+	if (dt_workspace[0])
+		nftw(dt_workspace, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	dt_workspace[0] = '\0';
+	curl_global_cleanup();
+}
+
+static void unavailable(const char *program, const char *why)
+{
+	const char *ci = getenv("CI");
+	const char *req = getenv("MONKEY_REQUIRE_DOCKER");
+	if ((ci && !strcmp(ci, "true")) || (req && !strcmp(req, "1"))) {
+		fprintf(stderr, "FAIL: %s needs a container engine: %s\n", program, why);
+		exit(1);
+	}
+	fprintf(stderr, "SKIP: %s: %s (start one with tests/engines.sh start; "
+			"set MONKEY_REQUIRE_DOCKER=1 to make this a failure)\n",
+		program, why);
+	exit(77);
+}
+
+void dt_setup_or_exit(const char *program)
+{
+	char path[1024];
+	struct monkey_error err = {0};
+	const char *dir = getenv("MONKEY_BUILDDIR");
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (getenv("MONKEY_TEST_IMAGE") && getenv("MONKEY_TEST_IMAGE")[0])
+		dt_image = getenv("MONKEY_TEST_IMAGE");
+	snprintf(path, sizeof(path), "%s/plugins/docker/.libs/docker.so",
+		 dir ? dir : MONKEY_BUILDDIR);
+	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		fprintf(stderr, "FAIL: cannot load %s: %s\n", path, dlerror());
+		exit(1);
+	}
+	monkey_backend_entry_fn entry = (monkey_backend_entry_fn)dlsym(dl, MONKEY_BACKEND_ENTRY_SYMBOL);
+	if (!entry) {
+		fprintf(stderr, "FAIL: %s has no %s\n", path, MONKEY_BACKEND_ENTRY_SYMBOL);
+		exit(1);
+	}
+	dt_backend = entry();
+
+	make_instance_id();
+	dt_host = (struct monkey_host){
+		.struct_size = sizeof(dt_host),
+		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
+		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
+		.log = host_log,
+		.set_error = host_set_error,
+		.instance_id = instance_id,
+	};
+
+	snprintf(dt_workspace, sizeof(dt_workspace), "/tmp/monkey-dt-XXXXXX");
+	if (!mkdtemp(dt_workspace)) {
+		fprintf(stderr, "FAIL: mkdtemp: %s\n", strerror(errno));
+		exit(1);
+	}
+	/* Any uid the tests run commands as may write there. */
+	chmod(dt_workspace, 01777);
+	atexit(dt_teardown_all);
+
+	char cfg[512];
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}", dt_image);
+	if (dt_init(cfg, &dt_state, &err) < 0) {
+		fprintf(stderr, "FAIL: init: %s\n", err.message);
+		exit(1);
+	}
+	if (dt_backend->probe(dt_state, &err) < 0) {
+		char why[1200];
+		snprintf(why, sizeof(why), "%s%s", err.message,
+			 err.code == -ENXIO ? " (build it with tests/make-test-image.sh)" : "");
+		unavailable(program, why);
+	}
+	char *body = NULL;
+	api("GET", "/_ping", NULL, NULL);
+	if (api("GET", "/version", NULL, &body) == 200 && body && strstr(body, "odman"))
+		dt_podman = 1;
+	free(body);
+	fprintf(stderr, "%s: engine at %s (%s), image %s, instance %s\n", program, dt_socket(),
+		dt_podman ? "podman" : "docker", dt_image, instance_id);
+}

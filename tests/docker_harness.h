@@ -1,0 +1,79 @@
+/* Shared fixture of the docker backend tests: loads docker.so from the
+ * build tree with dlopen, gives it a hand-made host, runs commands against
+ * the real engine and asks the engine what containers remain. */
+#ifndef MONKEY_TEST_DOCKER_HARNESS_H
+#define MONKEY_TEST_DOCKER_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <monkey/backend.h>
+
+#define DT_DEFAULT_IMAGE "monkey-test:busybox"
+
+/* The loaded backend and one initialised state for most tests. */
+extern const struct monkey_backend *dt_backend;
+extern void *dt_state;
+extern struct monkey_host dt_host;
+/* Image the tests use (MONKEY_TEST_IMAGE or DT_DEFAULT_IMAGE). */
+extern const char *dt_image;
+/* True when DOCKER_HOST points at podman's service (it reports no OOM). */
+extern int dt_podman;
+/* A scratch workspace directory for this process (removed at exit). */
+extern char dt_workspace[256];
+
+/* Everything a test wants to know about one exec call. */
+struct dt_run {
+	int rc;
+	struct monkey_exec_result res;
+	struct monkey_error err;
+	char *out;
+	size_t out_len;
+	char *errout;
+	size_t err_len;
+	int64_t ms;
+	int stop_after; /* sink returns -1 once this many bytes came (0: never) */
+};
+
+/* A request with monkey's defaults: 256 MB, 0.5 CPU, 50 pids, 30 s
+ * timeout, the test image, the scratch workspace.  argv is borrowed. */
+void dt_request(struct monkey_exec_request *req, const char *const *argv);
+
+/* Run req through the backend (state st, or dt_state when NULL). */
+void dt_exec(void *st, const struct monkey_exec_request *req, struct dt_run *run);
+void dt_run_free(struct dt_run *run);
+
+/* Shorthand: run "sh -c script" with defaults; caller frees run. */
+void dt_sh(const char *script, struct dt_run *run);
+
+/* Load the backend, init a state with config_json and the given
+ * DOCKER_HOST (NULL: the environment's); returns the init result. */
+int dt_init(const char *config_json, void **state, struct monkey_error *err);
+
+/* Engine API from the test side (libcurl on the same socket). */
+/* Number of containers labelled monkey.sandbox=<value> (-1 on error);
+ * value NULL counts every monkey container. */
+int dt_count_containers(const char *value);
+/* Create (not start) a container labelled monkey.sandbox=value; returns
+ * 0 and its id. */
+int dt_create_labelled(const char *value, char *id, size_t idlen);
+/* 1 when a container with that id exists. */
+int dt_container_exists(const char *id);
+void dt_remove_container(const char *id);
+/* The socket path the tests talk to. */
+const char *dt_socket(void);
+
+/* Decide whether the engine is there: returns 0 when it is; otherwise
+ * prints why and exits 77 (skip), or 1 when CI=true or
+ * MONKEY_REQUIRE_DOCKER=1. Also loads the backend and dt_state. */
+void dt_setup_or_exit(const char *program);
+void dt_teardown_all(void);
+
+/* cmocka per-test teardown: fails the test when a container of this
+ * process is left. */
+int dt_assert_no_containers(void **unused);
+
+/* Monotonic milliseconds. */
+int64_t dt_now_ms(void);
+
+#endif

@@ -1,0 +1,584 @@
+/* The docker backend against a real engine: what a command sees from inside
+ * its container (hardening, limits, mounts, user, environment) and how one
+ * command runs (status, streams, stdin, timeout, cancel, OOM, fork bomb).
+ * Every test ends with no container of this process left. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "docker_harness.h"
+
+#define assert_ran_ok(run)                                                     \
+	do {                                                                   \
+		if ((run)->rc != 0)                                            \
+			fail_msg("exec failed (%d): %s", (run)->rc,            \
+				 (run)->err.message);                          \
+	} while (0)
+
+/* Compares stdout and shows stderr when it differs. */
+#define assert_out(run, want)                                                  \
+	do {                                                                   \
+		if (strcmp((run)->out, (want)))                                \
+			fail_msg("stdout \"%s\" is not \"%s\"; stderr: %s",     \
+				 (run)->out, (want), (run)->errout);           \
+	} while (0)
+
+static void test_exit_status_and_streams_are_separate(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("echo out; echo err >&2; exit 3", &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 3);
+	assert_int_equal(r.res.signal, 0);
+	assert_int_equal(r.res.timed_out, 0);
+	assert_out(&r, "out\n");
+	assert_string_equal(r.errout, "err\n");
+	dt_run_free(&r);
+}
+
+static void test_all_capabilities_are_dropped(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("grep -E '^Cap(Eff|Bnd|Prm|Inh|Amb):' /proc/self/status", &r);
+	assert_ran_ok(&r);
+	assert_non_null(strstr(r.out, "CapEff:\t0000000000000000"));
+	assert_non_null(strstr(r.out, "CapBnd:\t0000000000000000"));
+	assert_non_null(strstr(r.out, "CapPrm:\t0000000000000000"));
+	dt_run_free(&r);
+}
+
+static void test_no_new_privileges_is_set(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("grep NoNewPrivs /proc/self/status", &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "NoNewPrivs:\t1\n");
+	dt_run_free(&r);
+}
+
+/* cgroup v1 paths first (this machine), then v2. */
+static void test_pids_limit_is_applied(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max", &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "50\n");
+	dt_run_free(&r);
+}
+
+static void test_memory_limit_and_no_extra_swap(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+	      "cat /sys/fs/cgroup/memory.max; "
+	      "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || "
+	      "cat /sys/fs/cgroup/memory.swap.max 2>/dev/null || echo no-swap-accounting",
+	      &r);
+	assert_ran_ok(&r);
+	char first[64] = "", second[64] = "";
+	sscanf(r.out, "%63s %63s", first, second);
+	assert_string_equal(first, "268435456");
+	/* v1 memsw counts memory+swap: equal means no swap on top.  v2's
+	 * swap.max counts swap alone: 0. */
+	if (strcmp(second, "no-swap-accounting"))
+		assert_true(!strcmp(second, "268435456") || !strcmp(second, "0"));
+	dt_run_free(&r);
+}
+
+static void test_cpu_quota_is_half_a_cpu(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then "
+	      "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); "
+	      "else cat /sys/fs/cgroup/cpu.max; fi",
+	      &r);
+	assert_ran_ok(&r);
+	long quota = 0, period = 0;
+	assert_int_equal(sscanf(r.out, "%ld %ld", &quota, &period), 2);
+	assert_true(period > 0);
+	assert_int_equal(quota * 2, period);
+	dt_run_free(&r);
+}
+
+static void test_ulimits_are_set_explicitly(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("grep -E 'Max (open files|processes)' /proc/self/limits", &r);
+	assert_ran_ok(&r);
+	char *files = strstr(r.out, "Max open files");
+	char *procs = strstr(r.out, "Max processes");
+	assert_non_null(files);
+	assert_non_null(procs);
+	long soft = 0, hard = 0;
+	assert_int_equal(sscanf(files, "Max open files %ld %ld", &soft, &hard), 2);
+	assert_int_equal(soft, 1024);
+	assert_int_equal(hard, 4096);
+	assert_int_equal(sscanf(procs, "Max processes %ld %ld", &soft, &hard), 2);
+	assert_int_equal(soft, 4096);
+	assert_int_equal(hard, 4096);
+	dt_run_free(&r);
+}
+
+static void test_only_loopback_interface_exists(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("ls /sys/class/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "lo\nlo\n");
+	dt_run_free(&r);
+}
+
+static void test_root_is_read_only_with_writable_exec_tmp(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c",
+			      "touch /etc/rootfile 2>/dev/null && echo root-writable; "
+			      "cp /bin/busybox /tmp/echo && /tmp/echo tmp-exec-ok", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.read_only_root = 1;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "tmp-exec-ok\n");
+	dt_run_free(&r);
+}
+
+static void test_root_is_writable_without_read_only(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	/* /etc: podman's API makes / itself mode 555. */
+	dt_sh("touch /etc/rootfile && echo ok", &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "ok\n");
+	dt_run_free(&r);
+}
+
+static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
+{
+	(void)s;
+	char sub[512], file[600];
+	snprintf(sub, sizeof(sub), "%s/sub dir", dt_workspace);
+	mkdir(sub, 0777);
+	chmod(sub, 0777);
+	const char *argv[] = {"sh", "-c", "pwd; echo written > made-here", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.workdir = sub;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "/workspace/sub dir\n");
+	snprintf(file, sizeof(file), "%s/made-here", sub);
+	FILE *f = fopen(file, "r");
+	assert_non_null(f);
+	char line[32] = "";
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_string_equal(line, "written\n");
+	dt_run_free(&r);
+}
+
+static void test_mounts_are_read_only_or_writable_as_asked(void **s)
+{
+	(void)s;
+	char ro[300], rw[300], path[400];
+	snprintf(ro, sizeof(ro), "%s-ro", dt_workspace);
+	snprintf(rw, sizeof(rw), "%s-rw", dt_workspace);
+	mkdir(ro, 0777);
+	mkdir(rw, 0777);
+	chmod(rw, 0777);
+	snprintf(path, sizeof(path), "%s/given", ro);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("from host\n", f);
+	fclose(f);
+
+	struct monkey_mount mounts[] = {{ro, "/data/ro", 1}, {rw, "/data/rw", 0}};
+	const char *argv[] = {"sh", "-c",
+			      "cat /data/ro/given; touch /data/ro/x 2>/dev/null && echo ro-writable; "
+			      "echo hi > /data/rw/y && echo rw-ok",
+			      NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.mounts = mounts;
+	req.n_mounts = 2;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "from host\nrw-ok\n");
+	snprintf(path, sizeof(path), "%s/y", rw);
+	assert_int_equal(access(path, F_OK), 0);
+	dt_run_free(&r);
+	remove(path);
+	snprintf(path, sizeof(path), "%s/given", ro);
+	remove(path);
+	rmdir(ro);
+	rmdir(rw);
+}
+
+static void test_runs_as_invoking_user_by_default(void **s)
+{
+	(void)s;
+	char want[64];
+	struct dt_run r;
+	dt_sh("echo $(id -u):$(id -g)", &r);
+	assert_ran_ok(&r);
+	snprintf(want, sizeof(want), "%u:%u\n", (unsigned)getuid(), (unsigned)getgid());
+	assert_out(&r, want);
+	dt_run_free(&r);
+}
+
+static void test_runs_as_the_given_user(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "echo $(id -u):$(id -g)", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.user = "1234:5678";
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "1234:5678\n");
+	dt_run_free(&r);
+}
+
+static void test_environment_has_only_named_variables_and_image_path(void **s)
+{
+	(void)s;
+	const char *envp[] = {"PATH=/host/only/bin", "HOME=/host/home", "LANG=C.UTF-8",
+			      "FOO=bar", NULL};
+	const char *user_envp[] = {"FOO=bar", NULL};
+	const char *argv[] = {"sh", "-c", "env | sort", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.envp = envp;
+	req.user_envp = user_envp;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_non_null(strstr(r.out, "FOO=bar\n"));
+	assert_non_null(strstr(r.out, "LANG=C.UTF-8\n"));
+	assert_null(strstr(r.out, "/host/only/bin"));
+	assert_null(strstr(r.out, "/host/home"));
+	assert_non_null(strstr(r.out, "PATH=/bin\n"));
+	dt_run_free(&r);
+}
+
+static void test_stdin_is_delivered_then_closed(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "cat; echo eof-seen", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.stdin_data = "line one\nline two\n";
+	req.stdin_len = strlen(req.stdin_data);
+	req.has_stdin = 1;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "line one\nline two\neof-seen\n");
+	dt_run_free(&r);
+}
+
+static void test_large_stdin_and_output_flow_together(void **s)
+{
+	(void)s;
+	size_t n = 4u << 20;
+	char *data = malloc(n);
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + i % 26);
+	const char *argv[] = {"cat", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.stdin_data = data;
+	req.stdin_len = n;
+	req.has_stdin = 1;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.out_len, n);
+	assert_memory_equal(r.out, data, n);
+	free(data);
+	dt_run_free(&r);
+}
+
+static void test_without_stdin_the_command_reads_eof(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("cat; echo done", &r);
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
+	dt_run_free(&r);
+}
+
+static void test_megabytes_of_output_arrive_whole(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("head -c 3000000 /dev/zero; head -c 1000000 /dev/zero >&2", &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.out_len, 3000000);
+	assert_int_equal(r.err_len, 1000000);
+	dt_run_free(&r);
+}
+
+static void test_timeout_kills_keeps_partial_output_and_removes_container(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "echo started; sleep 30 & sleep 30; echo never", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.timeout_ms = 1000;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.timed_out, 1);
+	assert_int_equal(r.res.cancelled, 0);
+	assert_out(&r, "started\n");
+	assert_true(r.res.signal == 9 || r.res.signal == 15);
+	assert_true(r.ms < 10000);
+	dt_run_free(&r);
+}
+
+struct canceller {
+	int fd;
+	int delay_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+	usleep((useconds_t)c->delay_ms * 1000);
+	if (write(c->fd, "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void test_cancel_fd_stops_the_command(void **s)
+{
+	(void)s;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct canceller c = {p[1], 800};
+	pthread_t t;
+	pthread_create(&t, NULL, cancel_later, &c);
+	const char *argv[] = {"sh", "-c", "echo started; sleep 30", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.cancel_fd = p[0];
+	dt_exec(NULL, &req, &r);
+	pthread_join(t, NULL);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.cancelled, 1);
+	assert_int_equal(r.res.timed_out, 0);
+	assert_out(&r, "started\n");
+	assert_true(r.ms < 10000);
+	close(p[0]);
+	close(p[1]);
+	dt_run_free(&r);
+}
+
+static void test_already_cancelled_request_starts_nothing(void **s)
+{
+	(void)s;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	const char *argv[] = {"sh", "-c", "echo ran", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.cancel_fd = p[0];
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.cancelled, 1);
+	assert_out(&r, "");
+	close(p[0]);
+	close(p[1]);
+	dt_run_free(&r);
+}
+
+static void test_output_sink_stop_ends_the_command(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "while :; do echo spam; done", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {.stop_after = 10000};
+	dt_request(&req, argv);
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.cancelled, 1);
+	assert_true(r.ms < 10000);
+	dt_run_free(&r);
+}
+
+static void test_memory_hog_reports_oom_killed(void **s)
+{
+	(void)s;
+	/* dd's 64 MiB block buffer is filled from /dev/zero: far over 16 MiB. */
+	const char *argv[] = {"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=4", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.memory_bytes = 16u << 20;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	if (dt_podman) {
+		assert_int_equal(r.res.oom_killed, MONKEY_UNKNOWN);
+	} else {
+		assert_int_equal(r.res.oom_killed, MONKEY_YES);
+		assert_int_equal(r.res.signal, 9);
+	}
+	assert_int_equal(r.res.timed_out, 0);
+	dt_run_free(&r);
+}
+
+static void test_ordinary_exit_reports_no_oom(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	dt_sh("true", &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 0);
+	assert_int_equal(r.res.oom_killed, dt_podman ? MONKEY_UNKNOWN : MONKEY_NO);
+	dt_run_free(&r);
+}
+
+/* The host must keep working while the bomb runs: it forks a process of
+ * its own meanwhile, and the bomb ends at its timeout. */
+static void *fork_on_host(void *arg)
+{
+	int *ok = arg;
+	usleep(1500 * 1000);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	int st = 0;
+	*ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st);
+	return NULL;
+}
+
+static void test_fork_bomb_is_contained(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "b() { b | b & }; b; sleep 2; "
+			      "ls /proc | grep -c '^[0-9]'", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	int host_ok = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, fork_on_host, &host_ok);
+	dt_request(&req, argv);
+	req.timeout_ms = 4000;
+	dt_exec(NULL, &req, &r);
+	pthread_join(t, NULL);
+	assert_ran_ok(&r);
+	assert_int_equal(host_ok, 1);
+	/* Either it reported its count (at most the 50 allowed) or it ran
+	 * into its timeout; both mean the limit held. */
+	if (!r.res.timed_out) {
+		long n = strtol(r.out, NULL, 10);
+		assert_true(n > 0 && n <= 50);
+	}
+	assert_true(r.ms < 20000);
+	dt_run_free(&r);
+}
+
+static void *run_one(void *arg)
+{
+	struct dt_run *r = arg;
+	char script[64];
+	snprintf(script, sizeof(script), "echo thread-%d", r->stop_after);
+	int id = r->stop_after;
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request req;
+	dt_request(&req, argv);
+	r->stop_after = 0;
+	dt_exec(NULL, &req, r);
+	r->stop_after = id;
+	return NULL;
+}
+
+static void test_concurrent_commands_on_one_state(void **s)
+{
+	(void)s;
+	enum { N = 4 };
+	struct dt_run runs[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		memset(&runs[i], 0, sizeof(runs[i]));
+		runs[i].stop_after = i + 1; /* carries the thread's number */
+		pthread_create(&t[i], NULL, run_one, &runs[i]);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < N; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "thread-%d\n", i + 1);
+		assert_ran_ok(&runs[i]);
+		assert_out(&runs[i], want);
+		dt_run_free(&runs[i]);
+	}
+}
+
+#define T(f) cmocka_unit_test_teardown(f, dt_assert_no_containers)
+
+int main(void)
+{
+	dt_setup_or_exit("test_docker");
+	const struct CMUnitTest tests[] = {
+		T(test_exit_status_and_streams_are_separate),
+		T(test_all_capabilities_are_dropped),
+		T(test_no_new_privileges_is_set),
+		T(test_pids_limit_is_applied),
+		T(test_memory_limit_and_no_extra_swap),
+		T(test_cpu_quota_is_half_a_cpu),
+		T(test_ulimits_are_set_explicitly),
+		T(test_only_loopback_interface_exists),
+		T(test_root_is_read_only_with_writable_exec_tmp),
+		T(test_root_is_writable_without_read_only),
+		T(test_workspace_is_mounted_writable_and_is_the_workdir),
+		T(test_mounts_are_read_only_or_writable_as_asked),
+		T(test_runs_as_invoking_user_by_default),
+		T(test_runs_as_the_given_user),
+		T(test_environment_has_only_named_variables_and_image_path),
+		T(test_stdin_is_delivered_then_closed),
+		T(test_large_stdin_and_output_flow_together),
+		T(test_without_stdin_the_command_reads_eof),
+		T(test_megabytes_of_output_arrive_whole),
+		T(test_timeout_kills_keeps_partial_output_and_removes_container),
+		T(test_cancel_fd_stops_the_command),
+		T(test_already_cancelled_request_starts_nothing),
+		T(test_output_sink_stop_ends_the_command),
+		T(test_memory_hog_reports_oom_killed),
+		T(test_ordinary_exit_reports_no_oom),
+		T(test_fork_bomb_is_contained),
+		T(test_concurrent_commands_on_one_state),
+	};
+	return cmocka_run_group_tests_name("docker backend", tests, NULL, NULL);
+}
