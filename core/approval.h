@@ -1,0 +1,18 @@
+/* Showing a command to a person before it runs: argv quoted so that it
+ * reads like a shell line and cannot smuggle terminal control sequences. */
+#ifndef MONKEY_APPROVAL_H
+#define MONKEY_APPROVAL_H
+
+/* Words made only of safe characters stay bare; others are single-quoted;
+ * any control character turns the word into $'...' with escapes.  Caller
+ * frees; NULL on allocation failure. */
+char *monkey_quote_argv(const char *const *argv);
+
+/* The CLI's cb.approve (approval_tty.c, in the monkey program, not the
+ * library): asks y / n / a on the terminal at standard input; denies when
+ * standard input is not a terminal. */
+struct monkey_agent_tool_event;
+int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
+		       const char **reason);
+
+#endif

@@ -1,0 +1,476 @@
+/* "monkey agent": run the agent on a task from the command line.  Model
+ * text streams to stdout; progress, notices and prompts go to stderr. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <monkey/agent.h>
+
+#include "approval.h"
+#include "cli.h"
+
+static struct monkey_agent *volatile running;
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+	if (running)
+		monkey_agent_cancel(running);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* The first Ctrl-C stops the run cleanly; a second one, if cleanup
+	 * hangs, kills monkey the default way.  No SA_RESTART: an approval
+	 * prompt must wake up. */
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+struct ui {
+	bool quiet;
+	bool verbose;
+	bool mid_line; /* stdout's last byte was not a newline */
+};
+
+static void end_line(struct ui *ui)
+{
+	if (ui->mid_line) {
+		fputc('\n', stdout);
+		ui->mid_line = false;
+	}
+	fflush(stdout);
+}
+
+static void on_text(void *ctx, const char *text, size_t len)
+{
+	struct ui *ui = ctx;
+	if (ui->quiet || !len)
+		return;
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+	ui->mid_line = text[len - 1] != '\n';
+}
+
+static void on_notice(void *ctx, int level, const char *msg)
+{
+	struct ui *ui = ctx;
+	if (level < MONKEY_LOG_WARNING && !ui->verbose)
+		return;
+	end_line(ui);
+	if (level >= MONKEY_LOG_WARNING)
+		fprintf(stderr, "monkey: %s: %s\n",
+			level >= MONKEY_LOG_ERROR ? "error" : "warning", msg);
+	else
+		fprintf(stderr, "monkey: %s\n", msg);
+}
+
+/* A one-line summary of the arguments of a file tool. */
+static void print_call(const struct monkey_agent_tool_event *ev)
+{
+	if (ev->display) {
+		fprintf(stderr, "[%s] $ %s", ev->name, ev->display);
+		if (ev->workdir && strcmp(ev->workdir, "."))
+			fprintf(stderr, "   (in %s)", ev->workdir);
+		fputc('\n', stderr);
+		return;
+	}
+	/* Arguments are the model's JSON: show at most a line of it, with
+	 * control characters made harmless. */
+	char args[121];
+	size_t n = 0;
+	for (const char *p = ev->arguments ? ev->arguments : "";
+	     *p && n < sizeof(args) - 1; p++)
+		args[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+	args[n] = '\0';
+	fprintf(stderr, "[%s] %s%s\n", ev->name, args,
+		ev->arguments && strlen(ev->arguments) > n ? "..." : "");
+}
+
+static void on_tool_start(void *ctx, const struct monkey_agent_tool_event *ev)
+{
+	struct ui *ui = ctx;
+	if (ui->quiet)
+		return;
+	end_line(ui);
+	print_call(ev);
+}
+
+static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
+{
+	struct ui *ui = ctx;
+	if (ui->quiet)
+		return;
+	const struct monkey_result *r = ev->result;
+	if (r) {
+		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s\n", r->exit_code,
+			(long long)r->duration_ms,
+			r->timed_out ? ", timed out" : "",
+			r->oom_killed == MONKEY_YES ? ", out of memory" : "",
+			r->cancelled ? ", interrupted" : "");
+		if (r->error[0])
+			fprintf(stderr, "  -> %s\n", r->error);
+	} else if (ev->is_error) {
+		/* Error results are short sentences; show the first line. */
+		const char *c = ev->content ? ev->content : "";
+		fprintf(stderr, "  -> error: %.*s\n", (int)strcspn(c, "\n"), c);
+	}
+	if (ui->verbose && ev->content && !ev->is_error && !r)
+		fprintf(stderr, "%s\n", ev->content);
+}
+
+static int on_output(void *ctx, int stream, const void *data, size_t len)
+{
+	struct ui *ui = ctx;
+	(void)stream;
+	if (ui->verbose)
+		fwrite(data, 1, len, stderr);
+	return 0;
+}
+
+static char *read_task_file(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	if (!f) {
+		monkey_cli_error("--task-file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	char chunk[65536];
+	size_t n;
+	while (mem && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	bool bad = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (mem)
+		fclose(mem);
+	if (bad || !buf) {
+		monkey_cli_error("--task-file %s: cannot read it", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void help(void)
+{
+	printf("Usage: monkey agent --task TEXT [OPTIONS]\n"
+	       "\n"
+	       "Runs an LLM coding agent on a task. Every shell command it "
+	       "runs goes\n"
+	       "through the sandbox; file tools are confined to the "
+	       "workspace.\n"
+	       "\n"
+	       "  --task TEXT           the task\n"
+	       "  --task-file FILE      read the task from FILE (- = stdin)\n"
+	       "  --model NAME          model or alias (default %s;\n"
+	       "                        claude-sonnet-4, sonnet, opus, haiku, "
+	       "gpt-4.1,\n"
+	       "                        or a local server's model name)\n"
+	       "  --provider NAME       anthropic or openai (OpenAI-compatible: "
+	       "Ollama,\n"
+	       "                        llama.cpp, vLLM); default from the model "
+	       "name,\n"
+	       "                        then from the API keys set\n"
+	       "  --base-url URL        API base URL (env ANTHROPIC_BASE_URL, "
+	       "OPENAI_BASE_URL)\n"
+	       "  --max-iterations N    model turns before giving up (%d)\n"
+	       "  --max-tokens N        tokens per reply (%d for anthropic)\n"
+	       "  --max-retries N       retries of a failed request (%d)\n"
+	       "  --model-output BYTES  command output the model sees, head + "
+	       "tail (%d)\n"
+	       "  --require-approval    ask before every shell command (y / n / "
+	       "a = always)\n"
+	       "  -y, --yes             approve every command without asking\n"
+	       "  --transcript FILE     write the JSONL transcript to FILE "
+	       "(default\n"
+	       "                        WORKSPACE/.monkey/sessions/TIME-PID.jsonl)\n"
+	       "  --no-transcript       write no transcript\n"
+	       "  -q, --quiet           print only the final answer\n"
+	       "  -v, --verbose         also show command output and details\n"
+	       "  -h, --help            show this help\n"
+	       "\n%s\n"
+	       "Keys: ANTHROPIC_API_KEY or OPENAI_API_KEY. They never reach "
+	       "sandboxed\n"
+	       "commands nor the transcript.\n"
+	       "\n"
+	       "Exit status: 0 the task ended with an answer; 1 error; 2 bad "
+	       "usage or\n"
+	       "missing key; 3 stopped early (max iterations, max tokens, "
+	       "refusal);\n"
+	       "130 interrupted.\n"
+	       "\n"
+	       "Example: monkey agent --docker --task \"make the tests pass\"\n",
+	       MONKEY_AGENT_DEFAULT_MODEL, MONKEY_AGENT_DEFAULT_MAX_ITERATIONS,
+	       MONKEY_AGENT_DEFAULT_MAX_TOKENS, MONKEY_AGENT_DEFAULT_MAX_RETRIES,
+	       MONKEY_AGENT_DEFAULT_OUTPUT_MAX, monkey_cli_sandbox_help);
+}
+
+enum {
+	OPT_TASK = 1,
+	OPT_TASK_FILE,
+	OPT_MODEL,
+	OPT_PROVIDER,
+	OPT_BASE_URL,
+	OPT_MAX_ITERATIONS,
+	OPT_MAX_TOKENS,
+	OPT_MAX_RETRIES,
+	OPT_MODEL_OUTPUT,
+	OPT_REQUIRE_APPROVAL,
+	OPT_TRANSCRIPT,
+	OPT_NO_TRANSCRIPT,
+};
+
+static int parse_int(const char *flag, const char *arg, long min, long max,
+		     long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || !*arg || *end || v < min || v > max) {
+		monkey_cli_error("%s '%s': expected a whole number from %ld to "
+				 "%ld",
+				 flag, arg, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+struct args {
+	const char *task;
+	const char *task_file;
+	struct monkey_agent_options ao;
+	struct ui ui;
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
+		 struct args *a)
+{
+	static const struct option extra[] = {
+		{"task", required_argument, NULL, OPT_TASK},
+		{"task-file", required_argument, NULL, OPT_TASK_FILE},
+		{"model", required_argument, NULL, OPT_MODEL},
+		{"provider", required_argument, NULL, OPT_PROVIDER},
+		{"base-url", required_argument, NULL, OPT_BASE_URL},
+		{"max-iterations", required_argument, NULL, OPT_MAX_ITERATIONS},
+		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+		{"model-output", required_argument, NULL, OPT_MODEL_OUTPUT},
+		{"require-approval", no_argument, NULL, OPT_REQUIRE_APPROVAL},
+		{"yes", no_argument, NULL, 'y'},
+		{"transcript", required_argument, NULL, OPT_TRANSCRIPT},
+		{"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	_cleanup_free_ struct option *longopts = monkey_cli_longopts(extra);
+	if (!longopts) {
+		monkey_cli_error("out of memory");
+		return 1;
+	}
+	struct monkey_agent_options *ao = &a->ao;
+	long v;
+	int c;
+	opterr = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "yqvh", longopts, NULL)) != -1) {
+		int r = monkey_cli_sandbox_option(s, c, optarg);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case OPT_TASK:
+			a->task = optarg;
+			break;
+		case OPT_TASK_FILE:
+			a->task_file = optarg;
+			break;
+		case OPT_MODEL:
+			ao->model = optarg;
+			break;
+		case OPT_PROVIDER:
+			if (!strcmp(optarg, "anthropic")) {
+				ao->provider = MONKEY_PROVIDER_ANTHROPIC;
+			} else if (!strcmp(optarg, "openai")) {
+				ao->provider = MONKEY_PROVIDER_OPENAI;
+			} else {
+				monkey_cli_error("--provider '%s': expected "
+						 "anthropic or openai",
+						 optarg);
+				return 2;
+			}
+			break;
+		case OPT_BASE_URL:
+			ao->base_url = optarg;
+			break;
+		case OPT_MAX_ITERATIONS:
+			if (parse_int("--max-iterations", optarg, 1, 100000,
+				      &v) < 0)
+				return 2;
+			ao->max_iterations = (int)v;
+			break;
+		case OPT_MAX_TOKENS:
+			if (parse_int("--max-tokens", optarg, 1, 1000000, &v) < 0)
+				return 2;
+			ao->max_tokens = (int)v;
+			break;
+		case OPT_MAX_RETRIES:
+			if (parse_int("--max-retries", optarg, 0, 10, &v) < 0)
+				return 2;
+			ao->max_retries = (int)v;
+			break;
+		case OPT_MODEL_OUTPUT:
+			if (parse_int("--model-output", optarg, 256, 16 << 20,
+				      &v) < 0)
+				return 2;
+			ao->output_max = (size_t)v;
+			break;
+		case OPT_REQUIRE_APPROVAL:
+			ao->require_approval = true;
+			break;
+		case 'y':
+			ao->auto_approve = true;
+			break;
+		case OPT_TRANSCRIPT:
+			ao->transcript = optarg;
+			break;
+		case OPT_NO_TRANSCRIPT:
+			ao->no_transcript = true;
+			break;
+		case 'q':
+			a->ui.quiet = true;
+			break;
+		case 'v':
+			a->ui.verbose = true;
+			break;
+		case 'h':
+			help();
+			return 0;
+		default:
+			monkey_cli_error("try 'monkey agent --help'");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		monkey_cli_error("agent: unexpected argument '%s'; quote the "
+				 "task: --task \"...\"",
+				 argv[optind]);
+		return 2;
+	}
+	if (!a->task == !a->task_file) {
+		monkey_cli_error(a->task ? "agent: give --task or --task-file, "
+					   "not both"
+					 : "agent: no task; give --task TEXT "
+					   "or --task-file FILE");
+		return 2;
+	}
+	return -1;
+}
+
+static void banner(struct monkey_agent *agent, const struct ui *ui)
+{
+	if (ui->quiet)
+		return;
+	struct monkey_executor *ex = monkey_agent_executor(agent);
+	fprintf(stderr, "monkey: model %s (%s, %s)\n", monkey_agent_model(agent),
+		monkey_agent_provider_name(agent), monkey_agent_base_url(agent));
+	if (monkey_executor_fell_back(ex))
+		fprintf(stderr,
+			"monkey: sandbox %s (%s was requested but is not "
+			"available: %s)\n",
+			monkey_executor_backend_name(ex),
+			monkey_executor_requested_name(ex),
+			monkey_executor_fallback_reason(ex));
+	else
+		fprintf(stderr, "monkey: sandbox %s, workspace %s\n",
+			monkey_executor_backend_name(ex),
+			monkey_executor_workspace(ex));
+}
+
+int monkey_cli_agent(int argc, char **argv)
+{
+	struct monkey_cli_sandbox s;
+	monkey_cli_sandbox_init(&s);
+	struct args a = {0};
+	monkey_agent_options_init(&a.ao);
+	int status = parse(argc, argv, &s, &a);
+	_cleanup_free_ char *task_buf = NULL;
+	if (status >= 0)
+		goto out;
+	status = 2;
+	if (a.task_file && !(task_buf = read_task_file(a.task_file)))
+		goto out;
+	const char *task = a.task ? a.task : task_buf;
+	if (!task[strspn(task, " \t\r\n")]) {
+		monkey_cli_error("agent: the task is empty");
+		goto out;
+	}
+	monkey_cli_sandbox_finish(&s);
+	a.ao.cb = (struct monkey_agent_callbacks){
+		.text = on_text,
+		.notice = on_notice,
+		.tool_start = on_tool_start,
+		.tool_end = on_tool_end,
+		.command_output = on_output,
+		.approve = monkey_cli_approve,
+		.ctx = &a.ui,
+	};
+	install_signals();
+	struct monkey_error err = {0};
+	struct monkey_agent *agent = NULL;
+	int r = monkey_agent_open(&a.ao, &s.opts, &agent, &err);
+	if (r < 0) {
+		monkey_cli_error("%s", err.message);
+		status = r == -ENOKEY || r == -EINVAL ? 2 : 1;
+		goto out;
+	}
+	banner(agent, &a.ui);
+	running = agent;
+	if (interrupted)
+		monkey_agent_cancel(agent);
+	struct monkey_agent_report rep;
+	r = monkey_agent_run(agent, task, &rep, &err);
+	running = NULL;
+	end_line(&a.ui);
+	if (a.ui.quiet && rep.final_text && rep.end == MONKEY_AGENT_END_ANSWER)
+		printf("%s%s", rep.final_text,
+		       rep.final_text[strlen(rep.final_text) - 1] == '\n' ? ""
+									   : "\n");
+	status = monkey_agent_exit_status(rep.end);
+	if (rep.end == MONKEY_AGENT_END_ERROR)
+		monkey_cli_error("error: %s", rep.message);
+	else if (rep.end != MONKEY_AGENT_END_ANSWER)
+		monkey_cli_error("%s", rep.message);
+	if (!a.ui.quiet && monkey_agent_transcript_path(agent))
+		fprintf(stderr, "monkey: transcript %s\n",
+			monkey_agent_transcript_path(agent));
+	monkey_agent_report_free(&rep);
+	monkey_agent_close(agent);
+	fflush(stdout);
+out:
+	monkey_cli_sandbox_free(&s);
+	return status;
+}

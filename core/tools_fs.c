@@ -1,0 +1,432 @@
+/* The file tools: read_file, write_file, edit_file and list_files, each on
+ * a path confined to the workspace.  Failures come back as text for the
+ * model, never as a crash. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "tools.h"
+
+/* Files edit_file loads whole. */
+#define EDIT_MAX (16u * 1024 * 1024)
+/* Entries list_files shows. */
+#define LIST_MAX 1000
+
+struct out {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void out_add(struct out *o, const char *s, size_t n)
+{
+	if (o->oom)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t c = o->cap ? o->cap : 1024;
+		while (c < o->len + n + 1)
+			c *= 2;
+		char *b = realloc(o->s, c);
+		if (!b) {
+			o->oom = true;
+			return;
+		}
+		o->s = b;
+		o->cap = c;
+	}
+	memcpy(o->s + o->len, s, n);
+	o->len += n;
+	o->s[o->len] = '\0';
+}
+
+static void out_printf(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->oom = true;
+		return;
+	}
+	out_add(o, s, (size_t)n);
+	free(s);
+}
+
+static int result(struct out *o, char **content, bool *is_error, bool err)
+{
+	if (!o->s)
+		out_add(o, "", 0);
+	if (o->oom) {
+		free(o->s);
+		return -ENOMEM;
+	}
+	*content = o->s;
+	*is_error = err;
+	return 0;
+}
+
+static int error_text(char **content, bool *is_error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int error_text(char **content, bool *is_error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(content, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	*is_error = true;
+	return 0;
+}
+
+static int read_file(const char *root, const struct tool_args *a,
+		     size_t budget, char **content, bool *is_error)
+{
+	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	int r = tools_path_resolve(root, a->path, TOOLS_PATH_EXISTING, false,
+				   &abs, &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return error_text(content, is_error, "cannot open '%s': %s",
+				  a->path, strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return error_text(content, is_error,
+				  "'%s' is a directory; use list_files",
+				  a->path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return error_text(content, is_error,
+				  "'%s' is not a regular file", a->path);
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int64_t first = a->offset > 0 ? a->offset : 1;
+	int64_t lineno = 0, shown = 0;
+	struct out o = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	bool cut = false, binary = false;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (memchr(line, '\0', (size_t)n)) {
+			binary = true;
+			break;
+		}
+		if (lineno < first)
+			continue;
+		if (a->limit && shown >= a->limit) {
+			cut = true;
+			break;
+		}
+		if (o.len + (size_t)n > budget) {
+			if (shown == 0) {
+				/* One huge line: show its head and tail. */
+				char *t = monkey_shorten(line, (size_t)n,
+							 budget, NULL);
+				if (t)
+					out_add(&o, t, strlen(t));
+				free(t);
+				shown = 1;
+			}
+			cut = true;
+			break;
+		}
+		out_add(&o, line, (size_t)n);
+		shown++;
+	}
+	free(line);
+	fclose(f);
+	if (binary) {
+		free(o.s);
+		return error_text(content, is_error,
+				  "'%s' is a binary file (%lld bytes); inspect "
+				  "it with shell_execute (od, file, ...)",
+				  a->path, (long long)st.st_size);
+	}
+	if (shown == 0 && lineno < first && first > 1) {
+		free(o.s);
+		return error_text(content, is_error,
+				  "'%s' has only %lld lines; offset %lld is past "
+				  "its end",
+				  a->path, (long long)lineno, (long long)first);
+	}
+	if (st.st_size == 0)
+		out_printf(&o, "(empty file)");
+	if (cut)
+		out_printf(&o,
+			   "\n[showing lines %lld-%lld of '%s' (%lld bytes); "
+			   "read on with offset=%lld]",
+			   (long long)first, (long long)(first + shown - 1),
+			   a->path, (long long)st.st_size,
+			   (long long)(first + shown));
+	return result(&o, content, is_error, false);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Replace the file's contents, keeping its inode (mode, owner, links). */
+static int store(const char *abs, const char *data, size_t len, bool *created)
+{
+	struct stat st;
+	*created = lstat(abs, &st) < 0;
+	if (!*created && S_ISDIR(st.st_mode))
+		return -EISDIR;
+	int fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0666);
+	if (fd < 0)
+		return -errno;
+	int r = write_all(fd, data, len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static int write_file(const char *root, const struct tool_args *a,
+		      char **content, bool *is_error)
+{
+	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	int r = tools_path_resolve(root, a->path, TOOLS_PATH_CREATE, true, &abs,
+				   &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	bool created;
+	r = store(abs, a->content, a->content_len, &created);
+	if (r < 0)
+		return error_text(content, is_error, "cannot write '%s': %s",
+				  a->path, strerror(-r));
+	*is_error = false;
+	*content = monkey_strdup_printf("%s '%s' (%zu bytes)",
+					created ? "created" : "replaced",
+					tools_path_rel(root, abs),
+					a->content_len);
+	return *content ? 0 : -ENOMEM;
+}
+
+static int edit_file(const char *root, const struct tool_args *a,
+		     char **content, bool *is_error)
+{
+	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	int r = tools_path_resolve(root, a->path, TOOLS_PATH_EXISTING, false,
+				   &abs, &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	_cleanup_close_ int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+						   O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return error_text(content, is_error, "cannot open '%s': %s",
+				  a->path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return error_text(content, is_error,
+				  "'%s' is not a regular file", a->path);
+	if ((uint64_t)st.st_size > EDIT_MAX)
+		return error_text(content, is_error,
+				  "'%s' is too large to edit (%lld bytes)",
+				  a->path, (long long)st.st_size);
+	_cleanup_free_ char *data = malloc((size_t)st.st_size + 1);
+	if (!data)
+		return -ENOMEM;
+	size_t len = 0;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_text(content, is_error,
+					  "cannot read '%s': %s", a->path,
+					  strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	data[len] = '\0';
+	size_t olen = strlen(a->old_string);
+	size_t count = 0;
+	const char *at = NULL;
+	for (const char *p = data; (size_t)(p - data) + olen <= len;) {
+		const char *m = memmem(p, len - (size_t)(p - data),
+				       a->old_string, olen);
+		if (!m)
+			break;
+		if (!count)
+			at = m;
+		count++;
+		p = m + olen;
+	}
+	if (count == 0)
+		return error_text(content, is_error,
+				  "old_string was not found in '%s' (0 "
+				  "matches); read the file and copy the text "
+				  "exactly, whitespace included",
+				  a->path);
+	if (count > 1)
+		return error_text(content, is_error,
+				  "old_string matches %zu times in '%s'; it "
+				  "must match exactly once: include more "
+				  "surrounding lines",
+				  count, a->path);
+	size_t nlen = strlen(a->new_string);
+	size_t out_len = len - olen + nlen;
+	_cleanup_free_ char *res = malloc(out_len + 1);
+	if (!res)
+		return -ENOMEM;
+	size_t pre = (size_t)(at - data);
+	memcpy(res, data, pre);
+	memcpy(res + pre, a->new_string, nlen);
+	memcpy(res + pre + nlen, at + olen, len - pre - olen);
+	long line = 1;
+	for (size_t i = 0; i < pre; i++)
+		line += data[i] == '\n';
+	bool created;
+	r = store(abs, res, out_len, &created);
+	if (r < 0)
+		return error_text(content, is_error, "cannot write '%s': %s",
+				  a->path, strerror(-r));
+	*is_error = false;
+	*content = monkey_strdup_printf(
+		"edited '%s': replaced 1 occurrence at line %ld",
+		tools_path_rel(root, abs), line);
+	return *content ? 0 : -ENOMEM;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One directory level into o; recurses when asked.  prefix is the path
+ * of dir relative to the listed directory. */
+static void list_dir(const char *dir, const char *prefix, bool recursive,
+		     struct out *o, size_t *count, size_t budget)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		out_printf(o, "%s (cannot open: %s)\n", prefix, strerror(errno));
+		return;
+	}
+	struct monkey_strv names = {0};
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			monkey_strv_push(&names, e->d_name);
+	closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < names.n; i++) {
+		if (*count >= LIST_MAX || o->len > budget) {
+			*count = LIST_MAX + 1;
+			break;
+		}
+		(*count)++;
+		_cleanup_free_ char *full =
+			monkey_strdup_printf("%s/%s", dir, names.v[i]);
+		_cleanup_free_ char *rel =
+			monkey_strdup_printf("%s%s", prefix, names.v[i]);
+		struct stat st;
+		if (!full || !rel || lstat(full, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			/* Version control and monkey's own state are noise. */
+			bool skip = !strcmp(names.v[i], ".git") ||
+				    !strcmp(names.v[i], ".monkey");
+			out_printf(o, "%s/\n", rel);
+			if (recursive && !skip) {
+				_cleanup_free_ char *sub =
+					monkey_strdup_printf("%s/", rel);
+				if (sub)
+					list_dir(full, sub, true, o, count,
+						 budget);
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlink(full, target, sizeof(target) - 1);
+			target[n < 0 ? 0 : n] = '\0';
+			out_printf(o, "%s -> %s\n", rel, target);
+		} else {
+			out_printf(o, "%s\n", rel);
+		}
+	}
+	monkey_strv_free(&names);
+}
+
+static int list_files(const char *root, const struct tool_args *a,
+		      size_t budget, char **content, bool *is_error)
+{
+	const char *path = a->path && *a->path ? a->path : ".";
+	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	int r = tools_path_resolve(root, path, TOOLS_PATH_EXISTING, false, &abs,
+				   &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	struct stat st;
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_text(content, is_error,
+				  "'%s' is not a directory; use read_file",
+				  path);
+	struct out o = {0};
+	size_t count = 0;
+	list_dir(abs, "", a->recursive, &o, &count, budget);
+	if (count > LIST_MAX)
+		out_printf(&o, "[... listing cut after %zu entries]\n",
+			   (size_t)LIST_MAX);
+	if (!o.len)
+		out_printf(&o, "(empty directory)");
+	return result(&o, content, is_error, false);
+}
+
+int tools_fs_run(const char *root, const struct tool_args *a,
+		 size_t output_max, char **content, bool *is_error)
+{
+	/* Files are read whole more often than command output: allow more. */
+	size_t budget = output_max * 4;
+	switch (a->kind) {
+	case TOOL_READ_FILE:
+		return read_file(root, a, budget, content, is_error);
+	case TOOL_WRITE_FILE:
+		return write_file(root, a, content, is_error);
+	case TOOL_EDIT_FILE:
+		return edit_file(root, a, content, is_error);
+	case TOOL_LIST_FILES:
+		return list_files(root, a, budget, content, is_error);
+	}
+	return error_text(content, is_error, "not a file tool");
+}

@@ -1,0 +1,33 @@
+/* The session transcript: an append-only JSONL file, one record per line
+ * (header, model turns, tool calls, command results, end), written as
+ * things happen so that a crash leaves everything up to it. */
+#ifndef MONKEY_TRANSCRIPT_H
+#define MONKEY_TRANSCRIPT_H
+
+#include <json-c/json.h>
+
+#include <monkey/error.h>
+
+#define MONKEY_TRANSCRIPT_VERSION 1
+
+struct transcript {
+	int fd;
+	char *path;
+	char *secret; /* never written: replaced by [REDACTED] */
+};
+
+/* Open path for appending (created 0600), or, when path is NULL, a new
+ * file <workspace>/.monkey/sessions/<UTC time>-<pid>.jsonl.  secret (the
+ * API key) is copied and scrubbed from every record. */
+int transcript_open(struct transcript *t, const char *path,
+		    const char *workspace, const char *secret,
+		    struct monkey_error *err);
+/* Append rec with "type" and "time" fields added in front.  Takes a
+ * reference to rec (puts it). */
+int transcript_write(struct transcript *t, const char *type, json_object *rec);
+void transcript_close(struct transcript *t);
+
+/* json-c helpers the record builders share. */
+json_object *transcript_strv(const char *const *v);
+
+#endif
