@@ -29,6 +29,39 @@ static void caps_string(uint32_t caps, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* Print text wrapped at width columns (backends give one long paragraph;
+ * blank-line paragraph breaks are kept). */
+static void print_wrapped(const char *text, int width)
+{
+	int col = 0;
+	const char *p = text;
+	while (*p) {
+		if (*p == '\n') {
+			putchar('\n');
+			col = 0;
+			p++;
+			continue;
+		}
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		int len = (int)strcspn(p, " \n");
+		if (col > 0 && col + 1 + len > width) {
+			putchar('\n');
+			col = 0;
+		} else if (col > 0) {
+			putchar(' ');
+			col++;
+		}
+		fwrite(p, 1, (size_t)len, stdout);
+		col += len;
+		p += len;
+	}
+	if (col)
+		putchar('\n');
+}
+
 static struct json_object *status_json(const struct monkey_backend_status *st)
 {
 	struct json_object *o = json_object_new_object();
@@ -146,8 +179,10 @@ static int do_info(const char *backend_dir, const char *name, bool json)
 			printf("available:    %s%s%s\n",
 			       st.available ? "yes" : "no",
 			       st.reason[0] ? " - " : "", st.reason);
-			if (st.details)
-				printf("\n%s\n", st.details);
+			if (st.details) {
+				putchar('\n');
+				print_wrapped(st.details, 76);
+			}
 		} else {
 			printf("refused:      %s\n", st.reason);
 		}
