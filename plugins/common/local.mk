@@ -1,0 +1,8 @@
+# The process runner shared by the spawn and none backends: a convenience
+# library of PIC objects linked into each module, all of it hidden.
+noinst_LTLIBRARIES += plugins/common/libprocrun.la
+plugins_common_libprocrun_la_SOURCES = \
+	plugins/common/procrun.c plugins/common/procrun.h \
+	plugins/common/procrun_spawn.c plugins/common/procrun_tree.c \
+	plugins/common/procrun_int.h plugins/common/rawsys.h
+plugins_common_libprocrun_la_CFLAGS = $(BACKEND_CFLAGS) -pthread

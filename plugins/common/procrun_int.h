@@ -1,0 +1,98 @@
+/* Internals of procrun shared by its files: starting a command under its own
+ * reaper process (procrun_spawn.c) and finding/signalling the reaper's
+ * descendants (procrun_tree.c). */
+#ifndef MONKEY_PROCRUN_INT_H
+#define MONKEY_PROCRUN_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "procrun.h"
+
+/* Messages the reaper writes on the status pipe (each well below PIPE_BUF,
+ * so a write is atomic). */
+enum procrun_msg_kind {
+	PROCRUN_MSG_START = 1, /* pid: main process or -errno of clone;
+				  a: errno of a failed setup step, b: stage */
+	PROCRUN_MSG_EXIT = 2,  /* pid: main process, a: its wait status,
+				  b: 1 when no other process is left (the
+				  reaper is exiting), 0 when some may be */
+};
+
+struct procrun_msg {
+	int32_t kind;
+	int32_t pid;
+	int32_t a;
+	int32_t b;
+};
+
+/* The setup step of the command process that failed. */
+enum procrun_stage {
+	PROCRUN_STAGE_NONE = 0,
+	PROCRUN_STAGE_SESSION = 1, /* setsid / parent-death signal */
+	PROCRUN_STAGE_STDIO = 2,   /* dup2 of stdin/stdout/stderr */
+	PROCRUN_STAGE_CHDIR = 3,   /* fchdir into the working directory */
+	PROCRUN_STAGE_RLIMIT = 4,  /* prlimit; the index follows in stage>>8 */
+	PROCRUN_STAGE_FDS = 5,     /* closing inherited descriptors */
+	PROCRUN_STAGE_EXEC = 6,    /* execve of every candidate failed */
+};
+
+struct procrun_rlimit {
+	int resource;
+	uint64_t cur;
+	uint64_t max;
+};
+
+#define PROCRUN_MAX_RLIMITS 4
+
+/* What the reaper and the command process need.  Filled by the host thread
+ * before clone; read by them only until the START message is written, so the
+ * host may free it once it has read START. */
+struct procrun_spawn {
+	char *const *paths; /* execve candidates, NULL-terminated */
+	char *const *argv;
+	char *const *envp;
+	int in_fd, out_fd, err_fd; /* the command's stdio, all >= 3 */
+	int wd_fd;                 /* O_PATH directory or -1 */
+	int status_fd;             /* write end of the status pipe */
+	pid_t host_pid;
+	struct procrun_rlimit rl[PROCRUN_MAX_RLIMITS];
+	int n_rl;
+	/* Written inside the reaper / command process. */
+	pid_t reaper_pid;
+	char *child_stack_top;
+	int child_errno;
+	int child_stage;
+};
+
+/* A started command. */
+struct procrun_proc {
+	pid_t reaper;   /* our direct child; its descendants are the command */
+	pid_t main;     /* the command's main process (reaper's child) */
+	int status_fd;  /* read end of the status pipe; EOF = tree is gone */
+	void *stacks;   /* mapping holding the reaper's and child's stacks */
+	size_t stacks_len;
+};
+
+/* Start s under a new reaper.  On success fills p and the START message (the
+ * command may still have failed to exec: see msg->a/b) and returns 0; the
+ * fds in s that belong to the command are closed in any case.  Returns a
+ * negative errno when no process could be created. */
+int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
+			struct procrun_msg *start);
+
+/* Reap the reaper after its status pipe reached EOF and release its stacks.
+ * When the reaper could not be shown to have exited, the stacks are left
+ * mapped (it may still run on them). */
+void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone);
+
+/* Send sig to every descendant of reaper (not to reaper itself).  Returns
+ * the number of processes signalled, or a negative errno when /proc could
+ * not be read. */
+int procrun_tree_signal(pid_t reaper, int sig);
+
+/* Tests use this to exercise the /proc/<pid>/stat scan that stands in for
+ * /proc/<pid>/task/<tid>/children on kernels without CONFIG_PROC_CHILDREN. */
+extern PROCRUN_API int procrun_tree_force_stat_scan;
+
+#endif
