@@ -16,3 +16,4 @@ include tests/core.mk
 include tests/spawn.mk
 include tests/docker.mk
 include tests/agent.mk
+include tests/sdk.mk
