@@ -27,8 +27,9 @@ tests_test_abi_compat_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_abi_compat_CFLAGS = $(TEST_CFLAGS)
 tests_test_abi_compat_LDADD = $(TEST_LIBS)
 
-TESTS += tests/test_abi_compat tests/test_sdk.sh
-dist_noinst_SCRIPTS += tests/test_sdk.sh tests/configure-matrix.sh
+TESTS += tests/test_abi_compat tests/test_manpages.sh tests/test_sdk.sh
+dist_noinst_SCRIPTS += tests/test_sdk.sh tests/test_manpages.sh \
+	tests/configure-matrix.sh
 
 # test_sdk.sh asks the build tree for its settings: the compiler and flags
 # the example programs are built with (so that a sanitizer build checks them
