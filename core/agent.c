@@ -112,7 +112,8 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 			kind == PROVIDER_OPENAI
 				? "; servers without authentication (Ollama, "
 				  "llama.cpp) accept any value"
-				: "");
+				: "; for an OpenAI-compatible server set "
+				  "OPENAI_API_KEY and use --provider openai");
 	}
 	if (kind == PROVIDER_ANTHROPIC && !o->max_tokens)
 		o->max_tokens = MONKEY_AGENT_DEFAULT_MAX_TOKENS;

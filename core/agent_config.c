@@ -67,7 +67,7 @@ int agent_infer_provider(const char *model)
 	}
 	if (env_set("ANTHROPIC_API_KEY"))
 		return PROVIDER_ANTHROPIC;
-	if (env_set("OPENAI_API_KEY") || env_set("OPENAI_BASE_URL"))
+	if (env_set("OPENAI_API_KEY"))
 		return PROVIDER_OPENAI;
 	return PROVIDER_ANTHROPIC;
 }

@@ -197,6 +197,10 @@ static void help(void)
 	       "  --max-retries N       retries of a failed request (%d)\n"
 	       "  --model-output BYTES  command output the model sees, head + "
 	       "tail (%d)\n"
+	       "  --history-max BYTES   conversation kept for the model (%d); "
+	       "older tool\n"
+	       "                        outputs are shortened, then the oldest "
+	       "steps dropped\n"
 	       "  --require-approval    ask before every shell command (y / n / "
 	       "a = always)\n"
 	       "  -y, --yes             approve every command without asking\n"
@@ -221,7 +225,8 @@ static void help(void)
 	       "Example: monkey agent --docker --task \"make the tests pass\"\n",
 	       MONKEY_AGENT_DEFAULT_MODEL, MONKEY_AGENT_DEFAULT_MAX_ITERATIONS,
 	       MONKEY_AGENT_DEFAULT_MAX_TOKENS, MONKEY_AGENT_DEFAULT_MAX_RETRIES,
-	       MONKEY_AGENT_DEFAULT_OUTPUT_MAX, monkey_cli_sandbox_help);
+	       MONKEY_AGENT_DEFAULT_OUTPUT_MAX, MONKEY_AGENT_DEFAULT_HISTORY_MAX,
+	       monkey_cli_sandbox_help);
 }
 
 enum {
@@ -234,6 +239,7 @@ enum {
 	OPT_MAX_TOKENS,
 	OPT_MAX_RETRIES,
 	OPT_MODEL_OUTPUT,
+	OPT_HISTORY_MAX,
 	OPT_REQUIRE_APPROVAL,
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
@@ -276,6 +282,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
 		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 		{"model-output", required_argument, NULL, OPT_MODEL_OUTPUT},
+		{"history-max", required_argument, NULL, OPT_HISTORY_MAX},
 		{"require-approval", no_argument, NULL, OPT_REQUIRE_APPROVAL},
 		{"yes", no_argument, NULL, 'y'},
 		{"transcript", required_argument, NULL, OPT_TRANSCRIPT},
@@ -347,6 +354,12 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 				      &v) < 0)
 				return 2;
 			ao->output_max = (size_t)v;
+			break;
+		case OPT_HISTORY_MAX:
+			if (parse_int("--history-max", optarg, 16384, 1 << 30,
+				      &v) < 0)
+				return 2;
+			ao->history_max = (size_t)v;
 			break;
 		case OPT_REQUIRE_APPROVAL:
 			ao->require_approval = true;
