@@ -1,1 +1,81 @@
-# tests for spawn
+# Tests of the spawn and none backends and of their process runner
+# (plugins/common/procrun): each numbered property of the hardening issue
+# has a test that attacks it.  tests/spawn_helper is the misbehaving
+# command they run.
+check_PROGRAMS += tests/spawn_helper
+tests_spawn_helper_SOURCES = tests/spawn_helper.c
+tests_spawn_helper_CPPFLAGS = $(AM_CPPFLAGS)
+
+# Loads a backend module straight from the build tree with a hand-made
+# host (no libmonkey), as a third-party host would.
+check_LTLIBRARIES += tests/libspawnharness.la
+tests_libspawnharness_la_SOURCES = tests/spawn_harness.c tests/spawn_harness.h
+tests_libspawnharness_la_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_libspawnharness_la_CFLAGS = $(TEST_CFLAGS)
+tests_libspawnharness_la_LIBADD = $(CMOCKA_LIBS) -ldl
+
+SPAWN_TESTS = tests/test_spawn_tree tests/test_spawn_backend \
+	tests/test_spawn_hygiene tests/test_spawn_threads \
+	tests/test_spawn_none tests/test_procrun tests/test_spawn_exec \
+	tests/test_spawn_rss
+check_PROGRAMS += $(SPAWN_TESTS)
+TESTS += $(SPAWN_TESTS)
+SPAWN_TEST_LIBS = tests/libspawnharness.la $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+
+tests_test_spawn_tree_SOURCES = tests/test_spawn_tree.c
+tests_test_spawn_tree_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_tree_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_tree_LDADD = $(SPAWN_TEST_LIBS)
+
+tests_test_spawn_backend_SOURCES = tests/test_spawn_backend.c
+tests_test_spawn_backend_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_backend_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_backend_LDADD = $(SPAWN_TEST_LIBS)
+
+tests_test_spawn_hygiene_SOURCES = tests/test_spawn_hygiene.c
+tests_test_spawn_hygiene_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_hygiene_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_hygiene_LDADD = $(SPAWN_TEST_LIBS)
+
+tests_test_spawn_threads_SOURCES = tests/test_spawn_threads.c
+tests_test_spawn_threads_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_threads_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_threads_LDADD = $(SPAWN_TEST_LIBS)
+
+tests_test_spawn_none_SOURCES = tests/test_spawn_none.c
+tests_test_spawn_none_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_none_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_none_LDADD = $(SPAWN_TEST_LIBS)
+
+# The runner itself, linked in directly: paths a module cannot be made to
+# take (no /proc/<pid>/task/<tid>/children, a reaper killed from outside).
+tests_test_procrun_SOURCES = tests/test_procrun.c
+tests_test_procrun_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/plugins/common
+tests_test_procrun_CFLAGS = $(TEST_CFLAGS)
+tests_test_procrun_LDADD = plugins/common/libprocrun.la $(SPAWN_TEST_LIBS)
+
+# Through libmonkey's executor and the monkey CLI.
+tests_test_spawn_exec_SOURCES = tests/test_spawn_exec.c
+tests_test_spawn_exec_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_exec_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_exec_LDADD = tests/libtestutil.la $(SPAWN_TEST_LIBS) \
+	$(TEST_LIBS)
+
+# 2 GB of output through the executor; its own process so that its peak
+# RSS measures only that.
+tests_test_spawn_rss_SOURCES = tests/test_spawn_rss.c
+tests_test_spawn_rss_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_spawn_rss_CFLAGS = $(TEST_CFLAGS)
+tests_test_spawn_rss_LDADD = $(SPAWN_TEST_LIBS) $(TEST_LIBS)
+
+# Benchmark: prints figures, never part of make check.
+EXTRA_PROGRAMS += tests/bench_spawn
+tests_bench_spawn_SOURCES = tests/bench_spawn.c
+tests_bench_spawn_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_spawn_LDADD = -ldl
+CLEANFILES += tests/bench_spawn$(EXEEXT)
+
+.PHONY: bench-spawn
+bench-spawn: tests/bench_spawn$(EXEEXT) monkey$(EXEEXT) $(backend_LTLIBRARIES)
+	MONKEY_BUILDDIR='$(abs_top_builddir)' \
+	./tests/bench_spawn $(BENCH_SPAWN_ARGS)

@@ -127,6 +127,19 @@ static int path_inside(const char *path, const char *root)
 	       (path[len] == '\0' || path[len] == '/');
 }
 
+/* Make fd >= 3 so that dup'ing the command's stdio onto 0, 1, 2 can never
+ * overwrite another of its descriptors (a host may have closed its own). */
+static int fd_high(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return nfd;
+}
+
 /* Open the working directory once and hand the command that very directory
  * (fchdir), after checking where it really is: a symlink swapped in after
  * the host's check cannot move the command elsewhere. */
@@ -137,7 +150,7 @@ static int open_workdir(const struct monkey_host *host,
 	*fd_out = -1;
 	if (!req->workdir)
 		return 0;
-	int fd = open(req->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = fd_high(open(req->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (fd < 0)
 		return set_err(host, err, setup_code(errno),
 			       "working directory %s: %s", req->workdir,
@@ -213,19 +226,6 @@ static const char *rlimit_name(int resource)
 		return "open files limit";
 	}
 	return "limit";
-}
-
-/* Make fd >= 3 so that dup'ing the command's stdio onto 0, 1, 2 can never
- * overwrite another of its descriptors (a host may have closed its own). */
-static int fd_high(int fd)
-{
-	if (fd < 0 || fd > 2)
-		return fd;
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return nfd;
 }
 
 /* pipe2 with both ends >= 3 and the host's end non-blocking. */

@@ -1,0 +1,307 @@
+/* The command the spawn tests run: one small program whose modes behave in
+ * the ways a sandboxed command can misbehave (ignore SIGTERM, setsid,
+ * double-fork, hold the output pipe, flood output, write before reading
+ * stdin), recording the pid of every process it starts in a file so the
+ * tests can check that not one survives. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *pidfile;
+
+/* Append our pid to the pid file (O_APPEND: one write per line is atomic
+ * between processes). */
+static void record_pid(void)
+{
+	if (!pidfile)
+		return;
+	int fd = open(pidfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		      0644);
+	if (fd < 0)
+		_exit(90);
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+	if (write(fd, line, (size_t)n) != n)
+		_exit(91);
+	close(fd);
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(92);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void say(const char *s)
+{
+	write_all(1, s, strlen(s));
+}
+
+static void ignore_term(void)
+{
+	signal(SIGTERM, SIG_IGN);
+}
+
+static void forever(void)
+{
+	for (;;)
+		pause();
+}
+
+static void to_devnull(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+/* A classic daemon: fork, setsid, fork again, drop the terminal and the
+ * output pipes; the middle process exits so the daemon is orphaned. */
+static void spawn_daemon(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		setsid();
+		if (fork() == 0) {
+			to_devnull();
+			ignore_term();
+			record_pid();
+			forever();
+		}
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "spawn_helper: unknown mode\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *mode = argv[1];
+	pidfile = getenv("PIDFILE");
+
+	if (!strcmp(mode, "args")) {
+		/* Each argument followed by a NUL byte. */
+		for (int i = 2; i < argc; i++)
+			write_all(1, argv[i], strlen(argv[i]) + 1);
+		return 0;
+	}
+	if (!strcmp(mode, "exit"))
+		return atoi(argv[2]);
+	if (!strcmp(mode, "raise")) {
+		signal(atoi(argv[2]), SIG_DFL);
+		raise(atoi(argv[2]));
+		return 99;
+	}
+	if (!strcmp(mode, "trap-term")) {
+		/* Prints, then ignores SIGTERM and waits to be killed. */
+		ignore_term();
+		record_pid();
+		say("partial output\n");
+		forever();
+	}
+	if (!strcmp(mode, "sleep")) {
+		record_pid();
+		say("partial output\n");
+		forever();
+	}
+	if (!strcmp(mode, "setsid-grandchild")) {
+		/* A child that leaves our session (and ignores SIGTERM). */
+		record_pid();
+		if (fork() == 0) {
+			setsid();
+			ignore_term();
+			record_pid();
+			forever();
+		}
+		say("started\n");
+		forever();
+	}
+	if (!strcmp(mode, "daemon")) {
+		/* Leaves a double-forked daemon behind; argv[2] "wait" makes
+		 * the main process wait to be killed instead of exiting. */
+		record_pid();
+		spawn_daemon();
+		say("daemonized\n");
+		if (argc > 2 && !strcmp(argv[2], "wait"))
+			forever();
+		return 0;
+	}
+	if (!strcmp(mode, "hold-pipe")) {
+		/* A grandchild keeps stdout and stderr open after we exit. */
+		record_pid();
+		if (fork() == 0) {
+			ignore_term();
+			record_pid();
+			forever();
+		}
+		say("parent done\n");
+		return 0;
+	}
+	if (!strcmp(mode, "leave-child")) {
+		/* Exits at once, leaving a child that has closed its output
+		 * (so only the leftover sweep can find it). */
+		record_pid();
+		if (fork() == 0) {
+			to_devnull();
+			record_pid();
+			forever();
+		}
+		say("left a child\n");
+		return 0;
+	}
+	if (!strcmp(mode, "forker")) {
+		/* Keeps forking children that ignore SIGTERM, as fast as it
+		 * can, until killed. */
+		ignore_term();
+		record_pid();
+		say("forking\n");
+		for (int i = 0; i < 200; i++) {
+			if (fork() == 0) {
+				record_pid();
+				forever();
+			}
+			usleep(2000);
+		}
+		forever();
+	}
+	if (!strcmp(mode, "spew")) {
+		/* argv[2] bytes of 'x' (in 1 MiB writes) to stdout. */
+		unsigned long long left = strtoull(argv[2], NULL, 10);
+		size_t sz = 1 << 20;
+		char *buf = malloc(sz);
+		memset(buf, 'x', sz);
+		while (left) {
+			size_t n = left < sz ? (size_t)left : sz;
+			write_all(1, buf, n);
+			left -= n;
+		}
+		free(buf);
+		return 0;
+	}
+	if (!strcmp(mode, "binary")) {
+		/* Every byte value, then invalid UTF-8, on both streams. */
+		unsigned char b[256 + 6];
+		for (int i = 0; i < 256; i++)
+			b[i] = (unsigned char)i;
+		memcpy(b + 256, "\xc3\x28\xff\xfe\xed\xa0", 6);
+		write_all(1, b, sizeof(b));
+		write_all(2, b, sizeof(b));
+		return 0;
+	}
+	if (!strcmp(mode, "write-then-read")) {
+		/* Writes argv[2] bytes to stdout before reading stdin; then
+		 * prints how many stdin bytes it read, and their sum, to
+		 * stderr. */
+		unsigned long long n = strtoull(argv[2], NULL, 10);
+		char buf[65536];
+		memset(buf, 'o', sizeof(buf));
+		while (n) {
+			size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+			write_all(1, buf, k);
+			n -= k;
+		}
+		unsigned long long total = 0, sum = 0;
+		ssize_t r;
+		while ((r = read(0, buf, sizeof(buf))) > 0 ||
+		       (r < 0 && errno == EINTR))
+			for (ssize_t i = 0; i < r; i++) {
+				total++;
+				sum += (unsigned char)buf[i];
+			}
+		char line[128];
+		snprintf(line, sizeof(line), "read %llu sum %llu\n", total,
+			 sum);
+		write_all(2, line, strlen(line));
+		return 0;
+	}
+	if (!strcmp(mode, "write-file")) {
+		/* argv[3] bytes to the file argv[2]. */
+		signal(SIGXFSZ, SIG_DFL);
+		FILE *f = fopen(argv[2], "w");
+		if (!f)
+			return 3;
+		size_t n = strtoul(argv[3], NULL, 10);
+		for (size_t i = 0; i < n; i++)
+			fputc('f', f);
+		return fclose(f) == 0 ? 0 : 4;
+	}
+	if (!strcmp(mode, "burn")) {
+		/* Uses CPU until a limit stops it. */
+		volatile unsigned long x = 0;
+		for (;;)
+			x++;
+	}
+	if (!strcmp(mode, "open-files")) {
+		/* Opens /dev/null until it fails; prints how many fds it
+		 * could hold in total. */
+		int n = 3;
+		while (open("/dev/null", O_RDONLY) >= 0)
+			n++;
+		printf("%d\n", n);
+		return 0;
+	}
+	if (!strcmp(mode, "session")) {
+		/* pid, process group and session, and whether we are the
+		 * leader of both. */
+		printf("%s\n", getsid(0) == getpid() && getpgrp() == getpid()
+				       ? "leader"
+				       : "not-leader");
+		return 0;
+	}
+	if (!strcmp(mode, "pwd")) {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return 3;
+		say(cwd);
+		say("\n");
+		return 0;
+	}
+	if (!strcmp(mode, "tag")) {
+		/* argv[2] repeated argv[3] times on stdout and stderr, from
+		 * this process and from a child, with small pauses. */
+		int n = atoi(argv[3]);
+		pid_t c = fork();
+		for (int i = 0; i < n; i++) {
+			char line[128];
+			snprintf(line, sizeof(line), "%s %s %d\n", argv[2],
+				 c == 0 ? "child" : "parent", i);
+			write_all(1, line, strlen(line));
+			write_all(2, line, strlen(line));
+			usleep(500);
+		}
+		if (c == 0)
+			_exit(0);
+		int st;
+		waitpid(c, &st, 0);
+		return atoi(argv[2]) % 100;
+	}
+	return usage();
+}

@@ -1,0 +1,359 @@
+/* The spawn and none backends through libmonkey's executor and the monkey
+ * CLI: secrets in the host's environment never reach a command, workdir
+ * escapes are refused, exit codes follow docker run / timeout(1), binary
+ * output stays valid JSON, --stdin and --kill-grace work end to end. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include <monkey/exec.h>
+
+#include "spawn_harness.h"
+#include "testutil.h"
+
+static char *ws; /* a workspace: a fresh directory */
+static char notices[4096];
+
+static void collect_notice(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	size_t used = strlen(notices);
+	snprintf(notices + used, sizeof(notices) - used, "%s\n", msg);
+}
+
+static struct monkey_executor *open_executor(const char *sandbox,
+					     struct monkey_exec_options *o)
+{
+	struct monkey_exec_options defaults;
+	if (!o) {
+		monkey_exec_options_init(&defaults);
+		o = &defaults;
+	}
+	o->sandbox = sandbox;
+	o->workspace = ws;
+	o->no_fallback = true;
+	o->notify = collect_notice;
+	notices[0] = '\0';
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	if (monkey_executor_open(o, &ex, &err) < 0)
+		fail_msg("executor: %s", err.message);
+	return ex;
+}
+
+static void run_cmd(struct monkey_executor *ex, const char *const *argv,
+		    const char *workdir, struct monkey_result *res)
+{
+	struct monkey_command cmd = {.argv = argv, .workdir = workdir};
+	struct monkey_error err = {0};
+	if (monkey_executor_run(ex, &cmd, res, &err) < 0)
+		fail_msg("run: %s", err.message);
+}
+
+static char *joined(const struct monkey_result *res, int err)
+{
+	char *s = monkey_capture_join(err ? &res->err : &res->out, NULL);
+	assert_non_null(s);
+	return s;
+}
+
+static void test_host_secrets_never_reach_the_command(void **s)
+{
+	(void)s;
+	setenv("ANTHROPIC_API_KEY", "sk-ant-api03-secret", 1);
+	setenv("GITHUB_TOKEN", "ghp_secret_token", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "aws/secret/key", 1);
+	const char *backends[] = {"spawn", "none"};
+	for (int b = 0; b < 2; b++) {
+		struct monkey_executor *ex = open_executor(backends[b], NULL);
+		const char *argv[] = {"env", NULL};
+		struct monkey_result res;
+		run_cmd(ex, argv, NULL, &res);
+		assert_int_equal(res.exit_code, 0);
+		char *out = joined(&res, 0);
+		assert_non_null(strstr(out, "PATH="));
+		assert_null(strstr(out, "ANTHROPIC_API_KEY"));
+		assert_null(strstr(out, "GITHUB_TOKEN"));
+		assert_null(strstr(out, "AWS_SECRET_ACCESS_KEY"));
+		assert_null(strstr(out, "secret"));
+		free(out);
+		monkey_result_free(&res);
+		monkey_executor_close(ex);
+	}
+}
+
+static void test_secret_named_with_pass_env_does_reach_the_command(void **s)
+{
+	(void)s;
+	setenv("GITHUB_TOKEN", "ghp_secret_token", 1);
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	const char *pass[] = {"GITHUB_TOKEN"};
+	o.pass_env = pass;
+	o.n_pass_env = 1;
+	struct monkey_executor *ex = open_executor("spawn", &o);
+	const char *argv[] = {"env", NULL};
+	struct monkey_result res;
+	run_cmd(ex, argv, NULL, &res);
+	char *out = joined(&res, 0);
+	assert_non_null(strstr(out, "GITHUB_TOKEN=ghp_secret_token\n"));
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+}
+
+static void test_workdir_escape_through_dotdot_is_refused(void **s)
+{
+	(void)s;
+	struct monkey_executor *ex = open_executor("spawn", NULL);
+	const char *argv[] = {sh_helper(), "pwd", NULL};
+	struct monkey_result res;
+	run_cmd(ex, argv, "sub/../..", &res);
+	assert_int_equal(res.exit_code, MONKEY_EXIT_FAILURE);
+	assert_true(res.error[0] != '\0');
+	assert_int_equal(res.out.total, 0);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	o.sandbox = "spawn";
+	o.workspace = ws;
+	o.workdir = "..";
+	struct monkey_error err = {0};
+	assert_true(monkey_executor_open(&o, &ex, &err) < 0);
+	assert_true(err.message[0] != '\0');
+}
+
+static void test_workdir_escape_through_symlink_is_refused(void **s)
+{
+	(void)s;
+	char link[PATH_MAX];
+	snprintf(link, sizeof(link), "%s/to-etc", ws);
+	symlink("/etc", link);
+	struct monkey_executor *ex = open_executor("spawn", NULL);
+	const char *argv[] = {sh_helper(), "pwd", NULL};
+	struct monkey_result res;
+	run_cmd(ex, argv, "to-etc", &res);
+	assert_int_equal(res.exit_code, MONKEY_EXIT_FAILURE);
+	assert_int_equal(res.out.total, 0);
+	monkey_result_free(&res);
+	/* A directory inside is fine. */
+	run_cmd(ex, argv, "sub", &res);
+	assert_int_equal(res.exit_code, 0);
+	char *out = joined(&res, 0);
+	assert_non_null(strstr(out, "/sub\n"));
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+}
+
+static void test_exit_codes_follow_docker_run(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	o.timeout_ms = 300;
+	o.kill_grace_ms = 100;
+	struct monkey_executor *ex = open_executor("spawn", &o);
+	struct {
+		const char *argv[4];
+		int code;
+	} cases[] = {
+		{{sh_helper(), "exit", "3"}, 3},
+		{{"monkey-no-such-program"}, MONKEY_EXIT_NOTFOUND},
+		{{"/etc/passwd"}, MONKEY_EXIT_NOEXEC},
+		{{sh_helper(), "sleep"}, MONKEY_EXIT_TIMEOUT},
+		{{sh_helper(), "raise", "9"}, 128 + 9},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct monkey_result res;
+		run_cmd(ex, cases[i].argv, NULL, &res);
+		assert_int_equal(res.exit_code, cases[i].code);
+		if (cases[i].code == MONKEY_EXIT_NOTFOUND)
+			assert_non_null(
+				strstr(res.error, "monkey-no-such-program"));
+		if (cases[i].code == MONKEY_EXIT_TIMEOUT) {
+			assert_true(res.timed_out);
+			char *out = joined(&res, 0);
+			assert_string_equal(out, "partial output\n");
+			free(out);
+		}
+		monkey_result_free(&res);
+	}
+	monkey_executor_close(ex);
+}
+
+static void test_none_is_announced_loudly(void **s)
+{
+	(void)s;
+	struct monkey_executor *ex = open_executor("none", NULL);
+	assert_non_null(strstr(notices, "no sandbox"));
+	monkey_executor_close(ex);
+}
+
+static void test_cli_plain_mode_exit_codes(void **s)
+{
+	(void)s;
+	struct {
+		const char *args[6];
+		int status;
+		const char *stderr_has;
+	} cases[] = {
+		{{"monkey-no-such-program"}, 127, "monkey-no-such-program"},
+		{{"/etc/passwd"}, 126, "/etc/passwd"},
+		{{sh_helper(), "raise", "15"}, 128 + 15, NULL},
+		{{sh_helper(), "exit", "42"}, 42, NULL},
+		{{sh_helper(), "sleep"}, 124, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[16] = {(char *)tu_monkey(), "exec", "--sandbox",
+				  "spawn", "--timeout", "300", "--kill-grace",
+				  "100", "--workspace", ws, "--"};
+		int n = 11;
+		for (int j = 0; cases[i].args[j]; j++)
+			argv[n++] = (char *)cases[i].args[j];
+		struct tu_run r;
+		assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+		assert_int_equal(r.status, cases[i].status);
+		if (cases[i].stderr_has)
+			assert_non_null(strstr(r.err, cases[i].stderr_has));
+		tu_run_free(&r);
+	}
+}
+
+static void test_cli_json_keeps_binary_output_valid(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(), "exec", "--json", "--workspace",
+			ws, "--", (char *)sh_helper(), "binary", NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	assert_int_equal(r.status, 0);
+	json_object *j = json_tokener_parse(r.out);
+	assert_non_null(j);
+	json_object *v;
+	assert_true(json_object_object_get_ex(j, "stdout", &v));
+	assert_true(json_object_is_type(v, json_type_string));
+	assert_true(json_object_object_get_ex(j, "stdoutBytes", &v));
+	assert_int_equal(json_object_get_int(v), 262);
+	assert_true(json_object_object_get_ex(j, "stderrBytes", &v));
+	assert_int_equal(json_object_get_int(v), 262);
+	json_object_put(j);
+	tu_run_free(&r);
+}
+
+static void test_cli_json_reports_the_signal(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(), "exec", "--json", "--workspace",
+			ws, "--", (char *)sh_helper(), "raise", "11", NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	json_object *j = json_tokener_parse(r.out), *v;
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "signal", &v));
+	assert_int_equal(json_object_get_int(v), 11);
+	assert_true(json_object_object_get_ex(j, "timedOut", &v));
+	assert_false(json_object_get_boolean(v));
+	json_object_put(j);
+	tu_run_free(&r);
+}
+
+static void test_cli_env_scrubbing_end_to_end(void **s)
+{
+	(void)s;
+	char *env[] = {"ANTHROPIC_API_KEY=sk-ant-secret",
+		       "GITHUB_TOKEN=ghp_secret",
+		       "AWS_SECRET_ACCESS_KEY=aws_secret", NULL};
+	char *argv[] = {(char *)tu_monkey(), "exec", "--workspace", ws, "--",
+			"env", NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, argv, env), 0);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "PATH="));
+	assert_null(strstr(r.out, "secret"));
+	assert_null(strstr(r.out, "ANTHROPIC_API_KEY"));
+	tu_run_free(&r);
+}
+
+static void test_cli_stdin_feeds_a_command_that_writes_first(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(),	   "exec",	"--stdin", "-",
+			"--workspace",		   ws,	"--",
+			(char *)sh_helper(),	   "write-then-read",
+			"200000",		   NULL};
+	/* 300 kB of input, 200 kB of output before the first read. */
+	size_t n = 300000;
+	char *in = malloc(n + 1);
+	memset(in, 'a', n);
+	in[n] = '\0';
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, in, argv, NULL), 0);
+	assert_int_equal(r.status, 0);
+	char expect[64];
+	snprintf(expect, sizeof(expect), "read %zu sum %zu\n", n, n * 'a');
+	assert_non_null(strstr(r.err, expect));
+	tu_run_free(&r);
+	free(in);
+}
+
+static int setup(void **s)
+{
+	(void)s;
+	if (!getenv("MONKEY_BACKEND_PATH")) {
+		char p[3 * PATH_MAX];
+		snprintf(p, sizeof(p), "%s/plugins/spawn:%s/plugins/none",
+			 tu_builddir(), tu_builddir());
+		setenv("MONKEY_BACKEND_PATH", p, 1);
+	}
+	char *d = tu_mkdtemp();
+	ws = realpath(d, NULL);
+	free(d);
+	char sub[PATH_MAX];
+	snprintf(sub, sizeof(sub), "%s/sub", ws);
+	return mkdir(sub, 0755);
+}
+
+static int teardown(void **s)
+{
+	(void)s;
+	tu_rmrf(ws);
+	free(ws);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_secrets_never_reach_the_command),
+		cmocka_unit_test(
+			test_secret_named_with_pass_env_does_reach_the_command),
+		cmocka_unit_test(test_workdir_escape_through_dotdot_is_refused),
+		cmocka_unit_test(test_workdir_escape_through_symlink_is_refused),
+		cmocka_unit_test(test_exit_codes_follow_docker_run),
+		cmocka_unit_test(test_none_is_announced_loudly),
+		cmocka_unit_test(test_cli_plain_mode_exit_codes),
+		cmocka_unit_test(test_cli_json_keeps_binary_output_valid),
+		cmocka_unit_test(test_cli_json_reports_the_signal),
+		cmocka_unit_test(test_cli_env_scrubbing_end_to_end),
+		cmocka_unit_test(
+			test_cli_stdin_feeds_a_command_that_writes_first),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

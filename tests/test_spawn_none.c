@@ -1,0 +1,139 @@
+/* The none backend: warns loudly, joins the arguments into one /bin/sh -c
+ * script (so shell syntax is interpreted, as documented), applies no
+ * limits, and still kills the whole tree on timeout. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spawn_harness.h"
+
+static struct sh_backend none;
+
+static void test_none_warns_at_init_that_nothing_is_sandboxed(void **s)
+{
+	(void)s;
+	assert_non_null(strstr(none.log, "no sandbox"));
+	assert_int_equal(none.be->safety, MONKEY_SAFETY_NONE);
+}
+
+static void test_none_joins_arguments_into_a_shell_script(void **s)
+{
+	(void)s;
+	const char *argv[] = {"echo", "a", "&&", "echo", "$((6*7))", NULL};
+	struct monkey_exec_request req;
+	sh_request(&req, argv);
+	struct sh_result r = {0};
+	assert_int_equal(sh_exec(&none, &req, &r), 0);
+	assert_int_equal(r.res.exit_code, 0);
+	assert_string_equal(r.out.data, "a\n42\n");
+	sh_result_free(&r);
+}
+
+static void test_none_reports_the_shells_status(void **s)
+{
+	(void)s;
+	const char *argv[] = {"monkey-no-such-program", NULL};
+	struct monkey_exec_request req;
+	sh_request(&req, argv);
+	struct sh_result r = {0};
+	assert_int_equal(sh_exec(&none, &req, &r), 0);
+	assert_int_equal(r.res.exit_code, 127);
+	assert_non_null(strstr(r.err_stream.data, "monkey-no-such-program"));
+	sh_result_free(&r);
+}
+
+static void test_none_timeout_kills_the_whole_tree(void **s)
+{
+	(void)s;
+	char *pidfile = sh_pidfile();
+	char envpid[4200];
+	snprintf(envpid, sizeof(envpid), "PIDFILE=%s", pidfile);
+	const char *envp[] = {"PATH=/usr/bin:/bin", envpid, NULL};
+	const char *argv[] = {sh_helper(), "setsid-grandchild", NULL};
+	struct monkey_exec_request req;
+	sh_request(&req, argv);
+	req.envp = envp;
+	req.timeout_ms = 300;
+	struct sh_result r = {0};
+	assert_int_equal(sh_exec(&none, &req, &r), 0);
+	assert_int_equal(r.res.timed_out, 1);
+	int n;
+	assert_int_equal(sh_pids_alive(pidfile, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(sh_no_children());
+	sh_pidfile_free(pidfile);
+	sh_result_free(&r);
+}
+
+static void test_none_applies_no_limits(void **s)
+{
+	(void)s;
+	const char *argv[] = {"grep", "'Max address space'", "/proc/self/limits",
+			      NULL};
+	struct monkey_exec_request req;
+	sh_request(&req, argv);
+	req.memory_bytes = 64ull << 20;
+	struct sh_result r = {0};
+	assert_int_equal(sh_exec(&none, &req, &r), 0);
+	struct rlimit as;
+	getrlimit(RLIMIT_AS, &as);
+	if (as.rlim_cur == RLIM_INFINITY)
+		assert_non_null(strstr(r.out.data, "unlimited"));
+	assert_null(strstr(r.out.data, "67108864"));
+	sh_result_free(&r);
+}
+
+static void test_none_passes_only_the_given_environment(void **s)
+{
+	(void)s;
+	setenv("GITHUB_TOKEN", "ghp_secret", 1);
+	const char *envp[] = {"PATH=/usr/bin:/bin", "ONLY=this", NULL};
+	const char *argv[] = {"env", NULL};
+	struct monkey_exec_request req;
+	sh_request(&req, argv);
+	req.envp = envp;
+	struct sh_result r = {0};
+	assert_int_equal(sh_exec(&none, &req, &r), 0);
+	assert_non_null(strstr(r.out.data, "ONLY=this\n"));
+	assert_null(strstr(r.out.data, "GITHUB_TOKEN"));
+	sh_result_free(&r);
+	unsetenv("GITHUB_TOKEN");
+}
+
+static int setup(void **s)
+{
+	(void)s;
+	sh_load(&none, "none");
+	return 0;
+}
+
+static int teardown(void **s)
+{
+	(void)s;
+	sh_unload(&none);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_none_warns_at_init_that_nothing_is_sandboxed),
+		cmocka_unit_test(test_none_joins_arguments_into_a_shell_script),
+		cmocka_unit_test(test_none_reports_the_shells_status),
+		cmocka_unit_test(test_none_timeout_kills_the_whole_tree),
+		cmocka_unit_test(test_none_applies_no_limits),
+		cmocka_unit_test(test_none_passes_only_the_given_environment),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
