@@ -59,14 +59,16 @@ build_and_check() { # dir, configure args...
 
 status=0
 step "build and test (-Werror)"
-build_and_check "$top/build" CFLAGS='-g -O2 -Wall -Wextra -Werror -Wno-format-truncation' || status=1
+# A prefix inside the clone: the built-in backend directory then holds
+# nothing a previous install on this machine left behind.
+build_and_check "$top/build" --prefix="$top/build/_prefix" CFLAGS='-g -O2 -Wall -Wextra -Werror -Wno-format-truncation' || status=1
 
 if [ "$status" = 0 ]; then
 	step "build and test under AddressSanitizer and UndefinedBehaviorSanitizer"
 	san='-fsanitize=address,undefined -fno-sanitize-recover=all'
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		build_and_check "$top/build-asan" \
+		build_and_check "$top/build-asan" --prefix="$top/build-asan/_prefix" \
 		CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
 		LDFLAGS="$san" || status=1
 fi
