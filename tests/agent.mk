@@ -9,9 +9,20 @@ tests_libagentharness_la_CFLAGS = $(TEST_CFLAGS)
 
 AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 
-agent_tests = tests/test_agent_http tests/test_agent_cli
+agent_tests = tests/test_agent_units tests/test_agent_tools tests/test_agent_http tests/test_agent_cli \
+	tests/test_agent_approval tests/test_agent_api
 check_PROGRAMS += $(agent_tests)
 TESTS += $(agent_tests)
+
+tests_test_agent_units_SOURCES = tests/test_agent_units.c
+tests_test_agent_units_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
+tests_test_agent_units_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_units_LDADD = $(TEST_LIBS)
+
+tests_test_agent_tools_SOURCES = tests/test_agent_tools.c
+tests_test_agent_tools_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
+tests_test_agent_tools_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_tools_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_http_SOURCES = tests/test_agent_http.c
 tests_test_agent_http_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -23,4 +34,65 @@ tests_test_agent_cli_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_agent_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_cli_LDADD = $(AGENT_TEST_LIBS)
 
+tests_test_agent_approval_SOURCES = tests/test_agent_approval.c
+tests_test_agent_approval_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_approval_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_approval_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_api_SOURCES = tests/test_agent_api.c
+tests_test_agent_api_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_api_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_api_LDADD = $(AGENT_TEST_LIBS)
+
 EXTRA_DIST += tests/llm_server.py tests/agent
+
+# Fuzz targets (libFuzzer, clang), not part of "make check":
+#   make fuzz             both targets, FUZZ_SECONDS (30) each
+#   make fuzz-sse         SSE parser + provider stream handlers
+#   make fuzz-tools       tool arguments, path confinement, quoting
+# New inputs that grow coverage are kept in tests/fuzz/work-* in the build
+# tree; the seeds in tests/fuzz/corpus are never written to.
+FUZZ_CC = clang
+FUZZ_SECONDS = 30
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include \
+	-I$(top_srcdir)/core $(JSONC_CFLAGS) $(CURL_CFLAGS)
+FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/sse.c core/provider.c \
+	core/provider_http.c core/provider_anthropic.c \
+	core/provider_openai.c core/agent_history.c core/capture.c \
+	core/util.c
+FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/tools.c \
+	core/tools_path.c core/tools_fs.c core/approval.c core/capture.c \
+	core/util.c
+
+tests/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+		$(FUZZ_SSE_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) $(CURL_LIBS) -lm
+
+tests/fuzz/fuzz-tools: $(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) config.h
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+		$(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) $(CURL_LIBS)
+
+fuzz-sse: tests/fuzz/fuzz-sse
+	@$(MKDIR_P) tests/fuzz/work-sse
+	tests/fuzz/fuzz-sse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(FUZZ_ARGS) tests/fuzz/work-sse $(top_srcdir)/tests/fuzz/corpus/sse
+
+fuzz-tools: tests/fuzz/fuzz-tools
+	@$(MKDIR_P) tests/fuzz/work-tools
+	tests/fuzz/fuzz-tools -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
+		$(FUZZ_ARGS) tests/fuzz/work-tools \
+		$(top_srcdir)/tests/fuzz/corpus/tools
+
+fuzz: fuzz-sse fuzz-tools
+
+.PHONY: fuzz fuzz-sse fuzz-tools
+CLEANFILES += tests/fuzz/fuzz-sse tests/fuzz/fuzz-tools
+clean-local: clean-fuzz
+clean-fuzz:
+	-rm -rf tests/fuzz/work-sse tests/fuzz/work-tools
+EXTRA_DIST += tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_tools.c \
+	tests/fuzz/corpus

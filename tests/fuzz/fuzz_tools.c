@@ -1,0 +1,88 @@
+/* libFuzzer target: tool arguments as a model might send them (any bytes,
+ * meant to be JSON) through argument checking, workspace path confinement,
+ * the read-only file tools and argv quoting.  Errors must come back as
+ * messages, never as crashes. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "approval.h"
+#include "tools.h"
+
+static char *root;
+
+/* A small workspace with a file, a directory and symlinks in and out. */
+static void make_workspace(void)
+{
+	char tmpl[] = "/tmp/monkey-fuzz-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	if (!d)
+		abort();
+	root = realpath(d, NULL);
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/a.txt", root);
+	FILE *f = fopen(p, "w");
+	fputs("alpha\nbeta\n", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/sub", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/sub/in", root);
+	symlink("../a.txt", p);
+	snprintf(p, sizeof(p), "%s/out", root);
+	symlink("/etc", p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *names[] = {"shell_execute", "read_file",
+				      "write_file",    "edit_file",
+				      "list_files",    "no_such_tool"};
+	if (!root)
+		make_workspace();
+	if (size < 1)
+		return 0;
+	const char *name = names[data[0] % 6];
+	char *json = malloc(size);
+	memcpy(json, data + 1, size - 1);
+	json[size - 1] = '\0';
+	struct tool_args a;
+	char *msg = NULL;
+	int r = tools_parse(name, json, &a, &msg);
+	if (r == 0) {
+		if (a.path) {
+			char *abs = NULL, *m = NULL;
+			tools_path_resolve(root, a.path, TOOLS_PATH_EXISTING,
+					   false, &abs, &m);
+			free(abs);
+			free(m);
+		}
+		if (a.kind == TOOL_READ_FILE || a.kind == TOOL_LIST_FILES) {
+			char *content = NULL;
+			bool is_error;
+			tools_fs_run(root, &a, 1024, &content, &is_error);
+			free(content);
+		}
+		if (a.kind == TOOL_SHELL) {
+			free(monkey_quote_argv((const char *const *)a.argv.v));
+			if (a.workdir) {
+				char *rel = NULL, *m = NULL;
+				tools_shell_workdir(root, a.workdir, &rel, &m);
+				free(rel);
+				free(m);
+			}
+		}
+	} else if (r == -EINVAL && !msg) {
+		abort(); /* every refusal must say why */
+	}
+	free(msg);
+	tools_args_free(&a);
+	free(json);
+	return 0;
+}
