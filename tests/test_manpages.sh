@@ -6,8 +6,10 @@
 # "make check" (tests/sdk.mk).
 set -u
 
-builddir=${MONKEY_BUILDDIR:?run me from make check}
-srcdir=${MONKEY_SRCDIR:?run me from make check}
+# make check's serial harness runs tests in the build directory and
+# exports srcdir (it does not pass AM_TESTS_ENVIRONMENT).
+builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd) || exit 99
+srcdir=$(cd "${MONKEY_SRCDIR:-${srcdir:-.}}" && pwd) || exit 99
 monkey=$builddir/monkey
 man1=$builddir/doc/monkey.1
 man7=$builddir/doc/monkey-backend.7
