@@ -1,1 +1,42 @@
-# tests for docker
+# Tests of the docker backend, run against a real engine (tests/engines.sh
+# starts dockerd and podman's service; tests/make-test-image.sh builds the
+# offline image).  Without an engine they skip, unless CI=true or
+# MONKEY_REQUIRE_DOCKER=1 makes that a failure.
+DOCKER_TEST_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+DOCKER_TEST_LIBS = $(CMOCKA_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -ldl
+DOCKER_HARNESS = tests/docker_harness.c tests/docker_harness.h
+
+if BACKEND_DOCKER
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_docker tests/test_docker_errors
+TESTS += tests/test_docker tests/test_docker_errors tests/test_docker_cli.sh \
+	tests/test_docker_podman.sh
+endif
+endif
+
+tests_test_docker_SOURCES = tests/test_docker.c $(DOCKER_HARNESS)
+tests_test_docker_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_docker_CFLAGS = $(DOCKER_TEST_CFLAGS)
+tests_test_docker_LDADD = $(DOCKER_TEST_LIBS)
+
+tests_test_docker_errors_SOURCES = tests/test_docker_errors.c $(DOCKER_HARNESS)
+tests_test_docker_errors_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_docker_errors_CFLAGS = $(DOCKER_TEST_CFLAGS)
+tests_test_docker_errors_LDADD = $(DOCKER_TEST_LIBS)
+
+EXTRA_DIST += tests/engines.sh tests/make-test-image.sh tests/test_docker_cli.sh \
+	tests/test_docker_podman.sh
+
+# Benchmark: prints figures, never part of make check.
+EXTRA_PROGRAMS += tests/bench_docker
+tests_bench_docker_SOURCES = tests/bench_docker.c $(DOCKER_HARNESS)
+tests_bench_docker_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_docker_CFLAGS = $(DOCKER_TEST_CFLAGS)
+tests_bench_docker_LDADD = $(DOCKER_TEST_LIBS)
+CLEANFILES += tests/bench_docker$(EXEEXT)
+
+.PHONY: bench-docker
+bench-docker: tests/bench_docker$(EXEEXT) monkey$(EXEEXT) $(backend_LTLIBRARIES)
+	MONKEY_BUILDDIR='$(abs_top_builddir)' \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/docker:$(abs_top_builddir)/plugins/spawn' \
+	./tests/bench_docker $(BENCH_ARGS)

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ const char *dt_image = DT_DEFAULT_IMAGE;
 int dt_podman;
 char dt_workspace[256];
 
-static char instance_id[64];
+char dt_instance_id[64];
 static void *dl;
 static const char *const default_envp[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", NULL};
 
@@ -36,17 +37,43 @@ int64_t dt_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void (*dt_log_hook)(int level, const char *line);
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[16384];
+
 static void host_log(const struct monkey_host *h, int level, const char *fmt, ...)
 {
 	(void)h;
-	if (level < MONKEY_LOG_INFO && !getenv("DT_VERBOSE"))
-		return;
+	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "[backend log %d] ", level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (level >= MONKEY_LOG_INFO) {
+		pthread_mutex_lock(&log_lock);
+		size_t l = strlen(log_text);
+		snprintf(log_text + l, sizeof(log_text) - l, "%s\n", line);
+		pthread_mutex_unlock(&log_lock);
+	}
+	if (dt_log_hook)
+		dt_log_hook(level, line);
+	if (level >= MONKEY_LOG_INFO || getenv("DT_VERBOSE"))
+		fprintf(stderr, "[backend log %d] %s\n", level, line);
+}
+
+int dt_log_contains(const char *needle)
+{
+	pthread_mutex_lock(&log_lock);
+	int found = strstr(log_text, needle) != NULL;
+	pthread_mutex_unlock(&log_lock);
+	return found;
+}
+
+void dt_log_clear(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_text[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
 }
 
 static int host_set_error(struct monkey_error *err, int code, const char *fmt, ...)
@@ -80,7 +107,7 @@ static void make_instance_id(void)
 	char *p = strrchr(buf, ')');
 	for (int i = 0; p && i < 20; i++)
 		p = strchr(p + 1, ' ');
-	snprintf(instance_id, sizeof(instance_id), "%ld-%llu", (long)getpid(),
+	snprintf(dt_instance_id, sizeof(dt_instance_id), "%ld-%llu", (long)getpid(),
 		 p ? strtoull(p + 1, NULL, 10) : 0ULL);
 }
 
@@ -211,7 +238,9 @@ static long api(const char *method, const char *path, const char *json, char **b
 	return status;
 }
 
-int dt_count_containers(const char *value)
+/* Ids of the containers labelled monkey.sandbox=value (NULL: any);
+ * a JSON array the caller puts, or NULL. */
+static json_object *list_labelled(const char *value)
 {
 	char filter[256], path[512];
 	char *body = NULL;
@@ -223,12 +252,31 @@ int dt_count_containers(const char *value)
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc);
 	curl_free(enc);
 	long st = api("GET", path, NULL, &body);
-	int n = -1;
 	json_object *o = st == 200 ? json_tokener_parse(body) : NULL;
-	if (o && json_object_is_type(o, json_type_array))
-		n = (int)json_object_array_length(o);
-	json_object_put(o);
 	free(body);
+	if (o && !json_object_is_type(o, json_type_array)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+void dt_remove_labelled(const char *value)
+{
+	json_object *o = list_labelled(value);
+	for (size_t i = 0; o && i < json_object_array_length(o); i++) {
+		json_object *id = NULL;
+		if (json_object_object_get_ex(json_object_array_get_idx(o, i), "Id", &id))
+			dt_remove_container(json_object_get_string(id));
+	}
+	json_object_put(o);
+}
+
+int dt_count_containers(const char *value)
+{
+	json_object *o = list_labelled(value);
+	int n = o ? (int)json_object_array_length(o) : -1;
+	json_object_put(o);
 	return n;
 }
 
@@ -273,10 +321,16 @@ void dt_remove_container(const char *id)
 int dt_assert_no_containers(void **unused)
 {
 	(void)unused;
-	int n = dt_count_containers(instance_id);
+	/* The backend deletes a finished command's stopped container right
+	 * after answering: give that a moment. */
+	int n = dt_count_containers(dt_instance_id);
+	for (int i = 0; n > 0 && i < 50; i++) {
+		usleep(100 * 1000);
+		n = dt_count_containers(dt_instance_id);
+	}
 	if (n != 0) {
 		fprintf(stderr, "%d container(s) labelled monkey.sandbox=%s remain\n", n,
-			instance_id);
+			dt_instance_id);
 		return -1; /* cmocka reports a failed teardown */
 	}
 	return 0;
@@ -345,7 +399,7 @@ void dt_setup_or_exit(const char *program)
 		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
 		.log = host_log,
 		.set_error = host_set_error,
-		.instance_id = instance_id,
+		.instance_id = dt_instance_id,
 	};
 
 	snprintf(dt_workspace, sizeof(dt_workspace), "/tmp/monkey-dt-XXXXXX");
@@ -375,5 +429,5 @@ void dt_setup_or_exit(const char *program)
 		dt_podman = 1;
 	free(body);
 	fprintf(stderr, "%s: engine at %s (%s), image %s, instance %s\n", program, dt_socket(),
-		dt_podman ? "podman" : "docker", dt_image, instance_id);
+		dt_podman ? "podman" : "docker", dt_image, dt_instance_id);
 }

@@ -60,6 +60,8 @@ int dt_create_labelled(const char *value, char *id, size_t idlen);
 /* 1 when a container with that id exists. */
 int dt_container_exists(const char *id);
 void dt_remove_container(const char *id);
+/* Remove every container labelled monkey.sandbox=value. */
+void dt_remove_labelled(const char *value);
 /* The socket path the tests talk to. */
 const char *dt_socket(void);
 
@@ -72,6 +74,14 @@ void dt_teardown_all(void);
 /* cmocka per-test teardown: fails the test when a container of this
  * process is left. */
 int dt_assert_no_containers(void **unused);
+
+/* Messages of level INFO and up the backend logged (kept for asserts). */
+int dt_log_contains(const char *needle);
+void dt_log_clear(void);
+/* Also called with every message the backend logs, when set. */
+extern void (*dt_log_hook)(int level, const char *line);
+/* This process's "<pid>-<starttime>", the host's instance id. */
+extern char dt_instance_id[64];
 
 /* Monotonic milliseconds. */
 int64_t dt_now_ms(void);

@@ -134,6 +134,15 @@ static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
 		/* An error answer: its JSON body says why. */
 		struct dk_response r = {.status = status, .body = head + head_len};
 		ret = dk_engine_error(a->st, &r, err, "attaching to container %.12s failed", id);
+		/* podman creates the process when attaching, so a missing
+		 * program shows up here rather than at start. */
+		int code = dk_exec_failure(r.body);
+		if (code) {
+			dk_engine_error(a->st, &r, err, "starting the command failed");
+			ret = code;
+			if (err)
+				err->code = code;
+		}
 		goto out;
 	}
 	a->pending_len = have - head_len;

@@ -271,6 +271,19 @@ int dk_container_create(struct dk_state *st, const char *body, const char *image
 	return rc;
 }
 
+int dk_exec_failure(const char *body)
+{
+	/* runc's "exec: \"prog\": ..." is the command itself failing. */
+	if (!body || !strstr(body, "exec: "))
+		return 0;
+	if (strstr(body, "executable file not found") ||
+	    strstr(body, "no such file or directory"))
+		return -ENOENT;
+	if (strstr(body, "permission denied"))
+		return -EACCES;
+	return 0;
+}
+
 int dk_container_start(struct dk_state *st, const char *id, struct monkey_error *err)
 {
 	char path[DK_ID_MAX + 32];
@@ -285,17 +298,7 @@ int dk_container_start(struct dk_state *st, const char *id, struct monkey_error 
 		return 0;
 	}
 	rc = dk_engine_error(st, &r, err, "starting the command failed");
-	/* The runtime's exec failure: not found -> 127, not executable -> 126,
-	 * as docker run reports them. */
-	const char *b = r.body ? r.body : "";
-	int code = 0;
-	if (strstr(b, "exec: ")) {
-		if (strstr(b, "executable file not found") ||
-		    strstr(b, "no such file or directory"))
-			code = -ENOENT;
-		else if (strstr(b, "permission denied"))
-			code = -EACCES;
-	}
+	int code = dk_exec_failure(r.body);
 	if (code) {
 		rc = code;
 		if (err)

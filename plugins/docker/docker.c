@@ -48,6 +48,61 @@ void dk_live_remove(struct dk_state *st, const char *id)
 	pthread_mutex_unlock(&st->lock);
 }
 
+static void *remover_main(void *arg)
+{
+	struct dk_state *st = arg;
+	struct monkey_error e = {0};
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		while (!st->n_doomed && !st->stopping)
+			pthread_cond_wait(&st->doomed_cond, &st->lock);
+		if (!st->n_doomed)
+			break;
+		char *id = st->doomed[--st->n_doomed];
+		pthread_mutex_unlock(&st->lock);
+		if (dk_container_remove(st, id, &e) < 0)
+			st->host->log(st->host, MONKEY_LOG_WARNING,
+				      "docker: container %.12s could not be removed: %s", id,
+				      e.message);
+		free(id);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+void dk_remove_later(struct dk_state *st, const char *id)
+{
+	struct monkey_error e = {0};
+	char *copy = strdup(id);
+
+	pthread_mutex_lock(&st->lock);
+	if (copy && !st->remover_started && !st->stopping)
+		st->remover_started = pthread_create(&st->remover, NULL, remover_main, st) == 0;
+	if (copy && st->remover_started && st->n_doomed == st->cap_doomed) {
+		size_t n = st->cap_doomed ? st->cap_doomed * 2 : 8;
+		char **p = realloc(st->doomed, n * sizeof(*p));
+		if (p) {
+			st->doomed = p;
+			st->cap_doomed = n;
+		}
+	}
+	if (copy && st->remover_started && st->n_doomed < st->cap_doomed) {
+		st->doomed[st->n_doomed++] = copy;
+		copy = NULL;
+		pthread_cond_signal(&st->doomed_cond);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!copy)
+		return;
+	/* No thread or no memory: remove now. */
+	free(copy);
+	if (dk_container_remove(st, id, &e) < 0)
+		st->host->log(st->host, MONKEY_LOG_WARNING,
+			      "docker: container %.12s could not be removed: %s", id, e.message);
+}
+
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
 			const char **image, const char **docker_host, int *pull,
@@ -97,6 +152,10 @@ static void state_free(struct dk_state *st)
 	if (!st)
 		return;
 	dk_engine_fini(st);
+	for (size_t i = 0; i < st->n_doomed; i++)
+		free(st->doomed[i]);
+	free(st->doomed);
+	pthread_cond_destroy(&st->doomed_cond);
 	for (size_t i = 0; i < st->n_live; i++)
 		free(st->live[i]);
 	free(st->live);
@@ -124,6 +183,7 @@ static int docker_p_init(const struct monkey_host *host, const char *config_json
 		return host->set_error(err, -ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->doomed_cond, NULL);
 	st->host = host;
 	st->api_timeout_ms = DK_DEFAULT_API_TIMEOUT_MS;
 	st->uid = getuid();
@@ -143,10 +203,15 @@ static int docker_p_init(const struct monkey_host *host, const char *config_json
 		const char *p = secure_getenv("MONKEY_DOCKER_PULL");
 		/* A host that passes no configuration is only looking
 		 * (monkey sandbox list): it must not start a download. */
-		if (p && p[0])
+		if (p && p[0]) {
 			pull = strcmp(p, "never") != 0;
-		else
+			st->no_pull_why = "pulling is turned off by MONKEY_DOCKER_PULL=never";
+		} else {
 			pull = config_json != NULL;
+			st->no_pull_why = "it is pulled when a command first needs it";
+		}
+	} else {
+		st->no_pull_why = "pulling is turned off by the configuration (pull: never)";
 	}
 	st->pull_missing = pull;
 	st->image = strdup(image);
@@ -207,6 +272,14 @@ static void docker_p_fini(void *state)
 	struct monkey_error e = {0};
 	if (!st)
 		return;
+	/* Let the remover finish its queue. */
+	pthread_mutex_lock(&st->lock);
+	st->stopping = 1;
+	int started = st->remover_started;
+	pthread_cond_signal(&st->doomed_cond);
+	pthread_mutex_unlock(&st->lock);
+	if (started)
+		pthread_join(st->remover, NULL);
 	/* Containers a failed removal left: one more try each. */
 	while (st->n_live) {
 		char *id = st->live[st->n_live - 1];

@@ -48,6 +48,7 @@ struct dk_state {
 	char *image;         /* default image */
 	char *config_error;  /* set when DOCKER_HOST is unusable: probe says it */
 	int pull_missing;    /* pull images that are not present locally */
+	const char *no_pull_why; /* when not: what turned pulling off */
 	int64_t api_timeout_ms;
 	uid_t uid;
 	gid_t gid;
@@ -61,6 +62,13 @@ struct dk_state {
 	int swept;
 	char **live; /* ids of containers this process has not removed yet */
 	size_t n_live, cap_live;
+	/* Removal after answering the caller: a queue and one thread. */
+	char **doomed;
+	size_t n_doomed, cap_doomed;
+	pthread_cond_t doomed_cond;
+	pthread_t remover;
+	int remover_started;
+	int stopping;
 };
 
 /* ---- engine.c: HTTP over the unix socket ---- */
@@ -151,6 +159,10 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 int dk_container_create(struct dk_state *st, const char *body,
 			const char *image, char id[DK_ID_MAX],
 			struct monkey_error *err);
+/* The runtime's failure to run the program, from an engine error body:
+ * -ENOENT (not found, 127), -EACCES (not executable, 126) or 0 when the
+ * error is something else. */
+int dk_exec_failure(const char *body);
 /* Starting maps "executable file not found" to -ENOENT and "permission
  * denied" of the exec to -EACCES, with the engine's message. */
 int dk_container_start(struct dk_state *st, const char *id,
@@ -200,5 +212,9 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 
 void dk_live_add(struct dk_state *st, const char *id);
 void dk_live_remove(struct dk_state *st, const char *id);
+/* Remove the (stopped) container in the background, so the caller gets
+ * its answer first; fini waits for the queue to empty.  Falls back to
+ * removing at once when no thread can be started. */
+void dk_remove_later(struct dk_state *st, const char *id);
 
 #endif

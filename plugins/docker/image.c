@@ -172,8 +172,7 @@ int dk_image_ensure(struct dk_state *st, const char *image, struct monkey_error 
 	if (rc != -ENXIO)
 		return rc;
 	if (!st->pull_missing)
-		return st->host->set_error(err, -ENXIO,
-					   "image %s is not present locally and pulling is turned off (MONKEY_DOCKER_PULL=never)",
-					   image);
+		return st->host->set_error(err, -ENXIO, "image %s is not present locally (%s)",
+					   image, st->no_pull_why);
 	return dk_image_pull(st, image, err);
 }

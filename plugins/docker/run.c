@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@ struct dk_sandbox {
 	char id[DK_ID_MAX];
 	struct dk_attach *att;
 	int has_stdin;
+	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
+	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
 };
 
 static int64_t now_ms(void)
@@ -45,17 +48,33 @@ static int discard(void *ctx, int stream, const void *data, size_t len)
 }
 
 /* Remove the container (whatever state it is in) and free sb.  A failure
- * is logged and the id stays on the live list, so fini tries again. */
-static void sandbox_destroy(struct dk_sandbox *sb)
+ * is logged and the id stays on the live list, so fini tries again.  When
+ * the command has finished (later=1) removal happens after the caller has
+ * its answer. */
+static void sandbox_destroy(struct dk_sandbox *sb, int later)
 {
 	struct monkey_error e = {0};
 	if (!sb)
 		return;
 	dk_attach_close(sb->att);
-	if (sb->id[0] && dk_container_remove(sb->st, sb->id, &e) < 0)
+	if (sb->id[0] && later)
+		dk_remove_later(sb->st, sb->id);
+	else if (sb->id[0] && dk_container_remove(sb->st, sb->id, &e) < 0)
 		sb->st->host->log(sb->st->host, MONKEY_LOG_WARNING,
 				  "docker: container %.12s could not be removed: %s", sb->id,
 				  e.message);
+	if (sb->t_done) {
+		int64_t t_removed = now_ms();
+		sb->st->host->log(sb->st->host, MONKEY_LOG_DEBUG,
+				  "docker: timings ms: create=%lld attach=%lld start=%lld run=%lld "
+				  "finish=%lld remove=%lld",
+				  (long long)(sb->t_created - sb->t_begin),
+				  (long long)(sb->t_attached - sb->t_created),
+				  (long long)(sb->t_started - sb->t_attached),
+				  (long long)(sb->t_ended - sb->t_started),
+				  (long long)(sb->t_done - sb->t_ended),
+				  (long long)(t_removed - sb->t_done));
+	}
 	free(sb);
 }
 
@@ -75,6 +94,7 @@ static int sandbox_prepare(struct dk_state *st, const struct monkey_exec_request
 	}
 	sb->st = st;
 	sb->has_stdin = req->has_stdin;
+	sb->t_begin = now_ms();
 	st->host->log(st->host, MONKEY_LOG_DEBUG, "docker: create %s", body);
 	int rc = dk_container_create(st, body, image, sb->id, err);
 	if (rc == -ENXIO) {
@@ -89,25 +109,56 @@ static int sandbox_prepare(struct dk_state *st, const struct monkey_exec_request
 		return rc;
 	}
 	dk_live_add(st, sb->id);
+	sb->t_created = now_ms();
 	/* Attach before start, so no early output is lost. */
 	rc = dk_attach_open(st, sb->id, req->has_stdin, &sb->att, err);
 	if (rc < 0) {
-		sandbox_destroy(sb);
+		sandbox_destroy(sb, 0);
 		return rc;
 	}
+	sb->t_attached = now_ms();
 	*out = sb;
 	return 0;
 }
 
-/* Kill the container with sig, then keep moving output until the stream
- * ends or ms pass.  Returns the pump's end or a negative errno. */
+struct killer {
+	struct dk_state *st;
+	const char *id;
+	const char *sig;
+	int rc;
+	struct monkey_error err;
+};
+
+static void *kill_thread(void *arg)
+{
+	struct killer *k = arg;
+	k->rc = dk_container_kill(k->st, k->id, k->sig, &k->err);
+	return NULL;
+}
+
+/* Kill the container with sig while moving output until the stream ends
+ * or ms pass.  The stream must keep flowing during the kill call: podman's
+ * conmon, blocked writing output nobody reads, would never record the
+ * exit the kill call waits for.  Returns the pump's end or a negative
+ * errno. */
 static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io, const char *sig,
 			  int64_t ms, struct monkey_error *err)
 {
-	int rc = dk_container_kill(sb->st, sb->id, sig, err);
-	if (rc < 0)
-		return rc;
-	return dk_attach_pump(sb->att, io, now_ms() + ms, err);
+	struct killer k = {.st = sb->st, .id = sb->id, .sig = sig};
+	pthread_t t;
+	int threaded = pthread_create(&t, NULL, kill_thread, &k) == 0;
+	if (!threaded)
+		kill_thread(&k);
+	int end = dk_attach_pump(sb->att, io, now_ms() + ms, err);
+	if (threaded)
+		pthread_join(t, NULL);
+	/* Once the stream ended the kill worked, whatever the call said. */
+	if (end != DK_PUMP_EOF && k.rc < 0) {
+		if (err)
+			*err = k.err;
+		return k.rc;
+	}
+	return end;
 }
 
 /* Stop the command: SIGTERM, then SIGKILL after the grace time.  The
@@ -151,6 +202,7 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 	int rc = dk_container_start(st, sb->id, err);
 	if (rc < 0)
 		return rc;
+	sb->t_started = now_ms();
 
 	int end = dk_attach_pump(sb->att, &io, deadline, err);
 	if (end == DK_PUMP_STOP)
@@ -163,6 +215,7 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 		end = stop_command(sb, &io, req->kill_grace_ms, &last_sig, err);
 	if (end < 0)
 		return end;
+	sb->t_ended = now_ms();
 
 	/* The stream ended; normally the command has too.  A command that
 	 * closed its output and runs on is still bound by the deadline. */
@@ -194,6 +247,7 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 			return rc;
 	}
 
+	sb->t_done = now_ms();
 	result->oom_killed = oom;
 	/* 128+N from the runtime means signal N when we sent one or the
 	 * kernel's OOM killer did; otherwise it is the command's own
@@ -236,6 +290,8 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	if (rc < 0)
 		return rc;
 	rc = sandbox_run(sb, req, result, err);
-	sandbox_destroy(sb);
+	/* A container whose command ended is stopped: only its record is
+	 * left, and deleting it need not delay the answer. */
+	sandbox_destroy(sb, rc == 0);
 	return rc;
 }

@@ -1,0 +1,177 @@
+#!/bin/sh
+# `monkey exec --sandbox docker` as a user runs it, against the real engine:
+# exit codes (command's, 124, 125, 126, 127), the engine's messages, the
+# fallback to spawn, and SIGINT/SIGTERM mid-command leaving no container.
+# The engine is asked directly (curl on its socket) what containers remain.
+set -u
+
+builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd)
+# make check's serial harness does not pass AM_TESTS_ENVIRONMENT.
+: "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker:$builddir/plugins/spawn:$builddir/plugins/none}"
+export MONKEY_BACKEND_PATH
+MONKEY="$builddir/monkey"
+IMAGE=${MONKEY_TEST_IMAGE:-monkey-test:busybox}
+SOCK=${DOCKER_HOST:-unix:///var/run/docker.sock}
+SOCK=${SOCK#unix://}
+WS=$(mktemp -d /tmp/monkey-cli-XXXXXX)
+trap 'rm -rf "$WS"' EXIT
+cd "$WS" || exit 1
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }
+
+unavailable() {
+	if [ "${CI:-}" = true ] || [ "${MONKEY_REQUIRE_DOCKER:-}" = 1 ]; then
+		echo "FAIL: $1" >&2
+		exit 1
+	fi
+	echo "SKIP: $1 (tests/engines.sh start; set MONKEY_REQUIRE_DOCKER=1 to make this a failure)" >&2
+	exit 77
+}
+
+[ -x "$MONKEY" ] || unavailable "$MONKEY is not built"
+command -v curl >/dev/null 2>&1 || unavailable "curl is needed to ask the engine"
+[ "$(curl -sS --max-time 5 --unix-socket "$SOCK" http://engine/_ping 2>/dev/null)" = OK ] ||
+	unavailable "no container engine answers at $SOCK"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "http://engine/images/$IMAGE/json")" = 200 ] ||
+	unavailable "image $IMAGE is missing (tests/make-test-image.sh)"
+
+# Number of containers labelled monkey.sandbox=$1.
+containers_of() {
+	curl -s --unix-socket "$SOCK" -G "http://engine/containers/json" \
+		--data-urlencode all=1 \
+		--data-urlencode "filters={\"label\":[\"monkey.sandbox=$1\"]}" |
+		grep -o '"Id"' | wc -l
+}
+
+# The instance id monkey process $1 labels its containers with.
+instance_of() {
+	# Field 22 of /proc/PID/stat, counted after the ")" that ends comm.
+	st=$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20)
+	echo "$1-$st"
+}
+
+mexec() {
+	"$MONKEY" exec --sandbox docker --no-fallback --image "$IMAGE" "$@"
+}
+
+# ---- exit codes and messages ----
+
+out=$(mexec -- sh -c 'echo out; echo err >&2; exit 7' 2>"$WS/err")
+rc=$?
+if [ "$rc" = 7 ] && [ "$out" = out ] && grep -qx err "$WS/err"; then
+	ok "exit status and streams pass through"
+else
+	not_ok "exit status and streams pass through (rc=$rc out=$out)"
+fi
+
+mexec -- no-such-program-xyz >/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 127 ] && grep -q 'executable file not found' "$WS/err"; then
+	ok "missing program exits 127 with the engine's message"
+else
+	not_ok "missing program exits 127 (rc=$rc: $(cat "$WS/err"))"
+fi
+
+mexec -- /etc >/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 126 ] && grep -q 'permission denied' "$WS/err"; then
+	ok "non-executable program exits 126"
+else
+	not_ok "non-executable program exits 126 (rc=$rc: $(cat "$WS/err"))"
+fi
+
+mexec --timeout 1000 -- sh -c 'echo partial; sleep 30' >"$WS/out" 2>"$WS/err"
+rc=$?
+if [ "$rc" = 124 ] && grep -qx partial "$WS/out"; then
+	ok "timeout exits 124 and keeps partial output"
+else
+	not_ok "timeout exits 124 (rc=$rc: $(cat "$WS/err"))"
+fi
+
+mexec --memory 1 -- true >/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 125 ] && grep -qi 'memory' "$WS/err"; then
+	ok "a bad option exits 125 with the engine's message"
+else
+	not_ok "a bad option exits 125 (rc=$rc: $(cat "$WS/err"))"
+fi
+
+# A registry on a closed loopback port: the pull fails without traffic.
+"$MONKEY" exec --sandbox docker --no-fallback --image 127.0.0.1:1/monkey/absent:v1 -- true \
+	>/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 125 ] && grep -q '127.0.0.1:1/monkey/absent:v1' "$WS/err" &&
+	grep -q 'not present locally' "$WS/err" && grep -q 'connection refused' "$WS/err"; then
+	ok "a missing image exits 125 naming the image and the engine's reason"
+else
+	not_ok "a missing image exits 125 (rc=$rc: $(cat "$WS/err"))"
+fi
+
+# ---- a stopped engine: fallback, or an error with --no-fallback ----
+
+dead="$WS/dead.sock"
+out=$(DOCKER_HOST="unix://$dead" "$MONKEY" exec --sandbox docker --image "$IMAGE" -- echo via-spawn 2>"$WS/err")
+rc=$?
+if [ "$rc" = 0 ] && [ "$out" = via-spawn ] &&
+	grep -q 'Docker not available, falling back to spawn mode' "$WS/err" &&
+	grep -q "$dead" "$WS/err"; then
+	ok "a stopped engine falls back to spawn with the reason"
+else
+	not_ok "a stopped engine falls back to spawn (rc=$rc: $(cat "$WS/err"))"
+fi
+
+DOCKER_HOST="unix://$dead" "$MONKEY" exec --sandbox docker --no-fallback --image "$IMAGE" -- true \
+	>/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 125 ] && grep -q "$dead" "$WS/err" && grep -q 'does not exist' "$WS/err"; then
+	ok "a stopped engine with --no-fallback exits 125 with the reason"
+else
+	not_ok "a stopped engine with --no-fallback exits 125 (rc=$rc: $(cat "$WS/err"))"
+fi
+
+DOCKER_HOST="unix://$dead" "$MONKEY" sandbox list >"$WS/out" 2>&1
+if grep -A3 '^docker' "$WS/out" | grep -q "$dead"; then
+	ok "sandbox list shows why docker is unavailable"
+else
+	not_ok "sandbox list shows why docker is unavailable: $(cat "$WS/out")"
+fi
+
+# ---- signals mid-command ----
+
+# Start a long command, wait for its container, send $1, and check that
+# monkey ends promptly and no container of it remains.
+interrupt_test() {
+	sig=$1
+	# Directly, not through a function: $! must be monkey itself (the
+	# libtool wrapper execs it, keeping pid and start time).
+	"$MONKEY" exec --sandbox docker --no-fallback --image "$IMAGE" --timeout 60000 \
+		-- sh -c 'echo started; sleep 60' >"$WS/out" 2>"$WS/err" &
+	pid=$!
+	id=$(instance_of "$pid")
+	i=0
+	while [ "$(containers_of "$id")" = 0 ] && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	seen=$(containers_of "$id")
+	sleep 0.3
+	t0=$(date +%s)
+	kill "-$sig" "$pid"
+	wait "$pid"
+	rc=$?
+	t1=$(date +%s)
+	left=$(containers_of "$id")
+	if [ "$seen" = 1 ] && [ "$left" = 0 ] && [ $((t1 - t0)) -lt 10 ] && [ "$rc" != 0 ]; then
+		ok "SIG$sig to monkey exec mid-command leaves no container (exit $rc)"
+	else
+		not_ok "SIG$sig to monkey exec mid-command (seen=$seen left=$left rc=$rc secs=$((t1 - t0)): $(cat "$WS/err"))"
+	fi
+}
+interrupt_test INT
+interrupt_test TERM
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,569 @@
+/* The docker backend's failures, against a real engine: each one reaches
+ * the caller with the engine's own message and the errno the host maps to
+ * 125/126/127; an unusable engine is explained in one line by probe; an
+ * engine that goes away mid-command is an error, not a hang; containers of
+ * dead monkey processes are swept.  No container of this process remains
+ * after any test. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "docker_harness.h"
+
+#define assert_contains(hay, needle)                                           \
+	do {                                                                   \
+		if (!strstr((hay), (needle)))                                  \
+			fail_msg("\"%s\" does not contain \"%s\"", (hay),      \
+				 (needle));                                    \
+	} while (0)
+
+/* Init a state on docker_host (NULL: the environment's) and probe it. */
+static int probe_with(const char *docker_host, const char *image, struct monkey_error *err)
+{
+	char cfg[512];
+	void *st = NULL;
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"%s%s%s}",
+		 image ? image : dt_image, docker_host ? ",\"docker_host\":\"" : "",
+		 docker_host ? docker_host : "", docker_host ? "\"" : "");
+	int rc = dt_init(cfg, &st, err);
+	assert_int_equal(rc, 0);
+	rc = dt_backend->probe(st, err);
+	dt_backend->fini(st);
+	return rc;
+}
+
+static void test_descriptor_declares_what_docker_enforces(void **s)
+{
+	(void)s;
+	uint32_t want = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+			MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+			MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
+			MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+			MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_OOM_REPORT |
+			MONKEY_CAP_CANCEL;
+	assert_string_equal(dt_backend->name, "docker");
+	assert_int_equal(dt_backend->abi_major, MONKEY_BACKEND_ABI_MAJOR);
+	assert_int_equal(dt_backend->safety, MONKEY_SAFETY_HIGH);
+	assert_int_equal(dt_backend->capabilities & want, want);
+	assert_int_equal(dt_backend->capabilities & MONKEY_CAP_MEMORY_APPROX, 0);
+	assert_non_null(dt_backend->details);
+	assert_contains(dt_backend->details, "debian:bookworm-slim");
+}
+
+static void test_missing_program_is_enoent_with_engine_message(void **s)
+{
+	(void)s;
+	const char *argv[] = {"no-such-program-xyz", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	dt_exec(NULL, &req, &r);
+	assert_int_equal(r.rc, -ENOENT);
+	assert_int_equal(r.err.code, -ENOENT);
+	assert_contains(r.err.message, "no-such-program-xyz");
+	assert_contains(r.err.message, "executable file not found");
+	dt_run_free(&r);
+}
+
+static void test_missing_absolute_program_is_enoent(void **s)
+{
+	(void)s;
+	const char *argv[] = {"/no/such/file", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	dt_exec(NULL, &req, &r);
+	assert_int_equal(r.rc, -ENOENT);
+	assert_contains(r.err.message, "/no/such/file");
+	dt_run_free(&r);
+}
+
+static void test_directory_as_program_is_eacces(void **s)
+{
+	(void)s;
+	const char *argv[] = {"/etc", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	dt_exec(NULL, &req, &r);
+	assert_int_equal(r.rc, -EACCES);
+	assert_contains(r.err.message, "permission denied");
+	dt_run_free(&r);
+}
+
+static void test_bad_option_gives_the_engine_message(void **s)
+{
+	(void)s;
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.memory_bytes = 1u << 20; /* below what any engine accepts */
+	dt_exec(NULL, &req, &r);
+	assert_true(r.rc < 0);
+	assert_true(r.rc != -ENOENT && r.rc != -EACCES && r.rc != -ENOEXEC);
+	if (dt_podman)
+		assert_contains(r.err.message, "memory limit");
+	else
+		assert_contains(r.err.message, "Minimum memory limit allowed is 6MB");
+	dt_run_free(&r);
+}
+
+/* Pulls go to a registry on a closed loopback port: no traffic leaves the
+ * machine, and the engine's reason is "connection refused". */
+static void test_missing_image_is_pulled_and_failure_names_image_and_reason(void **s)
+{
+	(void)s;
+	const char *image = "127.0.0.1:1/monkey/absent:latest";
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(dt_init("{\"pull\":\"missing\"}", &st, &err), 0);
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.image = image;
+	dt_log_clear();
+	dt_exec(st, &req, &r);
+	dt_backend->fini(st);
+	assert_true(r.rc < 0);
+	assert_true(r.rc != -ENOENT && r.rc != -EACCES);
+	assert_contains(r.err.message, image);
+	assert_contains(r.err.message, "not present locally");
+	assert_contains(r.err.message, "connection refused");
+	assert_true(dt_log_contains("pulling it"));
+	dt_run_free(&r);
+}
+
+static void test_missing_image_fails_probe_when_pulling_is_off(void **s)
+{
+	(void)s;
+	struct monkey_error err = {0};
+	assert_true(probe_with(NULL, "monkey-test:no-such-tag", &err) < 0);
+	assert_contains(err.message, "monkey-test:no-such-tag");
+	assert_contains(err.message, "not present locally");
+}
+
+static void test_invalid_image_name_is_refused(void **s)
+{
+	(void)s;
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.image = "bad image/../x?y";
+	dt_exec(NULL, &req, &r);
+	assert_int_equal(r.rc, -EINVAL);
+	assert_contains(r.err.message, "not a valid image name");
+	dt_run_free(&r);
+}
+
+static void test_probe_explains_missing_socket(void **s)
+{
+	(void)s;
+	struct monkey_error err = {0};
+	assert_true(probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL, &err) < 0);
+	assert_contains(err.message, "/tmp/monkey-no-such-engine.sock");
+	assert_contains(err.message, "does not exist");
+}
+
+/* A socket file nobody listens on: a stopped engine leaves exactly that. */
+static void test_probe_explains_stopped_engine(void **s)
+{
+	(void)s;
+	char path[108], host[128];
+	snprintf(path, sizeof(path), "/tmp/monkey-dt-dead-%d.sock", (int)getpid());
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd); /* bound, never listening: connect is refused */
+	snprintf(host, sizeof(host), "unix://%s", path);
+	struct monkey_error err = {0};
+	assert_true(probe_with(host, NULL, &err) < 0);
+	assert_contains(err.message, path);
+	assert_contains(err.message, "connection refused");
+	unlink(path);
+}
+
+static void test_probe_refuses_tcp_docker_host(void **s)
+{
+	(void)s;
+	struct monkey_error err = {0};
+	assert_true(probe_with("tcp://127.0.0.1:2375", NULL, &err) < 0);
+	assert_contains(err.message, "tcp://127.0.0.1:2375");
+	assert_contains(err.message, "unix socket");
+}
+
+/* As an unprivileged uid, a root-only socket gives "permission denied". */
+static void test_probe_explains_permission_denied(void **s)
+{
+	(void)s;
+	if (geteuid() != 0)
+		skip();
+	char dir[] = "/tmp/monkey-dt-perm-XXXXXX", path[80], host[160];
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/engine.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	chmod(path, 0600);
+	snprintf(host, sizeof(host), "unix://%s", path);
+
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct monkey_error err = {0};
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		int rc = probe_with(host, NULL, &err);
+		dprintf(p[1], "%d %s", rc, err.message);
+		_exit(0);
+	}
+	close(p[1]);
+	char msg[1200] = "";
+	ssize_t n = read(p[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_contains(msg, "permission denied");
+	assert_contains(msg, path);
+}
+
+static void test_invalid_configuration_is_refused(void **s)
+{
+	(void)s;
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(dt_init("{\"image\": ", &st, &err), -EINVAL);
+	assert_contains(err.message, "not a JSON object");
+	assert_int_equal(dt_init("[1,2]", &st, &err), -EINVAL);
+	assert_int_equal(dt_init("{\"pull\":\"sometimes\"}", &st, &err), -EINVAL);
+	assert_contains(err.message, "sometimes");
+	/* Unknown keys are ignored. */
+	assert_int_equal(dt_init("{\"pool\":3,\"whatever\":{}}", &st, &err), 0);
+	dt_backend->fini(st);
+}
+
+static void test_workdir_outside_workspace_is_refused(void **s)
+{
+	(void)s;
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.workdir = "/etc";
+	dt_exec(NULL, &req, &r);
+	assert_int_equal(r.rc, -EINVAL);
+	assert_contains(r.err.message, "not inside the workspace");
+	dt_run_free(&r);
+}
+
+static void test_user_without_group_is_refused(void **s)
+{
+	(void)s;
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.user = "1000";
+	dt_exec(NULL, &req, &r);
+	assert_int_equal(r.rc, -EINVAL);
+	assert_contains(r.err.message, "uid:gid");
+	dt_run_free(&r);
+}
+
+static void test_exec_without_probe_connects_by_itself(void **s)
+{
+	(void)s;
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(dt_init(NULL, &st, &err), 0);
+	const char *argv[] = {"echo", "lazy", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	dt_exec(st, &req, &r);
+	dt_backend->fini(st);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out, "lazy\n");
+	dt_run_free(&r);
+}
+
+/* Deletion may trail the answer, but never the backend's fini. */
+static void test_fini_returns_only_when_every_container_is_gone(void **s)
+{
+	(void)s;
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(dt_init(NULL, &st, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		const char *argv[] = {"true", NULL};
+		struct monkey_exec_request req;
+		struct dt_run r = {0};
+		dt_request(&req, argv);
+		dt_exec(st, &req, &r);
+		assert_int_equal(r.rc, 0);
+		dt_run_free(&r);
+	}
+	dt_backend->fini(st);
+	assert_int_equal(dt_count_containers(dt_instance_id), 0);
+}
+
+/* ---- a unix-socket proxy in front of the real engine, to make the
+ * engine "go away" in the middle of a command ---- */
+
+struct proxy {
+	char path[108];
+	int lfd;
+	int dead;        /* set: every connection is cut */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int fds[64];
+	int n;
+};
+
+static int connect_engine(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", dt_socket());
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct pair {
+	struct proxy *px;
+	int a, b;
+};
+
+static void *shuttle(void *arg)
+{
+	struct pair *pr = arg;
+	char buf[65536];
+	int open_a = 1, open_b = 1;
+	while (open_a || open_b) {
+		struct pollfd p[2] = {{pr->a, open_a ? POLLIN : 0, 0}, {pr->b, open_b ? POLLIN : 0, 0}};
+		if (poll(p, 2, 200) < 0 || pr->px->dead)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int from = i ? pr->b : pr->a, to = i ? pr->a : pr->b;
+			ssize_t n = read(from, buf, sizeof(buf));
+			if (n <= 0) {
+				shutdown(to, SHUT_WR);
+				if (i)
+					open_b = 0;
+				else
+					open_a = 0;
+			} else if (write(to, buf, (size_t)n) != n) {
+				open_a = open_b = 0;
+			}
+		}
+	}
+	shutdown(pr->a, SHUT_RDWR);
+	shutdown(pr->b, SHUT_RDWR);
+	close(pr->a);
+	close(pr->b);
+	free(pr);
+	return NULL;
+}
+
+static void *proxy_main(void *arg)
+{
+	struct proxy *px = arg;
+	for (;;) {
+		int c = accept(px->lfd, NULL, NULL);
+		if (c < 0 || px->dead) {
+			if (c >= 0)
+				close(c);
+			return NULL;
+		}
+		int e = connect_engine();
+		if (e < 0) {
+			close(c);
+			continue;
+		}
+		struct pair *pr = malloc(sizeof(*pr));
+		*pr = (struct pair){px, c, e};
+		pthread_t t;
+		pthread_create(&t, NULL, shuttle, pr);
+		pthread_detach(t);
+	}
+}
+
+static void proxy_start(struct proxy *px)
+{
+	memset(px, 0, sizeof(*px));
+	snprintf(px->path, sizeof(px->path), "/tmp/monkey-dt-proxy-%d.sock", (int)getpid());
+	unlink(px->path);
+	px->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", px->path);
+	assert_int_equal(bind(px->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(px->lfd, 16), 0);
+	pthread_create(&px->thread, NULL, proxy_main, px);
+}
+
+/* The engine "stops": the socket goes away and open connections break. */
+static void proxy_kill(struct proxy *px)
+{
+	px->dead = 1;
+	unlink(px->path);
+	shutdown(px->lfd, SHUT_RDWR);
+	close(px->lfd);
+	pthread_join(px->thread, NULL);
+	usleep(400 * 1000); /* shuttles notice within their poll period */
+}
+
+static void *kill_later(void *arg)
+{
+	usleep(1500 * 1000);
+	proxy_kill(arg);
+	return NULL;
+}
+
+static void test_engine_going_away_mid_command_is_an_error_not_a_hang(void **s)
+{
+	(void)s;
+	struct proxy px;
+	char host[160], cfg[256];
+	proxy_start(&px);
+	snprintf(host, sizeof(host), "unix://%s", px.path);
+	snprintf(cfg, sizeof(cfg), "{\"docker_host\":\"%s\",\"api_timeout_ms\":5000}", host);
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(dt_init(cfg, &st, &err), 0);
+
+	pthread_t killer;
+	pthread_create(&killer, NULL, kill_later, &px);
+	const char *argv[] = {"sh", "-c", "echo started; sleep 60", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.timeout_ms = 60000;
+	dt_exec(st, &req, &r);
+	pthread_join(killer, NULL);
+	dt_backend->fini(st);
+
+	assert_true(r.rc < 0);
+	assert_true(r.ms < 20000);
+	assert_string_equal(r.out, "started\n");
+	assert_contains(r.err.message, px.path);
+	/* The container outlived the connection to it; the next monkey's
+	 * sweep would remove it, here the test does. */
+	assert_int_equal(dt_count_containers(dt_instance_id), 1);
+	dt_remove_labelled(dt_instance_id);
+	dt_run_free(&r);
+}
+
+static void test_stale_containers_of_dead_processes_are_swept(void **s)
+{
+	(void)s;
+	/* A process that existed and is gone: its "<pid>-<starttime>". */
+	pid_t pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	char stat_path[64], buf[1024], dead[64];
+	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(stat_path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	assert_non_null(p);
+	snprintf(dead, sizeof(dead), "%d-%llu", (int)pid, strtoull(p + 1, NULL, 10));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	char alive[64];
+	snprintf(alive, sizeof(alive), "%s", dt_instance_id);
+	char id_dead[128], id_other[128], id_alive[128];
+	assert_int_equal(dt_create_labelled(dead, id_dead, sizeof(id_dead)), 0);
+	assert_int_equal(dt_create_labelled("not-an-instance-id", id_other, sizeof(id_other)), 0);
+	assert_int_equal(dt_create_labelled(alive, id_alive, sizeof(id_alive)), 0);
+
+	/* A new monkey process (a fresh state) sweeps on its first probe. */
+	void *st = NULL;
+	struct monkey_error err = {0};
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}", dt_image);
+	assert_int_equal(dt_init(cfg, &st, &err), 0);
+	dt_log_clear();
+	assert_int_equal(dt_backend->probe(st, &err), 0);
+	dt_backend->fini(st);
+
+	int dead_left = dt_container_exists(id_dead);
+	int other_left = dt_container_exists(id_other);
+	int alive_left = dt_container_exists(id_alive);
+	dt_remove_container(id_dead);
+	dt_remove_container(id_other);
+	dt_remove_container(id_alive);
+	assert_int_equal(dead_left, 0);
+	assert_int_equal(other_left, 1);
+	assert_int_equal(alive_left, 1);
+	assert_true(dt_log_contains(dead));
+}
+
+#define T(f) cmocka_unit_test_teardown(f, dt_assert_no_containers)
+
+int main(void)
+{
+	dt_setup_or_exit("test_docker_errors");
+	const struct CMUnitTest tests[] = {
+		T(test_descriptor_declares_what_docker_enforces),
+		T(test_missing_program_is_enoent_with_engine_message),
+		T(test_missing_absolute_program_is_enoent),
+		T(test_directory_as_program_is_eacces),
+		T(test_bad_option_gives_the_engine_message),
+		T(test_missing_image_is_pulled_and_failure_names_image_and_reason),
+		T(test_missing_image_fails_probe_when_pulling_is_off),
+		T(test_invalid_image_name_is_refused),
+		T(test_probe_explains_missing_socket),
+		T(test_probe_explains_stopped_engine),
+		T(test_probe_refuses_tcp_docker_host),
+		T(test_probe_explains_permission_denied),
+		T(test_invalid_configuration_is_refused),
+		T(test_workdir_outside_workspace_is_refused),
+		T(test_user_without_group_is_refused),
+		T(test_exec_without_probe_connects_by_itself),
+		T(test_fini_returns_only_when_every_container_is_gone),
+		T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
+		T(test_stale_containers_of_dead_processes_are_swept),
+	};
+	return cmocka_run_group_tests_name("docker backend errors", tests, NULL, NULL);
+}
