@@ -410,13 +410,14 @@ static void banner(struct monkey_agent *agent, const struct ui *ui)
 	struct monkey_executor *ex = monkey_agent_executor(agent);
 	fprintf(stderr, "monkey: model %s (%s, %s)\n", monkey_agent_model(agent),
 		monkey_agent_provider_name(agent), monkey_agent_base_url(agent));
+	/* The executor has already warned about a fallback and why. */
 	if (monkey_executor_fell_back(ex))
 		fprintf(stderr,
 			"monkey: sandbox %s (%s was requested but is not "
-			"available: %s)\n",
+			"available), workspace %s\n",
 			monkey_executor_backend_name(ex),
 			monkey_executor_requested_name(ex),
-			monkey_executor_fallback_reason(ex));
+			monkey_executor_workspace(ex));
 	else
 		fprintf(stderr, "monkey: sandbox %s, workspace %s\n",
 			monkey_executor_backend_name(ex),

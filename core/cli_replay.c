@@ -146,8 +146,9 @@ int monkey_cli_replay(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	running = ex;
-	printf("replaying %zu commands of %s in %s with the %s sandbox\n",
-	       log.n, argv[optind], monkey_executor_workspace(ex),
+	printf("replaying %zu command%s of %s in %s with the %s sandbox\n",
+	       log.n, log.n == 1 ? "" : "s", argv[optind],
+	       monkey_executor_workspace(ex),
 	       monkey_executor_backend_name(ex));
 	size_t matched = 0, differ = 0, skipped = 0;
 	status = 0;

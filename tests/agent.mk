@@ -10,7 +10,8 @@ tests_libagentharness_la_CFLAGS = $(TEST_CFLAGS)
 AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 
 agent_tests = tests/test_agent_units tests/test_agent_tools tests/test_agent_http tests/test_agent_cli \
-	tests/test_agent_approval tests/test_agent_api
+	tests/test_agent_approval tests/test_agent_api \
+	tests/test_agent_docker
 check_PROGRAMS += $(agent_tests)
 TESTS += $(agent_tests)
 
@@ -43,6 +44,11 @@ tests_test_agent_api_SOURCES = tests/test_agent_api.c
 tests_test_agent_api_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_agent_api_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_api_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_docker_SOURCES = tests/test_agent_docker.c
+tests_test_agent_docker_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_docker_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_docker_LDADD = $(AGENT_TEST_LIBS)
 
 EXTRA_DIST += tests/llm_server.py tests/agent
 

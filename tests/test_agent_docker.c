@@ -1,0 +1,191 @@
+/* monkey agent --docker against a real Docker engine: commands run in the
+ * container with the workspace mounted, and the first Ctrl-C stops the
+ * running command, removes its container and exits 130.  Skips without an
+ * engine, unless CI=true or MONKEY_REQUIRE_DOCKER=1 (then it fails). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_agent_harness.h"
+
+static const char *image(void)
+{
+	const char *i = getenv("MONKEY_TEST_IMAGE");
+	if (!i || !*i)
+		i = getenv("MONKEY_DOCKER_IMAGE");
+	return i && *i ? i : "monkey-test:busybox";
+}
+
+static bool required(void)
+{
+	const char *ci = getenv("CI"), *req = getenv("MONKEY_REQUIRE_DOCKER");
+	return (ci && !strcmp(ci, "true")) || (req && !strcmp(req, "1"));
+}
+
+/* Containers monkey process pid left behind (label monkey.sandbox is
+ * "<pid>-<start time>" of the monkey that made them). */
+static int containers_of(pid_t pid)
+{
+	const char *argv[] = {"/usr/bin/docker", "ps", "-a", "--filter",
+			      "label=monkey.sandbox", "--format",
+			      "{{.Label \"monkey.sandbox\"}}", NULL};
+	struct tu_run r;
+	if (tu_run(&r, NULL, (char *const *)argv, NULL) < 0 || r.status) {
+		tu_run_free(&r);
+		return -1;
+	}
+	char prefix[32];
+	snprintf(prefix, sizeof(prefix), "%d-", (int)pid);
+	int n = 0;
+	for (char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1
+							   : NULL)
+		if (!strncmp(l, prefix, strlen(prefix)))
+			n++;
+	tu_run_free(&r);
+	return n;
+}
+
+static bool have_engine(void)
+{
+	const char *argv[] = {"/usr/bin/docker", "image", "inspect", image(),
+			      NULL};
+	struct tu_run r;
+	if (access(argv[0], X_OK) != 0)
+		return false;
+	bool ok = tu_run(&r, NULL, (char *const *)argv, NULL) == 0 &&
+		  r.status == 0;
+	tu_run_free(&r);
+	return ok;
+}
+
+/* Group setup: fails the whole group when Docker is required but absent. */
+static int engine_ready(void **state)
+{
+	(void)state;
+	if (have_engine())
+		return 0;
+	if (required()) {
+		fprintf(stderr, "Docker with image %s is required here (CI=true "
+				"or MONKEY_REQUIRE_DOCKER=1) but not available\n",
+			image());
+		return -1;
+	}
+	printf("no Docker engine with image %s: skipping\n", image());
+	return 0;
+}
+
+static void test_commands_run_in_the_container(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	struct tu_run run;
+	ta_ws_new(&ws);
+	ta_server_start_json(
+		&srv,
+		"{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"d1\", "
+		"\"name\": \"write_file\", \"input\": {\"path\": \"in/x.txt\", "
+		"\"content\": \"from the host\\n\"}}, {\"id\": \"d2\", \"name\": "
+		"\"shell_execute\", \"input\": {\"command\": [\"sh\", \"-c\", "
+		"\"cat x.txt; hostname > /tmp/h; echo made > made.txt\"], "
+		"\"workdir\": \"in\"}}]}}, {\"expect\": {\"tool_results\": "
+		"[{\"is_error\": false}, {\"contains\": \"from the host\", "
+		"\"is_error\": false}]}, \"reply\": {\"text\": \"ok\"}}]}");
+	const char *args[] = {"--docker", "--no-fallback", "--image", image(),
+			      NULL};
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
+	assert_int_equal(run.status, 0);
+	assert_true(tu_contains(run.err, "monkey: sandbox docker"));
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	char *made = ta_read(ta_path(&ws, "in/made.txt"));
+	assert_non_null(made);
+	assert_string_equal(made, "made\n");
+	free(made);
+	json_object *tr = ta_transcript(&ws);
+	assert_string_equal(ta_str(ta_record(tr, "command", 0), "backend"),
+			    "docker");
+	json_object_put(tr);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
+static void test_ctrl_c_removes_the_running_container(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	ta_ws_new(&ws);
+	ta_server_start(&srv, "sleep");
+	ta_backend_path();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		setenv("ANTHROPIC_API_KEY", TA_KEY, 1);
+		setenv("ANTHROPIC_BASE_URL", srv.url, 1);
+		execl(tu_monkey(), "monkey", "agent", "--task", "sleep",
+		      "--docker", "--no-fallback", "--image", image(),
+		      "--workspace", ws.dir, "--transcript", ws.transcript,
+		      (char *)NULL);
+		_exit(127);
+	}
+	char *started = NULL;
+	for (int i = 0; i < 600 && !started; i++) {
+		started = ta_read(ta_path(&ws, "sleeper.pid"));
+		if (started && !strchr(started, '\n')) {
+			free(started);
+			started = NULL;
+		}
+		struct timespec ts = {0, 25 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(started);
+	free(started);
+	assert_int_equal(containers_of(pid), 1);
+	time_t t0 = time(NULL);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 130);
+	assert_true(time(NULL) - t0 < 15);
+	assert_int_equal(containers_of(pid), 0);
+	json_object *tr = ta_transcript(&ws);
+	assert_true(ta_bool(ta_record(tr, "command", 0), "cancelled"));
+	assert_string_equal(ta_str(ta_record(tr, "end", 0), "reason"),
+			    "cancelled");
+	json_object_put(tr);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commands_run_in_the_container),
+		cmocka_unit_test(test_ctrl_c_removes_the_running_container),
+	};
+	return cmocka_run_group_tests(tests, engine_ready, NULL);
+}
