@@ -541,9 +541,19 @@ static int unshare_exec(void *state, const struct monkey_exec_request *req,
 	supervise(req, pid, pidfd, out_p[0], err_p[0], in_p[1], result);
 	out_p[0] = err_p[0] = in_p[1] = -1;
 
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	int status = 0;
+	pid_t w;
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (w < 0) {
+		/* A host that set SIGCHLD to SIG_IGN has the kernel reap
+		 * its children: the status is gone. */
+		r = host->set_error(err, -errno,
+				    "unshare backend: cannot collect the status "
+				    "of %s: %s",
+				    req->argv[0], strerror(errno));
+		goto out;
+	}
 	if (WIFEXITED(status)) {
 		result->exit_code = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
