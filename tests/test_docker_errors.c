@@ -341,11 +341,9 @@ static void test_fini_returns_only_when_every_container_is_gone(void **s)
 struct proxy {
 	char path[108];
 	int lfd;
-	int dead;        /* set: every connection is cut */
+	_Atomic int dead;   /* set: every connection is cut */
+	_Atomic int active; /* shuttle threads still running */
 	pthread_t thread;
-	pthread_mutex_t lock;
-	int fds[64];
-	int n;
 };
 
 static int connect_engine(void)
@@ -394,6 +392,7 @@ static void *shuttle(void *arg)
 	shutdown(pr->b, SHUT_RDWR);
 	close(pr->a);
 	close(pr->b);
+	pr->px->active--;
 	free(pr);
 	return NULL;
 }
@@ -416,14 +415,21 @@ static void *proxy_main(void *arg)
 		struct pair *pr = malloc(sizeof(*pr));
 		*pr = (struct pair){px, c, e};
 		pthread_t t;
-		pthread_create(&t, NULL, shuttle, pr);
-		pthread_detach(t);
+		px->active++;
+		if (pthread_create(&t, NULL, shuttle, pr) == 0) {
+			pthread_detach(t);
+		} else {
+			px->active--;
+			close(c);
+			close(e);
+			free(pr);
+		}
 	}
 }
 
 static void proxy_start(struct proxy *px)
 {
-	memset(px, 0, sizeof(*px));
+	memset(px, 0, sizeof(*px)); /* also dead = active = 0 */
 	snprintf(px->path, sizeof(px->path), "/tmp/monkey-dt-proxy-%d.sock", (int)getpid());
 	unlink(px->path);
 	px->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -442,7 +448,9 @@ static void proxy_kill(struct proxy *px)
 	shutdown(px->lfd, SHUT_RDWR);
 	close(px->lfd);
 	pthread_join(px->thread, NULL);
-	usleep(400 * 1000); /* shuttles notice within their poll period */
+	/* Shuttles notice within their poll period. */
+	for (int i = 0; px->active > 0 && i < 100; i++)
+		usleep(50 * 1000);
 }
 
 static void *kill_later(void *arg)

@@ -400,7 +400,7 @@ int dk_container_remove(struct dk_state *st, const char *id, struct monkey_error
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
-	int rc = dk_request(st, "DELETE", path, NULL, st->api_timeout_ms, -1, &r, err);
+	int rc = dk_request(st, "DELETE", path, NULL, DK_REMOVE_TIMEOUT_MS, -1, &r, err);
 	if (rc < 0)
 		return rc;
 	/* 404: already gone, which is what we wanted. */

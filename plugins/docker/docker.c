@@ -48,15 +48,24 @@ void dk_live_remove(struct dk_state *st, const char *id)
 	pthread_mutex_unlock(&st->lock);
 }
 
-static void *remover_main(void *arg)
+/* The janitor: sweeps once when asked, then deletes queued containers,
+ * until fini says stop and nothing is left to do. */
+static void *janitor_main(void *arg)
 {
 	struct dk_state *st = arg;
 	struct monkey_error e = {0};
 
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
-		while (!st->n_doomed && !st->stopping)
+		while (!st->n_doomed && !st->sweep_pending && !st->stopping)
 			pthread_cond_wait(&st->doomed_cond, &st->lock);
+		if (st->sweep_pending) {
+			st->sweep_pending = 0;
+			pthread_mutex_unlock(&st->lock);
+			dk_sweep(st);
+			pthread_mutex_lock(&st->lock);
+			continue;
+		}
 		if (!st->n_doomed)
 			break;
 		char *id = st->doomed[--st->n_doomed];
@@ -72,15 +81,37 @@ static void *remover_main(void *arg)
 	return NULL;
 }
 
+/* Called with st->lock held: 1 when the janitor runs. */
+static int janitor_running(struct dk_state *st)
+{
+	if (!st->remover_started && !st->stopping)
+		st->remover_started = pthread_create(&st->remover, NULL, janitor_main, st) == 0;
+	return st->remover_started;
+}
+
+void dk_sweep_once(struct dk_state *st)
+{
+	pthread_mutex_lock(&st->lock);
+	int first = !st->swept;
+	st->swept = 1;
+	int background = first && janitor_running(st);
+	if (background) {
+		st->sweep_pending = 1;
+		pthread_cond_signal(&st->doomed_cond);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (first && !background)
+		dk_sweep(st);
+}
+
 void dk_remove_later(struct dk_state *st, const char *id)
 {
 	struct monkey_error e = {0};
 	char *copy = strdup(id);
 
 	pthread_mutex_lock(&st->lock);
-	if (copy && !st->remover_started && !st->stopping)
-		st->remover_started = pthread_create(&st->remover, NULL, remover_main, st) == 0;
-	if (copy && st->remover_started && st->n_doomed == st->cap_doomed) {
+	int running = copy && janitor_running(st);
+	if (running && st->n_doomed == st->cap_doomed) {
 		size_t n = st->cap_doomed ? st->cap_doomed * 2 : 8;
 		char **p = realloc(st->doomed, n * sizeof(*p));
 		if (p) {
@@ -88,13 +119,14 @@ void dk_remove_later(struct dk_state *st, const char *id)
 			st->cap_doomed = n;
 		}
 	}
-	if (copy && st->remover_started && st->n_doomed < st->cap_doomed) {
+	int queued = 0;
+	if (running && st->n_doomed < st->cap_doomed) {
 		st->doomed[st->n_doomed++] = copy;
-		copy = NULL;
+		queued = 1;
 		pthread_cond_signal(&st->doomed_cond);
 	}
 	pthread_mutex_unlock(&st->lock);
-	if (!copy)
+	if (queued)
 		return;
 	/* No thread or no memory: remove now. */
 	free(copy);
@@ -252,7 +284,7 @@ static int docker_p_probe(void *state, struct monkey_error *err)
 	if (!dk_image_valid(st->image))
 		return st->host->set_error(err, -EINVAL, "'%s' is not a valid image name",
 					   st->image);
-	return dk_image_ensure(st, st->image, err);
+	return dk_image_ensure(st, st->image, -1, err);
 }
 
 static int docker_p_exec(void *state, const struct monkey_exec_request *req,
@@ -272,7 +304,7 @@ static void docker_p_fini(void *state)
 	struct monkey_error e = {0};
 	if (!st)
 		return;
-	/* Let the remover finish its queue. */
+	/* Let the janitor finish its sweep and queue. */
 	pthread_mutex_lock(&st->lock);
 	st->stopping = 1;
 	int started = st->remover_started;

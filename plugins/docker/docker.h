@@ -29,6 +29,9 @@
 /* Per-call limits: no engine call may hang a command forever. */
 #define DK_PING_TIMEOUT_MS 5000
 #define DK_DEFAULT_API_TIMEOUT_MS 60000
+/* Deleting a stopped container; bounds how long fini can wait on an
+ * engine that stopped answering. */
+#define DK_REMOVE_TIMEOUT_MS 15000
 /* How long to wait for the stream to end once the container was killed. */
 #define DK_KILL_DRAIN_MS 10000
 
@@ -62,7 +65,9 @@ struct dk_state {
 	int swept;
 	char **live; /* ids of containers this process has not removed yet */
 	size_t n_live, cap_live;
-	/* Removal after answering the caller: a queue and one thread. */
+	/* The janitor thread: the start-up sweep, then removal after
+	 * answering the caller. */
+	int sweep_pending;
 	char **doomed;
 	size_t n_doomed, cap_doomed;
 	pthread_cond_t doomed_cond;
@@ -186,19 +191,20 @@ int dk_image_valid(const char *image);
 /* 0 when present, -ENXIO when not, another negative errno on failure. */
 int dk_image_present(struct dk_state *st, const char *image,
 		     struct monkey_error *err);
-/* Pull image, reporting progress through host->log. */
-int dk_image_pull(struct dk_state *st, const char *image,
+/* Pull image, reporting progress through host->log; cancel_fd (or -1)
+ * stops it. */
+int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
 		  struct monkey_error *err);
 /* Present, or pulled when allowed.  The error names the image, says it is
  * not present locally and gives the engine's reason. */
-int dk_image_ensure(struct dk_state *st, const char *image,
+int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
 		    struct monkey_error *err);
 
 /* ---- sweep.c ---- */
 
-/* Remove containers labelled DK_LABEL whose owning process is gone.  Runs
- * once per state; failures are only logged. */
-void dk_sweep_once(struct dk_state *st);
+/* Remove containers labelled DK_LABEL whose owning process is gone;
+ * failures are only logged. */
+void dk_sweep(struct dk_state *st);
 /* 1 when the process named by an instance id "<pid>-<starttime>" is alive
  * on this machine, 0 when it is gone, -1 when id is not of that form. */
 int dk_instance_alive(const char *instance_id);
@@ -208,7 +214,7 @@ int dk_instance_alive(const char *instance_id);
 int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	   struct monkey_exec_result *result, struct monkey_error *err);
 
-/* ---- docker.c: bookkeeping of containers not yet removed ---- */
+/* ---- docker.c: bookkeeping of containers not yet removed, janitor ---- */
 
 void dk_live_add(struct dk_state *st, const char *id);
 void dk_live_remove(struct dk_state *st, const char *id);
@@ -216,5 +222,7 @@ void dk_live_remove(struct dk_state *st, const char *id);
  * its answer first; fini waits for the queue to empty.  Falls back to
  * removing at once when no thread can be started. */
 void dk_remove_later(struct dk_state *st, const char *id);
+/* Sweep (dk_sweep) once per state, in the background; fini waits. */
+void dk_sweep_once(struct dk_state *st);
 
 #endif

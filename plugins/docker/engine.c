@@ -371,11 +371,14 @@ int dk_engine_connect(struct dk_state *st, struct monkey_error *err)
 				    DK_API_MIN_MINOR);
 	int use = theirs < DK_API_OURS_MINOR ? theirs : DK_API_OURS_MINOR;
 
+	/* Written when it changes only (the first time, in practice): error
+	 * paths of other threads read engine_name without the lock. */
+	const char *name = r.is_podman ? "podman service" : "Docker engine";
 	pthread_mutex_lock(&st->lock);
 	snprintf(st->api_prefix, sizeof(st->api_prefix), "/v%d.%d", DK_API_OURS_MAJOR, use);
 	st->is_podman = r.is_podman;
-	snprintf(st->engine_name, sizeof(st->engine_name), "%s",
-		 r.is_podman ? "podman service" : "Docker engine");
+	if (strcmp(st->engine_name, name))
+		snprintf(st->engine_name, sizeof(st->engine_name), "%s", name);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }

@@ -95,7 +95,8 @@ static int on_pull_line(void *ud, const char *line)
 	return 0;
 }
 
-int dk_image_pull(struct dk_state *st, const char *image, struct monkey_error *err)
+int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
+		  struct monkey_error *err)
 {
 	char name[256], tag[160] = "";
 	char path[1024];
@@ -128,7 +129,7 @@ int dk_image_pull(struct dk_state *st, const char *image, struct monkey_error *e
 	clock_gettime(CLOCK_MONOTONIC, &p.last_log);
 	st->host->log(st->host, MONKEY_LOG_INFO, "image %s is not present locally; pulling it",
 		      image);
-	int rc = dk_request(st, "POST", path, NULL, DK_PULL_TIMEOUT_MS, -1, &r, err);
+	int rc = dk_request(st, "POST", path, NULL, DK_PULL_TIMEOUT_MS, cancel_fd, &r, err);
 	if (rc < 0) {
 		char why[MONKEY_ERROR_MESSAGE_MAX];
 		snprintf(why, sizeof(why), "%s", err ? err->message : "");
@@ -166,7 +167,8 @@ int dk_image_pull(struct dk_state *st, const char *image, struct monkey_error *e
 	return rc;
 }
 
-int dk_image_ensure(struct dk_state *st, const char *image, struct monkey_error *err)
+int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
+		    struct monkey_error *err)
 {
 	int rc = dk_image_present(st, image, err);
 	if (rc != -ENXIO)
@@ -174,5 +176,5 @@ int dk_image_ensure(struct dk_state *st, const char *image, struct monkey_error 
 	if (!st->pull_missing)
 		return st->host->set_error(err, -ENXIO, "image %s is not present locally (%s)",
 					   image, st->no_pull_why);
-	return dk_image_pull(st, image, err);
+	return dk_image_pull(st, image, cancel_fd, err);
 }

@@ -95,11 +95,10 @@ static int sandbox_prepare(struct dk_state *st, const struct monkey_exec_request
 	sb->st = st;
 	sb->has_stdin = req->has_stdin;
 	sb->t_begin = now_ms();
-	st->host->log(st->host, MONKEY_LOG_DEBUG, "docker: create %s", body);
 	int rc = dk_container_create(st, body, image, sb->id, err);
 	if (rc == -ENXIO) {
 		/* No such image: pull it once, then try again. */
-		rc = dk_image_ensure(st, image, err);
+		rc = dk_image_ensure(st, image, req->cancel_fd, err);
 		if (rc == 0)
 			rc = dk_container_create(st, body, image, sb->id, err);
 	}
@@ -287,6 +286,11 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	dk_sweep_once(st);
 
 	rc = sandbox_prepare(st, req, image, &sb, err);
+	if (rc == -ECANCELED) {
+		/* Stopped while pulling the image: nothing ran. */
+		result->cancelled = 1;
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	rc = sandbox_run(sb, req, result, err);

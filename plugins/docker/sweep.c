@@ -51,19 +51,12 @@ int dk_instance_alive(const char *instance_id)
 	return now != 0 && now == st;
 }
 
-void dk_sweep_once(struct dk_state *st)
+void dk_sweep(struct dk_state *st)
 {
 	const struct monkey_host *h = st->host;
 	struct monkey_error err = {0};
 	struct dk_response r = {0};
 	char path[256];
-
-	pthread_mutex_lock(&st->lock);
-	int done = st->swept;
-	st->swept = 1;
-	pthread_mutex_unlock(&st->lock);
-	if (done)
-		return;
 
 	char *filter = dk_urlencode("{\"label\":[\"" DK_LABEL "\"]}");
 	if (!filter)
