@@ -120,48 +120,54 @@ static int read_file(const char *root, const struct tool_args *a,
 		return error_text(content, is_error,
 				  "'%s' is not a regular file", a->path);
 	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
+	/* Read in blocks, never a whole line at once: a file may be one
+	 * gigabyte-long line. */
 	int64_t first = a->offset > 0 ? a->offset : 1;
-	int64_t lineno = 0, shown = 0;
+	int64_t line = 1, last_shown = 0;
 	struct out o = {0};
-	char *line = NULL;
-	size_t cap = 0;
+	bool cut = false, binary = false, mid_line = false, ends_nl = true;
+	char buf[65536];
 	ssize_t n;
-	bool cut = false, binary = false;
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		if (memchr(line, '\0', (size_t)n)) {
+	while (!cut && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			free(o.s);
+			return error_text(content, is_error,
+					  "cannot read '%s': %s", a->path,
+					  strerror(e));
+		}
+		if (memchr(buf, '\0', (size_t)n)) {
 			binary = true;
 			break;
 		}
-		if (lineno < first)
-			continue;
-		if (a->limit && shown >= a->limit) {
-			cut = true;
-			break;
-		}
-		if (o.len + (size_t)n > budget) {
-			if (shown == 0) {
-				/* One huge line: show its head and tail. */
-				char *t = monkey_shorten(line, (size_t)n,
-							 budget, NULL);
-				if (t)
-					out_add(&o, t, strlen(t));
-				free(t);
-				shown = 1;
+		ends_nl = buf[n - 1] == '\n';
+		for (size_t i = 0; i < (size_t)n;) {
+			char *nl = memchr(buf + i, '\n', (size_t)n - i);
+			size_t end = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
+			if (line >= first) {
+				if (a->limit && line >= first + a->limit) {
+					cut = true;
+					break;
+				}
+				size_t take = end - i;
+				if (o.len + take > budget) {
+					take = budget - o.len;
+					cut = mid_line = true;
+				}
+				out_add(&o, buf + i, take);
+				last_shown = line;
+				if (cut)
+					break;
 			}
-			cut = true;
-			break;
+			i = end;
+			if (nl)
+				line++;
 		}
-		out_add(&o, line, (size_t)n);
-		shown++;
 	}
-	free(line);
-	fclose(f);
+	close(fd);
 	if (binary) {
 		free(o.s);
 		return error_text(content, is_error,
@@ -169,22 +175,29 @@ static int read_file(const char *root, const struct tool_args *a,
 				  "it with shell_execute (od, file, ...)",
 				  a->path, (long long)st.st_size);
 	}
-	if (shown == 0 && lineno < first && first > 1) {
+	int64_t lines = ends_nl ? line - 1 : line;
+	if (!last_shown && first > 1 && first > lines) {
 		free(o.s);
 		return error_text(content, is_error,
 				  "'%s' has only %lld lines; offset %lld is past "
 				  "its end",
-				  a->path, (long long)lineno, (long long)first);
+				  a->path, (long long)lines, (long long)first);
 	}
 	if (st.st_size == 0)
 		out_printf(&o, "(empty file)");
-	if (cut)
+	if (mid_line)
+		out_printf(&o,
+			   "\n[line %lld is cut here: '%s' has %lld bytes; read "
+			   "on with offset=%lld, or use shell_execute (cut, "
+			   "head -c) for long lines]",
+			   (long long)last_shown, a->path, (long long)st.st_size,
+			   (long long)(last_shown + 1));
+	else if (cut)
 		out_printf(&o,
 			   "\n[showing lines %lld-%lld of '%s' (%lld bytes); "
 			   "read on with offset=%lld]",
-			   (long long)first, (long long)(first + shown - 1),
-			   a->path, (long long)st.st_size,
-			   (long long)(first + shown));
+			   (long long)first, (long long)last_shown, a->path,
+			   (long long)st.st_size, (long long)(last_shown + 1));
 	return result(&o, content, is_error, false);
 }
 
@@ -210,10 +223,19 @@ static int store(const char *abs, const char *data, size_t len, bool *created)
 	*created = lstat(abs, &st) < 0;
 	if (!*created && S_ISDIR(st.st_mode))
 		return -EISDIR;
-	int fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	/* A FIFO or device would block or do something else entirely. */
+	if (!*created && !S_ISREG(st.st_mode))
+		return -EINVAL;
+	int fd = open(abs,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+			      O_NONBLOCK,
 		      0666);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	int r = write_all(fd, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -232,7 +254,9 @@ static int write_file(const char *root, const struct tool_args *a,
 	r = store(abs, a->content, a->content_len, &created);
 	if (r < 0)
 		return error_text(content, is_error, "cannot write '%s': %s",
-				  a->path, strerror(-r));
+				  a->path,
+				  r == -EINVAL ? "not a regular file"
+					       : strerror(-r));
 	*is_error = false;
 	*content = monkey_strdup_printf("%s '%s' (%zu bytes)",
 					created ? "created" : "replaced",

@@ -128,6 +128,18 @@ static void test_read_file_shortens_long_files(void **state)
 	assert_true(strlen(f->content) < 4 * 10240 + 200);
 }
 
+static void test_read_file_cuts_a_huge_line(void **state)
+{
+	struct fx *f = *state;
+	FILE *w = fopen(p(f, "one.min.js"), "w");
+	for (int i = 0; i < 200000; i++)
+		fputs("var x=1;", w);
+	fclose(w);
+	call(f, "read_file", "{\"path\": \"one.min.js\"}");
+	expect(f, false, "[line 1 is cut here: 'one.min.js' has 1600000 bytes");
+	assert_true(strlen(f->content) < 4 * 10240 + 300);
+}
+
 static void test_write_file_creates_and_replaces(void **state)
 {
 	struct fx *f = *state;
@@ -158,6 +170,12 @@ static void test_write_file_errors(void **state)
 	expect(f, true, "file/below");
 	call(f, "write_file", "{\"path\": \"new/../../x\", \"content\": \"x\"}");
 	expect(f, true, "'..' below a directory that does not exist");
+	/* A FIFO is refused at once instead of blocking for a reader. */
+	assert_int_equal(mkfifo(p(f, "pipe"), 0644), 0);
+	call(f, "write_file", "{\"path\": \"pipe\", \"content\": \"x\"}");
+	expect(f, true, "cannot write 'pipe': not a regular file");
+	call(f, "read_file", "{\"path\": \"pipe\"}");
+	expect(f, true, "is not a regular file");
 }
 
 static void test_edit_file_replaces_exactly_one_match(void **state)
@@ -415,6 +433,7 @@ int main(void)
 		T(test_read_file_returns_content),
 		T(test_read_file_errors),
 		T(test_read_file_shortens_long_files),
+		T(test_read_file_cuts_a_huge_line),
 		T(test_write_file_creates_and_replaces),
 		T(test_write_file_errors),
 		T(test_edit_file_replaces_exactly_one_match),
