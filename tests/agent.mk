@@ -52,6 +52,18 @@ tests_test_agent_docker_LDADD = $(AGENT_TEST_LIBS)
 
 EXTRA_DIST += tests/llm_server.py tests/agent
 
+# Figures for the agent's hot paths: make bench-agent
+EXTRA_PROGRAMS += tests/bench_agent
+tests_bench_agent_SOURCES = tests/bench_agent.c
+tests_bench_agent_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
+tests_bench_agent_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_bench_agent_LDADD = libmonkey.la $(JSONC_LIBS)
+CLEANFILES += tests/bench_agent$(EXEEXT)
+
+.PHONY: bench-agent
+bench-agent: tests/bench_agent$(EXEEXT)
+	./tests/bench_agent
+
 # Fuzz targets (libFuzzer, clang), not part of "make check":
 #   make fuzz             both targets, FUZZ_SECONDS (30) each
 #   make fuzz-sse         SSE parser + provider stream handlers
