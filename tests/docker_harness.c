@@ -272,6 +272,24 @@ void dt_remove_labelled(const char *value)
 	json_object_put(o);
 }
 
+char *dt_inspect_labelled(const char *value)
+{
+	json_object *o = list_labelled(value);
+	json_object *id = NULL;
+	char *body = NULL;
+	if (o && json_object_array_length(o) > 0 &&
+	    json_object_object_get_ex(json_object_array_get_idx(o, 0), "Id", &id)) {
+		char path[256];
+		snprintf(path, sizeof(path), "/containers/%s/json", json_object_get_string(id));
+		if (api("GET", path, NULL, &body) != 200) {
+			free(body);
+			body = NULL;
+		}
+	}
+	json_object_put(o);
+	return body;
+}
+
 int dt_count_containers(const char *value)
 {
 	json_object *o = list_labelled(value);

@@ -54,6 +54,9 @@ int dt_init(const char *config_json, void **state, struct monkey_error *err);
 /* Number of containers labelled monkey.sandbox=<value> (-1 on error);
  * value NULL counts every monkey container. */
 int dt_count_containers(const char *value);
+/* The engine's inspect JSON of a container labelled monkey.sandbox=value,
+ * or NULL when there is none; caller frees. */
+char *dt_inspect_labelled(const char *value);
 /* Create (not start) a container labelled monkey.sandbox=value; returns
  * 0 and its id. */
 int dt_create_labelled(const char *value, char *id, size_t idlen);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "docker_harness.h"
 
@@ -518,6 +519,87 @@ static void test_fork_bomb_is_contained(void **s)
 	dt_run_free(&r);
 }
 
+struct bg_run {
+	struct monkey_exec_request req;
+	struct dt_run r;
+};
+
+static void *run_in_background(void *arg)
+{
+	struct bg_run *b = arg;
+	dt_exec(NULL, &b->req, &b->r);
+	return NULL;
+}
+
+static json_object *jpath(json_object *o, const char *a, const char *b)
+{
+	json_object *x = NULL, *y = NULL;
+	if (!json_object_object_get_ex(o, a, &x))
+		return NULL;
+	if (!b)
+		return x;
+	return json_object_object_get_ex(x, b, &y) ? y : NULL;
+}
+
+static int array_has(json_object *arr, const char *s)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+		if (strstr(json_object_get_string(json_object_array_get_idx(arr, i)), s))
+			return 1;
+	return 0;
+}
+
+/* The same settings seen from the engine's side, on the running container. */
+static void test_engine_sees_the_hardening(void **s)
+{
+	(void)s;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	const char *argv[] = {"sleep", "30", NULL};
+	struct bg_run b = {0};
+	dt_request(&b.req, argv);
+	b.req.read_only_root = 1;
+	b.req.cancel_fd = p[0];
+	pthread_t t;
+	pthread_create(&t, NULL, run_in_background, &b);
+	char *body = NULL;
+	for (int i = 0; !body && i < 200; i++) {
+		usleep(50 * 1000);
+		body = dt_inspect_labelled(dt_instance_id);
+	}
+	assert_int_equal(write(p[1], "x", 1), 1);
+	pthread_join(t, NULL);
+	close(p[0]);
+	close(p[1]);
+	assert_non_null(body);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	assert_non_null(o);
+	json_object *hc = jpath(o, "HostConfig", NULL);
+	json_object *drop = jpath(hc, "CapDrop", NULL);
+	/* podman lists the default set it dropped instead of "ALL". */
+	assert_true(array_has(drop, "ALL") ||
+		    (dt_podman && array_has(drop, "SETUID") && array_has(drop, "DAC_OVERRIDE") &&
+		     array_has(drop, "CHOWN")));
+	assert_true(array_has(jpath(hc, "SecurityOpt", NULL), "no-new-privileges"));
+	assert_int_equal(json_object_get_int64(jpath(hc, "Memory", NULL)), 256ll << 20);
+	assert_int_equal(json_object_get_int64(jpath(hc, "MemorySwap", NULL)), 256ll << 20);
+	assert_int_equal(json_object_get_int64(jpath(hc, "PidsLimit", NULL)), 50);
+	assert_true(json_object_get_boolean(jpath(hc, "ReadonlyRootfs", NULL)));
+	assert_string_equal(json_object_get_string(jpath(hc, "NetworkMode", NULL)), "none");
+	char user[64];
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+	assert_string_equal(json_object_get_string(jpath(o, "Config", "User")), user);
+	json_object *labels = jpath(o, "Config", "Labels");
+	json_object *owner = NULL;
+	assert_true(json_object_object_get_ex(labels, "monkey.sandbox", &owner));
+	assert_string_equal(json_object_get_string(owner), dt_instance_id);
+	json_object_put(o);
+	assert_int_equal(b.r.rc, 0);
+	assert_int_equal(b.r.res.cancelled, 1);
+	dt_run_free(&b.r);
+}
+
 static void *run_one(void *arg)
 {
 	struct dt_run *r = arg;
@@ -588,6 +670,7 @@ int main(void)
 		T(test_ordinary_exit_reports_no_oom),
 		T(test_fork_bomb_is_contained),
 		T(test_concurrent_commands_on_one_state),
+		T(test_engine_sees_the_hardening),
 	};
 	return cmocka_run_group_tests_name("docker backend", tests, NULL, NULL);
 }
