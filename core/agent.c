@@ -196,7 +196,7 @@ const char *monkey_agent_provider_name(const struct monkey_agent *a)
 
 const char *monkey_agent_base_url(const struct monkey_agent *a)
 {
-	return a->prov.base_url;
+	return a->prov.shown_url;
 }
 
 struct monkey_executor *monkey_agent_executor(struct monkey_agent *a)

@@ -111,7 +111,7 @@ void agent_record_header(struct monkey_agent *a, const char *task)
 	json_object_object_add(o, "provider",
 			       json_object_new_string(a->prov.ops->name));
 	json_object_object_add(o, "base_url",
-			       json_object_new_string(a->prov.base_url));
+			       json_object_new_string(a->prov.shown_url));
 	json_object_object_add(o, "workspace", json_object_new_string(a->root));
 	json_object_object_add(o, "workdir",
 			       json_object_new_string(a->default_workdir));

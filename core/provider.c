@@ -11,6 +11,18 @@
 #include "provider.h"
 #include "util.h"
 
+/* url with any user:password@ replaced by ***@. */
+static char *without_credentials(const char *url)
+{
+	const char *host = strstr(url, "://");
+	host = host ? host + 3 : url;
+	size_t hlen = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', hlen);
+	if (!at)
+		return strdup(url);
+	return monkey_strdup_printf("%.*s***%s", (int)(host - url), url, at);
+}
+
 int provider_init(struct provider *p, int kind, const char *model,
 		  const char *api_key, const char *base_url,
 		  struct monkey_error *err)
@@ -31,7 +43,8 @@ int provider_init(struct provider *p, int kind, const char *model,
 	p->model = strdup(model);
 	p->api_key = strdup(api_key ? api_key : "");
 	p->base_url = strdup(base_url);
-	if (!p->model || !p->api_key || !p->base_url) {
+	p->shown_url = without_credentials(base_url);
+	if (!p->model || !p->api_key || !p->base_url || !p->shown_url) {
 		provider_free(p);
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	}
@@ -39,6 +52,9 @@ int provider_init(struct provider *p, int kind, const char *model,
 	size_t n = strlen(p->base_url);
 	while (n > 0 && p->base_url[n - 1] == '/')
 		p->base_url[--n] = '\0';
+	n = strlen(p->shown_url);
+	while (n > 0 && p->shown_url[n - 1] == '/')
+		p->shown_url[--n] = '\0';
 	p->curl = curl_easy_init();
 	if (!p->curl) {
 		provider_free(p);
@@ -61,6 +77,7 @@ void provider_free(struct provider *p)
 	free(p->api_key);
 	free(p->model);
 	free(p->base_url);
+	free(p->shown_url);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -78,6 +78,7 @@ struct provider {
 	char *model;
 	char *api_key;
 	char *base_url;
+	char *shown_url; /* base_url without user:password@, for messages */
 	int max_tokens;
 	int max_retries;
 	const char *system; /* borrowed */

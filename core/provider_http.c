@@ -320,8 +320,12 @@ int provider_http_run(struct provider *p, const char *body,
 		      struct provider_stream *s, struct monkey_error *err)
 {
 	char *url = monkey_strdup_printf("%s%s", p->base_url, p->ops->path);
-	if (!url)
+	char *shown = monkey_strdup_printf("%s%s", p->shown_url, p->ops->path);
+	if (!url || !shown) {
+		free(url);
+		free(shown);
 		return monkey_set_error(err, -ENOMEM, "out of memory");
+	}
 	struct curl_slist *h = NULL;
 	h = curl_slist_append(h, "content-type: application/json");
 	h = curl_slist_append(h, "accept: text/event-stream");
@@ -329,6 +333,7 @@ int provider_http_run(struct provider *p, const char *body,
 	h = p->ops->headers(p, h);
 	if (!h) {
 		free(url);
+		free(shown);
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	}
 	int ret = 0;
@@ -342,7 +347,7 @@ int provider_http_run(struct provider *p, const char *body,
 		monkey_sse_init(&x.sse, PROVIDER_MAX_BLOCK + 4096, on_sse, &x);
 		setup(p, &x, url, h, body, errbuf);
 		CURLcode rc = curl_easy_perform(p->curl);
-		enum attempt a = classify(p, &x, rc, errbuf, url, why,
+		enum attempt a = classify(p, &x, rc, errbuf, shown, why,
 					  sizeof(why));
 		int64_t wait = retry_after_ms(&x);
 		monkey_sse_free(&x.sse);
@@ -378,6 +383,7 @@ int provider_http_run(struct provider *p, const char *body,
 	}
 	curl_slist_free_all(h);
 	free(url);
+	free(shown);
 	/* The handle keeps pointers to our stack; forget them. */
 	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, NULL);
 	return ret;

@@ -61,8 +61,8 @@ def check_anthropic(req, headers, script, v):
         v.append("x-api-key header missing or wrong")
     if headers.get("anthropic-version") != ANTHROPIC_VERSION:
         v.append("anthropic-version header must be " + ANTHROPIC_VERSION)
-    if "authorization" in headers:
-        v.append("authorization header sent to the Anthropic API")
+    if headers.get("authorization", "").startswith("Bearer "):
+        v.append("a bearer token sent to the Anthropic API")
     if not isinstance(req.get("model"), str) or not req["model"]:
         v.append("model missing")
     if not isinstance(req.get("max_tokens"), int) or req["max_tokens"] < 1:

@@ -284,6 +284,23 @@ static void test_api_key_never_appears_in_transcript(void **state)
 	assert_int_equal(st.st_mode & 077, 0); /* private to the user */
 }
 
+static void test_credentials_in_base_url_are_masked(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start(&f->srv, "final_answer");
+	char url[128];
+	snprintf(url, sizeof(url), "ANTHROPIC_BASE_URL=http://me:pa55word@"
+		 "127.0.0.1:%d", f->srv.port);
+	const char *env[] = {url, NULL};
+	assert_int_equal(ta_agent(&f->run, NULL, &f->ws, "t", NULL, env), 0);
+	assert_int_equal(f->run.status, 0);
+	assert_true(tu_contains(f->run.err, "(anthropic, http://***@127.0.0.1:"));
+	assert_false(tu_contains(f->run.err, "pa55word"));
+	char *t = ta_read(f->ws.transcript);
+	assert_false(tu_contains(t, "pa55word"));
+	free(t);
+}
+
 static void test_transcript_records_the_run(void **state)
 {
 	struct fx *f = *state;
@@ -566,6 +583,7 @@ int main(void)
 		T(test_path_escapes_are_error_results),
 		T(test_api_key_never_reaches_commands),
 		T(test_api_key_never_appears_in_transcript),
+		T(test_credentials_in_base_url_are_masked),
 		T(test_transcript_records_the_run),
 		T(test_default_transcript_goes_under_monkey_sessions),
 		T(test_max_iterations_stops_and_says_so),

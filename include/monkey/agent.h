@@ -169,6 +169,7 @@ void monkey_agent_cancel(struct monkey_agent *agent);
 const char *monkey_agent_model(const struct monkey_agent *agent);
 /* "anthropic" or "openai". */
 const char *monkey_agent_provider_name(const struct monkey_agent *agent);
+/* The API base URL, with any user:password@ in it masked. */
 const char *monkey_agent_base_url(const struct monkey_agent *agent);
 /* The executor commands run through (borrowed). */
 struct monkey_executor *monkey_agent_executor(struct monkey_agent *agent);
