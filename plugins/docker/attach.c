@@ -31,6 +31,7 @@ struct dk_attach {
 	uint64_t payload_left;
 	int stream;
 	int stdin_closed;
+	int stdin_broken; /* the engine stopped taking stdin */
 	unsigned char buf[DK_RECV_BUF];
 };
 
@@ -277,6 +278,7 @@ static void feed_stdin(struct dk_attach *a, struct dk_io *io)
 			/* The command exited without reading it all; its
 			 * output still arrives on the read side. */
 			io->stdin_sent = io->stdin_len;
+			a->stdin_broken = 1;
 			break;
 		}
 		io->stdin_sent += n;
@@ -328,6 +330,11 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		CURLcode rc = curl_easy_recv(a->curl, a->buf, sizeof(a->buf), &got);
 		if (rc == CURLE_AGAIN)
 			continue;
+		/* A command that exits without reading all its stdin leaves
+		 * unread data on the engine's side, which then resets rather
+		 * than closes the connection (podman): that is the end. */
+		if (rc != CURLE_OK && a->stdin_broken)
+			return DK_PUMP_EOF;
 		if (rc != CURLE_OK)
 			return a->st->host->set_error(err, -ECONNRESET,
 						      "the %s broke the output stream: %s",
