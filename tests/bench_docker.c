@@ -89,9 +89,11 @@ static void on_log(int level, const char *line)
 {
 	long v[6];
 	(void)level;
-	if (sscanf(line, "docker: timings ms: create=%ld attach=%ld start=%ld run=%ld "
-			 "finish=%ld remove=%ld",
-		   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
+	if (sscanf(
+		line,
+		"docker: timings ms: create=%ld attach=%ld start=%ld run=%ld "
+		"finish=%ld remove=%ld",
+		&v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
 		for (int i = 0; i < 6; i++)
 			phase_sum[i] += (double)v[i];
 		phase_n++;
@@ -110,11 +112,11 @@ int main(int argc, char **argv)
 {
 	int n = 30, no_cli = 0, no_monkey = 0;
 	static const struct option opts[] = {
-		{"image", required_argument, NULL, 'i'},
-		{"no-cli", no_argument, NULL, 'c'},
-		{"no-monkey", no_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"image", required_argument, NULL, 'i'},
+	    {"no-cli", no_argument, NULL, 'c'},
+	    {"no-monkey", no_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
@@ -132,7 +134,9 @@ int main(int argc, char **argv)
 			no_monkey = 1;
 			break;
 		default:
-			printf("usage: %s [-n N] [--image IMG] [--no-cli] [--no-monkey]\n", argv[0]);
+			printf("usage: %s [-n N] [--image IMG] [--no-cli] "
+			       "[--no-monkey]\n",
+			       argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -156,32 +160,67 @@ int main(int argc, char **argv)
 		setenv("LD_LIBRARY_PATH", path, 1);
 		free(path);
 	} else {
-		snprintf(monkey, sizeof(monkey), "%s/monkey", bd ? bd : MONKEY_BUILDDIR);
+		snprintf(monkey, sizeof(monkey), "%s/monkey",
+			 bd ? bd : MONKEY_BUILDDIR);
 	}
 	if (!no_monkey && access(monkey, X_OK) != 0) {
-		fprintf(stderr, "note: %s not built; skipping the whole-process row\n", monkey);
+		fprintf(stderr,
+			"note: %s not built; skipping the whole-process row\n",
+			monkey);
 		no_monkey = 1;
 	}
 	if (!no_cli && run_process((char *[]){"docker", "version", NULL}) < 0) {
-		fprintf(stderr, "note: the docker CLI does not work here; skipping the docker run row\n");
+		fprintf(stderr, "note: the docker CLI does not work here; "
+				"skipping the docker run row\n");
 		no_cli = 1;
 	}
-	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(),
+		 (unsigned)getgid());
 	snprintf(vol, sizeof(vol), "%s:/workspace", dt_workspace);
-	char *docker_run[] = {"docker", "run", "--rm", "--cap-drop", "ALL",
-			      "--security-opt", "no-new-privileges", "--memory", "256m",
-			      "--memory-swap", "256m", "--cpus", "0.5", "--pids-limit", "50",
-			      "--network", "none", "--ulimit", "nofile=1024:4096",
-			      "--ulimit", "nproc=4096", "--user", user, "--log-driver", "none",
-			      "-v", vol, "-w", "/workspace", (char *)dt_image, "true", NULL};
-	char *monkey_exec[] = {monkey, "exec", "--sandbox", "docker", "--no-fallback",
-			       "--image", (char *)dt_image, "--workspace", dt_workspace,
-			       "--", "true", NULL};
+	char *docker_run[] = {"docker",
+			      "run",
+			      "--rm",
+			      "--cap-drop",
+			      "ALL",
+			      "--security-opt",
+			      "no-new-privileges",
+			      "--memory",
+			      "256m",
+			      "--memory-swap",
+			      "256m",
+			      "--cpus",
+			      "0.5",
+			      "--pids-limit",
+			      "50",
+			      "--network",
+			      "none",
+			      "--ulimit",
+			      "nofile=1024:4096",
+			      "--ulimit",
+			      "nproc=4096",
+			      "--user",
+			      user,
+			      "--log-driver",
+			      "none",
+			      "-v",
+			      vol,
+			      "-w",
+			      "/workspace",
+			      (char *)dt_image,
+			      "true",
+			      NULL};
+	char *monkey_exec[] = {
+	    monkey,	     "exec",	"--sandbox",	  "docker",
+	    "--no-fallback", "--image", (char *)dt_image, "--workspace",
+	    dt_workspace,    "--",	"true",		  NULL};
 
 	struct series rows[3] = {
-		{"docker backend in-process (cold)", calloc((size_t)n, sizeof(double)), 0, 0},
-		{"monkey exec --sandbox docker (process)", calloc((size_t)n, sizeof(double)), 0, 0},
-		{"docker run --rm, same flags (CLI)", calloc((size_t)n, sizeof(double)), 0, 0},
+	    {"docker backend in-process (cold)",
+	     calloc((size_t)n, sizeof(double)), 0, 0},
+	    {"monkey exec --sandbox docker (process)",
+	     calloc((size_t)n, sizeof(double)), 0, 0},
+	    {"docker run --rm, same flags (CLI)",
+	     calloc((size_t)n, sizeof(double)), 0, 0},
 	};
 
 	/* Warm the engine's caches for every path once. */
@@ -208,16 +247,20 @@ int main(int argc, char **argv)
 	}
 
 	for (int k = 0; k < 3; k++)
-		qsort(rows[k].ms, (size_t)rows[k].n, sizeof(double), cmp_double);
+		qsort(rows[k].ms, (size_t)rows[k].n, sizeof(double),
+		      cmp_double);
 	double base = rows[2].n ? pct(&rows[2], 50) : 0;
-	printf("\n`true` in a fresh hardened container, %d rounds, engine at %s, image %s\n",
+	printf("\n`true` in a fresh hardened container, %d rounds, engine at "
+	       "%s, image %s\n",
 	       n, dt_socket(), dt_image);
-	printf("%-42s %8s %8s %8s %10s\n", "", "p50 ms", "p90 ms", "runs", "p50/CLI");
+	printf("%-42s %8s %8s %8s %10s\n", "", "p50 ms", "p90 ms", "runs",
+	       "p50/CLI");
 	for (int k = 0; k < 3; k++) {
 		struct series *s = &rows[k];
 		if (!s->n && !s->failed)
 			continue;
-		printf("%-42s %8.1f %8.1f %8d", s->name, pct(s, 50), pct(s, 90), s->n);
+		printf("%-42s %8.1f %8.1f %8d", s->name, pct(s, 50), pct(s, 90),
+		       s->n);
 		if (base > 0)
 			printf(" %9.2fx", pct(s, 50) / base);
 		if (s->failed)
@@ -225,11 +268,14 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	if (phase_n) {
-		static const char *names[] = {"create", "attach", "start", "run to EOF",
+		static const char *names[] = {"create",	      "attach",
+					      "start",	      "run to EOF",
 					      "inspect/wait", "delete"};
-		printf("\nin-process phases, mean ms over %d commands:", phase_n);
+		printf("\nin-process phases, mean ms over %d commands:",
+		       phase_n);
 		for (int i = 0; i < 6; i++)
-			printf(" %s %.1f%s", names[i], phase_sum[i] / phase_n, i < 5 ? "," : "\n");
+			printf(" %s %.1f%s", names[i], phase_sum[i] / phase_n,
+			       i < 5 ? "," : "\n");
 	}
 	if (base > 0 && rows[0].n)
 		printf("target in-process p50 <= 0.5x docker run: %s (%.2fx)\n",

@@ -28,7 +28,8 @@ char dt_workspace[256];
 
 char dt_instance_id[64];
 static void *dl;
-static const char *const default_envp[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8", NULL};
+static const char *const default_envp[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8",
+					   NULL};
 
 int64_t dt_now_ms(void)
 {
@@ -41,7 +42,8 @@ void (*dt_log_hook)(int level, const char *line);
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_text[16384];
 
-static void host_log(const struct monkey_host *h, int level, const char *fmt, ...)
+static void host_log(const struct monkey_host *h, int level, const char *fmt,
+		     ...)
 {
 	(void)h;
 	char line[2048];
@@ -76,7 +78,8 @@ void dt_log_clear(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
-static int host_set_error(struct monkey_error *err, int code, const char *fmt, ...)
+static int host_set_error(struct monkey_error *err, int code, const char *fmt,
+			  ...)
 {
 	if (err) {
 		va_list ap;
@@ -107,8 +110,8 @@ static void make_instance_id(void)
 	char *p = strrchr(buf, ')');
 	for (int i = 0; p && i < 20; i++)
 		p = strchr(p + 1, ' ');
-	snprintf(dt_instance_id, sizeof(dt_instance_id), "%ld-%llu", (long)getpid(),
-		 p ? strtoull(p + 1, NULL, 10) : 0ULL);
+	snprintf(dt_instance_id, sizeof(dt_instance_id), "%ld-%llu",
+		 (long)getpid(), p ? strtoull(p + 1, NULL, 10) : 0ULL);
 }
 
 int dt_init(const char *config_json, void **state, struct monkey_error *err)
@@ -150,7 +153,8 @@ void dt_request(struct monkey_exec_request *req, const char *const *argv)
 	req->cancel_fd = -1;
 }
 
-void dt_exec(void *st, const struct monkey_exec_request *req, struct dt_run *run)
+void dt_exec(void *st, const struct monkey_exec_request *req,
+	     struct dt_run *run)
 {
 	struct monkey_exec_request r = *req;
 	int stop_after = run->stop_after;
@@ -162,7 +166,8 @@ void dt_exec(void *st, const struct monkey_exec_request *req, struct dt_run *run
 	r.output = sink;
 	r.output_ctx = run;
 	int64_t t0 = dt_now_ms();
-	run->rc = dt_backend->exec(st ? st : dt_state, &r, &run->res, &run->err);
+	run->rc =
+	    dt_backend->exec(st ? st : dt_state, &r, &run->res, &run->err);
 	run->ms = dt_now_ms() - t0;
 	if (!run->out)
 		run->out = calloc(1, 1);
@@ -207,7 +212,8 @@ static size_t collect(char *d, size_t s, size_t n, void *ud)
 }
 
 /* One API call; returns the HTTP status (or -1) and the body in *body. */
-static long api(const char *method, const char *path, const char *json, char **body)
+static long api(const char *method, const char *path, const char *json,
+		char **body)
 {
 	CURL *c = curl_easy_init();
 	struct buf b = {0};
@@ -245,9 +251,11 @@ static json_object *list_labelled(const char *value)
 	char filter[256], path[512];
 	char *body = NULL;
 	if (value)
-		snprintf(filter, sizeof(filter), "{\"label\":[\"monkey.sandbox=%s\"]}", value);
+		snprintf(filter, sizeof(filter),
+			 "{\"label\":[\"monkey.sandbox=%s\"]}", value);
 	else
-		snprintf(filter, sizeof(filter), "{\"label\":[\"monkey.sandbox\"]}");
+		snprintf(filter, sizeof(filter),
+			 "{\"label\":[\"monkey.sandbox\"]}");
 	char *enc = curl_easy_escape(NULL, filter, 0);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc);
 	curl_free(enc);
@@ -266,7 +274,8 @@ void dt_remove_labelled(const char *value)
 	json_object *o = list_labelled(value);
 	for (size_t i = 0; o && i < json_object_array_length(o); i++) {
 		json_object *id = NULL;
-		if (json_object_object_get_ex(json_object_array_get_idx(o, i), "Id", &id))
+		if (json_object_object_get_ex(json_object_array_get_idx(o, i),
+					      "Id", &id))
 			dt_remove_container(json_object_get_string(id));
 	}
 	json_object_put(o);
@@ -278,9 +287,11 @@ char *dt_inspect_labelled(const char *value)
 	json_object *id = NULL;
 	char *body = NULL;
 	if (o && json_object_array_length(o) > 0 &&
-	    json_object_object_get_ex(json_object_array_get_idx(o, 0), "Id", &id)) {
+	    json_object_object_get_ex(json_object_array_get_idx(o, 0), "Id",
+				      &id)) {
 		char path[256];
-		snprintf(path, sizeof(path), "/containers/%s/json", json_object_get_string(id));
+		snprintf(path, sizeof(path), "/containers/%s/json",
+			 json_object_get_string(id));
 		if (api("GET", path, NULL, &body) != 200) {
 			free(body);
 			body = NULL;
@@ -302,11 +313,13 @@ int dt_create_labelled(const char *value, char *id, size_t idlen)
 {
 	char json[512];
 	char *body = NULL;
-	snprintf(json, sizeof(json),
-		 "{\"Image\":\"%s\",\"Cmd\":[\"true\"],\"NetworkDisabled\":true,"
-		 "\"Labels\":{\"monkey.sandbox\":\"%s\"},\"HostConfig\":{\"NetworkMode\":\"none\","
-		 "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":1024}]}}",
-		 dt_image, value);
+	snprintf(
+	    json, sizeof(json),
+	    "{\"Image\":\"%s\",\"Cmd\":[\"true\"],\"NetworkDisabled\":true,"
+	    "\"Labels\":{\"monkey.sandbox\":\"%s\"},\"HostConfig\":{"
+	    "\"NetworkMode\":\"none\","
+	    "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":1024}]}}",
+	    dt_image, value);
 	long st = api("POST", "/containers/create", json, &body);
 	json_object *o = st == 201 ? json_tokener_parse(body) : NULL;
 	json_object *v = NULL;
@@ -315,7 +328,8 @@ int dt_create_labelled(const char *value, char *id, size_t idlen)
 		snprintf(id, idlen, "%s", json_object_get_string(v));
 		rc = 0;
 	} else {
-		fprintf(stderr, "create failed (HTTP %ld): %s\n", st, body ? body : "");
+		fprintf(stderr, "create failed (HTTP %ld): %s\n", st,
+			body ? body : "");
 	}
 	json_object_put(o);
 	free(body);
@@ -347,8 +361,9 @@ int dt_assert_no_containers(void **unused)
 		n = dt_count_containers(dt_instance_id);
 	}
 	if (n != 0) {
-		fprintf(stderr, "%d container(s) labelled monkey.sandbox=%s remain\n", n,
-			dt_instance_id);
+		fprintf(stderr,
+			"%d container(s) labelled monkey.sandbox=%s remain\n",
+			n, dt_instance_id);
 		return -1; /* cmocka reports a failed teardown */
 	}
 	return 0;
@@ -378,11 +393,13 @@ static void unavailable(const char *program, const char *why)
 	const char *ci = getenv("CI");
 	const char *req = getenv("MONKEY_REQUIRE_DOCKER");
 	if ((ci && !strcmp(ci, "true")) || (req && !strcmp(req, "1"))) {
-		fprintf(stderr, "FAIL: %s needs a container engine: %s\n", program, why);
+		fprintf(stderr, "FAIL: %s needs a container engine: %s\n",
+			program, why);
 		exit(1);
 	}
-	fprintf(stderr, "SKIP: %s: %s (start one with tests/engines.sh start; "
-			"set MONKEY_REQUIRE_DOCKER=1 to make this a failure)\n",
+	fprintf(stderr,
+		"SKIP: %s: %s (start one with tests/engines.sh start; "
+		"set MONKEY_REQUIRE_DOCKER=1 to make this a failure)\n",
 		program, why);
 	exit(77);
 }
@@ -403,21 +420,23 @@ void dt_setup_or_exit(const char *program)
 		fprintf(stderr, "FAIL: cannot load %s: %s\n", path, dlerror());
 		exit(1);
 	}
-	monkey_backend_entry_fn entry = (monkey_backend_entry_fn)dlsym(dl, MONKEY_BACKEND_ENTRY_SYMBOL);
+	monkey_backend_entry_fn entry =
+	    (monkey_backend_entry_fn)dlsym(dl, MONKEY_BACKEND_ENTRY_SYMBOL);
 	if (!entry) {
-		fprintf(stderr, "FAIL: %s has no %s\n", path, MONKEY_BACKEND_ENTRY_SYMBOL);
+		fprintf(stderr, "FAIL: %s has no %s\n", path,
+			MONKEY_BACKEND_ENTRY_SYMBOL);
 		exit(1);
 	}
 	dt_backend = entry();
 
 	make_instance_id();
 	dt_host = (struct monkey_host){
-		.struct_size = sizeof(dt_host),
-		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
-		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
-		.log = host_log,
-		.set_error = host_set_error,
-		.instance_id = dt_instance_id,
+	    .struct_size = sizeof(dt_host),
+	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
+	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
+	    .log = host_log,
+	    .set_error = host_set_error,
+	    .instance_id = dt_instance_id,
 	};
 
 	snprintf(dt_workspace, sizeof(dt_workspace), "/tmp/monkey-dt-XXXXXX");
@@ -430,7 +449,8 @@ void dt_setup_or_exit(const char *program)
 	atexit(dt_teardown_all);
 
 	char cfg[512];
-	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}", dt_image);
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}",
+		 dt_image);
 	if (dt_init(cfg, &dt_state, &err) < 0) {
 		fprintf(stderr, "FAIL: init: %s\n", err.message);
 		exit(1);
@@ -438,14 +458,18 @@ void dt_setup_or_exit(const char *program)
 	if (dt_backend->probe(dt_state, &err) < 0) {
 		char why[1200];
 		snprintf(why, sizeof(why), "%s%s", err.message,
-			 err.code == -ENXIO ? " (build it with tests/make-test-image.sh)" : "");
+			 err.code == -ENXIO
+			     ? " (build it with tests/make-test-image.sh)"
+			     : "");
 		unavailable(program, why);
 	}
 	char *body = NULL;
 	api("GET", "/_ping", NULL, NULL);
-	if (api("GET", "/version", NULL, &body) == 200 && body && strstr(body, "odman"))
+	if (api("GET", "/version", NULL, &body) == 200 && body &&
+	    strstr(body, "odman"))
 		dt_podman = 1;
 	free(body);
-	fprintf(stderr, "%s: engine at %s (%s), image %s, instance %s\n", program, dt_socket(),
-		dt_podman ? "podman" : "docker", dt_image, dt_instance_id);
+	fprintf(stderr, "%s: engine at %s (%s), image %s, instance %s\n",
+		program, dt_socket(), dt_podman ? "podman" : "docker", dt_image,
+		dt_instance_id);
 }

@@ -32,7 +32,8 @@ struct dt_run {
 	char *errout;
 	size_t err_len;
 	int64_t ms;
-	int stop_after; /* sink returns -1 once this many bytes came (0: never) */
+	int stop_after; /* sink returns -1 once this many bytes came (0: never)
+			 */
 };
 
 /* A request with monkey's defaults: 256 MB, 0.5 CPU, 50 pids, 30 s
@@ -40,7 +41,8 @@ struct dt_run {
 void dt_request(struct monkey_exec_request *req, const char *const *argv);
 
 /* Run req through the backend (state st, or dt_state when NULL). */
-void dt_exec(void *st, const struct monkey_exec_request *req, struct dt_run *run);
+void dt_exec(void *st, const struct monkey_exec_request *req,
+	     struct dt_run *run);
 void dt_run_free(struct dt_run *run);
 
 /* Shorthand: run "sh -c script" with defaults; caller frees run. */

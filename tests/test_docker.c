@@ -32,7 +32,7 @@
 #define assert_out(run, want)                                                  \
 	do {                                                                   \
 		if (strcmp((run)->out, (want)))                                \
-			fail_msg("stdout \"%s\" is not \"%s\"; stderr: %s",     \
+			fail_msg("stdout \"%s\" is not \"%s\"; stderr: %s",    \
 				 (run)->out, (want), (run)->errout);           \
 	} while (0)
 
@@ -77,7 +77,9 @@ static void test_pids_limit_is_applied(void **s)
 {
 	(void)s;
 	struct dt_run r;
-	dt_sh("cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max", &r);
+	dt_sh("cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat "
+	      "/sys/fs/cgroup/pids.max",
+	      &r);
 	assert_ran_ok(&r);
 	assert_out(&r, "50\n");
 	dt_run_free(&r);
@@ -89,8 +91,10 @@ static void test_memory_limit_and_no_extra_swap(void **s)
 	struct dt_run r;
 	dt_sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
 	      "cat /sys/fs/cgroup/memory.max; "
-	      "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || "
-	      "cat /sys/fs/cgroup/memory.swap.max 2>/dev/null || echo no-swap-accounting",
+	      "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes "
+	      "2>/dev/null || "
+	      "cat /sys/fs/cgroup/memory.swap.max 2>/dev/null || echo "
+	      "no-swap-accounting",
 	      &r);
 	assert_ran_ok(&r);
 	char first[64] = "", second[64] = "";
@@ -99,7 +103,8 @@ static void test_memory_limit_and_no_extra_swap(void **s)
 	/* v1 memsw counts memory+swap: equal means no swap on top.  v2's
 	 * swap.max counts swap alone: 0. */
 	if (strcmp(second, "no-swap-accounting"))
-		assert_true(!strcmp(second, "268435456") || !strcmp(second, "0"));
+		assert_true(!strcmp(second, "268435456") ||
+			    !strcmp(second, "0"));
 	dt_run_free(&r);
 }
 
@@ -108,7 +113,8 @@ static void test_cpu_quota_is_half_a_cpu(void **s)
 	(void)s;
 	struct dt_run r;
 	dt_sh("if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then "
-	      "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); "
+	      "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat "
+	      "/sys/fs/cgroup/cpu/cpu.cfs_period_us); "
 	      "else cat /sys/fs/cgroup/cpu.max; fi",
 	      &r);
 	assert_ran_ok(&r);
@@ -130,10 +136,12 @@ static void test_ulimits_are_set_explicitly(void **s)
 	assert_non_null(files);
 	assert_non_null(procs);
 	long soft = 0, hard = 0;
-	assert_int_equal(sscanf(files, "Max open files %ld %ld", &soft, &hard), 2);
+	assert_int_equal(sscanf(files, "Max open files %ld %ld", &soft, &hard),
+			 2);
 	assert_int_equal(soft, 1024);
 	assert_int_equal(hard, 4096);
-	assert_int_equal(sscanf(procs, "Max processes %ld %ld", &soft, &hard), 2);
+	assert_int_equal(sscanf(procs, "Max processes %ld %ld", &soft, &hard),
+			 2);
 	assert_int_equal(soft, 4096);
 	assert_int_equal(hard, 4096);
 	dt_run_free(&r);
@@ -143,7 +151,9 @@ static void test_only_loopback_interface_exists(void **s)
 {
 	(void)s;
 	struct dt_run r;
-	dt_sh("ls /sys/class/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", &r);
+	dt_sh("ls /sys/class/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr "
+	      "-d ' '",
+	      &r);
 	assert_ran_ok(&r);
 	assert_out(&r, "lo\nlo\n");
 	dt_run_free(&r);
@@ -152,9 +162,11 @@ static void test_only_loopback_interface_exists(void **s)
 static void test_root_is_read_only_with_writable_exec_tmp(void **s)
 {
 	(void)s;
-	const char *argv[] = {"sh", "-c",
-			      "touch /etc/rootfile 2>/dev/null && echo root-writable; "
-			      "cp /bin/busybox /tmp/echo && /tmp/echo tmp-exec-ok", NULL};
+	const char *argv[] = {
+	    "sh", "-c",
+	    "touch /etc/rootfile 2>/dev/null && echo root-writable; "
+	    "cp /bin/busybox /tmp/echo && /tmp/echo tmp-exec-ok",
+	    NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
 	dt_request(&req, argv);
@@ -183,7 +195,8 @@ static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
 	snprintf(sub, sizeof(sub), "%s/sub dir", dt_workspace);
 	mkdir(sub, 0777);
 	chmod(sub, 0777);
-	const char *argv[] = {"sh", "-c", "pwd; echo written > made-here", NULL};
+	const char *argv[] = {"sh", "-c", "pwd; echo written > made-here",
+			      NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
 	dt_request(&req, argv);
@@ -216,9 +229,11 @@ static void test_mounts_are_read_only_or_writable_as_asked(void **s)
 	fputs("from host\n", f);
 	fclose(f);
 
-	struct monkey_mount mounts[] = {{ro, "/data/ro", 1}, {rw, "/data/rw", 0}};
+	struct monkey_mount mounts[] = {{ro, "/data/ro", 1},
+					{rw, "/data/rw", 0}};
 	const char *argv[] = {"sh", "-c",
-			      "cat /data/ro/given; touch /data/ro/x 2>/dev/null && echo ro-writable; "
+			      "cat /data/ro/given; touch /data/ro/x "
+			      "2>/dev/null && echo ro-writable; "
 			      "echo hi > /data/rw/y && echo rw-ok",
 			      NULL};
 	struct monkey_exec_request req;
@@ -246,7 +261,8 @@ static void test_runs_as_invoking_user_by_default(void **s)
 	struct dt_run r;
 	dt_sh("echo $(id -u):$(id -g)", &r);
 	assert_ran_ok(&r);
-	snprintf(want, sizeof(want), "%u:%u\n", (unsigned)getuid(), (unsigned)getgid());
+	snprintf(want, sizeof(want), "%u:%u\n", (unsigned)getuid(),
+		 (unsigned)getgid());
 	assert_out(&r, want);
 	dt_run_free(&r);
 }
@@ -268,8 +284,8 @@ static void test_runs_as_the_given_user(void **s)
 static void test_environment_has_only_named_variables_and_image_path(void **s)
 {
 	(void)s;
-	const char *envp[] = {"PATH=/host/only/bin", "HOME=/host/home", "LANG=C.UTF-8",
-			      "FOO=bar", NULL};
+	const char *envp[] = {"PATH=/host/only/bin", "HOME=/host/home",
+			      "LANG=C.UTF-8", "FOO=bar", NULL};
 	const char *user_envp[] = {"FOO=bar", NULL};
 	const char *argv[] = {"sh", "-c", "env | sort", NULL};
 	struct monkey_exec_request req;
@@ -335,7 +351,8 @@ static void test_command_that_leaves_stdin_unread_ends_cleanly(void **s)
 	char *data = malloc(n);
 	assert_non_null(data);
 	memset(data, 'x', n);
-	const char *argv[] = {"sh", "-c", "head -c 10 >/dev/null; echo done", NULL};
+	const char *argv[] = {"sh", "-c", "head -c 10 >/dev/null; echo done",
+			      NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
 	dt_request(&req, argv);
@@ -373,10 +390,12 @@ static void test_megabytes_of_output_arrive_whole(void **s)
 	dt_run_free(&r);
 }
 
-static void test_timeout_kills_keeps_partial_output_and_removes_container(void **s)
+static void
+test_timeout_kills_keeps_partial_output_and_removes_container(void **s)
 {
 	(void)s;
-	const char *argv[] = {"sh", "-c", "echo started; sleep 30 & sleep 30; echo never", NULL};
+	const char *argv[] = {
+	    "sh", "-c", "echo started; sleep 30 & sleep 30; echo never", NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
 	dt_request(&req, argv);
@@ -467,8 +486,10 @@ static void test_output_sink_stop_ends_the_command(void **s)
 static void test_memory_hog_reports_oom_killed(void **s)
 {
 	(void)s;
-	/* dd's 64 MiB block buffer is filled from /dev/zero: far over 16 MiB. */
-	const char *argv[] = {"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=4", NULL};
+	/* dd's 64 MiB block buffer is filled from /dev/zero: far over 16 MiB.
+	 */
+	const char *argv[] = {"dd",	"if=/dev/zero", "of=/dev/null",
+			      "bs=64M", "count=4",	NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
 	dt_request(&req, argv);
@@ -492,7 +513,8 @@ static void test_ordinary_exit_reports_no_oom(void **s)
 	dt_sh("true", &r);
 	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 0);
-	assert_int_equal(r.res.oom_killed, dt_podman ? MONKEY_UNKNOWN : MONKEY_NO);
+	assert_int_equal(r.res.oom_killed,
+			 dt_podman ? MONKEY_UNKNOWN : MONKEY_NO);
 	dt_run_free(&r);
 }
 
@@ -517,13 +539,15 @@ static void test_fork_bomb_is_contained(void **s)
 {
 	(void)s;
 	const char *script =
-		"d=/sys/fs/cgroup/pids; [ -f $d/pids.events ] || d=/sys/fs/cgroup; "
-		"b() { b & b & wait; }; b & "
-		"e='max 0'; while [ \"$e\" = 'max 0' ]; do read e < $d/pids.events; done; "
-		"read n < $d/pids.current; "
-		"read t0 rest < /proc/uptime; t=$t0; "
-		"while [ ${t%.*} -lt $((${t0%.*} + 3)) ]; do read t rest < /proc/uptime; done; "
-		"echo \"$n $e\"";
+	    "d=/sys/fs/cgroup/pids; [ -f $d/pids.events ] || d=/sys/fs/cgroup; "
+	    "b() { b & b & wait; }; b & "
+	    "e='max 0'; while [ \"$e\" = 'max 0' ]; do read e < "
+	    "$d/pids.events; done; "
+	    "read n < $d/pids.current; "
+	    "read t0 rest < /proc/uptime; t=$t0; "
+	    "while [ ${t%.*} -lt $((${t0%.*} + 3)) ]; do read t rest < "
+	    "/proc/uptime; done; "
+	    "echo \"$n $e\"";
 	const char *argv[] = {"sh", "-c", script, NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
@@ -539,7 +563,8 @@ static void test_fork_bomb_is_contained(void **s)
 	assert_int_equal(r.res.timed_out, 0);
 	long n = -1, refused = -1;
 	if (sscanf(r.out, "%ld max %ld", &n, &refused) != 2)
-		fail_msg("unexpected output \"%s\"; stderr: %.300s", r.out, r.errout);
+		fail_msg("unexpected output \"%s\"; stderr: %.300s", r.out,
+			 r.errout);
 	assert_true(n > 0 && n <= 50);
 	assert_true(refused > 0);
 	dt_run_free(&r);
@@ -570,7 +595,9 @@ static json_object *jpath(json_object *o, const char *a, const char *b)
 static int array_has(json_object *arr, const char *s)
 {
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-		if (strstr(json_object_get_string(json_object_array_get_idx(arr, i)), s))
+		if (strstr(json_object_get_string(
+			       json_object_array_get_idx(arr, i)),
+			   s))
 			return 1;
 	return 0;
 }
@@ -605,20 +632,29 @@ static void test_engine_sees_the_hardening(void **s)
 	json_object *drop = jpath(hc, "CapDrop", NULL);
 	/* podman lists the default set it dropped instead of "ALL". */
 	assert_true(array_has(drop, "ALL") ||
-		    (dt_podman && array_has(drop, "SETUID") && array_has(drop, "DAC_OVERRIDE") &&
+		    (dt_podman && array_has(drop, "SETUID") &&
+		     array_has(drop, "DAC_OVERRIDE") &&
 		     array_has(drop, "CHOWN")));
-	assert_true(array_has(jpath(hc, "SecurityOpt", NULL), "no-new-privileges"));
-	assert_int_equal(json_object_get_int64(jpath(hc, "Memory", NULL)), 256ll << 20);
-	assert_int_equal(json_object_get_int64(jpath(hc, "MemorySwap", NULL)), 256ll << 20);
-	assert_int_equal(json_object_get_int64(jpath(hc, "PidsLimit", NULL)), 50);
+	assert_true(
+	    array_has(jpath(hc, "SecurityOpt", NULL), "no-new-privileges"));
+	assert_int_equal(json_object_get_int64(jpath(hc, "Memory", NULL)),
+			 256ll << 20);
+	assert_int_equal(json_object_get_int64(jpath(hc, "MemorySwap", NULL)),
+			 256ll << 20);
+	assert_int_equal(json_object_get_int64(jpath(hc, "PidsLimit", NULL)),
+			 50);
 	assert_true(json_object_get_boolean(jpath(hc, "ReadonlyRootfs", NULL)));
-	assert_string_equal(json_object_get_string(jpath(hc, "NetworkMode", NULL)), "none");
+	assert_string_equal(
+	    json_object_get_string(jpath(hc, "NetworkMode", NULL)), "none");
 	char user[64];
-	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
-	assert_string_equal(json_object_get_string(jpath(o, "Config", "User")), user);
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(),
+		 (unsigned)getgid());
+	assert_string_equal(json_object_get_string(jpath(o, "Config", "User")),
+			    user);
 	json_object *labels = jpath(o, "Config", "Labels");
 	json_object *owner = NULL;
-	assert_true(json_object_object_get_ex(labels, "monkey.sandbox", &owner));
+	assert_true(
+	    json_object_object_get_ex(labels, "monkey.sandbox", &owner));
 	assert_string_equal(json_object_get_string(owner), dt_instance_id);
 	json_object_put(o);
 	assert_int_equal(b.r.rc, 0);
@@ -669,35 +705,35 @@ int main(void)
 {
 	dt_setup_or_exit("test_docker");
 	const struct CMUnitTest tests[] = {
-		T(test_exit_status_and_streams_are_separate),
-		T(test_all_capabilities_are_dropped),
-		T(test_no_new_privileges_is_set),
-		T(test_pids_limit_is_applied),
-		T(test_memory_limit_and_no_extra_swap),
-		T(test_cpu_quota_is_half_a_cpu),
-		T(test_ulimits_are_set_explicitly),
-		T(test_only_loopback_interface_exists),
-		T(test_root_is_read_only_with_writable_exec_tmp),
-		T(test_root_is_writable_without_read_only),
-		T(test_workspace_is_mounted_writable_and_is_the_workdir),
-		T(test_mounts_are_read_only_or_writable_as_asked),
-		T(test_runs_as_invoking_user_by_default),
-		T(test_runs_as_the_given_user),
-		T(test_environment_has_only_named_variables_and_image_path),
-		T(test_stdin_is_delivered_then_closed),
-		T(test_large_stdin_and_output_flow_together),
-		T(test_command_that_leaves_stdin_unread_ends_cleanly),
-		T(test_without_stdin_the_command_reads_eof),
-		T(test_megabytes_of_output_arrive_whole),
-		T(test_timeout_kills_keeps_partial_output_and_removes_container),
-		T(test_cancel_fd_stops_the_command),
-		T(test_already_cancelled_request_starts_nothing),
-		T(test_output_sink_stop_ends_the_command),
-		T(test_memory_hog_reports_oom_killed),
-		T(test_ordinary_exit_reports_no_oom),
-		T(test_fork_bomb_is_contained),
-		T(test_concurrent_commands_on_one_state),
-		T(test_engine_sees_the_hardening),
+	    T(test_exit_status_and_streams_are_separate),
+	    T(test_all_capabilities_are_dropped),
+	    T(test_no_new_privileges_is_set),
+	    T(test_pids_limit_is_applied),
+	    T(test_memory_limit_and_no_extra_swap),
+	    T(test_cpu_quota_is_half_a_cpu),
+	    T(test_ulimits_are_set_explicitly),
+	    T(test_only_loopback_interface_exists),
+	    T(test_root_is_read_only_with_writable_exec_tmp),
+	    T(test_root_is_writable_without_read_only),
+	    T(test_workspace_is_mounted_writable_and_is_the_workdir),
+	    T(test_mounts_are_read_only_or_writable_as_asked),
+	    T(test_runs_as_invoking_user_by_default),
+	    T(test_runs_as_the_given_user),
+	    T(test_environment_has_only_named_variables_and_image_path),
+	    T(test_stdin_is_delivered_then_closed),
+	    T(test_large_stdin_and_output_flow_together),
+	    T(test_command_that_leaves_stdin_unread_ends_cleanly),
+	    T(test_without_stdin_the_command_reads_eof),
+	    T(test_megabytes_of_output_arrive_whole),
+	    T(test_timeout_kills_keeps_partial_output_and_removes_container),
+	    T(test_cancel_fd_stops_the_command),
+	    T(test_already_cancelled_request_starts_nothing),
+	    T(test_output_sink_stop_ends_the_command),
+	    T(test_memory_hog_reports_oom_killed),
+	    T(test_ordinary_exit_reports_no_oom),
+	    T(test_fork_bomb_is_contained),
+	    T(test_concurrent_commands_on_one_state),
+	    T(test_engine_sees_the_hardening),
 	};
 	return cmocka_run_group_tests_name("docker backend", tests, NULL, NULL);
 }

@@ -33,13 +33,15 @@
 	} while (0)
 
 /* Init a state on docker_host (NULL: the environment's) and probe it. */
-static int probe_with(const char *docker_host, const char *image, struct monkey_error *err)
+static int probe_with(const char *docker_host, const char *image,
+		      struct monkey_error *err)
 {
 	char cfg[512];
 	void *st = NULL;
-	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"%s%s%s}",
-		 image ? image : dt_image, docker_host ? ",\"docker_host\":\"" : "",
-		 docker_host ? docker_host : "", docker_host ? "\"" : "");
+	snprintf(
+	    cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"%s%s%s}",
+	    image ? image : dt_image, docker_host ? ",\"docker_host\":\"" : "",
+	    docker_host ? docker_host : "", docker_host ? "\"" : "");
 	int rc = dt_init(cfg, &st, err);
 	assert_int_equal(rc, 0);
 	rc = dt_backend->probe(st, err);
@@ -52,15 +54,17 @@ static void test_descriptor_declares_what_docker_enforces(void **s)
 	(void)s;
 	uint32_t want = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
 			MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
-			MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
-			MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-			MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_OOM_REPORT |
-			MONKEY_CAP_CANCEL;
+			MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS |
+			MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
+			MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+			MONKEY_CAP_USER | MONKEY_CAP_IMAGE |
+			MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL;
 	assert_string_equal(dt_backend->name, "docker");
 	assert_int_equal(dt_backend->abi_major, MONKEY_BACKEND_ABI_MAJOR);
 	assert_int_equal(dt_backend->safety, MONKEY_SAFETY_HIGH);
 	assert_int_equal(dt_backend->capabilities & want, want);
-	assert_int_equal(dt_backend->capabilities & MONKEY_CAP_MEMORY_APPROX, 0);
+	assert_int_equal(dt_backend->capabilities & MONKEY_CAP_MEMORY_APPROX,
+			 0);
 	assert_non_null(dt_backend->details);
 	assert_contains(dt_backend->details, "debian:bookworm-slim");
 }
@@ -120,13 +124,15 @@ static void test_bad_option_gives_the_engine_message(void **s)
 	if (dt_podman)
 		assert_contains(r.err.message, "memory limit");
 	else
-		assert_contains(r.err.message, "Minimum memory limit allowed is 6MB");
+		assert_contains(r.err.message,
+				"Minimum memory limit allowed is 6MB");
 	dt_run_free(&r);
 }
 
 /* Pulls go to a registry on a closed loopback port: no traffic leaves the
  * machine, and the engine's reason is "connection refused". */
-static void test_missing_image_is_pulled_and_failure_names_image_and_reason(void **s)
+static void
+test_missing_image_is_pulled_and_failure_names_image_and_reason(void **s)
 {
 	(void)s;
 	const char *image = "127.0.0.1:1/monkey/absent:latest";
@@ -177,7 +183,8 @@ static void test_probe_explains_missing_socket(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL, &err) < 0);
+	assert_true(probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL,
+			       &err) < 0);
 	assert_contains(err.message, "/tmp/monkey-no-such-engine.sock");
 	assert_contains(err.message, "does not exist");
 }
@@ -187,7 +194,8 @@ static void test_probe_explains_stopped_engine(void **s)
 {
 	(void)s;
 	char path[108], host[128];
-	snprintf(path, sizeof(path), "/tmp/monkey-dt-dead-%d.sock", (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/monkey-dt-dead-%d.sock",
+		 (int)getpid());
 	unlink(path);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -263,7 +271,8 @@ static void test_invalid_configuration_is_refused(void **s)
 	assert_int_equal(dt_init("{\"image\": ", &st, &err), -EINVAL);
 	assert_contains(err.message, "not a JSON object");
 	assert_int_equal(dt_init("[1,2]", &st, &err), -EINVAL);
-	assert_int_equal(dt_init("{\"pull\":\"sometimes\"}", &st, &err), -EINVAL);
+	assert_int_equal(dt_init("{\"pull\":\"sometimes\"}", &st, &err),
+			 -EINVAL);
 	assert_contains(err.message, "sometimes");
 	/* Unknown keys are ignored. */
 	assert_int_equal(dt_init("{\"pool\":3,\"whatever\":{}}", &st, &err), 0);
@@ -369,7 +378,8 @@ static void *shuttle(void *arg)
 	char buf[65536];
 	int open_a = 1, open_b = 1;
 	while (open_a || open_b) {
-		struct pollfd p[2] = {{pr->a, open_a ? POLLIN : 0, 0}, {pr->b, open_b ? POLLIN : 0, 0}};
+		struct pollfd p[2] = {{pr->a, open_a ? POLLIN : 0, 0},
+				      {pr->b, open_b ? POLLIN : 0, 0}};
 		if (poll(p, 2, 200) < 0 || pr->px->dead)
 			break;
 		for (int i = 0; i < 2; i++) {
@@ -430,7 +440,8 @@ static void *proxy_main(void *arg)
 static void proxy_start(struct proxy *px)
 {
 	memset(px, 0, sizeof(*px)); /* also dead = active = 0 */
-	snprintf(px->path, sizeof(px->path), "/tmp/monkey-dt-proxy-%d.sock", (int)getpid());
+	snprintf(px->path, sizeof(px->path), "/tmp/monkey-dt-proxy-%d.sock",
+		 (int)getpid());
 	unlink(px->path);
 	px->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -467,7 +478,8 @@ static void test_engine_going_away_mid_command_is_an_error_not_a_hang(void **s)
 	char host[160], cfg[256];
 	proxy_start(&px);
 	snprintf(host, sizeof(host), "unix://%s", px.path);
-	snprintf(cfg, sizeof(cfg), "{\"docker_host\":\"%s\",\"api_timeout_ms\":5000}", host);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"docker_host\":\"%s\",\"api_timeout_ms\":5000}", host);
 	void *st = NULL;
 	struct monkey_error err = {0};
 	assert_int_equal(dt_init(cfg, &st, &err), 0);
@@ -514,7 +526,8 @@ static void test_stale_containers_of_dead_processes_are_swept(void **s)
 	for (int i = 0; p && i < 20; i++)
 		p = strchr(p + 1, ' ');
 	assert_non_null(p);
-	snprintf(dead, sizeof(dead), "%d-%llu", (int)pid, strtoull(p + 1, NULL, 10));
+	snprintf(dead, sizeof(dead), "%d-%llu", (int)pid,
+		 strtoull(p + 1, NULL, 10));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 
@@ -522,14 +535,18 @@ static void test_stale_containers_of_dead_processes_are_swept(void **s)
 	snprintf(alive, sizeof(alive), "%s", dt_instance_id);
 	char id_dead[128], id_other[128], id_alive[128];
 	assert_int_equal(dt_create_labelled(dead, id_dead, sizeof(id_dead)), 0);
-	assert_int_equal(dt_create_labelled("not-an-instance-id", id_other, sizeof(id_other)), 0);
-	assert_int_equal(dt_create_labelled(alive, id_alive, sizeof(id_alive)), 0);
+	assert_int_equal(dt_create_labelled("not-an-instance-id", id_other,
+					    sizeof(id_other)),
+			 0);
+	assert_int_equal(dt_create_labelled(alive, id_alive, sizeof(id_alive)),
+			 0);
 
 	/* A new monkey process (a fresh state) sweeps on its first probe. */
 	void *st = NULL;
 	struct monkey_error err = {0};
 	char cfg[256];
-	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}", dt_image);
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}",
+		 dt_image);
 	assert_int_equal(dt_init(cfg, &st, &err), 0);
 	dt_log_clear();
 	assert_int_equal(dt_backend->probe(st, &err), 0);
@@ -553,25 +570,26 @@ int main(void)
 {
 	dt_setup_or_exit("test_docker_errors");
 	const struct CMUnitTest tests[] = {
-		T(test_descriptor_declares_what_docker_enforces),
-		T(test_missing_program_is_enoent_with_engine_message),
-		T(test_missing_absolute_program_is_enoent),
-		T(test_directory_as_program_is_eacces),
-		T(test_bad_option_gives_the_engine_message),
-		T(test_missing_image_is_pulled_and_failure_names_image_and_reason),
-		T(test_missing_image_fails_probe_when_pulling_is_off),
-		T(test_invalid_image_name_is_refused),
-		T(test_probe_explains_missing_socket),
-		T(test_probe_explains_stopped_engine),
-		T(test_probe_refuses_tcp_docker_host),
-		T(test_probe_explains_permission_denied),
-		T(test_invalid_configuration_is_refused),
-		T(test_workdir_outside_workspace_is_refused),
-		T(test_user_without_group_is_refused),
-		T(test_exec_without_probe_connects_by_itself),
-		T(test_fini_returns_only_when_every_container_is_gone),
-		T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
-		T(test_stale_containers_of_dead_processes_are_swept),
+	    T(test_descriptor_declares_what_docker_enforces),
+	    T(test_missing_program_is_enoent_with_engine_message),
+	    T(test_missing_absolute_program_is_enoent),
+	    T(test_directory_as_program_is_eacces),
+	    T(test_bad_option_gives_the_engine_message),
+	    T(test_missing_image_is_pulled_and_failure_names_image_and_reason),
+	    T(test_missing_image_fails_probe_when_pulling_is_off),
+	    T(test_invalid_image_name_is_refused),
+	    T(test_probe_explains_missing_socket),
+	    T(test_probe_explains_stopped_engine),
+	    T(test_probe_refuses_tcp_docker_host),
+	    T(test_probe_explains_permission_denied),
+	    T(test_invalid_configuration_is_refused),
+	    T(test_workdir_outside_workspace_is_refused),
+	    T(test_user_without_group_is_refused),
+	    T(test_exec_without_probe_connects_by_itself),
+	    T(test_fini_returns_only_when_every_container_is_gone),
+	    T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
+	    T(test_stale_containers_of_dead_processes_are_swept),
 	};
-	return cmocka_run_group_tests_name("docker backend errors", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("docker backend errors", tests, NULL,
+					   NULL);
 }

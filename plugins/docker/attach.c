@@ -67,15 +67,18 @@ static int send_all(struct dk_attach *a, const char *data, size_t len,
 		CURLcode rc = curl_easy_send(a->curl, data, len, &n);
 		if (rc == CURLE_AGAIN) {
 			if (!wait_fd(a->fd, POLLOUT, deadline))
-				return a->st->host->set_error(err, -ETIMEDOUT,
-							      "%s did not accept the attach request in time",
-							      a->st->engine_name);
+				return a->st->host->set_error(
+				    err, -ETIMEDOUT,
+				    "%s did not accept the attach request in "
+				    "time",
+				    a->st->engine_name);
 			continue;
 		}
 		if (rc != CURLE_OK)
-			return a->st->host->set_error(err, -ECONNRESET,
-						      "sending the attach request to the %s failed: %s",
-						      a->st->engine_name, curl_easy_strerror(rc));
+			return a->st->host->set_error(
+			    err, -ECONNRESET,
+			    "sending the attach request to the %s failed: %s",
+			    a->st->engine_name, curl_easy_strerror(rc));
 		data += n;
 		len -= n;
 	}
@@ -95,27 +98,33 @@ static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
 		return a->st->host->set_error(err, -ENOMEM, "out of memory");
 	while (!end) {
 		if (have == DK_HEADER_MAX) {
-			ret = a->st->host->set_error(err, -EPROTO,
-						     "the %s sent an oversized attach answer",
-						     a->st->engine_name);
+			ret = a->st->host->set_error(
+			    err, -EPROTO,
+			    "the %s sent an oversized attach answer",
+			    a->st->engine_name);
 			goto out;
 		}
 		size_t n = 0;
-		CURLcode rc = curl_easy_recv(a->curl, head + have, DK_HEADER_MAX - have, &n);
+		CURLcode rc = curl_easy_recv(a->curl, head + have,
+					     DK_HEADER_MAX - have, &n);
 		if (rc == CURLE_AGAIN) {
 			if (!wait_fd(a->fd, POLLIN, deadline)) {
-				ret = a->st->host->set_error(err, -ETIMEDOUT,
-							     "%s did not answer the attach request within %lld ms",
-							     a->st->engine_name,
-							     (long long)a->st->api_timeout_ms);
+				ret = a->st->host->set_error(
+				    err, -ETIMEDOUT,
+				    "%s did not answer the attach request "
+				    "within %lld ms",
+				    a->st->engine_name,
+				    (long long)a->st->api_timeout_ms);
 				goto out;
 			}
 			continue;
 		}
 		if (rc != CURLE_OK || n == 0) {
-			ret = a->st->host->set_error(err, -ECONNRESET,
-						     "%s closed the connection while attaching to container %.12s",
-						     a->st->engine_name, id);
+			ret = a->st->host->set_error(
+			    err, -ECONNRESET,
+			    "%s closed the connection while attaching to "
+			    "container %.12s",
+			    a->st->engine_name, id);
 			goto out;
 		}
 		have += n;
@@ -126,20 +135,25 @@ static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
 	size_t head_len = (size_t)(end - head) + 4;
 	int status = 0;
 	if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) {
-		ret = a->st->host->set_error(err, -EPROTO,
-					     "the %s answered the attach request with something that is not HTTP",
-					     a->st->engine_name);
+		ret =
+		    a->st->host->set_error(err, -EPROTO,
+					   "the %s answered the attach request "
+					   "with something that is not HTTP",
+					   a->st->engine_name);
 		goto out;
 	}
 	if (status != 101 && status != 200) {
 		/* An error answer: its JSON body says why. */
-		struct dk_response r = {.status = status, .body = head + head_len};
-		ret = dk_engine_error(a->st, &r, err, "attaching to container %.12s failed", id);
+		struct dk_response r = {.status = status,
+					.body = head + head_len};
+		ret = dk_engine_error(
+		    a->st, &r, err, "attaching to container %.12s failed", id);
 		/* podman creates the process when attaching, so a missing
 		 * program shows up here rather than at start. */
 		int code = dk_exec_failure(r.body);
 		if (code) {
-			dk_engine_error(a->st, &r, err, "starting the command failed");
+			dk_engine_error(a->st, &r, err,
+					"starting the command failed");
 			ret = code;
 			if (err)
 				err->code = code;
@@ -150,7 +164,8 @@ static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
 	if (a->pending_len) {
 		a->pending = malloc(a->pending_len);
 		if (!a->pending) {
-			ret = a->st->host->set_error(err, -ENOMEM, "out of memory");
+			ret = a->st->host->set_error(err, -ENOMEM,
+						     "out of memory");
 			goto out;
 		}
 		memcpy(a->pending, head + head_len, a->pending_len);
@@ -176,21 +191,25 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 	a->curl = dk_raw_handle(st);
 	if (!a->curl) {
 		free(a);
-		return st->host->set_error(err, -ENOMEM, "out of memory creating an HTTP handle");
+		return st->host->set_error(
+		    err, -ENOMEM, "out of memory creating an HTTP handle");
 	}
 	CURLcode rc = curl_easy_perform(a->curl);
 	if (rc != CURLE_OK) {
 		long oserr = 0;
 		curl_easy_getinfo(a->curl, CURLINFO_OS_ERRNO, &oserr);
-		ret = st->host->set_error(err, -ECONNREFUSED,
-					  "cannot connect to the %s at %s to attach: %s",
-					  st->engine_name, st->socket_path,
-					  oserr ? strerror((int)oserr) : curl_easy_strerror(rc));
+		ret = st->host->set_error(
+		    err, -ECONNREFUSED,
+		    "cannot connect to the %s at %s to attach: %s",
+		    st->engine_name, st->socket_path,
+		    oserr ? strerror((int)oserr) : curl_easy_strerror(rc));
 		goto fail;
 	}
-	if (curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &a->fd) != CURLE_OK ||
+	if (curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &a->fd) !=
+		CURLE_OK ||
 	    a->fd == CURL_SOCKET_BAD) {
-		ret = st->host->set_error(err, -EIO, "libcurl gave no socket for the attach stream");
+		ret = st->host->set_error(
+		    err, -EIO, "libcurl gave no socket for the attach stream");
 		goto fail;
 	}
 
@@ -198,7 +217,8 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 	memcpy(prefix, st->api_prefix, sizeof(prefix));
 	pthread_mutex_unlock(&st->lock);
 	snprintf(req, sizeof(req),
-		 "POST %s/containers/%s/attach?stream=1&stdout=1&stderr=1%s HTTP/1.1\r\n"
+		 "POST %s/containers/%s/attach?stream=1&stdout=1&stderr=1%s "
+		 "HTTP/1.1\r\n"
 		 "Host: docker\r\n"
 		 "Connection: Upgrade\r\n"
 		 "Upgrade: tcp\r\n"
@@ -231,8 +251,8 @@ void dk_attach_close(struct dk_attach *a)
 
 /* Hand the payload of data[0..len) to the sink, frame by frame.  Returns
  * DK_PUMP_STOP when the sink asked to stop, 0 otherwise. */
-static int demux(struct dk_attach *a, struct dk_io *io, const unsigned char *data,
-		 size_t len)
+static int demux(struct dk_attach *a, struct dk_io *io,
+		 const unsigned char *data, size_t len)
 {
 	while (len) {
 		if (a->payload_left == 0) {
@@ -248,13 +268,16 @@ static int demux(struct dk_attach *a, struct dk_io *io, const unsigned char *dat
 			a->hdr_have = 0;
 			/* 0 stdin (echoed on some engines), 1 stdout, 2 stderr,
 			 * 3 the engine's own error text. */
-			a->stream = a->hdr[0] == 2 || a->hdr[0] == 3 ? MONKEY_STREAM_STDERR
-								     : MONKEY_STREAM_STDOUT;
-			a->payload_left = (uint64_t)a->hdr[4] << 24 | (uint64_t)a->hdr[5] << 16 |
+			a->stream = a->hdr[0] == 2 || a->hdr[0] == 3
+					? MONKEY_STREAM_STDERR
+					: MONKEY_STREAM_STDOUT;
+			a->payload_left = (uint64_t)a->hdr[4] << 24 |
+					  (uint64_t)a->hdr[5] << 16 |
 					  (uint64_t)a->hdr[6] << 8 | a->hdr[7];
 			continue;
 		}
-		size_t take = a->payload_left < len ? (size_t)a->payload_left : len;
+		size_t take =
+		    a->payload_left < len ? (size_t)a->payload_left : len;
 		if (io->output(io->output_ctx, a->stream, data, take) < 0)
 			return DK_PUMP_STOP;
 		a->payload_left -= take;
@@ -270,8 +293,9 @@ static void feed_stdin(struct dk_attach *a, struct dk_io *io)
 {
 	while (io->stdin_sent < io->stdin_len) {
 		size_t n = 0;
-		CURLcode rc = curl_easy_send(a->curl, io->stdin_data + io->stdin_sent,
-					     io->stdin_len - io->stdin_sent, &n);
+		CURLcode rc =
+		    curl_easy_send(a->curl, io->stdin_data + io->stdin_sent,
+				   io->stdin_len - io->stdin_sent, &n);
 		if (rc == CURLE_AGAIN)
 			return;
 		if (rc != CURLE_OK) {
@@ -298,8 +322,8 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 	}
 	for (;;) {
 		struct pollfd p[2] = {
-			{.fd = a->fd, .events = POLLIN},
-			{.fd = io->cancel_fd, .events = POLLIN},
+		    {.fd = a->fd, .events = POLLIN},
+		    {.fd = io->cancel_fd, .events = POLLIN},
 		};
 		if (!a->stdin_closed)
 			p[0].events |= POLLOUT;
@@ -315,8 +339,9 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return a->st->host->set_error(err, -errno, "poll on the attach stream: %s",
-						      strerror(errno));
+			return a->st->host->set_error(
+			    err, -errno, "poll on the attach stream: %s",
+			    strerror(errno));
 		}
 		if (n == 0)
 			continue; /* the deadline check above decides */
@@ -327,7 +352,8 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		size_t got = 0;
-		CURLcode rc = curl_easy_recv(a->curl, a->buf, sizeof(a->buf), &got);
+		CURLcode rc =
+		    curl_easy_recv(a->curl, a->buf, sizeof(a->buf), &got);
 		if (rc == CURLE_AGAIN)
 			continue;
 		/* A command that exits without reading all its stdin leaves
@@ -336,9 +362,10 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		if (rc != CURLE_OK && a->stdin_broken)
 			return DK_PUMP_EOF;
 		if (rc != CURLE_OK)
-			return a->st->host->set_error(err, -ECONNRESET,
-						      "the %s broke the output stream: %s",
-						      a->st->engine_name, curl_easy_strerror(rc));
+			return a->st->host->set_error(
+			    err, -ECONNRESET,
+			    "the %s broke the output stream: %s",
+			    a->st->engine_name, curl_easy_strerror(rc));
 		if (got == 0)
 			return DK_PUMP_EOF;
 		if (demux(a, io, a->buf, got) == DK_PUMP_STOP)

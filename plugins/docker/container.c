@@ -28,7 +28,8 @@ static void add_bool(json_object *o, const char *key, int val)
 	json_object_object_add(o, key, json_object_new_boolean(val));
 }
 
-static void add_ulimit(json_object *arr, const char *name, int64_t soft, int64_t hard)
+static void add_ulimit(json_object *arr, const char *name, int64_t soft,
+		       int64_t hard)
 {
 	json_object *u = json_object_new_object();
 	add_str(u, "Name", name);
@@ -52,8 +53,9 @@ static void add_bind(json_object *arr, const char *src, const char *dst, int ro)
  * image). */
 static int basic_env(const char *kv)
 {
-	static const char *const names[] = {"LANG=", "LANGUAGE=", "TERM=",
-					    "COLORTERM=", "NO_COLOR=", "TZ=", NULL};
+	static const char *const names[] = {
+	    "LANG=",	 "LANGUAGE=", "TERM=", "COLORTERM=",
+	    "NO_COLOR=", "TZ=",	      NULL};
 	for (const char *const *n = names; *n; n++)
 		if (!strncmp(kv, *n, strlen(*n)))
 			return 1;
@@ -124,20 +126,24 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		wd = container_workdir(req);
 		if (!wd)
 			return h->set_error(err, -EINVAL,
-					    "working directory %s is not inside the workspace %s",
+					    "working directory %s is not "
+					    "inside the workspace %s",
 					    req->workdir, req->workspace),
 			       NULL;
 	}
 	if (req->user && req->user[0]) {
 		if (!strchr(req->user, ':'))
 			return free(wd),
-			       h->set_error(err, -EINVAL,
-					    "user '%s' must be uid:gid (without a group the engine runs the command with gid 0)",
-					    req->user),
+			       h->set_error(
+				   err, -EINVAL,
+				   "user '%s' must be uid:gid (without a group "
+				   "the engine runs the command with gid 0)",
+				   req->user),
 			       NULL;
 		snprintf(user, sizeof(user), "%s", req->user);
 	} else {
-		snprintf(user, sizeof(user), "%u:%u", (unsigned)st->uid, (unsigned)st->gid);
+		snprintf(user, sizeof(user), "%u:%u", (unsigned)st->uid,
+			 (unsigned)st->gid);
 	}
 
 	json_object *body = json_object_new_object();
@@ -185,12 +191,14 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		add_i64(hc, "PidsLimit", req->pids);
 	json_object *ul = json_object_new_array();
 	if (req->open_files)
-		add_ulimit(ul, "nofile", (int64_t)req->open_files, (int64_t)req->open_files);
+		add_ulimit(ul, "nofile", (int64_t)req->open_files,
+			   (int64_t)req->open_files);
 	else
 		add_ulimit(ul, "nofile", DK_NOFILE_SOFT, DK_NOFILE_HARD);
 	add_ulimit(ul, "nproc", DK_NPROC, DK_NPROC);
 	if (req->cpu_time_s)
-		add_ulimit(ul, "cpu", (int64_t)req->cpu_time_s, (int64_t)req->cpu_time_s);
+		add_ulimit(ul, "cpu", (int64_t)req->cpu_time_s,
+			   (int64_t)req->cpu_time_s);
 	if (req->file_size_bytes)
 		add_ulimit(ul, "fsize", (int64_t)req->file_size_bytes,
 			   (int64_t)req->file_size_bytes);
@@ -217,12 +225,14 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	json_object_object_add(hc, "LogConfig", log);
 	json_object_object_add(body, "HostConfig", hc);
 
-	const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	const char *s =
+	    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	out = s ? strdup(s) : NULL;
 	json_object_put(body);
 	free(wd);
 	if (!out)
-		h->set_error(err, -ENOMEM, "out of memory building the container request");
+		h->set_error(err, -ENOMEM,
+			     "out of memory building the container request");
 	return out;
 }
 
@@ -232,19 +242,24 @@ static int valid_id(const char *id)
 	return n >= 12 && n < DK_ID_MAX && id[n] == '\0';
 }
 
-int dk_container_create(struct dk_state *st, const char *body, const char *image,
-			char id[DK_ID_MAX], struct monkey_error *err)
+int dk_container_create(struct dk_state *st, const char *body,
+			const char *image, char id[DK_ID_MAX],
+			struct monkey_error *err)
 {
 	struct dk_response r = {0};
-	int rc = dk_request(st, "POST", "/containers/create", body, st->api_timeout_ms,
-			    -1, &r, err);
+	int rc = dk_request(st, "POST", "/containers/create", body,
+			    st->api_timeout_ms, -1, &r, err);
 	if (rc < 0)
 		return rc;
 	if (r.status != 201) {
 		if (r.status == 404)
-			rc = dk_engine_error(st, &r, err, "image %s is not present locally", image);
+			rc = dk_engine_error(st, &r, err,
+					     "image %s is not present locally",
+					     image);
 		else
-			rc = dk_engine_error(st, &r, err, "creating a container from %s failed", image);
+			rc = dk_engine_error(
+			    st, &r, err, "creating a container from %s failed",
+			    image);
 		dk_response_free(&r);
 		return rc;
 	}
@@ -257,15 +272,19 @@ int dk_container_create(struct dk_state *st, const char *body, const char *image
 		snprintf(id, DK_ID_MAX, "%s", json_object_get_string(v));
 		rc = 0;
 	} else {
-		st->host->set_error(err, rc, "the %s answered container create without an id: %.200s",
-				    st->engine_name, r.body ? r.body : "");
+		st->host->set_error(
+		    err, rc,
+		    "the %s answered container create without an id: %.200s",
+		    st->engine_name, r.body ? r.body : "");
 	}
 	json_object *w = NULL;
 	if (o && json_object_object_get_ex(o, "Warnings", &w) &&
 	    json_object_is_type(w, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(w); i++)
-			st->host->log(st->host, MONKEY_LOG_DEBUG, "docker: create: %s",
-				      json_object_get_string(json_object_array_get_idx(w, i)));
+			st->host->log(st->host, MONKEY_LOG_DEBUG,
+				      "docker: create: %s",
+				      json_object_get_string(
+					  json_object_array_get_idx(w, i)));
 	json_object_put(o);
 	dk_response_free(&r);
 	return rc;
@@ -284,13 +303,15 @@ int dk_exec_failure(const char *body)
 	return 0;
 }
 
-int dk_container_start(struct dk_state *st, const char *id, struct monkey_error *err)
+int dk_container_start(struct dk_state *st, const char *id,
+		       struct monkey_error *err)
 {
 	char path[DK_ID_MAX + 32];
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	int rc = dk_request(st, "POST", path, NULL, st->api_timeout_ms, -1, &r, err);
+	int rc =
+	    dk_request(st, "POST", path, NULL, st->api_timeout_ms, -1, &r, err);
 	if (rc < 0)
 		return rc;
 	if (r.status == 204 || r.status == 304) {
@@ -315,13 +336,15 @@ int dk_container_kill(struct dk_state *st, const char *id, const char *sig,
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", id, sig);
-	int rc = dk_request(st, "POST", path, NULL, st->api_timeout_ms, -1, &r, err);
+	int rc =
+	    dk_request(st, "POST", path, NULL, st->api_timeout_ms, -1, &r, err);
 	if (rc < 0)
 		return rc;
 	/* 409/500 "is not running": it already ended, which is the goal. */
 	if (r.status != 204 && r.status != 409 &&
 	    !(r.body && strstr(r.body, "not running")))
-		rc = dk_engine_error(st, &r, err, "killing container %.12s failed", id);
+		rc = dk_engine_error(st, &r, err,
+				     "killing container %.12s failed", id);
 	dk_response_free(&r);
 	return rc;
 }
@@ -333,11 +356,13 @@ int dk_container_wait(struct dk_state *st, const char *id, int64_t timeout_ms,
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s/wait", id);
-	int rc = dk_request(st, "POST", path, NULL, timeout_ms, cancel_fd, &r, err);
+	int rc =
+	    dk_request(st, "POST", path, NULL, timeout_ms, cancel_fd, &r, err);
 	if (rc < 0)
 		return rc;
 	if (r.status != 200) {
-		rc = dk_engine_error(st, &r, err, "waiting for container %.12s failed", id);
+		rc = dk_engine_error(st, &r, err,
+				     "waiting for container %.12s failed", id);
 		dk_response_free(&r);
 		return rc;
 	}
@@ -346,33 +371,39 @@ int dk_container_wait(struct dk_state *st, const char *id, int64_t timeout_ms,
 	if (o && json_object_object_get_ex(o, "StatusCode", &v))
 		*status = (long)json_object_get_int64(v);
 	else
-		rc = st->host->set_error(err, -EPROTO, "the %s answered wait without a status: %.200s",
-					 st->engine_name, r.body ? r.body : "");
+		rc = st->host->set_error(
+		    err, -EPROTO,
+		    "the %s answered wait without a status: %.200s",
+		    st->engine_name, r.body ? r.body : "");
 	json_object_put(o);
 	dk_response_free(&r);
 	return rc;
 }
 
 int dk_container_inspect(struct dk_state *st, const char *id, int *running,
-			 long *exit_code, int *oom_killed, struct monkey_error *err)
+			 long *exit_code, int *oom_killed,
+			 struct monkey_error *err)
 {
 	char path[DK_ID_MAX + 32];
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	int rc = dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r, err);
+	int rc =
+	    dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r, err);
 	if (rc < 0)
 		return rc;
 	if (r.status != 200) {
-		rc = dk_engine_error(st, &r, err, "inspecting container %.12s failed", id);
+		rc = dk_engine_error(st, &r, err,
+				     "inspecting container %.12s failed", id);
 		dk_response_free(&r);
 		return rc;
 	}
 	json_object *o = json_tokener_parse(r.body ? r.body : "");
 	json_object *state = NULL, *v = NULL;
 	if (!o || !json_object_object_get_ex(o, "State", &state)) {
-		rc = st->host->set_error(err, -EPROTO, "the %s answered inspect without a State",
-					 st->engine_name);
+		rc = st->host->set_error(
+		    err, -EPROTO, "the %s answered inspect without a State",
+		    st->engine_name);
 		json_object_put(o);
 		dk_response_free(&r);
 		return rc;
@@ -384,28 +415,33 @@ int dk_container_inspect(struct dk_state *st, const char *id, int *running,
 		*exit_code = (long)json_object_get_int64(v);
 	/* Podman has the field but never sets it: say "unknown", not "no". */
 	if (oom_killed) {
-		if (st->is_podman || !json_object_object_get_ex(state, "OOMKilled", &v))
+		if (st->is_podman ||
+		    !json_object_object_get_ex(state, "OOMKilled", &v))
 			*oom_killed = MONKEY_UNKNOWN;
 		else
-			*oom_killed = json_object_get_boolean(v) ? MONKEY_YES : MONKEY_NO;
+			*oom_killed =
+			    json_object_get_boolean(v) ? MONKEY_YES : MONKEY_NO;
 	}
 	json_object_put(o);
 	dk_response_free(&r);
 	return 0;
 }
 
-int dk_container_remove(struct dk_state *st, const char *id, struct monkey_error *err)
+int dk_container_remove(struct dk_state *st, const char *id,
+			struct monkey_error *err)
 {
 	char path[DK_ID_MAX + 48];
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
-	int rc = dk_request(st, "DELETE", path, NULL, DK_REMOVE_TIMEOUT_MS, -1, &r, err);
+	int rc = dk_request(st, "DELETE", path, NULL, DK_REMOVE_TIMEOUT_MS, -1,
+			    &r, err);
 	if (rc < 0)
 		return rc;
 	/* 404: already gone, which is what we wanted. */
 	if (r.status != 204 && r.status != 200 && r.status != 404)
-		rc = dk_engine_error(st, &r, err, "removing container %.12s failed", id);
+		rc = dk_engine_error(st, &r, err,
+				     "removing container %.12s failed", id);
 	dk_response_free(&r);
 	if (rc == 0)
 		dk_live_remove(st, id);

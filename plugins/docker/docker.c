@@ -71,9 +71,10 @@ static void *janitor_main(void *arg)
 		char *id = st->doomed[--st->n_doomed];
 		pthread_mutex_unlock(&st->lock);
 		if (dk_container_remove(st, id, &e) < 0)
-			st->host->log(st->host, MONKEY_LOG_WARNING,
-				      "docker: container %.12s could not be removed: %s", id,
-				      e.message);
+			st->host->log(
+			    st->host, MONKEY_LOG_WARNING,
+			    "docker: container %.12s could not be removed: %s",
+			    id, e.message);
 		free(id);
 		pthread_mutex_lock(&st->lock);
 	}
@@ -85,7 +86,8 @@ static void *janitor_main(void *arg)
 static int janitor_running(struct dk_state *st)
 {
 	if (!st->remover_started && !st->stopping)
-		st->remover_started = pthread_create(&st->remover, NULL, janitor_main, st) == 0;
+		st->remover_started =
+		    pthread_create(&st->remover, NULL, janitor_main, st) == 0;
 	return st->remover_started;
 }
 
@@ -131,8 +133,10 @@ void dk_remove_later(struct dk_state *st, const char *id)
 	/* No thread or no memory: remove now. */
 	free(copy);
 	if (dk_container_remove(st, id, &e) < 0)
-		st->host->log(st->host, MONKEY_LOG_WARNING,
-			      "docker: container %.12s could not be removed: %s", id, e.message);
+		st->host->log(
+		    st->host, MONKEY_LOG_WARNING,
+		    "docker: container %.12s could not be removed: %s", id,
+		    e.message);
 }
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
@@ -150,31 +154,38 @@ static int parse_config(struct dk_state *st, const char *config_json,
 	json_object *o = json_tokener_parse_verbose(config_json, &jerr);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return h->set_error(err, -EINVAL,
-				    "docker backend configuration is not a JSON object%s%s",
-				    jerr != json_tokener_success ? ": " : "",
-				    jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "");
+		return h->set_error(
+		    err, -EINVAL,
+		    "docker backend configuration is not a JSON object%s%s",
+		    jerr != json_tokener_success ? ": " : "",
+		    jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+						 : "");
 	}
 	*root = o;
-	if (json_object_object_get_ex(o, "image", &v) && json_object_is_type(v, json_type_string) &&
+	if (json_object_object_get_ex(o, "image", &v) &&
+	    json_object_is_type(v, json_type_string) &&
 	    json_object_get_string(v)[0])
 		*image = json_object_get_string(v);
 	if (json_object_object_get_ex(o, "docker_host", &v) &&
 	    json_object_is_type(v, json_type_string))
 		*docker_host = json_object_get_string(v);
-	if (json_object_object_get_ex(o, "pull", &v) && json_object_is_type(v, json_type_string)) {
+	if (json_object_object_get_ex(o, "pull", &v) &&
+	    json_object_is_type(v, json_type_string)) {
 		const char *p = json_object_get_string(v);
 		if (!strcmp(p, "never"))
 			*pull = 0;
 		else if (!strcmp(p, "missing"))
 			*pull = 1;
 		else
-			return h->set_error(err, -EINVAL,
-					    "docker backend option pull must be \"missing\" or \"never\", not \"%s\"",
-					    p);
+			return h->set_error(
+			    err, -EINVAL,
+			    "docker backend option pull must be \"missing\" or "
+			    "\"never\", not \"%s\"",
+			    p);
 	}
 	if (json_object_object_get_ex(o, "api_timeout_ms", &v) &&
-	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
+	    json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) > 0)
 		st->api_timeout_ms = json_object_get_int64(v);
 	return 0;
 }
@@ -198,8 +209,9 @@ static void state_free(struct dk_state *st)
 	free(st);
 }
 
-static int docker_p_init(const struct monkey_host *host, const char *config_json,
-			 void **state, struct monkey_error *err)
+static int docker_p_init(const struct monkey_host *host,
+			 const char *config_json, void **state,
+			 struct monkey_error *err)
 {
 	const char *image = NULL, *docker_host = NULL;
 	int pull = -1;
@@ -208,7 +220,8 @@ static int docker_p_init(const struct monkey_host *host, const char *config_json
 	if (!host || !host->set_error || !host->log)
 		return -EINVAL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return host->set_error(err, -EIO, "libcurl failed to initialise");
+		return host->set_error(err, -EIO,
+				       "libcurl failed to initialise");
 	struct dk_state *st = calloc(1, sizeof(*st));
 	if (!st) {
 		curl_global_cleanup();
@@ -222,7 +235,8 @@ static int docker_p_init(const struct monkey_host *host, const char *config_json
 	st->gid = getgid();
 	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
 
-	int rc = parse_config(st, config_json, &image, &docker_host, &pull, &root, err);
+	int rc = parse_config(st, config_json, &image, &docker_host, &pull,
+			      &root, err);
 	if (rc < 0)
 		goto fail;
 	if (!image)
@@ -237,13 +251,16 @@ static int docker_p_init(const struct monkey_host *host, const char *config_json
 		 * (monkey sandbox list): it must not start a download. */
 		if (p && p[0]) {
 			pull = strcmp(p, "never") != 0;
-			st->no_pull_why = "pulling is turned off by MONKEY_DOCKER_PULL=never";
+			st->no_pull_why =
+			    "pulling is turned off by MONKEY_DOCKER_PULL=never";
 		} else {
 			pull = config_json != NULL;
-			st->no_pull_why = "it is pulled when a command first needs it";
+			st->no_pull_why =
+			    "it is pulled when a command first needs it";
 		}
 	} else {
-		st->no_pull_why = "pulling is turned off by the configuration (pull: never)";
+		st->no_pull_why =
+		    "pulling is turned off by the configuration (pull: never)";
 	}
 	st->pull_missing = pull;
 	st->image = strdup(image);
@@ -255,7 +272,9 @@ static int docker_p_init(const struct monkey_host *host, const char *config_json
 		/* Not an init failure: probe reports it as the reason. */
 		st->socket_path = strdup(DK_DEFAULT_SOCKET);
 		if (asprintf(&st->config_error,
-			     "DOCKER_HOST=%s is not supported: the docker backend talks to a local unix socket (unix:///path/to/docker.sock)",
+			     "DOCKER_HOST=%s is not supported: the docker "
+			     "backend talks to a local unix socket "
+			     "(unix:///path/to/docker.sock)",
 			     docker_host) < 0)
 			st->config_error = NULL;
 	}
@@ -282,19 +301,22 @@ static int docker_p_probe(void *state, struct monkey_error *err)
 		return rc;
 	dk_sweep_once(st);
 	if (!dk_image_valid(st->image))
-		return st->host->set_error(err, -EINVAL, "'%s' is not a valid image name",
-					   st->image);
+		return st->host->set_error(
+		    err, -EINVAL, "'%s' is not a valid image name", st->image);
 	return dk_image_ensure(st, st->image, -1, err);
 }
 
 static int docker_p_exec(void *state, const struct monkey_exec_request *req,
-			 struct monkey_exec_result *result, struct monkey_error *err)
+			 struct monkey_exec_result *result,
+			 struct monkey_error *err)
 {
 	struct dk_state *st = state;
 	if (!req || !result || !MONKEY_STRUCT_HAS(req, cancel_fd) ||
 	    !MONKEY_STRUCT_HAS(result, oom_killed))
-		return st->host->set_error(err, -EINVAL,
-					   "exec request or result is older than this docker backend understands");
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "exec request or result is older than this docker backend "
+		    "understands");
 	return dk_run(st, req, result, err);
 }
 
@@ -318,8 +340,10 @@ static void docker_p_fini(void *state)
 		char copy[DK_ID_MAX];
 		snprintf(copy, sizeof(copy), "%s", id);
 		if (dk_container_remove(st, copy, &e) < 0) {
-			st->host->log(st->host, MONKEY_LOG_WARNING,
-				      "docker: container %.12s is left behind: %s", copy, e.message);
+			st->host->log(
+			    st->host, MONKEY_LOG_WARNING,
+			    "docker: container %.12s is left behind: %s", copy,
+			    e.message);
 			dk_live_remove(st, copy);
 		}
 	}
@@ -328,42 +352,44 @@ static void docker_p_fini(void *state)
 }
 
 static const struct monkey_backend docker_backend = {
-	MONKEY_BACKEND_HEADER,
-	.name = "docker",
-	.description = "a fresh hardened container per command (Docker Engine API or podman)",
-	.safety = MONKEY_SAFETY_HIGH,
-	.capabilities = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
-			MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
-			MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
-			MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-			MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
-			MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
-			MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL,
-	.init = docker_p_init,
-	.probe = docker_p_probe,
-	.exec = docker_p_exec,
-	.fini = docker_p_fini,
-	.details =
-		"Runs each command in a new container through the Docker Engine API "
-		"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); podman's "
-		"compatible service works too. Hardened by default: all capabilities "
-		"dropped, no-new-privileges, memory limit with no extra swap, CPU "
-		"quota, pids limit, no network (--network gives the engine's "
-		"default), explicit nofile (1024/4096) and nproc (4096) ulimits, "
-		"read-only root with an exec-able tmpfs /tmp on --read-only, runs as "
-		"the invoking uid:gid unless --user. The workspace is bind-mounted "
-		"at /workspace and the working directory maps inside it; --mount "
-		"adds binds. The image's entrypoint is not used: argv runs as the "
-		"container's only process, with LANG/LC_*/TERM/TZ and the variables "
-		"named with --env/--pass-env (PATH and HOME come from the image). "
-		"Image: --image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
-		"; a missing image is pulled (MONKEY_DOCKER_PULL=never turns that "
-		"off; a probe without configuration never pulls). Every container "
-		"is labelled monkey.sandbox=<pid>-<starttime> of its monkey process "
-		"and removed after the command; containers of monkey processes that "
-		"are gone are removed at start-up. Timeout and Ctrl-C send SIGTERM, "
-		"then SIGKILL after the grace time. OOM kills are reported from the "
-		"engine (podman cannot tell: unknown).",
+    MONKEY_BACKEND_HEADER,
+    .name = "docker",
+    .description =
+	"a fresh hardened container per command (Docker Engine API or podman)",
+    .safety = MONKEY_SAFETY_HIGH,
+    .capabilities = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+		    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+		    MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS |
+		    MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
+		    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+		    MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
+		    MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
+		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL,
+    .init = docker_p_init,
+    .probe = docker_p_probe,
+    .exec = docker_p_exec,
+    .fini = docker_p_fini,
+    .details =
+	"Runs each command in a new container through the Docker Engine API "
+	"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); podman's "
+	"compatible service works too. Hardened by default: all capabilities "
+	"dropped, no-new-privileges, memory limit with no extra swap, CPU "
+	"quota, pids limit, no network (--network gives the engine's "
+	"default), explicit nofile (1024/4096) and nproc (4096) ulimits, "
+	"read-only root with an exec-able tmpfs /tmp on --read-only, runs as "
+	"the invoking uid:gid unless --user. The workspace is bind-mounted "
+	"at /workspace and the working directory maps inside it; --mount "
+	"adds binds. The image's entrypoint is not used: argv runs as the "
+	"container's only process, with LANG/LC_*/TERM/TZ and the variables "
+	"named with --env/--pass-env (PATH and HOME come from the image). "
+	"Image: --image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
+	"; a missing image is pulled (MONKEY_DOCKER_PULL=never turns that "
+	"off; a probe without configuration never pulls). Every container "
+	"is labelled monkey.sandbox=<pid>-<starttime> of its monkey process "
+	"and removed after the command; containers of monkey processes that "
+	"are gone are removed at start-up. Timeout and Ctrl-C send SIGTERM, "
+	"then SIGKILL after the grace time. OOM kills are reported from the "
+	"engine (podman cannot tell: unknown).",
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)

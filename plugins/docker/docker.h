@@ -47,19 +47,20 @@
 
 struct dk_state {
 	const struct monkey_host *host;
-	char *socket_path;   /* unix socket of the engine */
-	char *image;         /* default image */
-	char *config_error;  /* set when DOCKER_HOST is unusable: probe says it */
-	int pull_missing;    /* pull images that are not present locally */
+	char *socket_path; /* unix socket of the engine */
+	char *image;	   /* default image */
+	char
+	    *config_error; /* set when DOCKER_HOST is unusable: probe says it */
+	int pull_missing;  /* pull images that are not present locally */
 	const char *no_pull_why; /* when not: what turned pulling off */
 	int64_t api_timeout_ms;
 	uid_t uid;
 	gid_t gid;
 
 	pthread_mutex_t lock; /* guards everything below */
-	CURL **idle;          /* idle handles, each keeping its connection */
+	CURL **idle;	      /* idle handles, each keeping its connection */
 	size_t n_idle, cap_idle;
-	char api_prefix[16]; /* "/v1.41", empty until negotiated */
+	char api_prefix[16];  /* "/v1.41", empty until negotiated */
 	char engine_name[32]; /* "Docker engine" or "podman service" */
 	int is_podman;
 	int swept;
@@ -109,7 +110,7 @@ int dk_request(struct dk_state *st, const char *method, const char *path,
  * Returns the negative errno that fits the HTTP status. */
 int dk_engine_error(struct dk_state *st, const struct dk_response *resp,
 		    struct monkey_error *err, const char *what_fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Make sure the engine answers and the API version is negotiated
  * (GET /_ping once per state).  Explains in one line why not. */

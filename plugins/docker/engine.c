@@ -62,10 +62,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	/* Streamed answer: one JSON object per line. */
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] == '\n') {
-			if (grow(&r->linebuf, &r->line_cap, r->line_len + 1) < 0)
+			if (grow(&r->linebuf, &r->line_cap, r->line_len + 1) <
+			    0)
 				return 0;
 			r->linebuf[r->line_len] = '\0';
-			if (r->line_len && r->on_line(r->line_ctx, r->linebuf) < 0)
+			if (r->line_len &&
+			    r->on_line(r->line_ctx, r->linebuf) < 0)
 				return 0;
 			r->line_len = 0;
 			continue;
@@ -156,26 +158,35 @@ static int transport_error(struct dk_state *st, CURLcode rc, long oserr,
 {
 	const struct monkey_host *h = st->host;
 	const char *sock = st->socket_path;
-	const char *eng = st->engine_name[0] ? st->engine_name : "Docker engine";
+	const char *eng =
+	    st->engine_name[0] ? st->engine_name : "Docker engine";
 
 	switch (rc) {
 	case CURLE_ABORTED_BY_CALLBACK:
-		return h->set_error(err, -ECANCELED, "cancelled while waiting for the %s", eng);
+		return h->set_error(err, -ECANCELED,
+				    "cancelled while waiting for the %s", eng);
 	case CURLE_COULDNT_CONNECT:
 		if (oserr == ENOENT)
-			return h->set_error(err, -ENOENT,
-					    "Docker socket %s does not exist (is the daemon running? DOCKER_HOST selects another socket)",
-					    sock);
+			return h->set_error(
+			    err, -ENOENT,
+			    "Docker socket %s does not exist (is the daemon "
+			    "running? DOCKER_HOST selects another socket)",
+			    sock);
 		if (oserr == EACCES || oserr == EPERM)
-			return h->set_error(err, -EPERM,
-					    "permission denied connecting to %s (run as a user who may use the engine, e.g. in the docker group)",
-					    sock);
+			return h->set_error(
+			    err, -EPERM,
+			    "permission denied connecting to %s (run as a user "
+			    "who may use the engine, e.g. in the docker group)",
+			    sock);
 		if (oserr == ECONNREFUSED)
-			return h->set_error(err, -ECONNREFUSED,
-					    "%s not reachable at %s: connection refused (the daemon is not running)",
-					    eng, sock);
-		return h->set_error(err, -EHOSTDOWN, "%s not reachable at %s: %s",
-				    eng, sock, detail[0] ? detail : strerror((int)oserr));
+			return h->set_error(
+			    err, -ECONNREFUSED,
+			    "%s not reachable at %s: connection refused (the "
+			    "daemon is not running)",
+			    eng, sock);
+		return h->set_error(err, -EHOSTDOWN,
+				    "%s not reachable at %s: %s", eng, sock,
+				    detail[0] ? detail : strerror((int)oserr));
 	case CURLE_OPERATION_TIMEDOUT:
 		return h->set_error(err, -ETIMEDOUT,
 				    "%s at %s did not answer within %lld ms",
@@ -184,16 +195,19 @@ static int transport_error(struct dk_state *st, CURLcode rc, long oserr,
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
-		return h->set_error(err, -ECONNRESET,
-				    "%s at %s closed the connection (did it stop?): %s",
-				    eng, sock, detail[0] ? detail : curl_easy_strerror(rc));
+		return h->set_error(
+		    err, -ECONNRESET,
+		    "%s at %s closed the connection (did it stop?): %s", eng,
+		    sock, detail[0] ? detail : curl_easy_strerror(rc));
 	case CURLE_WRITE_ERROR:
-		return h->set_error(err, -EMSGSIZE,
-				    "%s at %s sent an answer that could not be stored",
-				    eng, sock);
+		return h->set_error(
+		    err, -EMSGSIZE,
+		    "%s at %s sent an answer that could not be stored", eng,
+		    sock);
 	default:
-		return h->set_error(err, -EIO, "talking to the %s at %s failed: %s",
-				    eng, sock, detail[0] ? detail : curl_easy_strerror(rc));
+		return h->set_error(
+		    err, -EIO, "talking to the %s at %s failed: %s", eng, sock,
+		    detail[0] ? detail : curl_easy_strerror(rc));
 	}
 }
 
@@ -213,14 +227,16 @@ int dk_request(struct dk_state *st, const char *method, const char *path,
 	pthread_mutex_unlock(&st->lock);
 	if (path[0] == '/' && path[1] == '_')
 		prefix[0] = '\0';
-	if ((size_t)snprintf(url, sizeof(url), "http://docker%s%s", prefix, path) >=
-	    sizeof(url))
-		return st->host->set_error(err, -ENAMETOOLONG,
-					   "engine request path too long: %.80s...", path);
+	if ((size_t)snprintf(url, sizeof(url), "http://docker%s%s", prefix,
+			     path) >= sizeof(url))
+		return st->host->set_error(
+		    err, -ENAMETOOLONG,
+		    "engine request path too long: %.80s...", path);
 
 	CURL *c = take_handle(st);
 	if (!c)
-		return st->host->set_error(err, -ENOMEM, "out of memory creating an HTTP handle");
+		return st->host->set_error(
+		    err, -ENOMEM, "out of memory creating an HTTP handle");
 
 	resp->status = 0;
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, st->socket_path);
@@ -242,12 +258,14 @@ int dk_request(struct dk_state *st, const char *method, const char *path,
 	 * stall a second on larger bodies. */
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (body)
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs =
+		    curl_slist_append(hdrs, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+				 (long)(body ? strlen(body) : 0));
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	}
@@ -314,9 +332,11 @@ int dk_engine_error(struct dk_state *st, const struct dk_response *resp,
 	while (l && msg[l - 1] == ' ')
 		msg[--l] = '\0';
 	if (!msg[0])
-		snprintf(msg, sizeof(msg), "HTTP status %ld with no message", resp->status);
-	return st->host->set_error(err, status_errno(resp->status), "%s: %s (%s, HTTP %ld)",
-				   what, msg, st->engine_name, resp->status);
+		snprintf(msg, sizeof(msg), "HTTP status %ld with no message",
+			 resp->status);
+	return st->host->set_error(err, status_errno(resp->status),
+				   "%s: %s (%s, HTTP %ld)", what, msg,
+				   st->engine_name, resp->status);
 }
 
 /* "1.41" -> minor 41 when the major is 1; -1 otherwise. */
@@ -337,25 +357,31 @@ int dk_engine_connect(struct dk_state *st, struct monkey_error *err)
 		return h->set_error(err, -EINVAL, "%s", st->config_error);
 	if (stat(st->socket_path, &sb) < 0) {
 		if (errno == ENOENT)
-			return h->set_error(err, -ENOENT,
-					    "Docker socket %s does not exist (is the daemon running? DOCKER_HOST selects another socket)",
-					    st->socket_path);
+			return h->set_error(
+			    err, -ENOENT,
+			    "Docker socket %s does not exist (is the daemon "
+			    "running? DOCKER_HOST selects another socket)",
+			    st->socket_path);
 		if (errno == EACCES)
 			return h->set_error(err, -EPERM,
-					    "permission denied looking up %s", st->socket_path);
-		return h->set_error(err, -errno, "cannot use %s: %s", st->socket_path,
-				    strerror(errno));
+					    "permission denied looking up %s",
+					    st->socket_path);
+		return h->set_error(err, -errno, "cannot use %s: %s",
+				    st->socket_path, strerror(errno));
 	}
 	if (!S_ISSOCK(sb.st_mode))
-		return h->set_error(err, -ENOTSOCK, "%s is not a socket (check DOCKER_HOST)",
+		return h->set_error(err, -ENOTSOCK,
+				    "%s is not a socket (check DOCKER_HOST)",
 				    st->socket_path);
 
 	struct dk_response r = {0};
-	int rc = dk_request(st, "GET", "/_ping", NULL, DK_PING_TIMEOUT_MS, -1, &r, err);
+	int rc = dk_request(st, "GET", "/_ping", NULL, DK_PING_TIMEOUT_MS, -1,
+			    &r, err);
 	if (rc < 0)
 		return rc;
 	if (r.status != 200) {
-		rc = dk_engine_error(st, &r, err, "engine at %s did not answer /_ping",
+		rc = dk_engine_error(st, &r, err,
+				     "engine at %s did not answer /_ping",
 				     st->socket_path);
 		dk_response_free(&r);
 		return rc;
@@ -366,8 +392,11 @@ int dk_engine_connect(struct dk_state *st, struct monkey_error *err)
 	int theirs = api_minor(r.api_version);
 	if (theirs < DK_API_MIN_MINOR)
 		return h->set_error(err, -EPROTONOSUPPORT,
-				    "engine at %s speaks API %s; the docker backend needs 1.%d or newer",
-				    st->socket_path, r.api_version[0] ? r.api_version : "(unknown)",
+				    "engine at %s speaks API %s; the docker "
+				    "backend needs 1.%d or newer",
+				    st->socket_path,
+				    r.api_version[0] ? r.api_version
+						     : "(unknown)",
 				    DK_API_MIN_MINOR);
 	int use = theirs < DK_API_OURS_MINOR ? theirs : DK_API_OURS_MINOR;
 
@@ -375,7 +404,8 @@ int dk_engine_connect(struct dk_state *st, struct monkey_error *err)
 	 * paths of other threads read engine_name without the lock. */
 	const char *name = r.is_podman ? "podman service" : "Docker engine";
 	pthread_mutex_lock(&st->lock);
-	snprintf(st->api_prefix, sizeof(st->api_prefix), "/v%d.%d", DK_API_OURS_MAJOR, use);
+	snprintf(st->api_prefix, sizeof(st->api_prefix), "/v%d.%d",
+		 DK_API_OURS_MAJOR, use);
 	st->is_podman = r.is_podman;
 	if (strcmp(st->engine_name, name))
 		snprintf(st->engine_name, sizeof(st->engine_name), "%s", name);
@@ -392,7 +422,8 @@ CURL *dk_raw_handle(struct dk_state *st)
 	curl_easy_setopt(c, CURLOPT_URL, "http://docker/");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)DK_PING_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)DK_PING_TIMEOUT_MS);
 	return c;
 }
 

@@ -23,25 +23,30 @@ int dk_image_valid(const char *image)
 	if (n == 0 || n > 255 || image[0] == '-' || image[0] == '/' ||
 	    image[0] == ':' || strstr(image, ".."))
 		return 0;
-	return strspn(image, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			     "0123456789._/:@-") == n;
+	return strspn(image,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._/:@-") == n;
 }
 
-int dk_image_present(struct dk_state *st, const char *image, struct monkey_error *err)
+int dk_image_present(struct dk_state *st, const char *image,
+		     struct monkey_error *err)
 {
 	char path[320];
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/images/%s/json", image);
-	int rc = dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r, err);
+	int rc =
+	    dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r, err);
 	if (rc < 0)
 		return rc;
 	if (r.status == 200)
 		rc = 0;
 	else if (r.status == 404)
-		rc = st->host->set_error(err, -ENXIO, "image %s is not present locally", image);
+		rc = st->host->set_error(
+		    err, -ENXIO, "image %s is not present locally", image);
 	else
-		rc = dk_engine_error(st, &r, err, "looking up image %s failed", image);
+		rc = dk_engine_error(st, &r, err, "looking up image %s failed",
+				     image);
 	dk_response_free(&r);
 	return rc;
 }
@@ -58,7 +63,8 @@ static int64_t since_ms(const struct timespec *t)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 /* One progress object of the pull stream. */
@@ -74,19 +80,26 @@ static int on_pull_line(void *ud, const char *line)
 	if (json_object_object_get_ex(o, "error", &v) ||
 	    (!json_object_object_get_ex(o, "status", NULL) &&
 	     json_object_object_get_ex(o, "message", &v))) {
-		snprintf(p->error, sizeof(p->error), "%s", json_object_get_string(v));
+		snprintf(p->error, sizeof(p->error), "%s",
+			 json_object_get_string(v));
 		json_object_put(o);
 		return 0;
 	}
 	const char *status = json_object_object_get_ex(o, "status", &v)
-				     ? json_object_get_string(v) : "";
-	const char *id = json_object_object_get_ex(o, "id", &v) ? json_object_get_string(v) : "";
+				 ? json_object_get_string(v)
+				 : "";
+	const char *id = json_object_object_get_ex(o, "id", &v)
+			     ? json_object_get_string(v)
+			     : "";
 	const char *progress = json_object_object_get_ex(o, "progress", &v)
-				       ? json_object_get_string(v) : "";
-	int changed = strncmp(p->last_status, status, sizeof(p->last_status) - 1) != 0;
+				   ? json_object_get_string(v)
+				   : "";
+	int changed =
+	    strncmp(p->last_status, status, sizeof(p->last_status) - 1) != 0;
 	if (changed || since_ms(&p->last_log) >= DK_PULL_LOG_EVERY_MS) {
-		p->st->host->log(p->st->host, MONKEY_LOG_INFO, "pulling %s: %s%s%s%s%s",
-				 p->image, id, id[0] ? ": " : "", status,
+		p->st->host->log(p->st->host, MONKEY_LOG_INFO,
+				 "pulling %s: %s%s%s%s%s", p->image, id,
+				 id[0] ? ": " : "", status,
 				 progress[0] ? " " : "", progress);
 		snprintf(p->last_status, sizeof(p->last_status), "%s", status);
 		clock_gettime(CLOCK_MONOTONIC, &p->last_log);
@@ -127,16 +140,18 @@ int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
 	free(etag);
 
 	clock_gettime(CLOCK_MONOTONIC, &p.last_log);
-	st->host->log(st->host, MONKEY_LOG_INFO, "image %s is not present locally; pulling it",
-		      image);
-	int rc = dk_request(st, "POST", path, NULL, DK_PULL_TIMEOUT_MS, cancel_fd, &r, err);
+	st->host->log(st->host, MONKEY_LOG_INFO,
+		      "image %s is not present locally; pulling it", image);
+	int rc = dk_request(st, "POST", path, NULL, DK_PULL_TIMEOUT_MS,
+			    cancel_fd, &r, err);
 	if (rc < 0) {
 		char why[MONKEY_ERROR_MESSAGE_MAX];
 		snprintf(why, sizeof(why), "%s", err ? err->message : "");
 		dk_response_free(&r);
-		return st->host->set_error(err, rc,
-					   "image %s is not present locally and pulling it failed: %s",
-					   image, why);
+		return st->host->set_error(
+		    err, rc,
+		    "image %s is not present locally and pulling it failed: %s",
+		    image, why);
 	}
 	/* A line left without its newline still counts. */
 	if (r.line_len) {
@@ -145,23 +160,28 @@ int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
 	}
 	if (r.status != 200) {
 		struct dk_response e = {.status = r.status,
-					.body = p.error[0] ? p.error : r.linebuf};
-		rc = dk_engine_error(st, &e, err,
-				     "image %s is not present locally and pulling it failed",
-				     image);
+					.body =
+					    p.error[0] ? p.error : r.linebuf};
+		rc = dk_engine_error(
+		    st, &e, err,
+		    "image %s is not present locally and pulling it failed",
+		    image);
 		dk_response_free(&r);
 		return rc;
 	}
 	dk_response_free(&r);
 	if (p.error[0])
 		return st->host->set_error(err, -ENXIO,
-					   "image %s is not present locally and pulling it failed: %s (%s)",
+					   "image %s is not present locally "
+					   "and pulling it failed: %s (%s)",
 					   image, p.error, st->engine_name);
 	rc = dk_image_present(st, image, err);
 	if (rc == -ENXIO)
-		return st->host->set_error(err, rc,
-					   "image %s is not present locally, and the %s reported a pull without error but still has no such image",
-					   image, st->engine_name);
+		return st->host->set_error(
+		    err, rc,
+		    "image %s is not present locally, and the %s reported a "
+		    "pull without error but still has no such image",
+		    image, st->engine_name);
 	if (rc == 0)
 		st->host->log(st->host, MONKEY_LOG_INFO, "pulled %s", image);
 	return rc;
@@ -174,7 +194,8 @@ int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
 	if (rc != -ENXIO)
 		return rc;
 	if (!st->pull_missing)
-		return st->host->set_error(err, -ENXIO, "image %s is not present locally (%s)",
-					   image, st->no_pull_why);
+		return st->host->set_error(
+		    err, -ENXIO, "image %s is not present locally (%s)", image,
+		    st->no_pull_why);
 	return dk_image_pull(st, image, cancel_fd, err);
 }

@@ -60,13 +60,15 @@ static void sandbox_destroy(struct dk_sandbox *sb, int later)
 	if (sb->id[0] && later)
 		dk_remove_later(sb->st, sb->id);
 	else if (sb->id[0] && dk_container_remove(sb->st, sb->id, &e) < 0)
-		sb->st->host->log(sb->st->host, MONKEY_LOG_WARNING,
-				  "docker: container %.12s could not be removed: %s", sb->id,
-				  e.message);
+		sb->st->host->log(
+		    sb->st->host, MONKEY_LOG_WARNING,
+		    "docker: container %.12s could not be removed: %s", sb->id,
+		    e.message);
 	if (sb->t_done) {
 		int64_t t_removed = now_ms();
 		sb->st->host->log(sb->st->host, MONKEY_LOG_DEBUG,
-				  "docker: timings ms: create=%lld attach=%lld start=%lld run=%lld "
+				  "docker: timings ms: create=%lld attach=%lld "
+				  "start=%lld run=%lld "
 				  "finish=%lld remove=%lld",
 				  (long long)(sb->t_created - sb->t_begin),
 				  (long long)(sb->t_attached - sb->t_created),
@@ -80,7 +82,8 @@ static void sandbox_destroy(struct dk_sandbox *sb, int later)
 
 /* Create the container (pulling the image when the engine lacks it) and
  * attach to it; not started yet. */
-static int sandbox_prepare(struct dk_state *st, const struct monkey_exec_request *req,
+static int sandbox_prepare(struct dk_state *st,
+			   const struct monkey_exec_request *req,
 			   const char *image, struct dk_sandbox **out,
 			   struct monkey_error *err)
 {
@@ -140,8 +143,8 @@ static void *kill_thread(void *arg)
  * conmon, blocked writing output nobody reads, would never record the
  * exit the kill call waits for.  Returns the pump's end or a negative
  * errno. */
-static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io, const char *sig,
-			  int64_t ms, struct monkey_error *err)
+static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io,
+			  const char *sig, int64_t ms, struct monkey_error *err)
 {
 	struct killer k = {.st = sb->st, .id = sb->id, .sig = sig};
 	pthread_t t;
@@ -162,8 +165,9 @@ static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io, const char *s
 
 /* Stop the command: SIGTERM, then SIGKILL after the grace time.  The
  * container's PID 1 going takes every process in it along. */
-static int stop_command(struct dk_sandbox *sb, struct dk_io *io, int64_t grace_ms,
-			int *last_sig, struct monkey_error *err)
+static int stop_command(struct dk_sandbox *sb, struct dk_io *io,
+			int64_t grace_ms, int *last_sig,
+			struct monkey_error *err)
 {
 	int end = DK_PUMP_DEADLINE;
 	io->cancel_fd = -1; /* it stays readable; we act on it once */
@@ -177,23 +181,26 @@ static int stop_command(struct dk_sandbox *sb, struct dk_io *io, int64_t grace_m
 	end = kill_and_drain(sb, io, "KILL", DK_KILL_DRAIN_MS, err);
 	if (end < 0 || end == DK_PUMP_EOF)
 		return end;
-	return sb->st->host->set_error(err, -ETIMEDOUT,
-				       "container %.12s still runs %d ms after SIGKILL (is the %s stuck?)",
-				       sb->id, DK_KILL_DRAIN_MS, sb->st->engine_name);
+	return sb->st->host->set_error(
+	    err, -ETIMEDOUT,
+	    "container %.12s still runs %d ms after SIGKILL (is the %s stuck?)",
+	    sb->id, DK_KILL_DRAIN_MS, sb->st->engine_name);
 }
 
 /* Start the command, run it to its end and fill result. */
-static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *req,
-		       struct monkey_exec_result *result, struct monkey_error *err)
+static int sandbox_run(struct dk_sandbox *sb,
+		       const struct monkey_exec_request *req,
+		       struct monkey_exec_result *result,
+		       struct monkey_error *err)
 {
 	struct dk_state *st = sb->st;
 	struct dk_io io = {
-		.stdin_data = req->stdin_data,
-		.stdin_len = req->has_stdin ? req->stdin_len : 0,
-		.has_stdin = req->has_stdin,
-		.output = req->output,
-		.output_ctx = req->output_ctx,
-		.cancel_fd = req->cancel_fd,
+	    .stdin_data = req->stdin_data,
+	    .stdin_len = req->has_stdin ? req->stdin_len : 0,
+	    .has_stdin = req->has_stdin,
+	    .output = req->output,
+	    .output_ctx = req->output_ctx,
+	    .cancel_fd = req->cancel_fd,
 	};
 	int last_sig = 0;
 	int64_t deadline = req->timeout_ms > 0 ? now_ms() + req->timeout_ms : 0;
@@ -226,9 +233,11 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 	if (running) {
 		int64_t left = 0;
 		if (deadline && !last_sig)
-			left = deadline - now_ms() > 0 ? deadline - now_ms() : 1;
-		rc = dk_container_wait(st, sb->id, left, last_sig ? -1 : req->cancel_fd,
-				       &status, err);
+			left =
+			    deadline - now_ms() > 0 ? deadline - now_ms() : 1;
+		rc = dk_container_wait(st, sb->id, left,
+				       last_sig ? -1 : req->cancel_fd, &status,
+				       err);
 		if (rc == -ETIMEDOUT || rc == -ECANCELED) {
 			if (rc == -ETIMEDOUT)
 				result->timed_out = 1;
@@ -237,11 +246,13 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 			last_sig = SIGKILL;
 			rc = dk_container_kill(st, sb->id, "KILL", err);
 			if (rc == 0)
-				rc = dk_container_wait(st, sb->id, st->api_timeout_ms, -1,
+				rc = dk_container_wait(st, sb->id,
+						       st->api_timeout_ms, -1,
 						       &status, err);
 		}
 		if (rc == 0)
-			rc = dk_container_inspect(st, sb->id, &running, &status, &oom, err);
+			rc = dk_container_inspect(st, sb->id, &running, &status,
+						  &oom, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -251,7 +262,8 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 	/* 128+N from the runtime means signal N when we sent one or the
 	 * kernel's OOM killer did; otherwise it is the command's own
 	 * status, as docker run reports it. */
-	if (status > 128 && status <= 128 + 64 && (last_sig || oom == MONKEY_YES)) {
+	if (status > 128 && status <= 128 + 64 &&
+	    (last_sig || oom == MONKEY_YES)) {
 		result->signal = (int)(status - 128);
 		result->exit_code = -1;
 	} else {
@@ -264,16 +276,20 @@ static int sandbox_run(struct dk_sandbox *sb, const struct monkey_exec_request *
 int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	   struct monkey_exec_result *result, struct monkey_error *err)
 {
-	const char *image = req->image && req->image[0] ? req->image : st->image;
+	const char *image =
+	    req->image && req->image[0] ? req->image : st->image;
 	struct dk_sandbox *sb = NULL;
 	int rc;
 
 	if (!req->output)
-		return st->host->set_error(err, -EINVAL, "no output sink in the request");
-	if (!dk_image_valid(image))
 		return st->host->set_error(err, -EINVAL,
-					   "'%s' is not a valid image name (expected e.g. debian:bookworm-slim)",
-					   image);
+					   "no output sink in the request");
+	if (!dk_image_valid(image))
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "'%s' is not a valid image name (expected e.g. "
+		    "debian:bookworm-slim)",
+		    image);
 	if (fd_ready(req->cancel_fd)) {
 		result->cancelled = 1;
 		return 0;

@@ -44,7 +44,8 @@ int dk_instance_alive(const char *instance_id)
 	long pid;
 	unsigned long long st;
 	int used = 0;
-	if (!instance_id || sscanf(instance_id, "%ld-%llu%n", &pid, &st, &used) != 2 ||
+	if (!instance_id ||
+	    sscanf(instance_id, "%ld-%llu%n", &pid, &st, &used) != 2 ||
 	    (size_t)used != strlen(instance_id) || pid <= 0)
 		return -1;
 	unsigned long long now = start_time(pid);
@@ -61,16 +62,21 @@ void dk_sweep(struct dk_state *st)
 	char *filter = dk_urlencode("{\"label\":[\"" DK_LABEL "\"]}");
 	if (!filter)
 		return;
-	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", filter);
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s",
+		 filter);
 	free(filter);
-	if (dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r, &err) < 0) {
-		h->log(h, MONKEY_LOG_INFO, "docker: could not list stale containers: %s",
+	if (dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r,
+		       &err) < 0) {
+		h->log(h, MONKEY_LOG_INFO,
+		       "docker: could not list stale containers: %s",
 		       err.message);
 		return;
 	}
-	json_object *list = r.status == 200 ? json_tokener_parse(r.body ? r.body : "") : NULL;
+	json_object *list =
+	    r.status == 200 ? json_tokener_parse(r.body ? r.body : "") : NULL;
 	if (!list || !json_object_is_type(list, json_type_array)) {
-		h->log(h, MONKEY_LOG_INFO, "docker: listing stale containers failed (HTTP %ld)",
+		h->log(h, MONKEY_LOG_INFO,
+		       "docker: listing stale containers failed (HTTP %ld)",
 		       r.status);
 		json_object_put(list);
 		dk_response_free(&r);
@@ -90,14 +96,18 @@ void dk_sweep(struct dk_state *st)
 		/* Values not of our form belong to someone else: leave them. */
 		if (dk_instance_alive(who) != 0)
 			continue;
-		if (strspn(cid, "0123456789abcdef") != strlen(cid) || strlen(cid) >= DK_ID_MAX)
+		if (strspn(cid, "0123456789abcdef") != strlen(cid) ||
+		    strlen(cid) >= DK_ID_MAX)
 			continue;
 		if (dk_container_remove(st, cid, &err) < 0)
-			h->log(h, MONKEY_LOG_INFO, "docker: could not remove stale container %.12s: %s",
+			h->log(h, MONKEY_LOG_INFO,
+			       "docker: could not remove stale container "
+			       "%.12s: %s",
 			       cid, err.message);
 		else
 			h->log(h, MONKEY_LOG_INFO,
-			       "docker: removed container %.12s left behind by monkey process %s",
+			       "docker: removed container %.12s left behind by "
+			       "monkey process %s",
 			       cid, who);
 	}
 	json_object_put(list);
