@@ -46,8 +46,8 @@ static void on_text(void *ctx, const char *text, size_t len)
 {
 	struct monkey_agent *a = ctx;
 	/* Kept for the report; a failed append only loses the copy. */
-	(void)provider_stream_append(&a->text, &a->text_len, &a->text_cap,
-				     text, len);
+	(void)provider_stream_append(&a->text, &a->text_len, &a->text_cap, text,
+				     len);
 	if (a->opts.cb.text)
 		a->opts.cb.text(a->opts.cb.ctx, text, len);
 }
@@ -91,29 +91,29 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 
 	int kind = o->provider == MONKEY_PROVIDER_OPENAI ? PROVIDER_OPENAI
 		   : o->provider == MONKEY_PROVIDER_ANTHROPIC
-			   ? PROVIDER_ANTHROPIC
-			   : agent_infer_provider(o->model);
+		       ? PROVIDER_ANTHROPIC
+		       : agent_infer_provider(o->model);
 	const char *model = o->model ? monkey_agent_resolve_model(o->model)
 			    : kind == PROVIDER_OPENAI
-				    ? MONKEY_AGENT_DEFAULT_OPENAI_MODEL
-				    : MONKEY_AGENT_DEFAULT_MODEL;
+				? MONKEY_AGENT_DEFAULT_OPENAI_MODEL
+				: MONKEY_AGENT_DEFAULT_MODEL;
 	const struct provider_ops *ops = kind == PROVIDER_OPENAI
-						 ? &provider_openai_ops
-						 : &provider_anthropic_ops;
+					     ? &provider_openai_ops
+					     : &provider_anthropic_ops;
 	/* The key is checked before anything runs. */
 	const char *key = o->api_key ? o->api_key : getenv(ops->key_var);
 	if (!key || !*key) {
 		free(a);
 		return monkey_set_error(
-			err, -ENOKEY,
-			"%s is not set: export %s=<your key> to use the %s "
-			"provider (model %s)%s",
-			ops->key_var, ops->key_var, ops->name, model,
-			kind == PROVIDER_OPENAI
-				? "; servers without authentication (Ollama, "
-				  "llama.cpp) accept any value"
-				: "; for an OpenAI-compatible server set "
-				  "OPENAI_API_KEY and use --provider openai");
+		    err, -ENOKEY,
+		    "%s is not set: export %s=<your key> to use the %s "
+		    "provider (model %s)%s",
+		    ops->key_var, ops->key_var, ops->name, model,
+		    kind == PROVIDER_OPENAI
+			? "; servers without authentication (Ollama, "
+			  "llama.cpp) accept any value"
+			: "; for an OpenAI-compatible server set "
+			  "OPENAI_API_KEY and use --provider openai");
 	}
 	if (kind == PROVIDER_ANTHROPIC && !o->max_tokens)
 		o->max_tokens = MONKEY_AGENT_DEFAULT_MAX_TOKENS;
@@ -145,9 +145,9 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 	o->transcript = a->transcript_opt;
 	a->timeout_ms = exec->timeout_ms;
 	a->system_prompt =
-		o->system_prompt
-			? dup_opt(o->system_prompt, &oom)
-			: agent_system_prompt(monkey_executor_backend_name(a->ex));
+	    o->system_prompt
+		? dup_opt(o->system_prompt, &oom)
+		: agent_system_prompt(monkey_executor_backend_name(a->ex));
 	o->system_prompt = a->system_prompt;
 	o->model = o->api_key = o->base_url = NULL; /* borrowed: gone */
 	a->prov.system = a->system_prompt;
@@ -227,8 +227,8 @@ void monkey_agent_close(struct monkey_agent *a)
 	free(a);
 }
 
-static void end(struct monkey_agent_report *rep, int why, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
+static void end(struct monkey_agent_report *rep, int why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void end(struct monkey_agent_report *rep, int why, const char *fmt, ...)
 {
 	rep->end = why;
@@ -297,8 +297,8 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 		rep->iterations = it;
 		agent_record_turn(a, it, &t);
 		free(rep->final_text);
-		rep->final_text = a->text_len ? strndup(a->text, a->text_len)
-					       : NULL;
+		rep->final_text =
+		    a->text_len ? strndup(a->text, a->text_len) : NULL;
 		bool tools = has_tool_use(&t.msg);
 		int stop = t.stop;
 		char stop_raw[sizeof(t.stop_raw)];
@@ -334,7 +334,8 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 				return 0;
 			}
 			if (r < 0)
-				return monkey_set_error(err, r, "out of memory");
+				return monkey_set_error(err, r,
+							"out of memory");
 		}
 		size_t dropped = agent_history_compact(h, OLD_OUTPUT_MAX,
 						       a->opts.history_max);
@@ -357,7 +358,8 @@ int monkey_agent_run(struct monkey_agent *a, const char *task,
 	memset(rep, 0, sizeof(*rep));
 	rep->end = MONKEY_AGENT_END_ERROR;
 	if (!task || !*task) {
-		snprintf(rep->message, sizeof(rep->message), "the task is empty");
+		snprintf(rep->message, sizeof(rep->message),
+			 "the task is empty");
 		return monkey_set_error(err, -EINVAL, "the task is empty");
 	}
 	if (a->running)

@@ -14,21 +14,21 @@
 static const struct {
 	const char *alias, *model;
 } aliases[] = {
-	{"sonnet", MONKEY_AGENT_DEFAULT_MODEL},
-	{"claude-sonnet", MONKEY_AGENT_DEFAULT_MODEL},
-	{"claude-sonnet-latest", MONKEY_AGENT_DEFAULT_MODEL},
-	{"claude-sonnet-4.5", "claude-sonnet-4-5"},
-	{"claude-sonnet-4", "claude-sonnet-4-0"},
-	{"claude-4-sonnet", "claude-sonnet-4-0"},
-	{"opus", "claude-opus-4-1"},
-	{"claude-opus", "claude-opus-4-1"},
-	{"claude-opus-4", "claude-opus-4-0"},
-	{"claude-opus-4.1", "claude-opus-4-1"},
-	{"haiku", "claude-haiku-4-5"},
-	{"claude-haiku", "claude-haiku-4-5"},
-	{"claude-haiku-4.5", "claude-haiku-4-5"},
-	{"claude-3.7-sonnet", "claude-3-7-sonnet-latest"},
-	{"claude-3.5-haiku", "claude-3-5-haiku-latest"},
+    {"sonnet", MONKEY_AGENT_DEFAULT_MODEL},
+    {"claude-sonnet", MONKEY_AGENT_DEFAULT_MODEL},
+    {"claude-sonnet-latest", MONKEY_AGENT_DEFAULT_MODEL},
+    {"claude-sonnet-4.5", "claude-sonnet-4-5"},
+    {"claude-sonnet-4", "claude-sonnet-4-0"},
+    {"claude-4-sonnet", "claude-sonnet-4-0"},
+    {"opus", "claude-opus-4-1"},
+    {"claude-opus", "claude-opus-4-1"},
+    {"claude-opus-4", "claude-opus-4-0"},
+    {"claude-opus-4.1", "claude-opus-4-1"},
+    {"haiku", "claude-haiku-4-5"},
+    {"claude-haiku", "claude-haiku-4-5"},
+    {"claude-haiku-4.5", "claude-haiku-4-5"},
+    {"claude-3.7-sonnet", "claude-3-7-sonnet-latest"},
+    {"claude-3.5-haiku", "claude-3-5-haiku-latest"},
 };
 
 const char *monkey_agent_resolve_model(const char *name)
@@ -75,18 +75,18 @@ int agent_infer_provider(const char *model)
 char *agent_system_prompt(const char *backend)
 {
 	return monkey_strdup_printf(
-		"You are monkey, a coding agent. You work in a workspace "
-		"directory and use tools until the task is done.\n"
-		"- shell_execute runs one command given as an argv array, "
-		"without a shell; use [\"sh\", \"-c\", \"...\"] when you need "
-		"pipes, redirection or globbing. Commands run in the '%s' "
-		"sandbox and start in the workspace root; they have no "
-		"network unless the user allowed it.\n"
-		"- read_file, write_file, edit_file and list_files take paths "
-		"relative to the workspace root; paths outside it are "
-		"refused.\n"
-		"- Long outputs are shortened to their head and tail.\n"
-		"When the task is done, reply with a short summary of what "
-		"you did and call no tool.",
-		backend);
+	    "You are monkey, a coding agent. You work in a workspace "
+	    "directory and use tools until the task is done.\n"
+	    "- shell_execute runs one command given as an argv array, "
+	    "without a shell; use [\"sh\", \"-c\", \"...\"] when you need "
+	    "pipes, redirection or globbing. Commands run in the '%s' "
+	    "sandbox and start in the workspace root; they have no "
+	    "network unless the user allowed it.\n"
+	    "- read_file, write_file, edit_file and list_files take paths "
+	    "relative to the workspace root; paths outside it are "
+	    "refused.\n"
+	    "- Long outputs are shortened to their head and tail.\n"
+	    "When the task is done, reply with a short summary of what "
+	    "you did and call no tool.",
+	    backend);
 }

@@ -24,7 +24,7 @@ struct agent_block {
 	char *name;  /* TOOL_USE: tool name */
 	char *input; /* TOOL_USE: arguments, JSON text as received */
 	bool input_valid; /* input is a JSON object (else sent back as {}) */
-	bool is_error;    /* TOOL_RESULT */
+	bool is_error;	  /* TOOL_RESULT */
 };
 
 struct agent_message {

@@ -21,9 +21,9 @@ struct monkey_agent {
 	char *system_prompt;
 	struct provider prov;
 	struct monkey_executor *ex;
-	char *root;            /* resolved workspace */
-	char *default_workdir; /* relative to root */
-	int64_t timeout_ms;    /* the user's per-command limit */
+	char *root;		   /* resolved workspace */
+	char *default_workdir;	   /* relative to root */
+	int64_t timeout_ms;	   /* the user's per-command limit */
 	json_object *sandbox_info; /* for the transcript header */
 	volatile sig_atomic_t cancel;
 	bool always_approved;
@@ -53,6 +53,6 @@ void agent_record_end(struct monkey_agent *a,
 void agent_record(struct monkey_agent *a, const char *type, json_object *rec);
 
 void agent_notice(struct monkey_agent *a, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

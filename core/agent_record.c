@@ -52,19 +52,19 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(
-		o, "requested",
-		json_object_new_string(monkey_executor_requested_name(ex)));
+	    o, "requested",
+	    json_object_new_string(monkey_executor_requested_name(ex)));
 	json_object_object_add(
-		o, "backend",
-		json_object_new_string(monkey_executor_backend_name(ex)));
+	    o, "backend",
+	    json_object_new_string(monkey_executor_backend_name(ex)));
 	json_object_object_add(
-		o, "fell_back",
-		json_object_new_boolean(monkey_executor_fell_back(ex)));
+	    o, "fell_back",
+	    json_object_new_boolean(monkey_executor_fell_back(ex)));
 	if (monkey_executor_fell_back(ex))
 		json_object_object_add(
-			o, "fallback_reason",
-			json_object_new_string(
-				monkey_executor_fallback_reason(ex)));
+		    o, "fallback_reason",
+		    json_object_new_string(
+			monkey_executor_fallback_reason(ex)));
 	json_object *l = json_object_new_object();
 	json_object_object_add(l, "timeout_ms",
 			       json_object_new_int64(eo->timeout_ms));
@@ -76,9 +76,8 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 			       json_object_new_boolean(eo->network));
 	json_object_object_add(l, "read_only",
 			       json_object_new_boolean(eo->read_only));
-	json_object_object_add(
-		l, "max_output",
-		json_object_new_int64((int64_t)eo->max_output));
+	json_object_object_add(l, "max_output",
+			       json_object_new_int64((int64_t)eo->max_output));
 	if (eo->image)
 		json_object_object_add(l, "image",
 				       json_object_new_string(eo->image));
@@ -88,9 +87,8 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 	for (size_t i = 0; i < eo->n_env; i++) {
 		const char *eq = strchr(eo->env[i], '=');
 		size_t n = eq ? (size_t)(eq - eo->env[i]) : strlen(eo->env[i]);
-		json_object_array_add(names,
-				      json_object_new_string_len(eo->env[i],
-								 (int)n));
+		json_object_array_add(
+		    names, json_object_new_string_len(eo->env[i], (int)n));
 	}
 	json_object_object_add(l, "env", names);
 	json_object_object_add(l, "pass_env",
@@ -120,8 +118,9 @@ void agent_record_header(struct monkey_agent *a, const char *task)
 			       json_object_new_int(a->opts.max_iterations));
 	json_object_object_add(o, "max_tokens",
 			       json_object_new_int(a->opts.max_tokens));
-	json_object_object_add(o, "require_approval",
-			       json_object_new_boolean(a->opts.require_approval));
+	json_object_object_add(
+	    o, "require_approval",
+	    json_object_new_boolean(a->opts.require_approval));
 	json_object_object_add(o, "auto_approve",
 			       json_object_new_boolean(a->opts.auto_approve));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
@@ -147,20 +146,20 @@ void agent_record_turn(struct monkey_agent *a, int iteration,
 					       json_object_new_string(b->text));
 		} else {
 			json_object_object_add(
-				c, "type", json_object_new_string("tool_use"));
+			    c, "type", json_object_new_string("tool_use"));
 			json_object_object_add(c, "id",
 					       json_object_new_string(b->id));
 			json_object_object_add(c, "name",
 					       json_object_new_string(b->name));
-			json_object *in =
-				b->input_valid ? json_tokener_parse(b->input)
-					       : NULL;
+			json_object *in = b->input_valid
+					      ? json_tokener_parse(b->input)
+					      : NULL;
 			if (in)
 				json_object_object_add(c, "input", in);
 			else
 				json_object_object_add(
-					c, "input_raw",
-					json_object_new_string(b->input));
+				    c, "input_raw",
+				    json_object_new_string(b->input));
 		}
 		json_object_array_add(content, c);
 	}
@@ -168,8 +167,9 @@ void agent_record_turn(struct monkey_agent *a, int iteration,
 	json_object *u = json_object_new_object();
 	json_object_object_add(u, "input_tokens",
 			       json_object_new_int64((int64_t)t->input_tokens));
-	json_object_object_add(u, "output_tokens",
-			       json_object_new_int64((int64_t)t->output_tokens));
+	json_object_object_add(
+	    u, "output_tokens",
+	    json_object_new_int64((int64_t)t->output_tokens));
 	json_object_object_add(o, "usage", u);
 	json_object_object_add(o, "attempts", json_object_new_int(t->attempts));
 	agent_record(a, "model", o);

@@ -31,7 +31,8 @@ static void record_result(struct monkey_agent *a, const char *id,
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "is_error", json_object_new_boolean(is_error));
+	json_object_object_add(o, "is_error",
+			       json_object_new_boolean(is_error));
 	json_object_object_add(o, "content", json_object_new_string(content));
 	agent_record(a, "tool_result", o);
 }
@@ -43,7 +44,7 @@ static void record_approval(struct monkey_agent *a, const char *id,
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(
-		o, "argv", transcript_strv((const char *const *)args->argv.v));
+	    o, "argv", transcript_strv((const char *const *)args->argv.v));
 	json_object_object_add(o, "decision", json_object_new_string(decision));
 	if (reason)
 		json_object_object_add(o, "reason",
@@ -58,20 +59,20 @@ static void record_command(struct monkey_agent *a, const char *id,
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(
-		o, "backend",
-		json_object_new_string(monkey_executor_backend_name(a->ex)));
+	    o, "backend",
+	    json_object_new_string(monkey_executor_backend_name(a->ex)));
 	json_object_object_add(
-		o, "argv", transcript_strv((const char *const *)args->argv.v));
+	    o, "argv", transcript_strv((const char *const *)args->argv.v));
 	json_object_object_add(
-		o, "workdir",
-		json_object_new_string(so->workdir_rel ? so->workdir_rel : "."));
+	    o, "workdir",
+	    json_object_new_string(so->workdir_rel ? so->workdir_rel : "."));
 	json_object_object_add(o, "timeout_ms",
 			       json_object_new_int64(so->timeout_ms));
 	if (args->has_stdin)
 		json_object_object_add(
-			o, "stdin",
-			json_object_new_string_len(args->stdin_data,
-						   (int)args->stdin_len));
+		    o, "stdin",
+		    json_object_new_string_len(args->stdin_data,
+					       (int)args->stdin_len));
 	json_object_object_add(o, "ran", json_object_new_boolean(so->ran));
 	if (so->ran) {
 		const struct monkey_result *r = &so->res;
@@ -84,30 +85,31 @@ static void record_command(struct monkey_agent *a, const char *id,
 		json_object_object_add(o, "timedOut",
 				       json_object_new_boolean(r->timed_out));
 		json_object_object_add(
-			o, "oomKilled",
-			r->oom_killed == MONKEY_UNKNOWN
-				? NULL
-				: json_object_new_boolean(r->oom_killed ==
-							  MONKEY_YES));
+		    o, "oomKilled",
+		    r->oom_killed == MONKEY_UNKNOWN
+			? NULL
+			: json_object_new_boolean(r->oom_killed == MONKEY_YES));
 		json_object_object_add(o, "cancelled",
 				       json_object_new_boolean(r->cancelled));
 		json_object_object_add(
-			o, "stdout_bytes",
-			json_object_new_int64((int64_t)r->out.total));
+		    o, "stdout_bytes",
+		    json_object_new_int64((int64_t)r->out.total));
 		json_object_object_add(
-			o, "stderr_bytes",
-			json_object_new_int64((int64_t)r->err.total));
-		json_object_object_add(o, "stdout_sha256",
-				       json_object_new_string(so->stdout_sha256));
-		json_object_object_add(o, "stderr_sha256",
-				       json_object_new_string(so->stderr_sha256));
+		    o, "stderr_bytes",
+		    json_object_new_int64((int64_t)r->err.total));
+		json_object_object_add(
+		    o, "stdout_sha256",
+		    json_object_new_string(so->stdout_sha256));
+		json_object_object_add(
+		    o, "stderr_sha256",
+		    json_object_new_string(so->stderr_sha256));
 		if (r->error[0])
-			json_object_object_add(o, "error",
-					       json_object_new_string(r->error));
+			json_object_object_add(
+			    o, "error", json_object_new_string(r->error));
 	} else {
 		json_object_object_add(
-			o, "error",
-			json_object_new_string(so->error ? so->error : ""));
+		    o, "error",
+		    json_object_new_string(so->error ? so->error : ""));
 	}
 	agent_record(a, "command", o);
 }
@@ -134,7 +136,7 @@ static bool approved(struct monkey_agent *a, const char *id,
 	if (d == MONKEY_APPROVAL_ALWAYS)
 		a->always_approved = true;
 	record_approval(a, id, args,
-			d == MONKEY_APPROVAL_DENY	  ? "denied"
+			d == MONKEY_APPROVAL_DENY     ? "denied"
 			: d == MONKEY_APPROVAL_ALWAYS ? "always"
 						      : "approved",
 			reason);
@@ -152,7 +154,7 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 		     bool *is_error)
 {
 	_cleanup_free_ char *display =
-		monkey_quote_argv((const char *const *)args->argv.v);
+	    monkey_quote_argv((const char *const *)args->argv.v);
 	if (!display)
 		return -ENOMEM;
 	ev->argv = (const char *const *)args->argv.v;
@@ -165,17 +167,17 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 			a->opts.cb.tool_start(a->opts.cb.ctx, ev);
 		*is_error = true;
 		*content = monkey_strdup_printf(
-			"the command was not run: approval denied (%s)", why);
+		    "the command was not run: approval denied (%s)", why);
 	} else {
 		if (a->opts.cb.tool_start)
 			a->opts.cb.tool_start(a->opts.cb.ctx, ev);
 		struct tools_shell_ctx sc = {
-			.ex = a->ex,
-			.root = a->root,
-			.default_workdir = a->default_workdir,
-			.timeout_cap_ms = a->timeout_ms,
-			.tee = a->opts.cb.command_output,
-			.tee_ctx = a->opts.cb.ctx,
+		    .ex = a->ex,
+		    .root = a->root,
+		    .default_workdir = a->default_workdir,
+		    .timeout_cap_ms = a->timeout_ms,
+		    .tee = a->opts.cb.command_output,
+		    .tee_ctx = a->opts.cb.ctx,
 		};
 		int r = tools_shell_run(&sc, args, &so);
 		if (r < 0)
@@ -204,9 +206,9 @@ int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 	a->tool_calls++;
 	record_call(a, call);
 	struct monkey_agent_tool_event ev = {
-		.id = call->id,
-		.name = call->name,
-		.arguments = call->input,
+	    .id = call->id,
+	    .name = call->name,
+	    .arguments = call->input,
 	};
 	struct tool_args args;
 	char *content = NULL;

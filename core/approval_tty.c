@@ -38,9 +38,10 @@ int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
 {
 	(void)ctx;
 	if (!isatty(STDIN_FILENO)) {
-		*reason = "approval is required but there is no terminal to ask "
-			  "(monkey's standard input is not a terminal; run with "
-			  "--yes to approve every command)";
+		*reason =
+		    "approval is required but there is no terminal to ask "
+		    "(monkey's standard input is not a terminal; run with "
+		    "--yes to approve every command)";
 		return MONKEY_APPROVAL_DENY;
 	}
 	fprintf(stderr, "\nmonkey: the agent wants to run%s%s:\n  %s\n",
@@ -48,7 +49,8 @@ int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
 		ev->workdir && strcmp(ev->workdir, ".") ? ev->workdir : "",
 		ev->display);
 	for (;;) {
-		fprintf(stderr, "Allow? [y]es / [n]o / [a]lways this session: ");
+		fprintf(stderr,
+			"Allow? [y]es / [n]o / [a]lways this session: ");
 		fflush(stderr);
 		char line[64];
 		int n = read_answer(line, sizeof(line));

@@ -172,61 +172,63 @@ static char *read_task_file(const char *path)
 
 static void help(void)
 {
-	printf("Usage: monkey agent --task TEXT [OPTIONS]\n"
-	       "\n"
-	       "Runs an LLM coding agent on a task. Every shell command it "
-	       "runs goes\n"
-	       "through the sandbox; file tools are confined to the "
-	       "workspace.\n"
-	       "\n"
-	       "  --task TEXT           the task\n"
-	       "  --task-file FILE      read the task from FILE (- = stdin)\n"
-	       "  --model NAME          model or alias (default %s;\n"
-	       "                        claude-sonnet-4, sonnet, opus, haiku, "
-	       "gpt-4.1,\n"
-	       "                        or a local server's model name)\n"
-	       "  --provider NAME       anthropic or openai (OpenAI-compatible: "
-	       "Ollama,\n"
-	       "                        llama.cpp, vLLM); default from the model "
-	       "name,\n"
-	       "                        then from the API keys set\n"
-	       "  --base-url URL        API base URL (env ANTHROPIC_BASE_URL, "
-	       "OPENAI_BASE_URL)\n"
-	       "  --max-iterations N    model turns before giving up (%d)\n"
-	       "  --max-tokens N        tokens per reply (%d for anthropic)\n"
-	       "  --max-retries N       retries of a failed request (%d)\n"
-	       "  --model-output BYTES  command output the model sees, head + "
-	       "tail (%d)\n"
-	       "  --history-max BYTES   conversation kept for the model (%d); "
-	       "older tool\n"
-	       "                        outputs are shortened, then the oldest "
-	       "steps dropped\n"
-	       "  --require-approval    ask before every shell command (y / n / "
-	       "a = always)\n"
-	       "  -y, --yes             approve every command without asking\n"
-	       "  --transcript FILE     write the JSONL transcript to FILE "
-	       "(default\n"
-	       "                        WORKSPACE/.monkey/sessions/TIME-PID.jsonl)\n"
-	       "  --no-transcript       write no transcript\n"
-	       "  -q, --quiet           print only the final answer\n"
-	       "  -v, --verbose         also show command output and details\n"
-	       "  -h, --help            show this help\n"
-	       "\n%s\n"
-	       "Keys: ANTHROPIC_API_KEY or OPENAI_API_KEY. They never reach "
-	       "sandboxed\n"
-	       "commands nor the transcript.\n"
-	       "\n"
-	       "Exit status: 0 the task ended with an answer; 1 error; 2 bad "
-	       "usage or\n"
-	       "missing key; 3 stopped early (max iterations, max tokens, "
-	       "refusal);\n"
-	       "130 interrupted.\n"
-	       "\n"
-	       "Example: monkey agent --docker --task \"make the tests pass\"\n",
-	       MONKEY_AGENT_DEFAULT_MODEL, MONKEY_AGENT_DEFAULT_MAX_ITERATIONS,
-	       MONKEY_AGENT_DEFAULT_MAX_TOKENS, MONKEY_AGENT_DEFAULT_MAX_RETRIES,
-	       MONKEY_AGENT_DEFAULT_OUTPUT_MAX, MONKEY_AGENT_DEFAULT_HISTORY_MAX,
-	       monkey_cli_sandbox_help);
+	printf(
+	    "Usage: monkey agent --task TEXT [OPTIONS]\n"
+	    "\n"
+	    "Runs an LLM coding agent on a task. Every shell command it "
+	    "runs goes\n"
+	    "through the sandbox; file tools are confined to the "
+	    "workspace.\n"
+	    "\n"
+	    "  --task TEXT           the task\n"
+	    "  --task-file FILE      read the task from FILE (- = stdin)\n"
+	    "  --model NAME          model or alias (default %s;\n"
+	    "                        claude-sonnet-4, sonnet, opus, haiku, "
+	    "gpt-4.1,\n"
+	    "                        or a local server's model name)\n"
+	    "  --provider NAME       anthropic or openai (OpenAI-compatible: "
+	    "Ollama,\n"
+	    "                        llama.cpp, vLLM); default from the model "
+	    "name,\n"
+	    "                        then from the API keys set\n"
+	    "  --base-url URL        API base URL (env ANTHROPIC_BASE_URL, "
+	    "OPENAI_BASE_URL)\n"
+	    "  --max-iterations N    model turns before giving up (%d)\n"
+	    "  --max-tokens N        tokens per reply (%d for anthropic)\n"
+	    "  --max-retries N       retries of a failed request (%d)\n"
+	    "  --model-output BYTES  command output the model sees, head + "
+	    "tail (%d)\n"
+	    "  --history-max BYTES   conversation kept for the model (%d); "
+	    "older tool\n"
+	    "                        outputs are shortened, then the oldest "
+	    "steps dropped\n"
+	    "  --require-approval    ask before every shell command (y / n / "
+	    "a = always)\n"
+	    "  -y, --yes             approve every command without asking\n"
+	    "  --transcript FILE     write the JSONL transcript to FILE "
+	    "(default\n"
+	    "                        "
+	    "WORKSPACE/.monkey/sessions/TIME-PID.jsonl)\n"
+	    "  --no-transcript       write no transcript\n"
+	    "  -q, --quiet           print only the final answer\n"
+	    "  -v, --verbose         also show command output and details\n"
+	    "  -h, --help            show this help\n"
+	    "\n%s\n"
+	    "Keys: ANTHROPIC_API_KEY or OPENAI_API_KEY. They never reach "
+	    "sandboxed\n"
+	    "commands nor the transcript.\n"
+	    "\n"
+	    "Exit status: 0 the task ended with an answer; 1 error; 2 bad "
+	    "usage or\n"
+	    "missing key; 3 stopped early (max iterations, max tokens, "
+	    "refusal);\n"
+	    "130 interrupted.\n"
+	    "\n"
+	    "Example: monkey agent --docker --task \"make the tests pass\"\n",
+	    MONKEY_AGENT_DEFAULT_MODEL, MONKEY_AGENT_DEFAULT_MAX_ITERATIONS,
+	    MONKEY_AGENT_DEFAULT_MAX_TOKENS, MONKEY_AGENT_DEFAULT_MAX_RETRIES,
+	    MONKEY_AGENT_DEFAULT_OUTPUT_MAX, MONKEY_AGENT_DEFAULT_HISTORY_MAX,
+	    monkey_cli_sandbox_help);
 }
 
 enum {
@@ -273,24 +275,24 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 		 struct args *a)
 {
 	static const struct option extra[] = {
-		{"task", required_argument, NULL, OPT_TASK},
-		{"task-file", required_argument, NULL, OPT_TASK_FILE},
-		{"model", required_argument, NULL, OPT_MODEL},
-		{"provider", required_argument, NULL, OPT_PROVIDER},
-		{"base-url", required_argument, NULL, OPT_BASE_URL},
-		{"max-iterations", required_argument, NULL, OPT_MAX_ITERATIONS},
-		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
-		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
-		{"model-output", required_argument, NULL, OPT_MODEL_OUTPUT},
-		{"history-max", required_argument, NULL, OPT_HISTORY_MAX},
-		{"require-approval", no_argument, NULL, OPT_REQUIRE_APPROVAL},
-		{"yes", no_argument, NULL, 'y'},
-		{"transcript", required_argument, NULL, OPT_TRANSCRIPT},
-		{"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"task", required_argument, NULL, OPT_TASK},
+	    {"task-file", required_argument, NULL, OPT_TASK_FILE},
+	    {"model", required_argument, NULL, OPT_MODEL},
+	    {"provider", required_argument, NULL, OPT_PROVIDER},
+	    {"base-url", required_argument, NULL, OPT_BASE_URL},
+	    {"max-iterations", required_argument, NULL, OPT_MAX_ITERATIONS},
+	    {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+	    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+	    {"model-output", required_argument, NULL, OPT_MODEL_OUTPUT},
+	    {"history-max", required_argument, NULL, OPT_HISTORY_MAX},
+	    {"require-approval", no_argument, NULL, OPT_REQUIRE_APPROVAL},
+	    {"yes", no_argument, NULL, 'y'},
+	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
+	    {"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	_cleanup_free_ struct option *longopts = monkey_cli_longopts(extra);
 	if (!longopts) {
@@ -340,7 +342,8 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 			ao->max_iterations = (int)v;
 			break;
 		case OPT_MAX_TOKENS:
-			if (parse_int("--max-tokens", optarg, 1, 1000000, &v) < 0)
+			if (parse_int("--max-tokens", optarg, 1, 1000000, &v) <
+			    0)
 				return 2;
 			ao->max_tokens = (int)v;
 			break;
@@ -408,8 +411,9 @@ static void banner(struct monkey_agent *agent, const struct ui *ui)
 	if (ui->quiet)
 		return;
 	struct monkey_executor *ex = monkey_agent_executor(agent);
-	fprintf(stderr, "monkey: model %s (%s, %s)\n", monkey_agent_model(agent),
-		monkey_agent_provider_name(agent), monkey_agent_base_url(agent));
+	fprintf(stderr, "monkey: model %s (%s, %s)\n",
+		monkey_agent_model(agent), monkey_agent_provider_name(agent),
+		monkey_agent_base_url(agent));
 	/* The executor has already warned about a fallback and why. */
 	if (monkey_executor_fell_back(ex))
 		fprintf(stderr,
@@ -444,13 +448,13 @@ int monkey_cli_agent(int argc, char **argv)
 	}
 	monkey_cli_sandbox_finish(&s);
 	a.ao.cb = (struct monkey_agent_callbacks){
-		.text = on_text,
-		.notice = on_notice,
-		.tool_start = on_tool_start,
-		.tool_end = on_tool_end,
-		.command_output = on_output,
-		.approve = monkey_cli_approve,
-		.ctx = &a.ui,
+	    .text = on_text,
+	    .notice = on_notice,
+	    .tool_start = on_tool_start,
+	    .tool_end = on_tool_end,
+	    .command_output = on_output,
+	    .approve = monkey_cli_approve,
+	    .ctx = &a.ui,
 	};
 	install_signals();
 	struct monkey_error err = {0};
@@ -471,8 +475,9 @@ int monkey_cli_agent(int argc, char **argv)
 	end_line(&a.ui);
 	if (a.ui.quiet && rep.final_text && rep.end == MONKEY_AGENT_END_ANSWER)
 		printf("%s%s", rep.final_text,
-		       rep.final_text[strlen(rep.final_text) - 1] == '\n' ? ""
-									   : "\n");
+		       rep.final_text[strlen(rep.final_text) - 1] == '\n'
+			   ? ""
+			   : "\n");
 	status = monkey_agent_exit_status(rep.end);
 	if (rep.end == MONKEY_AGENT_END_ERROR)
 		monkey_cli_error("error: %s", rep.message);

@@ -50,7 +50,7 @@ static void report(size_t i, size_t n, const struct replay_command *c,
 		   const struct replay_check *chk, bool verbose)
 {
 	_cleanup_free_ char *cmd =
-		monkey_quote_argv((const char *const *)c->argv.v);
+	    monkey_quote_argv((const char *const *)c->argv.v);
 	if (chk->skipped) {
 		printf("[%zu/%zu] skipped   $ %s\n          %s\n", i, n,
 		       cmd ? cmd : "?", chk->reason);
@@ -78,9 +78,9 @@ static void report(size_t i, size_t n, const struct replay_command *c,
 int monkey_cli_replay(int argc, char **argv)
 {
 	static const struct option extra[] = {
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct monkey_cli_sandbox s;
 	monkey_cli_sandbox_init(&s);
@@ -111,9 +111,9 @@ int monkey_cli_replay(int argc, char **argv)
 	}
 	if (optind + 1 != argc) {
 		monkey_cli_error(optind >= argc
-					 ? "replay: no transcript given; usage: "
-					   "monkey replay FILE [OPTIONS]"
-					 : "replay: give one transcript file");
+				     ? "replay: no transcript given; usage: "
+				       "monkey replay FILE [OPTIONS]"
+				     : "replay: give one transcript file");
 		goto out;
 	}
 	struct monkey_error err = {0};
@@ -127,7 +127,8 @@ int monkey_cli_replay(int argc, char **argv)
 		if (!log.workspace || stat(log.workspace, &st) < 0) {
 			monkey_cli_error("replay: the recorded workspace %s "
 					 "does not exist; pass --workspace DIR",
-					 log.workspace ? log.workspace : "(none)");
+					 log.workspace ? log.workspace
+						       : "(none)");
 			goto out;
 		}
 		s.opts.workspace = log.workspace;
@@ -148,8 +149,7 @@ int monkey_cli_replay(int argc, char **argv)
 	running = ex;
 	printf("replaying %zu command%s of %s in %s with the %s sandbox\n",
 	       log.n, log.n == 1 ? "" : "s", argv[optind],
-	       monkey_executor_workspace(ex),
-	       monkey_executor_backend_name(ex));
+	       monkey_executor_workspace(ex), monkey_executor_backend_name(ex));
 	size_t matched = 0, differ = 0, skipped = 0;
 	status = 0;
 	for (size_t i = 0; i < log.n && !interrupted; i++) {

@@ -122,8 +122,7 @@ struct stream_block *provider_stream_block(struct provider_stream *s,
 		struct stream_block *v = realloc(s->blocks, n * sizeof(*v));
 		if (!v)
 			return NULL;
-		memset(v + s->n_blocks, 0,
-		       (n - s->n_blocks) * sizeof(*v));
+		memset(v + s->n_blocks, 0, (n - s->n_blocks) * sizeof(*v));
 		s->blocks = v;
 		s->n_blocks = n;
 	}
@@ -192,9 +191,9 @@ int provider_stream_finish(struct provider_stream *s)
 				snprintf(idbuf, sizeof(idbuf), "call_%zu", i);
 			}
 			r = agent_message_add_tool_use(
-				m, b->id && *b->id ? b->id : idbuf,
-				b->name ? b->name : "",
-				b->input_len ? b->input : "{}");
+			    m, b->id && *b->id ? b->id : idbuf,
+			    b->name ? b->name : "",
+			    b->input_len ? b->input : "{}");
 			tools++;
 		}
 		if (r < 0)

@@ -49,12 +49,12 @@ struct provider_stream;
 
 /* What differs between wire formats. */
 struct provider_ops {
-	const char *name;        /* "anthropic" */
-	const char *key_var;     /* "ANTHROPIC_API_KEY" */
-	const char *url_var;     /* "ANTHROPIC_BASE_URL" */
+	const char *name;	 /* "anthropic" */
+	const char *key_var;	 /* "ANTHROPIC_API_KEY" */
+	const char *url_var;	 /* "ANTHROPIC_BASE_URL" */
 	const char *default_url; /* "https://api.anthropic.com" */
-	const char *path;        /* appended to the base URL */
-	const char *done_event;  /* named in "stream ended before ..." */
+	const char *path;	 /* appended to the base URL */
+	const char *done_event;	 /* named in "stream ended before ..." */
 	/* The request body (caller frees); NULL on allocation failure. */
 	char *(*build_body)(const struct provider *p,
 			    const struct agent_history *h);
@@ -81,7 +81,7 @@ struct provider {
 	char *shown_url; /* base_url without user:password@, for messages */
 	int max_tokens;
 	int max_retries;
-	const char *system; /* borrowed */
+	const char *system;		   /* borrowed */
 	const struct provider_tool *tools; /* borrowed */
 	size_t n_tools;
 	struct provider_callbacks cb;
@@ -95,8 +95,8 @@ struct provider {
 /* One reply. */
 struct provider_turn {
 	struct agent_message msg; /* role assistant: text and tool uses */
-	int stop;                 /* enum provider_stop */
-	char stop_raw[64];        /* the provider's own word for it */
+	int stop;		  /* enum provider_stop */
+	char stop_raw[64];	  /* the provider's own word for it */
 	uint64_t input_tokens;
 	uint64_t output_tokens;
 	int attempts; /* requests it took (1 + retries) */
@@ -120,8 +120,8 @@ struct provider_stream {
 	struct provider_turn *turn;
 	struct stream_block *blocks;
 	size_t n_blocks;
-	bool done;      /* the terminal event arrived */
-	bool failed;    /* an error event or a protocol error */
+	bool done;	/* the terminal event arrived */
+	bool failed;	/* an error event or a protocol error */
 	bool retryable; /* ... that a new request may cure */
 	char err_type[64];
 	char err_msg[512];
@@ -148,7 +148,7 @@ int provider_stream_append(char **buf, size_t *len, size_t *cap,
 			   const char *data, size_t n);
 int provider_stream_fail(struct provider_stream *s, bool retryable,
 			 const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void provider_stream_reset(struct provider_stream *s);
 /* Turn the streamed blocks into s->turn->msg. */
 int provider_stream_finish(struct provider_stream *s);

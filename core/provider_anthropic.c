@@ -74,8 +74,7 @@ static json_object *tools_json(const struct provider *p)
 	return arr;
 }
 
-static char *build_body(const struct provider *p,
-			const struct agent_history *h)
+static char *build_body(const struct provider *p, const struct agent_history *h)
 {
 	json_object *root = json_object_new_object();
 	if (!root)
@@ -93,9 +92,9 @@ static char *build_body(const struct provider *p,
 		const struct agent_message *m = &h->msgs[i];
 		json_object *mo = json_object_new_object();
 		json_object *content = json_object_new_array();
-		put(mo, "role", json_object_new_string(
-					m->role == AGENT_ROLE_USER ? "user"
-								   : "assistant"));
+		put(mo, "role",
+		    json_object_new_string(
+			m->role == AGENT_ROLE_USER ? "user" : "assistant"));
 		for (size_t j = 0; content && j < m->n; j++) {
 			/* The API refuses empty text blocks. */
 			if (m->blocks[j].type == AGENT_BLOCK_TEXT &&
@@ -109,7 +108,7 @@ static char *build_body(const struct provider *p,
 	}
 	put(root, "messages", msgs);
 	const char *s = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *body = s ? strdup(s) : NULL;
 	json_object_put(root);
 	return body;
@@ -125,8 +124,8 @@ static struct curl_slist *headers(const struct provider *p,
 	memset(key, 0, strlen(key));
 	free(key);
 	if (list)
-		list = curl_slist_append(list,
-					 "anthropic-version: " ANTHROPIC_VERSION);
+		list = curl_slist_append(
+		    list, "anthropic-version: " ANTHROPIC_VERSION);
 	return list;
 }
 
@@ -167,9 +166,8 @@ static int map_stop(const char *r)
 }
 
 /* The block an event refers to by "index". */
-static struct stream_block *indexed(struct provider_stream *s,
-				    json_object *o, const char *event,
-				    bool must_exist)
+static struct stream_block *indexed(struct provider_stream *s, json_object *o,
+				    const char *event, bool must_exist)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, "index", &v) ||
@@ -214,7 +212,7 @@ static int block_start(struct provider_stream *s, json_object *o)
 			if (provider_stream_append(&b->text, &b->text_len,
 						   &b->text_cap, t, n) < 0)
 				return provider_stream_fail(
-					s, false, NULL, "text block too large");
+				    s, false, NULL, "text block too large");
 			provider_text(s, t, n);
 		}
 	} else if (!strcmp(type, "tool_use")) {
@@ -222,8 +220,8 @@ static int block_start(struct provider_stream *s, json_object *o)
 		free(b->id);
 		free(b->name);
 		b->id = strdup(str_field(cb, "id") ? str_field(cb, "id") : "");
-		b->name = strdup(str_field(cb, "name") ? str_field(cb, "name")
-						       : "");
+		b->name =
+		    strdup(str_field(cb, "name") ? str_field(cb, "name") : "");
 		if (!b->id || !b->name)
 			return provider_stream_fail(s, false, NULL,
 						    "out of memory");
@@ -251,8 +249,8 @@ static int block_delta(struct provider_stream *s, json_object *o)
 	    json_object_object_get_ex(d, "text", &v)) {
 		const char *t = json_object_get_string(v);
 		size_t n = (size_t)json_object_get_string_len(v);
-		if (provider_stream_append(&b->text, &b->text_len,
-					   &b->text_cap, t, n) < 0)
+		if (provider_stream_append(&b->text, &b->text_len, &b->text_cap,
+					   t, n) < 0)
 			return provider_stream_fail(s, false, NULL,
 						    "text block too large");
 		provider_text(s, t, n);
@@ -281,10 +279,9 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		return provider_stream_fail(
-			s, false, NULL,
-			"malformed JSON in the '%s' stream event (%s): %.80s", ev,
-			o ? "not an object" : json_tokener_error_desc(jerr),
-			data);
+		    s, false, NULL,
+		    "malformed JSON in the '%s' stream event (%s): %.80s", ev,
+		    o ? "not an object" : json_tokener_error_desc(jerr), data);
 	}
 	(void)len;
 	/* The data's own type wins: some proxies drop "event:" lines. */
@@ -297,14 +294,14 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 		json_object *v;
 		if (u && json_object_object_get_ex(u, "input_tokens", &v))
 			s->turn->input_tokens =
-				(uint64_t)json_object_get_int64(v);
+			    (uint64_t)json_object_get_int64(v);
 	} else if (!strcmp(type, "content_block_start")) {
 		r = block_start(s, o);
 	} else if (!strcmp(type, "content_block_delta")) {
 		r = block_delta(s, o);
 	} else if (!strcmp(type, "message_delta")) {
-		const char *stop = str_field(obj_field(o, "delta"),
-					     "stop_reason");
+		const char *stop =
+		    str_field(obj_field(o, "delta"), "stop_reason");
 		if (stop) {
 			s->turn->stop = map_stop(stop);
 			snprintf(s->turn->stop_raw, sizeof(s->turn->stop_raw),
@@ -313,7 +310,7 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 		json_object *u = obj_field(o, "usage"), *v;
 		if (u && json_object_object_get_ex(u, "output_tokens", &v))
 			s->turn->output_tokens =
-				(uint64_t)json_object_get_int64(v);
+			    (uint64_t)json_object_get_int64(v);
 	} else if (!strcmp(type, "message_stop")) {
 		s->done = true;
 	} else if (!strcmp(type, "error")) {
@@ -348,14 +345,14 @@ static void parse_error(const char *body, size_t len, char *type,
 }
 
 const struct provider_ops provider_anthropic_ops = {
-	.name = "anthropic",
-	.key_var = "ANTHROPIC_API_KEY",
-	.url_var = "ANTHROPIC_BASE_URL",
-	.default_url = "https://api.anthropic.com",
-	.path = "/v1/messages",
-	.done_event = "message_stop",
-	.build_body = build_body,
-	.headers = headers,
-	.event = event,
-	.parse_error = parse_error,
+    .name = "anthropic",
+    .key_var = "ANTHROPIC_API_KEY",
+    .url_var = "ANTHROPIC_BASE_URL",
+    .default_url = "https://api.anthropic.com",
+    .path = "/v1/messages",
+    .done_event = "message_stop",
+    .build_body = build_body,
+    .headers = headers,
+    .event = event,
+    .parse_error = parse_error,
 };

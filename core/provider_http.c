@@ -79,8 +79,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-static int on_sse(void *ctx, const char *event, const char *data,
-		  size_t len)
+static int on_sse(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct xfer *x = ctx;
 	if (x->s->done || x->s->failed)
@@ -96,18 +95,18 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ctx)
 		x->checked = true;
 		curl_easy_getinfo(x->p->curl, CURLINFO_RESPONSE_CODE,
 				  &x->status);
-		x->is_sse = x->status >= 200 && x->status < 300 &&
-			    strncasecmp(x->content_type, "text/event-stream",
-					17) == 0;
+		x->is_sse =
+		    x->status >= 200 && x->status < 300 &&
+		    strncasecmp(x->content_type, "text/event-stream", 17) == 0;
 	}
 	if (x->is_sse) {
 		if (monkey_sse_feed(&x->sse, buf, len) != 0) {
 			if (!x->s->failed)
 				provider_stream_fail(
-					x->s, false, NULL,
-					"the event stream is malformed "
-					"(an event larger than %u bytes)",
-					PROVIDER_MAX_BLOCK);
+				    x->s, false, NULL,
+				    "the event stream is malformed "
+				    "(an event larger than %u bytes)",
+				    PROVIDER_MAX_BLOCK);
 			x->parser_stopped = true;
 			return 0;
 		}
@@ -132,8 +131,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn,
-		       curl_off_t ut, curl_off_t un)
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		       curl_off_t un)
 {
 	(void)dt, (void)dn, (void)ut, (void)un;
 	struct xfer *x = ctx;
@@ -174,8 +173,7 @@ static int64_t backoff_ms(const struct provider *p, int retry)
 
 static bool status_retryable(long status)
 {
-	return status == 408 || status == 409 || status == 429 ||
-	       status >= 500;
+	return status == 408 || status == 409 || status == 429 || status >= 500;
 }
 
 /* Sleep ms, waking early when the run is cancelled. */
@@ -195,8 +193,8 @@ static bool sleep_cancellable(const struct provider *p, int64_t ms)
 	}
 }
 
-static void notice(const struct provider *p, int level, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
+static void notice(const struct provider *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void notice(const struct provider *p, int level, const char *fmt, ...)
 {
 	if (!p->cb.notice)
@@ -251,8 +249,9 @@ static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
 			snprintf(why, why_len, "%s: out of memory", name);
 			return ATTEMPT_FAIL;
 		}
-		snprintf(why, why_len, "%s: cannot complete the request to %s: %s",
-			 name, url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(why, why_len,
+			 "%s: cannot complete the request to %s: %s", name, url,
+			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return ATTEMPT_RETRY; /* connection errors are retried */
 	}
 	if (!x->checked)
@@ -347,8 +346,8 @@ int provider_http_run(struct provider *p, const char *body,
 		monkey_sse_init(&x.sse, PROVIDER_MAX_BLOCK + 4096, on_sse, &x);
 		setup(p, &x, url, h, body, errbuf);
 		CURLcode rc = curl_easy_perform(p->curl);
-		enum attempt a = classify(p, &x, rc, errbuf, shown, why,
-					  sizeof(why));
+		enum attempt a =
+		    classify(p, &x, rc, errbuf, shown, why, sizeof(why));
 		int64_t wait = retry_after_ms(&x);
 		monkey_sse_free(&x.sse);
 		free(x.body);
@@ -363,8 +362,8 @@ int provider_http_run(struct provider *p, const char *body,
 		if (a == ATTEMPT_FAIL || attempt >= max_retries) {
 			if (a == ATTEMPT_RETRY && attempt > 0)
 				ret = monkey_set_error(
-					err, -EIO, "%s (gave up after %d attempts)",
-					why, attempt + 1);
+				    err, -EIO, "%s (gave up after %d attempts)",
+				    why, attempt + 1);
 			else
 				ret = monkey_set_error(err, -EIO, "%s", why);
 			break;

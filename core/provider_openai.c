@@ -50,8 +50,9 @@ static void add_user(json_object *msgs, const struct agent_message *m)
 		put(t, "role", json_object_new_string("tool"));
 		put(t, "tool_call_id", json_object_new_string(b->id));
 		/* No is_error field in this format: say it in the text. */
-		char *c = b->is_error ? monkey_strdup_printf("ERROR: %s", b->text)
-				      : NULL;
+		char *c = b->is_error
+			      ? monkey_strdup_printf("ERROR: %s", b->text)
+			      : NULL;
 		put(t, "content", json_object_new_string(c ? c : b->text));
 		free(c);
 		json_object_array_add(msgs, t);
@@ -71,8 +72,7 @@ static void add_assistant(json_object *msgs, const struct agent_message *m)
 	json_object *a = json_object_new_object();
 	put(a, "role", json_object_new_string("assistant"));
 	char *text = joined_text(m);
-	put(a, "content",
-	    text && *text ? json_object_new_string(text) : NULL);
+	put(a, "content", text && *text ? json_object_new_string(text) : NULL);
 	free(text);
 	json_object *calls = NULL;
 	for (size_t i = 0; i < m->n; i++) {
@@ -98,8 +98,7 @@ static void add_assistant(json_object *msgs, const struct agent_message *m)
 	json_object_array_add(msgs, a);
 }
 
-static char *build_body(const struct provider *p,
-			const struct agent_history *h)
+static char *build_body(const struct provider *p, const struct agent_history *h)
 {
 	json_object *root = json_object_new_object();
 	if (!root)
@@ -140,7 +139,7 @@ static char *build_body(const struct provider *p,
 	}
 	put(root, "messages", msgs);
 	const char *s = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *body = s ? strdup(s) : NULL;
 	json_object_put(root);
 	return body;
@@ -149,8 +148,8 @@ static char *build_body(const struct provider *p,
 static struct curl_slist *headers(const struct provider *p,
 				  struct curl_slist *list)
 {
-	char *auth = monkey_strdup_printf("authorization: Bearer %s",
-					  p->api_key);
+	char *auth =
+	    monkey_strdup_printf("authorization: Bearer %s", p->api_key);
 	if (!auth)
 		return NULL;
 	list = curl_slist_append(list, auth);
@@ -200,8 +199,8 @@ static int tool_delta(struct provider_stream *s, json_object *tc, size_t pos)
 		if (!json_object_is_type(v, json_type_int) || i < 0 ||
 		    i >= PROVIDER_MAX_BLOCKS - 1)
 			return provider_stream_fail(
-				s, false, NULL, "tool_calls delta with index %s",
-				json_object_get_string(v));
+			    s, false, NULL, "tool_calls delta with index %s",
+			    json_object_get_string(v));
 		idx = (size_t)i;
 	}
 	/* Slot 0 holds the text; tool call i lives at 1 + i. */
@@ -226,12 +225,12 @@ static int tool_delta(struct provider_stream *s, json_object *tc, size_t pos)
 		/* Some servers send the arguments as an object. */
 		if (json_object_is_type(v, json_type_object)) {
 			const char *t = json_object_to_json_string_ext(
-				v, JSON_C_TO_STRING_PLAIN);
+			    v, JSON_C_TO_STRING_PLAIN);
 			if (provider_stream_append(&b->input, &b->input_len,
 						   &b->input_cap, t,
 						   strlen(t)) < 0)
 				return provider_stream_fail(
-					s, false, NULL, "arguments too large");
+				    s, false, NULL, "arguments too large");
 		}
 	}
 	return 0;
@@ -265,7 +264,8 @@ static int choice(struct provider_stream *s, json_object *c)
 		    json_object_is_type(v, json_type_array)) {
 			size_t n = json_object_array_length(v);
 			for (size_t i = 0; i < n; i++) {
-				json_object *tc = json_object_array_get_idx(v, i);
+				json_object *tc =
+				    json_object_array_get_idx(v, i);
 				if (!json_object_is_type(tc, json_type_object))
 					continue;
 				int r = tool_delta(s, tc, i);
@@ -301,17 +301,16 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		return provider_stream_fail(
-			s, false, NULL,
-			"malformed JSON in a stream chunk (%s): %.80s",
-			o ? "not an object" : json_tokener_error_desc(jerr),
-			data);
+		    s, false, NULL,
+		    "malformed JSON in a stream chunk (%s): %.80s",
+		    o ? "not an object" : json_tokener_error_desc(jerr), data);
 	}
 	int r = 0;
 	json_object *v;
 	if (json_object_object_get_ex(o, "error", &v)) {
 		const char *m = json_object_is_type(v, json_type_string)
-					? json_object_get_string(v)
-					: str_field(v, "message");
+				    ? json_object_get_string(v)
+				    : str_field(v, "message");
 		const char *t = str_field(v, "type");
 		bool retry = t && (!strcmp(t, "server_error") ||
 				   !strcmp(t, "overloaded_error"));
@@ -326,10 +325,11 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 	if (json_object_object_get_ex(o, "usage", &u) &&
 	    json_object_is_type(u, json_type_object)) {
 		if (json_object_object_get_ex(u, "prompt_tokens", &v))
-			s->turn->input_tokens = (uint64_t)json_object_get_int64(v);
+			s->turn->input_tokens =
+			    (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(u, "completion_tokens", &v))
 			s->turn->output_tokens =
-				(uint64_t)json_object_get_int64(v);
+			    (uint64_t)json_object_get_int64(v);
 	}
 	json_object_put(o);
 	return r;
@@ -373,14 +373,14 @@ static void parse_error(const char *body, size_t len, char *type,
 
 /* A stream is complete at its finish_reason chunk or at [DONE]. */
 const struct provider_ops provider_openai_ops = {
-	.name = "openai",
-	.key_var = "OPENAI_API_KEY",
-	.url_var = "OPENAI_BASE_URL",
-	.default_url = "https://api.openai.com/v1",
-	.path = "/chat/completions",
-	.done_event = "data: [DONE]",
-	.build_body = build_body,
-	.headers = headers,
-	.event = event,
-	.parse_error = parse_error,
+    .name = "openai",
+    .key_var = "OPENAI_API_KEY",
+    .url_var = "OPENAI_BASE_URL",
+    .default_url = "https://api.openai.com/v1",
+    .path = "/chat/completions",
+    .done_event = "data: [DONE]",
+    .build_body = build_body,
+    .headers = headers,
+    .event = event,
+    .parse_error = parse_error,
 };

@@ -82,9 +82,8 @@ static int parse_command(json_object *o, int line, struct replay_command *c,
 		json_object *s = json_object_array_get_idx(argv, i);
 		if (!json_object_is_type(s, json_type_string))
 			return monkey_set_error(
-				err, -EINVAL,
-				"%s:%d: argv[%zu] is not a string", path, line,
-				i);
+			    err, -EINVAL, "%s:%d: argv[%zu] is not a string",
+			    path, line, i);
 		if (monkey_strv_push(&c->argv, json_object_get_string(s)) < 0)
 			return monkey_set_error(err, -ENOMEM, "out of memory");
 	}
@@ -137,10 +136,11 @@ static int load_lines(FILE *f, const char *path, struct replay_log *log,
 		json_object *o = json_tokener_parse(buf);
 		if (!o || !json_object_is_type(o, json_type_object)) {
 			json_object_put(o);
-			r = monkey_set_error(err, -EINVAL,
-					     "%s:%d: not a JSON record; is this "
-					     "a monkey transcript?",
-					     path, line);
+			r = monkey_set_error(
+			    err, -EINVAL,
+			    "%s:%d: not a JSON record; is this "
+			    "a monkey transcript?",
+			    path, line);
 			break;
 		}
 		const char *type = str_field(o, "type");
@@ -148,11 +148,11 @@ static int load_lines(FILE *f, const char *path, struct replay_log *log,
 			int64_t v = int_field(o, "version", 0);
 			if (v < 1 || v > MONKEY_TRANSCRIPT_VERSION) {
 				r = monkey_set_error(
-					err, -EINVAL,
-					"%s:%d: transcript version %lld is not "
-					"one this monkey reads (%d)",
-					path, line, (long long)v,
-					MONKEY_TRANSCRIPT_VERSION);
+				    err, -EINVAL,
+				    "%s:%d: transcript version %lld is not "
+				    "one this monkey reads (%d)",
+				    path, line, (long long)v,
+				    MONKEY_TRANSCRIPT_VERSION);
 			} else if (!header) {
 				/* A transcript appended to by several runs
 				 * replays from the first workspace. */
@@ -161,18 +161,20 @@ static int load_lines(FILE *f, const char *path, struct replay_log *log,
 				log->model = dup_field(o, "model");
 				log->task = dup_field(o, "task");
 				json_object *sb;
-				if (json_object_object_get_ex(o, "sandbox", &sb))
+				if (json_object_object_get_ex(o, "sandbox",
+							      &sb))
 					log->backend = dup_field(sb, "backend");
 			}
 		} else if (type && !strcmp(type, "command")) {
 			if (!header) {
-				r = monkey_set_error(err, -EINVAL,
-						     "%s:%d: command before the "
-						     "header record",
-						     path, line);
+				r = monkey_set_error(
+				    err, -EINVAL,
+				    "%s:%d: command before the "
+				    "header record",
+				    path, line);
 			} else {
 				struct replay_command *v = realloc(
-					log->cmds, (log->n + 1) * sizeof(*v));
+				    log->cmds, (log->n + 1) * sizeof(*v));
 				if (!v) {
 					r = monkey_set_error(err, -ENOMEM,
 							     "out of memory");
@@ -229,17 +231,17 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	}
 	/* Borrow the record's fields; tool_args is not freed. */
 	struct tool_args a = {
-		.kind = TOOL_SHELL,
-		.argv = c->argv,
-		.workdir = c->workdir,
-		.stdin_data = c->stdin_data,
-		.stdin_len = c->stdin_len,
-		.has_stdin = c->has_stdin,
+	    .kind = TOOL_SHELL,
+	    .argv = c->argv,
+	    .workdir = c->workdir,
+	    .stdin_data = c->stdin_data,
+	    .stdin_len = c->stdin_len,
+	    .has_stdin = c->has_stdin,
 	};
 	struct tools_shell_ctx sc = {
-		.ex = ex,
-		.root = monkey_executor_workspace(ex),
-		.timeout_cap_ms = c->timeout_ms,
+	    .ex = ex,
+	    .root = monkey_executor_workspace(ex),
+	    .timeout_cap_ms = c->timeout_ms,
 	};
 	struct tools_shell_outcome so;
 	int r = tools_shell_run(&sc, &a, &so);

@@ -22,9 +22,9 @@ struct replay_command {
 	size_t stdin_len;
 	bool has_stdin;
 	char *backend;
-	bool ran;     /* false: it was refused (bad workdir, ...) */
+	bool ran; /* false: it was refused (bad workdir, ...) */
 	bool cancelled;
-	char *error;  /* why it did not run */
+	char *error; /* why it did not run */
 	int exit_code;
 	bool timed_out;
 	uint64_t stdout_bytes, stderr_bytes;

@@ -105,8 +105,8 @@ static int field(struct monkey_sse *p, const char *line, size_t len)
 	} else if (nlen == 5 && memcmp(line, "event", 5) == 0) {
 		/* Event names are short identifiers; a longer one is cut,
 		 * which makes it unknown to every consumer. */
-		size_t n = vlen < sizeof(p->event) - 1 ? vlen
-						       : sizeof(p->event) - 1;
+		size_t n =
+		    vlen < sizeof(p->event) - 1 ? vlen : sizeof(p->event) - 1;
 		memcpy(p->event, val, n);
 		p->event[n] = '\0';
 		if (n == 0) /* "event:" with no value means the default */
@@ -138,8 +138,7 @@ int monkey_sse_feed(struct monkey_sse *p, const char *buf, size_t len)
 				p->failed = true;
 				return -E2BIG;
 			}
-			if (grow(&p->line, &p->line_cap, p->line_len + n) <
-			    0) {
+			if (grow(&p->line, &p->line_cap, p->line_len + n) < 0) {
 				p->failed = true;
 				return -ENOMEM;
 			}

@@ -17,7 +17,7 @@ struct monkey_sse {
 	monkey_sse_event_fn cb;
 	void *ctx;
 	size_t max_event; /* bytes of one event (fields included) */
-	char *line;       /* the line being read */
+	char *line;	  /* the line being read */
 	size_t line_len, line_cap;
 	char *data; /* data of the event being built */
 	size_t data_len, data_cap;

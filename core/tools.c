@@ -13,81 +13,81 @@
 #include "tools.h"
 
 const struct provider_tool monkey_tools[TOOL_COUNT] = {
-	[TOOL_SHELL] = {
-		.name = "shell_execute",
-		.description =
-			"Run one command in the sandbox and get its exit code, "
-			"stdout and stderr (long output is shortened to its "
-			"head and tail). command is an argv array run without "
-			"a shell: use [\"sh\", \"-c\", \"...\"] for pipes, "
-			"redirection or globbing. Commands start in the "
-			"workspace root unless workdir is given.",
-		.schema =
-			"{\"type\":\"object\",\"properties\":{"
-			"\"command\":{\"type\":\"array\",\"items\":{\"type\":"
-			"\"string\"},\"minItems\":1,\"description\":\"program "
-			"and arguments, e.g. [\\\"make\\\", \\\"test\\\"]\"},"
-			"\"workdir\":{\"type\":\"string\",\"description\":"
-			"\"working directory relative to the workspace root\"},"
-			"\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,"
-			"\"description\":\"time limit in milliseconds (at most "
-			"the sandbox's limit)\"},"
-			"\"stdin\":{\"type\":\"string\",\"description\":"
-			"\"data for the command's standard input\"}},"
-			"\"required\":[\"command\"]}",
+    [TOOL_SHELL] =
+	{
+	    .name = "shell_execute",
+	    .description =
+		"Run one command in the sandbox and get its exit code, "
+		"stdout and stderr (long output is shortened to its "
+		"head and tail). command is an argv array run without "
+		"a shell: use [\"sh\", \"-c\", \"...\"] for pipes, "
+		"redirection or globbing. Commands start in the "
+		"workspace root unless workdir is given.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"command\":{\"type\":\"array\",\"items\":{\"type\":"
+		      "\"string\"},\"minItems\":1,\"description\":\"program "
+		      "and arguments, e.g. [\\\"make\\\", \\\"test\\\"]\"},"
+		      "\"workdir\":{\"type\":\"string\",\"description\":"
+		      "\"working directory relative to the workspace root\"},"
+		      "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,"
+		      "\"description\":\"time limit in milliseconds (at most "
+		      "the sandbox's limit)\"},"
+		      "\"stdin\":{\"type\":\"string\",\"description\":"
+		      "\"data for the command's standard input\"}},"
+		      "\"required\":[\"command\"]}",
 	},
-	[TOOL_READ_FILE] = {
-		.name = "read_file",
-		.description =
-			"Read a text file in the workspace. offset is the first "
-			"line (1-based) and limit the number of lines; long "
-			"files are shortened, so read them in parts.",
-		.schema =
-			"{\"type\":\"object\",\"properties\":{"
-			"\"path\":{\"type\":\"string\",\"description\":\"path "
-			"relative to the workspace root\"},"
-			"\"offset\":{\"type\":\"integer\",\"minimum\":1},"
-			"\"limit\":{\"type\":\"integer\",\"minimum\":1}},"
-			"\"required\":[\"path\"]}",
+    [TOOL_READ_FILE] =
+	{
+	    .name = "read_file",
+	    .description =
+		"Read a text file in the workspace. offset is the first "
+		"line (1-based) and limit the number of lines; long "
+		"files are shortened, so read them in parts.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"path\":{\"type\":\"string\",\"description\":\"path "
+		      "relative to the workspace root\"},"
+		      "\"offset\":{\"type\":\"integer\",\"minimum\":1},"
+		      "\"limit\":{\"type\":\"integer\",\"minimum\":1}},"
+		      "\"required\":[\"path\"]}",
 	},
-	[TOOL_WRITE_FILE] = {
-		.name = "write_file",
-		.description =
-			"Create or replace a file in the workspace with content "
-			"(missing parent directories are created).",
-		.schema =
-			"{\"type\":\"object\",\"properties\":{"
-			"\"path\":{\"type\":\"string\"},"
-			"\"content\":{\"type\":\"string\"}},"
-			"\"required\":[\"path\",\"content\"]}",
+    [TOOL_WRITE_FILE] =
+	{
+	    .name = "write_file",
+	    .description =
+		"Create or replace a file in the workspace with content "
+		"(missing parent directories are created).",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"path\":{\"type\":\"string\"},"
+		      "\"content\":{\"type\":\"string\"}},"
+		      "\"required\":[\"path\",\"content\"]}",
 	},
-	[TOOL_EDIT_FILE] = {
-		.name = "edit_file",
-		.description =
-			"Replace old_string by new_string in a file. old_string "
-			"must occur exactly once: include enough surrounding "
-			"text to make it unique.",
-		.schema =
-			"{\"type\":\"object\",\"properties\":{"
-			"\"path\":{\"type\":\"string\"},"
-			"\"old_string\":{\"type\":\"string\"},"
-			"\"new_string\":{\"type\":\"string\"}},"
-			"\"required\":[\"path\",\"old_string\",\"new_string\"]}",
+    [TOOL_EDIT_FILE] =
+	{
+	    .name = "edit_file",
+	    .description =
+		"Replace old_string by new_string in a file. old_string "
+		"must occur exactly once: include enough surrounding "
+		"text to make it unique.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"path\":{\"type\":\"string\"},"
+		      "\"old_string\":{\"type\":\"string\"},"
+		      "\"new_string\":{\"type\":\"string\"}},"
+		      "\"required\":[\"path\",\"old_string\",\"new_string\"]}",
 	},
-	[TOOL_LIST_FILES] = {
-		.name = "list_files",
-		.description =
-			"List a directory of the workspace (default: the root). "
-			"Directories end in /, symlinks show their target.",
-		.schema =
-			"{\"type\":\"object\",\"properties\":{"
-			"\"path\":{\"type\":\"string\"},"
-			"\"recursive\":{\"type\":\"boolean\"}}}",
+    [TOOL_LIST_FILES] =
+	{
+	    .name = "list_files",
+	    .description =
+		"List a directory of the workspace (default: the root). "
+		"Directories end in /, symlinks show their target.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"path\":{\"type\":\"string\"},"
+		      "\"recursive\":{\"type\":\"boolean\"}}}",
 	},
 };
 
 static int fail(char **msg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static int fail(char **msg, const char *fmt, ...)
 {
 	va_list ap;
@@ -108,8 +108,8 @@ static int get_string(json_object *o, const char *key, bool required,
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !v) {
 		if (required)
-			return fail(msg, "missing required field '%s' (a string)",
-				    key);
+			return fail(
+			    msg, "missing required field '%s' (a string)", key);
 		return 1;
 	}
 	if (!json_object_is_type(v, json_type_string))
@@ -128,8 +128,8 @@ static int get_string(json_object *o, const char *key, bool required,
 	return 0;
 }
 
-static int get_int(json_object *o, const char *key, int64_t min,
-		   int64_t *out, char **msg)
+static int get_int(json_object *o, const char *key, int64_t min, int64_t *out,
+		   char **msg)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !v)
@@ -156,10 +156,11 @@ static int parse_shell(json_object *o, struct tool_args *a, char **msg)
 		return fail(msg, "missing required field 'command' (an array "
 				 "of strings, e.g. [\"ls\", \"-l\"])");
 	if (!json_object_is_type(cmd, json_type_array))
-		return fail(msg,
-			    "field 'command' must be an array of strings (argv), "
-			    "e.g. [\"sh\", \"-c\", \"echo hi\"], not %s",
-			    json_type_to_name(json_object_get_type(cmd)));
+		return fail(
+		    msg,
+		    "field 'command' must be an array of strings (argv), "
+		    "e.g. [\"sh\", \"-c\", \"echo hi\"], not %s",
+		    json_type_to_name(json_object_get_type(cmd)));
 	size_t n = json_object_array_length(cmd);
 	if (n == 0)
 		return fail(msg, "field 'command' must not be empty");
@@ -171,8 +172,8 @@ static int parse_shell(json_object *o, struct tool_args *a, char **msg)
 				    json_type_to_name(json_object_get_type(s)));
 		const char *str = json_object_get_string(s);
 		if (strlen(str) != (size_t)json_object_get_string_len(s))
-			return fail(msg, "command[%zu] contains a NUL character",
-				    i);
+			return fail(msg,
+				    "command[%zu] contains a NUL character", i);
 		if (monkey_strv_push(&a->argv, str) < 0)
 			return -ENOMEM;
 	}
@@ -190,8 +191,7 @@ static int parse_shell(json_object *o, struct tool_args *a, char **msg)
 	return 0;
 }
 
-static int parse_kind(int kind, json_object *o, struct tool_args *a,
-		      char **msg)
+static int parse_kind(int kind, json_object *o, struct tool_args *a, char **msg)
 {
 	int r = 0;
 	switch (kind) {
@@ -216,11 +216,12 @@ static int parse_kind(int kind, json_object *o, struct tool_args *a,
 		a->content_len = len;
 		return 0;
 	case TOOL_EDIT_FILE:
-		if ((r = get_string(o, "path", true, &a->path, NULL, msg)) < 0 ||
-		    (r = get_string(o, "old_string", true, &a->old_string,
-				    NULL, msg)) < 0 ||
-		    (r = get_string(o, "new_string", true, &a->new_string,
-				    NULL, msg)) < 0)
+		if ((r = get_string(o, "path", true, &a->path, NULL, msg)) <
+			0 ||
+		    (r = get_string(o, "old_string", true, &a->old_string, NULL,
+				    msg)) < 0 ||
+		    (r = get_string(o, "new_string", true, &a->new_string, NULL,
+				    msg)) < 0)
 			return r;
 		if (!a->old_string[0])
 			return fail(msg, "field 'old_string' must not be empty "
@@ -273,12 +274,13 @@ int tools_parse(const char *name, const char *json, struct tool_args *a,
 			 "the arguments are not valid JSON (%s at byte %zu); "
 			 "send one JSON object that matches the tool's schema",
 			 je == json_tokener_continue
-				 ? "unexpected end"
-				 : json_tokener_error_desc(je),
+			     ? "unexpected end"
+			     : json_tokener_error_desc(je),
 			 used);
 	} else if (json[used + strspn(json + used, " \t\r\n")]) {
-		r = fail(msg, "the arguments have extra text after the JSON "
-			      "object (at byte %zu)",
+		r = fail(msg,
+			 "the arguments have extra text after the JSON "
+			 "object (at byte %zu)",
 			 used);
 	} else if (!json_object_is_type(o, json_type_object)) {
 		r = fail(msg, "the arguments must be a JSON object, not %s",

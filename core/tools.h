@@ -31,7 +31,7 @@ struct tool_args {
 	int kind; /* enum tool_kind */
 	/* shell_execute */
 	struct monkey_strv argv;
-	char *workdir; /* NULL: the workspace root */
+	char *workdir;	    /* NULL: the workspace root */
 	int64_t timeout_ms; /* 0: the sandbox's */
 	char *stdin_data;
 	size_t stdin_len;
@@ -43,7 +43,7 @@ struct tool_args {
 	char *old_string;
 	char *new_string;
 	int64_t offset; /* read_file: first line, 1-based; 0 = 1 */
-	int64_t limit;  /* read_file: lines; 0 = all that fit */
+	int64_t limit;	/* read_file: lines; 0 = all that fit */
 	bool recursive; /* list_files */
 };
 
@@ -71,15 +71,15 @@ const char *tools_path_rel(const char *root, const char *abs);
 
 /* Run a file tool.  Always yields content (caller frees) for the model;
  * *is_error tells whether it reports a failure.  Returns -ENOMEM only. */
-int tools_fs_run(const char *root, const struct tool_args *a,
-		 size_t output_max, char **content, bool *is_error);
+int tools_fs_run(const char *root, const struct tool_args *a, size_t output_max,
+		 char **content, bool *is_error);
 
 /* shell_execute. */
 struct tools_shell_outcome {
 	struct monkey_result res;
-	bool ran;          /* res is filled */
-	char *error;       /* why it did not run (caller frees) */
-	char *workdir_rel; /* working directory relative to the workspace */
+	bool ran;	    /* res is filled */
+	char *error;	    /* why it did not run (caller frees) */
+	char *workdir_rel;  /* working directory relative to the workspace */
 	int64_t timeout_ms; /* the limit it ran with (0: none) */
 	char stdout_sha256[65];
 	char stderr_sha256[65];
@@ -89,8 +89,8 @@ struct tools_shell_ctx {
 	struct monkey_executor *ex;
 	const char *root;
 	const char *default_workdir; /* relative to root; NULL = "." */
-	int64_t timeout_cap_ms; /* the user's limit; 0 = none */
-	monkey_output_fn tee;   /* live output, may be NULL */
+	int64_t timeout_cap_ms;	     /* the user's limit; 0 = none */
+	monkey_output_fn tee;	     /* live output, may be NULL */
 	void *tee_ctx;
 };
 

@@ -49,7 +49,7 @@ static void out_add(struct out *o, const char *s, size_t n)
 }
 
 static void out_printf(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void out_printf(struct out *o, const char *fmt, ...)
 {
 	char *s = NULL;
@@ -79,7 +79,7 @@ static int result(struct out *o, char **content, bool *is_error, bool err)
 }
 
 static int error_text(char **content, bool *is_error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int error_text(char **content, bool *is_error, const char *fmt, ...)
 {
 	va_list ap;
@@ -92,8 +92,8 @@ static int error_text(char **content, bool *is_error, const char *fmt, ...)
 	return 0;
 }
 
-static int read_file(const char *root, const struct tool_args *a,
-		     size_t budget, char **content, bool *is_error)
+static int read_file(const char *root, const struct tool_args *a, size_t budget,
+		     char **content, bool *is_error)
 {
 	_cleanup_free_ char *abs = NULL, *msg = NULL;
 	int r = tools_path_resolve(root, a->path, TOOLS_PATH_EXISTING, false,
@@ -178,20 +178,22 @@ static int read_file(const char *root, const struct tool_args *a,
 	int64_t lines = ends_nl ? line - 1 : line;
 	if (!last_shown && first > 1 && first > lines) {
 		free(o.s);
-		return error_text(content, is_error,
-				  "'%s' has only %lld lines; offset %lld is past "
-				  "its end",
-				  a->path, (long long)lines, (long long)first);
+		return error_text(
+		    content, is_error,
+		    "'%s' has only %lld lines; offset %lld is past "
+		    "its end",
+		    a->path, (long long)lines, (long long)first);
 	}
 	if (st.st_size == 0)
 		out_printf(&o, "(empty file)");
 	if (mid_line)
-		out_printf(&o,
-			   "\n[line %lld is cut here: '%s' has %lld bytes; read "
-			   "on with offset=%lld, or use shell_execute (cut, "
-			   "head -c) for long lines]",
-			   (long long)last_shown, a->path, (long long)st.st_size,
-			   (long long)(last_shown + 1));
+		out_printf(
+		    &o,
+		    "\n[line %lld is cut here: '%s' has %lld bytes; read "
+		    "on with offset=%lld, or use shell_execute (cut, "
+		    "head -c) for long lines]",
+		    (long long)last_shown, a->path, (long long)st.st_size,
+		    (long long)(last_shown + 1));
 	else if (cut)
 		out_printf(&o,
 			   "\n[showing lines %lld-%lld of '%s' (%lld bytes); "
@@ -228,7 +230,7 @@ static int store(const char *abs, const char *data, size_t len, bool *created)
 		return -EINVAL;
 	int fd = open(abs,
 		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
-			      O_NONBLOCK,
+			  O_NONBLOCK,
 		      0666);
 	if (fd < 0)
 		return -errno;
@@ -253,15 +255,13 @@ static int write_file(const char *root, const struct tool_args *a,
 	bool created;
 	r = store(abs, a->content, a->content_len, &created);
 	if (r < 0)
-		return error_text(content, is_error, "cannot write '%s': %s",
-				  a->path,
-				  r == -EINVAL ? "not a regular file"
-					       : strerror(-r));
+		return error_text(
+		    content, is_error, "cannot write '%s': %s", a->path,
+		    r == -EINVAL ? "not a regular file" : strerror(-r));
 	*is_error = false;
-	*content = monkey_strdup_printf("%s '%s' (%zu bytes)",
-					created ? "created" : "replaced",
-					tools_path_rel(root, abs),
-					a->content_len);
+	*content = monkey_strdup_printf(
+	    "%s '%s' (%zu bytes)", created ? "created" : "replaced",
+	    tools_path_rel(root, abs), a->content_len);
 	return *content ? 0 : -ENOMEM;
 }
 
@@ -273,8 +273,8 @@ static int edit_file(const char *root, const struct tool_args *a,
 				   &abs, &msg);
 	if (r < 0)
 		return msg ? error_text(content, is_error, "%s", msg) : r;
-	_cleanup_close_ int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-						   O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return error_text(content, is_error, "cannot open '%s': %s",
@@ -307,8 +307,8 @@ static int edit_file(const char *root, const struct tool_args *a,
 	size_t count = 0;
 	const char *at = NULL;
 	for (const char *p = data; (size_t)(p - data) + olen <= len;) {
-		const char *m = memmem(p, len - (size_t)(p - data),
-				       a->old_string, olen);
+		const char *m =
+		    memmem(p, len - (size_t)(p - data), a->old_string, olen);
 		if (!m)
 			break;
 		if (!count)
@@ -347,8 +347,8 @@ static int edit_file(const char *root, const struct tool_args *a,
 				  a->path, strerror(-r));
 	*is_error = false;
 	*content = monkey_strdup_printf(
-		"edited '%s': replaced 1 occurrence at line %ld",
-		tools_path_rel(root, abs), line);
+	    "edited '%s': replaced 1 occurrence at line %ld",
+	    tools_path_rel(root, abs), line);
 	return *content ? 0 : -ENOMEM;
 }
 
@@ -364,7 +364,8 @@ static void list_dir(const char *dir, const char *prefix, bool recursive,
 {
 	DIR *d = opendir(dir);
 	if (!d) {
-		out_printf(o, "%s (cannot open: %s)\n", prefix, strerror(errno));
+		out_printf(o, "%s (cannot open: %s)\n", prefix,
+			   strerror(errno));
 		return;
 	}
 	struct monkey_strv names = {0};
@@ -382,9 +383,9 @@ static void list_dir(const char *dir, const char *prefix, bool recursive,
 		}
 		(*count)++;
 		_cleanup_free_ char *full =
-			monkey_strdup_printf("%s/%s", dir, names.v[i]);
+		    monkey_strdup_printf("%s/%s", dir, names.v[i]);
 		_cleanup_free_ char *rel =
-			monkey_strdup_printf("%s%s", prefix, names.v[i]);
+		    monkey_strdup_printf("%s%s", prefix, names.v[i]);
 		struct stat st;
 		if (!full || !rel || lstat(full, &st) < 0)
 			continue;
@@ -395,7 +396,7 @@ static void list_dir(const char *dir, const char *prefix, bool recursive,
 			out_printf(o, "%s/\n", rel);
 			if (recursive && !skip) {
 				_cleanup_free_ char *sub =
-					monkey_strdup_printf("%s/", rel);
+				    monkey_strdup_printf("%s/", rel);
 				if (sub)
 					list_dir(full, sub, true, o, count,
 						 budget);
@@ -437,8 +438,8 @@ static int list_files(const char *root, const struct tool_args *a,
 	return result(&o, content, is_error, false);
 }
 
-int tools_fs_run(const char *root, const struct tool_args *a,
-		 size_t output_max, char **content, bool *is_error)
+int tools_fs_run(const char *root, const struct tool_args *a, size_t output_max,
+		 char **content, bool *is_error)
 {
 	/* Files are read whole more often than command output: allow more. */
 	size_t budget = output_max * 4;

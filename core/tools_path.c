@@ -32,7 +32,7 @@ const char *tools_path_rel(const char *root, const char *abs)
 }
 
 static int failf(char **msg, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int failf(char **msg, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -35,15 +35,15 @@ int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 	memset(o, 0, sizeof(*o));
 	if (a->workdir) {
 		char *msg = NULL;
-		int r = tools_shell_workdir(c->root, a->workdir, &o->workdir_rel,
-					    &msg);
+		int r = tools_shell_workdir(c->root, a->workdir,
+					    &o->workdir_rel, &msg);
 		if (r < 0) {
 			o->error = msg;
 			return msg ? 0 : r;
 		}
 	} else {
-		o->workdir_rel = strdup(c->default_workdir ? c->default_workdir
-							   : ".");
+		o->workdir_rel =
+		    strdup(c->default_workdir ? c->default_workdir : ".");
 		if (!o->workdir_rel)
 			return -ENOMEM;
 	}
@@ -56,21 +56,21 @@ int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 	monkey_sha256_init(&t.out);
 	monkey_sha256_init(&t.err);
 	struct monkey_command cmd = {
-		.argv = (const char *const *)a->argv.v,
-		.workdir = o->workdir_rel,
-		.timeout_ms = o->timeout_ms,
-		.stdin_data = a->stdin_data,
-		.stdin_len = a->stdin_len,
-		.has_stdin = a->has_stdin,
-		.tee = on_output,
-		.tee_ctx = &t,
+	    .argv = (const char *const *)a->argv.v,
+	    .workdir = o->workdir_rel,
+	    .timeout_ms = o->timeout_ms,
+	    .stdin_data = a->stdin_data,
+	    .stdin_len = a->stdin_len,
+	    .has_stdin = a->has_stdin,
+	    .tee = on_output,
+	    .tee_ctx = &t,
 	};
 	struct monkey_error err = {0};
 	int r = monkey_executor_run(c->ex, &cmd, &o->res, &err);
 	if (r < 0) {
-		o->error = monkey_strdup_printf(
-			"the command was not run: %s",
-			err.message[0] ? err.message : strerror(-r));
+		o->error = monkey_strdup_printf("the command was not run: %s",
+						err.message[0] ? err.message
+							       : strerror(-r));
 		return o->error ? 0 : -ENOMEM;
 	}
 	o->ran = true;
@@ -93,8 +93,7 @@ static const char *tristate(int v)
 	return v == MONKEY_YES ? "true" : v == MONKEY_NO ? "false" : "unknown";
 }
 
-char *tools_shell_format(const struct tools_shell_outcome *o,
-			 size_t output_max)
+char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 {
 	if (!o->ran)
 		return strdup(o->error ? o->error : "the command was not run");
@@ -129,19 +128,18 @@ char *tools_shell_format(const struct tools_shell_outcome *o,
 		snprintf(timeout_note, sizeof(timeout_note),
 			 " (killed after %lld ms)", (long long)o->timeout_ms);
 	return monkey_strdup_printf(
-		"%s%s%s"
-		"exit_code: %d\nsignal: %s\ntimed_out: %s%s\n"
-		"oom_killed: %s\n%s"
-		"duration_ms: %lld\n"
-		"stdout (%llu bytes):\n%s%s"
-		"stderr (%llu bytes):\n%s%s",
-		r->error[0] ? "error: " : "", r->error,
-		r->error[0] ? "\n" : "", r->exit_code, sig,
-		r->timed_out ? "true" : "false", timeout_note,
-		tristate(r->oom_killed),
-		r->cancelled ? "cancelled: true (stopped by the user)\n" : "",
-		(long long)r->duration_ms, (unsigned long long)r->out.total, os,
-		olen && os[strlen(os) - 1] != '\n' ? "\n" : "",
-		(unsigned long long)r->err.total, es,
-		elen && es[strlen(es) - 1] != '\n' ? "\n" : "");
+	    "%s%s%s"
+	    "exit_code: %d\nsignal: %s\ntimed_out: %s%s\n"
+	    "oom_killed: %s\n%s"
+	    "duration_ms: %lld\n"
+	    "stdout (%llu bytes):\n%s%s"
+	    "stderr (%llu bytes):\n%s%s",
+	    r->error[0] ? "error: " : "", r->error, r->error[0] ? "\n" : "",
+	    r->exit_code, sig, r->timed_out ? "true" : "false", timeout_note,
+	    tristate(r->oom_killed),
+	    r->cancelled ? "cancelled: true (stopped by the user)\n" : "",
+	    (long long)r->duration_ms, (unsigned long long)r->out.total, os,
+	    olen && os[strlen(os) - 1] != '\n' ? "\n" : "",
+	    (unsigned long long)r->err.total, es,
+	    elen && es[strlen(es) - 1] != '\n' ? "\n" : "");
 }

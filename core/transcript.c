@@ -42,7 +42,7 @@ int transcript_open(struct transcript *t, const char *path,
 		t->path = strdup(path);
 	} else {
 		_cleanup_free_ char *dir =
-			monkey_strdup_printf("%s/.monkey/sessions", workspace);
+		    monkey_strdup_printf("%s/.monkey/sessions", workspace);
 		if (!dir)
 			return monkey_set_error(err, -ENOMEM, "out of memory");
 		int r = mkdirs(dir);
@@ -135,7 +135,7 @@ int transcript_write(struct transcript *t, const char *type, json_object *rec)
 	}
 	json_object_put(rec);
 	const char *s = json_object_to_json_string_ext(
-		line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *clean = s ? redact(s, t->secret) : NULL;
 	json_object_put(line);
 	if (!clean)

@@ -24,8 +24,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int on_event(void *ctx, const char *event, const char *data,
-		    size_t len)
+static int on_event(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct provider_stream *s = ctx;
 	return s->p->ops->event(s, event, data, len);
@@ -45,18 +44,20 @@ static char *anthropic_stream(int n, size_t *len)
 	      "\"text\",\"text\":\"\"}}\n\n",
 	      m);
 	for (int i = 0; i < n; i++)
-		fprintf(m,
-			"event: content_block_delta\ndata: {\"type\":"
-			"\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
-			"\"text_delta\",\"text\":\"word %d of a long answer \"}}"
-			"\n\n",
-			i);
+		fprintf(
+		    m,
+		    "event: content_block_delta\ndata: {\"type\":"
+		    "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+		    "\"text_delta\",\"text\":\"word %d of a long answer \"}}"
+		    "\n\n",
+		    i);
 	fputs("event: content_block_start\ndata: {\"type\":"
 	      "\"content_block_start\",\"index\":1,\"content_block\":{\"type\":"
 	      "\"tool_use\",\"id\":\"t\",\"name\":\"write_file\",\"input\":{}}}"
 	      "\n\n",
 	      m);
-	fputs("event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+	fputs("event: content_block_delta\ndata: "
+	      "{\"type\":\"content_block_delta\","
 	      "\"index\":1,\"delta\":{\"type\":\"input_json_delta\","
 	      "\"partial_json\":\"{\\\"path\\\": \\\"a\\\", \\\"content\\\": "
 	      "\\\"\"}}\n\n",
@@ -64,16 +65,19 @@ static char *anthropic_stream(int n, size_t *len)
 	for (int i = 0; i < n; i++)
 		fputs("event: content_block_delta\ndata: {\"type\":"
 		      "\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
-		      "\"input_json_delta\",\"partial_json\":\"line of code\\\\n\"}}"
+		      "\"input_json_delta\",\"partial_json\":\"line of "
+		      "code\\\\n\"}}"
 		      "\n\n",
 		      m);
-	fputs("event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
-	      "\"index\":1,\"delta\":{\"type\":\"input_json_delta\","
-	      "\"partial_json\":\"\\\"}\"}}\n\n"
-	      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":"
-	      "{\"stop_reason\":\"tool_use\"}}\n\n"
-	      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-	      m);
+	fputs(
+	    "event: content_block_delta\ndata: "
+	    "{\"type\":\"content_block_delta\","
+	    "\"index\":1,\"delta\":{\"type\":\"input_json_delta\","
+	    "\"partial_json\":\"\\\"}\"}}\n\n"
+	    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":"
+	    "{\"stop_reason\":\"tool_use\"}}\n\n"
+	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+	    m);
 	fclose(m);
 	*len = blen;
 	return buf;

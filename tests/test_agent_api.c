@@ -87,11 +87,11 @@ static int setup(void **state)
 	f->eo.workspace = f->ws;
 	f->ao.api_key = TA_KEY;
 	f->ao.cb = (struct monkey_agent_callbacks){
-		.text = on_text,
-		.tool_start = on_start,
-		.tool_end = on_end,
-		.approve = deny,
-		.ctx = &f->seen,
+	    .text = on_text,
+	    .tool_start = on_start,
+	    .tool_end = on_end,
+	    .approve = deny,
+	    .ctx = &f->seen,
 	};
 	*state = f;
 	return 0;
@@ -235,12 +235,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(test_runs_a_task_and_reports_through_callbacks),
-		T(test_approval_callback_denial_reaches_the_model),
-		T(test_cancel_stops_a_hanging_request),
-		T(test_cancel_stops_a_running_command),
-		T(test_missing_key_fails_before_anything_runs),
-		T(test_bad_base_url_is_refused),
+	    T(test_runs_a_task_and_reports_through_callbacks),
+	    T(test_approval_callback_denial_reaches_the_model),
+	    T(test_cancel_stops_a_hanging_request),
+	    T(test_cancel_stops_a_running_command),
+	    T(test_missing_key_fails_before_anything_runs),
+	    T(test_bad_base_url_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,7 +120,8 @@ static void test_yes_runs_the_command_shown_quoted(void **state)
 	assert_int_equal(f->tty_status, 0);
 	assert_true(tu_contains(f->tty_out, "sh -c 'echo '\\''a b'\\'' > "
 					    "marker.txt'"));
-	assert_int_equal(count(f->tty_out, "Allow? [y]es / [n]o / [a]lways"), 2);
+	assert_int_equal(count(f->tty_out, "Allow? [y]es / [n]o / [a]lways"),
+			 2);
 	char *m = ta_read(ta_path(&f->ws, "marker.txt"));
 	assert_non_null(m);
 	assert_string_equal(m, "a b\n");
@@ -147,8 +148,8 @@ static void test_no_denies_and_tells_the_model(void **state)
 			    "denied");
 	/* The model got the denial as an error result. */
 	json_object *req = ta_requests(&f->srv);
-	const char *body = json_object_to_json_string(
-		json_object_array_get_idx(req, 1));
+	const char *body =
+	    json_object_to_json_string(json_object_array_get_idx(req, 1));
 	assert_true(tu_contains(body, "approval denied"));
 	assert_true(tu_contains(body, "\"is_error\":true") ||
 		    tu_contains(body, "\"is_error\": true"));
@@ -174,9 +175,8 @@ static void test_without_a_terminal_commands_are_denied(void **state)
 {
 	struct fx *f = *state;
 	static const char *args[] = {"--require-approval", NULL};
-	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "mark it", args,
-				  NULL),
-			 0);
+	assert_int_equal(
+	    ta_agent(&f->run, &f->srv, &f->ws, "mark it", args, NULL), 0);
 	assert_int_equal(f->run.status, 0);
 	assert_int_equal(access(ta_path(&f->ws, "marker.txt"), F_OK), -1);
 	assert_int_equal(access(ta_path(&f->ws, "second.txt"), F_OK), -1);
@@ -192,9 +192,8 @@ static void test_yes_flag_approves_without_asking(void **state)
 {
 	struct fx *f = *state;
 	static const char *args[] = {"--require-approval", "--yes", NULL};
-	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "mark it", args,
-				  NULL),
-			 0);
+	assert_int_equal(
+	    ta_agent(&f->run, &f->srv, &f->ws, "mark it", args, NULL), 0);
 	assert_int_equal(f->run.status, 0);
 	assert_false(tu_contains(f->run.err, "Allow?"));
 	assert_int_equal(access(ta_path(&f->ws, "marker.txt"), F_OK), 0);
@@ -205,11 +204,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(test_yes_runs_the_command_shown_quoted),
-		T(test_no_denies_and_tells_the_model),
-		T(test_always_approves_the_rest_of_the_session),
-		T(test_without_a_terminal_commands_are_denied),
-		T(test_yes_flag_approves_without_asking),
+	    T(test_yes_runs_the_command_shown_quoted),
+	    T(test_no_denies_and_tells_the_model),
+	    T(test_always_approves_the_rest_of_the_session),
+	    T(test_without_a_terminal_commands_are_denied),
+	    T(test_yes_flag_approves_without_asking),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,9 +50,8 @@ static int teardown(void **state)
 static void agent(struct fx *f, const char *script, const char *const *args)
 {
 	ta_server_start(&f->srv, script);
-	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "do the task", args,
-				  NULL),
-			 0);
+	assert_int_equal(
+	    ta_agent(&f->run, &f->srv, &f->ws, "do the task", args, NULL), 0);
 	f->tr = ta_transcript(&f->ws);
 }
 
@@ -98,10 +97,10 @@ static void test_banner_reports_sandbox_fallback(void **state)
 	assert_int_equal(f->run.status, 0);
 	assert_true(tu_contains(f->run.err, "monkey: sandbox spawn "
 					    "(docker was requested"));
-	assert_string_equal(ta_str(ta_record(f->tr, "header", 0),
-				   "sandbox.backend"),
-			    "spawn");
-	assert_true(ta_bool(ta_record(f->tr, "header", 0), "sandbox.fell_back"));
+	assert_string_equal(
+	    ta_str(ta_record(f->tr, "header", 0), "sandbox.backend"), "spawn");
+	assert_true(
+	    ta_bool(ta_record(f->tr, "header", 0), "sandbox.fell_back"));
 }
 
 static void test_no_fallback_makes_missing_sandbox_an_error(void **state)
@@ -130,10 +129,10 @@ static void test_openai_provider_runs_parallel_tool_calls(void **state)
 static void test_provider_follows_the_key_that_is_set(void **state)
 {
 	struct fx *f = *state;
-	ta_server_start_json(&f->srv,
-			     "{\"provider\": \"openai\", \"steps\": [{\"expect\": "
-			     "{\"model\": \"gpt-4.1\"}, \"reply\": {\"text\": "
-			     "\"ok\"}}]}");
+	ta_server_start_json(
+	    &f->srv, "{\"provider\": \"openai\", \"steps\": [{\"expect\": "
+		     "{\"model\": \"gpt-4.1\"}, \"reply\": {\"text\": "
+		     "\"ok\"}}]}");
 	const char *env[] = {"ANTHROPIC_API_KEY=", NULL};
 	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", NULL, env), 0);
 	assert_int_equal(f->run.status, 0);
@@ -197,13 +196,12 @@ static void test_task_file_is_read(void **state)
 	ta_backend_path();
 	char base[128];
 	snprintf(base, sizeof(base), "ANTHROPIC_BASE_URL=%s", f->srv.url);
-	const char *argv[] = {tu_monkey(),  "agent",      "--task-file", path,
-			      "--workspace", f->ws.dir,   "--no-transcript",
-			      NULL};
+	const char *argv[] = {
+	    tu_monkey(),   "agent",   "--task-file",	 path,
+	    "--workspace", f->ws.dir, "--no-transcript", NULL};
 	const char *env[] = {"ANTHROPIC_API_KEY=" TA_KEY, base, NULL};
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv,
-				(char *const *)env),
-			 0);
+	assert_int_equal(
+	    tu_run(&f->run, NULL, (char *const *)argv, (char *const *)env), 0);
 	assert_int_equal(f->run.status, 0);
 	assert_int_equal(ta_requests_ok(&f->srv), 1);
 }
@@ -257,9 +255,8 @@ static void test_api_key_never_reaches_commands(void **state)
 	struct fx *f = *state;
 	ta_server_start(&f->srv, "secrets");
 	const char *env[] = {"MY_SECRET_TOKEN=hunter2", NULL};
-	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "show env", NULL,
-				  env),
-			 0);
+	assert_int_equal(
+	    ta_agent(&f->run, &f->srv, &f->ws, "show env", NULL, env), 0);
 	assert_int_equal(f->run.status, 0);
 	/* The server checked the env output (tests/agent/secrets.json). */
 	assert_int_equal(ta_requests_ok(&f->srv), 2);
@@ -289,12 +286,15 @@ static void test_credentials_in_base_url_are_masked(void **state)
 	struct fx *f = *state;
 	ta_server_start(&f->srv, "final_answer");
 	char url[128];
-	snprintf(url, sizeof(url), "ANTHROPIC_BASE_URL=http://me:pa55word@"
-		 "127.0.0.1:%d", f->srv.port);
+	snprintf(url, sizeof(url),
+		 "ANTHROPIC_BASE_URL=http://me:pa55word@"
+		 "127.0.0.1:%d",
+		 f->srv.port);
 	const char *env[] = {url, NULL};
 	assert_int_equal(ta_agent(&f->run, NULL, &f->ws, "t", NULL, env), 0);
 	assert_int_equal(f->run.status, 0);
-	assert_true(tu_contains(f->run.err, "(anthropic, http://***@127.0.0.1:"));
+	assert_true(
+	    tu_contains(f->run.err, "(anthropic, http://***@127.0.0.1:"));
 	assert_false(tu_contains(f->run.err, "pa55word"));
 	char *t = ta_read(f->ws.transcript);
 	assert_false(tu_contains(t, "pa55word"));
@@ -315,9 +315,9 @@ static void test_transcript_records_the_run(void **state)
 	assert_string_equal(ta_str(h, "sandbox.backend"), "spawn");
 	assert_int_equal(ta_int(h, "sandbox.limits.timeout_ms"), 60000);
 	assert_int_equal(ta_count_records(f->tr, "model"), 3);
-	assert_string_equal(ta_str(ta_record(f->tr, "model", 0),
-				   "content.1.input.path"),
-			    "src/hello.sh");
+	assert_string_equal(
+	    ta_str(ta_record(f->tr, "model", 0), "content.1.input.path"),
+	    "src/hello.sh");
 	json_object *call = ta_record(f->tr, "tool_call", 1);
 	assert_string_equal(ta_str(call, "name"), "shell_execute");
 	assert_string_equal(ta_str(call, "arguments.command.2"), "the sandbox");
@@ -348,12 +348,11 @@ static void test_default_transcript_goes_under_monkey_sessions(void **state)
 	ta_backend_path();
 	char base[128];
 	snprintf(base, sizeof(base), "ANTHROPIC_BASE_URL=%s", f->srv.url);
-	const char *argv[] = {tu_monkey(), "agent",   "--task", "t",
+	const char *argv[] = {tu_monkey(),   "agent",	"--task", "t",
 			      "--workspace", f->ws.dir, NULL};
 	const char *env[] = {"ANTHROPIC_API_KEY=" TA_KEY, base, NULL};
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv,
-				(char *const *)env),
-			 0);
+	assert_int_equal(
+	    tu_run(&f->run, NULL, (char *const *)argv, (char *const *)env), 0);
 	assert_int_equal(f->run.status, 0);
 	char *p = strstr(f->run.err, "monkey: transcript ");
 	assert_non_null(p);
@@ -467,7 +466,7 @@ static void test_replay_runs_through_another_backend(void **state)
 	assert_int_equal(f->run.status, 0);
 	tu_run_free(&f->run);
 	const char *argv[] = {tu_monkey(), "replay", f->ws.transcript,
-			      "--sandbox", "none", NULL};
+			      "--sandbox", "none",   NULL};
 	ta_backend_path();
 	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
 	assert_true(tu_contains(f->run.out, "with the none sandbox"));
@@ -492,15 +491,15 @@ static void test_history_stays_bounded_over_many_tool_calls(void **state)
 	 * the request body must level off instead of growing with every
 	 * call. */
 	ta_server_start_json(
-		&f->srv,
-		"{\"repeat_last\": true, \"steps\": [{\"chunking\": \"whole\", "
-		"\"ping\": false, \"expect\": {\"max_body_bytes\": 100000}, "
-		"\"reply\": {\"text\": \"more\", \"tool_calls\": [{\"id\": "
-		"\"big\", \"name\": \"shell_execute\", \"input\": {\"command\": "
-		"[\"sh\", \"-c\", \"head -c 30000 /dev/zero | tr '\\\\0' "
-		"x\"]}}]}}]}");
-	static const char *args[] = {"--max-iterations", "120", "--quiet",
-				     "--history-max", "65536", NULL};
+	    &f->srv,
+	    "{\"repeat_last\": true, \"steps\": [{\"chunking\": \"whole\", "
+	    "\"ping\": false, \"expect\": {\"max_body_bytes\": 100000}, "
+	    "\"reply\": {\"text\": \"more\", \"tool_calls\": [{\"id\": "
+	    "\"big\", \"name\": \"shell_execute\", \"input\": {\"command\": "
+	    "[\"sh\", \"-c\", \"head -c 30000 /dev/zero | tr '\\\\0' "
+	    "x\"]}}]}}]}");
+	static const char *args[] = {"--max-iterations", "120",	  "--quiet",
+				     "--history-max",	 "65536", NULL};
 	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", args, NULL),
 			 0);
 	assert_int_equal(f->run.status, 3);
@@ -531,8 +530,8 @@ static void test_ctrl_c_stops_command_and_exits_130(void **state)
 		setenv("ANTHROPIC_API_KEY", TA_KEY, 1);
 		setenv("ANTHROPIC_BASE_URL", base, 1);
 		execl(tu_monkey(), "monkey", "agent", "--task", "sleep",
-		      "--workspace", f->ws.dir, "--transcript", f->ws.transcript,
-		      (char *)NULL);
+		      "--workspace", f->ws.dir, "--transcript",
+		      f->ws.transcript, (char *)NULL);
 		_exit(127);
 	}
 	/* Wait for the command to start, then press Ctrl-C. */
@@ -569,33 +568,33 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(test_multi_step_task_writes_file_and_runs_command),
-		T(test_start_banner_names_model_and_sandbox),
-		T(test_banner_reports_sandbox_fallback),
-		T(test_no_fallback_makes_missing_sandbox_an_error),
-		T(test_openai_provider_runs_parallel_tool_calls),
-		T(test_provider_follows_the_key_that_is_set),
-		T(test_model_alias_is_resolved),
-		T(test_missing_api_key_is_an_error_naming_it),
-		T(test_task_is_required),
-		T(test_task_file_is_read),
-		T(test_tool_argument_errors_go_back_to_the_model),
-		T(test_path_escapes_are_error_results),
-		T(test_api_key_never_reaches_commands),
-		T(test_api_key_never_appears_in_transcript),
-		T(test_credentials_in_base_url_are_masked),
-		T(test_transcript_records_the_run),
-		T(test_default_transcript_goes_under_monkey_sessions),
-		T(test_max_iterations_stops_and_says_so),
-		T(test_max_tokens_stop_reason_says_so),
-		T(test_refusal_stop_reason_says_so),
-		T(test_quiet_prints_only_the_answer),
-		T(test_replay_matches_the_recording),
-		T(test_replay_reports_a_mismatch),
-		T(test_replay_runs_through_another_backend),
-		T(test_replay_rejects_a_file_that_is_not_a_transcript),
-		T(test_history_stays_bounded_over_many_tool_calls),
-		T(test_ctrl_c_stops_command_and_exits_130),
+	    T(test_multi_step_task_writes_file_and_runs_command),
+	    T(test_start_banner_names_model_and_sandbox),
+	    T(test_banner_reports_sandbox_fallback),
+	    T(test_no_fallback_makes_missing_sandbox_an_error),
+	    T(test_openai_provider_runs_parallel_tool_calls),
+	    T(test_provider_follows_the_key_that_is_set),
+	    T(test_model_alias_is_resolved),
+	    T(test_missing_api_key_is_an_error_naming_it),
+	    T(test_task_is_required),
+	    T(test_task_file_is_read),
+	    T(test_tool_argument_errors_go_back_to_the_model),
+	    T(test_path_escapes_are_error_results),
+	    T(test_api_key_never_reaches_commands),
+	    T(test_api_key_never_appears_in_transcript),
+	    T(test_credentials_in_base_url_are_masked),
+	    T(test_transcript_records_the_run),
+	    T(test_default_transcript_goes_under_monkey_sessions),
+	    T(test_max_iterations_stops_and_says_so),
+	    T(test_max_tokens_stop_reason_says_so),
+	    T(test_refusal_stop_reason_says_so),
+	    T(test_quiet_prints_only_the_answer),
+	    T(test_replay_matches_the_recording),
+	    T(test_replay_reports_a_mismatch),
+	    T(test_replay_runs_through_another_backend),
+	    T(test_replay_rejects_a_file_that_is_not_a_transcript),
+	    T(test_history_stays_bounded_over_many_tool_calls),
+	    T(test_ctrl_c_stops_command_and_exits_130),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,9 +40,14 @@ static bool required(void)
  * "<pid>-<start time>" of the monkey that made them). */
 static int containers_of(pid_t pid)
 {
-	const char *argv[] = {"/usr/bin/docker", "ps", "-a", "--filter",
-			      "label=monkey.sandbox", "--format",
-			      "{{.Label \"monkey.sandbox\"}}", NULL};
+	const char *argv[] = {"/usr/bin/docker",
+			      "ps",
+			      "-a",
+			      "--filter",
+			      "label=monkey.sandbox",
+			      "--format",
+			      "{{.Label \"monkey.sandbox\"}}",
+			      NULL};
 	struct tu_run r;
 	if (tu_run(&r, NULL, (char *const *)argv, NULL) < 0 || r.status) {
 		tu_run_free(&r);
@@ -51,8 +56,8 @@ static int containers_of(pid_t pid)
 	char prefix[32];
 	snprintf(prefix, sizeof(prefix), "%d-", (int)pid);
 	int n = 0;
-	for (char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1
-							   : NULL)
+	for (char *l = r.out; l && *l;
+	     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
 		if (!strncmp(l, prefix, strlen(prefix)))
 			n++;
 	tu_run_free(&r);
@@ -66,8 +71,8 @@ static bool have_engine(void)
 	struct tu_run r;
 	if (access(argv[0], X_OK) != 0)
 		return false;
-	bool ok = tu_run(&r, NULL, (char *const *)argv, NULL) == 0 &&
-		  r.status == 0;
+	bool ok =
+	    tu_run(&r, NULL, (char *const *)argv, NULL) == 0 && r.status == 0;
 	tu_run_free(&r);
 	return ok;
 }
@@ -79,8 +84,9 @@ static int engine_ready(void **state)
 	if (have_engine())
 		return 0;
 	if (required()) {
-		fprintf(stderr, "Docker with image %s is required here (CI=true "
-				"or MONKEY_REQUIRE_DOCKER=1) but not available\n",
+		fprintf(stderr,
+			"Docker with image %s is required here (CI=true "
+			"or MONKEY_REQUIRE_DOCKER=1) but not available\n",
 			image());
 		return -1;
 	}
@@ -98,15 +104,15 @@ static void test_commands_run_in_the_container(void **state)
 	struct tu_run run;
 	ta_ws_new(&ws);
 	ta_server_start_json(
-		&srv,
-		"{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"d1\", "
-		"\"name\": \"write_file\", \"input\": {\"path\": \"in/x.txt\", "
-		"\"content\": \"from the host\\n\"}}, {\"id\": \"d2\", \"name\": "
-		"\"shell_execute\", \"input\": {\"command\": [\"sh\", \"-c\", "
-		"\"cat x.txt; hostname > /tmp/h; echo made > made.txt\"], "
-		"\"workdir\": \"in\"}}]}}, {\"expect\": {\"tool_results\": "
-		"[{\"is_error\": false}, {\"contains\": \"from the host\", "
-		"\"is_error\": false}]}, \"reply\": {\"text\": \"ok\"}}]}");
+	    &srv,
+	    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"d1\", "
+	    "\"name\": \"write_file\", \"input\": {\"path\": \"in/x.txt\", "
+	    "\"content\": \"from the host\\n\"}}, {\"id\": \"d2\", \"name\": "
+	    "\"shell_execute\", \"input\": {\"command\": [\"sh\", \"-c\", "
+	    "\"cat x.txt; hostname > /tmp/h; echo made > made.txt\"], "
+	    "\"workdir\": \"in\"}}]}}, {\"expect\": {\"tool_results\": "
+	    "[{\"is_error\": false}, {\"contains\": \"from the host\", "
+	    "\"is_error\": false}]}, \"reply\": {\"text\": \"ok\"}}]}");
 	const char *args[] = {"--docker", "--no-fallback", "--image", image(),
 			      NULL};
 	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
@@ -184,8 +190,8 @@ static void test_ctrl_c_removes_the_running_container(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_commands_run_in_the_container),
-		cmocka_unit_test(test_ctrl_c_removes_the_running_container),
+	    cmocka_unit_test(test_commands_run_in_the_container),
+	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);
 }

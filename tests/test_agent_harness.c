@@ -198,13 +198,13 @@ void ta_backend_path(void)
 		return;
 	char buf[8192];
 	const char *b = tu_builddir();
-	snprintf(buf, sizeof(buf), "%s/plugins/spawn:%s/plugins/none:%s/plugins/docker",
-		 b, b, b);
+	snprintf(buf, sizeof(buf),
+		 "%s/plugins/spawn:%s/plugins/none:%s/plugins/docker", b, b, b);
 	setenv("MONKEY_BACKEND_PATH", buf, 1);
 }
 
-int ta_agent(struct tu_run *r, const struct ta_server *s,
-	     const struct ta_ws *w, const char *task, const char *const *args,
+int ta_agent(struct tu_run *r, const struct ta_server *s, const struct ta_ws *w,
+	     const char *task, const char *const *args,
 	     const char *const *env_extra)
 {
 	const char *argv[64];
@@ -224,18 +224,18 @@ int ta_agent(struct tu_run *r, const struct ta_server *s,
 	snprintf(anth, sizeof(anth), "ANTHROPIC_BASE_URL=%s", s ? s->url : "");
 	snprintf(oai, sizeof(oai), "OPENAI_BASE_URL=%s", s ? s->url_v1 : "");
 	const char *env[64] = {
-		"ANTHROPIC_API_KEY=" TA_KEY,
-		"OPENAI_API_KEY=" TA_KEY,
-		anth,
-		oai,
-		/* Only loopback traffic, never through a proxy. */
-		"http_proxy=",
-		"https_proxy=",
-		"HTTP_PROXY=",
-		"HTTPS_PROXY=",
-		"ALL_PROXY=",
-		"all_proxy=",
-		"MONKEY_SANDBOX=",
+	    "ANTHROPIC_API_KEY=" TA_KEY,
+	    "OPENAI_API_KEY=" TA_KEY,
+	    anth,
+	    oai,
+	    /* Only loopback traffic, never through a proxy. */
+	    "http_proxy=",
+	    "https_proxy=",
+	    "HTTP_PROXY=",
+	    "HTTPS_PROXY=",
+	    "ALL_PROXY=",
+	    "all_proxy=",
+	    "MONKEY_SANDBOX=",
 	};
 	size_t e = 0;
 	while (env[e])
@@ -297,8 +297,8 @@ const char *ta_str(json_object *o, const char *path)
 {
 	json_object *v = walk(o, path);
 	return v && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
+		   ? json_object_get_string(v)
+		   : NULL;
 }
 
 int64_t ta_int(json_object *o, const char *path)

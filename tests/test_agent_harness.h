@@ -17,9 +17,9 @@
 struct ta_server {
 	pid_t pid;
 	int port;
-	char *dir; /* holds the port file and the request log */
-	char url[64];     /* http://127.0.0.1:PORT */
-	char url_v1[64];  /* ...:PORT/v1 (OpenAI base URLs end in /v1) */
+	char *dir;	 /* holds the port file and the request log */
+	char url[64];	 /* http://127.0.0.1:PORT */
+	char url_v1[64]; /* ...:PORT/v1 (OpenAI base URLs end in /v1) */
 	char log[4200];
 };
 
@@ -36,7 +36,7 @@ json_object *ta_requests(const struct ta_server *s);
 int ta_requests_ok(const struct ta_server *s);
 
 struct ta_ws {
-	char *dir;        /* the workspace */
+	char *dir;	       /* the workspace */
 	char transcript[4200]; /* passed with --transcript */
 };
 
@@ -50,8 +50,8 @@ char *ta_read(const char *path);
 /* Run "monkey agent --workspace WS --transcript WS/t.jsonl --task TASK
  * ARGS..." with both providers pointed at the server and the test keys
  * set.  env_extra as tu_run ("NAME=" unsets).  args NULL-terminated. */
-int ta_agent(struct tu_run *r, const struct ta_server *s,
-	     const struct ta_ws *w, const char *task, const char *const *args,
+int ta_agent(struct tu_run *r, const struct ta_server *s, const struct ta_ws *w,
+	     const char *task, const char *const *args,
 	     const char *const *env_extra);
 
 /* Set MONKEY_BACKEND_PATH to the build tree's backends unless set. */

@@ -45,18 +45,17 @@ static int teardown(void **state)
 static void run_script(struct fx *f, const char *json, const char *const *args)
 {
 	ta_server_start_json(&f->srv, json);
-	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "do the thing",
-				  args, NULL),
-			 0);
+	assert_int_equal(
+	    ta_agent(&f->run, &f->srv, &f->ws, "do the thing", args, NULL), 0);
 }
 
 static double request_gap(const struct ta_server *s, int a, int b)
 {
 	json_object *r = ta_requests(s);
 	double ta = json_object_get_double(
-		json_object_object_get(json_object_array_get_idx(r, a), "time"));
+	    json_object_object_get(json_object_array_get_idx(r, a), "time"));
 	double tb = json_object_get_double(
-		json_object_object_get(json_object_array_get_idx(r, b), "time"));
+	    json_object_object_get(json_object_array_get_idx(r, b), "time"));
 	json_object_put(r);
 	return tb - ta;
 }
@@ -64,10 +63,11 @@ static double request_gap(const struct ta_server *s, int a, int b)
 static void test_unauthorized_ends_run_with_provider_message(void **state)
 {
 	struct fx *f = *state;
-	run_script(f,
-		   "{\"steps\": [{\"status\": 401, \"error\": {\"type\": "
-		   "\"authentication_error\", \"message\": \"invalid x-api-key\"}}]}",
-		   NULL);
+	run_script(
+	    f,
+	    "{\"steps\": [{\"status\": 401, \"error\": {\"type\": "
+	    "\"authentication_error\", \"message\": \"invalid x-api-key\"}}]}",
+	    NULL);
 	assert_int_equal(f->run.status, 1);
 	assert_true(tu_contains(f->run.err, "HTTP 401 authentication_error: "
 					    "invalid x-api-key"));
@@ -143,15 +143,17 @@ static void test_openai_unauthorized_names_openai_key(void **state)
 static void test_rate_limit_waits_retry_after_then_succeeds(void **state)
 {
 	struct fx *f = *state;
-	run_script(f,
-		   "{\"steps\": [{\"status\": 429, \"headers\": "
-		   "{\"retry-after\": \"1\"}, \"error\": {\"type\": "
-		   "\"rate_limit_error\", \"message\": \"Number of requests has "
-		   "exceeded your rate limit\"}}, " FINAL "]}",
-		   NULL);
+	run_script(
+	    f,
+	    "{\"steps\": [{\"status\": 429, \"headers\": "
+	    "{\"retry-after\": \"1\"}, \"error\": {\"type\": "
+	    "\"rate_limit_error\", \"message\": \"Number of requests has "
+	    "exceeded your rate limit\"}}, " FINAL "]}",
+	    NULL);
 	assert_int_equal(f->run.status, 0);
 	assert_true(tu_contains(f->run.err, "rate_limit_error"));
-	assert_true(tu_contains(f->run.err, "waiting 1.0 s before retry 1 of 2"));
+	assert_true(
+	    tu_contains(f->run.err, "waiting 1.0 s before retry 1 of 2"));
 	assert_true(tu_contains(f->run.out, "All done."));
 	assert_int_equal(ta_requests_ok(&f->srv), 2);
 	assert_true(request_gap(&f->srv, 0, 1) >= 0.95);
@@ -210,12 +212,13 @@ static void test_retry_after_beyond_60s_uses_backoff(void **state)
 static void test_should_retry_false_is_obeyed(void **state)
 {
 	struct fx *f = *state;
-	run_script(f,
-		   "{\"steps\": [{\"status\": 500, \"headers\": "
-		   "{\"x-should-retry\": \"false\"}, \"error\": {\"type\": "
-		   "\"api_error\", \"message\": \"Internal server error\"}}, "
-		   FINAL "]}",
-		   NULL);
+	run_script(
+	    f,
+	    "{\"steps\": [{\"status\": 500, \"headers\": "
+	    "{\"x-should-retry\": \"false\"}, \"error\": {\"type\": "
+	    "\"api_error\", \"message\": \"Internal server error\"}}, " FINAL
+	    "]}",
+	    NULL);
 	assert_int_equal(f->run.status, 1);
 	assert_true(tu_contains(f->run.err, "HTTP 500 api_error: Internal "
 					    "server error"));
@@ -226,12 +229,13 @@ static void test_should_retry_false_is_obeyed(void **state)
 static void test_should_retry_true_retries_a_400(void **state)
 {
 	struct fx *f = *state;
-	run_script(f,
-		   "{\"steps\": [{\"status\": 400, \"headers\": "
-		   "{\"x-should-retry\": \"true\", \"retry-after-ms\": \"10\"}, "
-		   "\"error\": {\"type\": \"invalid_request_error\", "
-		   "\"message\": \"transient\"}}, " FINAL "]}",
-		   NULL);
+	run_script(
+	    f,
+	    "{\"steps\": [{\"status\": 400, \"headers\": "
+	    "{\"x-should-retry\": \"true\", \"retry-after-ms\": \"10\"}, "
+	    "\"error\": {\"type\": \"invalid_request_error\", "
+	    "\"message\": \"transient\"}}, " FINAL "]}",
+	    NULL);
 	assert_int_equal(f->run.status, 0);
 	assert_int_equal(ta_requests_ok(&f->srv), 2);
 }
@@ -290,8 +294,9 @@ static void test_malformed_json_event_ends_run(void **state)
 		   "{\"text\": \"Hello\"}}]}",
 		   NULL);
 	assert_int_equal(f->run.status, 1);
-	assert_true(tu_contains(f->run.err, "malformed JSON in the "
-					    "'content_block_delta' stream event"));
+	assert_true(tu_contains(f->run.err,
+				"malformed JSON in the "
+				"'content_block_delta' stream event"));
 	assert_int_equal(ta_requests_ok(&f->srv), 1);
 }
 
@@ -407,29 +412,29 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(test_unauthorized_ends_run_with_provider_message),
-		T(test_bad_request_ends_run_with_provider_message),
-		T(test_spend_limit_ends_run_with_provider_message),
-		T(test_openai_quota_exhausted_is_not_retried),
-		T(test_openai_unauthorized_names_openai_key),
-		T(test_rate_limit_waits_retry_after_then_succeeds),
-		T(test_overloaded_529_retried_with_backoff),
-		T(test_retry_after_ms_is_obeyed),
-		T(test_retry_after_beyond_60s_uses_backoff),
-		T(test_should_retry_false_is_obeyed),
-		T(test_should_retry_true_retries_a_400),
-		T(test_gives_up_after_max_retries),
-		T(test_max_retries_option_limits_attempts),
-		T(test_connection_refused_is_retried_then_reported),
-		T(test_malformed_json_event_ends_run),
-		T(test_malformed_error_body_is_shown_raw),
-		T(test_stream_cut_before_message_stop_is_retried),
-		T(test_connection_dropped_mid_stream_is_retried),
-		T(test_stream_cut_every_time_ends_run),
-		T(test_overloaded_error_event_mid_stream_is_retried),
-		T(test_invalid_request_error_event_ends_run),
-		T(test_openai_stream_cut_before_finish_is_retried),
-		T(test_non_stream_reply_is_an_error),
+	    T(test_unauthorized_ends_run_with_provider_message),
+	    T(test_bad_request_ends_run_with_provider_message),
+	    T(test_spend_limit_ends_run_with_provider_message),
+	    T(test_openai_quota_exhausted_is_not_retried),
+	    T(test_openai_unauthorized_names_openai_key),
+	    T(test_rate_limit_waits_retry_after_then_succeeds),
+	    T(test_overloaded_529_retried_with_backoff),
+	    T(test_retry_after_ms_is_obeyed),
+	    T(test_retry_after_beyond_60s_uses_backoff),
+	    T(test_should_retry_false_is_obeyed),
+	    T(test_should_retry_true_retries_a_400),
+	    T(test_gives_up_after_max_retries),
+	    T(test_max_retries_option_limits_attempts),
+	    T(test_connection_refused_is_retried_then_reported),
+	    T(test_malformed_json_event_ends_run),
+	    T(test_malformed_error_body_is_shown_raw),
+	    T(test_stream_cut_before_message_stop_is_retried),
+	    T(test_connection_dropped_mid_stream_is_retried),
+	    T(test_stream_cut_every_time_ends_run),
+	    T(test_overloaded_error_event_mid_stream_is_retried),
+	    T(test_invalid_request_error_event_ends_run),
+	    T(test_openai_stream_cut_before_finish_is_retried),
+	    T(test_non_stream_reply_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,9 +63,8 @@ static void call(struct fx *f, const char *tool, const char *json)
 	free(f->content);
 	f->content = NULL;
 	assert_int_equal(tools_parse(tool, json, &a, &msg), 0);
-	assert_int_equal(tools_fs_run(f->root, &a, 10240, &f->content,
-				      &f->is_error),
-			 0);
+	assert_int_equal(
+	    tools_fs_run(f->root, &a, 10240, &f->content, &f->is_error), 0);
 	tools_args_free(&a);
 }
 
@@ -82,7 +81,8 @@ static void test_read_file_returns_content(void **state)
 	tu_write_file(p(f, "a.txt"), "one\ntwo\nthree\nfour\n");
 	call(f, "read_file", "{\"path\": \"a.txt\"}");
 	expect(f, false, "one\ntwo\nthree\nfour\n");
-	call(f, "read_file", "{\"path\": \"a.txt\", \"offset\": 2, \"limit\": 2}");
+	call(f, "read_file",
+	     "{\"path\": \"a.txt\", \"offset\": 2, \"limit\": 2}");
 	assert_string_equal(f->content,
 			    "two\nthree\n\n[showing lines 2-3 of 'a.txt' (19 "
 			    "bytes); read on with offset=4]");
@@ -106,7 +106,9 @@ static void test_read_file_errors(void **state)
 	call(f, "read_file", "{\"path\": \"dir\"}");
 	expect(f, true, "is a directory; use list_files");
 	FILE *b = fopen(p(f, "blob.bin"), "w");
-	fwrite("\x7f" "ELF\0\0\1", 1, 7, b);
+	fwrite("\x7f"
+	       "ELF\0\0\1",
+	       1, 7, b);
 	fclose(b);
 	call(f, "read_file", "{\"path\": \"blob.bin\"}");
 	expect(f, true, "is a binary file (7 bytes)");
@@ -168,7 +170,8 @@ static void test_write_file_errors(void **state)
 	tu_write_file(p(f, "file"), "x");
 	call(f, "write_file", "{\"path\": \"file/below\", \"content\": \"x\"}");
 	expect(f, true, "file/below");
-	call(f, "write_file", "{\"path\": \"new/../../x\", \"content\": \"x\"}");
+	call(f, "write_file",
+	     "{\"path\": \"new/../../x\", \"content\": \"x\"}");
 	expect(f, true, "'..' below a directory that does not exist");
 	/* A FIFO is refused at once instead of blocking for a reader. */
 	assert_int_equal(mkfifo(p(f, "pipe"), 0644), 0);
@@ -223,7 +226,8 @@ static void test_list_files_lists_sorted_with_kinds(void **state)
 	tu_write_file(p(f, ".git/HEAD"), "");
 	assert_int_equal(symlink("a.txt", p(f, "ln")), 0);
 	call(f, "list_files", "{}");
-	assert_string_equal(f->content, ".git/\na.txt\nb.txt\nln -> a.txt\nsrc/\n");
+	assert_string_equal(f->content,
+			    ".git/\na.txt\nb.txt\nln -> a.txt\nsrc/\n");
 	call(f, "list_files", "{\"recursive\": true}");
 	assert_string_equal(f->content, ".git/\na.txt\nb.txt\nln -> a.txt\n"
 					"src/\nsrc/main.c\n");
@@ -252,7 +256,8 @@ static void test_symlinks_inside_the_workspace_are_followed(void **state)
 	assert_int_equal(symlink("real", p(f, "alias")), 0);
 	call(f, "read_file", "{\"path\": \"alias/x.txt\"}");
 	expect(f, false, "inside");
-	call(f, "write_file", "{\"path\": \"alias/y.txt\", \"content\": \"y\"}");
+	call(f, "write_file",
+	     "{\"path\": \"alias/y.txt\", \"content\": \"y\"}");
 	expect(f, false, "created 'real/y.txt'");
 }
 
@@ -294,9 +299,9 @@ static void shell(struct fx *f, struct sh *s, int64_t cap, const char *json)
 	char *msg = NULL;
 	assert_int_equal(tools_parse("shell_execute", json, &a, &msg), 0);
 	struct tools_shell_ctx c = {
-		.ex = s->ex,
-		.root = f->root,
-		.timeout_cap_ms = cap,
+	    .ex = s->ex,
+	    .root = f->root,
+	    .timeout_cap_ms = cap,
 	};
 	assert_int_equal(tools_shell_run(&c, &a, &s->o), 0);
 	s->text = tools_shell_format(&s->o, 2048);
@@ -369,7 +374,8 @@ static void test_shell_timeout_kills_and_says_so(void **state)
 	struct fx *f = *state;
 	struct sh s = {0};
 	open_executor(f, &s);
-	shell(f, &s, 0, "{\"command\": [\"sleep\", \"10\"], \"timeout_ms\": 200}");
+	shell(f, &s, 0,
+	      "{\"command\": [\"sleep\", \"10\"], \"timeout_ms\": 200}");
 	has(s.text, "timed_out: true (killed after 200 ms)");
 	assert_true(s.o.res.duration_ms < 5000);
 	sh_done(&s);
@@ -430,24 +436,24 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(test_read_file_returns_content),
-		T(test_read_file_errors),
-		T(test_read_file_shortens_long_files),
-		T(test_read_file_cuts_a_huge_line),
-		T(test_write_file_creates_and_replaces),
-		T(test_write_file_errors),
-		T(test_edit_file_replaces_exactly_one_match),
-		T(test_edit_file_says_how_many_matched),
-		T(test_list_files_lists_sorted_with_kinds),
-		T(test_list_files_errors),
-		T(test_symlinks_inside_the_workspace_are_followed),
-		T(test_paths_resolving_outside_are_refused),
-		T(test_shell_reports_status_and_output),
-		T(test_shell_missing_program_is_an_error_result),
-		T(test_shell_timeout_kills_and_says_so),
-		T(test_shell_model_cannot_raise_the_users_timeout),
-		T(test_shell_stdin_and_workdir),
-		T(test_shell_long_output_is_shortened_head_and_tail),
+	    T(test_read_file_returns_content),
+	    T(test_read_file_errors),
+	    T(test_read_file_shortens_long_files),
+	    T(test_read_file_cuts_a_huge_line),
+	    T(test_write_file_creates_and_replaces),
+	    T(test_write_file_errors),
+	    T(test_edit_file_replaces_exactly_one_match),
+	    T(test_edit_file_says_how_many_matched),
+	    T(test_list_files_lists_sorted_with_kinds),
+	    T(test_list_files_errors),
+	    T(test_symlinks_inside_the_workspace_are_followed),
+	    T(test_paths_resolving_outside_are_refused),
+	    T(test_shell_reports_status_and_output),
+	    T(test_shell_missing_program_is_an_error_result),
+	    T(test_shell_timeout_kills_and_says_so),
+	    T(test_shell_model_cannot_raise_the_users_timeout),
+	    T(test_shell_stdin_and_workdir),
+	    T(test_shell_long_output_is_shortened_head_and_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

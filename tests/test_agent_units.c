@@ -29,8 +29,7 @@ struct events {
 	int n;
 };
 
-static int collect(void *ctx, const char *event, const char *data,
-		   size_t len)
+static int collect(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct events *e = ctx;
 	char buf[1024];
@@ -45,10 +44,10 @@ static void feed(struct monkey_sse *p, const char *text, size_t step)
 {
 	size_t len = strlen(text);
 	for (size_t i = 0; i < len; i += step)
-		assert_int_equal(monkey_sse_feed(p, text + i,
-						 len - i < step ? len - i
-								: step),
-				 0);
+		assert_int_equal(
+		    monkey_sse_feed(p, text + i,
+				    len - i < step ? len - i : step),
+		    0);
 }
 
 static void test_sse_events_survive_any_chunk_boundary(void **state)
@@ -169,12 +168,13 @@ static void test_anthropic_input_json_split_anywhere(void **state)
 	/* Every two-way split, plus empty fragments around it. */
 	for (size_t cut = 0; cut <= len; cut++) {
 		struct pfx *f = pfx_new(&provider_anthropic_ops);
-		assert_int_equal(ev(f, "content_block_start",
-				    "{\"type\":\"content_block_start\",\"index\":0,"
-				    "\"content_block\":{\"type\":\"tool_use\","
-				    "\"id\":\"toolu_1\",\"name\":\"shell_execute\","
-				    "\"input\":{}}}"),
-				 0);
+		assert_int_equal(
+		    ev(f, "content_block_start",
+		       "{\"type\":\"content_block_start\",\"index\":0,"
+		       "\"content_block\":{\"type\":\"tool_use\","
+		       "\"id\":\"toolu_1\",\"name\":\"shell_execute\","
+		       "\"input\":{}}}"),
+		    0);
 		const char *parts[3] = {"", NULL, NULL};
 		char a[256], b[256];
 		snprintf(a, sizeof(a), "%.*s", (int)cut, json);
@@ -184,15 +184,17 @@ static void test_anthropic_input_json_split_anywhere(void **state)
 		for (int i = 0; i < 3; i++) {
 			json_object *d = json_object_new_object();
 			json_object_object_add(
-				d, "type",
-				json_object_new_string("content_block_delta"));
-			json_object_object_add(d, "index", json_object_new_int(0));
+			    d, "type",
+			    json_object_new_string("content_block_delta"));
+			json_object_object_add(d, "index",
+					       json_object_new_int(0));
 			json_object *delta = json_object_new_object();
 			json_object_object_add(
-				delta, "type",
-				json_object_new_string("input_json_delta"));
-			json_object_object_add(delta, "partial_json",
-					       json_object_new_string(parts[i]));
+			    delta, "type",
+			    json_object_new_string("input_json_delta"));
+			json_object_object_add(
+			    delta, "partial_json",
+			    json_object_new_string(parts[i]));
 			json_object_object_add(d, "delta", delta);
 			assert_int_equal(ev(f, "content_block_delta",
 					    json_object_to_json_string(d)),
@@ -203,8 +205,8 @@ static void test_anthropic_input_json_split_anywhere(void **state)
 				    "{\"type\":\"message_delta\",\"delta\":"
 				    "{\"stop_reason\":\"tool_use\"}}"),
 				 0);
-		assert_int_equal(ev(f, "message_stop", "{\"type\":\"message_stop\"}"),
-				 0);
+		assert_int_equal(
+		    ev(f, "message_stop", "{\"type\":\"message_stop\"}"), 0);
 		assert_true(f->s.done);
 		assert_int_equal(provider_stream_finish(&f->s), 0);
 		assert_int_equal(f->t.msg.n, 1);
@@ -215,8 +217,8 @@ static void test_anthropic_input_json_split_anywhere(void **state)
 	}
 }
 
-static void test_anthropic_tool_use_without_deltas_means_empty_object(
-	void **state)
+static void
+test_anthropic_tool_use_without_deltas_means_empty_object(void **state)
 {
 	(void)state;
 	struct pfx *f = pfx_new(&provider_anthropic_ops);
@@ -272,17 +274,19 @@ static void test_anthropic_protocol_errors_are_reported(void **state)
 	assert_false(f->s.retryable);
 	pfx_free(f);
 	f = pfx_new(&provider_anthropic_ops);
-	assert_int_equal(ev(f, "content_block_delta",
-			    "{\"type\":\"content_block_delta\",\"index\":5,"
-			    "\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}"),
-			 -EPROTO);
+	assert_int_equal(
+	    ev(f, "content_block_delta",
+	       "{\"type\":\"content_block_delta\",\"index\":5,"
+	       "\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}"),
+	    -EPROTO);
 	assert_true(strstr(f->s.err_msg, "never started") != NULL);
 	pfx_free(f);
 	f = pfx_new(&provider_anthropic_ops);
-	assert_int_equal(ev(f, "error",
-			    "{\"type\":\"error\",\"error\":{\"type\":"
-			    "\"overloaded_error\",\"message\":\"Overloaded\"}}"),
-			 -EPROTO);
+	assert_int_equal(
+	    ev(f, "error",
+	       "{\"type\":\"error\",\"error\":{\"type\":"
+	       "\"overloaded_error\",\"message\":\"Overloaded\"}}"),
+	    -EPROTO);
 	assert_true(f->s.retryable);
 	assert_string_equal(f->s.err_type, "overloaded_error");
 	pfx_free(f);
@@ -293,21 +297,21 @@ static void test_openai_tool_call_deltas_accumulate_by_index(void **state)
 	(void)state;
 	struct pfx *f = pfx_new(&provider_openai_ops);
 	const char *chunks[] = {
-		"{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
-		"\"content\":\"Run\"}}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ning\"}}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
-		"0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
-		"\"shell_execute\",\"arguments\":\"\"}}]}}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
-		"1,\"id\":\"call_2\",\"function\":{\"name\":\"list_files\","
-		"\"arguments\":\"{}\"}}]}}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
-		"0,\"function\":{\"arguments\":\"{\\\"command\\\": [\\\"l\"}}]}}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
-		"0,\"function\":{\"arguments\":\"s\\\"]}\"}}]}}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
-		"\"tool_calls\"}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+	    "\"content\":\"Run\"}}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ning\"}}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
+	    "0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+	    "\"shell_execute\",\"arguments\":\"\"}}]}}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
+	    "1,\"id\":\"call_2\",\"function\":{\"name\":\"list_files\","
+	    "\"arguments\":\"{}\"}}]}}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
+	    "0,\"function\":{\"arguments\":\"{\\\"command\\\": [\\\"l\"}}]}}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":"
+	    "0,\"function\":{\"arguments\":\"s\\\"]}\"}}]}}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+	    "\"tool_calls\"}]}",
 	};
 	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
 		assert_int_equal(ev(f, "message", chunks[i]), 0);
@@ -317,14 +321,15 @@ static void test_openai_tool_call_deltas_accumulate_by_index(void **state)
 	assert_int_equal(provider_stream_finish(&f->s), 0);
 	assert_int_equal(f->t.msg.n, 3);
 	assert_string_equal(f->t.msg.blocks[1].id, "call_1");
-	assert_string_equal(f->t.msg.blocks[1].input, "{\"command\": [\"ls\"]}");
+	assert_string_equal(f->t.msg.blocks[1].input,
+			    "{\"command\": [\"ls\"]}");
 	assert_string_equal(f->t.msg.blocks[2].name, "list_files");
 	assert_int_equal(f->t.stop, PROVIDER_STOP_TOOL_USE);
 	pfx_free(f);
 }
 
-static void test_openai_invalid_arguments_are_kept_for_an_error_result(
-	void **state)
+static void
+test_openai_invalid_arguments_are_kept_for_an_error_result(void **state)
 {
 	(void)state;
 	struct pfx *f = pfx_new(&provider_openai_ops);
@@ -463,7 +468,8 @@ static void expect_sha(const char *data, size_t len, size_t step,
 	char hex[65];
 	monkey_sha256_init(&s);
 	for (size_t i = 0; i < len; i += step)
-		monkey_sha256_update(&s, data + i, len - i < step ? len - i : step);
+		monkey_sha256_update(&s, data + i,
+				     len - i < step ? len - i : step);
 	monkey_sha256_hex(&s, hex);
 	assert_string_equal(hex, want);
 }
@@ -471,19 +477,23 @@ static void expect_sha(const char *data, size_t len, size_t step,
 static void test_sha256_known_vectors(void **state)
 {
 	(void)state;
-	expect_sha("", 0, 1,
-		   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	expect_sha("abc", 3, 1,
-		   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	expect_sha(
+	    "", 0, 1,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	expect_sha(
+	    "abc", 3, 1,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	const char *two =
-		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	for (size_t step = 1; step < 70; step += 7)
 		expect_sha(two, strlen(two), step,
-			   "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+			   "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6e"
+			   "cedd419db06c1");
 	char *million = malloc(1000000);
 	memset(million, 'a', 1000000);
-	expect_sha(million, 1000000, 4096,
-		   "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	expect_sha(
+	    million, 1000000, 4096,
+	    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	free(million);
 }
 
@@ -554,27 +564,27 @@ static void test_history_compaction_drops_oldest_exchanges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sse_events_survive_any_chunk_boundary),
-		cmocka_unit_test(test_sse_crlf_split_between_reads_is_one_line_end),
-		cmocka_unit_test(test_sse_incomplete_event_is_not_dispatched),
-		cmocka_unit_test(test_sse_field_without_space_and_unknown_fields),
-		cmocka_unit_test(test_sse_oversized_event_fails),
-		cmocka_unit_test(test_anthropic_input_json_split_anywhere),
-		cmocka_unit_test(
-			test_anthropic_tool_use_without_deltas_means_empty_object),
-		cmocka_unit_test(
-			test_anthropic_text_streams_and_thinking_is_skipped),
-		cmocka_unit_test(test_anthropic_protocol_errors_are_reported),
-		cmocka_unit_test(test_openai_tool_call_deltas_accumulate_by_index),
-		cmocka_unit_test(
-			test_openai_invalid_arguments_are_kept_for_an_error_result),
-		cmocka_unit_test(test_openai_error_chunk_is_reported),
-		cmocka_unit_test(test_tool_arguments_are_checked),
-		cmocka_unit_test(test_tool_arguments_parse),
-		cmocka_unit_test(test_argv_is_quoted_readably),
-		cmocka_unit_test(test_sha256_known_vectors),
-		cmocka_unit_test(test_history_compaction_shortens_old_outputs),
-		cmocka_unit_test(test_history_compaction_drops_oldest_exchanges),
+	    cmocka_unit_test(test_sse_events_survive_any_chunk_boundary),
+	    cmocka_unit_test(test_sse_crlf_split_between_reads_is_one_line_end),
+	    cmocka_unit_test(test_sse_incomplete_event_is_not_dispatched),
+	    cmocka_unit_test(test_sse_field_without_space_and_unknown_fields),
+	    cmocka_unit_test(test_sse_oversized_event_fails),
+	    cmocka_unit_test(test_anthropic_input_json_split_anywhere),
+	    cmocka_unit_test(
+		test_anthropic_tool_use_without_deltas_means_empty_object),
+	    cmocka_unit_test(
+		test_anthropic_text_streams_and_thinking_is_skipped),
+	    cmocka_unit_test(test_anthropic_protocol_errors_are_reported),
+	    cmocka_unit_test(test_openai_tool_call_deltas_accumulate_by_index),
+	    cmocka_unit_test(
+		test_openai_invalid_arguments_are_kept_for_an_error_result),
+	    cmocka_unit_test(test_openai_error_chunk_is_reported),
+	    cmocka_unit_test(test_tool_arguments_are_checked),
+	    cmocka_unit_test(test_tool_arguments_parse),
+	    cmocka_unit_test(test_argv_is_quoted_readably),
+	    cmocka_unit_test(test_sha256_known_vectors),
+	    cmocka_unit_test(test_history_compaction_shortens_old_outputs),
+	    cmocka_unit_test(test_history_compaction_drops_oldest_exchanges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,18 +59,18 @@ enum monkey_approval {
 
 /* Why a run ended. */
 enum monkey_agent_end {
-	MONKEY_AGENT_END_ANSWER = 0,     /* the model gave a final answer */
+	MONKEY_AGENT_END_ANSWER = 0,	 /* the model gave a final answer */
 	MONKEY_AGENT_END_MAX_ITERATIONS, /* max_iterations model turns */
-	MONKEY_AGENT_END_MAX_TOKENS,     /* the reply hit max_tokens */
-	MONKEY_AGENT_END_REFUSAL,        /* the model refused */
-	MONKEY_AGENT_END_CANCELLED,      /* monkey_agent_cancel() */
-	MONKEY_AGENT_END_ERROR,          /* provider or sandbox error */
+	MONKEY_AGENT_END_MAX_TOKENS,	 /* the reply hit max_tokens */
+	MONKEY_AGENT_END_REFUSAL,	 /* the model refused */
+	MONKEY_AGENT_END_CANCELLED,	 /* monkey_agent_cancel() */
+	MONKEY_AGENT_END_ERROR,		 /* provider or sandbox error */
 };
 
 /* One tool call, as the callbacks see it.  Everything is borrowed for the
  * duration of the callback. */
 struct monkey_agent_tool_event {
-	const char *id;        /* the provider's tool call id */
+	const char *id;	       /* the provider's tool call id */
 	const char *name;      /* "shell_execute", "read_file", ... */
 	const char *arguments; /* JSON text as the model sent it */
 	/* shell_execute only (NULL otherwise): the command, its working
@@ -118,15 +118,16 @@ struct monkey_agent_options {
 	/* NULL: ANTHROPIC_BASE_URL / OPENAI_BASE_URL, then the public API. */
 	const char *base_url;
 	int max_iterations; /* model turns; 0 = the default */
-	int max_tokens;     /* per reply; 0 = the default */
+	int max_tokens;	    /* per reply; 0 = the default */
 	int max_retries;    /* -1 = the default */
 	bool require_approval;
 	bool auto_approve; /* --yes: approve everything without asking */
-	/* Transcript path; NULL = <workspace>/.monkey/sessions/<time>-<pid>.jsonl */
+	/* Transcript path; NULL =
+	 * <workspace>/.monkey/sessions/<time>-<pid>.jsonl */
 	const char *transcript;
 	bool no_transcript;
-	size_t output_max;  /* 0 = MONKEY_AGENT_DEFAULT_OUTPUT_MAX */
-	size_t history_max; /* 0 = MONKEY_AGENT_DEFAULT_HISTORY_MAX */
+	size_t output_max;	   /* 0 = MONKEY_AGENT_DEFAULT_OUTPUT_MAX */
+	size_t history_max;	   /* 0 = MONKEY_AGENT_DEFAULT_HISTORY_MAX */
 	const char *system_prompt; /* NULL = the built-in one */
 	struct monkey_agent_callbacks cb;
 };
@@ -134,7 +135,7 @@ struct monkey_agent_options {
 void monkey_agent_options_init(struct monkey_agent_options *opts);
 
 struct monkey_agent_report {
-	int end;        /* enum monkey_agent_end */
+	int end;	/* enum monkey_agent_end */
 	int iterations; /* model turns taken */
 	int tool_calls;
 	char *final_text; /* the last reply's text (NULL if none) */

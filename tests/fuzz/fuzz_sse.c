@@ -10,8 +10,7 @@
 #include "provider.h"
 #include "sse.h"
 
-static int on_event(void *ctx, const char *event, const char *data,
-		    size_t len)
+static int on_event(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct provider_stream *s = ctx;
 	if (s->done || s->failed)
@@ -26,8 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Byte 0 picks the wire format, byte 1 the chunk sizes. */
 	struct provider p = {
-		.ops = data[0] & 1 ? &provider_openai_ops
-				   : &provider_anthropic_ops,
+	    .ops = data[0] & 1 ? &provider_openai_ops : &provider_anthropic_ops,
 	};
 	size_t stride = (size_t)(data[1] % 13) + 1;
 	data += 2;
