@@ -447,6 +447,10 @@ int monkey_cli_agent(int argc, char **argv)
 		goto out;
 	}
 	monkey_cli_sandbox_finish(&s);
+	/* Executor notices go through the same printer as the agent's, so
+	 * --verbose shows them and lines do not break streamed text. */
+	s.opts.notify = on_notice;
+	s.opts.notify_ctx = &a.ui;
 	a.ao.cb = (struct monkey_agent_callbacks){
 	    .text = on_text,
 	    .notice = on_notice,
