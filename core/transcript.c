@@ -46,6 +46,22 @@ int transcript_open(struct transcript *t, const char *path,
 		if (!dir)
 			return monkey_set_error(err, -ENOMEM, "out of memory");
 		int r = mkdirs(dir);
+		if (r == 0) {
+			/* Keep sessions out of the project's commits (an
+			 * agent's "git add -A" included). */
+			_cleanup_free_ char *ign = monkey_strdup_printf(
+			    "%s/.monkey/.gitignore", workspace);
+			int fd = ign ? open(ign,
+					    O_WRONLY | O_CREAT | O_EXCL |
+						O_CLOEXEC | O_NOFOLLOW,
+					    0644)
+				     : -1;
+			if (fd >= 0) {
+				if (write(fd, "*\n", 2) != 2)
+					r = 0; /* only a convenience */
+				close(fd);
+			}
+		}
 		if (r < 0)
 			return monkey_set_error(err, r,
 						"cannot create the transcript "

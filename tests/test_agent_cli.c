@@ -363,6 +363,11 @@ static void test_default_transcript_goes_under_monkey_sessions(void **state)
 	assert_int_equal(strncmp(p, want, strlen(want)), 0);
 	assert_true(tu_contains(p, ".jsonl"));
 	assert_int_equal(access(p, R_OK), 0);
+	/* Sessions stay out of the project's git commits. */
+	char *ign = ta_read(ta_path(&f->ws, ".monkey/.gitignore"));
+	assert_non_null(ign);
+	assert_string_equal(ign, "*\n");
+	free(ign);
 }
 
 static void test_max_iterations_stops_and_says_so(void **state)
