@@ -259,15 +259,6 @@ int main(int argc, char **argv)
 		for (;;)
 			x++;
 	}
-	if (!strcmp(mode, "open-files")) {
-		/* Opens /dev/null until it fails; prints how many fds it
-		 * could hold in total. */
-		int n = 3;
-		while (open("/dev/null", O_RDONLY) >= 0)
-			n++;
-		printf("%d\n", n);
-		return 0;
-	}
 	if (!strcmp(mode, "session")) {
 		/* pid, process group and session, and whether we are the
 		 * leader of both. */
