@@ -410,6 +410,24 @@ test_timeout_kills_keeps_partial_output_and_removes_container(void **s)
 	dt_run_free(&r);
 }
 
+/* Closing its output does not let a command outlive its timeout. */
+static void test_command_that_closes_its_output_still_times_out(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c",
+			      "echo before; exec >&- 2>&-; sleep 30", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.timeout_ms = 1500;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.timed_out, 1);
+	assert_out(&r, "before\n");
+	assert_true(r.ms < 10000);
+	dt_run_free(&r);
+}
+
 struct canceller {
 	int fd;
 	int delay_ms;
@@ -503,6 +521,21 @@ static void test_memory_hog_reports_oom_killed(void **s)
 		assert_int_equal(r.res.signal, 9);
 	}
 	assert_int_equal(r.res.timed_out, 0);
+	dt_run_free(&r);
+}
+
+/* Status 137 without an OOM kill: the engine's event log is asked and
+ * says no. */
+static void test_sigkill_status_without_oom_reports_no_oom(void **s)
+{
+	(void)s;
+	struct dt_run r;
+	/* Not PID 1 itself: its own SIGKILL would be ignored. */
+	dt_sh("sh -c 'kill -9 $$'; exit $?", &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 137);
+	assert_int_equal(r.res.oom_killed,
+			 dt_podman ? MONKEY_UNKNOWN : MONKEY_NO);
 	dt_run_free(&r);
 }
 
@@ -726,10 +759,12 @@ int main(void)
 	    T(test_without_stdin_the_command_reads_eof),
 	    T(test_megabytes_of_output_arrive_whole),
 	    T(test_timeout_kills_keeps_partial_output_and_removes_container),
+	    T(test_command_that_closes_its_output_still_times_out),
 	    T(test_cancel_fd_stops_the_command),
 	    T(test_already_cancelled_request_starts_nothing),
 	    T(test_output_sink_stop_ends_the_command),
 	    T(test_memory_hog_reports_oom_killed),
+	    T(test_sigkill_status_without_oom_reports_no_oom),
 	    T(test_ordinary_exit_reports_no_oom),
 	    T(test_fork_bomb_is_contained),
 	    T(test_concurrent_commands_on_one_state),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -445,5 +446,42 @@ int dk_container_remove(struct dk_state *st, const char *id,
 	dk_response_free(&r);
 	if (rc == 0)
 		dk_live_remove(st, id);
+	return rc;
+}
+
+int dk_container_oom_event(struct dk_state *st, const char *id, time_t since,
+			   struct monkey_error *err)
+{
+	char filter[DK_ID_MAX + 64], path[512];
+	struct dk_response r = {0};
+	struct timespec now;
+
+	/* A little into the future: the engine may still be handling the
+	 * event; the answer ends at "until". */
+	clock_gettime(CLOCK_REALTIME, &now);
+	now.tv_nsec += 250 * 1000000L;
+	if (now.tv_nsec >= 1000000000L) {
+		now.tv_sec++;
+		now.tv_nsec -= 1000000000L;
+	}
+	snprintf(filter, sizeof(filter),
+		 "{\"container\":[\"%s\"],\"event\":[\"oom\"]}", id);
+	char *enc = dk_urlencode(filter);
+	if (!enc)
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	snprintf(path, sizeof(path),
+		 "/events?since=%lld&until=%lld.%09ld&filters=%s",
+		 (long long)since, (long long)now.tv_sec, now.tv_nsec, enc);
+	free(enc);
+	int rc =
+	    dk_request(st, "GET", path, NULL, st->api_timeout_ms, -1, &r, err);
+	if (rc < 0)
+		return rc;
+	if (r.status != 200)
+		rc = dk_engine_error(st, &r, err,
+				     "reading the events of %.12s failed", id);
+	else
+		rc = r.body && strstr(r.body, "\"oom\"") ? 1 : 0;
+	dk_response_free(&r);
 	return rc;
 }

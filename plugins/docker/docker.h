@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -184,6 +185,10 @@ int dk_container_inspect(struct dk_state *st, const char *id, int *running,
 			 struct monkey_error *err);
 int dk_container_remove(struct dk_state *st, const char *id,
 			struct monkey_error *err);
+/* 1 when the engine recorded an "oom" event for the container since the
+ * given wall-clock time, 0 when not, or a negative errno. */
+int dk_container_oom_event(struct dk_state *st, const char *id, time_t since,
+			   struct monkey_error *err);
 
 /* ---- image.c ---- */
 

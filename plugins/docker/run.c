@@ -26,6 +26,7 @@ struct dk_sandbox {
 	int has_stdin;
 	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
 	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
+	time_t wall_begin;
 };
 
 static int64_t now_ms(void)
@@ -98,6 +99,7 @@ static int sandbox_prepare(struct dk_state *st,
 	sb->st = st;
 	sb->has_stdin = req->has_stdin;
 	sb->t_begin = now_ms();
+	sb->wall_begin = time(NULL);
 	int rc = dk_container_create(st, body, image, sb->id, err);
 	if (rc == -ENXIO) {
 		/* No such image: pull it once, then try again. */
@@ -231,14 +233,18 @@ static int sandbox_run(struct dk_sandbox *sb,
 	if (rc < 0)
 		return rc;
 	if (running) {
+		/* No deadline: wait as long as the command runs (the cancel
+		 * fd still stops it).  Already killed: the engine's time. */
 		int64_t left = 0;
-		if (deadline && !last_sig)
+		if (last_sig)
+			left = st->api_timeout_ms;
+		else if (deadline)
 			left =
 			    deadline - now_ms() > 0 ? deadline - now_ms() : 1;
 		rc = dk_container_wait(st, sb->id, left,
 				       last_sig ? -1 : req->cancel_fd, &status,
 				       err);
-		if (rc == -ETIMEDOUT || rc == -ECANCELED) {
+		if (!last_sig && (rc == -ETIMEDOUT || rc == -ECANCELED)) {
 			if (rc == -ETIMEDOUT)
 				result->timed_out = 1;
 			else
@@ -257,6 +263,15 @@ static int sandbox_run(struct dk_sandbox *sb,
 			return rc;
 	}
 
+	/* Docker sets OOMKilled only when its OOM event beat the exit event;
+	 * when the kernel killed PID 1 itself the two race.  A SIGKILL we did
+	 * not send is worth asking the event log about. */
+	if (oom == MONKEY_NO && status == 128 + SIGKILL && !last_sig) {
+		struct monkey_error e = {0};
+		if (dk_container_oom_event(st, sb->id, sb->wall_begin - 1,
+					   &e) == 1)
+			oom = MONKEY_YES;
+	}
 	sb->t_done = now_ms();
 	result->oom_killed = oom;
 	/* 128+N from the runtime means signal N when we sent one or the
