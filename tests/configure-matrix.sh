@@ -114,7 +114,8 @@ for b in ${MATRIX_BACKENDS:-docker spawn none}; do
 		show_tail "$d/install.log"
 		continue
 	fi
-	eval "$("$MAKE" --no-print-directory -s -C "$d" sdk-print-config)"
+	eval "$("$MAKE" --no-print-directory -s -C "$d" sdk-print-config |
+		grep "^SDK_[A-Z]*='")"
 	bdir=$d/stage$SDK_BACKENDDIR
 	if [ -e "$bdir/$b.so" ]; then
 		not_ok "--disable-backend-$b: $b.so is not installed"
