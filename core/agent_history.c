@@ -112,6 +112,21 @@ void agent_message_free(struct agent_message *m)
 
 int agent_history_push(struct agent_history *h, struct agent_message *m)
 {
+	/* Two messages of one role in a row are one turn (a reply that
+	 * continues after pause_turn): merge them, so roles alternate. */
+	if (h->n && h->msgs[h->n - 1].role == m->role) {
+		struct agent_message *last = &h->msgs[h->n - 1];
+		for (size_t i = 0; i < m->n; i++) {
+			struct agent_block *b = add_block(last);
+			if (!b)
+				return -ENOMEM;
+			*b = m->blocks[i];
+			last->n++;
+			memset(&m->blocks[i], 0, sizeof(m->blocks[i]));
+		}
+		agent_message_free(m);
+		return 0;
+	}
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 16;
 		struct agent_message *v = realloc(h->msgs, cap * sizeof(*v));

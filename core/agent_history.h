@@ -47,7 +47,8 @@ int agent_message_add_tool_result(struct agent_message *m, const char *id,
 				  const char *content, bool is_error);
 void agent_message_free(struct agent_message *m);
 
-/* Append m, taking over its blocks (m is left empty). */
+/* Append m, taking over its blocks (m is left empty).  A message of the
+ * same role as the last one is merged into it. */
 int agent_history_push(struct agent_history *h, struct agent_message *m);
 void agent_history_free(struct agent_history *h);
 /* Bytes of text held (what a request body roughly grows with). */

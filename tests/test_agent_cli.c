@@ -409,6 +409,22 @@ static void test_refusal_stop_reason_says_so(void **state)
 					    "(refusal)"));
 }
 
+static void test_pause_turn_is_continued(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(&f->srv,
+			     "{\"steps\": [{\"reply\": {\"text\": \"Searching"
+			     "...\", \"stop_reason\": \"pause_turn\"}}, "
+			     "{\"expect\": {\"body_contains\": \"Searching\"}, "
+			     "\"reply\": {\"text\": \" found it.\"}}]}");
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", NULL, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	/* The server checked that roles still alternate. */
+	assert_int_equal(ta_requests_ok(&f->srv), 2);
+	assert_true(tu_contains(f->run.out, "Searching... found it."));
+}
+
 static void test_quiet_prints_only_the_answer(void **state)
 {
 	struct fx *f = *state;
@@ -593,6 +609,7 @@ int main(void)
 	    T(test_max_iterations_stops_and_says_so),
 	    T(test_max_tokens_stop_reason_says_so),
 	    T(test_refusal_stop_reason_says_so),
+	    T(test_pause_turn_is_continued),
 	    T(test_quiet_prints_only_the_answer),
 	    T(test_replay_matches_the_recording),
 	    T(test_replay_reports_a_mismatch),

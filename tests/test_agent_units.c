@@ -561,6 +561,25 @@ static void test_history_compaction_drops_oldest_exchanges(void **state)
 	agent_history_free(&h);
 }
 
+static void test_history_merges_consecutive_messages_of_one_role(void **state)
+{
+	(void)state;
+	struct agent_history h = {0};
+	struct agent_message m = {.role = AGENT_ROLE_USER};
+	agent_message_add_text(&m, "task");
+	agent_history_push(&h, &m);
+	m = (struct agent_message){.role = AGENT_ROLE_ASSISTANT};
+	agent_message_add_text(&m, "part one");
+	agent_history_push(&h, &m);
+	m = (struct agent_message){.role = AGENT_ROLE_ASSISTANT};
+	agent_message_add_tool_use(&m, "t1", "list_files", "");
+	agent_history_push(&h, &m);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.msgs[1].n, 2);
+	assert_string_equal(h.msgs[1].blocks[1].input, "{}");
+	agent_history_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +602,8 @@ int main(void)
 	    cmocka_unit_test(test_tool_arguments_parse),
 	    cmocka_unit_test(test_argv_is_quoted_readably),
 	    cmocka_unit_test(test_sha256_known_vectors),
+	    cmocka_unit_test(
+		test_history_merges_consecutive_messages_of_one_role),
 	    cmocka_unit_test(test_history_compaction_shortens_old_outputs),
 	    cmocka_unit_test(test_history_compaction_drops_oldest_exchanges),
 	};
