@@ -28,6 +28,8 @@ dist_examples_unshare_DATA = examples/backend-unshare/unshare.c \
 examples_demodir = $(docdir)/examples/libmonkey-demo
 dist_examples_demo_DATA = examples/libmonkey-demo/demo.c \
 	examples/libmonkey-demo/Makefile
+# README's first command; it needs the source tree, so it is only shipped.
+EXTRA_DIST += examples/quickstart.sh
 
 # Packagers split backends into packages by path, so each backend must be
 # exactly one file, $(backenddir)/NAME.so.  The loader opens the .so itself;
