@@ -3,8 +3,11 @@
  * inspect, delete.  The container is removed on every path.
  *
  * The steps are split around struct dk_sandbox so that a warm pool can
- * prepare and start sandboxes ahead of time and hand them to
- * dk_sandbox_run() later. */
+ * reuse them: sandbox_prepare() and sandbox_start() ahead of time for a
+ * container whose process is a shell reading its command on stdin (the
+ * same create body with another Cmd, OpenStdin), then at exec time
+ * sandbox_run() with a dk_io whose stdin carries the command first, and
+ * sandbox_destroy(sb, 1) after the answer. */
 #include "config.h"
 
 #include <errno.h>
@@ -189,28 +192,28 @@ static int stop_command(struct dk_sandbox *sb, struct dk_io *io,
 	    sb->id, DK_KILL_DRAIN_MS, sb->st->engine_name);
 }
 
-/* Start the command, run it to its end and fill result. */
-static int sandbox_run(struct dk_sandbox *sb,
-		       const struct monkey_exec_request *req,
+/* Start the container's process (the command, or in a pool the shell
+ * that will read it). */
+static int sandbox_start(struct dk_sandbox *sb, struct monkey_error *err)
+{
+	int rc = dk_container_start(sb->st, sb->id, err);
+	if (rc == 0)
+		sb->t_started = now_ms();
+	return rc;
+}
+
+/* Run a started sandbox's command to its end, feeding io (stdin, output
+ * sink, cancel fd), and fill result.  The deadline counts from here. */
+static int sandbox_run(struct dk_sandbox *sb, struct dk_io io,
+		       int64_t timeout_ms, int64_t kill_grace_ms,
 		       struct monkey_exec_result *result,
 		       struct monkey_error *err)
 {
 	struct dk_state *st = sb->st;
-	struct dk_io io = {
-	    .stdin_data = req->stdin_data,
-	    .stdin_len = req->has_stdin ? req->stdin_len : 0,
-	    .has_stdin = req->has_stdin,
-	    .output = req->output,
-	    .output_ctx = req->output_ctx,
-	    .cancel_fd = req->cancel_fd,
-	};
+	int cancel_fd = io.cancel_fd;
 	int last_sig = 0;
-	int64_t deadline = req->timeout_ms > 0 ? now_ms() + req->timeout_ms : 0;
-
-	int rc = dk_container_start(st, sb->id, err);
-	if (rc < 0)
-		return rc;
-	sb->t_started = now_ms();
+	int rc;
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 
 	int end = dk_attach_pump(sb->att, &io, deadline, err);
 	if (end == DK_PUMP_STOP)
@@ -220,7 +223,7 @@ static int sandbox_run(struct dk_sandbox *sb,
 	else if (end == DK_PUMP_CANCEL || end == DK_PUMP_STOP)
 		result->cancelled = 1;
 	if (end > DK_PUMP_EOF)
-		end = stop_command(sb, &io, req->kill_grace_ms, &last_sig, err);
+		end = stop_command(sb, &io, kill_grace_ms, &last_sig, err);
 	if (end < 0)
 		return end;
 	sb->t_ended = now_ms();
@@ -242,8 +245,7 @@ static int sandbox_run(struct dk_sandbox *sb,
 			left =
 			    deadline - now_ms() > 0 ? deadline - now_ms() : 1;
 		rc = dk_container_wait(st, sb->id, left,
-				       last_sig ? -1 : req->cancel_fd, &status,
-				       err);
+				       last_sig ? -1 : cancel_fd, &status, err);
 		if (!last_sig && (rc == -ETIMEDOUT || rc == -ECANCELED)) {
 			if (rc == -ETIMEDOUT)
 				result->timed_out = 1;
@@ -324,7 +326,19 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	}
 	if (rc < 0)
 		return rc;
-	rc = sandbox_run(sb, req, result, err);
+	rc = sandbox_start(sb, err);
+	if (rc == 0) {
+		struct dk_io io = {
+		    .stdin_data = req->stdin_data,
+		    .stdin_len = req->has_stdin ? req->stdin_len : 0,
+		    .has_stdin = req->has_stdin,
+		    .output = req->output,
+		    .output_ctx = req->output_ctx,
+		    .cancel_fd = req->cancel_fd,
+		};
+		rc = sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
+				 result, err);
+	}
 	/* A container whose command ended is stopped: only its record is
 	 * left, and deleting it need not delay the answer. */
 	sandbox_destroy(sb, rc == 0);
