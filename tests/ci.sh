@@ -15,7 +15,7 @@ SUDO=
 packages=(
 	build-essential autoconf automake libtool libltdl-dev pkg-config
 	libcurl4-openssl-dev libjson-c-dev libcmocka-dev
-	docker.io podman busybox-static curl python3 clang procps
+	docker.io podman busybox-static curl python3 clang procps groff-base
 )
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -71,6 +71,13 @@ if [ "$status" = 0 ]; then
 		build_and_check "$top/build-asan" --prefix="$top/build-asan/_prefix" \
 		CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
 		LDFLAGS="$san" || status=1
+fi
+
+if [ "$status" = 0 ]; then
+	step "configure matrix: each backend disabled, and configure without libcurl"
+	sh tests/configure-matrix.sh "$top/build-matrix" \
+		CFLAGS='-g -O2 -Wall -Wextra -Werror -Wno-format-truncation' 2>&1 |
+		tee -a "$log" || status=1
 fi
 
 if [ "$status" = 0 ]; then

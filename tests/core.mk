@@ -39,7 +39,11 @@ tests_libtestutil_la_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_libtestutil_la_CFLAGS = $(TEST_CFLAGS)
 
 CORE_TESTS = tests/test_loader tests/test_capture tests/test_env \
-	tests/test_jsonout tests/test_executor tests/test_cli
+	tests/test_jsonout tests/test_executor
+# The CLI tests run commands, which needs the default backend.
+if BACKEND_SPAWN
+CORE_TESTS += tests/test_cli
+endif
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 CORE_TEST_LIBS = tests/libtestutil.la $(TEST_LIBS)

@@ -6,8 +6,9 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread
 TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
 
-# Loads uninstalled backends from the build tree.
-AM_TESTS_ENVIRONMENT = \
+# Loads uninstalled backends from the build tree.  (The serial test driver
+# reads TESTS_ENVIRONMENT, not AM_TESTS_ENVIRONMENT.)
+TESTS_ENVIRONMENT = \
 	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker'; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
 	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR;

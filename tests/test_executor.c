@@ -145,6 +145,9 @@ static void test_defaults_are_applied_quietly(void **s)
 static void test_unavailable_backend_falls_back_to_spawn_with_reason(void **s)
 {
 	(void)s;
+#ifndef HAVE_BACKEND_SPAWN
+	skip(); /* this build has no spawn backend to fall back to */
+#endif
 	struct monkey_exec_options o;
 	opts_init(&o, "unavail");
 	struct monkey_executor *ex;
@@ -169,6 +172,9 @@ static void test_unavailable_backend_falls_back_to_spawn_with_reason(void **s)
 static void test_missing_docker_says_docker_not_available(void **s)
 {
 	(void)s;
+#ifndef HAVE_BACKEND_SPAWN
+	skip(); /* this build has no spawn backend to fall back to */
+#endif
 	struct monkey_exec_options o;
 	opts_init(&o, "docker");
 	struct monkey_executor *ex;
