@@ -23,6 +23,7 @@ struct monkey_cli_sandbox {
 	struct monkey_strv env;
 	struct monkey_strv pass_env;
 	bool json;
+	bool timeout_set;       /* --timeout was given */
 	const char *stdin_file; /* --stdin FILE or "-" */
 };
 

@@ -191,6 +191,7 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 			      INT64_MAX / 2, &v) < 0)
 			return -1;
 		o->timeout_ms = (int64_t)v;
+		s->timeout_set = true;
 		return 1;
 	case OPT_KILL_GRACE:
 		if (parse_u64("--kill-grace", arg, "milliseconds", "2000",

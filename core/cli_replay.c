@@ -135,6 +135,25 @@ int monkey_cli_replay(int argc, char **argv)
 	}
 	if (!s.opts.sandbox && !getenv("MONKEY_SANDBOX") && log.backend)
 		s.opts.sandbox = log.backend;
+	/* ... and its limits and image, except those given on the command
+	 * line: a replay should run each command as it ran. */
+	if (log.has_limits) {
+		uint32_t set = s.opts.explicit_set;
+		if (!s.opts.image && log.image)
+			s.opts.image = log.image;
+		if (!(set & MONKEY_OPT_MEMORY) && log.memory_mb > 0)
+			s.opts.memory_mb = (uint64_t)log.memory_mb;
+		if (!(set & MONKEY_OPT_CPUS) && log.cpus > 0)
+			s.opts.cpus = log.cpus;
+		if (!(set & MONKEY_OPT_PIDS) && log.pids > 0)
+			s.opts.pids = log.pids;
+		if (!(set & MONKEY_OPT_NETWORK))
+			s.opts.network = log.network;
+		if (!(set & MONKEY_OPT_READ_ONLY))
+			s.opts.read_only = log.read_only;
+		if (!s.timeout_set && log.timeout_ms >= 0)
+			s.opts.timeout_ms = log.timeout_ms;
+	}
 	monkey_cli_sandbox_finish(&s);
 	struct monkey_executor *ex = NULL;
 	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {

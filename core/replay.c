@@ -61,6 +61,7 @@ void replay_log_free(struct replay_log *log)
 	free(log->cmds);
 	free(log->workspace);
 	free(log->backend);
+	free(log->image);
 	free(log->model);
 	free(log->task);
 	memset(log, 0, sizeof(*log));
@@ -121,6 +122,24 @@ static int parse_command(json_object *o, int line, struct replay_command *c,
 	return 0;
 }
 
+/* The recording's limits, so a replay runs commands as they ran. */
+static void read_limits(json_object *sb, struct replay_log *log)
+{
+	json_object *l, *v;
+	if (!json_object_object_get_ex(sb, "limits", &l) ||
+	    !json_object_is_type(l, json_type_object))
+		return;
+	log->has_limits = true;
+	log->image = dup_field(l, "image");
+	log->timeout_ms = int_field(l, "timeout_ms", 0);
+	log->memory_mb = int_field(l, "memory_mb", 0);
+	log->pids = int_field(l, "pids", 0);
+	if (json_object_object_get_ex(l, "cpus", &v))
+		log->cpus = json_object_get_double(v);
+	log->network = bool_field(l, "network");
+	log->read_only = bool_field(l, "read_only");
+}
+
 static int load_lines(FILE *f, const char *path, struct replay_log *log,
 		      struct monkey_error *err)
 {
@@ -162,8 +181,10 @@ static int load_lines(FILE *f, const char *path, struct replay_log *log,
 				log->task = dup_field(o, "task");
 				json_object *sb;
 				if (json_object_object_get_ex(o, "sandbox",
-							      &sb))
+							      &sb)) {
 					log->backend = dup_field(sb, "backend");
+					read_limits(sb, log);
+				}
 			}
 		} else if (type && !strcmp(type, "command")) {
 			if (!header) {

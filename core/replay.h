@@ -34,6 +34,12 @@ struct replay_command {
 struct replay_log {
 	char *workspace;
 	char *backend; /* the backend of the recording */
+	/* The recording's sandbox limits (has_limits: they were recorded). */
+	bool has_limits;
+	char *image;
+	int64_t timeout_ms, memory_mb, pids;
+	double cpus;
+	bool network, read_only;
 	char *model;
 	char *task;
 	struct replay_command *cmds;

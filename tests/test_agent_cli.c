@@ -494,6 +494,28 @@ static void test_replay_runs_through_another_backend(void **state)
 	assert_true(tu_contains(f->run.out, "[1/4] match      $ cat data.txt"));
 }
 
+/* A replay runs commands under the recorded limits: a command that timed
+ * out at --timeout 300 times out again, not at the 60 s default. */
+static void test_replay_uses_the_recorded_limits(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(
+	    &f->srv, "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": "
+		     "\"t1\", \"name\": \"shell_execute\", \"input\": "
+		     "{\"command\": [\"sleep\", \"5\"]}}]}}, {\"reply\": "
+		     "{\"text\": \"slept\"}}]}");
+	static const char *args[] = {"--timeout", "300", NULL};
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", args, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	tu_run_free(&f->run);
+	const char *argv[] = {tu_monkey(), "replay", f->ws.transcript, NULL};
+	ta_backend_path();
+	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
+	assert_true(tu_contains(f->run.out, "[1/1] match      $ sleep 5"));
+	assert_int_equal(f->run.status, 0);
+}
+
 static void test_replay_rejects_a_file_that_is_not_a_transcript(void **state)
 {
 	struct fx *f = *state;
@@ -614,6 +636,7 @@ int main(void)
 	    T(test_replay_matches_the_recording),
 	    T(test_replay_reports_a_mismatch),
 	    T(test_replay_runs_through_another_backend),
+	    T(test_replay_uses_the_recorded_limits),
 	    T(test_replay_rejects_a_file_that_is_not_a_transcript),
 	    T(test_history_stays_bounded_over_many_tool_calls),
 	    T(test_ctrl_c_stops_command_and_exits_130),
