@@ -64,19 +64,19 @@ void sh_load(struct sh_backend *b, const char *name)
 	b->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!b->dl)
 		fail_msg("dlopen %s: %s", path, dlerror());
-	monkey_backend_entry_fn entry = (monkey_backend_entry_fn)dlsym(
-		b->dl, MONKEY_BACKEND_ENTRY_SYMBOL);
+	monkey_backend_entry_fn entry =
+	    (monkey_backend_entry_fn)dlsym(b->dl, MONKEY_BACKEND_ENTRY_SYMBOL);
 	assert_non_null(entry);
 	b->be = entry();
 	assert_int_equal(b->be->abi_major, MONKEY_BACKEND_ABI_MAJOR);
 	b->host = (struct monkey_host){
-		.struct_size = sizeof(b->host),
-		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
-		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
-		.log = host_log,
-		.set_error = host_set_error,
-		.instance_id = "test",
-		.host_data = b,
+	    .struct_size = sizeof(b->host),
+	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
+	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
+	    .log = host_log,
+	    .set_error = host_set_error,
+	    .instance_id = "test",
+	    .host_data = b,
 	};
 	struct monkey_error err = {0};
 	if (b->be->init(&b->host, NULL, &b->state, &err) < 0 ||
@@ -166,9 +166,9 @@ int sh_exec(struct sh_backend *b, struct monkey_exec_request *req,
 	    struct sh_result *r)
 {
 	r->res = (struct monkey_exec_result){
-		.struct_size = sizeof(r->res),
-		.exit_code = -1,
-		.oom_killed = MONKEY_UNKNOWN,
+	    .struct_size = sizeof(r->res),
+	    .exit_code = -1,
+	    .oom_killed = MONKEY_UNKNOWN,
 	};
 	memset(&r->err, 0, sizeof(r->err));
 	req->output = collect;

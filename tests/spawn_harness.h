@@ -38,7 +38,7 @@ struct sh_result {
 	struct monkey_exec_result res;
 	struct monkey_error err;
 	struct sh_stream out, err_stream;
-	int64_t ms; /* wall time of exec */
+	int64_t ms;	/* wall time of exec */
 	int stop_after; /* >0: the output sink returns -1 after this many
 			   calls */
 	int calls;

@@ -24,8 +24,7 @@ static void record_pid(void)
 {
 	if (!pidfile)
 		return;
-	int fd = open(pidfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		      0644);
+	int fd = open(pidfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		_exit(90);
 	char line[32];
@@ -33,6 +32,33 @@ static void record_pid(void)
 	if (write(fd, line, (size_t)n) != n)
 		_exit(91);
 	close(fd);
+}
+
+/* A child tells its parent it has recorded its pid, so the parent cannot
+ * finish (and get the child killed) before the pid is on file. */
+static int ready[2];
+
+static void ready_prepare(void)
+{
+	if (pipe(ready) < 0)
+		_exit(93);
+}
+
+static void ready_signal(void)
+{
+	if (write(ready[1], "r", 1) != 1)
+		_exit(94);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static void ready_wait(void)
+{
+	char c;
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		_exit(95);
+	close(ready[0]);
 }
 
 static void write_all(int fd, const void *buf, size_t len)
@@ -50,15 +76,9 @@ static void write_all(int fd, const void *buf, size_t len)
 	}
 }
 
-static void say(const char *s)
-{
-	write_all(1, s, strlen(s));
-}
+static void say(const char *s) { write_all(1, s, strlen(s)); }
 
-static void ignore_term(void)
-{
-	signal(SIGTERM, SIG_IGN);
-}
+static void ignore_term(void) { signal(SIGTERM, SIG_IGN); }
 
 static void forever(void)
 {
@@ -80,6 +100,7 @@ static void to_devnull(void)
  * output pipes; the middle process exits so the daemon is orphaned. */
 static void spawn_daemon(void)
 {
+	ready_prepare();
 	pid_t p = fork();
 	if (p == 0) {
 		setsid();
@@ -87,11 +108,13 @@ static void spawn_daemon(void)
 			to_devnull();
 			ignore_term();
 			record_pid();
+			ready_signal();
 			forever();
 		}
 		_exit(0);
 	}
 	waitpid(p, NULL, 0);
+	ready_wait();
 }
 
 static int usage(void)
@@ -135,12 +158,15 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "setsid-grandchild")) {
 		/* A child that leaves our session (and ignores SIGTERM). */
 		record_pid();
+		ready_prepare();
 		if (fork() == 0) {
 			setsid();
 			ignore_term();
 			record_pid();
+			ready_signal();
 			forever();
 		}
+		ready_wait();
 		say("started\n");
 		forever();
 	}
@@ -157,11 +183,14 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "hold-pipe")) {
 		/* A grandchild keeps stdout and stderr open after we exit. */
 		record_pid();
+		ready_prepare();
 		if (fork() == 0) {
 			ignore_term();
 			record_pid();
+			ready_signal();
 			forever();
 		}
+		ready_wait();
 		say("parent done\n");
 		return 0;
 	}
@@ -169,11 +198,14 @@ int main(int argc, char **argv)
 		/* Exits at once, leaving a child that has closed its output
 		 * (so only the leftover sweep can find it). */
 		record_pid();
+		ready_prepare();
 		if (fork() == 0) {
 			to_devnull();
 			record_pid();
+			ready_signal();
 			forever();
 		}
+		ready_wait();
 		say("left a child\n");
 		return 0;
 	}
@@ -184,10 +216,13 @@ int main(int argc, char **argv)
 		record_pid();
 		say("forking\n");
 		for (int i = 0; i < 200; i++) {
+			ready_prepare();
 			if (fork() == 0) {
 				record_pid();
+				ready_signal();
 				forever();
 			}
+			ready_wait();
 			usleep(2000);
 		}
 		forever();
@@ -263,8 +298,8 @@ int main(int argc, char **argv)
 		/* pid, process group and session, and whether we are the
 		 * leader of both. */
 		printf("%s\n", getsid(0) == getpid() && getpgrp() == getpid()
-				       ? "leader"
-				       : "not-leader");
+				   ? "leader"
+				   : "not-leader");
 		return 0;
 	}
 	if (!strcmp(mode, "pwd")) {

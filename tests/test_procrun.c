@@ -58,8 +58,7 @@ static void test_stat_scan_finds_setsid_and_daemon_processes(void **s)
 		req.timeout_ms = 200;
 		struct monkey_exec_result res = {.struct_size = sizeof(res)};
 		struct monkey_error err = {0};
-		assert_int_equal(procrun_exec(NULL, &req, NULL, &res, &err),
-				 0);
+		assert_int_equal(procrun_exec(NULL, &req, NULL, &res, &err), 0);
 		assert_int_equal(res.timed_out, 1);
 		int n;
 		assert_int_equal(sh_pids_alive(pidfile, &n), 0);
@@ -179,10 +178,10 @@ static void test_result_from_an_older_host_is_not_overrun(void **s)
 	struct monkey_exec_request req;
 	request(&req, argv, NULL);
 	struct monkey_exec_result res = {
-		.struct_size = offsetof(struct monkey_exec_result, timed_out),
-		.timed_out = 77,
-		.cancelled = 77,
-		.oom_killed = 77,
+	    .struct_size = offsetof(struct monkey_exec_result, timed_out),
+	    .timed_out = 77,
+	    .cancelled = 77,
+	    .oom_killed = 77,
 	};
 	struct monkey_error err = {0};
 	assert_int_equal(procrun_exec(NULL, &req, NULL, &res, &err), 0);
@@ -208,13 +207,11 @@ static void test_missing_output_sink_is_einval(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_stat_scan_finds_setsid_and_daemon_processes),
-		cmocka_unit_test(test_killed_reaper_is_reported_not_hung),
-		cmocka_unit_test(
-			test_request_from_an_older_host_reads_no_further),
-		cmocka_unit_test(test_result_from_an_older_host_is_not_overrun),
-		cmocka_unit_test(test_missing_output_sink_is_einval),
+	    cmocka_unit_test(test_stat_scan_finds_setsid_and_daemon_processes),
+	    cmocka_unit_test(test_killed_reaper_is_reported_not_hung),
+	    cmocka_unit_test(test_request_from_an_older_host_reads_no_further),
+	    cmocka_unit_test(test_result_from_an_older_host_is_not_overrun),
+	    cmocka_unit_test(test_missing_output_sink_is_einval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,8 +51,8 @@ static void run(struct sh_result *r, const char *const *argv)
 static void test_shell_metacharacters_reach_the_program_literally(void **s)
 {
 	(void)s;
-	const char *args[] = {"; rm -rf /", "$(id)", "`id`", "&&", "|", ">",
-			      "a\nb", "*", "'\"", "$HOME", "\\"};
+	const char *args[] = {"; rm -rf /", "$(id)", "`id`", "&&",    "|", ">",
+			      "a\nb",	    "*",     "'\"",  "$HOME", "\\"};
 	const char *argv[2 + 11 + 1] = {sh_helper(), "args"};
 	size_t expect_len = 0;
 	char expect[256];
@@ -200,8 +200,8 @@ static void test_terminating_signal_is_reported_exactly(void **s)
 static void test_stdout_and_stderr_arrive_separately(void **s)
 {
 	(void)s;
-	const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; echo out2",
-			      NULL};
+	const char *argv[] = {"/bin/sh", "-c",
+			      "echo out; echo err >&2; echo out2", NULL};
 	struct sh_result r;
 	run(&r, argv);
 	assert_string_equal(r.out.data, "out\nout2\n");
@@ -252,8 +252,7 @@ static void test_stdin_is_dev_null_by_default(void **s)
 	sh_result_free(&r);
 }
 
-static void test_stdin_larger_than_pipe_with_output_first_no_deadlock(
-	void **s)
+static void test_stdin_larger_than_pipe_with_output_first_no_deadlock(void **s)
 {
 	(void)s;
 	size_t n = 4 << 20;
@@ -409,10 +408,10 @@ static const struct {
 	const char *name;
 	int resource;
 } limits[] = {
-	{"Max address space", RLIMIT_AS},
-	{"Max cpu time", RLIMIT_CPU},
-	{"Max file size", RLIMIT_FSIZE},
-	{"Max open files", RLIMIT_NOFILE},
+    {"Max address space", RLIMIT_AS},
+    {"Max cpu time", RLIMIT_CPU},
+    {"Max file size", RLIMIT_FSIZE},
+    {"Max open files", RLIMIT_NOFILE},
 };
 
 static void test_requested_rlimits_are_applied(void **s)
@@ -490,8 +489,8 @@ static void test_memory_limit_makes_a_large_allocation_fail(void **s)
 {
 	(void)s;
 	/* dd allocates its whole block at once. */
-	const char *argv[] = {"dd", "if=/dev/zero", "of=/dev/null", "bs=256M",
-			      "count=1", NULL};
+	const char *argv[] = {"dd",	 "if=/dev/zero", "of=/dev/null",
+			      "bs=256M", "count=1",	 NULL};
 	struct monkey_exec_request req;
 	sh_request(&req, argv);
 	req.memory_bytes = 64ull << 20;
@@ -515,10 +514,10 @@ static void test_open_files_limit_caps_descriptors(void **s)
 	 * in the helper would want descriptors of its own.  Opens until it
 	 * fails; prints how many it got and why it stopped. */
 	const char *argv[] = {
-		"perl", "-e",
-		"my @f; while (open(my $fh, '<', '/dev/null')) { push @f, $fh }"
-		" print scalar(@f), ' ', $!",
-		NULL};
+	    "perl", "-e",
+	    "my @f; while (open(my $fh, '<', '/dev/null')) { push @f, $fh }"
+	    " print scalar(@f), ' ', $!",
+	    NULL};
 	struct monkey_exec_request req;
 	sh_request(&req, argv);
 	req.open_files = 20;
@@ -560,36 +559,34 @@ static int teardown(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_shell_metacharacters_reach_the_program_literally),
-		cmocka_unit_test(test_path_lookup_uses_the_commands_path),
-		cmocka_unit_test(test_program_not_found_is_enoent_naming_it),
-		cmocka_unit_test(test_missing_absolute_path_is_enoent_naming_it),
-		cmocka_unit_test(
-			test_file_without_exec_permission_is_eacces_naming_it),
-		cmocka_unit_test(test_file_that_is_no_program_is_enoexec),
-		cmocka_unit_test(test_directory_is_not_executable),
-		cmocka_unit_test(test_exit_code_is_reported_exactly),
-		cmocka_unit_test(test_terminating_signal_is_reported_exactly),
-		cmocka_unit_test(test_stdout_and_stderr_arrive_separately),
-		cmocka_unit_test(test_binary_and_invalid_utf8_arrive_unchanged),
-		cmocka_unit_test(test_large_output_is_streamed_in_bounded_chunks),
-		cmocka_unit_test(test_stdin_is_dev_null_by_default),
-		cmocka_unit_test(
-			test_stdin_larger_than_pipe_with_output_first_no_deadlock),
-		cmocka_unit_test(test_empty_stdin_is_immediate_eof),
-		cmocka_unit_test(test_environment_is_exactly_envp),
-		cmocka_unit_test(test_runs_in_the_requested_workdir),
-		cmocka_unit_test(test_workdir_outside_workspace_is_refused),
-		cmocka_unit_test(
-			test_workdir_symlink_leaving_workspace_is_refused),
-		cmocka_unit_test(test_requested_rlimits_are_applied),
-		cmocka_unit_test(test_no_rlimits_unless_requested),
-		cmocka_unit_test(test_file_size_limit_stops_the_writer),
-		cmocka_unit_test(test_cpu_time_limit_stops_a_busy_loop),
-		cmocka_unit_test(
-			test_memory_limit_makes_a_large_allocation_fail),
-		cmocka_unit_test(test_open_files_limit_caps_descriptors),
+	    cmocka_unit_test(
+		test_shell_metacharacters_reach_the_program_literally),
+	    cmocka_unit_test(test_path_lookup_uses_the_commands_path),
+	    cmocka_unit_test(test_program_not_found_is_enoent_naming_it),
+	    cmocka_unit_test(test_missing_absolute_path_is_enoent_naming_it),
+	    cmocka_unit_test(
+		test_file_without_exec_permission_is_eacces_naming_it),
+	    cmocka_unit_test(test_file_that_is_no_program_is_enoexec),
+	    cmocka_unit_test(test_directory_is_not_executable),
+	    cmocka_unit_test(test_exit_code_is_reported_exactly),
+	    cmocka_unit_test(test_terminating_signal_is_reported_exactly),
+	    cmocka_unit_test(test_stdout_and_stderr_arrive_separately),
+	    cmocka_unit_test(test_binary_and_invalid_utf8_arrive_unchanged),
+	    cmocka_unit_test(test_large_output_is_streamed_in_bounded_chunks),
+	    cmocka_unit_test(test_stdin_is_dev_null_by_default),
+	    cmocka_unit_test(
+		test_stdin_larger_than_pipe_with_output_first_no_deadlock),
+	    cmocka_unit_test(test_empty_stdin_is_immediate_eof),
+	    cmocka_unit_test(test_environment_is_exactly_envp),
+	    cmocka_unit_test(test_runs_in_the_requested_workdir),
+	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),
+	    cmocka_unit_test(test_workdir_symlink_leaving_workspace_is_refused),
+	    cmocka_unit_test(test_requested_rlimits_are_applied),
+	    cmocka_unit_test(test_no_rlimits_unless_requested),
+	    cmocka_unit_test(test_file_size_limit_stops_the_writer),
+	    cmocka_unit_test(test_cpu_time_limit_stops_a_busy_loop),
+	    cmocka_unit_test(test_memory_limit_makes_a_large_allocation_fail),
+	    cmocka_unit_test(test_open_files_limit_caps_descriptors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

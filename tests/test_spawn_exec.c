@@ -174,11 +174,11 @@ static void test_exit_codes_follow_docker_run(void **s)
 		const char *argv[4];
 		int code;
 	} cases[] = {
-		{{sh_helper(), "exit", "3"}, 3},
-		{{"monkey-no-such-program"}, MONKEY_EXIT_NOTFOUND},
-		{{"/etc/passwd"}, MONKEY_EXIT_NOEXEC},
-		{{sh_helper(), "sleep"}, MONKEY_EXIT_TIMEOUT},
-		{{sh_helper(), "raise", "9"}, 128 + 9},
+	    {{sh_helper(), "exit", "3"}, 3},
+	    {{"monkey-no-such-program"}, MONKEY_EXIT_NOTFOUND},
+	    {{"/etc/passwd"}, MONKEY_EXIT_NOEXEC},
+	    {{sh_helper(), "sleep"}, MONKEY_EXIT_TIMEOUT},
+	    {{sh_helper(), "raise", "9"}, 128 + 9},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct monkey_result res;
@@ -186,7 +186,7 @@ static void test_exit_codes_follow_docker_run(void **s)
 		assert_int_equal(res.exit_code, cases[i].code);
 		if (cases[i].code == MONKEY_EXIT_NOTFOUND)
 			assert_non_null(
-				strstr(res.error, "monkey-no-such-program"));
+			    strstr(res.error, "monkey-no-such-program"));
 		if (cases[i].code == MONKEY_EXIT_TIMEOUT) {
 			assert_true(res.timed_out);
 			char *out = joined(&res, 0);
@@ -214,16 +214,24 @@ static void test_cli_plain_mode_exit_codes(void **s)
 		int status;
 		const char *stderr_has;
 	} cases[] = {
-		{{"monkey-no-such-program"}, 127, "monkey-no-such-program"},
-		{{"/etc/passwd"}, 126, "/etc/passwd"},
-		{{sh_helper(), "raise", "15"}, 128 + 15, NULL},
-		{{sh_helper(), "exit", "42"}, 42, NULL},
-		{{sh_helper(), "sleep"}, 124, NULL},
+	    {{"monkey-no-such-program"}, 127, "monkey-no-such-program"},
+	    {{"/etc/passwd"}, 126, "/etc/passwd"},
+	    {{sh_helper(), "raise", "15"}, 128 + 15, NULL},
+	    {{sh_helper(), "exit", "42"}, 42, NULL},
+	    {{sh_helper(), "sleep"}, 124, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[16] = {(char *)tu_monkey(), "exec", "--sandbox",
-				  "spawn", "--timeout", "300", "--kill-grace",
-				  "100", "--workspace", ws, "--"};
+		char *argv[16] = {(char *)tu_monkey(),
+				  "exec",
+				  "--sandbox",
+				  "spawn",
+				  "--timeout",
+				  "300",
+				  "--kill-grace",
+				  "100",
+				  "--workspace",
+				  ws,
+				  "--"};
 		int n = 11;
 		for (int j = 0; cases[i].args[j]; j++)
 			argv[n++] = (char *)cases[i].args[j];
@@ -239,8 +247,9 @@ static void test_cli_plain_mode_exit_codes(void **s)
 static void test_cli_json_keeps_binary_output_valid(void **s)
 {
 	(void)s;
-	char *argv[] = {(char *)tu_monkey(), "exec", "--json", "--workspace",
-			ws, "--", (char *)sh_helper(), "binary", NULL};
+	char *argv[] = {(char *)tu_monkey(), "exec",   "--json",
+			"--workspace",	     ws,       "--",
+			(char *)sh_helper(), "binary", NULL};
 	struct tu_run r;
 	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
 	assert_int_equal(r.status, 0);
@@ -260,8 +269,9 @@ static void test_cli_json_keeps_binary_output_valid(void **s)
 static void test_cli_json_reports_the_signal(void **s)
 {
 	(void)s;
-	char *argv[] = {(char *)tu_monkey(), "exec", "--json", "--workspace",
-			ws, "--", (char *)sh_helper(), "raise", "11", NULL};
+	char *argv[] = {
+	    (char *)tu_monkey(), "exec",  "--json", "--workspace", ws, "--",
+	    (char *)sh_helper(), "raise", "11",	    NULL};
 	struct tu_run r;
 	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
 	json_object *j = json_tokener_parse(r.out), *v;
@@ -280,8 +290,8 @@ static void test_cli_env_scrubbing_end_to_end(void **s)
 	char *env[] = {"ANTHROPIC_API_KEY=sk-ant-secret",
 		       "GITHUB_TOKEN=ghp_secret",
 		       "AWS_SECRET_ACCESS_KEY=aws_secret", NULL};
-	char *argv[] = {(char *)tu_monkey(), "exec", "--workspace", ws, "--",
-			"env", NULL};
+	char *argv[] = {
+	    (char *)tu_monkey(), "exec", "--workspace", ws, "--", "env", NULL};
 	struct tu_run r;
 	assert_int_equal(tu_run(&r, NULL, argv, env), 0);
 	assert_int_equal(r.status, 0);
@@ -294,10 +304,10 @@ static void test_cli_env_scrubbing_end_to_end(void **s)
 static void test_cli_stdin_feeds_a_command_that_writes_first(void **s)
 {
 	(void)s;
-	char *argv[] = {(char *)tu_monkey(),	   "exec",	"--stdin", "-",
-			"--workspace",		   ws,	"--",
-			(char *)sh_helper(),	   "write-then-read",
-			"200000",		   NULL};
+	char *argv[] = {
+	    (char *)tu_monkey(), "exec",   "--stdin", "-",
+	    "--workspace",	 ws,	   "--",      (char *)sh_helper(),
+	    "write-then-read",	 "200000", NULL};
 	/* 300 kB of input, 200 kB of output before the first read. */
 	size_t n = 300000;
 	char *in = malloc(n + 1);
@@ -341,19 +351,18 @@ static int teardown(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_secrets_never_reach_the_command),
-		cmocka_unit_test(
-			test_secret_named_with_pass_env_does_reach_the_command),
-		cmocka_unit_test(test_workdir_escape_through_dotdot_is_refused),
-		cmocka_unit_test(test_workdir_escape_through_symlink_is_refused),
-		cmocka_unit_test(test_exit_codes_follow_docker_run),
-		cmocka_unit_test(test_none_is_announced_loudly),
-		cmocka_unit_test(test_cli_plain_mode_exit_codes),
-		cmocka_unit_test(test_cli_json_keeps_binary_output_valid),
-		cmocka_unit_test(test_cli_json_reports_the_signal),
-		cmocka_unit_test(test_cli_env_scrubbing_end_to_end),
-		cmocka_unit_test(
-			test_cli_stdin_feeds_a_command_that_writes_first),
+	    cmocka_unit_test(test_host_secrets_never_reach_the_command),
+	    cmocka_unit_test(
+		test_secret_named_with_pass_env_does_reach_the_command),
+	    cmocka_unit_test(test_workdir_escape_through_dotdot_is_refused),
+	    cmocka_unit_test(test_workdir_escape_through_symlink_is_refused),
+	    cmocka_unit_test(test_exit_codes_follow_docker_run),
+	    cmocka_unit_test(test_none_is_announced_loudly),
+	    cmocka_unit_test(test_cli_plain_mode_exit_codes),
+	    cmocka_unit_test(test_cli_json_keeps_binary_output_valid),
+	    cmocka_unit_test(test_cli_json_reports_the_signal),
+	    cmocka_unit_test(test_cli_env_scrubbing_end_to_end),
+	    cmocka_unit_test(test_cli_stdin_feeds_a_command_that_writes_first),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

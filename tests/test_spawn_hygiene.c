@@ -30,10 +30,7 @@ static void run(struct sh_result *r, const char *const *argv)
 	sh_exec(&spawn, &req, r);
 }
 
-static void on_usr1(int sig)
-{
-	(void)sig;
-}
+static void on_usr1(int sig) { (void)sig; }
 
 static void test_host_signal_state_does_not_reach_the_command(void **s)
 {
@@ -172,8 +169,7 @@ static void test_host_children_are_left_to_the_host(void **s)
 	assert_int_equal(WEXITSTATUS(st), 5);
 }
 
-static void test_command_not_reading_stdin_raises_no_sigpipe_in_host(
-	void **s)
+static void test_command_not_reading_stdin_raises_no_sigpipe_in_host(void **s)
 {
 	(void)s;
 	/* SIGPIPE at its default would kill this test process. */
@@ -216,17 +212,15 @@ static int teardown(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_host_signal_state_does_not_reach_the_command),
-		cmocka_unit_test(test_host_signal_mask_is_unchanged_after_exec),
-		cmocka_unit_test(test_host_descriptors_do_not_reach_the_command),
-		cmocka_unit_test(
-			test_host_with_closed_stdio_still_wires_the_command),
-		cmocka_unit_test(
-			test_host_ignoring_sigchld_still_gets_the_status),
-		cmocka_unit_test(test_host_children_are_left_to_the_host),
-		cmocka_unit_test(
-			test_command_not_reading_stdin_raises_no_sigpipe_in_host),
+	    cmocka_unit_test(test_host_signal_state_does_not_reach_the_command),
+	    cmocka_unit_test(test_host_signal_mask_is_unchanged_after_exec),
+	    cmocka_unit_test(test_host_descriptors_do_not_reach_the_command),
+	    cmocka_unit_test(
+		test_host_with_closed_stdio_still_wires_the_command),
+	    cmocka_unit_test(test_host_ignoring_sigchld_still_gets_the_status),
+	    cmocka_unit_test(test_host_children_are_left_to_the_host),
+	    cmocka_unit_test(
+		test_command_not_reading_stdin_raises_no_sigpipe_in_host),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -78,8 +78,8 @@ static void test_none_timeout_kills_the_whole_tree(void **s)
 static void test_none_applies_no_limits(void **s)
 {
 	(void)s;
-	const char *argv[] = {"grep", "'Max address space'", "/proc/self/limits",
-			      NULL};
+	const char *argv[] = {"grep", "'Max address space'",
+			      "/proc/self/limits", NULL};
 	struct monkey_exec_request req;
 	sh_request(&req, argv);
 	req.memory_bytes = 64ull << 20;
@@ -127,13 +127,12 @@ static int teardown(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_none_warns_at_init_that_nothing_is_sandboxed),
-		cmocka_unit_test(test_none_joins_arguments_into_a_shell_script),
-		cmocka_unit_test(test_none_reports_the_shells_status),
-		cmocka_unit_test(test_none_timeout_kills_the_whole_tree),
-		cmocka_unit_test(test_none_applies_no_limits),
-		cmocka_unit_test(test_none_passes_only_the_given_environment),
+	    cmocka_unit_test(test_none_warns_at_init_that_nothing_is_sandboxed),
+	    cmocka_unit_test(test_none_joins_arguments_into_a_shell_script),
+	    cmocka_unit_test(test_none_reports_the_shells_status),
+	    cmocka_unit_test(test_none_timeout_kills_the_whole_tree),
+	    cmocka_unit_test(test_none_applies_no_limits),
+	    cmocka_unit_test(test_none_passes_only_the_given_environment),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -56,8 +56,7 @@ static void run_spew(struct monkey_executor *ex, const char *bytes,
 		fail_msg("run: %s", err.message);
 }
 
-static void test_two_gigabytes_of_output_keep_peak_memory_near_the_cap(
-	void **s)
+static void test_two_gigabytes_of_output_keep_peak_memory_near_the_cap(void **s)
 {
 	(void)s;
 	if (!getenv("MONKEY_BACKEND_PATH")) {
@@ -103,8 +102,8 @@ static void test_two_gigabytes_of_output_keep_peak_memory_near_the_cap(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_two_gigabytes_of_output_keep_peak_memory_near_the_cap),
+	    cmocka_unit_test(
+		test_two_gigabytes_of_output_keep_peak_memory_near_the_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,9 +70,10 @@ static void *tag_worker(void *arg)
 		if (rc != 0 || r.res.exit_code != run || out != 2 * TAG_LINES ||
 		    err != 2 * TAG_LINES || foreign) {
 			w->failures++;
-			snprintf(w->why, sizeof(w->why),
-				 "id %d: rc %d exit %d out %d err %d foreign %d",
-				 id, rc, r.res.exit_code, out, err, foreign);
+			snprintf(
+			    w->why, sizeof(w->why),
+			    "id %d: rc %d exit %d out %d err %d foreign %d", id,
+			    rc, r.res.exit_code, out, err, foreign);
 		}
 		sh_result_free(&r);
 	}
@@ -159,8 +160,8 @@ static int teardown(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_parallel_commands_keep_output_and_status_apart),
+	    cmocka_unit_test(
+		test_parallel_commands_keep_output_and_status_apart),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

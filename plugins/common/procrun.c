@@ -1,9 +1,9 @@
 /* procrun: run one command to completion on this machine.  This file holds
- * the host side: preparing the command (PATH lookup, working directory,
- * limits, pipes), then one poll loop that streams output, feeds stdin and
- * enforces the timeout, cancellation, the drain guard and the whole-tree
- * kill.  procrun_spawn.c starts the command under its own reaper;
- * procrun_tree.c finds and signals its processes. */
+ * the host thread's side: one poll loop that streams output, feeds stdin
+ * and enforces the timeout, cancellation, the drain guard and the
+ * whole-tree kill.  procrun_prep.c prepares the command, procrun_spawn.c
+ * starts it under its own reaper, procrun_tree.c finds and signals its
+ * processes. */
 #include "config.h"
 
 #include <errno.h>
@@ -29,34 +29,6 @@
  * kernel buffer so a big output needs fewer wakeups. */
 #define BIG_PIPE (1024 * 1024)
 
-static int set_err(const struct monkey_host *host, struct monkey_error *err,
-		   int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_err(const struct monkey_host *host, struct monkey_error *err,
-		   int code, const char *fmt, ...)
-{
-	char msg[MONKEY_ERROR_MESSAGE_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (host && host->set_error)
-		return host->set_error(err, code, "%s", msg);
-	if (err) {
-		err->code = code;
-		snprintf(err->message, sizeof(err->message), "%s", msg);
-	}
-	return code;
-}
-
-/* A failed setup step must not look like "not found" (127) or "not
- * executable" (126) to the host: those codes are for the program itself. */
-static int setup_code(int e)
-{
-	return (e == ENOENT || e == EACCES || e == ENOEXEC) ? -EIO : -e;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -64,264 +36,23 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *env_path(const char *const *envp)
-{
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, "PATH=", 5) == 0)
-			return *envp + 5;
-	/* What glibc's execvp uses when PATH is unset. */
-	return "/bin:/usr/bin";
-}
-
-/* execve candidates for name, as execvp(3) tries them: name itself when it
- * contains '/', else each PATH entry (from the command's environment, not
- * the host's) joined with it; an empty entry means the working directory.
- * One allocation, NULL-terminated (caller frees). */
-static char **exec_candidates(const char *name, const char *path)
-{
-	size_t nlen = strlen(name);
-	if (strchr(name, '/')) {
-		char **v = malloc(2 * sizeof(char *) + nlen + 1);
-		if (!v)
-			return NULL;
-		v[0] = (char *)(v + 2);
-		memcpy(v[0], name, nlen + 1);
-		v[1] = NULL;
-		return v;
-	}
-	size_t n = 1, plen = strlen(path);
-	for (const char *c = path; *c; c++)
-		n += *c == ':';
-	char **v = malloc((n + 1) * sizeof(char *) + plen + n * (nlen + 2));
-	if (!v)
-		return NULL;
-	char *buf = (char *)(v + n + 1);
-	size_t k = 0;
-	for (const char *seg = path;;) {
-		const char *colon = strchr(seg, ':');
-		size_t sl = colon ? (size_t)(colon - seg) : strlen(seg);
-		v[k++] = buf;
-		if (sl) {
-			memcpy(buf, seg, sl);
-			buf += sl;
-			*buf++ = '/';
-		}
-		memcpy(buf, name, nlen + 1);
-		buf += nlen + 1;
-		if (!colon)
-			break;
-		seg = colon + 1;
-	}
-	v[k] = NULL;
-	return v;
-}
-
-static int path_inside(const char *path, const char *root)
-{
-	size_t len = strlen(root);
-	while (len > 1 && root[len - 1] == '/')
-		len--;
-	if (len == 1 && root[0] == '/')
-		return 1;
-	return strncmp(path, root, len) == 0 &&
-	       (path[len] == '\0' || path[len] == '/');
-}
-
-/* Make fd >= 3 so that dup'ing the command's stdio onto 0, 1, 2 can never
- * overwrite another of its descriptors (a host may have closed its own). */
-static int fd_high(int fd)
-{
-	if (fd < 0 || fd > 2)
-		return fd;
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return nfd;
-}
-
-/* Open the working directory once and hand the command that very directory
- * (fchdir), after checking where it really is: a symlink swapped in after
- * the host's check cannot move the command elsewhere. */
-static int open_workdir(const struct monkey_host *host,
-			const struct monkey_exec_request *req, int *fd_out,
-			struct monkey_error *err)
-{
-	*fd_out = -1;
-	if (!req->workdir)
-		return 0;
-	int fd = fd_high(open(req->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC));
-	if (fd < 0)
-		return set_err(host, err, setup_code(errno),
-			       "working directory %s: %s", req->workdir,
-			       strerror(errno));
-	if (req->workspace) {
-		char link[64], real[PATH_MAX];
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		ssize_t n = readlink(link, real, sizeof(real) - 1);
-		int ok = 0;
-		if (n > 0) {
-			real[n] = '\0';
-			ok = path_inside(real, req->workspace);
-			if (!ok) {
-				char *ws = realpath(req->workspace, NULL);
-				ok = ws && path_inside(real, ws);
-				free(ws);
-			}
-		}
-		if (!ok) {
-			int e = n > 0 ? -EPERM : -EIO;
-			close(fd);
-			return set_err(host, err, e,
-				       "working directory %s is not inside "
-				       "the workspace %s; refusing to run there",
-				       req->workdir, req->workspace);
-		}
-	}
-	*fd_out = fd;
-	return 0;
-}
-
-static void add_rlimit(struct procrun_spawn *s, int resource, uint64_t want,
-		       uint64_t hard_extra)
-{
-	struct rlimit cur;
-	if (getrlimit(resource, &cur) < 0)
-		return;
-	/* The hard limit comes down too, or the command could lift the soft
-	 * one again; it can never go above what the host has. */
-	uint64_t hard = want + hard_extra;
-	if (cur.rlim_max != RLIM_INFINITY && hard > cur.rlim_max)
-		hard = cur.rlim_max;
-	s->rl[s->n_rl].resource = resource;
-	s->rl[s->n_rl].cur = want < hard ? want : hard;
-	s->rl[s->n_rl].max = hard;
-	s->n_rl++;
-}
-
-static void plan_rlimits(struct procrun_spawn *s,
-			 const struct monkey_exec_request *req)
-{
-	if (req->memory_bytes)
-		add_rlimit(s, RLIMIT_AS, req->memory_bytes, 0);
-	/* One second between SIGXCPU and SIGKILL, so the command may notice. */
-	if (req->cpu_time_s)
-		add_rlimit(s, RLIMIT_CPU, req->cpu_time_s, 1);
-	if (req->file_size_bytes)
-		add_rlimit(s, RLIMIT_FSIZE, req->file_size_bytes, 0);
-	if (req->open_files)
-		add_rlimit(s, RLIMIT_NOFILE, req->open_files, 0);
-}
-
-static const char *rlimit_name(int resource)
-{
-	switch (resource) {
-	case RLIMIT_AS:
-		return "address-space (memory) limit";
-	case RLIMIT_CPU:
-		return "CPU time limit";
-	case RLIMIT_FSIZE:
-		return "file size limit";
-	case RLIMIT_NOFILE:
-		return "open files limit";
-	}
-	return "limit";
-}
-
-/* pipe2 with both ends >= 3 and the host's end non-blocking. */
-static int make_pipe(int p[2], int host_end)
-{
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		p[0] = p[1] = -1;
-		return -errno;
-	}
-	p[0] = fd_high(p[0]);
-	p[1] = fd_high(p[1]);
-	if (p[0] < 0 || p[1] < 0 ||
-	    fcntl(p[host_end], F_SETFL, O_NONBLOCK) < 0) {
-		int e = errno;
-		if (p[0] >= 0)
-			close(p[0]);
-		if (p[1] >= 0)
-			close(p[1]);
-		p[0] = p[1] = -1;
-		return -e;
-	}
-	return 0;
-}
-
-/* Why the command could not start, in words naming the program. */
-static int exec_failure(const struct monkey_host *host, const char *name,
-			const struct procrun_spawn *s, const char *path,
-			const struct procrun_msg *m, struct monkey_error *err)
-{
-	char *const *paths = s->paths;
-	int e = m->a, stage = m->b & 0xff;
-	struct stat st;
-	switch (stage) {
-	case PROCRUN_STAGE_EXEC:
-		if (e == ENOENT && strchr(name, '/')) {
-			if (stat(paths[0], &st) == 0)
-				return set_err(host, err, -ENOENT,
-					       "%s: its interpreter (the #! "
-					       "line) was not found",
-					       name);
-			return set_err(host, err, -ENOENT,
-				       "%s: no such file or directory", name);
-		}
-		if (e == ENOENT)
-			return set_err(host, err, -ENOENT,
-				       "%s: command not found (searched "
-				       "PATH=%s)",
-				       name, path);
-		if (e == EACCES)
-			return set_err(host, err, -EACCES,
-				       "%s: permission denied: not an "
-				       "executable file",
-				       name);
-		if (e == ENOEXEC)
-			return set_err(host, err, -ENOEXEC,
-				       "%s: cannot execute: neither a binary "
-				       "nor a script with a #! line",
-				       name);
-		return set_err(host, err, -e, "%s: cannot execute: %s", name,
-			       strerror(e));
-	case PROCRUN_STAGE_CHDIR:
-		return set_err(host, err, setup_code(e),
-			       "%s: cannot enter the working directory: %s",
-			       name, strerror(e));
-	case PROCRUN_STAGE_RLIMIT: {
-		int i = (m->b >> 8) & 0xff;
-		return set_err(host, err, setup_code(e),
-			       "%s: cannot apply the %s: %s", name,
-			       i < s->n_rl ? rlimit_name(s->rl[i].resource)
-					   : "limit",
-			       strerror(e));
-	}
-	default:
-		return set_err(host, err, setup_code(e),
-			       "%s: cannot set up the process (step %d): %s",
-			       name, stage, strerror(e));
-	}
-}
-
 /* One running command, as seen from the host thread. */
 struct run {
 	const struct monkey_exec_request *req;
 	struct procrun_proc proc;
 	int out_fd, err_fd, in_fd; /* our ends; -1 once closed */
-	int cancel_fd;             /* -1 once it fired */
+	int cancel_fd;		   /* -1 once it fired */
 	size_t in_off;
 	int pipe_grown[3];
 	int main_exited, main_status;
 	int main_was_last; /* the reaper had nothing else when main ended */
-	int tree_gone;   /* the reaper exited: no process of it remains */
-	int reaper_lost; /* ... without reporting the main process's end */
-	int gave_up;     /* processes survived SIGKILL for too long */
+	int tree_gone;	   /* the reaper exited: no process of it remains */
+	int reaper_lost;   /* ... without reporting the main process's end */
+	int gave_up;	   /* processes survived SIGKILL for too long */
 	int timed_out, cancelled, output_stopped;
 	int stage; /* 0 running, 1 SIGTERM sent, 2 SIGKILL sweeps */
-	int64_t deadline, drain_deadline, term_deadline, kill_since,
-		next_sweep, sweep_interval;
+	int64_t deadline, drain_deadline, term_deadline, kill_since, next_sweep,
+	    sweep_interval;
 	int sigpipe_was_pending;
 	char *buf;
 };
@@ -343,9 +74,8 @@ static void begin_stop(struct run *r, int64_t now)
 	procrun_tree_signal(r->proc.reaper, SIGTERM);
 	procrun_tree_signal(r->proc.reaper, SIGCONT);
 	r->stage = 1;
-	r->term_deadline = now + (r->req->kill_grace_ms > 0
-					  ? r->req->kill_grace_ms
-					  : 0);
+	r->term_deadline =
+	    now + (r->req->kill_grace_ms > 0 ? r->req->kill_grace_ms : 0);
 }
 
 static void stop_asked(struct run *r)
@@ -384,8 +114,8 @@ static void write_stdin(struct run *r)
 	size_t left = r->req->stdin_len - r->in_off;
 	if (left > READ_CHUNK)
 		left = READ_CHUNK;
-	ssize_t n = write(r->in_fd, (const char *)r->req->stdin_data + r->in_off,
-			  left);
+	ssize_t n =
+	    write(r->in_fd, (const char *)r->req->stdin_data + r->in_off, left);
 	if (n > 0) {
 		r->in_off += (size_t)n;
 		if (r->in_off == r->req->stdin_len)
@@ -438,10 +168,7 @@ static void read_status(struct run *r, int64_t now)
 	}
 }
 
-static int64_t min64(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* Advance the timers; returns 1 when the run is over. */
 static int step_timers(struct run *r, int64_t now, int64_t *wake)
@@ -505,7 +232,8 @@ static int run_loop(struct run *r)
 		    i_cancel = -1;
 		if (!r->tree_gone) {
 			i_status = n;
-			pfd[n++] = (struct pollfd){r->proc.status_fd, POLLIN, 0};
+			pfd[n++] =
+			    (struct pollfd){r->proc.status_fd, POLLIN, 0};
 		}
 		if (r->out_fd >= 0) {
 			i_out = n;
@@ -525,9 +253,9 @@ static int run_loop(struct run *r)
 		}
 		int timeout = -1;
 		if (wake != INT64_MAX)
-			timeout = wake <= now ? 0
-			    : wake - now > INT_MAX ? INT_MAX
-						   : (int)(wake - now);
+			timeout = wake <= now		 ? 0
+				  : wake - now > INT_MAX ? INT_MAX
+							 : (int)(wake - now);
 		int k = poll(pfd, (nfds_t)n, timeout);
 		if (k < 0) {
 			if (errno == EINTR)
@@ -559,8 +287,8 @@ static int run_loop(struct run *r)
 static void normalize_request(const struct monkey_exec_request *in,
 			      struct monkey_exec_request *out)
 {
-	size_t n = in->struct_size < sizeof(*out) ? in->struct_size
-						  : sizeof(*out);
+	size_t n =
+	    in->struct_size < sizeof(*out) ? in->struct_size : sizeof(*out);
 	memset(out, 0, sizeof(*out));
 	memcpy(out, in, n);
 	out->struct_size = sizeof(*out);
@@ -578,34 +306,36 @@ int procrun_exec(const struct monkey_host *host,
 {
 	struct monkey_exec_request req;
 	if (!req_in || !result)
-		return set_err(host, err, -EINVAL, "no request or result given");
+		return procrun_set_err(host, err, -EINVAL,
+				       "no request or result given");
 	normalize_request(req_in, &req);
 	const char *const *argv = opts && opts->argv ? opts->argv : req.argv;
 	if (!argv || !argv[0] || !req.output)
-		return set_err(host, err, -EINVAL,
-			       "the request has no command or no output sink");
+		return procrun_set_err(
+		    host, err, -EINVAL,
+		    "the request has no command or no output sink");
 	const char *name =
-		opts && opts->display_name ? opts->display_name : argv[0];
+	    opts && opts->display_name ? opts->display_name : argv[0];
 	if (!argv[0][0])
-		return set_err(host, err, -ENOENT,
-			       "an empty program name cannot be run");
+		return procrun_set_err(host, err, -ENOENT,
+				       "an empty program name cannot be run");
 	if (!req.envp)
 		req.envp = empty_env;
 
 	struct procrun_spawn s;
 	memset(&s, 0, sizeof(s));
 	s.wd_fd = -1;
-	const char *path = env_path(req.envp);
-	char **paths = exec_candidates(argv[0], path);
+	const char *path = procrun_env_path(req.envp);
+	char **paths = procrun_exec_candidates(argv[0], path);
 	if (!paths)
-		return set_err(host, err, -ENOMEM, "out of memory");
-	int rc = open_workdir(host, &req, &s.wd_fd, err);
+		return procrun_set_err(host, err, -ENOMEM, "out of memory");
+	int rc = procrun_open_workdir(host, &req, &s.wd_fd, err);
 	if (rc < 0) {
 		free(paths);
 		return rc;
 	}
 	if (opts && opts->apply_rlimits)
-		plan_rlimits(&s, &req);
+		procrun_plan_rlimits(&s, &req);
 
 	struct run r;
 	memset(&r, 0, sizeof(r));
@@ -613,19 +343,20 @@ int procrun_exec(const struct monkey_host *host,
 	r.out_fd = r.err_fd = r.in_fd = -1;
 	r.cancel_fd = req.cancel_fd;
 	int outp[2], errp[2], inp[2] = {-1, -1};
-	if ((rc = make_pipe(outp, 0)) < 0) {
+	if ((rc = procrun_make_pipe(outp, 0)) < 0) {
 		outp[0] = outp[1] = errp[0] = errp[1] = -1;
 		goto setup_failed;
 	}
-	if ((rc = make_pipe(errp, 0)) < 0) {
+	if ((rc = procrun_make_pipe(errp, 0)) < 0) {
 		errp[0] = errp[1] = -1;
 		goto setup_failed;
 	}
 	if (req.has_stdin) {
-		if ((rc = make_pipe(inp, 1)) < 0)
+		if ((rc = procrun_make_pipe(inp, 1)) < 0)
 			goto setup_failed;
 	} else {
-		inp[0] = fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
+		inp[0] =
+		    procrun_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
 		if (inp[0] < 0) {
 			rc = -errno;
 			goto setup_failed;
@@ -650,8 +381,9 @@ int procrun_exec(const struct monkey_host *host,
 	r.err_fd = errp[0];
 	r.in_fd = inp[1];
 	if (rc < 0) {
-		rc = set_err(host, err, rc, "%s: cannot create a process: %s",
-			     name, strerror(-rc));
+		rc = procrun_set_err(host, err, rc,
+				     "%s: cannot create a process: %s", name,
+				     strerror(-rc));
 		goto out;
 	}
 	if (start.pid < 0 || start.a) {
@@ -663,11 +395,12 @@ int procrun_exec(const struct monkey_host *host,
 			;
 		procrun_spawn_finish(&r.proc, 1);
 		if (start.pid < 0)
-			rc = set_err(host, err, start.pid,
-				     "%s: cannot create a process: %s", name,
-				     strerror(-start.pid));
+			rc = procrun_set_err(host, err, start.pid,
+					     "%s: cannot create a process: %s",
+					     name, strerror(-start.pid));
 		else
-			rc = exec_failure(host, name, &s, path, &start, err);
+			rc = procrun_exec_failure(host, name, &s, path, &start,
+						  err);
 		goto out;
 	}
 
@@ -708,22 +441,26 @@ int procrun_exec(const struct monkey_host *host,
 	}
 	procrun_spawn_finish(&r.proc, r.tree_gone);
 	if (lrc < 0) {
-		rc = set_err(host, err, lrc, "%s: waiting for the command: %s",
-			     name, strerror(-lrc));
+		rc = procrun_set_err(host, err, lrc,
+				     "%s: waiting for the command: %s", name,
+				     strerror(-lrc));
 	} else if (r.gave_up) {
-		rc = set_err(host, err, -EBUSY,
-			     "%s: processes of the command survived SIGKILL for "
-			     "%d s (stuck in the kernel?) and may still run",
-			     name, PROCRUN_KILL_GIVE_UP_MS / 1000);
+		rc = procrun_set_err(
+		    host, err, -EBUSY,
+		    "%s: processes of the command survived SIGKILL for "
+		    "%d s (stuck in the kernel?) and may still run",
+		    name, PROCRUN_KILL_GIVE_UP_MS / 1000);
 	} else if (r.reaper_lost) {
-		rc = set_err(host, err, -ECHILD,
-			     "%s: the command's reaper process was killed from "
-			     "outside; processes of the command may remain",
-			     name);
+		rc = procrun_set_err(
+		    host, err, -ECHILD,
+		    "%s: the command's reaper process was killed from "
+		    "outside; processes of the command may remain",
+		    name);
 	} else {
 		int st = r.main_status;
 		if (MONKEY_STRUCT_HAS(result, signal)) {
-			result->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			result->exit_code =
+			    WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 			result->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 		}
 		if (MONKEY_STRUCT_HAS(result, cancelled)) {
@@ -735,8 +472,9 @@ int procrun_exec(const struct monkey_host *host,
 	goto out;
 
 setup_failed:
-	rc = set_err(host, err, rc, "%s: cannot set up the command's pipes: %s",
-		     name, strerror(-rc));
+	rc = procrun_set_err(host, err, rc,
+			     "%s: cannot set up the command's pipes: %s", name,
+			     strerror(-rc));
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
@@ -764,8 +502,9 @@ out:
 int procrun_probe(const struct monkey_host *host, struct monkey_error *err)
 {
 	if (access("/proc/self/stat", R_OK) < 0)
-		return set_err(host, err, -ENOSYS,
-			       "/proc is not mounted: it is needed to find and "
-			       "stop every process a command starts");
+		return procrun_set_err(
+		    host, err, -ENOSYS,
+		    "/proc is not mounted: it is needed to find and "
+		    "stop every process a command starts");
 	return 0;
 }

@@ -33,8 +33,8 @@ enum procrun_stage {
 	PROCRUN_STAGE_STDIO = 2,   /* dup2 of stdin/stdout/stderr */
 	PROCRUN_STAGE_CHDIR = 3,   /* fchdir into the working directory */
 	PROCRUN_STAGE_RLIMIT = 4,  /* prlimit; the index follows in stage>>8 */
-	PROCRUN_STAGE_FDS = 5,     /* closing inherited descriptors */
-	PROCRUN_STAGE_EXEC = 6,    /* execve of every candidate failed */
+	PROCRUN_STAGE_FDS = 5,	   /* closing inherited descriptors */
+	PROCRUN_STAGE_EXEC = 6,	   /* execve of every candidate failed */
 };
 
 struct procrun_rlimit {
@@ -53,8 +53,8 @@ struct procrun_spawn {
 	char *const *argv;
 	char *const *envp;
 	int in_fd, out_fd, err_fd; /* the command's stdio, all >= 3 */
-	int wd_fd;                 /* O_PATH directory or -1 */
-	int status_fd;             /* write end of the status pipe */
+	int wd_fd;		   /* O_PATH directory or -1 */
+	int status_fd;		   /* write end of the status pipe */
 	pid_t host_pid;
 	struct procrun_rlimit rl[PROCRUN_MAX_RLIMITS];
 	int n_rl;
@@ -67,12 +67,45 @@ struct procrun_spawn {
 
 /* A started command. */
 struct procrun_proc {
-	pid_t reaper;   /* our direct child; its descendants are the command */
-	pid_t main;     /* the command's main process (reaper's child) */
-	int status_fd;  /* read end of the status pipe; EOF = tree is gone */
-	void *stacks;   /* mapping holding the reaper's and child's stacks */
+	pid_t reaper;  /* our direct child; its descendants are the command */
+	pid_t main;    /* the command's main process (reaper's child) */
+	int status_fd; /* read end of the status pipe; EOF = tree is gone */
+	void *stacks;  /* mapping holding the reaper's and child's stacks */
 	size_t stacks_len;
 };
+
+/* procrun_prep.c */
+
+/* Format a message and fill err through host->set_error (directly when
+ * host is NULL, as in tests); returns code. */
+int procrun_set_err(const struct monkey_host *host, struct monkey_error *err,
+		    int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The code for a failed setup step (never -ENOENT/-EACCES/-ENOEXEC, which
+ * the host reports as 127/126 for the program itself). */
+int procrun_setup_code(int e);
+/* PATH from envp, or execvp's default when it has none. */
+const char *procrun_env_path(const char *const *envp);
+/* execve candidates for name, as execvp(3) tries them (caller frees). */
+char **procrun_exec_candidates(const char *name, const char *path);
+/* fd moved to a number >= 3 (the old one closed); -1 on failure. */
+int procrun_fd_high(int fd);
+/* O_PATH descriptor of req->workdir (>= 3) after checking it lies inside
+ * req->workspace; -1 in *fd when there is no workdir. */
+int procrun_open_workdir(const struct monkey_host *host,
+			 const struct monkey_exec_request *req, int *fd,
+			 struct monkey_error *err);
+/* The rlimits req asks for, into s->rl. */
+void procrun_plan_rlimits(struct procrun_spawn *s,
+			  const struct monkey_exec_request *req);
+/* pipe2 with both ends >= 3 and p[host_end] non-blocking; -errno. */
+int procrun_make_pipe(int p[2], int host_end);
+/* The error for a START message that reports a failed setup or exec. */
+int procrun_exec_failure(const struct monkey_host *host, const char *name,
+			 const struct procrun_spawn *s, const char *path,
+			 const struct procrun_msg *m, struct monkey_error *err);
+
+/* procrun_spawn.c */
 
 /* Start s under a new reaper.  On success fills p and the START message (the
  * command may still have failed to exec: see msg->a/b) and returns 0; the
@@ -85,6 +118,8 @@ int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
  * When the reaper could not be shown to have exited, the stacks are left
  * mapped (it may still run on them). */
 void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone);
+
+/* procrun_tree.c */
 
 /* Send sig to every descendant of reaper (not to reaper itself).  Returns
  * the number of processes signalled, or a negative errno when /proc could

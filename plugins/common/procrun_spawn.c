@@ -72,7 +72,8 @@ CHILD_CODE static int close_from_except(int lo, const int *keep, int n_keep)
 	for (int i = 0; i <= n_keep; i++) {
 		if (i < n_keep && keep[i] < lo)
 			continue;
-		unsigned int last = i < n_keep ? (unsigned int)keep[i] - 1 : ~0u;
+		unsigned int last =
+		    i < n_keep ? (unsigned int)keep[i] - 1 : ~0u;
 		if (i == n_keep || keep[i] > lo) {
 			long r = RAW3(SYS_close_range, lo, last, 0);
 			if (r == -ENOSYS) {
@@ -95,8 +96,7 @@ CHILD_CODE static int close_from_except(int lo, const int *keep, int n_keep)
 	return 0;
 }
 
-CHILD_CODE static void child_fail(struct procrun_spawn *s, int stage,
-				  long err)
+CHILD_CODE static void child_fail(struct procrun_spawn *s, int stage, long err)
 {
 	s->child_errno = (int)-err;
 	s->child_stage = stage;
@@ -238,8 +238,8 @@ CHILD_CODE static int reaper_main(void *arg)
 			/* Say whether anything is left, so the host does not
 			 * go looking for leftovers that do not exist. */
 			int other;
-			long more = RAW4(SYS_wait4, -1, &other,
-					 __WALL | WNOHANG, 0);
+			long more =
+			    RAW4(SYS_wait4, -1, &other, __WALL | WNOHANG, 0);
 			send_msg(sfd, PROCRUN_MSG_EXIT, (int)r, status,
 				 more == -ECHILD);
 			if (more == -ECHILD)

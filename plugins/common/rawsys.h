@@ -18,8 +18,8 @@ static inline long raw_syscall6(long n, long a1, long a2, long a3, long a4,
 	long ret;
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
-			 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10),
-			   "r"(r8), "r"(r9)
+			 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8),
+			   "r"(r9)
 			 : "rcx", "r11", "memory");
 	return ret;
 }
@@ -37,8 +37,7 @@ static inline long raw_syscall6(long n, long a1, long a2, long a3, long a4,
 	register long x5 __asm__("x5") = a6;
 	__asm__ volatile("svc 0"
 			 : "+r"(x0)
-			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4),
-			   "r"(x5)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
 			 : "memory", "cc");
 	return x0;
 }

@@ -69,44 +69,39 @@ static int none_p_exec(void *state, const struct monkey_exec_request *req,
 		return st->host->set_error(err, -ENOMEM, "none: out of memory");
 	const char *const argv[] = {"/bin/sh", "-c", script, NULL};
 	const struct procrun_opts opts = {
-		.apply_rlimits = 0,
-		.argv = argv,
-		.display_name = "/bin/sh",
+	    .apply_rlimits = 0,
+	    .argv = argv,
+	    .display_name = "/bin/sh",
 	};
 	int r = procrun_exec(st->host, req, &opts, result, err);
 	free(script);
 	return r;
 }
 
-static void none_p_fini(void *state)
-{
-	free(state);
-}
+static void none_p_fini(void *state) { free(state); }
 
 static const struct monkey_backend none_backend = {
-	MONKEY_BACKEND_HEADER,
-	.name = "none",
-	.description = "NO sandbox: runs the joined arguments with /bin/sh -c "
-		       "directly on this machine",
-	.safety = MONKEY_SAFETY_NONE,
-	.capabilities = MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE |
-			MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_STDIN |
-			MONKEY_CAP_CANCEL,
-	.init = none_p_init,
-	.probe = none_p_probe,
-	.exec = none_p_exec,
-	.fini = none_p_fini,
-	.details =
-		"No isolation whatsoever. The arguments are joined with "
-		"spaces, without quoting, and run as one /bin/sh -c script, "
-		"so shell syntax in them is interpreted. The command runs as "
-		"your user with full access to your files and the network. "
-		"It still gets only the environment the host built, stdin "
-		"from --stdin or /dev/null, and on timeout or cancel every "
-		"process it started is stopped (SIGTERM, then SIGKILL after "
-		"--kill-grace). No limits are applied: --memory, --cpus, "
-		"--pids, --cpu-time, --file-size, --open-files, --read-only, "
-		"--mount, --user and --image are not enforced.",
+    MONKEY_BACKEND_HEADER,
+    .name = "none",
+    .description = "NO sandbox: runs the joined arguments with /bin/sh -c "
+		   "directly on this machine",
+    .safety = MONKEY_SAFETY_NONE,
+    .capabilities = MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE |
+		    MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL,
+    .init = none_p_init,
+    .probe = none_p_probe,
+    .exec = none_p_exec,
+    .fini = none_p_fini,
+    .details = "No isolation whatsoever. The arguments are joined with "
+	       "spaces, without quoting, and run as one /bin/sh -c script, "
+	       "so shell syntax in them is interpreted. The command runs as "
+	       "your user with full access to your files and the network. "
+	       "It still gets only the environment the host built, stdin "
+	       "from --stdin or /dev/null, and on timeout or cancel every "
+	       "process it started is stopped (SIGTERM, then SIGKILL after "
+	       "--kill-grace). No limits are applied: --memory, --cpus, "
+	       "--pids, --cpu-time, --file-size, --open-files, --read-only, "
+	       "--mount, --user and --image are not enforced.",
 };
 
 MONKEY_BACKEND_EXPORT(&none_backend)

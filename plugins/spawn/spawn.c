@@ -41,50 +41,45 @@ static int spawn_p_exec(void *state, const struct monkey_exec_request *req,
 	return procrun_exec(st->host, req, &opts, result, err);
 }
 
-static void spawn_p_fini(void *state)
-{
-	free(state);
-}
+static void spawn_p_fini(void *state) { free(state); }
 
 static const struct monkey_backend spawn_backend = {
-	MONKEY_BACKEND_HEADER,
-	.name = "spawn",
-	.description = "process sandbox on this machine: argv exec, own "
-		       "session, whole-tree kill, clean environment, rlimits",
-	.safety = MONKEY_SAFETY_MEDIUM,
-	.capabilities = MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE |
-			MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_STDIN |
-			MONKEY_CAP_CANCEL | MONKEY_CAP_MEMORY_APPROX |
-			MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE |
-			MONKEY_CAP_OPEN_FILES,
-	.init = spawn_p_init,
-	.probe = spawn_p_probe,
-	.exec = spawn_p_exec,
-	.fini = spawn_p_fini,
-	.details =
-		"Runs each command as an ordinary process of the invoking "
-		"user on this machine. The argv is executed directly, never "
-		"through a shell; PATH is looked up in the command's own "
-		"environment, which holds only what the host allows. The "
-		"command gets a new session and process group, a "
-		"parent-death signal, and a private child-subreaper process, "
-		"so processes that call setsid() or double-fork are still "
-		"found. On timeout, on cancel, and when the command exits "
-		"leaving processes behind, every one of them gets SIGTERM, "
-		"then SIGKILL after the grace period (--kill-grace); a "
-		"process that keeps stdout or stderr open after the command "
-		"exits is waited for at most 0.5 s. stdin is /dev/null unless "
-		"--stdin is given. Limits applied with setrlimit when asked "
-		"for: --memory as RLIMIT_AS (an address-space limit, not a "
-		"memory limit: programs that reserve large address ranges, "
-		"such as node or a JVM, may fail to start under it), "
-		"--cpu-time as RLIMIT_CPU (SIGXCPU, then SIGKILL a second "
-		"later), --file-size as RLIMIT_FSIZE and --open-files as "
-		"RLIMIT_NOFILE. Not enforced: --cpus, --pids, network "
-		"isolation (commands can reach the network), filesystem "
-		"isolation and --read-only (commands can read and write "
-		"whatever the user can), --mount, --user and --image; use "
-		"--sandbox docker for those.",
+    MONKEY_BACKEND_HEADER,
+    .name = "spawn",
+    .description = "process sandbox on this machine: argv exec, own "
+		   "session, whole-tree kill, clean environment, rlimits",
+    .safety = MONKEY_SAFETY_MEDIUM,
+    .capabilities =
+	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+	MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL | MONKEY_CAP_MEMORY_APPROX |
+	MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES,
+    .init = spawn_p_init,
+    .probe = spawn_p_probe,
+    .exec = spawn_p_exec,
+    .fini = spawn_p_fini,
+    .details = "Runs each command as an ordinary process of the invoking "
+	       "user on this machine. The argv is executed directly, never "
+	       "through a shell; PATH is looked up in the command's own "
+	       "environment, which holds only what the host allows. The "
+	       "command gets a new session and process group, a "
+	       "parent-death signal, and a private child-subreaper process, "
+	       "so processes that call setsid() or double-fork are still "
+	       "found. On timeout, on cancel, and when the command exits "
+	       "leaving processes behind, every one of them gets SIGTERM, "
+	       "then SIGKILL after the grace period (--kill-grace); a "
+	       "process that keeps stdout or stderr open after the command "
+	       "exits is waited for at most 0.5 s. stdin is /dev/null unless "
+	       "--stdin is given. Limits applied with setrlimit when asked "
+	       "for: --memory as RLIMIT_AS (an address-space limit, not a "
+	       "memory limit: programs that reserve large address ranges, "
+	       "such as node or a JVM, may fail to start under it), "
+	       "--cpu-time as RLIMIT_CPU (SIGXCPU, then SIGKILL a second "
+	       "later), --file-size as RLIMIT_FSIZE and --open-files as "
+	       "RLIMIT_NOFILE. Not enforced: --cpus, --pids, network "
+	       "isolation (commands can reach the network), filesystem "
+	       "isolation and --read-only (commands can read and write "
+	       "whatever the user can), --mount, --user and --image; use "
+	       "--sandbox docker for those.",
 };
 
 MONKEY_BACKEND_EXPORT(&spawn_backend)
