@@ -11,7 +11,8 @@ TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
 TESTS_ENVIRONMENT = \
 	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker'; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
-	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR;
+	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \
+	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;
 
 include tests/core.mk
 include tests/spawn.mk
