@@ -121,6 +121,21 @@ static void test_missing_absolute_path_is_enoent_naming_it(void **s)
 	sh_result_free(&r);
 }
 
+static void test_missing_interpreter_is_enoent_naming_the_script(void **s)
+{
+	(void)s;
+	char f[PATH_MAX];
+	tmp_path(f, sizeof(f), "bad-interpreter");
+	write_file(f, "#!/nonexistent/interpreter\n", 0755);
+	const char *argv[] = {f, NULL};
+	struct sh_result r;
+	run(&r, argv);
+	assert_int_equal(r.rc, -ENOENT);
+	assert_non_null(strstr(r.err.message, f));
+	assert_non_null(strstr(r.err.message, "interpreter"));
+	sh_result_free(&r);
+}
+
 static void test_file_without_exec_permission_is_eacces_naming_it(void **s)
 {
 	(void)s;

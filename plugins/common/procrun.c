@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -299,10 +300,31 @@ static void normalize_request(const struct monkey_exec_request *in,
 
 static const char *const empty_env[] = {NULL};
 
+static int exec_request(const struct monkey_host *host,
+			const struct monkey_exec_request *req_in,
+			const struct procrun_opts *opts,
+			struct monkey_exec_result *result,
+			struct monkey_error *err);
+
 int procrun_exec(const struct monkey_host *host,
 		 const struct monkey_exec_request *req_in,
 		 const struct procrun_opts *opts,
 		 struct monkey_exec_result *result, struct monkey_error *err)
+{
+	/* poll() is a cancellation point: a thread cancelled there would
+	 * abandon the command's processes and our descriptors. */
+	int old_state;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_state);
+	int r = exec_request(host, req_in, opts, result, err);
+	pthread_setcancelstate(old_state, NULL);
+	return r;
+}
+
+static int exec_request(const struct monkey_host *host,
+			const struct monkey_exec_request *req_in,
+			const struct procrun_opts *opts,
+			struct monkey_exec_result *result,
+			struct monkey_error *err)
 {
 	struct monkey_exec_request req;
 	if (!req_in || !result)

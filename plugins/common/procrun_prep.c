@@ -250,12 +250,22 @@ int procrun_exec_failure(const struct monkey_host *host, const char *name,
 					       "%s: no such file or directory",
 					       name);
 		}
-		if (e == ENOENT)
+		if (e == ENOENT) {
+			/* A script found in PATH whose #! interpreter is
+			 * missing fails with ENOENT too. */
+			for (char *const *c = paths; *c; c++)
+				if (stat(*c, &st) == 0 && S_ISREG(st.st_mode))
+					return procrun_set_err(
+					    host, err, -ENOENT,
+					    "%s: its interpreter (the #! line "
+					    "of %s) was not found",
+					    name, *c);
 			return procrun_set_err(
 			    host, err, -ENOENT,
 			    "%s: command not found (searched "
 			    "PATH=%s)",
 			    name, path);
+		}
 		if (e == EACCES)
 			return procrun_set_err(host, err, -EACCES,
 					       "%s: permission denied: not an "
