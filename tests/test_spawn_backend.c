@@ -580,6 +580,8 @@ int main(void)
 	    cmocka_unit_test(test_program_not_found_is_enoent_naming_it),
 	    cmocka_unit_test(test_missing_absolute_path_is_enoent_naming_it),
 	    cmocka_unit_test(
+		test_missing_interpreter_is_enoent_naming_the_script),
+	    cmocka_unit_test(
 		test_file_without_exec_permission_is_eacces_naming_it),
 	    cmocka_unit_test(test_file_that_is_no_program_is_enoexec),
 	    cmocka_unit_test(test_directory_is_not_executable),
