@@ -31,7 +31,7 @@ struct dk_attach {
 	uint64_t payload_left;
 	int stream;
 	int stdin_closed;
-	int stdin_broken; /* the engine stopped taking stdin */
+	int with_stdin;   /* stdin was attached */
 	unsigned char buf[DK_RECV_BUF];
 };
 
@@ -232,6 +232,7 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 	if (ret < 0)
 		goto fail;
 	a->stdin_closed = !with_stdin;
+	a->with_stdin = with_stdin;
 	*out = a;
 	return 0;
 fail:
@@ -302,7 +303,6 @@ static void feed_stdin(struct dk_attach *a, struct dk_io *io)
 			/* The command exited without reading it all; its
 			 * output still arrives on the read side. */
 			io->stdin_sent = io->stdin_len;
-			a->stdin_broken = 1;
 			break;
 		}
 		io->stdin_sent += n;
@@ -358,8 +358,10 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 			continue;
 		/* A command that exits without reading all its stdin leaves
 		 * unread data on the engine's side, which then resets rather
-		 * than closes the connection (podman): that is the end. */
-		if (rc != CURLE_OK && a->stdin_broken)
+		 * than closes the connection (podman): that is the end, and
+		 * inspect says how the command ended (or that the engine is
+		 * gone). */
+		if (rc != CURLE_OK && a->with_stdin)
 			return DK_PUMP_EOF;
 		if (rc != CURLE_OK)
 			return a->st->host->set_error(
