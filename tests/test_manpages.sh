@@ -87,7 +87,7 @@ done
 command -v groff >/dev/null ||
 	not_ok "groff is installed to check the manuals (apt-get install groff-base)"
 for m in "$man1" "$man7"; do
-	LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$m" >"$tmp/lint" 2>&1
+	LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -Wbreak -z "$m" >"$tmp/lint" 2>&1
 	if [ $? = 0 ] && [ ! -s "$tmp/lint" ]; then
 		ok "${m##*/} formats without groff warnings"
 	else
