@@ -191,6 +191,8 @@ CHILD_CODE static int reaper_main(void *arg)
 	if (RAW0(SYS_getppid) != s->host_pid)
 		raw_exit(1);
 	raw_syscall6(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0);
+	/* Otherwise ps shows a second copy of the host. */
+	raw_syscall6(SYS_prctl, PR_SET_NAME, (long)"monkey-reaper", 0, 0, 0, 0);
 	/* A host that ignores SIGCHLD would make our children vanish
 	 * unreaped (and their statuses with them). */
 	RAW4(SYS_rt_sigaction, SIGCHLD, kernel_sigaction_dfl, 0, 8);
