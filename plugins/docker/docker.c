@@ -388,8 +388,9 @@ static const struct monkey_backend docker_backend = {
 	"is labelled monkey.sandbox=<pid>-<starttime> of its monkey process "
 	"and removed after the command; containers of monkey processes that "
 	"are gone are removed at start-up. Timeout and Ctrl-C send SIGTERM, "
-	"then SIGKILL after the grace time. OOM kills are reported from the "
-	"engine (podman cannot tell: unknown).",
+	"then SIGKILL after the grace time (the command is the container's "
+	"PID 1, which ignores SIGTERM unless it handles it). OOM kills are "
+	"reported from the engine (podman cannot tell: unknown).",
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)
