@@ -501,6 +501,25 @@ static void test_output_sink_stop_ends_the_command(void **s)
 	dt_run_free(&r);
 }
 
+/* A command that floods output once told to stop, into a sink that has
+ * had enough: the rest is dropped and SIGKILL still follows the grace. */
+static void test_flood_after_sigterm_into_a_full_sink_still_ends(void **s)
+{
+	(void)s;
+	const char *argv[] = {
+	    "sh", "-c",
+	    "trap 'while :; do echo bye; done' TERM; sleep 30 & wait", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {.stop_after = 100000};
+	dt_request(&req, argv);
+	req.timeout_ms = 1000;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.timed_out, 1);
+	assert_true(r.ms < 10000);
+	dt_run_free(&r);
+}
+
 static void test_memory_hog_reports_oom_killed(void **s)
 {
 	(void)s;
@@ -763,6 +782,7 @@ int main(void)
 	    T(test_cancel_fd_stops_the_command),
 	    T(test_already_cancelled_request_starts_nothing),
 	    T(test_output_sink_stop_ends_the_command),
+	    T(test_flood_after_sigterm_into_a_full_sink_still_ends),
 	    T(test_memory_hog_reports_oom_killed),
 	    T(test_sigkill_status_without_oom_reports_no_oom),
 	    T(test_ordinary_exit_reports_no_oom),

@@ -156,7 +156,14 @@ static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io,
 	int threaded = pthread_create(&t, NULL, kill_thread, &k) == 0;
 	if (!threaded)
 		kill_thread(&k);
-	int end = dk_attach_pump(sb->att, io, now_ms() + ms, err);
+	int64_t until = now_ms() + ms;
+	int end;
+	do {
+		end = dk_attach_pump(sb->att, io, until, err);
+		/* The sink may say stop now too; the rest is dropped. */
+		if (end == DK_PUMP_STOP)
+			io->output = discard;
+	} while (end == DK_PUMP_STOP);
 	if (threaded)
 		pthread_join(t, NULL);
 	/* Once the stream ended the kill worked, whatever the call said. */
