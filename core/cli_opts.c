@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -115,9 +116,12 @@ void monkey_cli_notify(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
 	if (level < MONKEY_LOG_WARNING) {
-		if (!getenv("MONKEY_VERBOSE"))
-			return;
-		fprintf(stderr, "monkey: %s\n", msg);
+		/* Progress (an image pull, a sweep) is for a person watching;
+		 * debug chatter only when asked for. */
+		bool show = getenv("MONKEY_VERBOSE") ||
+			    (level == MONKEY_LOG_INFO && isatty(2));
+		if (show)
+			fprintf(stderr, "monkey: %s\n", msg);
 		return;
 	}
 	fprintf(stderr, "monkey: %s: %s\n",
