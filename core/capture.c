@@ -61,8 +61,8 @@ static void ring_append(struct monkey_capture_buf *b, const char *p, size_t n)
 	memcpy(b->ring, p + first, n - first);
 	size_t len = b->ring_len + n;
 	if (len > b->ring_cap) {
-		b->ring_start = (b->ring_start + (len - b->ring_cap)) %
-				b->ring_cap;
+		b->ring_start =
+		    (b->ring_start + (len - b->ring_cap)) % b->ring_cap;
 		len = b->ring_cap;
 	}
 	b->ring_len = len;

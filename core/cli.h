@@ -23,7 +23,7 @@ struct monkey_cli_sandbox {
 	struct monkey_strv env;
 	struct monkey_strv pass_env;
 	bool json;
-	bool timeout_set;       /* --timeout was given */
+	bool timeout_set;	/* --timeout was given */
 	const char *stdin_file; /* --stdin FILE or "-" */
 };
 
@@ -56,6 +56,6 @@ void monkey_cli_notify(void *ctx, int level, const char *msg);
 
 /* Print "monkey: <msg>" to stderr. */
 void monkey_cli_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -110,27 +110,28 @@ static int read_stdin_file(const char *path, char **data, size_t *len)
 
 static void help(void)
 {
-	printf("Usage: monkey exec [OPTIONS] [--] CMD [ARG...]\n"
-	       "\n"
-	       "Runs one command (an argv, never a shell string) through a "
-	       "sandbox backend.\n"
-	       "\n"
-	       "  --json          print one JSON object with the result instead "
-	       "of\n"
-	       "                  passing output through\n"
-	       "  --stdin FILE    feed FILE (or - for monkey's stdin) to the "
-	       "command;\n"
-	       "                  default /dev/null\n"
-	       "  -h, --help      show this help\n"
-	       "\n%s\n"
-	       "Exit status: the command's; 124 timed out; 125 monkey or the "
-	       "sandbox\n"
-	       "failed; 126 not executable; 127 not found; 128+N killed by "
-	       "signal N;\n"
-	       "130 interrupted.\n"
-	       "\n"
-	       "Example: monkey exec --docker --memory 512 -- make test\n",
-	       monkey_cli_sandbox_help);
+	printf(
+	    "Usage: monkey exec [OPTIONS] [--] CMD [ARG...]\n"
+	    "\n"
+	    "Runs one command (an argv, never a shell string) through a "
+	    "sandbox backend.\n"
+	    "\n"
+	    "  --json          print one JSON object with the result instead "
+	    "of\n"
+	    "                  passing output through\n"
+	    "  --stdin FILE    feed FILE (or - for monkey's stdin) to the "
+	    "command;\n"
+	    "                  default /dev/null\n"
+	    "  -h, --help      show this help\n"
+	    "\n%s\n"
+	    "Exit status: the command's; 124 timed out; 125 monkey or the "
+	    "sandbox\n"
+	    "failed; 126 not executable; 127 not found; 128+N killed by "
+	    "signal N;\n"
+	    "130 interrupted.\n"
+	    "\n"
+	    "Example: monkey exec --docker --memory 512 -- make test\n",
+	    monkey_cli_sandbox_help);
 }
 
 enum { OPT_JSON = 1, OPT_STDIN, OPT_HELP };
@@ -138,10 +139,10 @@ enum { OPT_JSON = 1, OPT_STDIN, OPT_HELP };
 int monkey_cli_exec(int argc, char **argv)
 {
 	static const struct option extra[] = {
-		{"json", no_argument, NULL, OPT_JSON},
-		{"stdin", required_argument, NULL, OPT_STDIN},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"stdin", required_argument, NULL, OPT_STDIN},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct monkey_cli_sandbox s;
 	monkey_cli_sandbox_init(&s);
@@ -192,18 +193,19 @@ int monkey_cli_exec(int argc, char **argv)
 	struct monkey_executor *ex = NULL;
 	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {
 		if (s.json) {
-			struct monkey_result res = {.exit_code =
-							    MONKEY_EXIT_FAILURE,
-						    .oom_killed = MONKEY_UNKNOWN};
+			struct monkey_result res = {
+			    .exit_code = MONKEY_EXIT_FAILURE,
+			    .oom_killed = MONKEY_UNKNOWN};
 			snprintf(res.error, sizeof(res.error), "%s",
 				 err.message);
-			const char *req = s.opts.sandbox ? s.opts.sandbox
-							 : MONKEY_DEFAULT_SANDBOX;
+			const char *req = s.opts.sandbox
+					      ? s.opts.sandbox
+					      : MONKEY_DEFAULT_SANDBOX;
 			struct json_object *o =
-				monkey_result_to_json(&res, req, req, false);
+			    monkey_result_to_json(&res, req, req, false);
 			json_object_object_add(o, "sandbox", NULL);
 			puts(json_object_to_json_string_ext(
-				o, JSON_C_TO_STRING_PLAIN));
+			    o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
 		}
 		monkey_cli_error("%s", err.message);
@@ -214,11 +216,11 @@ int monkey_cli_exec(int argc, char **argv)
 		monkey_executor_cancel(ex);
 
 	struct monkey_command cmd = {
-		.argv = (const char *const *)(argv + optind),
-		.stdin_data = stdin_data,
-		.stdin_len = stdin_len,
-		.has_stdin = s.stdin_file != NULL,
-		.tee = s.json ? NULL : passthrough,
+	    .argv = (const char *const *)(argv + optind),
+	    .stdin_data = stdin_data,
+	    .stdin_len = stdin_len,
+	    .has_stdin = s.stdin_file != NULL,
+	    .tee = s.json ? NULL : passthrough,
 	};
 	struct monkey_result res;
 	if (monkey_executor_run(ex, &cmd, &res, &err) < 0) {
@@ -229,20 +231,20 @@ int monkey_cli_exec(int argc, char **argv)
 			status = 128 + caught_signal;
 		if (s.json) {
 			struct json_object *o = monkey_result_to_json(
-				&res, monkey_executor_backend_name(ex),
-				monkey_executor_requested_name(ex),
-				monkey_executor_fell_back(ex));
+			    &res, monkey_executor_backend_name(ex),
+			    monkey_executor_requested_name(ex),
+			    monkey_executor_fell_back(ex));
 			puts(json_object_to_json_string_ext(
-				o, JSON_C_TO_STRING_PLAIN |
-					   JSON_C_TO_STRING_NOSLASHESCAPE));
+			    o, JSON_C_TO_STRING_PLAIN |
+				   JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(o);
 		} else if (res.error[0]) {
 			monkey_cli_error("%s", res.error);
 		} else if (res.timed_out) {
-			monkey_cli_error("%s timed out and was killed (--timeout "
-					 "%lld ms)",
-					 cmd.argv[0],
-					 (long long)s.opts.timeout_ms);
+			monkey_cli_error(
+			    "%s timed out and was killed (--timeout "
+			    "%lld ms)",
+			    cmd.argv[0], (long long)s.opts.timeout_ms);
 		} else if (res.cancelled) {
 			monkey_cli_error("%s was interrupted and stopped",
 					 cmd.argv[0]);

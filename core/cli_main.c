@@ -8,25 +8,32 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: monkey COMMAND [OPTIONS]\n"
-		"\n"
-		"Runs an LLM coding agent whose every shell command goes through a\n"
-		"sandbox backend (spawn, docker, none, or a third-party module).\n"
-		"\n"
-		"Commands:\n"
-		"  agent   --task TEXT [OPTIONS]      run the agent on a task\n"
-		"  exec    [OPTIONS] -- CMD [ARG...]  run one command in the sandbox\n"
-		"  replay  FILE [OPTIONS]             re-run a transcript's commands\n"
-		"  sandbox list | info NAME           show the installed backends\n"
-		"\n"
-		"Options:\n"
-		"  -h, --help     show this help (\"monkey COMMAND --help\" for a command)\n"
-		"  -V, --version  show the version\n"
-		"\n"
-		"Exit status of exec: the command's; 124 timed out; 125 monkey or the\n"
-		"sandbox failed; 126 not executable; 127 not found; 128+N killed by\n"
-		"signal N.\n");
+	fprintf(
+	    f,
+	    "Usage: monkey COMMAND [OPTIONS]\n"
+	    "\n"
+	    "Runs an LLM coding agent whose every shell command goes through "
+	    "a\n"
+	    "sandbox backend (spawn, docker, none, or a third-party module).\n"
+	    "\n"
+	    "Commands:\n"
+	    "  agent   --task TEXT [OPTIONS]      run the agent on a task\n"
+	    "  exec    [OPTIONS] -- CMD [ARG...]  run one command in the "
+	    "sandbox\n"
+	    "  replay  FILE [OPTIONS]             re-run a transcript's "
+	    "commands\n"
+	    "  sandbox list | info NAME           show the installed backends\n"
+	    "\n"
+	    "Options:\n"
+	    "  -h, --help     show this help (\"monkey COMMAND --help\" for a "
+	    "command)\n"
+	    "  -V, --version  show the version\n"
+	    "\n"
+	    "Exit status of exec: the command's; 124 timed out; 125 monkey or "
+	    "the\n"
+	    "sandbox failed; 126 not executable; 127 not found; 128+N killed "
+	    "by\n"
+	    "signal N.\n");
 }
 
 int main(int argc, char **argv)

@@ -41,66 +41,66 @@ enum {
 };
 
 static const struct option shared[] = {
-	{"sandbox", required_argument, NULL, OPT_SANDBOX},
-	{"docker", no_argument, NULL, OPT_DOCKER},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
-	{"memory", required_argument, NULL, OPT_MEMORY},
-	{"cpus", required_argument, NULL, OPT_CPUS},
-	{"pids", required_argument, NULL, OPT_PIDS},
-	{"cpu-time", required_argument, NULL, OPT_CPU_TIME},
-	{"file-size", required_argument, NULL, OPT_FILE_SIZE},
-	{"open-files", required_argument, NULL, OPT_OPEN_FILES},
-	{"network", no_argument, NULL, OPT_NETWORK},
-	{"read-only", no_argument, NULL, OPT_READ_ONLY},
-	{"workspace", required_argument, NULL, OPT_WORKSPACE},
-	{"workdir", required_argument, NULL, OPT_WORKDIR},
-	{"mount", required_argument, NULL, OPT_MOUNT},
-	{"env", required_argument, NULL, OPT_ENV},
-	{"pass-env", required_argument, NULL, OPT_PASS_ENV},
-	{"image", required_argument, NULL, OPT_IMAGE},
-	{"user", required_argument, NULL, OPT_USER},
-	{"no-fallback", no_argument, NULL, OPT_NO_FALLBACK},
-	{"backend-dir", required_argument, NULL, OPT_BACKEND_DIR},
-	{"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
-	{"pool", required_argument, NULL, OPT_POOL},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
+    {"docker", no_argument, NULL, OPT_DOCKER},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"pids", required_argument, NULL, OPT_PIDS},
+    {"cpu-time", required_argument, NULL, OPT_CPU_TIME},
+    {"file-size", required_argument, NULL, OPT_FILE_SIZE},
+    {"open-files", required_argument, NULL, OPT_OPEN_FILES},
+    {"network", no_argument, NULL, OPT_NETWORK},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"workspace", required_argument, NULL, OPT_WORKSPACE},
+    {"workdir", required_argument, NULL, OPT_WORKDIR},
+    {"mount", required_argument, NULL, OPT_MOUNT},
+    {"env", required_argument, NULL, OPT_ENV},
+    {"pass-env", required_argument, NULL, OPT_PASS_ENV},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"user", required_argument, NULL, OPT_USER},
+    {"no-fallback", no_argument, NULL, OPT_NO_FALLBACK},
+    {"backend-dir", required_argument, NULL, OPT_BACKEND_DIR},
+    {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"pool", required_argument, NULL, OPT_POOL},
 };
 
 const char monkey_cli_sandbox_help[] =
-	"Sandbox options:\n"
-	"  --sandbox NAME      backend: spawn (default), docker, none, or a\n"
-	"                      module in the backend path (env MONKEY_SANDBOX)\n"
-	"  --docker            same as --sandbox docker\n"
-	"  --no-fallback       fail instead of falling back to spawn when the\n"
-	"                      backend is missing or unavailable\n"
-	"  --backend-dir DIR   look for backends in DIR first (then\n"
-	"                      MONKEY_BACKEND_PATH, then " MONKEY_BACKEND_DIR ")\n"
-	"  --timeout MS        kill the command after MS milliseconds (60000;\n"
-	"                      0 = no limit)\n"
-	"  --kill-grace MS     time between SIGTERM and SIGKILL (2000)\n"
-	"  --memory MB         memory limit (256)\n"
-	"  --cpus N            CPU limit, e.g. 0.5 (0.5)\n"
-	"  --pids N            process limit (50)\n"
-	"  --cpu-time SEC      CPU time limit (none)\n"
-	"  --file-size BYTES   largest file the command may write (none)\n"
-	"  --open-files N      open file limit (none)\n"
-	"  --network           give the command a network (default: none)\n"
-	"  --read-only         read-only root filesystem, writable /tmp\n"
-	"  --workspace DIR     workspace root (default: current directory)\n"
-	"  --workdir DIR       working directory, inside the workspace\n"
-	"                      (default: the workspace root)\n"
-	"  --mount SRC:DST[:ro|rw]  bind mount (repeatable)\n"
-	"  --env NAME=VALUE    set a variable for the command (repeatable)\n"
-	"  --pass-env NAME     pass a host variable through (repeatable)\n"
-	"  --image NAME        container image (env MONKEY_DOCKER_IMAGE)\n"
-	"  --user UID:GID      user to run as (container backends)\n"
-	"  --max-output BYTES  output kept in memory per stream (1048576)\n"
-	"  --pool K            prestarted sandboxes (backends that pool)\n"
-	"\n"
-	"Only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ,\n"
-	"TMPDIR and colour settings reach the command from monkey's environment;\n"
-	"names containing KEY, TOKEN, SECRET or PASSWORD never do unless named\n"
-	"with --env or --pass-env.\n";
+    "Sandbox options:\n"
+    "  --sandbox NAME      backend: spawn (default), docker, none, or a\n"
+    "                      module in the backend path (env MONKEY_SANDBOX)\n"
+    "  --docker            same as --sandbox docker\n"
+    "  --no-fallback       fail instead of falling back to spawn when the\n"
+    "                      backend is missing or unavailable\n"
+    "  --backend-dir DIR   look for backends in DIR first (then\n"
+    "                      MONKEY_BACKEND_PATH, then " MONKEY_BACKEND_DIR ")\n"
+    "  --timeout MS        kill the command after MS milliseconds (60000;\n"
+    "                      0 = no limit)\n"
+    "  --kill-grace MS     time between SIGTERM and SIGKILL (2000)\n"
+    "  --memory MB         memory limit (256)\n"
+    "  --cpus N            CPU limit, e.g. 0.5 (0.5)\n"
+    "  --pids N            process limit (50)\n"
+    "  --cpu-time SEC      CPU time limit (none)\n"
+    "  --file-size BYTES   largest file the command may write (none)\n"
+    "  --open-files N      open file limit (none)\n"
+    "  --network           give the command a network (default: none)\n"
+    "  --read-only         read-only root filesystem, writable /tmp\n"
+    "  --workspace DIR     workspace root (default: current directory)\n"
+    "  --workdir DIR       working directory, inside the workspace\n"
+    "                      (default: the workspace root)\n"
+    "  --mount SRC:DST[:ro|rw]  bind mount (repeatable)\n"
+    "  --env NAME=VALUE    set a variable for the command (repeatable)\n"
+    "  --pass-env NAME     pass a host variable through (repeatable)\n"
+    "  --image NAME        container image (env MONKEY_DOCKER_IMAGE)\n"
+    "  --user UID:GID      user to run as (container backends)\n"
+    "  --max-output BYTES  output kept in memory per stream (1048576)\n"
+    "  --pool K            prestarted sandboxes (backends that pool)\n"
+    "\n"
+    "Only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ,\n"
+    "TMPDIR and colour settings reach the command from monkey's environment;\n"
+    "names containing KEY, TOKEN, SECRET or PASSWORD never do unless named\n"
+    "with --env or --pass-env.\n";
 
 void monkey_cli_error(const char *fmt, ...)
 {

@@ -67,42 +67,42 @@ static struct json_object *status_json(const struct monkey_backend_status *st)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(st->name));
 	json_object_object_add(o, "path", json_object_new_string(st->path));
-	json_object_object_add(o, "loaded", json_object_new_boolean(st->loaded));
+	json_object_object_add(o, "loaded",
+			       json_object_new_boolean(st->loaded));
 	if (st->loaded) {
 		char abi[32];
 		snprintf(abi, sizeof(abi), "%u.%u", st->abi_major,
 			 st->abi_minor);
 		json_object_object_add(o, "abi", json_object_new_string(abi));
+		json_object_object_add(o, "description",
+				       json_object_new_string(st->description));
 		json_object_object_add(
-			o, "description",
-			json_object_new_string(st->description));
-		json_object_object_add(
-			o, "safety",
-			json_object_new_string(monkey_safety_name(st->safety)));
+		    o, "safety",
+		    json_object_new_string(monkey_safety_name(st->safety)));
 		struct json_object *caps = json_object_new_array();
 		for (uint32_t bit = 1; bit; bit <<= 1)
 			if ((st->capabilities & bit) &&
 			    monkey_capability_name(bit))
 				json_object_array_add(
-					caps, json_object_new_string(
-						      monkey_capability_name(bit)));
+				    caps, json_object_new_string(
+					      monkey_capability_name(bit)));
 		json_object_object_add(o, "capabilities", caps);
 		json_object_object_add(
-			o, "details",
-			st->details ? json_object_new_string(st->details) : NULL);
+		    o, "details",
+		    st->details ? json_object_new_string(st->details) : NULL);
 	}
 	json_object_object_add(o, "available",
 			       json_object_new_boolean(st->available));
-	json_object_object_add(o, "reason",
-			       st->reason[0] ? json_object_new_string(st->reason)
-					     : NULL);
+	json_object_object_add(
+	    o, "reason",
+	    st->reason[0] ? json_object_new_string(st->reason) : NULL);
 	return o;
 }
 
 static void print_json(struct json_object *o)
 {
 	puts(json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -122,7 +122,8 @@ static int do_list(const char *backend_dir, bool json)
 			json_object_array_add(a, status_json(&st[i]));
 		print_json(a);
 	} else if (n == 0) {
-		printf("No backends found (looked in %s).\n", dirs ? dirs : "?");
+		printf("No backends found (looked in %s).\n",
+		       dirs ? dirs : "?");
 	} else {
 		printf("%-10s %-5s %-7s %-9s %s\n", "NAME", "ABI", "SAFETY",
 		       "AVAILABLE", "PATH");
@@ -206,10 +207,10 @@ static void help(void)
 int monkey_cli_sandbox(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"backend-dir", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"backend-dir", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	bool json = false;
 	const char *dir = NULL;

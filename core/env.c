@@ -13,13 +13,12 @@
 #include "env.h"
 
 static const char *const allow[] = {
-	"PATH",	  "HOME",     "USER",	"LOGNAME",  "SHELL",   "LANG",
-	"LANGUAGE", "TERM",     "TZ",	"TMPDIR",   "COLORTERM", "NO_COLOR",
-	"CLICOLOR", NULL,
+    "PATH", "HOME", "USER",   "LOGNAME",   "SHELL",    "LANG",	   "LANGUAGE",
+    "TERM", "TZ",   "TMPDIR", "COLORTERM", "NO_COLOR", "CLICOLOR", NULL,
 };
 
 static const char *const secret_words[] = {
-	"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", NULL,
+    "KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", NULL,
 };
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -81,9 +80,9 @@ static const char *host_lookup(char *const *host, const char *name)
 	return NULL;
 }
 
-int monkey_env_build(const struct monkey_exec_options *opts,
-		     char *const *host, struct monkey_strv *env,
-		     struct monkey_strv *user, struct monkey_error *err)
+int monkey_env_build(const struct monkey_exec_options *opts, char *const *host,
+		     struct monkey_strv *env, struct monkey_strv *user,
+		     struct monkey_error *err)
 {
 	int r;
 	for (size_t i = 0; host && host[i]; i++) {
@@ -106,10 +105,10 @@ int monkey_env_build(const struct monkey_exec_options *opts,
 		const char *name = opts->pass_env[i];
 		if (!monkey_env_name_valid(name, strlen(name)))
 			return monkey_set_error(
-				err, -EINVAL,
-				"--pass-env '%s': not a variable name (letters, "
-				"digits and '_', not starting with a digit)",
-				name);
+			    err, -EINVAL,
+			    "--pass-env '%s': not a variable name (letters, "
+			    "digits and '_', not starting with a digit)",
+			    name);
 		const char *e = host_lookup(host, name);
 		if (!e)
 			continue; /* unset in the host: nothing to pass */
@@ -121,10 +120,10 @@ int monkey_env_build(const struct monkey_exec_options *opts,
 		const char *eq = strchr(e, '=');
 		if (!eq || !monkey_env_name_valid(e, (size_t)(eq - e)))
 			return monkey_set_error(
-				err, -EINVAL,
-				"--env '%s': expected NAME=VALUE with a variable "
-				"name of letters, digits and '_'",
-				e);
+			    err, -EINVAL,
+			    "--env '%s': expected NAME=VALUE with a variable "
+			    "name of letters, digits and '_'",
+			    e);
 		if ((r = env_set(env, e)) < 0 || (r = env_set(user, e)) < 0)
 			return monkey_set_error(err, r, "out of memory");
 	}

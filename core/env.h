@@ -21,8 +21,8 @@ bool monkey_env_name_valid(const char *name, size_t len);
  * opts->pass_env names as they are in host, then opts->env "KEY=VAL"
  * entries (later entries replace earlier ones of the same name).  *user
  * receives only the entries the user named.  Errors name the bad option. */
-int monkey_env_build(const struct monkey_exec_options *opts,
-		     char *const *host, struct monkey_strv *env,
-		     struct monkey_strv *user, struct monkey_error *err);
+int monkey_env_build(const struct monkey_exec_options *opts, char *const *host,
+		     struct monkey_strv *env, struct monkey_strv *user,
+		     struct monkey_error *err);
 
 #endif

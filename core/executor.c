@@ -68,10 +68,9 @@ void monkey_exec_options_init(struct monkey_exec_options *o)
 	o->pool = -1;
 }
 
-static void notify(struct monkey_executor *ex, int level, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
-static void notify(struct monkey_executor *ex, int level, const char *fmt,
-		   ...)
+static void notify(struct monkey_executor *ex, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void notify(struct monkey_executor *ex, int level, const char *fmt, ...)
 {
 	if (!ex->notify)
 		return;
@@ -84,8 +83,8 @@ static void notify(struct monkey_executor *ex, int level, const char *fmt,
 }
 
 /* Upcalls for backends. */
-static void host_log(const struct monkey_host *host, int level,
-		     const char *fmt, ...)
+static void host_log(const struct monkey_host *host, int level, const char *fmt,
+		     ...)
 {
 	struct monkey_executor *ex = host->host_data;
 	if (!ex->notify)
@@ -145,8 +144,8 @@ static struct json_object *config_json(struct monkey_executor *ex)
 			       json_object_new_string(ex->workdir));
 	json_object_object_add(o, "timeoutMs",
 			       json_object_new_int64(ex->timeout_ms));
-	json_object_object_add(o, "memoryBytes",
-			       json_object_new_int64((int64_t)ex->memory_bytes));
+	json_object_object_add(
+	    o, "memoryBytes", json_object_new_int64((int64_t)ex->memory_bytes));
 	json_object_object_add(o, "cpus", json_object_new_double(ex->cpus));
 	json_object_object_add(o, "pids", json_object_new_int64(ex->pids));
 	json_object_object_add(o, "network",
@@ -160,12 +159,12 @@ static struct json_object *config_json(struct monkey_executor *ex)
 	for (size_t i = 0; i < ex->n_mounts; i++) {
 		struct json_object *e = json_object_new_object();
 		json_object_object_add(
-			e, "source", json_object_new_string(ex->mounts[i].source));
+		    e, "source", json_object_new_string(ex->mounts[i].source));
 		json_object_object_add(
-			e, "target", json_object_new_string(ex->mounts[i].target));
+		    e, "target", json_object_new_string(ex->mounts[i].target));
 		json_object_object_add(
-			e, "readOnly",
-			json_object_new_boolean(ex->mounts[i].read_only));
+		    e, "readOnly",
+		    json_object_new_boolean(ex->mounts[i].read_only));
 		json_object_array_add(m, e);
 	}
 	json_object_object_add(o, "mounts", m);
@@ -185,8 +184,8 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 		return r;
 	}
 	struct json_object *cfg = config_json(ex);
-	const char *cfgs = json_object_to_json_string_ext(
-		cfg, JSON_C_TO_STRING_PLAIN);
+	const char *cfgs =
+	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
 	void *state = NULL;
 	err->message[0] = '\0';
 	r = lb->desc.init(&ex->host, cfgs, &state, err);
@@ -234,7 +233,8 @@ static int choose_backend(struct monkey_executor *ex,
 			  const struct monkey_exec_options *opts,
 			  struct monkey_error *err)
 {
-	const char *name = opts->sandbox ? opts->sandbox : MONKEY_DEFAULT_SANDBOX;
+	const char *name =
+	    opts->sandbox ? opts->sandbox : MONKEY_DEFAULT_SANDBOX;
 	snprintf(ex->requested, sizeof(ex->requested), "%s", name);
 	int r = monkey_backend_check_name(name, err);
 	if (r < 0)
@@ -289,18 +289,18 @@ struct option_cap {
 };
 
 static const struct option_cap option_caps[] = {
-	{MONKEY_OPT_MEMORY, MONKEY_CAP_MEMORY, "--memory"},
-	{MONKEY_OPT_CPUS, MONKEY_CAP_CPU, "--cpus"},
-	{MONKEY_OPT_PIDS, MONKEY_CAP_PIDS, "--pids"},
-	{MONKEY_OPT_READ_ONLY, MONKEY_CAP_READ_ONLY_ROOT, "--read-only"},
-	{MONKEY_OPT_MOUNTS, MONKEY_CAP_MOUNTS, "--mount"},
-	{MONKEY_OPT_IMAGE, MONKEY_CAP_IMAGE, "--image"},
-	{MONKEY_OPT_USER, MONKEY_CAP_USER, "--user"},
-	{MONKEY_OPT_STDIN, MONKEY_CAP_STDIN, "--stdin"},
-	{MONKEY_OPT_CPU_TIME, MONKEY_CAP_CPU_TIME, "--cpu-time"},
-	{MONKEY_OPT_FILE_SIZE, MONKEY_CAP_FILE_SIZE, "--file-size"},
-	{MONKEY_OPT_OPEN_FILES, MONKEY_CAP_OPEN_FILES, "--open-files"},
-	{MONKEY_OPT_POOL, MONKEY_CAP_POOL, "--pool"},
+    {MONKEY_OPT_MEMORY, MONKEY_CAP_MEMORY, "--memory"},
+    {MONKEY_OPT_CPUS, MONKEY_CAP_CPU, "--cpus"},
+    {MONKEY_OPT_PIDS, MONKEY_CAP_PIDS, "--pids"},
+    {MONKEY_OPT_READ_ONLY, MONKEY_CAP_READ_ONLY_ROOT, "--read-only"},
+    {MONKEY_OPT_MOUNTS, MONKEY_CAP_MOUNTS, "--mount"},
+    {MONKEY_OPT_IMAGE, MONKEY_CAP_IMAGE, "--image"},
+    {MONKEY_OPT_USER, MONKEY_CAP_USER, "--user"},
+    {MONKEY_OPT_STDIN, MONKEY_CAP_STDIN, "--stdin"},
+    {MONKEY_OPT_CPU_TIME, MONKEY_CAP_CPU_TIME, "--cpu-time"},
+    {MONKEY_OPT_FILE_SIZE, MONKEY_CAP_FILE_SIZE, "--file-size"},
+    {MONKEY_OPT_OPEN_FILES, MONKEY_CAP_OPEN_FILES, "--open-files"},
+    {MONKEY_OPT_POOL, MONKEY_CAP_POOL, "--pool"},
 };
 
 static void report_unenforced(struct monkey_executor *ex, uint32_t set)
@@ -367,8 +367,8 @@ static int resolve_options(struct monkey_executor *ex,
 		if (!ex->mounts)
 			return monkey_set_error(err, -ENOMEM, "out of memory");
 		for (size_t i = 0; i < o->n_mounts; i++) {
-			if ((r = monkey_parse_mount(o->mounts[i], &ex->mounts[i],
-						    err)) < 0)
+			if ((r = monkey_parse_mount(o->mounts[i],
+						    &ex->mounts[i], err)) < 0)
 				return r;
 			ex->n_mounts = i + 1;
 		}
@@ -415,13 +415,13 @@ int monkey_executor_open(const struct monkey_exec_options *opts,
 	ex->notify_ctx = opts->notify_ctx;
 	make_instance_id(ex->instance_id, sizeof(ex->instance_id));
 	ex->host = (struct monkey_host){
-		.struct_size = sizeof(struct monkey_host),
-		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
-		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
-		.log = host_log,
-		.set_error = host_set_error,
-		.instance_id = ex->instance_id,
-		.host_data = ex,
+	    .struct_size = sizeof(struct monkey_host),
+	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
+	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
+	    .log = host_log,
+	    .set_error = host_set_error,
+	    .instance_id = ex->instance_id,
+	    .host_data = ex,
 	};
 	int r = resolve_options(ex, opts, err);
 	if (r == 0 && pipe2(ex->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -453,9 +453,8 @@ struct sink {
 static int sink_output(void *ctx, int stream, const void *data, size_t len)
 {
 	struct sink *s = ctx;
-	monkey_capture_buf_append(stream == MONKEY_STREAM_STDERR ? &s->err
-								 : &s->out,
-				  data, len);
+	monkey_capture_buf_append(
+	    stream == MONKEY_STREAM_STDERR ? &s->err : &s->out, data, len);
 	if (s->tee)
 		return s->tee(s->tee_ctx, stream, data, len);
 	return 0;
@@ -463,7 +462,7 @@ static int sink_output(void *ctx, int stream, const void *data, size_t len)
 
 static void set_result_error(struct monkey_result *res, int exit_code,
 			     const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_result_error(struct monkey_result *res, int exit_code,
 			     const char *fmt, ...)
 {
@@ -481,9 +480,10 @@ int monkey_executor_run(struct monkey_executor *ex,
 	memset(res, 0, sizeof(*res));
 	res->oom_killed = MONKEY_UNKNOWN;
 	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
-		return monkey_set_error(err, -EINVAL,
-					"no command given: pass the program and "
-					"its arguments, e.g. -- ls -l");
+		return monkey_set_error(
+		    err, -EINVAL,
+		    "no command given: pass the program and "
+		    "its arguments, e.g. -- ls -l");
 	int64_t start = monkey_now_ms();
 	struct sink sink = {.tee = cmd->tee, .tee_ctx = cmd->tee_ctx};
 	monkey_capture_buf_init(&sink.out, ex->max_output);
@@ -491,61 +491,60 @@ int monkey_executor_run(struct monkey_executor *ex,
 
 	_cleanup_free_ char *workdir = NULL;
 	struct monkey_error werr = {0};
-	if (cmd->workdir &&
-	    monkey_resolve_dir_inside(ex->workspace, ex->workspace,
-				      cmd->workdir, "workdir", &workdir,
-				      &werr) < 0) {
+	if (cmd->workdir && monkey_resolve_dir_inside(
+				ex->workspace, ex->workspace, cmd->workdir,
+				"workdir", &workdir, &werr) < 0) {
 		set_result_error(res, MONKEY_EXIT_FAILURE, "%s", werr.message);
 		goto finish;
 	}
 
 	struct monkey_exec_request req = {
-		.struct_size = sizeof(req),
-		.argv = cmd->argv,
-		.envp = (const char *const *)ex->env.v,
-		.user_envp = (const char *const *)ex->user_env.v,
-		.workspace = ex->workspace,
-		.workdir = workdir ? workdir : ex->workdir,
-		.timeout_ms = cmd->timeout_ms > 0 ? cmd->timeout_ms
-						  : ex->timeout_ms,
-		.kill_grace_ms = ex->kill_grace_ms,
-		.memory_bytes = ex->memory_bytes,
-		.cpus = ex->cpus,
-		.pids = ex->pids,
-		.cpu_time_s = ex->cpu_time_s,
-		.file_size_bytes = ex->file_size_bytes,
-		.open_files = ex->open_files,
-		.network = ex->network,
-		.read_only_root = ex->read_only,
-		.mounts = ex->mounts,
-		.n_mounts = ex->n_mounts,
-		.image = ex->image,
-		.user = ex->user,
-		.stdin_data = cmd->stdin_data,
-		.stdin_len = cmd->stdin_len,
-		.has_stdin = cmd->has_stdin,
-		.output = sink_output,
-		.output_ctx = &sink,
-		.cancel_fd = ex->cancel_pipe[0],
+	    .struct_size = sizeof(req),
+	    .argv = cmd->argv,
+	    .envp = (const char *const *)ex->env.v,
+	    .user_envp = (const char *const *)ex->user_env.v,
+	    .workspace = ex->workspace,
+	    .workdir = workdir ? workdir : ex->workdir,
+	    .timeout_ms =
+		cmd->timeout_ms > 0 ? cmd->timeout_ms : ex->timeout_ms,
+	    .kill_grace_ms = ex->kill_grace_ms,
+	    .memory_bytes = ex->memory_bytes,
+	    .cpus = ex->cpus,
+	    .pids = ex->pids,
+	    .cpu_time_s = ex->cpu_time_s,
+	    .file_size_bytes = ex->file_size_bytes,
+	    .open_files = ex->open_files,
+	    .network = ex->network,
+	    .read_only_root = ex->read_only,
+	    .mounts = ex->mounts,
+	    .n_mounts = ex->n_mounts,
+	    .image = ex->image,
+	    .user = ex->user,
+	    .stdin_data = cmd->stdin_data,
+	    .stdin_len = cmd->stdin_len,
+	    .has_stdin = cmd->has_stdin,
+	    .output = sink_output,
+	    .output_ctx = &sink,
+	    .cancel_fd = ex->cancel_pipe[0],
 	};
 	struct monkey_exec_result br = {
-		.struct_size = sizeof(br),
-		.exit_code = -1,
-		.oom_killed = MONKEY_UNKNOWN,
+	    .struct_size = sizeof(br),
+	    .exit_code = -1,
+	    .oom_killed = MONKEY_UNKNOWN,
 	};
 	struct monkey_error berr = {0};
 	int r = ex->lb->desc.exec(ex->state, &req, &br, &berr);
 	if (r < 0) {
-		int code = (r == -ENOENT)			? MONKEY_EXIT_NOTFOUND
-			   : (r == -EACCES || r == -ENOEXEC) ? MONKEY_EXIT_NOEXEC
-							     : MONKEY_EXIT_FAILURE;
+		int code = (r == -ENOENT) ? MONKEY_EXIT_NOTFOUND
+			   : (r == -EACCES || r == -ENOEXEC)
+			       ? MONKEY_EXIT_NOEXEC
+			       : MONKEY_EXIT_FAILURE;
 		if (berr.message[0])
 			set_result_error(res, code, "%s", berr.message);
 		else
-			set_result_error(res, code,
-					 "%s: the %s backend failed (%s)",
-					 cmd->argv[0], ex->lb->desc.name,
-					 strerror(-r));
+			set_result_error(
+			    res, code, "%s: the %s backend failed (%s)",
+			    cmd->argv[0], ex->lb->desc.name, strerror(-r));
 		goto finish;
 	}
 	res->signal = br.signal;

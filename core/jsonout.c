@@ -97,18 +97,17 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 			       json_object_new_boolean(fell_back));
 	json_object_object_add(o, "exitCode",
 			       json_object_new_int(res->exit_code));
-	json_object_object_add(o, "signal",
-			       res->signal ? json_object_new_int(res->signal)
-					   : NULL);
+	json_object_object_add(
+	    o, "signal", res->signal ? json_object_new_int(res->signal) : NULL);
 	json_object_object_add(o, "timedOut",
 			       json_object_new_boolean(res->timed_out));
 	json_object_object_add(o, "cancelled",
 			       json_object_new_boolean(res->cancelled));
 	json_object_object_add(
-		o, "oomKilled",
-		res->oom_killed == MONKEY_UNKNOWN
-			? NULL
-			: json_object_new_boolean(res->oom_killed == MONKEY_YES));
+	    o, "oomKilled",
+	    res->oom_killed == MONKEY_UNKNOWN
+		? NULL
+		: json_object_new_boolean(res->oom_killed == MONKEY_YES));
 	json_object_object_add(o, "durationMs",
 			       json_object_new_int64(res->duration_ms));
 	json_object_object_add(o, "stdout", capture_json(&res->out));
@@ -121,8 +120,8 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 			       json_object_new_boolean(res->out.truncated));
 	json_object_object_add(o, "stderrTruncated",
 			       json_object_new_boolean(res->err.truncated));
-	json_object_object_add(o, "error",
-			       res->error[0] ? json_object_new_string(res->error)
-					     : NULL);
+	json_object_object_add(
+	    o, "error",
+	    res->error[0] ? json_object_new_string(res->error) : NULL);
 	return o;
 }

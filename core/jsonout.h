@@ -18,6 +18,7 @@ struct json_object *monkey_json_bytes(const char *s, size_t len);
 /* The result object of "monkey exec --json" (caller puts it). */
 struct json_object *monkey_result_to_json(const struct monkey_result *res,
 					  const char *sandbox,
-					  const char *requested, bool fell_back);
+					  const char *requested,
+					  bool fell_back);
 
 #endif

@@ -62,11 +62,11 @@ int monkey_backend_check_name(const char *name, struct monkey_error *err)
 					"spawn, docker or none");
 	if (strchr(name, '/') || strstr(name, ".."))
 		return monkey_set_error(
-			err, -EINVAL,
-			"invalid backend name '%s': a name may not contain '/' "
-			"or '..'; put the module in a backend directory "
-			"(--backend-dir) and give its plain name",
-			name);
+		    err, -EINVAL,
+		    "invalid backend name '%s': a name may not contain '/' "
+		    "or '..'; put the module in a backend directory "
+		    "(--backend-dir) and give its plain name",
+		    name);
 	if (name[0] == '.' || name[0] == '-')
 		return monkey_set_error(err, -EINVAL,
 					"invalid backend name '%s': a name may "
@@ -114,19 +114,18 @@ static int check_file(const char *name, const char *path,
 					name, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return monkey_set_error(
-			err, -EPERM,
-			"refusing backend '%s': %s is not a regular file "
-			"(symlinks, directories and devices are not loaded); "
-			"install the module file itself",
-			name, path);
+		    err, -EPERM,
+		    "refusing backend '%s': %s is not a regular file "
+		    "(symlinks, directories and devices are not loaded); "
+		    "install the module file itself",
+		    name, path);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return monkey_set_error(
-			err, -EPERM,
-			"refusing backend '%s': %s is writable by %s; "
-			"run 'chmod go-w %s'",
-			name, path,
-			(st.st_mode & S_IWOTH) ? "everyone" : "its group",
-			path);
+		    err, -EPERM,
+		    "refusing backend '%s': %s is writable by %s; "
+		    "run 'chmod go-w %s'",
+		    name, path,
+		    (st.st_mode & S_IWOTH) ? "everyone" : "its group", path);
 	return 0;
 }
 
@@ -152,7 +151,7 @@ static int check_la_object(const char *name, const char *la_path,
 	if (slash)
 		*slash = '\0';
 	_cleanup_free_ char *p1 =
-		monkey_strdup_printf("%s/.libs/%s", dir, dlname);
+	    monkey_strdup_printf("%s/.libs/%s", dir, dlname);
 	_cleanup_free_ char *p2 = monkey_strdup_printf("%s/%s", dir, dlname);
 	if (!p1 || !p2)
 		return -ENOMEM;
@@ -169,9 +168,8 @@ static int ltdl_ref(struct monkey_error *err)
 	int r = lt_dlinit();
 	pthread_mutex_unlock(&ltdl_lock);
 	if (r != 0)
-		return monkey_set_error(err, -EIO,
-					"cannot initialise libltdl: %s",
-					lt_dlerror());
+		return monkey_set_error(
+		    err, -EIO, "cannot initialise libltdl: %s", lt_dlerror());
 	return 0;
 }
 
@@ -197,21 +195,21 @@ static int check_descriptor(const char *name, const char *path,
 					name, path);
 	if (d->abi_major != MONKEY_BACKEND_ABI_MAJOR)
 		return monkey_set_error(
-			err, -EPROTO,
-			"refusing backend '%s' (%s): it was built for backend "
-			"ABI %u.%u but this monkey speaks ABI %u.%u; rebuild "
-			"the backend against this monkey's <monkey/backend.h>",
-			name, path, d->abi_major, d->abi_minor,
-			MONKEY_BACKEND_ABI_MAJOR, MONKEY_BACKEND_ABI_MINOR);
+		    err, -EPROTO,
+		    "refusing backend '%s' (%s): it was built for backend "
+		    "ABI %u.%u but this monkey speaks ABI %u.%u; rebuild "
+		    "the backend against this monkey's <monkey/backend.h>",
+		    name, path, d->abi_major, d->abi_minor,
+		    MONKEY_BACKEND_ABI_MAJOR, MONKEY_BACKEND_ABI_MINOR);
 	if (d->struct_size < REQUIRED_END)
 		return monkey_set_error(
-			err, -EPROTO,
-			"refusing backend '%s' (%s): its descriptor is %u bytes, "
-			"smaller than the %zu bytes ABI %u requires; rebuild "
-			"it against <monkey/backend.h>",
-			name, path, d->struct_size, (size_t)REQUIRED_END,
-			MONKEY_BACKEND_ABI_MAJOR);
-	const char *missing = !d->name    ? "name"
+		    err, -EPROTO,
+		    "refusing backend '%s' (%s): its descriptor is %u bytes, "
+		    "smaller than the %zu bytes ABI %u requires; rebuild "
+		    "it against <monkey/backend.h>",
+		    name, path, d->struct_size, (size_t)REQUIRED_END,
+		    MONKEY_BACKEND_ABI_MAJOR);
+	const char *missing = !d->name	  ? "name"
 			      : !d->init  ? "init"
 			      : !d->probe ? "probe"
 			      : !d->exec  ? "exec"
@@ -224,10 +222,10 @@ static int check_descriptor(const char *name, const char *path,
 					name, path, missing);
 	if (strcmp(d->name, name) != 0)
 		return monkey_set_error(
-			err, -EPROTO,
-			"refusing backend '%s' (%s): the module calls itself "
-			"'%s'; a backend file must be named after its backend",
-			name, path, d->name);
+		    err, -EPROTO,
+		    "refusing backend '%s' (%s): the module calls itself "
+		    "'%s'; a backend file must be named after its backend",
+		    name, path, d->name);
 	return 0;
 }
 
@@ -258,15 +256,15 @@ int monkey_backend_load_path(const char *name, const char *path,
 	const char *dlerr = h ? NULL : lt_dlerror();
 	pthread_mutex_unlock(&ltdl_lock);
 	if (!h) {
-		r = monkey_set_error(err, -ENOEXEC,
-				     "cannot load backend '%s' from %s: %s",
-				     name, path, dlerr ? dlerr : "unknown error");
+		r = monkey_set_error(
+		    err, -ENOEXEC, "cannot load backend '%s' from %s: %s", name,
+		    path, dlerr ? dlerr : "unknown error");
 		ltdl_unref();
 		return r;
 	}
 
 	monkey_backend_entry_fn entry =
-		(monkey_backend_entry_fn)lt_dlsym(h, MONKEY_BACKEND_ENTRY_SYMBOL);
+	    (monkey_backend_entry_fn)lt_dlsym(h, MONKEY_BACKEND_ENTRY_SYMBOL);
 	if (!entry) {
 		r = monkey_set_error(err, -EPROTO,
 				     "refusing backend '%s' (%s): it does not "
@@ -286,7 +284,7 @@ int monkey_backend_load_path(const char *name, const char *path,
 		goto fail;
 	}
 	size_t n = d->struct_size < sizeof(lb->desc) ? d->struct_size
-						      : sizeof(lb->desc);
+						     : sizeof(lb->desc);
 	memcpy(&lb->desc, d, n);
 	lb->handle = h;
 	*out = lb;
@@ -311,11 +309,11 @@ int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
 		monkey_backend_scan(dirs, &names, &paths);
 		_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
 		_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
-		monkey_set_error(err, -ENOENT,
-				 "backend '%s' is not installed (looked in %s); "
-				 "available backends: %s",
-				 name, where ? where : "?",
-				 have && *have ? have : "none");
+		monkey_set_error(
+		    err, -ENOENT,
+		    "backend '%s' is not installed (looked in %s); "
+		    "available backends: %s",
+		    name, where ? where : "?", have && *have ? have : "none");
 		monkey_strv_free(&names);
 		monkey_strv_free(&paths);
 		return -ENOENT;
@@ -358,7 +356,7 @@ int monkey_backend_scan(const struct monkey_strv *dirs,
 			if (strcmp(ext, ".so") != 0 && strcmp(ext, ".la") != 0)
 				continue;
 			_cleanup_free_ char *name =
-				strndup(de->d_name, len - 3);
+			    strndup(de->d_name, len - 3);
 			if (!name)
 				break;
 			bool seen = false;
@@ -376,8 +374,8 @@ int monkey_backend_scan(const struct monkey_strv *dirs,
 	}
 	/* Sort names and keep paths aligned. */
 	for (size_t i = 1; i < names->n; i++)
-		for (size_t j = i; j > 0 && cmp_str(&names->v[j - 1],
-						    &names->v[j]) > 0;
+		for (size_t j = i;
+		     j > 0 && cmp_str(&names->v[j - 1], &names->v[j]) > 0;
 		     j--) {
 			char *t = names->v[j];
 			names->v[j] = names->v[j - 1];

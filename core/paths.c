@@ -37,15 +37,15 @@ int monkey_resolve_dir_inside(const char *root, const char *base,
 					what, path, strerror(errno), root);
 	struct stat st;
 	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-		return monkey_set_error(err, -ENOTDIR,
-					"%s %s: not a directory", what, path);
+		return monkey_set_error(err, -ENOTDIR, "%s %s: not a directory",
+					what, path);
 	if (!monkey_path_within(root, real))
 		return monkey_set_error(
-			err, -EPERM,
-			"%s %s resolves to %s, outside the workspace %s; "
-			"commands may only run inside the workspace (choose "
-			"another directory or another --workspace)",
-			what, path, real, root);
+		    err, -EPERM,
+		    "%s %s resolves to %s, outside the workspace %s; "
+		    "commands may only run inside the workspace (choose "
+		    "another directory or another --workspace)",
+		    what, path, real, root);
 	*out = steal_pointer(&real);
 	return 0;
 }
@@ -59,10 +59,11 @@ int monkey_parse_mount(const char *spec, struct monkey_mount *m,
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	char *src = copy, *dst = strchr(copy, ':');
 	if (!dst || dst == src || !dst[1])
-		return monkey_set_error(err, -EINVAL,
-					"--mount '%s': expected SRC:DST[:ro|rw], "
-					"e.g. --mount ./data:/data:ro",
-					spec);
+		return monkey_set_error(
+		    err, -EINVAL,
+		    "--mount '%s': expected SRC:DST[:ro|rw], "
+		    "e.g. --mount ./data:/data:ro",
+		    spec);
 	*dst++ = '\0';
 	char *mode = strchr(dst, ':');
 	int ro = 0;
@@ -72,15 +73,16 @@ int monkey_parse_mount(const char *spec, struct monkey_mount *m,
 			ro = 1;
 		else if (strcmp(mode, "rw") != 0)
 			return monkey_set_error(
-				err, -EINVAL,
-				"--mount '%s': mode '%s' is neither ro nor rw",
-				spec, mode);
+			    err, -EINVAL,
+			    "--mount '%s': mode '%s' is neither ro nor rw",
+			    spec, mode);
 	}
 	if (dst[0] != '/' || strstr(dst, "/..") || strcmp(dst, "/") == 0)
-		return monkey_set_error(err, -EINVAL,
-					"--mount '%s': target '%s' must be an "
-					"absolute path other than / without '..'",
-					spec, dst);
+		return monkey_set_error(
+		    err, -EINVAL,
+		    "--mount '%s': target '%s' must be an "
+		    "absolute path other than / without '..'",
+		    spec, dst);
 	char *real = realpath(src, NULL);
 	if (!real)
 		return monkey_set_error(err, -errno,

@@ -31,26 +31,46 @@ const char *monkey_safety_name(int safety)
 const char *monkey_capability_name(uint32_t bit)
 {
 	switch (bit) {
-	case MONKEY_CAP_MEMORY: return "memory";
-	case MONKEY_CAP_CPU: return "cpu";
-	case MONKEY_CAP_PIDS: return "pids";
-	case MONKEY_CAP_NETWORK_ISOLATION: return "network-isolation";
-	case MONKEY_CAP_FS_ISOLATION: return "fs-isolation";
-	case MONKEY_CAP_READ_ONLY_ROOT: return "read-only-root";
-	case MONKEY_CAP_MOUNTS: return "mounts";
-	case MONKEY_CAP_STDIN: return "stdin";
-	case MONKEY_CAP_TIMEOUT: return "timeout";
-	case MONKEY_CAP_KILL_TREE: return "kill-tree";
-	case MONKEY_CAP_CLEAN_ENV: return "clean-env";
-	case MONKEY_CAP_USER: return "user";
-	case MONKEY_CAP_IMAGE: return "image";
-	case MONKEY_CAP_MEMORY_APPROX: return "memory-rlimit";
-	case MONKEY_CAP_CPU_TIME: return "cpu-time";
-	case MONKEY_CAP_FILE_SIZE: return "file-size";
-	case MONKEY_CAP_OPEN_FILES: return "open-files";
-	case MONKEY_CAP_OOM_REPORT: return "oom-report";
-	case MONKEY_CAP_POOL: return "pool";
-	case MONKEY_CAP_CANCEL: return "cancel";
+	case MONKEY_CAP_MEMORY:
+		return "memory";
+	case MONKEY_CAP_CPU:
+		return "cpu";
+	case MONKEY_CAP_PIDS:
+		return "pids";
+	case MONKEY_CAP_NETWORK_ISOLATION:
+		return "network-isolation";
+	case MONKEY_CAP_FS_ISOLATION:
+		return "fs-isolation";
+	case MONKEY_CAP_READ_ONLY_ROOT:
+		return "read-only-root";
+	case MONKEY_CAP_MOUNTS:
+		return "mounts";
+	case MONKEY_CAP_STDIN:
+		return "stdin";
+	case MONKEY_CAP_TIMEOUT:
+		return "timeout";
+	case MONKEY_CAP_KILL_TREE:
+		return "kill-tree";
+	case MONKEY_CAP_CLEAN_ENV:
+		return "clean-env";
+	case MONKEY_CAP_USER:
+		return "user";
+	case MONKEY_CAP_IMAGE:
+		return "image";
+	case MONKEY_CAP_MEMORY_APPROX:
+		return "memory-rlimit";
+	case MONKEY_CAP_CPU_TIME:
+		return "cpu-time";
+	case MONKEY_CAP_FILE_SIZE:
+		return "file-size";
+	case MONKEY_CAP_OPEN_FILES:
+		return "open-files";
+	case MONKEY_CAP_OOM_REPORT:
+		return "oom-report";
+	case MONKEY_CAP_POOL:
+		return "pool";
+	case MONKEY_CAP_CANCEL:
+		return "cancel";
 	}
 	return NULL;
 }
@@ -62,8 +82,8 @@ static void quiet_log(const struct monkey_host *h, int level, const char *fmt,
 	(void)h, (void)level, (void)fmt;
 }
 
-static int set_error_upcall(struct monkey_error *err, int code,
-			    const char *fmt, ...)
+static int set_error_upcall(struct monkey_error *err, int code, const char *fmt,
+			    ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -95,24 +115,26 @@ static void describe(const char *name, const char *path,
 	char id[32];
 	snprintf(id, sizeof(id), "%ld-0", (long)getpid());
 	struct monkey_host host = {
-		.struct_size = sizeof(host),
-		.abi_major = MONKEY_BACKEND_ABI_MAJOR,
-		.abi_minor = MONKEY_BACKEND_ABI_MINOR,
-		.log = quiet_log,
-		.set_error = set_error_upcall,
-		.instance_id = id,
+	    .struct_size = sizeof(host),
+	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
+	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
+	    .log = quiet_log,
+	    .set_error = set_error_upcall,
+	    .instance_id = id,
 	};
 	void *state = NULL;
 	if (d->init(&host, NULL, &state, &err) < 0) {
 		snprintf(st->reason, sizeof(st->reason), "%s",
-			 err.message[0] ? err.message : "initialisation failed");
+			 err.message[0] ? err.message
+					: "initialisation failed");
 	} else {
 		if (d->probe(state, &err) == 0)
 			st->available = true;
 		else
 			snprintf(st->reason, sizeof(st->reason), "%s",
-				 err.message[0] ? err.message
-						: "probe failed without a reason");
+				 err.message[0]
+				     ? err.message
+				     : "probe failed without a reason");
 		d->fini(state);
 	}
 	monkey_backend_unload(lb);
@@ -131,7 +153,7 @@ int monkey_sandbox_list(const char *backend_dir,
 		return monkey_set_error(err, r, "out of memory");
 	}
 	struct monkey_backend_status *st =
-		calloc(names.n ? names.n : 1, sizeof(*st));
+	    calloc(names.n ? names.n : 1, sizeof(*st));
 	if (!st) {
 		r = monkey_set_error(err, -ENOMEM, "out of memory");
 	} else {
@@ -186,8 +208,7 @@ void monkey_backend_status_free(struct monkey_backend_status *st, size_t n)
 	}
 }
 
-void monkey_backend_status_list_free(struct monkey_backend_status *st,
-				     size_t n)
+void monkey_backend_status_list_free(struct monkey_backend_status *st, size_t n)
 {
 	monkey_backend_status_free(st, n);
 	free(st);

@@ -16,7 +16,7 @@
 
 /* Fill err (if not NULL) and return code (a negative errno value). */
 int monkey_set_error(struct monkey_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int monkey_set_error_v(struct monkey_error *err, int code, const char *fmt,
 		       va_list ap);
 
@@ -29,18 +29,15 @@ struct monkey_strv {
 	size_t n;
 	size_t cap;
 };
-int monkey_strv_push(struct monkey_strv *sv, const char *s);    /* copies */
-int monkey_strv_push_owned(struct monkey_strv *sv, char *s);    /* takes s */
+int monkey_strv_push(struct monkey_strv *sv, const char *s); /* copies */
+int monkey_strv_push_owned(struct monkey_strv *sv, char *s); /* takes s */
 void monkey_strv_free(struct monkey_strv *sv);
 
 /* printf into a new string; NULL on failure. */
 char *monkey_strdup_printf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
-static inline void monkey_freep(void *p)
-{
-	free(*(void **)p);
-}
+static inline void monkey_freep(void *p) { free(*(void **)p); }
 static inline void monkey_closep(int *fd)
 {
 	if (*fd >= 0)

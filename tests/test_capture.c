@@ -124,13 +124,15 @@ static void test_shorten_marks_omission_and_cuts_at_utf8_boundary(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_output_is_kept_whole),
-		cmocka_unit_test(test_output_up_to_cap_is_kept_whole),
-		cmocka_unit_test(test_long_output_keeps_head_and_tail_and_counts_all),
-		cmocka_unit_test(test_one_huge_write_keeps_its_end),
-		cmocka_unit_test(test_zero_cap_counts_but_keeps_nothing),
-		cmocka_unit_test(test_shorten_leaves_short_text_alone),
-		cmocka_unit_test(test_shorten_marks_omission_and_cuts_at_utf8_boundary),
+	    cmocka_unit_test(test_small_output_is_kept_whole),
+	    cmocka_unit_test(test_output_up_to_cap_is_kept_whole),
+	    cmocka_unit_test(
+		test_long_output_keeps_head_and_tail_and_counts_all),
+	    cmocka_unit_test(test_one_huge_write_keeps_its_end),
+	    cmocka_unit_test(test_zero_cap_counts_but_keeps_nothing),
+	    cmocka_unit_test(test_shorten_leaves_short_text_alone),
+	    cmocka_unit_test(
+		test_shorten_marks_omission_and_cuts_at_utf8_boundary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,7 +99,8 @@ static void test_exec_json_echo_hi(void **s)
 	assert_int_equal(json_object_get_int(get(o, "exitCode")), 0);
 	assert_string_equal(json_object_get_string(get(o, "stdout")), "hi\n");
 	assert_string_equal(json_object_get_string(get(o, "sandbox")), "spawn");
-	assert_string_equal(json_object_get_string(get(o, "requestedSandbox")), "spawn");
+	assert_string_equal(json_object_get_string(get(o, "requestedSandbox")),
+			    "spawn");
 	assert_false(json_object_get_boolean(get(o, "fellBack")));
 	assert_false(json_object_get_boolean(get(o, "timedOut")));
 	assert_null(get(o, "signal"));
@@ -113,8 +114,8 @@ static void test_plain_mode_passes_streams_through_separately(void **s)
 {
 	(void)s;
 	struct tu_run r;
-	monkey(&r, NULL, "exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3",
-	       NULL);
+	monkey(&r, NULL, "exec", "--", "sh", "-c",
+	       "echo out; echo err >&2; exit 3", NULL);
 	assert_int_equal(r.status, 3);
 	assert_string_equal(r.out, "out\n");
 	assert_string_equal(r.err, "err\n");
@@ -156,7 +157,8 @@ static void test_json_reports_signal_and_timeout(void **s)
 {
 	(void)s;
 	struct tu_run r;
-	monkey(&r, NULL, "exec", "--json", "--", "sh", "-c", "kill -TERM $$", NULL);
+	monkey(&r, NULL, "exec", "--json", "--", "sh", "-c", "kill -TERM $$",
+	       NULL);
 	assert_int_equal(r.status, 143);
 	struct json_object *o = parse(r.out);
 	assert_int_equal(json_object_get_int(get(o, "signal")), 15);
@@ -169,7 +171,8 @@ static void test_json_reports_signal_and_timeout(void **s)
 	assert_int_equal(r.status, 124);
 	o = parse(r.out);
 	assert_true(json_object_get_boolean(get(o, "timedOut")));
-	assert_string_equal(json_object_get_string(get(o, "stdout")), "partial\n");
+	assert_string_equal(json_object_get_string(get(o, "stdout")),
+			    "partial\n");
 	json_object_put(o);
 	tu_run_free(&r);
 }
@@ -178,12 +181,16 @@ static void test_json_output_is_valid_for_binary_output(void **s)
 {
 	(void)s;
 	struct tu_run r;
-	monkey(&r, NULL, "exec", "--json", "--", "printf", "a\\377\\300b\\000c", NULL);
+	monkey(&r, NULL, "exec", "--json", "--", "printf", "a\\377\\300b\\000c",
+	       NULL);
 	assert_int_equal(r.status, 0);
 	struct json_object *o = parse(r.out);
 	assert_int_equal(json_object_get_int(get(o, "stdoutBytes")), 6);
 	const char *out = json_object_get_string(get(o, "stdout"));
-	assert_memory_equal(out, "a\xEF\xBF\xBD\xEF\xBF\xBD" "b", 8);
+	assert_memory_equal(out,
+			    "a\xEF\xBF\xBD\xEF\xBF\xBD"
+			    "b",
+			    8);
 	json_object_put(o);
 	tu_run_free(&r);
 }
@@ -192,13 +199,13 @@ static void test_bad_option_values_name_the_option(void **s)
 {
 	(void)s;
 	static const char *cases[][3] = {
-		{"--memory", "lots", "--memory 'lots'"},
-		{"--timeout", "-5", "--timeout '-5'"},
-		{"--cpus", "zero", "--cpus 'zero'"},
-		{"--pids", "0", "--pids 0"},
-		{"--env", "NOEQUALS", "--env 'NOEQUALS'"},
-		{"--mount", "bad", "--mount 'bad'"},
-		{"--workdir", "/nonexistent-dir", "--workdir /nonexistent-dir"},
+	    {"--memory", "lots", "--memory 'lots'"},
+	    {"--timeout", "-5", "--timeout '-5'"},
+	    {"--cpus", "zero", "--cpus 'zero'"},
+	    {"--pids", "0", "--pids 0"},
+	    {"--env", "NOEQUALS", "--env 'NOEQUALS'"},
+	    {"--mount", "bad", "--mount 'bad'"},
+	    {"--workdir", "/nonexistent-dir", "--workdir /nonexistent-dir"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct tu_run r;
@@ -225,18 +232,19 @@ static void test_each_loader_refusal_exits_125_with_its_message(void **s)
 {
 	(void)s;
 	static const char *cases[][2] = {
-		{"../evil", "may not contain '/'"},
-		{"a..b", "'..'"},
-		{"badabi", "but this monkey speaks ABI"},
-		{"small", "smaller than the"},
-		{"incomplete", "incomplete"},
-		{"noentry", "does not export the entry symbol"},
-		{"nosuchbackend", "is not installed (looked in"},
+	    {"../evil", "may not contain '/'"},
+	    {"a..b", "'..'"},
+	    {"badabi", "but this monkey speaks ABI"},
+	    {"small", "smaller than the"},
+	    {"incomplete", "incomplete"},
+	    {"noentry", "does not export the entry symbol"},
+	    {"nosuchbackend", "is not installed (looked in"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct tu_run r;
-		monkey(&r, NULL, "exec", "--backend-dir", (char *)tu_modules_dir(),
-		       "--sandbox", cases[i][0], "--", "true", NULL);
+		monkey(&r, NULL, "exec", "--backend-dir",
+		       (char *)tu_modules_dir(), "--sandbox", cases[i][0], "--",
+		       "true", NULL);
 		if (r.status != 125 || !tu_contains(r.err, cases[i][1]))
 			fail_msg("--sandbox %s: status %d, stderr '%s'",
 				 cases[i][0], r.status, r.err);
@@ -248,13 +256,17 @@ static void test_fallback_is_announced_and_reported_in_json(void **s)
 {
 	(void)s;
 	struct tu_run r;
-	monkey(&r, NULL, "exec", "--json", "--backend-dir", (char *)tu_modules_dir(),
-	       "--sandbox", "unavail", "--", "echo", "ok", NULL);
+	monkey(&r, NULL, "exec", "--json", "--backend-dir",
+	       (char *)tu_modules_dir(), "--sandbox", "unavail", "--", "echo",
+	       "ok", NULL);
 	assert_int_equal(r.status, 0);
-	assert_true(tu_contains(r.err, "unavail not available, falling back to spawn mode: test engine not reachable"));
+	assert_true(
+	    tu_contains(r.err, "unavail not available, falling back to spawn "
+			       "mode: test engine not reachable"));
 	struct json_object *o = parse(r.out);
 	assert_string_equal(json_object_get_string(get(o, "sandbox")), "spawn");
-	assert_string_equal(json_object_get_string(get(o, "requestedSandbox")), "unavail");
+	assert_string_equal(json_object_get_string(get(o, "requestedSandbox")),
+			    "unavail");
 	assert_true(json_object_get_boolean(get(o, "fellBack")));
 	json_object_put(o);
 	tu_run_free(&r);
@@ -275,8 +287,8 @@ static void test_monkey_sandbox_env_selects_the_backend(void **s)
 	skip(); /* this build has no none backend */
 #endif
 	char *extra[] = {env_path, "MONKEY_SANDBOX=none", NULL};
-	char *argv[] = {(char *)tu_monkey(), "exec", "--json", "--", "echo",
-			"x", NULL};
+	char *argv[] = {
+	    (char *)tu_monkey(), "exec", "--json", "--", "echo", "x", NULL};
 	struct tu_run r;
 	assert_int_equal(tu_run(&r, NULL, argv, extra), 0);
 	struct json_object *o = parse(r.out);
@@ -306,18 +318,24 @@ static void test_spawn_reports_unenforced_limits(void **s)
 	monkey(&r, NULL, "exec", "--cpus", "1", "--pids", "10", "--read-only",
 	       "--", "true", NULL);
 	assert_int_equal(r.status, 0);
-	assert_true(tu_contains(r.err, "--cpus is not enforced by the spawn backend"));
-	assert_true(tu_contains(r.err, "--pids is not enforced by the spawn backend"));
-	assert_true(tu_contains(r.err, "--read-only is not enforced by the spawn backend"));
+	assert_true(
+	    tu_contains(r.err, "--cpus is not enforced by the spawn backend"));
+	assert_true(
+	    tu_contains(r.err, "--pids is not enforced by the spawn backend"));
+	assert_true(tu_contains(
+	    r.err, "--read-only is not enforced by the spawn backend"));
 	tu_run_free(&r);
 }
 
 static void test_secrets_do_not_reach_the_command(void **s)
 {
 	(void)s;
-	char *extra[] = {env_path, "ANTHROPIC_API_KEY=sk-ant-xyz",
-			 "GITHUB_TOKEN=ghp_xyz", "AWS_SECRET_ACCESS_KEY=aws_xyz",
-			 "MONKEY_SANDBOX=", NULL};
+	char *extra[] = {env_path,
+			 "ANTHROPIC_API_KEY=sk-ant-xyz",
+			 "GITHUB_TOKEN=ghp_xyz",
+			 "AWS_SECRET_ACCESS_KEY=aws_xyz",
+			 "MONKEY_SANDBOX=",
+			 NULL};
 	char *argv[] = {(char *)tu_monkey(), "exec", "--", "env", NULL};
 	struct tu_run r;
 	assert_int_equal(tu_run(&r, NULL, argv, extra), 0);
@@ -325,8 +343,15 @@ static void test_secrets_do_not_reach_the_command(void **s)
 	assert_false(tu_contains(r.out, "_xyz"));
 	assert_true(tu_contains(r.out, "PATH="));
 	tu_run_free(&r);
-	char *argv2[] = {(char *)tu_monkey(), "exec", "--pass-env", "GITHUB_TOKEN",
-			 "--env", "X=1", "--", "env", NULL};
+	char *argv2[] = {(char *)tu_monkey(),
+			 "exec",
+			 "--pass-env",
+			 "GITHUB_TOKEN",
+			 "--env",
+			 "X=1",
+			 "--",
+			 "env",
+			 NULL};
 	assert_int_equal(tu_run(&r, NULL, argv2, extra), 0);
 	assert_true(tu_contains(r.out, "GITHUB_TOKEN=ghp_xyz"));
 	assert_true(tu_contains(r.out, "X=1"));
@@ -353,11 +378,15 @@ static void test_sandbox_list_shows_spawn_and_none(void **s)
 	bool spawn = false;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *e = json_object_array_get_idx(a, i);
-		if (strcmp(json_object_get_string(get(e, "name")), "spawn") == 0) {
+		if (strcmp(json_object_get_string(get(e, "name")), "spawn") ==
+		    0) {
 			spawn = true;
-			assert_true(json_object_get_boolean(get(e, "available")));
-			assert_string_equal(json_object_get_string(get(e, "safety")), "medium");
-			assert_string_equal(json_object_get_string(get(e, "abi")), "1.0");
+			assert_true(
+			    json_object_get_boolean(get(e, "available")));
+			assert_string_equal(
+			    json_object_get_string(get(e, "safety")), "medium");
+			assert_string_equal(
+			    json_object_get_string(get(e, "abi")), "1.0");
 		}
 	}
 	assert_true(spawn);
@@ -373,7 +402,8 @@ static void test_sandbox_list_shows_refused_modules_with_reason(void **s)
 	       (char *)tu_modules_dir(), NULL);
 	assert_int_equal(r.status, 0);
 	assert_true(tu_contains(r.out, "refused: refusing backend 'badabi'"));
-	assert_true(tu_contains(r.out, "unavailable: test engine not reachable"));
+	assert_true(
+	    tu_contains(r.out, "unavailable: test engine not reachable"));
 	tu_run_free(&r);
 }
 
@@ -406,24 +436,26 @@ static void test_sandbox_info(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_subcommand_has_help),
-		cmocka_unit_test(test_version),
-		cmocka_unit_test(test_exec_json_echo_hi),
-		cmocka_unit_test(test_plain_mode_passes_streams_through_separately),
-		cmocka_unit_test(test_exit_codes_follow_docker_run),
-		cmocka_unit_test(test_json_reports_signal_and_timeout),
-		cmocka_unit_test(test_json_output_is_valid_for_binary_output),
-		cmocka_unit_test(test_bad_option_values_name_the_option),
-		cmocka_unit_test(test_missing_command_is_an_error),
-		cmocka_unit_test(test_each_loader_refusal_exits_125_with_its_message),
-		cmocka_unit_test(test_fallback_is_announced_and_reported_in_json),
-		cmocka_unit_test(test_monkey_sandbox_env_selects_the_backend),
-		cmocka_unit_test(test_none_backend_warns_loudly),
-		cmocka_unit_test(test_spawn_reports_unenforced_limits),
-		cmocka_unit_test(test_secrets_do_not_reach_the_command),
-		cmocka_unit_test(test_sandbox_list_shows_spawn_and_none),
-		cmocka_unit_test(test_sandbox_list_shows_refused_modules_with_reason),
-		cmocka_unit_test(test_sandbox_info),
+	    cmocka_unit_test(test_every_subcommand_has_help),
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_exec_json_echo_hi),
+	    cmocka_unit_test(test_plain_mode_passes_streams_through_separately),
+	    cmocka_unit_test(test_exit_codes_follow_docker_run),
+	    cmocka_unit_test(test_json_reports_signal_and_timeout),
+	    cmocka_unit_test(test_json_output_is_valid_for_binary_output),
+	    cmocka_unit_test(test_bad_option_values_name_the_option),
+	    cmocka_unit_test(test_missing_command_is_an_error),
+	    cmocka_unit_test(
+		test_each_loader_refusal_exits_125_with_its_message),
+	    cmocka_unit_test(test_fallback_is_announced_and_reported_in_json),
+	    cmocka_unit_test(test_monkey_sandbox_env_selects_the_backend),
+	    cmocka_unit_test(test_none_backend_warns_loudly),
+	    cmocka_unit_test(test_spawn_reports_unenforced_limits),
+	    cmocka_unit_test(test_secrets_do_not_reach_the_command),
+	    cmocka_unit_test(test_sandbox_list_shows_spawn_and_none),
+	    cmocka_unit_test(
+		test_sandbox_list_shows_refused_modules_with_reason),
+	    cmocka_unit_test(test_sandbox_info),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -30,18 +30,18 @@ static bool has_name(const struct monkey_strv *sv, const char *name)
 }
 
 static char *host_env[] = {
-	"PATH=/usr/bin:/bin",
-	"HOME=/home/u",
-	"LANG=C.UTF-8",
-	"LC_ALL=C",
-	"TERM=xterm",
-	"ANTHROPIC_API_KEY=sk-ant-secret",
-	"GITHUB_TOKEN=ghp_secret",
-	"AWS_SECRET_ACCESS_KEY=aws-secret",
-	"DB_PASSWORD=hunter2",
-	"LD_PRELOAD=/evil.so",
-	"RANDOM_VAR=1",
-	NULL,
+    "PATH=/usr/bin:/bin",
+    "HOME=/home/u",
+    "LANG=C.UTF-8",
+    "LC_ALL=C",
+    "TERM=xterm",
+    "ANTHROPIC_API_KEY=sk-ant-secret",
+    "GITHUB_TOKEN=ghp_secret",
+    "AWS_SECRET_ACCESS_KEY=aws-secret",
+    "DB_PASSWORD=hunter2",
+    "LD_PRELOAD=/evil.so",
+    "RANDOM_VAR=1",
+    NULL,
 };
 
 static void build(struct monkey_exec_options *o, struct monkey_strv *env,
@@ -148,11 +148,12 @@ static void test_missing_path_gets_a_default(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_allowlist_passes_and_everything_else_is_dropped),
-		cmocka_unit_test(test_secret_names_are_detected_case_insensitively),
-		cmocka_unit_test(test_named_variables_reach_the_command),
-		cmocka_unit_test(test_bad_env_option_is_an_error_naming_it),
-		cmocka_unit_test(test_missing_path_gets_a_default),
+	    cmocka_unit_test(
+		test_allowlist_passes_and_everything_else_is_dropped),
+	    cmocka_unit_test(test_secret_names_are_detected_case_insensitively),
+	    cmocka_unit_test(test_named_variables_reach_the_command),
+	    cmocka_unit_test(test_bad_env_option_is_an_error_naming_it),
+	    cmocka_unit_test(test_missing_path_gets_a_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

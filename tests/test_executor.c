@@ -89,7 +89,8 @@ static void test_request_carries_resolved_options(void **s)
 	char *out = run_capture(ex, argv, &res);
 	assert_true(realpath(ws, real) != NULL);
 	char want[2 * 4096 + 64];
-	snprintf(want, sizeof(want), "workspace=%s\nworkdir=%s/sub\n", real, real);
+	snprintf(want, sizeof(want), "workspace=%s\nworkdir=%s/sub\n", real,
+		 real);
 	assert_true(tu_contains(out, want));
 	assert_true(tu_contains(out, "argv=prog\nargv=a b\nargv=$(id)\n"));
 	assert_true(tu_contains(out, "timeout=1234\n"));
@@ -113,7 +114,8 @@ static void test_request_carries_resolved_options(void **s)
 	free(ws);
 }
 
-static void test_explicit_options_a_backend_cannot_enforce_are_reported(void **s)
+static void
+test_explicit_options_a_backend_cannot_enforce_are_reported(void **s)
 {
 	(void)s;
 	struct monkey_exec_options o;
@@ -124,8 +126,10 @@ static void test_explicit_options_a_backend_cannot_enforce_are_reported(void **s
 	struct monkey_executor *ex;
 	struct monkey_error err = {0};
 	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
-	assert_true(tu_contains(notices, "--cpus is not enforced by the reqdump backend"));
-	assert_true(tu_contains(notices, "--pids is not enforced by the reqdump backend"));
+	assert_true(tu_contains(
+	    notices, "--cpus is not enforced by the reqdump backend"));
+	assert_true(tu_contains(
+	    notices, "--pids is not enforced by the reqdump backend"));
 	assert_false(tu_contains(notices, "--memory"));
 	monkey_executor_close(ex);
 }
@@ -156,7 +160,8 @@ static void test_unavailable_backend_falls_back_to_spawn_with_reason(void **s)
 	assert_string_equal(monkey_executor_backend_name(ex), "spawn");
 	assert_string_equal(monkey_executor_requested_name(ex), "unavail");
 	assert_true(monkey_executor_fell_back(ex));
-	assert_true(tu_contains(notices, "unavail not available, falling back "
+	assert_true(tu_contains(notices,
+				"unavail not available, falling back "
 				"to spawn mode: test engine not reachable at "
 				"/nonexistent.sock"));
 	const char *argv[] = {"echo", "hi", NULL};
@@ -181,7 +186,9 @@ static void test_missing_docker_says_docker_not_available(void **s)
 	struct monkey_error err = {0};
 	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
 	assert_string_equal(monkey_executor_backend_name(ex), "spawn");
-	assert_true(tu_contains(notices, "Docker not available, falling back to spawn mode: backend 'docker' is not installed (looked in "));
+	assert_true(tu_contains(
+	    notices, "Docker not available, falling back to spawn mode: "
+		     "backend 'docker' is not installed (looked in "));
 	monkey_executor_close(ex);
 }
 
@@ -208,7 +215,8 @@ static void test_unknown_backend_is_an_error_not_a_fallback(void **s)
 	struct monkey_executor *ex = NULL;
 	struct monkey_error err = {0};
 	assert_int_equal(monkey_executor_open(&o, &ex, &err), -ENOENT);
-	assert_true(tu_contains(err.message, "backend 'dokcer' is not installed"));
+	assert_true(
+	    tu_contains(err.message, "backend 'dokcer' is not installed"));
 	assert_true(tu_contains(err.message, "reqdump"));
 }
 
@@ -242,7 +250,8 @@ static void test_workdir_outside_workspace_is_refused(void **s)
 	assert_true(tu_contains(err.message, "outside the workspace"));
 	o.workdir = link;
 	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EPERM);
-	assert_true(tu_contains(err.message, "resolves to /etc, outside the workspace"));
+	assert_true(tu_contains(err.message,
+				"resolves to /etc, outside the workspace"));
 	tu_rmrf(ws);
 	free(ws);
 }
@@ -328,19 +337,22 @@ static void test_empty_command_is_rejected(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_carries_resolved_options),
-		cmocka_unit_test(test_explicit_options_a_backend_cannot_enforce_are_reported),
-		cmocka_unit_test(test_defaults_are_applied_quietly),
-		cmocka_unit_test(test_unavailable_backend_falls_back_to_spawn_with_reason),
-		cmocka_unit_test(test_missing_docker_says_docker_not_available),
-		cmocka_unit_test(test_no_fallback_turns_unavailability_into_an_error),
-		cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
-		cmocka_unit_test(test_refused_backend_is_never_papered_over),
-		cmocka_unit_test(test_workdir_outside_workspace_is_refused),
-		cmocka_unit_test(test_command_workdir_escape_fails_with_125),
-		cmocka_unit_test(test_not_found_from_backend_maps_to_127),
-		cmocka_unit_test(test_bad_mount_is_an_error_naming_it),
-		cmocka_unit_test(test_empty_command_is_rejected),
+	    cmocka_unit_test(test_request_carries_resolved_options),
+	    cmocka_unit_test(
+		test_explicit_options_a_backend_cannot_enforce_are_reported),
+	    cmocka_unit_test(test_defaults_are_applied_quietly),
+	    cmocka_unit_test(
+		test_unavailable_backend_falls_back_to_spawn_with_reason),
+	    cmocka_unit_test(test_missing_docker_says_docker_not_available),
+	    cmocka_unit_test(
+		test_no_fallback_turns_unavailability_into_an_error),
+	    cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
+	    cmocka_unit_test(test_refused_backend_is_never_papered_over),
+	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),
+	    cmocka_unit_test(test_command_workdir_escape_fails_with_125),
+	    cmocka_unit_test(test_not_found_from_backend_maps_to_127),
+	    cmocka_unit_test(test_bad_mount_is_an_error_naming_it),
+	    cmocka_unit_test(test_empty_command_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

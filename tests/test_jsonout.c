@@ -25,10 +25,15 @@ static void test_valid_utf8_is_unchanged(void **s)
 static void test_invalid_bytes_become_replacement_chars(void **s)
 {
 	(void)s;
-	const char t[] = "a\xff" "b\xc3" "c\xed\xa0\x80" "d\xc0\xaf";
+	const char t[] = "a\xff"
+			 "b\xc3"
+			 "c\xed\xa0\x80"
+			 "d\xc0\xaf";
 	size_t n;
 	char *r = monkey_utf8_sanitize(t, sizeof(t) - 1, &n);
-	assert_string_equal(r, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c"
+	assert_string_equal(r, "a\xEF\xBF\xBD"
+			       "b\xEF\xBF\xBD"
+			       "c"
 			       "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
 			       "d\xEF\xBF\xBD\xEF\xBF\xBD");
 	free(r);
@@ -43,7 +48,8 @@ static void test_binary_output_round_trips_as_valid_json(void **s)
 	struct json_object *o = monkey_json_bytes(bin, sizeof(bin));
 	const char *text = json_object_to_json_string(o);
 	struct json_tokener *tok = json_tokener_new();
-	struct json_object *back = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	struct json_object *back =
+	    json_tokener_parse_ex(tok, text, (int)strlen(text));
 	assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
 	assert_non_null(back);
 	/* NUL and control characters survive as escapes. */
@@ -68,12 +74,13 @@ static void test_result_object_has_every_field(void **s)
 	r.out.total = 3;
 	r.err.head = strdup("");
 	r.err.tail = strdup("");
-	struct json_object *o = monkey_result_to_json(&r, "spawn", "docker", true);
+	struct json_object *o =
+	    monkey_result_to_json(&r, "spawn", "docker", true);
 	static const char *fields[] = {
-		"sandbox", "requestedSandbox", "fellBack", "exitCode", "signal",
-		"timedOut", "oomKilled", "durationMs", "stdout", "stderr",
-		"stdoutBytes", "stderrBytes", "stdoutTruncated",
-		"stderrTruncated", "error"};
+	    "sandbox",	       "requestedSandbox", "fellBack",	  "exitCode",
+	    "signal",	       "timedOut",	   "oomKilled",	  "durationMs",
+	    "stdout",	       "stderr",	   "stdoutBytes", "stderrBytes",
+	    "stdoutTruncated", "stderrTruncated",  "error"};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
 		if (!json_object_object_get_ex(o, fields[i], NULL))
 			fail_msg("missing field %s", fields[i]);
@@ -95,10 +102,10 @@ static void test_result_object_has_every_field(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_utf8_is_unchanged),
-		cmocka_unit_test(test_invalid_bytes_become_replacement_chars),
-		cmocka_unit_test(test_binary_output_round_trips_as_valid_json),
-		cmocka_unit_test(test_result_object_has_every_field),
+	    cmocka_unit_test(test_valid_utf8_is_unchanged),
+	    cmocka_unit_test(test_invalid_bytes_become_replacement_chars),
+	    cmocka_unit_test(test_binary_output_round_trips_as_valid_json),
+	    cmocka_unit_test(test_result_object_has_every_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,9 +68,11 @@ static void test_refuses_other_abi_major_naming_both(void **s)
 {
 	(void)s;
 	char want[128];
-	snprintf(want, sizeof(want), "built for backend ABI %d.0 but this "
-		 "monkey speaks ABI %d.%d", MONKEY_BACKEND_ABI_MAJOR + 1,
-		 MONKEY_BACKEND_ABI_MAJOR, MONKEY_BACKEND_ABI_MINOR);
+	snprintf(want, sizeof(want),
+		 "built for backend ABI %d.0 but this "
+		 "monkey speaks ABI %d.%d",
+		 MONKEY_BACKEND_ABI_MAJOR + 1, MONKEY_BACKEND_ABI_MAJOR,
+		 MONKEY_BACKEND_ABI_MINOR);
 	expect_refusal("badabi", -EPROTO, want);
 }
 
@@ -83,7 +85,8 @@ static void test_refuses_descriptor_too_small(void **s)
 static void test_refuses_incomplete_descriptor(void **s)
 {
 	(void)s;
-	expect_refusal("incomplete", -EPROTO, "incomplete, its descriptor has no exec");
+	expect_refusal("incomplete", -EPROTO,
+		       "incomplete, its descriptor has no exec");
 }
 
 static void test_refuses_module_without_entry_symbol(void **s)
@@ -198,7 +201,8 @@ static void test_unknown_name_lists_backends_and_dirs(void **s)
 	struct monkey_loaded_backend *lb = NULL;
 	struct monkey_error err = {0};
 	assert_int_equal(load(tu_modules_dir(), "nosuch", &lb, &err), -ENOENT);
-	assert_true(tu_contains(err.message, "backend 'nosuch' is not installed"));
+	assert_true(
+	    tu_contains(err.message, "backend 'nosuch' is not installed"));
 	assert_true(tu_contains(err.message, tu_modules_dir()));
 	assert_true(tu_contains(err.message, "reqdump"));
 	assert_true(tu_contains(err.message, "future"));
@@ -239,22 +243,22 @@ static void test_first_directory_wins(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_loads_uninstalled_module_from_build_tree),
-		cmocka_unit_test(test_loads_installed_style_so_file),
-		cmocka_unit_test(test_refuses_name_with_slash),
-		cmocka_unit_test(test_refuses_name_with_dotdot),
-		cmocka_unit_test(test_refuses_other_abi_major_naming_both),
-		cmocka_unit_test(test_refuses_descriptor_too_small),
-		cmocka_unit_test(test_refuses_incomplete_descriptor),
-		cmocka_unit_test(test_refuses_module_without_entry_symbol),
-		cmocka_unit_test(test_refuses_module_whose_name_differs),
-		cmocka_unit_test(test_accepts_newer_minor_with_appended_fields),
-		cmocka_unit_test(test_refuses_group_writable_module),
-		cmocka_unit_test(test_refuses_symlinked_module),
-		cmocka_unit_test(test_refuses_directory_named_like_module),
-		cmocka_unit_test(test_unknown_name_lists_backends_and_dirs),
-		cmocka_unit_test(test_search_path_order),
-		cmocka_unit_test(test_first_directory_wins),
+	    cmocka_unit_test(test_loads_uninstalled_module_from_build_tree),
+	    cmocka_unit_test(test_loads_installed_style_so_file),
+	    cmocka_unit_test(test_refuses_name_with_slash),
+	    cmocka_unit_test(test_refuses_name_with_dotdot),
+	    cmocka_unit_test(test_refuses_other_abi_major_naming_both),
+	    cmocka_unit_test(test_refuses_descriptor_too_small),
+	    cmocka_unit_test(test_refuses_incomplete_descriptor),
+	    cmocka_unit_test(test_refuses_module_without_entry_symbol),
+	    cmocka_unit_test(test_refuses_module_whose_name_differs),
+	    cmocka_unit_test(test_accepts_newer_minor_with_appended_fields),
+	    cmocka_unit_test(test_refuses_group_writable_module),
+	    cmocka_unit_test(test_refuses_symlinked_module),
+	    cmocka_unit_test(test_refuses_directory_named_like_module),
+	    cmocka_unit_test(test_unknown_name_lists_backends_and_dirs),
+	    cmocka_unit_test(test_search_path_order),
+	    cmocka_unit_test(test_first_directory_wins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,8 @@ int tu_run(struct tu_run *r, const char *stdin_data, char *const argv[],
 	r->out = calloc(1, 1);
 	r->err = calloc(1, 1);
 	int po[2], pe[2], pi[2];
-	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || pipe2(pi, O_CLOEXEC))
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) ||
+	    pipe2(pi, O_CLOEXEC))
 		return -1;
 	pid_t pid = fork();
 	if (pid < 0)
@@ -80,9 +81,11 @@ int tu_run(struct tu_run *r, const char *stdin_data, char *const argv[],
 			ssize_t n = read(fds[i].fd, buf, sizeof(buf));
 			if (n > 0) {
 				if (i == 0)
-					append(&r->out, &r->out_len, buf, (size_t)n);
+					append(&r->out, &r->out_len, buf,
+					       (size_t)n);
 				else
-					append(&r->err, &r->err_len, buf, (size_t)n);
+					append(&r->err, &r->err_len, buf,
+					       (size_t)n);
 			} else if (n == 0 || errno != EINTR) {
 				close(fds[i].fd);
 				if (i == 0)
@@ -93,8 +96,8 @@ int tu_run(struct tu_run *r, const char *stdin_data, char *const argv[],
 			}
 		}
 		if (pi[1] >= 0 && fds[2].revents) {
-			ssize_t n = write(pi[1], stdin_data + in_off,
-					  in_len - in_off);
+			ssize_t n =
+			    write(pi[1], stdin_data + in_off, in_len - in_off);
 			if (n > 0)
 				in_off += (size_t)n;
 			if (n < 0 || in_off == in_len) {
@@ -158,10 +161,7 @@ static int rm_one(const char *path, const struct stat *sb, int flag,
 	return 0;
 }
 
-void tu_rmrf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
+void tu_rmrf(const char *path) { nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
 void tu_write_file(const char *path, const char *content)
 {

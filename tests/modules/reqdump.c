@@ -26,7 +26,7 @@ static int rd_probe(void *state, struct monkey_error *err)
 }
 
 static void emit(const struct monkey_exec_request *req, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 #include <stdarg.h>
 static void emit(const struct monkey_exec_request *req, const char *fmt, ...)
 {
@@ -62,7 +62,8 @@ static int rd_exec(void *state, const struct monkey_exec_request *req,
 	     req->read_only_root);
 	for (size_t i = 0; i < req->n_mounts; i++)
 		emit(req, "mount=%s:%s:%s\n", req->mounts[i].source,
-		     req->mounts[i].target, req->mounts[i].read_only ? "ro" : "rw");
+		     req->mounts[i].target,
+		     req->mounts[i].read_only ? "ro" : "rw");
 	emit(req, "image=%s\nuser=%s\n", req->image ? req->image : "(null)",
 	     req->user ? req->user : "(null)");
 	if (req->has_stdin)
@@ -74,21 +75,18 @@ static int rd_exec(void *state, const struct monkey_exec_request *req,
 	return 0;
 }
 
-static void rd_fini(void *state)
-{
-	free(state);
-}
+static void rd_fini(void *state) { free(state); }
 
 static const struct monkey_backend desc = {
-	MONKEY_BACKEND_HEADER,
-	.name = "reqdump",
-	.description = "test backend that reports its request",
-	.safety = MONKEY_SAFETY_NONE,
-	.capabilities = MONKEY_CAP_STDIN | MONKEY_CAP_MEMORY,
-	.init = rd_init,
-	.probe = rd_probe,
-	.exec = rd_exec,
-	.fini = rd_fini,
+    MONKEY_BACKEND_HEADER,
+    .name = "reqdump",
+    .description = "test backend that reports its request",
+    .safety = MONKEY_SAFETY_NONE,
+    .capabilities = MONKEY_CAP_STDIN | MONKEY_CAP_MEMORY,
+    .init = rd_init,
+    .probe = rd_probe,
+    .exec = rd_exec,
+    .fini = rd_fini,
 };
 
 MONKEY_BACKEND_EXPORT(&desc)
