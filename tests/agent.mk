@@ -9,9 +9,16 @@ tests_libagentharness_la_CFLAGS = $(TEST_CFLAGS)
 
 AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 
-agent_tests = tests/test_agent_units tests/test_agent_tools tests/test_agent_http tests/test_agent_cli \
-	tests/test_agent_approval tests/test_agent_api \
-	tests/test_agent_docker
+# The agent's commands run through the default backend, spawn; a build
+# without it (a distribution's split) runs only the unit tests.
+agent_tests = tests/test_agent_units
+if BACKEND_SPAWN
+agent_tests += tests/test_agent_tools tests/test_agent_http \
+	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api
+if BACKEND_DOCKER
+agent_tests += tests/test_agent_docker
+endif
+endif
 check_PROGRAMS += $(agent_tests)
 TESTS += $(agent_tests)
 

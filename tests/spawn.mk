@@ -14,10 +14,16 @@ tests_libspawnharness_la_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_libspawnharness_la_CFLAGS = $(TEST_CFLAGS)
 tests_libspawnharness_la_LIBADD = $(CMOCKA_LIBS) -ldl
 
-SPAWN_TESTS = tests/test_spawn_tree tests/test_spawn_backend \
-	tests/test_spawn_hygiene tests/test_spawn_threads \
-	tests/test_spawn_none tests/test_procrun tests/test_spawn_exec \
-	tests/test_spawn_rss
+# Only the tests for the backends this build has (distributions may
+# switch spawn or none off).
+SPAWN_TESTS = tests/test_procrun
+if BACKEND_SPAWN
+SPAWN_TESTS += tests/test_spawn_tree tests/test_spawn_backend \
+	tests/test_spawn_hygiene tests/test_spawn_threads tests/test_spawn_rss
+if BACKEND_NONE
+SPAWN_TESTS += tests/test_spawn_none tests/test_spawn_exec
+endif
+endif
 check_PROGRAMS += $(SPAWN_TESTS)
 TESTS += $(SPAWN_TESTS)
 SPAWN_TEST_LIBS = tests/libspawnharness.la $(CMOCKA_LIBS) $(PTHREAD_LIBS)
