@@ -8,9 +8,11 @@ DOCKER_HARNESS = tests/docker_harness.c tests/docker_harness.h
 
 if BACKEND_DOCKER
 if HAVE_CMOCKA
-check_PROGRAMS += tests/test_docker tests/test_docker_errors
-TESTS += tests/test_docker tests/test_docker_errors tests/test_docker_cli.sh \
-	tests/test_docker_podman.sh
+check_PROGRAMS += tests/test_docker tests/test_docker_errors \
+	tests/test_docker_exec tests/test_docker_pool
+TESTS += tests/test_docker tests/test_docker_errors tests/test_docker_exec \
+	tests/test_docker_pool tests/test_docker_pooled.sh \
+	tests/test_docker_cli.sh tests/test_docker_podman.sh
 endif
 endif
 
@@ -24,6 +26,17 @@ tests_test_docker_errors_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_docker_errors_CFLAGS = $(DOCKER_TEST_CFLAGS)
 tests_test_docker_errors_LDADD = $(DOCKER_TEST_LIBS)
 
+tests_test_docker_exec_SOURCES = tests/test_docker_exec.c $(DOCKER_HARNESS)
+tests_test_docker_exec_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_docker_exec_CFLAGS = $(DOCKER_TEST_CFLAGS)
+tests_test_docker_exec_LDADD = $(DOCKER_TEST_LIBS)
+
+tests_test_docker_pool_SOURCES = tests/test_docker_pool.c $(DOCKER_HARNESS)
+tests_test_docker_pool_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_docker_pool_CFLAGS = $(DOCKER_TEST_CFLAGS)
+tests_test_docker_pool_LDADD = $(DOCKER_TEST_LIBS)
+
+EXTRA_DIST += tests/test_docker_pooled.sh
 EXTRA_DIST += tests/engines.sh tests/make-test-image.sh tests/test_docker_cli.sh \
 	tests/test_docker_podman.sh
 

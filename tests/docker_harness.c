@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@ int dt_podman;
 char dt_workspace[256];
 
 char dt_instance_id[64];
+int dt_pool;
+int dt_pool_allow_cold;
+static __thread int ran_pooled;
+static char config[512];
 static void *dl;
 static const char *const default_envp[] = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8",
 					   NULL};
@@ -57,6 +62,8 @@ static void host_log(const struct monkey_host *h, int level, const char *fmt,
 		snprintf(log_text + l, sizeof(log_text) - l, "%s\n", line);
 		pthread_mutex_unlock(&log_lock);
 	}
+	if (!strncmp(line, "docker: pooled container", 24))
+		ran_pooled = 1;
 	if (dt_log_hook)
 		dt_log_hook(level, line);
 	if (level >= MONKEY_LOG_INFO || getenv("DT_VERBOSE"))
@@ -153,10 +160,49 @@ void dt_request(struct monkey_exec_request *req, const char *const *argv)
 	req->cancel_fd = -1;
 }
 
+static int discard(void *ctx, int stream, const void *data, size_t len)
+{
+	(void)ctx, (void)stream, (void)data, (void)len;
+	return 0;
+}
+
+static int cancel_pending(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* Pool mode: run "true" with req's settings (keying the pool to them),
+ * then wait until a container for them is prestarted, so that the
+ * command itself runs pooled.  Returns 0 when settings cannot make a
+ * container at all (the request is to be refused either way). */
+static int warm_pool_for(void *st, const struct monkey_exec_request *req)
+{
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request w = *req;
+	struct monkey_exec_result res = {.struct_size = sizeof(res)};
+	struct monkey_error err = {0};
+	w.argv = argv;
+	w.has_stdin = 0;
+	w.cancel_fd = -1;
+	w.timeout_ms = 30000;
+	w.output = discard;
+	if (dt_backend->exec(st, &w, &res, &err) < 0)
+		return 0;
+	for (int i = 0; i < 200 && dt_count_pooled(1) < 1; i++)
+		usleep(25 * 1000);
+	return 1;
+}
+
 void dt_exec(void *st, const struct monkey_exec_request *req,
 	     struct dt_run *run)
 {
 	struct monkey_exec_request r = *req;
+	int want_pooled = dt_pool && (!st || st == dt_state) &&
+			  !cancel_pending(req->cancel_fd);
+	if (want_pooled)
+		want_pooled = warm_pool_for(st ? st : dt_state, req);
+	ran_pooled = 0;
 	int stop_after = run->stop_after;
 	memset(run, 0, sizeof(*run));
 	run->stop_after = stop_after;
@@ -169,6 +215,12 @@ void dt_exec(void *st, const struct monkey_exec_request *req,
 	run->rc =
 	    dt_backend->exec(st ? st : dt_state, &r, &run->res, &run->err);
 	run->ms = dt_now_ms() - t0;
+	run->pooled = ran_pooled;
+	if (want_pooled && !ran_pooled && !dt_pool_allow_cold) {
+		fprintf(stderr, "pool mode: the command did not run in a "
+				"prestarted container\n");
+		run->rc = -EPROTO;
+	}
 	if (!run->out)
 		run->out = calloc(1, 1);
 	if (!run->errout)
@@ -281,6 +333,54 @@ void dt_remove_labelled(const char *value)
 	json_object_put(o);
 }
 
+int dt_count_pooled(int running_only)
+{
+	json_object *o = list_labelled(dt_instance_id);
+	int n = o ? 0 : -1;
+	for (size_t i = 0; o && i < json_object_array_length(o); i++) {
+		json_object *c = json_object_array_get_idx(o, i);
+		json_object *labels = NULL, *state = NULL;
+		if (!json_object_object_get_ex(c, "Labels", &labels) ||
+		    !json_object_object_get_ex(labels, "monkey.pool", NULL))
+			continue;
+		if (running_only &&
+		    (!json_object_object_get_ex(c, "State", &state) ||
+		     strcmp(json_object_get_string(state), "running")))
+			continue;
+		n++;
+	}
+	json_object_put(o);
+	return n;
+}
+
+char *dt_inspect_running(const char *process)
+{
+	json_object *o = list_labelled(dt_instance_id);
+	char *body = NULL;
+	for (size_t i = 0; o && !body && i < json_object_array_length(o);
+	     i++) {
+		json_object *id = NULL;
+		char path[256], *top = NULL;
+		if (!json_object_object_get_ex(json_object_array_get_idx(o, i),
+					       "Id", &id))
+			continue;
+		snprintf(path, sizeof(path), "/containers/%s/top",
+			 json_object_get_string(id));
+		if (api("GET", path, NULL, &top) == 200 && top &&
+		    strstr(top, process)) {
+			snprintf(path, sizeof(path), "/containers/%s/json",
+				 json_object_get_string(id));
+			if (api("GET", path, NULL, &body) != 200) {
+				free(body);
+				body = NULL;
+			}
+		}
+		free(top);
+	}
+	json_object_put(o);
+	return body;
+}
+
 char *dt_inspect_labelled(const char *value)
 {
 	json_object *o = list_labelled(value);
@@ -353,6 +453,27 @@ void dt_remove_container(const char *id)
 int dt_assert_no_containers(void **unused)
 {
 	(void)unused;
+	/* Pool mode: a new state per test, and the old one's prestarted
+	 * containers must go with its fini. */
+	if (dt_pool && dt_state) {
+		struct monkey_error err = {0};
+		dt_backend->fini(dt_state);
+		dt_state = NULL;
+		int n = dt_count_containers(dt_instance_id);
+		if (n != 0) {
+			fprintf(stderr,
+				"%d container(s) remain after fini of a pooled "
+				"state\n",
+				n);
+			return -1;
+		}
+		if (dt_init(config, &dt_state, &err) < 0 ||
+		    dt_backend->probe(dt_state, &err) < 0) {
+			fprintf(stderr, "re-init: %s\n", err.message);
+			return -1;
+		}
+		return 0;
+	}
 	/* The backend deletes a finished command's stopped container right
 	 * after answering: give that a moment. */
 	int n = dt_count_containers(dt_instance_id);
@@ -448,10 +569,12 @@ void dt_setup_or_exit(const char *program)
 	chmod(dt_workspace, 01777);
 	atexit(dt_teardown_all);
 
-	char cfg[512];
-	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\",\"pull\":\"never\"}",
-		 dt_image);
-	if (dt_init(cfg, &dt_state, &err) < 0) {
+	const char *pool = getenv("MONKEY_TEST_POOL");
+	dt_pool = pool && atoi(pool) > 0 ? atoi(pool) : 0;
+	snprintf(config, sizeof(config),
+		 "{\"image\":\"%s\",\"pull\":\"never\",\"pool\":%d}",
+		 dt_image, dt_pool);
+	if (dt_init(config, &dt_state, &err) < 0) {
 		fprintf(stderr, "FAIL: init: %s\n", err.message);
 		exit(1);
 	}
@@ -469,7 +592,9 @@ void dt_setup_or_exit(const char *program)
 	    strstr(body, "odman"))
 		dt_podman = 1;
 	free(body);
-	fprintf(stderr, "%s: engine at %s (%s), image %s, instance %s\n",
-		program, dt_socket(), dt_podman ? "podman" : "docker", dt_image,
-		dt_instance_id);
+	fprintf(stderr,
+		"%s: engine at %s (%s), image %s, instance %s, %s\n", program,
+		dt_socket(), dt_podman ? "podman" : "docker", dt_image,
+		dt_instance_id,
+		dt_pool ? "pooled (MONKEY_TEST_POOL)" : "cold");
 }

@@ -34,11 +34,22 @@ struct dt_run {
 	int64_t ms;
 	int stop_after; /* sink returns -1 once this many bytes came (0: never)
 			 */
+	int pooled; /* it ran in a prestarted container */
 };
 
 /* A request with monkey's defaults: 256 MB, 0.5 CPU, 50 pids, 30 s
  * timeout, the test image, the scratch workspace.  argv is borrowed. */
 void dt_request(struct monkey_exec_request *req, const char *const *argv);
+
+/* Pool mode (MONKEY_TEST_POOL=K): dt_state keeps K prestarted containers;
+ * dt_exec on it first warms the pool for the request's settings and makes
+ * the run fail (rc -EPROTO) when the command did not run pooled, unless
+ * dt_pool_allow_cold.  Each test's teardown then finis the state (which
+ * must leave nothing) and makes a new one. */
+extern int dt_pool;
+extern int dt_pool_allow_cold;
+/* Containers of this process labelled as pooled (running ones only). */
+int dt_count_pooled(int running_only);
 
 /* Run req through the backend (state st, or dt_state when NULL). */
 void dt_exec(void *st, const struct monkey_exec_request *req,
@@ -59,6 +70,9 @@ int dt_count_containers(const char *value);
 /* The engine's inspect JSON of a container labelled monkey.sandbox=value,
  * or NULL when there is none; caller frees. */
 char *dt_inspect_labelled(const char *value);
+/* The inspect JSON of a container of this process in which a process
+ * whose command line contains process runs, or NULL; caller frees. */
+char *dt_inspect_running(const char *process);
 /* Create (not start) a container labelled monkey.sandbox=value; returns
  * 0 and its id. */
 int dt_create_labelled(const char *value, char *id, size_t idlen);

@@ -240,6 +240,14 @@ fail:
 	return ret;
 }
 
+int dk_attach_stale(struct dk_attach *a)
+{
+	struct pollfd p = {.fd = a->fd, .events = POLLIN};
+	if (a->pending_len)
+		return 1;
+	return poll(&p, 1, 0) != 0;
+}
+
 void dk_attach_close(struct dk_attach *a)
 {
 	if (!a)

@@ -86,7 +86,7 @@ static json_object *build_env(const struct monkey_exec_request *req)
 
 /* The working directory inside the container: workdir is a host path
  * inside workspace; it appears under DK_WORKSPACE. */
-static char *container_workdir(const struct monkey_exec_request *req)
+char *dk_container_workdir(const struct monkey_exec_request *req)
 {
 	const char *ws = req->workspace, *wd = req->workdir;
 	if (!ws)
@@ -114,7 +114,8 @@ static char *container_workdir(const struct monkey_exec_request *req)
 }
 
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
-		     const char *image, struct monkey_error *err)
+		     const char *image, const char *launcher,
+		     struct monkey_error *err)
 {
 	const struct monkey_host *h = st->host;
 	char user[64];
@@ -123,8 +124,12 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 
 	if (!req->argv || !req->argv[0])
 		return h->set_error(err, -EINVAL, "no command given"), NULL;
-	if (req->workdir && req->workspace) {
-		wd = container_workdir(req);
+	/* A pooled container starts in the workspace root; the launcher
+	 * changes to the command's directory. */
+	if (launcher && req->workspace)
+		wd = strdup(DK_WORKSPACE);
+	else if (req->workdir && req->workspace) {
+		wd = dk_container_workdir(req);
 		if (!wd)
 			return h->set_error(err, -EINVAL,
 					    "working directory %s is not "
@@ -149,8 +154,12 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 
 	json_object *body = json_object_new_object();
 	json_object *cmd = json_object_new_array();
-	for (const char *const *a = req->argv; *a; a++)
-		json_object_array_add(cmd, json_object_new_string(*a));
+	if (launcher)
+		json_object_array_add(cmd,
+				      json_object_new_string(DK_LAUNCHER_TARGET));
+	else
+		for (const char *const *a = req->argv; *a; a++)
+			json_object_array_add(cmd, json_object_new_string(*a));
 	add_str(body, "Image", image);
 	json_object_object_add(body, "Cmd", cmd);
 	/* The command is the container's only process: no image entrypoint
@@ -163,14 +172,19 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	add_bool(body, "Tty", 0);
 	add_bool(body, "AttachStdout", 1);
 	add_bool(body, "AttachStderr", 1);
-	add_bool(body, "AttachStdin", req->has_stdin);
-	add_bool(body, "OpenStdin", req->has_stdin);
-	add_bool(body, "StdinOnce", req->has_stdin);
+	/* The launcher reads its command on stdin, so a pooled container
+	 * always has one (it gives the command /dev/null when it has none). */
+	int with_stdin = launcher || req->has_stdin;
+	add_bool(body, "AttachStdin", with_stdin);
+	add_bool(body, "OpenStdin", with_stdin);
+	add_bool(body, "StdinOnce", with_stdin);
 	/* Next to NetworkMode "none" this also skips the network setup,
 	 * which halves the start time. */
 	add_bool(body, "NetworkDisabled", !req->network);
 	json_object *labels = json_object_new_object();
 	add_str(labels, DK_LABEL, h->instance_id ? h->instance_id : "unknown");
+	if (launcher)
+		add_str(labels, DK_POOL_LABEL, "1");
 	json_object_object_add(body, "Labels", labels);
 
 	json_object *hc = json_object_new_object();
@@ -218,6 +232,8 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	for (size_t i = 0; i < req->n_mounts; i++)
 		add_bind(mounts, req->mounts[i].source, req->mounts[i].target,
 			 req->mounts[i].read_only);
+	if (launcher)
+		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
 	json_object_object_add(hc, "Mounts", mounts);
 	/* Output reaches monkey through the attach stream; a log copy would
 	 * only cost disk and time. */

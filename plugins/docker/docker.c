@@ -183,6 +183,19 @@ static int parse_config(struct dk_state *st, const char *config_json,
 			    "\"never\", not \"%s\"",
 			    p);
 	}
+	/* -1 is the host's "backend default": no pool (a one-shot command
+	 * would only pay for a container it never uses). */
+	if (json_object_object_get_ex(o, "pool", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		int64_t k = json_object_get_int64(v);
+		if (k > DK_POOL_MAX)
+			return h->set_error(
+			    err, -EINVAL,
+			    "docker backend option pool must be at most %d, "
+			    "not %lld",
+			    DK_POOL_MAX, (long long)k);
+		st->pool_size = k > 0 ? (int)k : 0;
+	}
 	if (json_object_object_get_ex(o, "api_timeout_ms", &v) &&
 	    json_object_is_type(v, json_type_int) &&
 	    json_object_get_int64(v) > 0)
@@ -195,6 +208,12 @@ static void state_free(struct dk_state *st)
 	if (!st)
 		return;
 	dk_engine_fini(st);
+	free(st->ready);
+	free(st->pool_key);
+	free(st->pool_image);
+	free(st->launcher);
+	pthread_cond_destroy(&st->pool_cond);
+	pthread_mutex_destroy(&st->pool_lock);
 	for (size_t i = 0; i < st->n_doomed; i++)
 		free(st->doomed[i]);
 	free(st->doomed);
@@ -229,6 +248,8 @@ static int docker_p_init(const struct monkey_host *host,
 	}
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->doomed_cond, NULL);
+	pthread_mutex_init(&st->pool_lock, NULL);
+	pthread_cond_init(&st->pool_cond, NULL);
 	st->host = host;
 	st->api_timeout_ms = DK_DEFAULT_API_TIMEOUT_MS;
 	st->uid = getuid();
@@ -280,7 +301,17 @@ static int docker_p_init(const struct monkey_host *host,
 	}
 	json_object_put(root);
 	root = NULL;
-	if (!st->image || !st->socket_path) {
+	if (st->pool_size > 0) {
+		st->launcher = dk_pool_find_launcher();
+		st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
+		if (!st->launcher)
+			host->log(host, MONKEY_LOG_WARNING,
+				  "docker: no usable monkey-launch (set "
+				  "MONKEY_DOCKER_LAUNCHER or reinstall): every "
+				  "command runs in a container started for it");
+	}
+	if (!st->image || !st->socket_path ||
+	    (st->pool_size > 0 && !st->ready)) {
 		rc = host->set_error(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -326,6 +357,9 @@ static void docker_p_fini(void *state)
 	struct monkey_error e = {0};
 	if (!st)
 		return;
+	/* Prestarted containers first: their removal may go through the
+	 * janitor. */
+	dk_pool_fini(st);
 	/* Let the janitor finish its sweep and queue. */
 	pthread_mutex_lock(&st->lock);
 	st->stopping = 1;
@@ -364,7 +398,7 @@ static const struct monkey_backend docker_backend = {
 		    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
 		    MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
 		    MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
-		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL,
+		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL,
     .init = docker_p_init,
     .probe = docker_p_probe,
     .exec = docker_p_exec,
@@ -390,7 +424,13 @@ static const struct monkey_backend docker_backend = {
 	"are gone are removed at start-up. Timeout and Ctrl-C send SIGTERM, "
 	"then SIGKILL after the grace time (the command is the container's "
 	"PID 1, which ignores SIGTERM unless it handles it). OOM kills are "
-	"reported from the engine (podman cannot tell: unknown).",
+	"reported from the engine (podman cannot tell: unknown). --pool K "
+	"keeps K containers with the same settings created and started "
+	"ahead (default 1 for monkey agent, 0 for monkey exec): each runs "
+	"monkey-launch, a static helper bind-mounted read-only at "
+	DK_LAUNCHER_TARGET ", which execs one command as PID 1 with the "
+	"container's own environment; the container is still used once "
+	"and removed. Commands with other settings run cold.",
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)

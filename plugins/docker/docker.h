@@ -24,6 +24,10 @@
  * configuration nor MONKEY_DOCKER_IMAGE names one. */
 #define DK_DEFAULT_IMAGE "debian:bookworm-slim"
 #define DK_LABEL "monkey.sandbox"
+/* Set on pooled containers (made ahead of their command). */
+#define DK_POOL_LABEL "monkey.pool"
+/* Where pooled containers see the launcher (a read-only bind). */
+#define DK_LAUNCHER_TARGET "/dev/.monkey-launch"
 /* Where the workspace appears inside the container. */
 #define DK_WORKSPACE "/workspace"
 
@@ -45,6 +49,8 @@
 #define DK_NPROC 4096
 
 #define DK_ID_MAX 128
+/* Most prestarted containers one state keeps. */
+#define DK_POOL_MAX 64
 
 struct dk_state {
 	const struct monkey_host *host;
@@ -76,6 +82,34 @@ struct dk_state {
 	pthread_t remover;
 	int remover_started;
 	int stopping;
+
+	/* The warm pool (pool.c), under pool_lock. */
+	int pool_size;	/* K prestarted containers; 0: every command cold */
+	char *launcher; /* host path of monkey-launch; NULL: no pool */
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	char *pool_key;	  /* create body of the pooled containers */
+	char *pool_image; /* their image */
+	unsigned pool_gen; /* grows when the key changes */
+	struct dk_sandbox **ready; /* started, waiting for a command */
+	size_t n_ready;
+	int pool_failures;     /* in a row, for the back-off */
+	int64_t pool_retry_at; /* monotonic ms */
+	pthread_t filler;
+	int filler_started;
+	int pool_stopping;
+	int pool_cancel[2]; /* readable once fini began: engine calls stop */
+};
+
+/* A container created for one command, with its attach stream. */
+struct dk_sandbox {
+	struct dk_state *st;
+	char id[DK_ID_MAX];
+	struct dk_attach *att;
+	int has_stdin;
+	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
+	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
+	time_t wall_begin;
 };
 
 /* ---- engine.c: HTTP over the unix socket ---- */
@@ -129,6 +163,10 @@ char *dk_urlencode(const char *s);
 
 struct dk_attach;
 
+/* 0 while nothing arrived and the engine keeps the stream open (a
+ * prestarted container still waits); 1 when it did or closed it. */
+int dk_attach_stale(struct dk_attach *a);
+
 int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 		   struct dk_attach **out, struct monkey_error *err);
 void dk_attach_close(struct dk_attach *a);
@@ -159,9 +197,19 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 
 /* ---- container.c: create body and container calls ---- */
 
-/* The create body for req (hardening included).  Caller frees. */
+/* The working directory inside the container for req's host workdir;
+ * NULL when it is not inside the workspace.  Caller frees. */
+char *dk_container_workdir(const struct monkey_exec_request *req);
+
+/* The create body for req (hardening included).  Caller frees.  With a
+ * launcher (host path of monkey-launch) it is the body of a pooled
+ * container for req's settings: the launcher as its process, stdin open,
+ * the workspace root as working directory; argv, workdir and stdin of req
+ * play no part in it, so two requests that may share a pooled container
+ * have equal bodies. */
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
-		     const char *image, struct monkey_error *err);
+		     const char *image, const char *launcher,
+		     struct monkey_error *err);
 
 int dk_container_create(struct dk_state *st, const char *body,
 			const char *image, char id[DK_ID_MAX],
@@ -219,6 +267,39 @@ int dk_instance_alive(const char *instance_id);
 
 int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	   struct monkey_exec_result *result, struct monkey_error *err);
+
+/* pull_fd for dk_sandbox_prepare: a missing image is an error. */
+#define DK_NO_PULL (-2)
+/* Create a container from body and attach to it (not started).  A
+ * missing image is pulled, cancellable through pull_fd, unless pull_fd is
+ * DK_NO_PULL. */
+int dk_sandbox_prepare(struct dk_state *st, const char *body,
+		       const char *image, int has_stdin, int pull_fd,
+		       struct dk_sandbox **out, struct monkey_error *err);
+int dk_sandbox_start(struct dk_sandbox *sb, struct monkey_error *err);
+/* Run a started sandbox's process to its end, feeding io (stdin, output
+ * sink, cancel fd), and fill result.  The deadline counts from here. */
+int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
+		   int64_t kill_grace_ms, struct monkey_exec_result *result,
+		   struct monkey_error *err);
+/* Remove the container (whatever state it is in) and free sb; later=1
+ * leaves the removal to the janitor. */
+void dk_sandbox_destroy(struct dk_sandbox *sb, int later);
+
+/* ---- pool.c: prestarted containers ---- */
+
+/* Run req in a prestarted container when one with req's settings is
+ * ready (*handled = 1, the result of the run returned); otherwise keys
+ * the pool to req's settings so that the next one is, and leaves the
+ * command to the cold path (*handled = 0). */
+int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
+		 const char *image, struct monkey_exec_result *result,
+		 int *handled, struct monkey_error *err);
+/* Find monkey-launch (MONKEY_DOCKER_LAUNCHER, next to the module, the
+ * installed path); NULL when there is none usable.  Caller frees. */
+char *dk_pool_find_launcher(void);
+/* Stop the filler and remove every prestarted container. */
+void dk_pool_fini(struct dk_state *st);
 
 /* ---- docker.c: bookkeeping of containers not yet removed, janitor ---- */
 

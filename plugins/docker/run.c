@@ -2,12 +2,12 @@
  * until the stream ends (or kill at the deadline / on cancel), wait,
  * inspect, delete.  The container is removed on every path.
  *
- * The steps are split around struct dk_sandbox so that a warm pool can
- * reuse them: sandbox_prepare() and sandbox_start() ahead of time for a
- * container whose process is a shell reading its command on stdin (the
- * same create body with another Cmd, OpenStdin), then at exec time
- * sandbox_run() with a dk_io whose stdin carries the command first, and
- * sandbox_destroy(sb, 1) after the answer. */
+ * The steps are split around struct dk_sandbox so that the warm pool
+ * (pool.c) reuses them: dk_sandbox_prepare() and dk_sandbox_start() ahead
+ * of time for a container whose process is the launcher reading its
+ * command on stdin, then at exec time dk_sandbox_run() with a dk_io whose
+ * stdin carries the command first, and dk_sandbox_destroy(sb, 1) after
+ * the answer. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,17 +20,6 @@
 #include <time.h>
 
 #include "docker.h"
-
-/* A container created for one command, with its attach stream. */
-struct dk_sandbox {
-	struct dk_state *st;
-	char id[DK_ID_MAX];
-	struct dk_attach *att;
-	int has_stdin;
-	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
-	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
-	time_t wall_begin;
-};
 
 static int64_t now_ms(void)
 {
@@ -55,7 +44,7 @@ static int discard(void *ctx, int stream, const void *data, size_t len)
  * is logged and the id stays on the live list, so fini tries again.  When
  * the command has finished (later=1) removal happens after the caller has
  * its answer. */
-static void sandbox_destroy(struct dk_sandbox *sb, int later)
+void dk_sandbox_destroy(struct dk_sandbox *sb, int later)
 {
 	struct monkey_error e = {0};
 	if (!sb)
@@ -84,33 +73,24 @@ static void sandbox_destroy(struct dk_sandbox *sb, int later)
 	free(sb);
 }
 
-/* Create the container (pulling the image when the engine lacks it) and
- * attach to it; not started yet. */
-static int sandbox_prepare(struct dk_state *st,
-			   const struct monkey_exec_request *req,
-			   const char *image, struct dk_sandbox **out,
-			   struct monkey_error *err)
+int dk_sandbox_prepare(struct dk_state *st, const char *body,
+		       const char *image, int has_stdin, int pull_fd,
+		       struct dk_sandbox **out, struct monkey_error *err)
 {
-	char *body = dk_create_body(st, req, image, err);
-	if (!body)
-		return err && err->code ? err->code : -ENOMEM;
 	struct dk_sandbox *sb = calloc(1, sizeof(*sb));
-	if (!sb) {
-		free(body);
+	if (!sb)
 		return st->host->set_error(err, -ENOMEM, "out of memory");
-	}
 	sb->st = st;
-	sb->has_stdin = req->has_stdin;
+	sb->has_stdin = has_stdin;
 	sb->t_begin = now_ms();
 	sb->wall_begin = time(NULL);
 	int rc = dk_container_create(st, body, image, sb->id, err);
-	if (rc == -ENXIO) {
+	if (rc == -ENXIO && pull_fd != DK_NO_PULL) {
 		/* No such image: pull it once, then try again. */
-		rc = dk_image_ensure(st, image, req->cancel_fd, err);
+		rc = dk_image_ensure(st, image, pull_fd, err);
 		if (rc == 0)
 			rc = dk_container_create(st, body, image, sb->id, err);
 	}
-	free(body);
 	if (rc < 0) {
 		free(sb);
 		return rc;
@@ -118,9 +98,9 @@ static int sandbox_prepare(struct dk_state *st,
 	dk_live_add(st, sb->id);
 	sb->t_created = now_ms();
 	/* Attach before start, so no early output is lost. */
-	rc = dk_attach_open(st, sb->id, req->has_stdin, &sb->att, err);
+	rc = dk_attach_open(st, sb->id, has_stdin, &sb->att, err);
 	if (rc < 0) {
-		sandbox_destroy(sb, 0);
+		dk_sandbox_destroy(sb, 0);
 		return rc;
 	}
 	sb->t_attached = now_ms();
@@ -199,9 +179,7 @@ static int stop_command(struct dk_sandbox *sb, struct dk_io *io,
 	    sb->id, DK_KILL_DRAIN_MS, sb->st->engine_name);
 }
 
-/* Start the container's process (the command, or in a pool the shell
- * that will read it). */
-static int sandbox_start(struct dk_sandbox *sb, struct monkey_error *err)
+int dk_sandbox_start(struct dk_sandbox *sb, struct monkey_error *err)
 {
 	int rc = dk_container_start(sb->st, sb->id, err);
 	if (rc == 0)
@@ -209,12 +187,9 @@ static int sandbox_start(struct dk_sandbox *sb, struct monkey_error *err)
 	return rc;
 }
 
-/* Run a started sandbox's command to its end, feeding io (stdin, output
- * sink, cancel fd), and fill result.  The deadline counts from here. */
-static int sandbox_run(struct dk_sandbox *sb, struct dk_io io,
-		       int64_t timeout_ms, int64_t kill_grace_ms,
-		       struct monkey_exec_result *result,
-		       struct monkey_error *err)
+int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
+		   int64_t kill_grace_ms, struct monkey_exec_result *result,
+		   struct monkey_error *err)
 {
 	struct dk_state *st = sb->st;
 	int cancel_fd = io.cancel_fd;
@@ -325,7 +300,18 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 		return rc;
 	dk_sweep_once(st);
 
-	rc = sandbox_prepare(st, req, image, &sb, err);
+	if (st->pool_size > 0) {
+		int handled = 0;
+		rc = dk_pool_exec(st, req, image, result, &handled, err);
+		if (handled)
+			return rc;
+	}
+	char *body = dk_create_body(st, req, image, NULL, err);
+	if (!body)
+		return err && err->code ? err->code : -ENOMEM;
+	rc = dk_sandbox_prepare(st, body, image, req->has_stdin,
+				req->cancel_fd, &sb, err);
+	free(body);
 	if (rc == -ECANCELED) {
 		/* Stopped while pulling the image: nothing ran. */
 		result->cancelled = 1;
@@ -333,7 +319,7 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	}
 	if (rc < 0)
 		return rc;
-	rc = sandbox_start(sb, err);
+	rc = dk_sandbox_start(sb, err);
 	if (rc == 0) {
 		struct dk_io io = {
 		    .stdin_data = req->stdin_data,
@@ -343,11 +329,11 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 		    .output_ctx = req->output_ctx,
 		    .cancel_fd = req->cancel_fd,
 		};
-		rc = sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
+		rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				 result, err);
 	}
 	/* A container whose command ended is stopped: only its record is
 	 * left, and deleting it need not delay the answer. */
-	sandbox_destroy(sb, rc == 0);
+	dk_sandbox_destroy(sb, rc == 0);
 	return rc;
 }

@@ -1,0 +1,420 @@
+/* The warm pool: K containers created, attached and started ahead of
+ * time, each running monkey-launch (launch.c), which waits on stdin for
+ * one command and execs it.  A command takes one ready container whose
+ * create body equals the one its own settings give, so it never runs in
+ * a container made for other settings; it is removed after the answer
+ * and a filler thread starts the next one in the background.
+ *
+ * Commands with other settings, or arriving when none is ready, take the
+ * cold path (run.c); the pool then follows the latest settings. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker.h"
+
+#ifndef DK_LAUNCHER_PATH
+#define DK_LAUNCHER_PATH "/usr/local/libexec/monkey/monkey-launch"
+#endif
+
+/* Back-off between failed prestarts: a broken engine is not hammered,
+ * and commands meanwhile take the cold path (which reports the error). */
+#define DK_POOL_BACKOFF_MIN_MS 100
+#define DK_POOL_BACKOFF_MAX_MS 5000
+
+#define LAUNCH_MARK "\036monkey-launch:"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A regular, non-empty, executable file (an empty one means the build had
+ * no static C library). */
+static char *usable(const char *path)
+{
+	struct stat sb;
+	char real[PATH_MAX];
+	if (!path || !path[0] || stat(path, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size == 0 || !(sb.st_mode & 0111) || !realpath(path, real))
+		return NULL;
+	return strdup(real);
+}
+
+char *dk_pool_find_launcher(void)
+{
+	const char *env = secure_getenv("MONKEY_DOCKER_LAUNCHER");
+	if (env && env[0])
+		return usable(env);
+	/* In a build tree the module is plugins/docker/.libs/docker.so and
+	 * the launcher plugins/docker/monkey-launch. */
+	Dl_info info;
+	if (dladdr((void *)dk_pool_find_launcher, &info) && info.dli_fname) {
+		char dir[PATH_MAX], cand[PATH_MAX + 32];
+		snprintf(dir, sizeof(dir), "%s", info.dli_fname);
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/../monkey-launch",
+				 dir);
+			char *p = usable(cand);
+			if (p)
+				return p;
+		}
+	}
+	return usable(DK_LAUNCHER_PATH);
+}
+
+/* ---- the filler thread ---- */
+
+static void *filler_main(void *arg)
+{
+	struct dk_state *st = arg;
+	pthread_mutex_lock(&st->pool_lock);
+	while (!st->pool_stopping) {
+		if (!st->pool_key || st->n_ready >= (size_t)st->pool_size) {
+			pthread_cond_wait(&st->pool_cond, &st->pool_lock);
+			continue;
+		}
+		int64_t wait = st->pool_retry_at - now_ms();
+		if (wait > 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&st->pool_cond, &st->pool_lock,
+					       &ts);
+			continue;
+		}
+		char *key = strdup(st->pool_key);
+		char *image = strdup(st->pool_image);
+		unsigned gen = st->pool_gen;
+		pthread_mutex_unlock(&st->pool_lock);
+
+		struct dk_sandbox *sb = NULL;
+		struct monkey_error e = {0};
+		int rc = -ENOMEM;
+		if (key && image)
+			rc = dk_sandbox_prepare(st, key, image, 1, DK_NO_PULL,
+						&sb, &e);
+		if (rc == 0 && (rc = dk_sandbox_start(sb, &e)) < 0) {
+			dk_sandbox_destroy(sb, 0);
+			sb = NULL;
+		}
+		free(key);
+		free(image);
+
+		pthread_mutex_lock(&st->pool_lock);
+		if (rc < 0) {
+			int n = st->pool_failures++;
+			int64_t backoff = (int64_t)DK_POOL_BACKOFF_MIN_MS
+					  << (n < 6 ? n : 6);
+			if (backoff > DK_POOL_BACKOFF_MAX_MS)
+				backoff = DK_POOL_BACKOFF_MAX_MS;
+			st->pool_retry_at = now_ms() + backoff;
+			st->host->log(st->host,
+				      n ? MONKEY_LOG_DEBUG : MONKEY_LOG_INFO,
+				      "docker: could not prestart a pooled "
+				      "container (commands run cold meanwhile; "
+				      "retry in %lld ms): %s",
+				      (long long)backoff, e.message);
+			continue;
+		}
+		st->pool_failures = 0;
+		st->pool_retry_at = 0;
+		if (gen != st->pool_gen || st->pool_stopping ||
+		    st->n_ready >= (size_t)st->pool_size) {
+			/* Made for settings no longer wanted. */
+			pthread_mutex_unlock(&st->pool_lock);
+			dk_sandbox_destroy(sb, 0);
+			pthread_mutex_lock(&st->pool_lock);
+			continue;
+		}
+		st->ready[st->n_ready++] = sb;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	return NULL;
+}
+
+/* ---- the launcher's failure record on stderr ---- */
+
+/* Holds back the first stderr bytes while they could be the launcher's
+ * record (marker + this command's nonce); anything else passes at once. */
+struct launch_filter {
+	monkey_output_fn out;
+	void *ctx;
+	char mark[96];
+	size_t mark_len, matched;
+	int state; /* 0 matching, 1 passing through, 2 record */
+	char rec[1024];
+	size_t rec_len;
+};
+
+static int filter_out(void *ctx, int stream, const void *data, size_t len)
+{
+	struct launch_filter *f = ctx;
+	const char *p = data;
+	if (stream != MONKEY_STREAM_STDERR || f->state == 1)
+		return f->out(f->ctx, stream, data, len);
+	if (f->state == 2) {
+		size_t room = sizeof(f->rec) - 1 - f->rec_len;
+		size_t n = len < room ? len : room;
+		memcpy(f->rec + f->rec_len, p, n);
+		f->rec_len += n;
+		return 0;
+	}
+	size_t i = 0;
+	while (i < len && f->matched < f->mark_len &&
+	       p[i] == f->mark[f->matched])
+		i++, f->matched++;
+	if (f->matched == f->mark_len) {
+		f->state = 2;
+		return i < len ? filter_out(ctx, stream, p + i, len - i) : 0;
+	}
+	if (i == len)
+		return 0; /* still a prefix of the mark */
+	/* Not the record: release what was held, then the rest. */
+	f->state = 1;
+	if (f->matched &&
+	    f->out(f->ctx, MONKEY_STREAM_STDERR, f->mark, f->matched) < 0)
+		return -1;
+	return f->out(f->ctx, stream, p + i, len - i);
+}
+
+/* ---- one command in a pooled container ---- */
+
+static int put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+static size_t put_str(unsigned char *p, const char *s)
+{
+	size_t l = strlen(s);
+	put_u32(p, (uint32_t)l);
+	memcpy(p + 4, s, l);
+	return 4 + l;
+}
+
+/* The launcher's header followed by the command's stdin data. */
+static unsigned char *build_input(const struct monkey_exec_request *req,
+				  const char *nonce, const char *wd,
+				  size_t *len)
+{
+	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4;
+	uint32_t argc = 0;
+	for (const char *const *a = req->argv; *a; a++, argc++)
+		n += 4 + strlen(*a);
+	size_t in = req->has_stdin ? req->stdin_len : 0;
+	unsigned char *buf = malloc(n + in + 1);
+	if (!buf)
+		return NULL;
+	unsigned char *p = buf;
+	memcpy(p, "MKL1", 4);
+	p += 4;
+	p += put_u32(p, req->has_stdin ? 1 : 0);
+	p += put_str(p, nonce);
+	p += put_str(p, wd);
+	p += put_u32(p, argc);
+	for (const char *const *a = req->argv; *a; a++)
+		p += put_str(p, *a);
+	if (in)
+		memcpy(p, req->stdin_data, in);
+	*len = n + in;
+	return buf;
+}
+
+static int make_nonce(char out[33])
+{
+	unsigned char r[16];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", r[i]);
+	return 0;
+}
+
+/* The launcher could not start the command: the same error the cold path
+ * gives when the runtime cannot (127 not found, 126 not executable). */
+static int launch_failure(struct dk_state *st, struct launch_filter *f,
+			  struct monkey_exec_result *result,
+			  struct monkey_error *err)
+{
+	f->rec[f->rec_len] = '\0';
+	char *nl = strchr(f->rec, '\n');
+	if (nl)
+		*nl = '\0';
+	int e = atoi(f->rec);
+	const char *msg = f->rec;
+	for (int i = 0; i < 2 && msg; i++) /* errno:stage:message */
+		if ((msg = strchr(msg, ':')))
+			msg++;
+	result->exit_code = -1;
+	result->signal = 0;
+	int code = e == ENOENT ? -ENOENT : e == EACCES ? -EACCES : -EIO;
+	return st->host->set_error(err, code, "starting the command failed: %s",
+				   msg ? msg : f->rec);
+}
+
+static int run_pooled(struct dk_state *st, struct dk_sandbox *sb,
+		      const struct monkey_exec_request *req, const char *wd,
+		      struct monkey_exec_result *result,
+		      struct monkey_error *err)
+{
+	char nonce[33];
+	size_t len = 0;
+	unsigned char *input = NULL;
+	if (make_nonce(nonce) < 0 ||
+	    !(input = build_input(req, nonce, wd ? wd : "", &len))) {
+		dk_sandbox_destroy(sb, 0);
+		return st->host->set_error(err, -ENOMEM,
+					   "preparing the command failed");
+	}
+	struct launch_filter f = {.out = req->output, .ctx = req->output_ctx};
+	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark), "%s%s:",
+				      LAUNCH_MARK, nonce);
+	struct dk_io io = {
+	    .stdin_data = input,
+	    .stdin_len = len,
+	    .has_stdin = 1,
+	    .output = filter_out,
+	    .output_ctx = &f,
+	    .cancel_fd = req->cancel_fd,
+	};
+	int64_t t0 = now_ms();
+	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
+				result, err);
+	free(input);
+	if (f.state == 0 && f.matched)
+		req->output(req->output_ctx, MONKEY_STREAM_STDERR, f.mark,
+			    f.matched);
+	if (rc == 0 && f.state == 2)
+		rc = launch_failure(st, &f, result, err);
+	st->host->log(st->host, MONKEY_LOG_DEBUG,
+		      "docker: pooled container %.12s ran the command in "
+		      "%lld ms",
+		      sb->id, (long long)(now_ms() - t0));
+	dk_sandbox_destroy(sb, 1);
+	return rc;
+}
+
+/* Called with pool_lock held. */
+static void start_filler(struct dk_state *st)
+{
+	if (!st->filler_started && !st->pool_stopping)
+		st->filler_started =
+		    pthread_create(&st->filler, NULL, filler_main, st) == 0;
+}
+
+int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
+		 const char *image, struct monkey_exec_result *result,
+		 int *handled, struct monkey_error *err)
+{
+	struct monkey_error e = {0};
+	struct dk_sandbox *sb = NULL;
+	struct dk_sandbox *drop[64];
+	size_t n_drop = 0;
+	char *wd = NULL;
+
+	*handled = 0;
+	if (!st->launcher || !st->ready)
+		return 0;
+	/* Anything wrong with the request is the cold path's to report. */
+	char *key = dk_create_body(st, req, image, st->launcher, &e);
+	if (!key)
+		return 0;
+	if (req->workspace && req->workdir &&
+	    !(wd = dk_container_workdir(req))) {
+		free(key);
+		return 0;
+	}
+
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->pool_stopping) {
+		pthread_mutex_unlock(&st->pool_lock);
+		free(key);
+		free(wd);
+		return 0;
+	}
+	if (!st->pool_key || strcmp(st->pool_key, key) ||
+	    strcmp(st->pool_image, image)) {
+		/* New settings: what was prestarted for the old ones goes. */
+		char *img = strdup(image);
+		if (img) {
+			for (size_t i = 0; i < st->n_ready && n_drop < 64; i++)
+				drop[n_drop++] = st->ready[i];
+			st->n_ready = 0;
+			free(st->pool_key);
+			free(st->pool_image);
+			st->pool_key = key;
+			st->pool_image = img;
+			key = NULL;
+			st->pool_gen++;
+			st->pool_failures = 0;
+			st->pool_retry_at = 0;
+			start_filler(st);
+			pthread_cond_signal(&st->pool_cond);
+		}
+	} else {
+		while (!sb && st->n_ready) {
+			struct dk_sandbox *c = st->ready[0];
+			memmove(st->ready, st->ready + 1,
+				--st->n_ready * sizeof(*st->ready));
+			/* Its process ended (killed from outside, engine
+			 * restarted): not usable. */
+			if (dk_attach_stale(c->att))
+				drop[n_drop++] = c;
+			else
+				sb = c;
+		}
+		pthread_cond_signal(&st->pool_cond);
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	free(key);
+	for (size_t i = 0; i < n_drop; i++)
+		dk_sandbox_destroy(drop[i], 1);
+	if (!sb) {
+		free(wd);
+		return 0;
+	}
+	*handled = 1;
+	int rc = run_pooled(st, sb, req, wd, result, err);
+	free(wd);
+	return rc;
+}
+
+void dk_pool_fini(struct dk_state *st)
+{
+	if (!st->ready)
+		return;
+	pthread_mutex_lock(&st->pool_lock);
+	st->pool_stopping = 1;
+	int started = st->filler_started;
+	pthread_cond_broadcast(&st->pool_cond);
+	pthread_mutex_unlock(&st->pool_lock);
+	if (started)
+		pthread_join(st->filler, NULL);
+	/* Their processes wait for a command: a forced delete ends them. */
+	while (st->n_ready)
+		dk_sandbox_destroy(st->ready[--st->n_ready], 0);
+}
