@@ -447,6 +447,10 @@ int monkey_cli_agent(int argc, char **argv)
 		goto out;
 	}
 	monkey_cli_sandbox_finish(&s);
+	/* An agent runs many commands: keep one sandbox warm (--pool 0
+	 * turns it off). */
+	if (!(s.opts.explicit_set & MONKEY_OPT_POOL))
+		s.opts.pool = 1;
 	/* Executor notices go through the same printer as the agent's, so
 	 * --verbose shows them and lines do not break streamed text. */
 	s.opts.notify = on_notice;

@@ -169,7 +169,9 @@ static void test_ctrl_c_removes_the_running_container(void **state)
 	}
 	assert_non_null(started);
 	free(started);
-	assert_int_equal(containers_of(pid), 1);
+	/* The command's container, and the agent's prestarted one (pool 1)
+	 * once it is up: SIGINT must remove both. */
+	assert_true(containers_of(pid) >= 1);
 	time_t t0 = time(NULL);
 	assert_int_equal(kill(pid, SIGINT), 0);
 	int st;

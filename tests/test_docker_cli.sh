@@ -141,18 +141,21 @@ fi
 
 # ---- signals mid-command ----
 
-# Start a long command, wait for its container, send $1, and check that
-# monkey ends promptly and no container of it remains.
+# Start a long command, wait for its container (and with --pool K for the
+# K prestarted ones too), send $1, and check that monkey ends promptly and
+# no container of it remains.
 interrupt_test() {
 	sig=$1
+	pool=${2:-0}
+	want=$((pool + 1))
 	# Directly, not through a function: $! must be monkey itself (the
 	# libtool wrapper execs it, keeping pid and start time).
 	"$MONKEY" exec --sandbox docker --no-fallback --image "$IMAGE" --timeout 60000 \
-		-- sh -c 'echo started; sleep 60' >"$WS/out" 2>"$WS/err" &
+		--pool "$pool" -- sh -c 'echo started; sleep 60' >"$WS/out" 2>"$WS/err" &
 	pid=$!
 	id=$(instance_of "$pid")
 	i=0
-	while [ "$(containers_of "$id")" = 0 ] && [ "$i" -lt 100 ]; do
+	while [ "$(containers_of "$id")" -lt "$want" ] && [ "$i" -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -164,14 +167,26 @@ interrupt_test() {
 	rc=$?
 	t1=$(date +%s)
 	left=$(containers_of "$id")
-	if [ "$seen" = 1 ] && [ "$left" = 0 ] && [ $((t1 - t0)) -lt 10 ] && [ "$rc" != 0 ]; then
-		ok "SIG$sig to monkey exec mid-command leaves no container (exit $rc)"
+	if [ "$seen" = "$want" ] && [ "$left" = 0 ] && [ $((t1 - t0)) -lt 10 ] && [ "$rc" != 0 ]; then
+		ok "SIG$sig to monkey exec --pool $pool mid-command leaves no container (exit $rc)"
 	else
-		not_ok "SIG$sig to monkey exec mid-command (seen=$seen left=$left rc=$rc secs=$((t1 - t0)): $(cat "$WS/err"))"
+		not_ok "SIG$sig to monkey exec --pool $pool mid-command (seen=$seen left=$left rc=$rc secs=$((t1 - t0)): $(cat "$WS/err"))"
 	fi
 }
 interrupt_test INT
 interrupt_test TERM
+interrupt_test INT 2
+interrupt_test TERM 2
+
+# ---- the pool from the command line ----
+
+out=$(mexec --pool 1 -- printf '[%s]' 'a b' '$(x)' 2>"$WS/err")
+rc=$?
+if [ "$rc" = 0 ] && [ "$out" = '[a b][$(x)]' ] && ! grep -q 'not enforced' "$WS/err"; then
+	ok "--pool is accepted by the docker backend"
+else
+	not_ok "--pool is accepted by the docker backend (rc=$rc out=$out: $(cat "$WS/err"))"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
