@@ -19,3 +19,4 @@ include tests/spawn.mk
 include tests/docker.mk
 include tests/agent.mk
 include tests/sdk.mk
+include tests/bench.mk

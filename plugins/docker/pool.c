@@ -310,10 +310,16 @@ static int run_pooled(struct dk_state *st, struct dk_sandbox *sb,
 			    f.matched);
 	if (rc == 0 && f.state == 2)
 		rc = launch_failure(st, &f, result, err);
+	/* Prestart times were logged by the filler's create; what the
+	 * command waited for is from here. */
 	st->host->log(st->host, MONKEY_LOG_DEBUG,
 		      "docker: pooled container %.12s ran the command in "
-		      "%lld ms",
-		      sb->id, (long long)(now_ms() - t0));
+		      "%lld ms (end of stream %lld, wait/inspect %lld)",
+		      sb->id, (long long)(now_ms() - t0),
+		      (long long)(sb->t_ended ? sb->t_ended - t0 : -1),
+		      (long long)(sb->t_done && sb->t_ended
+				      ? sb->t_done - sb->t_ended
+				      : -1));
 	dk_sandbox_destroy(sb, 1);
 	return rc;
 }

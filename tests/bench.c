@@ -1,0 +1,692 @@
+/* The benchmark suite (make bench): one run, one table.  For /bin/true and
+ * for a command printing 1 MiB: p50/p90/p99 latency of raw posix_spawn,
+ * the spawn and none backends, docker cold, docker pooled and `docker run
+ * --rm` with the same flags (docker rows also as a ratio to docker run);
+ * throughput of 4 concurrent command streams; the host's peak RSS while a
+ * command prints 1 GiB.  Backends run through libmonkey's executor, as
+ * monkey does.  Figures, not pass/fail; --json for scripts. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <monkey/exec.h>
+
+extern char **environ;
+
+#define MIB (1024 * 1024)
+#define STREAMS 4
+
+static const char *image = "monkey-test:busybox";
+static char workspace[256];
+static const char *const argv_true[] = {"true", NULL};
+static const char *const argv_mib[] = {"head", "-c", "1048576", "/dev/zero",
+				       NULL};
+static const char *const argv_gib[] = {"head", "-c", "1073741824",
+				       "/dev/zero", NULL};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* ---- one row of figures ---- */
+
+struct row {
+	const char *name;
+	int docker; /* gets a ratio to docker run */
+	double *ms;
+	int n, failed;
+	int pooled_hits; /* docker pooled: commands that found a container */
+	double p50, p90, p99;
+};
+
+static void row_init(struct row *r, const char *name, int docker, int cap)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	r->docker = docker;
+	r->ms = calloc((size_t)cap, sizeof(double));
+}
+
+static void row_add(struct row *r, double ms)
+{
+	if (ms < 0)
+		r->failed++;
+	else
+		r->ms[r->n++] = ms;
+}
+
+static double pct(const struct row *r, double p)
+{
+	if (!r->n)
+		return 0;
+	int i = (int)(p * r->n + 0.999999) - 1;
+	return r->ms[i < 0 ? 0 : i >= r->n ? r->n - 1 : i];
+}
+
+static void row_done(struct row *r)
+{
+	qsort(r->ms, (size_t)r->n, sizeof(double), cmp_double);
+	r->p50 = pct(r, 0.5);
+	r->p90 = pct(r, 0.9);
+	r->p99 = pct(r, 0.99);
+}
+
+/* ---- raw posix_spawn and processes ---- */
+
+/* Spawn argv with stdout into a pipe read to the end (or /dev/null when
+ * quiet), wait; elapsed ms or -1 when it did not exit 0. */
+static double spawn_and_wait(const char *const argv[], int read_output)
+{
+	double t = now_ms();
+	posix_spawn_file_actions_t fa;
+	int p[2] = {-1, -1};
+	pid_t pid;
+	int st = 0;
+	posix_spawn_file_actions_init(&fa);
+	if (read_output) {
+		if (pipe(p) < 0)
+			return -1;
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+		posix_spawn_file_actions_addclose(&fa, p[0]);
+		posix_spawn_file_actions_addclose(&fa, p[1]);
+	} else {
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+						 0);
+	}
+	if (!getenv("BENCH_VERBOSE"))
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv,
+			      environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (read_output) {
+		close(p[1]);
+		static char buf[65536];
+		while (rc == 0 && read(p[0], buf, sizeof(buf)) > 0)
+			;
+		close(p[0]);
+	}
+	if (rc != 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? now_ms() - t : -1;
+}
+
+/* ---- the executor ---- */
+
+struct counter {
+	pthread_mutex_t lock;
+	int pooled;
+	double phase[6];
+	int phases;
+	double pool_phase[2]; /* to end of stream, wait/inspect */
+	int pool_phases;
+};
+static struct counter count = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static int count_phases; /* only cold docker rows feed the breakdown */
+
+static void on_notice(void *ctx, int level, const char *msg)
+{
+	long v[6];
+	(void)ctx;
+	pthread_mutex_lock(&count.lock);
+	long a, b, d;
+	if (!strncmp(msg, "docker: pooled container", 24)) {
+		count.pooled++;
+		if (sscanf(msg + 24,
+			   " %*s ran the command in %ld ms (end of stream %ld, "
+			   "wait/inspect %ld)",
+			   &a, &b, &d) == 3) {
+			count.pool_phase[0] += (double)b;
+			count.pool_phase[1] += (double)d;
+			count.pool_phases++;
+		}
+	}
+	else if (count_phases &&
+		 sscanf(msg,
+			"docker: timings ms: create=%ld attach=%ld start=%ld "
+			"run=%ld finish=%ld remove=%ld",
+			&v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
+		for (int i = 0; i < 6; i++)
+			count.phase[i] += (double)v[i];
+		count.phases++;
+	}
+	pthread_mutex_unlock(&count.lock);
+	if (level >= MONKEY_LOG_WARNING || getenv("BENCH_VERBOSE"))
+		fprintf(stderr, "bench: %s\n", msg);
+}
+
+static struct monkey_executor *open_executor(const char *sandbox, int pool)
+{
+	struct monkey_exec_options o;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	monkey_exec_options_init(&o);
+	o.sandbox = sandbox;
+	o.no_fallback = true;
+	o.workspace = workspace;
+	o.image = image;
+	o.pool = pool;
+	o.notify = on_notice;
+	if (monkey_executor_open(&o, &ex, &err) < 0) {
+		fprintf(stderr, "bench: %s backend unavailable: %s\n", sandbox,
+			err.message);
+		return NULL;
+	}
+	return ex;
+}
+
+static double ex_run(struct monkey_executor *ex, const char *const argv[])
+{
+	struct monkey_command c = {.argv = argv};
+	struct monkey_result res;
+	struct monkey_error err = {0};
+	double t = now_ms();
+	int rc = monkey_executor_run(ex, &c, &res, &err);
+	double ms = now_ms() - t;
+	int ok = rc == 0 && res.exit_code == 0;
+	if (!ok)
+		fprintf(stderr, "bench: command failed (exit %d): %s\n",
+			rc == 0 ? res.exit_code : -1,
+			rc == 0 ? res.error : err.message);
+	if (rc == 0)
+		monkey_result_free(&res);
+	return ok ? ms : -1;
+}
+
+/* ---- docker run --rm with the backend's flags ---- */
+
+static char user[64], vol[512];
+
+static double docker_cli(const char *const argv[], int quiet_probe)
+{
+	const char *a[64] = {
+	    "docker",	       "run",	     "--rm",	  "--cap-drop",
+	    "ALL",	       "--security-opt", "no-new-privileges",
+	    "--memory",	       "256m",	     "--memory-swap", "256m",
+	    "--cpus",	       "0.5",	     "--pids-limit",  "50",
+	    "--network",       "none",	     "--ulimit",      "nofile=1024:4096",
+	    "--ulimit",	       "nproc=4096", "--user",	      user,
+	    "--log-driver",    "none",	     "-v",	      vol,
+	    "-w",	       "/workspace", "--entrypoint",  "",
+	    image,	       NULL};
+	int n = 0;
+	while (a[n])
+		n++;
+	for (int i = 0; argv && argv[i] && n < 62; i++)
+		a[n++] = argv[i];
+	a[n] = NULL;
+	if (quiet_probe)
+		return spawn_and_wait((const char *const[]){"docker", "version",
+							    NULL},
+				      0);
+	return spawn_and_wait(a, 1);
+}
+
+/* ---- throughput ---- */
+
+struct stream {
+	struct monkey_executor *ex; /* NULL: docker run */
+	int n, failed;
+};
+
+static void *stream_main(void *arg)
+{
+	struct stream *s = arg;
+	for (int i = 0; i < s->n; i++) {
+		double ms = s->ex ? ex_run(s->ex, argv_true)
+				  : docker_cli(argv_true, 0);
+		if (ms < 0)
+			s->failed++;
+	}
+	return NULL;
+}
+
+/* Commands per second over STREAMS threads running per commands each. */
+static double throughput(struct monkey_executor *ex, int per)
+{
+	struct stream s[STREAMS];
+	pthread_t t[STREAMS];
+	double t0 = now_ms();
+	for (int i = 0; i < STREAMS; i++) {
+		s[i] = (struct stream){.ex = ex, .n = per};
+		pthread_create(&t[i], NULL, stream_main, &s[i]);
+	}
+	int failed = 0;
+	for (int i = 0; i < STREAMS; i++) {
+		pthread_join(t[i], NULL);
+		failed += s[i].failed;
+	}
+	double secs = (now_ms() - t0) / 1e3;
+	return failed ? -1 : STREAMS * per / secs;
+}
+
+/* ---- peak RSS while a command prints 1 GiB ---- */
+
+struct rss {
+	long before_kib, peak_kib;
+	double secs;
+	int ok;
+};
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* In a child, so that nothing else this run did counts. */
+static struct rss rss_of_gib(const char *sandbox)
+{
+	struct rss r = {0};
+	int p[2];
+	if (pipe(p) < 0)
+		return r;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		struct monkey_executor *ex = open_executor(sandbox, 0);
+		if (ex && ex_run(ex, argv_true) >= 0) {
+			r.before_kib = maxrss_kib();
+			double t = now_ms();
+			r.ok = ex_run(ex, argv_gib) >= 0;
+			r.secs = (now_ms() - t) / 1e3;
+			r.peak_kib = maxrss_kib();
+		}
+		if (ex)
+			monkey_executor_close(ex);
+		ssize_t w = write(p[1], &r, sizeof(r));
+		_exit(w == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(p[1]);
+	if (pid > 0) {
+		if (read(p[0], &r, sizeof(r)) != (ssize_t)sizeof(r))
+			memset(&r, 0, sizeof(r));
+		waitpid(pid, NULL, 0);
+	}
+	close(p[0]);
+	return r;
+}
+
+/* ---- output ---- */
+
+enum { R_RAW, R_SPAWN, R_NONE, R_COLD, R_POOLED, R_CLI, N_ROWS };
+static const char *const row_names[N_ROWS] = {
+    "raw posix_spawn",	"spawn backend",  "none backend",
+    "docker cold",	"docker pooled", "docker run --rm (CLI)"};
+
+struct workload {
+	const char *name;
+	const char *const *argv;
+	struct row rows[N_ROWS];
+};
+
+static void print_table(struct workload *w, int nw, double *tput,
+			struct rss *rss, const char **rss_names, int nrss,
+			const double *phase, int phases)
+{
+	for (int k = 0; k < nw; k++) {
+		double base = w[k].rows[R_CLI].p50;
+		printf("\n%s\n", w[k].name);
+		printf("  %-24s %9s %9s %9s %6s %12s\n", "", "p50 ms", "p90 ms",
+		       "p99 ms", "runs", "p50/docker");
+		for (int i = 0; i < N_ROWS; i++) {
+			struct row *r = &w[k].rows[i];
+			if (!r->n && !r->failed)
+				continue;
+			printf("  %-24s %9.2f %9.2f %9.2f %6d", r->name, r->p50,
+			       r->p90, r->p99, r->n);
+			if (r->docker && base > 0)
+				printf(" %11.2fx", r->p50 / base);
+			if (i == R_POOLED)
+				printf("  (%d/%d pooled)", r->pooled_hits,
+				       r->n + r->failed);
+			if (r->failed)
+				printf("  (%d failed)", r->failed);
+			printf("\n");
+		}
+	}
+	printf("\nthroughput, %d concurrent streams of `true` (commands/s)\n",
+	       STREAMS);
+	for (int i = 1; i < N_ROWS; i++)
+		if (tput[i] != 0)
+			printf("  %-24s %9.1f%s\n", row_names[i],
+			       tput[i] < 0 ? 0 : tput[i],
+			       tput[i] < 0 ? "  (failures)" : "");
+	printf("\nhost peak RSS while a command prints 1 GiB (output cap %d "
+	       "MiB per stream)\n",
+	       MONKEY_DEFAULT_MAX_OUTPUT / MIB);
+	for (int i = 0; i < nrss; i++)
+		if (rss[i].ok)
+			printf("  %-24s peak %6.1f MiB, +%5.1f MiB over idle, "
+			       "%.1f s\n",
+			       rss_names[i], rss[i].peak_kib / 1024.0,
+			       (rss[i].peak_kib - rss[i].before_kib) / 1024.0,
+			       rss[i].secs);
+	if (phases)
+		printf("\ndocker cold, mean ms per phase over %d commands: "
+		       "create %.1f, attach %.1f, start %.1f, run to EOF %.1f, "
+		       "wait/inspect %.1f, delete (after the answer) %.1f\n",
+		       phases, phase[0], phase[1], phase[2], phase[3],
+		       phase[4], phase[5]);
+	if (count.pool_phases)
+		printf("docker pooled, mean ms over %d commands: command sent "
+		       "to end of stream %.1f, wait/inspect %.1f (create, "
+		       "attach and start happened ahead; delete after the "
+		       "answer)\n",
+		       count.pool_phases,
+		       count.pool_phase[0] / count.pool_phases,
+		       count.pool_phase[1] / count.pool_phases);
+
+	printf("\ntargets\n");
+	struct row *t = w[0].rows;
+	double base = t[R_CLI].p50;
+	if (base > 0 && t[R_POOLED].n)
+		printf("  docker pooled p50 <= 0.2x docker run: %s (%.2fx)\n",
+		       t[R_POOLED].p50 <= 0.2 * base ? "met" : "NOT met",
+		       t[R_POOLED].p50 / base);
+	if (base > 0 && t[R_COLD].n)
+		printf("  docker cold p50 <= 0.5x docker run:   %s (%.2fx)\n",
+		       t[R_COLD].p50 <= 0.5 * base ? "met" : "NOT met",
+		       t[R_COLD].p50 / base);
+	if (t[R_RAW].n && t[R_SPAWN].n)
+		printf("  spawn p50 <= 1.25x posix_spawn:       %s (%.2fx)\n",
+		       t[R_SPAWN].p50 <= 1.25 * t[R_RAW].p50 ? "met"
+							     : "NOT met",
+		       t[R_SPAWN].p50 / t[R_RAW].p50);
+	for (int i = 0; i < nrss; i++)
+		if (rss[i].ok) {
+			double over = (rss[i].peak_kib - rss[i].before_kib) /
+					  1024.0 -
+				      MONKEY_DEFAULT_MAX_OUTPUT / (double)MIB;
+			printf("  %s RSS within 8 MiB of the cap:%*s%s "
+			       "(%.1f MiB over the cap)\n",
+			       rss_names[i], (int)(16 - strlen(rss_names[i])),
+			       "", over <= 8 ? "met" : "NOT met", over);
+		}
+}
+
+static void json_row(const struct row *r, double base, int last)
+{
+	printf("      {\"name\":\"%s\",\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+	       "\"p99_ms\":%.3f,\"runs\":%d,\"failed\":%d",
+	       r->name, r->p50, r->p90, r->p99, r->n, r->failed);
+	if (r->docker && base > 0)
+		printf(",\"ratio_to_docker_run\":%.4f", r->p50 / base);
+	if (r->pooled_hits)
+		printf(",\"pooled\":%d", r->pooled_hits);
+	printf("}%s\n", last ? "" : ",");
+}
+
+static void print_json(struct workload *w, int nw, double *tput,
+		       struct rss *rss, const char **rss_names, int nrss,
+		       const double *phase, int phases)
+{
+	printf("{\n  \"workloads\": [\n");
+	for (int k = 0; k < nw; k++) {
+		printf("    {\"name\":\"%s\",\"rows\":[\n", w[k].name);
+		int last = -1;
+		for (int i = 0; i < N_ROWS; i++)
+			if (w[k].rows[i].n || w[k].rows[i].failed)
+				last = i;
+		for (int i = 0; i < N_ROWS; i++)
+			if (w[k].rows[i].n || w[k].rows[i].failed)
+				json_row(&w[k].rows[i], w[k].rows[R_CLI].p50,
+					 i == last);
+		printf("    ]}%s\n", k < nw - 1 ? "," : "");
+	}
+	printf("  ],\n  \"throughput_streams\": %d,\n  \"throughput\": {",
+	       STREAMS);
+	int first = 1;
+	for (int i = 1; i < N_ROWS; i++)
+		if (tput[i] != 0) {
+			printf("%s\"%s\":%.2f", first ? "" : ",", row_names[i],
+			       tput[i]);
+			first = 0;
+		}
+	printf("},\n  \"rss_1gib\": {");
+	first = 1;
+	for (int i = 0; i < nrss; i++)
+		if (rss[i].ok) {
+			printf("%s\"%s\":{\"idle_kib\":%ld,\"peak_kib\":%ld,"
+			       "\"seconds\":%.2f}",
+			       first ? "" : ",", rss_names[i],
+			       rss[i].before_kib, rss[i].peak_kib,
+			       rss[i].secs);
+			first = 0;
+		}
+	printf("},\n  \"output_cap_bytes\": %d,\n", MONKEY_DEFAULT_MAX_OUTPUT);
+	printf("  \"host_peak_rss_kib\": %ld,\n", maxrss_kib());
+	printf("  \"docker_cold_phases_ms\": {\"commands\":%d", phases);
+	static const char *names[] = {"create", "attach", "start",
+				      "run",	"finish", "remove"};
+	for (int i = 0; i < 6 && phases; i++)
+		printf(",\"%s\":%.2f", names[i], phase[i]);
+	printf("}\n}\n");
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-n DOCKER_RUNS] [-l LOCAL_RUNS] [-t PER_STREAM] "
+		"[--image IMG] [--no-docker] [--no-rss] [--json]\n"
+		"  -n  runs per docker row and workload (default 20)\n"
+		"  -l  runs per local row (posix_spawn, spawn, none; default "
+		"200)\n"
+		"  -t  commands per stream in the throughput test (default "
+		"5 for docker, 10x that locally)\n"
+		"  --image      image for the docker rows (default "
+		"$MONKEY_DOCKER_IMAGE or monkey-test:busybox)\n"
+		"  --no-docker  local rows only\n"
+		"  --no-rss     skip the 1 GiB output run\n"
+		"  --json       one JSON object on stdout instead of the table\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	int n = 20, l = 200, per = 5, no_docker = 0, no_rss = 0, json = 0;
+	static const struct option opts[] = {
+	    {"image", required_argument, NULL, 'i'},
+	    {"no-docker", no_argument, NULL, 'D'},
+	    {"no-rss", no_argument, NULL, 'R'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	if (getenv("MONKEY_DOCKER_IMAGE") && getenv("MONKEY_DOCKER_IMAGE")[0])
+		image = getenv("MONKEY_DOCKER_IMAGE");
+	int c;
+	while ((c = getopt_long(argc, argv, "n:l:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			n = atoi(optarg);
+			break;
+		case 'l':
+			l = atoi(optarg);
+			break;
+		case 't':
+			per = atoi(optarg);
+			break;
+		case 'i':
+			image = optarg;
+			break;
+		case 'D':
+			no_docker = 1;
+			break;
+		case 'R':
+			no_rss = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			usage(argv[0]);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (n < 1 || l < 1 || per < 1) {
+		usage(argv[0]);
+		return 2;
+	}
+	snprintf(workspace, sizeof(workspace), "/tmp/monkey-bench-XXXXXX");
+	if (!mkdtemp(workspace)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(workspace, 01777);
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(),
+		 (unsigned)getgid());
+	snprintf(vol, sizeof(vol), "%s:/workspace", workspace);
+
+	/* First, before any thread exists: the 1 GiB runs fork. */
+	const char *rss_names[2] = {"spawn", "docker"};
+	struct rss rss[2] = {{0}};
+	if (!no_rss) {
+		fprintf(stderr, "bench: 1 GiB of output through spawn...\n");
+		rss[0] = rss_of_gib("spawn");
+		if (!no_docker) {
+			fprintf(stderr,
+				"bench: 1 GiB of output through docker...\n");
+			rss[1] = rss_of_gib("docker");
+		}
+	}
+
+	struct monkey_executor *sp = open_executor("spawn", 0);
+	struct monkey_executor *no = open_executor("none", 0);
+	struct monkey_executor *cold = NULL, *pooled = NULL;
+	int cli = 0;
+	if (!no_docker) {
+		cold = open_executor("docker", 0);
+		pooled = open_executor("docker", 1);
+		cli = docker_cli(NULL, 1) >= 0;
+		if (!cli)
+			fprintf(stderr, "bench: the docker CLI does not work "
+					"here; no docker run row\n");
+	}
+
+	struct workload w[2] = {{.name = "`true`", .argv = argv_true},
+				{.name = "1 MiB to stdout (`head -c 1048576 "
+					 "/dev/zero`)",
+				 .argv = argv_mib}};
+	double phase[6] = {0};
+	for (int k = 0; k < 2; k++) {
+		struct row *r = w[k].rows;
+		const char *const *a = w[k].argv;
+		for (int i = 0; i < N_ROWS; i++)
+			row_init(&r[i], row_names[i], i >= R_COLD,
+				 i < R_COLD ? l : n);
+		fprintf(stderr, "bench: %s, local rows...\n", w[k].name);
+		/* Interleaved, so drift in machine load hits all alike. */
+		for (int i = 0; i < l; i++) {
+			row_add(&r[R_RAW], spawn_and_wait(a, 1));
+			if (sp)
+				row_add(&r[R_SPAWN], ex_run(sp, a));
+			if (no)
+				row_add(&r[R_NONE], ex_run(no, a));
+		}
+		if (cold || pooled || cli)
+			fprintf(stderr, "bench: %s, docker rows...\n",
+				w[k].name);
+		/* Warm each path once (image cache, pool keyed). */
+		if (cold)
+			ex_run(cold, a);
+		if (pooled)
+			ex_run(pooled, a);
+		if (cli)
+			docker_cli(a, 0);
+		for (int i = 0; i < n; i++) {
+			if (cold) {
+				count_phases = 1;
+				row_add(&r[R_COLD], ex_run(cold, a));
+				count_phases = 0;
+			}
+			if (cli)
+				row_add(&r[R_CLI], docker_cli(a, 0));
+			if (pooled) {
+				/* An agent thinks between commands; the pool
+				 * refills meanwhile (not timed). */
+				usleep(300 * 1000);
+				pthread_mutex_lock(&count.lock);
+				int before = count.pooled;
+				pthread_mutex_unlock(&count.lock);
+				row_add(&r[R_POOLED], ex_run(pooled, a));
+				pthread_mutex_lock(&count.lock);
+				r[R_POOLED].pooled_hits += count.pooled - before;
+				pthread_mutex_unlock(&count.lock);
+			}
+		}
+		for (int i = 0; i < N_ROWS; i++)
+			row_done(&r[i]);
+	}
+	/* The deletes of the last commands run after their answers. */
+	for (int i = 0; i < 6 && count.phases; i++)
+		phase[i] = count.phase[i] / count.phases;
+
+	double tput[N_ROWS] = {0};
+	fprintf(stderr, "bench: throughput...\n");
+	if (sp)
+		tput[R_SPAWN] = throughput(sp, per * 10);
+	if (no)
+		tput[R_NONE] = throughput(no, per * 10);
+	if (cold)
+		tput[R_COLD] = throughput(cold, per);
+	if (cli)
+		tput[R_CLI] = throughput(NULL, per);
+	if (!no_docker) {
+		/* One prestarted container per stream. */
+		struct monkey_executor *p4 = open_executor("docker", STREAMS);
+		if (p4) {
+			ex_run(p4, argv_true);
+			sleep(1);
+			tput[R_POOLED] = throughput(p4, per);
+			monkey_executor_close(p4);
+		}
+	}
+
+	if (json)
+		print_json(w, 2, tput, rss, rss_names, no_docker ? 1 : 2, phase,
+			   count.phases);
+	else {
+		printf("monkey benchmark: %d local runs and %d docker runs per "
+		       "row, image %s, host peak RSS %.1f MiB\n",
+		       l, n, image, maxrss_kib() / 1024.0);
+		print_table(w, 2, tput, rss, rss_names, no_docker ? 1 : 2,
+			    phase, count.phases);
+	}
+
+	if (sp)
+		monkey_executor_close(sp);
+	if (no)
+		monkey_executor_close(no);
+	if (cold)
+		monkey_executor_close(cold);
+	if (pooled)
+		monkey_executor_close(pooled);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < N_ROWS; i++)
+			free(w[k].rows[i].ms);
+	rmdir(workspace);
+	return 0;
+}
