@@ -43,7 +43,7 @@ trap 'rm -f "$log"' EXIT
 summary() {
 	local pass fail
 	pass=$(grep -cE '^PASS: ' "$log" || true)
-	fail=$(grep -cE '^(FAIL|ERROR|XPASS): ' "$log" || true)
+	fail=$(grep -cE '^(FAIL|ERROR|XPASS): |^not ok ' "$log" || true)
 	printf '%s passed, %s failed\n' "$pass" "$fail"
 }
 
