@@ -25,10 +25,13 @@ fi
 
 srcdir=${MONKEY_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 rc=0
-for t in test_docker test_docker_errors test_docker_cli.sh; do
+for t in test_docker test_docker_errors test_docker_cli.sh test_docker_pool \
+	pooled:test_docker_exec; do
 	echo "== $t through podman at $PODMAN_SOCK"
 	case $t in
 	*.sh) DOCKER_HOST="unix://$PODMAN_SOCK" sh "$srcdir/tests/$t" ;;
+	pooled:*) DOCKER_HOST="unix://$PODMAN_SOCK" MONKEY_TEST_POOL=1 \
+		"$builddir/tests/${t#pooled:}" ;;
 	*) DOCKER_HOST="unix://$PODMAN_SOCK" "$builddir/tests/$t" ;;
 	esac
 	r=$?

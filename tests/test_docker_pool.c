@@ -133,6 +133,9 @@ static void test_container_killed_while_waiting_is_replaced(void **s)
 static void test_failing_prestart_gives_the_cold_error_then_recovers(void **s)
 {
 	(void)s;
+	/* Podman creates a missing bind source instead of failing. */
+	if (dt_podman)
+		skip();
 	char src[512];
 	snprintf(src, sizeof(src), "%s-pool-mnt", dt_workspace);
 	assert_int_equal(mkdir(src, 0777), 0);
