@@ -11,8 +11,11 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/test_docker tests/test_docker_errors \
 	tests/test_docker_exec tests/test_docker_pool
 TESTS += tests/test_docker tests/test_docker_errors tests/test_docker_exec \
-	tests/test_docker_pool tests/test_docker_pooled.sh \
-	tests/test_docker_cli.sh tests/test_docker_podman.sh
+	tests/test_docker_pool tests/test_docker_pooled.sh
+# The CLI tests check the fallback to spawn too.
+if BACKEND_SPAWN
+TESTS += tests/test_docker_cli.sh tests/test_docker_podman.sh
+endif
 endif
 endif
 
