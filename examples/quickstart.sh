@@ -70,4 +70,4 @@ step "what the agent left in the workspace"
 find "$ws" -type f | sort
 echo
 echo "Transcript: $(ls "$ws"/.monkey/sessions/*.jsonl)"
-echo "Replay it through spawn: $monkey replay $(ls "$ws"/.monkey/sessions/*.jsonl | head -1) --workspace $ws"
+echo "Replay its commands (same backend, image and limits): $monkey replay $(ls "$ws"/.monkey/sessions/*.jsonl | head -1)"

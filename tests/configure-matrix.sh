@@ -83,7 +83,10 @@ for b in ${MATRIX_BACKENDS:-docker spawn none}; do
 	d=$work/without-$b
 	rm -rf "$d" && mkdir -p "$d"
 	echo "# building with --disable-backend-$b in $d"
-	if ! (cd "$d" && "$top/configure" --disable-backend-$b "$@" \
+	# A prefix of its own: the built-in backend directory must hold only
+	# what this build installs, whatever is installed on the machine.
+	if ! (cd "$d" && "$top/configure" --disable-backend-$b \
+		--prefix="$d/_prefix" "$@" \
 		>configure.log 2>&1); then
 		not_ok "--disable-backend-$b: configure"
 		show_tail "$d/configure.log"
