@@ -536,6 +536,17 @@ def main():
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
     os.rename(tmp, a.port_file)
+
+    # A test that dies (a failed assertion, a crash) never stops its server:
+    # leave with the process that started this one.
+    parent = os.getppid()
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     try:
         srv.serve_forever(poll_interval=0.05)
     except KeyboardInterrupt:
