@@ -61,7 +61,9 @@ start_docker() {
 	fi
 	mkdir -p "$LOG_DIR"
 	# setsid: the daemon must not die with the shell that started it, nor
-	# get that shell's Ctrl-C.
+	# get that shell's Ctrl-C.  cd /: engines write files into their
+	# working directory (conmon leaves "oom" markers), never a checkout.
+	cd /
 	setsid dockerd --bridge=none --iptables=false -H "unix://$DOCKER_SOCK" \
 		>"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
 	pid=$!
@@ -83,6 +85,7 @@ start_podman() {
 	need curl curl || return 1
 	mkdir -p "$(dirname "$PODMAN_SOCK")" "$LOG_DIR"
 	rm -f "$PODMAN_SOCK"
+	cd /
 	setsid podman system service --time=0 "unix://$PODMAN_SOCK" \
 		>"$LOG_DIR/podman-service.log" 2>&1 </dev/null &
 	pid=$!
