@@ -46,6 +46,8 @@ int64_t dt_now_ms(void)
 void (*dt_log_hook)(int level, const char *line);
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_text[16384];
+/* The backend's count of ready pooled containers, from its log. */
+static int pool_ready;
 
 static void host_log(const struct monkey_host *h, int level, const char *fmt,
 		     ...)
@@ -64,6 +66,9 @@ static void host_log(const struct monkey_host *h, int level, const char *fmt,
 	}
 	if (!strncmp(line, "docker: pooled container", 24))
 		ran_pooled = 1;
+	int held;
+	if (sscanf(line, "docker: pool holds %d prestarted", &held) == 1)
+		__atomic_store_n(&pool_ready, held, __ATOMIC_SEQ_CST);
 	if (dt_log_hook)
 		dt_log_hook(level, line);
 	if (level >= MONKEY_LOG_INFO || getenv("DT_VERBOSE"))
@@ -189,7 +194,12 @@ static int warm_pool_for(void *st, const struct monkey_exec_request *req)
 	w.output = discard;
 	if (dt_backend->exec(st, &w, &res, &err) < 0)
 		return 0;
-	for (int i = 0; i < 200 && dt_count_pooled(1) < 1; i++)
+	/* The engine listing a pooled container as running is not enough:
+	 * the backend holds it only once the start call has answered.  Its
+	 * own count says when it does (podman under load: seconds). */
+	for (int i = 0; i < 1200 && __atomic_load_n(&pool_ready,
+						      __ATOMIC_SEQ_CST) < 1;
+	     i++)
 		usleep(25 * 1000);
 	return 1;
 }
@@ -331,6 +341,11 @@ void dt_remove_labelled(const char *value)
 			dt_remove_container(json_object_get_string(id));
 	}
 	json_object_put(o);
+}
+
+int dt_pool_ready(void)
+{
+	return __atomic_load_n(&pool_ready, __ATOMIC_SEQ_CST);
 }
 
 int dt_count_pooled(int running_only)

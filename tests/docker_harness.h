@@ -50,6 +50,8 @@ extern int dt_pool;
 extern int dt_pool_allow_cold;
 /* Containers of this process labelled as pooled (running ones only). */
 int dt_count_pooled(int running_only);
+/* How many prestarted containers the backend holds now, from its log. */
+int dt_pool_ready(void);
 
 /* Run req through the backend (state st, or dt_state when NULL). */
 void dt_exec(void *st, const struct monkey_exec_request *req,

@@ -33,11 +33,12 @@ static void *pool_state(int k)
 	return st;
 }
 
-/* Wait until n prestarted containers of this process run. */
+/* Wait until n prestarted containers of this process run and the
+ * backend holds them (it does once their start call answered). */
 static int wait_pooled(int n)
 {
-	for (int i = 0; i < 400; i++) {
-		if (dt_count_pooled(1) >= n)
+	for (int i = 0; i < 1200; i++) {
+		if (dt_count_pooled(1) >= n && dt_pool_ready() >= n)
 			return 1;
 		usleep(25 * 1000);
 	}

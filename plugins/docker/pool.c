@@ -77,6 +77,17 @@ char *dk_pool_find_launcher(void)
 	return usable(DK_LAUNCHER_PATH);
 }
 
+/* Says how many containers wait ready, each time that changes (called
+ * with pool_lock held, so the lines come in the order of the changes):
+ * with --verbose a user sees the pool at work, and the tests learn when
+ * the next command will find one ready. */
+static void pool_changed(struct dk_state *st)
+{
+	st->host->log(st->host, MONKEY_LOG_DEBUG,
+		      "docker: pool holds %zu prestarted container(s)",
+		      st->n_ready);
+}
+
 /* ---- the filler thread ---- */
 
 static void *filler_main(void *arg)
@@ -147,6 +158,7 @@ static void *filler_main(void *arg)
 			continue;
 		}
 		st->ready[st->n_ready++] = sb;
+		pool_changed(st);
 	}
 	pthread_mutex_unlock(&st->pool_lock);
 	return NULL;
@@ -370,6 +382,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 			for (size_t i = 0; i < st->n_ready && n_drop < 64; i++)
 				drop[n_drop++] = st->ready[i];
 			st->n_ready = 0;
+			pool_changed(st);
 			free(st->pool_key);
 			free(st->pool_image);
 			st->pool_key = key;
@@ -392,6 +405,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 				drop[n_drop++] = c;
 			else
 				sb = c;
+			pool_changed(st);
 		}
 		pthread_cond_signal(&st->pool_cond);
 	}
@@ -423,4 +437,5 @@ void dk_pool_fini(struct dk_state *st)
 	/* Their processes wait for a command: a forced delete ends them. */
 	while (st->n_ready)
 		dk_sandbox_destroy(st->ready[--st->n_ready], 0);
+	pool_changed(st);
 }
