@@ -11,7 +11,8 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/test_docker tests/test_docker_errors \
 	tests/test_docker_exec tests/test_docker_pool
 TESTS += tests/test_docker tests/test_docker_errors tests/test_docker_exec \
-	tests/test_docker_pool tests/test_docker_pooled.sh
+	tests/test_docker_pool tests/test_docker_pooled.sh \
+	tests/test_docker_direct.sh
 # The CLI tests check the fallback to spawn too.
 if BACKEND_SPAWN
 TESTS += tests/test_docker_cli.sh tests/test_docker_podman.sh
@@ -39,7 +40,7 @@ tests_test_docker_pool_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_docker_pool_CFLAGS = $(DOCKER_TEST_CFLAGS)
 tests_test_docker_pool_LDADD = $(DOCKER_TEST_LIBS)
 
-EXTRA_DIST += tests/test_docker_pooled.sh
+EXTRA_DIST += tests/test_docker_pooled.sh tests/test_docker_direct.sh
 EXTRA_DIST += tests/engines.sh tests/make-test-image.sh tests/test_docker_cli.sh \
 	tests/test_docker_podman.sh
 

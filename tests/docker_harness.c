@@ -25,6 +25,7 @@ void *dt_state;
 struct monkey_host dt_host;
 const char *dt_image = DT_DEFAULT_IMAGE;
 int dt_podman;
+int dt_launcher = 1;
 char dt_workspace[256];
 
 char dt_instance_id[64];
@@ -601,6 +602,9 @@ void dt_setup_or_exit(const char *program)
 			     : "");
 		unavailable(program, why);
 	}
+	const char *l = getenv("MONKEY_DOCKER_LAUNCHER");
+	if (l && l[0] && access(l, X_OK) != 0)
+		dt_launcher = 0;
 	char *body = NULL;
 	api("GET", "/_ping", NULL, NULL);
 	if (api("GET", "/version", NULL, &body) == 200 && body &&
@@ -608,8 +612,8 @@ void dt_setup_or_exit(const char *program)
 		dt_podman = 1;
 	free(body);
 	fprintf(stderr,
-		"%s: engine at %s (%s), image %s, instance %s, %s\n", program,
-		dt_socket(), dt_podman ? "podman" : "docker", dt_image,
-		dt_instance_id,
-		dt_pool ? "pooled (MONKEY_TEST_POOL)" : "cold");
+		"%s: engine at %s (%s), image %s, instance %s, %s, %s\n",
+		program, dt_socket(), dt_podman ? "podman" : "docker", dt_image,
+		dt_instance_id, dt_pool ? "pooled (MONKEY_TEST_POOL)" : "cold",
+		dt_launcher ? "through monkey-launch" : "commands as PID 1");
 }

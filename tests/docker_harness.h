@@ -19,6 +19,9 @@ extern struct monkey_host dt_host;
 extern const char *dt_image;
 /* True when DOCKER_HOST points at podman's service (it reports no OOM). */
 extern int dt_podman;
+/* Containers run monkey-launch as PID 1 (0 when MONKEY_DOCKER_LAUNCHER
+ * names no usable file: the backend then runs commands directly). */
+extern int dt_launcher;
 /* A scratch workspace directory for this process (removed at exit). */
 extern char dt_workspace[256];
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,14 +116,56 @@ static void test_stderr_that_looks_like_the_launcher_record_passes(void **s)
 	dt_run_free(&r);
 }
 
-static void test_pid_1_is_the_command(void **s)
+/* Pooled or fresh, the container's PID 1 is the launcher and the command
+ * its child (without a launcher, the command itself). */
+static void test_pid_1_is_the_launcher_and_the_command_its_child(void **s)
 {
 	(void)s;
 	struct dt_run r = {0};
-	dt_sh("echo $$; cat /proc/1/cmdline | tr '\\0' ' '", &r);
+	dt_sh("echo $PPID; cat /proc/1/cmdline | tr '\\0' ' '", &r);
 	assert_ran_ok(&r);
-	assert_string_equal(r.out, "1\nsh -c echo $$; cat /proc/1/cmdline | "
-				   "tr '\\0' ' ' ");
+	if (dt_launcher)
+		assert_string_equal(r.out, "1\n/dev/.monkey-launch ");
+	else
+		assert_string_equal(r.out,
+				    "0\nsh -c echo $PPID; cat /proc/1/cmdline "
+				    "| tr '\\0' ' ' ");
+	dt_run_free(&r);
+}
+
+/* At a timeout the command gets SIGTERM first and dies of it: the
+ * launcher as PID 1 passes it on (a command that is PID 1 ignores it and
+ * is killed after the grace time). */
+static void test_timeout_sigterm_reaches_the_command(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sleep", "30", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.timeout_ms = 500;
+	req.kill_grace_ms = 3000;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.timed_out, 1);
+	assert_int_equal(r.res.exit_code, -1);
+	assert_int_equal(r.res.signal, dt_launcher ? SIGTERM : SIGKILL);
+	dt_run_free(&r);
+}
+
+/* The launcher keeps its command header secret: the command cannot read
+ * its memory or environment. */
+static void test_the_launcher_is_closed_to_the_command(void **s)
+{
+	(void)s;
+	struct dt_run r = {0};
+	if (!dt_launcher)
+		skip();
+	dt_sh("cat /proc/1/environ >/dev/null 2>&1 && echo environ; "
+	      "head -c1 /proc/1/mem >/dev/null 2>&1 && echo mem; echo done",
+	      &r);
+	assert_ran_ok(&r);
+	assert_string_equal(r.out, "done\n");
 	dt_run_free(&r);
 }
 
@@ -201,7 +244,9 @@ int main(void)
 	    T(test_without_stdin_the_command_has_dev_null),
 	    T(test_stdin_with_binary_data_arrives_whole),
 	    T(test_stderr_that_looks_like_the_launcher_record_passes),
-	    T(test_pid_1_is_the_command),
+	    T(test_pid_1_is_the_launcher_and_the_command_its_child),
+	    T(test_the_launcher_is_closed_to_the_command),
+	    T(test_timeout_sigterm_reaches_the_command),
 	    T(test_environment_is_the_same_as_a_fresh_container),
 	    T(test_missing_program_is_enoent),
 	    T(test_directory_as_program_is_eacces),

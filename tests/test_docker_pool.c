@@ -198,6 +198,10 @@ static void test_sweep_removes_a_crashed_owners_pool(void **s)
 		void *st = pool_state(2);
 		struct dt_run a = {0};
 		run_sh(st, "true", &a);
+		/* Full, so no create is in flight when the parent kills us:
+		 * a container the engine made after the sweep would stay. */
+		for (int i = 0; i < 1200 && dt_pool_ready() < 2; i++)
+			usleep(25 * 1000);
 		ssize_t w = write(p[1], id, strlen(id) + 1);
 		(void)w;
 		sleep(30); /* killed by the parent once the pool is up */

@@ -259,7 +259,8 @@ void dk_attach_close(struct dk_attach *a)
 }
 
 /* Hand the payload of data[0..len) to the sink, frame by frame.  Returns
- * DK_PUMP_STOP when the sink asked to stop, 0 otherwise. */
+ * DK_PUMP_STOP when the sink asked to stop, DK_PUMP_DONE when it has all
+ * it needs, 0 otherwise. */
 static int demux(struct dk_attach *a, struct dk_io *io,
 		 const unsigned char *data, size_t len)
 {
@@ -287,8 +288,11 @@ static int demux(struct dk_attach *a, struct dk_io *io,
 		}
 		size_t take =
 		    a->payload_left < len ? (size_t)a->payload_left : len;
-		if (io->output(io->output_ctx, a->stream, data, take) < 0)
+		int r = io->output(io->output_ctx, a->stream, data, take);
+		if (r < 0)
 			return DK_PUMP_STOP;
+		if (r > 0)
+			return DK_PUMP_DONE;
 		a->payload_left -= take;
 		data += take;
 		len -= take;
@@ -325,8 +329,9 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 	if (a->pending_len) {
 		size_t n = a->pending_len;
 		a->pending_len = 0;
-		if (demux(a, io, a->pending, n) == DK_PUMP_STOP)
-			return DK_PUMP_STOP;
+		int d = demux(a, io, a->pending, n);
+		if (d)
+			return d;
 	}
 	for (;;) {
 		struct pollfd p[2] = {
@@ -378,7 +383,8 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 			    a->st->engine_name, curl_easy_strerror(rc));
 		if (got == 0)
 			return DK_PUMP_EOF;
-		if (demux(a, io, a->buf, got) == DK_PUMP_STOP)
-			return DK_PUMP_STOP;
+		int d = demux(a, io, a->buf, got);
+		if (d)
+			return d;
 	}
 }

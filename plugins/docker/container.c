@@ -114,7 +114,7 @@ char *dk_container_workdir(const struct monkey_exec_request *req)
 }
 
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
-		     const char *image, const char *launcher,
+		     const char *image, const char *launcher, int pooled,
 		     struct monkey_error *err)
 {
 	const struct monkey_host *h = st->host;
@@ -124,8 +124,8 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 
 	if (!req->argv || !req->argv[0])
 		return h->set_error(err, -EINVAL, "no command given"), NULL;
-	/* A pooled container starts in the workspace root; the launcher
-	 * changes to the command's directory. */
+	/* A container running the launcher starts in the workspace root;
+	 * the launcher changes to the command's directory. */
 	if (launcher && req->workspace)
 		wd = strdup(DK_WORKSPACE);
 	else if (req->workdir && req->workspace) {
@@ -172,8 +172,8 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	add_bool(body, "Tty", 0);
 	add_bool(body, "AttachStdout", 1);
 	add_bool(body, "AttachStderr", 1);
-	/* The launcher reads its command on stdin, so a pooled container
-	 * always has one (it gives the command /dev/null when it has none). */
+	/* The launcher reads its command on stdin, so its container always
+	 * has one (it gives the command /dev/null when it has none). */
 	int with_stdin = launcher || req->has_stdin;
 	add_bool(body, "AttachStdin", with_stdin);
 	add_bool(body, "OpenStdin", with_stdin);
@@ -183,7 +183,7 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	add_bool(body, "NetworkDisabled", !req->network);
 	json_object *labels = json_object_new_object();
 	add_str(labels, DK_LABEL, h->instance_id ? h->instance_id : "unknown");
-	if (launcher)
+	if (pooled)
 		add_str(labels, DK_POOL_LABEL, "1");
 	json_object_object_add(body, "Labels", labels);
 

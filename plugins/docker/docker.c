@@ -301,8 +301,10 @@ static int docker_p_init(const struct monkey_host *host,
 	}
 	json_object_put(root);
 	root = NULL;
+	/* Fresh containers run the launcher too when there is one: it
+	 * reports the command's end sooner than the engine does. */
+	st->launcher = dk_pool_find_launcher();
 	if (st->pool_size > 0) {
-		st->launcher = dk_pool_find_launcher();
 		st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
 		if (!st->launcher)
 			host->log(host, MONKEY_LOG_WARNING,

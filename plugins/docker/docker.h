@@ -176,6 +176,7 @@ enum dk_pump_end {
 	DK_PUMP_DEADLINE = 1, /* until_ms passed */
 	DK_PUMP_CANCEL = 2,   /* cancel_fd became readable */
 	DK_PUMP_STOP = 3,     /* the output sink asked to stop */
+	DK_PUMP_DONE = 4,     /* the sink has all it needs (returned > 0) */
 };
 
 /* Where stdin comes from and output goes while pumping. */
@@ -202,13 +203,13 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 char *dk_container_workdir(const struct monkey_exec_request *req);
 
 /* The create body for req (hardening included).  Caller frees.  With a
- * launcher (host path of monkey-launch) it is the body of a pooled
- * container for req's settings: the launcher as its process, stdin open,
- * the workspace root as working directory; argv, workdir and stdin of req
- * play no part in it, so two requests that may share a pooled container
- * have equal bodies. */
+ * launcher (host path of monkey-launch) it is the body of a container
+ * for req's settings that runs the launcher: stdin open, the workspace
+ * root as working directory; argv, workdir and stdin of req play no part
+ * in it, so two requests that may share a pooled container have equal
+ * bodies.  pooled adds the pool's label. */
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
-		     const char *image, const char *launcher,
+		     const char *image, const char *launcher, int pooled,
 		     struct monkey_error *err);
 
 int dk_container_create(struct dk_state *st, const char *body,
@@ -278,7 +279,11 @@ int dk_sandbox_prepare(struct dk_state *st, const char *body,
 		       struct dk_sandbox **out, struct monkey_error *err);
 int dk_sandbox_start(struct dk_sandbox *sb, struct monkey_error *err);
 /* Run a started sandbox's process to its end, feeding io (stdin, output
- * sink, cancel fd), and fill result.  The deadline counts from here. */
+ * sink, cancel fd), and fill result.  The deadline counts from here.
+ * Returns 0, a negative errno, or DK_RUN_REPORTED when the sink said it
+ * has everything (DK_PUMP_DONE): then the stream may still be open, and
+ * the exit status and OOM answer are left to the caller. */
+#define DK_RUN_REPORTED 1
 int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
 		   int64_t kill_grace_ms, struct monkey_exec_result *result,
 		   struct monkey_error *err);
@@ -300,6 +305,22 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 char *dk_pool_find_launcher(void);
 /* Stop the filler and remove every prestarted container. */
 void dk_pool_fini(struct dk_state *st);
+
+/* ---- inband.c: a command through monkey-launch ---- */
+
+/* Run req in the started sandbox sb, whose process is the launcher: send
+ * the command, move output until the launcher's records (or the end of
+ * the stream), fill result from them, and remove sb after the answer. */
+int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
+		  const struct monkey_exec_request *req, const char *wd,
+		  int pooled, struct monkey_exec_result *result,
+		  struct monkey_error *err);
+/* Run req in a container created for it that runs the launcher
+ * (*handled = 1); without a launcher, or when the request is one the
+ * direct path must refuse, *handled = 0. */
+int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
+		   const char *image, struct monkey_exec_result *result,
+		   int *handled, struct monkey_error *err);
 
 /* ---- docker.c: bookkeeping of containers not yet removed, janitor ---- */
 

@@ -10,7 +10,8 @@ plugins_docker_docker_la_SOURCES = \
 	plugins/docker/image.c \
 	plugins/docker/sweep.c \
 	plugins/docker/run.c \
-	plugins/docker/pool.c
+	plugins/docker/pool.c \
+	plugins/docker/inband.c
 plugins_docker_docker_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDK_LAUNCHER_PATH='"$(pkglibexecdir)/monkey-launch"'
 plugins_docker_docker_la_CFLAGS = $(BACKEND_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) -pthread

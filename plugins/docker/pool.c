@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +30,6 @@
  * and commands meanwhile take the cold path (which reports the error). */
 #define DK_POOL_BACKOFF_MIN_MS 100
 #define DK_POOL_BACKOFF_MAX_MS 5000
-
-#define LAUNCH_MARK "\036monkey-launch:"
 
 static int64_t now_ms(void)
 {
@@ -164,178 +161,6 @@ static void *filler_main(void *arg)
 	return NULL;
 }
 
-/* ---- the launcher's failure record on stderr ---- */
-
-/* Holds back the first stderr bytes while they could be the launcher's
- * record (marker + this command's nonce); anything else passes at once. */
-struct launch_filter {
-	monkey_output_fn out;
-	void *ctx;
-	char mark[96];
-	size_t mark_len, matched;
-	int state; /* 0 matching, 1 passing through, 2 record */
-	char rec[1024];
-	size_t rec_len;
-};
-
-static int filter_out(void *ctx, int stream, const void *data, size_t len)
-{
-	struct launch_filter *f = ctx;
-	const char *p = data;
-	if (stream != MONKEY_STREAM_STDERR || f->state == 1)
-		return f->out(f->ctx, stream, data, len);
-	if (f->state == 2) {
-		size_t room = sizeof(f->rec) - 1 - f->rec_len;
-		size_t n = len < room ? len : room;
-		memcpy(f->rec + f->rec_len, p, n);
-		f->rec_len += n;
-		return 0;
-	}
-	size_t i = 0;
-	while (i < len && f->matched < f->mark_len &&
-	       p[i] == f->mark[f->matched])
-		i++, f->matched++;
-	if (f->matched == f->mark_len) {
-		f->state = 2;
-		return i < len ? filter_out(ctx, stream, p + i, len - i) : 0;
-	}
-	if (i == len)
-		return 0; /* still a prefix of the mark */
-	/* Not the record: release what was held, then the rest. */
-	f->state = 1;
-	if (f->matched &&
-	    f->out(f->ctx, MONKEY_STREAM_STDERR, f->mark, f->matched) < 0)
-		return -1;
-	return f->out(f->ctx, stream, p + i, len - i);
-}
-
-/* ---- one command in a pooled container ---- */
-
-static int put_u32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-	return 4;
-}
-
-static size_t put_str(unsigned char *p, const char *s)
-{
-	size_t l = strlen(s);
-	put_u32(p, (uint32_t)l);
-	memcpy(p + 4, s, l);
-	return 4 + l;
-}
-
-/* The launcher's header followed by the command's stdin data. */
-static unsigned char *build_input(const struct monkey_exec_request *req,
-				  const char *nonce, const char *wd,
-				  size_t *len)
-{
-	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4;
-	uint32_t argc = 0;
-	for (const char *const *a = req->argv; *a; a++, argc++)
-		n += 4 + strlen(*a);
-	size_t in = req->has_stdin ? req->stdin_len : 0;
-	unsigned char *buf = malloc(n + in + 1);
-	if (!buf)
-		return NULL;
-	unsigned char *p = buf;
-	memcpy(p, "MKL1", 4);
-	p += 4;
-	p += put_u32(p, req->has_stdin ? 1 : 0);
-	p += put_str(p, nonce);
-	p += put_str(p, wd);
-	p += put_u32(p, argc);
-	for (const char *const *a = req->argv; *a; a++)
-		p += put_str(p, *a);
-	if (in)
-		memcpy(p, req->stdin_data, in);
-	*len = n + in;
-	return buf;
-}
-
-static int make_nonce(char out[33])
-{
-	unsigned char r[16];
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -1;
-	for (int i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", r[i]);
-	return 0;
-}
-
-/* The launcher could not start the command: the same error the cold path
- * gives when the runtime cannot (127 not found, 126 not executable). */
-static int launch_failure(struct dk_state *st, struct launch_filter *f,
-			  struct monkey_exec_result *result,
-			  struct monkey_error *err)
-{
-	f->rec[f->rec_len] = '\0';
-	char *nl = strchr(f->rec, '\n');
-	if (nl)
-		*nl = '\0';
-	int e = atoi(f->rec);
-	const char *msg = f->rec;
-	for (int i = 0; i < 2 && msg; i++) /* errno:stage:message */
-		if ((msg = strchr(msg, ':')))
-			msg++;
-	result->exit_code = -1;
-	result->signal = 0;
-	int code = e == ENOENT ? -ENOENT : e == EACCES ? -EACCES : -EIO;
-	return st->host->set_error(err, code, "starting the command failed: %s",
-				   msg ? msg : f->rec);
-}
-
-static int run_pooled(struct dk_state *st, struct dk_sandbox *sb,
-		      const struct monkey_exec_request *req, const char *wd,
-		      struct monkey_exec_result *result,
-		      struct monkey_error *err)
-{
-	char nonce[33];
-	size_t len = 0;
-	unsigned char *input = NULL;
-	if (make_nonce(nonce) < 0 ||
-	    !(input = build_input(req, nonce, wd ? wd : "", &len))) {
-		dk_sandbox_destroy(sb, 0);
-		return st->host->set_error(err, -ENOMEM,
-					   "preparing the command failed");
-	}
-	struct launch_filter f = {.out = req->output, .ctx = req->output_ctx};
-	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark), "%s%s:",
-				      LAUNCH_MARK, nonce);
-	struct dk_io io = {
-	    .stdin_data = input,
-	    .stdin_len = len,
-	    .has_stdin = 1,
-	    .output = filter_out,
-	    .output_ctx = &f,
-	    .cancel_fd = req->cancel_fd,
-	};
-	int64_t t0 = now_ms();
-	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
-				result, err);
-	free(input);
-	if (f.state == 0 && f.matched)
-		req->output(req->output_ctx, MONKEY_STREAM_STDERR, f.mark,
-			    f.matched);
-	if (rc == 0 && f.state == 2)
-		rc = launch_failure(st, &f, result, err);
-	/* Prestart times were logged by the filler's create; what the
-	 * command waited for is from here. */
-	st->host->log(st->host, MONKEY_LOG_DEBUG,
-		      "docker: pooled container %.12s ran the command in "
-		      "%lld ms (end of stream %lld, wait/inspect %lld)",
-		      sb->id, (long long)(now_ms() - t0),
-		      (long long)(sb->t_ended ? sb->t_ended - t0 : -1),
-		      (long long)(sb->t_done && sb->t_ended
-				      ? sb->t_done - sb->t_ended
-				      : -1));
-	dk_sandbox_destroy(sb, 1);
-	return rc;
-}
-
 /* Called with pool_lock held. */
 static void start_filler(struct dk_state *st)
 {
@@ -358,7 +183,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	if (!st->launcher || !st->ready)
 		return 0;
 	/* Anything wrong with the request is the cold path's to report. */
-	char *key = dk_create_body(st, req, image, st->launcher, &e);
+	char *key = dk_create_body(st, req, image, st->launcher, 1, &e);
 	if (!key)
 		return 0;
 	if (req->workspace && req->workdir &&
@@ -418,7 +243,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 		return 0;
 	}
 	*handled = 1;
-	int rc = run_pooled(st, sb, req, wd, result, err);
+	int rc = dk_launch_run(st, sb, req, wd, 1, result, err);
 	free(wd);
 	return rc;
 }

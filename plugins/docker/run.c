@@ -146,8 +146,9 @@ static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io,
 	} while (end == DK_PUMP_STOP);
 	if (threaded)
 		pthread_join(t, NULL);
-	/* Once the stream ended the kill worked, whatever the call said. */
-	if (end != DK_PUMP_EOF && k.rc < 0) {
+	/* Once the stream ended (or the launcher reported) the kill worked,
+	 * whatever the call said. */
+	if (end != DK_PUMP_EOF && end != DK_PUMP_DONE && k.rc < 0) {
 		if (err)
 			*err = k.err;
 		return k.rc;
@@ -166,12 +167,12 @@ static int stop_command(struct dk_sandbox *sb, struct dk_io *io,
 	if (grace_ms > 0) {
 		*last_sig = SIGTERM;
 		end = kill_and_drain(sb, io, "TERM", grace_ms, err);
-		if (end < 0 || end == DK_PUMP_EOF)
+		if (end < 0 || end == DK_PUMP_EOF || end == DK_PUMP_DONE)
 			return end;
 	}
 	*last_sig = SIGKILL;
 	end = kill_and_drain(sb, io, "KILL", DK_KILL_DRAIN_MS, err);
-	if (end < 0 || end == DK_PUMP_EOF)
+	if (end < 0 || end == DK_PUMP_EOF || end == DK_PUMP_DONE)
 		return end;
 	return sb->st->host->set_error(
 	    err, -ETIMEDOUT,
@@ -204,11 +205,15 @@ int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
 		result->timed_out = 1;
 	else if (end == DK_PUMP_CANCEL || end == DK_PUMP_STOP)
 		result->cancelled = 1;
-	if (end > DK_PUMP_EOF)
+	if (end > DK_PUMP_EOF && end != DK_PUMP_DONE)
 		end = stop_command(sb, &io, kill_grace_ms, &last_sig, err);
 	if (end < 0)
 		return end;
 	sb->t_ended = now_ms();
+	if (end == DK_PUMP_DONE) {
+		sb->t_done = sb->t_ended;
+		return DK_RUN_REPORTED;
+	}
 
 	/* The stream ended; normally the command has too.  A command that
 	 * closed its output and runs on is still bound by the deadline. */
@@ -306,7 +311,13 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 		if (handled)
 			return rc;
 	}
-	char *body = dk_create_body(st, req, image, NULL, err);
+	if (st->launcher) {
+		int handled = 0;
+		rc = dk_launch_cold(st, req, image, result, &handled, err);
+		if (handled)
+			return rc;
+	}
+	char *body = dk_create_body(st, req, image, NULL, 0, err);
 	if (!body)
 		return err && err->code ? err->code : -ENOMEM;
 	rc = dk_sandbox_prepare(st, body, image, req->has_stdin,

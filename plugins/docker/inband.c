@@ -1,0 +1,326 @@
+/* One command through monkey-launch (launch.c), in a prestarted pooled
+ * container or in one created for it: the command goes to the launcher
+ * on stdin, and the launcher's records at the end of stdout and stderr
+ * say how it ended.  Once both arrived the output is complete and the
+ * answer is known, so the backend neither waits for the engine to see
+ * the container stop nor asks it how the command ended. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "docker.h"
+
+#define LAUNCH_MARK "\036monkey-launch:"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- taking the launcher's records out of the output ---- */
+
+struct rec_stream {
+	size_t matched; /* bytes of the mark held back */
+	int in_record;  /* past the mark, before the newline */
+	int done;       /* the record arrived; what follows is dropped */
+	char rec[1024];
+	size_t rec_len;
+};
+
+/* Holds back bytes while they could begin this command's record (the
+ * marker and its nonce), passes everything else on at once. */
+struct launch_filter {
+	monkey_output_fn out;
+	void *ctx;
+	char mark[96];
+	size_t mark_len;
+	struct rec_stream s[2]; /* stdout, stderr */
+};
+
+static int emit(struct launch_filter *f, int stream, const char *p, size_t n)
+{
+	return n ? f->out(f->ctx, stream, p, n) : 0;
+}
+
+/* The records are complete and say everything: the pump may stop. */
+static int finished(const struct launch_filter *f)
+{
+	if (!f->s[0].done || !f->s[1].done)
+		return 0;
+	const char *r = f->s[1].rec;
+	if (!strncmp(r, "fail:", 5))
+		return 1;
+	/* "exit:N:oom" / "signal:N:oom": an unknown OOM answer is the
+	 * engine's to give, after the container stopped. */
+	size_t l = strlen(r);
+	return l > 0 && r[l - 1] != '?';
+}
+
+static int filter_out(void *ctx, int stream, const void *data, size_t len)
+{
+	struct launch_filter *f = ctx;
+	struct rec_stream *r = &f->s[stream == MONKEY_STREAM_STDERR];
+	const char *p = data;
+	size_t start = 0; /* the first byte not yet passed on */
+
+	for (size_t i = 0; i < len && !r->done; i++) {
+		char c = p[i];
+		if (r->in_record) {
+			if (c == '\n') {
+				r->done = 1;
+				r->rec[r->rec_len] = '\0';
+			} else if (r->rec_len < sizeof(r->rec) - 1) {
+				r->rec[r->rec_len++] = c;
+			}
+			start = i + 1;
+			continue;
+		}
+		if (c != f->mark[r->matched] && r->matched) {
+			/* Not the record: what was held back is output.  The
+			 * mark's first byte occurs in it only once, so only c
+			 * itself can begin another. */
+			if (emit(f, stream, f->mark, r->matched) < 0)
+				return -1;
+			r->matched = 0;
+			start = i;
+		}
+		if (c == f->mark[r->matched]) {
+			if (r->matched == 0 &&
+			    emit(f, stream, p + start, i - start) < 0)
+				return -1;
+			start = i + 1;
+			if (++r->matched == f->mark_len) {
+				r->in_record = 1;
+				r->matched = 0;
+			}
+		}
+	}
+	if (!r->done && !r->in_record && !r->matched &&
+	    emit(f, stream, p + start, len - start) < 0)
+		return -1;
+	return finished(f);
+}
+
+/* At the end of the stream: bytes held back were output after all. */
+static void flush_held(struct launch_filter *f)
+{
+	for (int i = 0; i < 2; i++)
+		if (f->s[i].matched && !f->s[i].done)
+			f->out(f->ctx,
+			       i ? MONKEY_STREAM_STDERR : MONKEY_STREAM_STDOUT,
+			       f->mark, f->s[i].matched);
+}
+
+/* ---- the command header ---- */
+
+static int put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+static size_t put_str(unsigned char *p, const char *s)
+{
+	size_t l = strlen(s);
+	put_u32(p, (uint32_t)l);
+	memcpy(p + 4, s, l);
+	return 4 + l;
+}
+
+/* The launcher's header followed by the command's stdin data. */
+static unsigned char *build_input(const struct monkey_exec_request *req,
+				  const char *nonce, const char *wd,
+				  size_t *len)
+{
+	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4;
+	uint32_t argc = 0;
+	for (const char *const *a = req->argv; *a; a++, argc++)
+		n += 4 + strlen(*a);
+	size_t in = req->has_stdin ? req->stdin_len : 0;
+	unsigned char *buf = malloc(n + in + 1);
+	if (!buf)
+		return NULL;
+	unsigned char *p = buf;
+	memcpy(p, "MKL2", 4);
+	p += 4;
+	p += put_u32(p, req->has_stdin ? 1 : 0);
+	p += put_str(p, nonce);
+	p += put_str(p, wd);
+	p += put_u32(p, argc);
+	for (const char *const *a = req->argv; *a; a++)
+		p += put_str(p, *a);
+	if (in)
+		memcpy(p, req->stdin_data, in);
+	*len = n + in;
+	return buf;
+}
+
+static int make_nonce(char out[33])
+{
+	unsigned char r[16];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", r[i]);
+	return 0;
+}
+
+/* ---- the answer from the records ---- */
+
+/* "fail:errno:stage:message": the same error the runtime gives when it
+ * cannot start the program (127 not found, 126 not executable). */
+static int launch_failure(struct dk_state *st, const char *rec,
+			  struct monkey_exec_result *result,
+			  struct monkey_error *err)
+{
+	int e = atoi(rec + 5);
+	const char *msg = rec + 5;
+	for (int i = 0; i < 2 && msg; i++) /* errno:stage:message */
+		if ((msg = strchr(msg, ':')))
+			msg++;
+	result->exit_code = -1;
+	result->signal = 0;
+	int code = e == ENOENT ? -ENOENT : e == EACCES ? -EACCES : -EIO;
+	return st->host->set_error(err, code, "starting the command failed: %s",
+				   msg ? msg : rec);
+}
+
+/* "exit:N:oom" or "signal:N:oom".  Returns 0, or -1 when the record is
+ * not one of those. */
+static int apply_status(const char *rec, struct monkey_exec_result *result)
+{
+	char how[8], oom;
+	int n;
+	if (sscanf(rec, "%7[a-z]:%d:%c", how, &n, &oom) != 3)
+		return -1;
+	if (!strcmp(how, "exit") && n >= 0 && n <= 255) {
+		result->exit_code = n;
+		result->signal = 0;
+	} else if (!strcmp(how, "signal") && n > 0 && n < 65) {
+		result->exit_code = -1;
+		result->signal = n;
+	} else {
+		return -1;
+	}
+	if (oom == '1')
+		result->oom_killed = MONKEY_YES;
+	else if (oom == '0')
+		result->oom_killed = MONKEY_NO;
+	return 0;
+}
+
+int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
+		  const struct monkey_exec_request *req, const char *wd,
+		  int pooled, struct monkey_exec_result *result,
+		  struct monkey_error *err)
+{
+	char nonce[33];
+	size_t len = 0;
+	unsigned char *input = NULL;
+	if (make_nonce(nonce) < 0 ||
+	    !(input = build_input(req, nonce, wd ? wd : "", &len))) {
+		dk_sandbox_destroy(sb, 0);
+		return st->host->set_error(err, -ENOMEM,
+					   "preparing the command failed");
+	}
+	struct launch_filter f = {.out = req->output, .ctx = req->output_ctx};
+	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark), "%s%s:",
+				      LAUNCH_MARK, nonce);
+	struct dk_io io = {
+	    .stdin_data = input,
+	    .stdin_len = len,
+	    .has_stdin = 1,
+	    .output = filter_out,
+	    .output_ctx = &f,
+	    .cancel_fd = req->cancel_fd,
+	};
+	int64_t t0 = now_ms();
+	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
+				result, err);
+	free(input);
+	flush_held(&f);
+	/* The records say how the command ended more exactly than the
+	 * container's status (the launcher's own) does; the engine's OOM
+	 * answer stands when the launcher had none. */
+	if (rc >= 0 && f.s[1].done) {
+		if (!strncmp(f.s[1].rec, "fail:", 5))
+			rc = launch_failure(st, f.s[1].rec, result, err);
+		else if (apply_status(f.s[1].rec, result) < 0)
+			rc = st->host->set_error(
+			    err, -EPROTO,
+			    "monkey-launch sent a record this backend does "
+			    "not know (%.100s): reinstall monkey so the two "
+			    "match",
+			    f.s[1].rec);
+		else
+			rc = 0;
+	} else if (rc == DK_RUN_REPORTED) {
+		rc = 0; /* cannot happen: reported needs the record */
+	}
+	/* Create, attach and start times are in the sandbox's own log line
+	 * (for a pooled one, the filler's). */
+	st->host->log(st->host, MONKEY_LOG_DEBUG,
+		      "docker: %s container %.12s ran the command in "
+		      "%lld ms (output done %lld, wait/inspect %lld; %s)",
+		      pooled ? "pooled" : "fresh", sb->id,
+		      (long long)(now_ms() - t0),
+		      (long long)(sb->t_ended ? sb->t_ended - t0 : -1),
+		      (long long)(sb->t_done && sb->t_ended
+				      ? sb->t_done - sb->t_ended
+				      : -1),
+		      finished(&f)   ? "the launcher reported"
+		      : f.s[1].done ? "the launcher reported, the engine "
+				      "knew about OOM"
+				    : "the engine reported");
+	dk_sandbox_destroy(sb, 1);
+	return rc;
+}
+
+int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
+		   const char *image, struct monkey_exec_result *result,
+		   int *handled, struct monkey_error *err)
+{
+	struct monkey_error e = {0};
+	struct dk_sandbox *sb = NULL;
+	char *wd = NULL;
+
+	*handled = 0;
+	if (!st->launcher)
+		return 0;
+	/* Anything wrong with the request is the direct path's to report. */
+	if (req->workspace && req->workdir &&
+	    !(wd = dk_container_workdir(req)))
+		return 0;
+	char *body = dk_create_body(st, req, image, st->launcher, 0, &e);
+	if (!body) {
+		free(wd);
+		return 0;
+	}
+	*handled = 1;
+	int rc = dk_sandbox_prepare(st, body, image, 1, req->cancel_fd, &sb,
+				    err);
+	free(body);
+	if (rc == -ECANCELED) {
+		/* Stopped while pulling the image: nothing ran. */
+		free(wd);
+		result->cancelled = 1;
+		return 0;
+	}
+	if (rc == 0 && (rc = dk_sandbox_start(sb, err)) < 0)
+		dk_sandbox_destroy(sb, 0);
+	if (rc == 0)
+		rc = dk_launch_run(st, sb, req, wd, 0, result, err);
+	free(wd);
+	return rc;
+}
