@@ -29,6 +29,8 @@ extern char **environ;
 #define STREAMS 4
 
 static const char *image = "monkey-test:busybox";
+/* Pause before each docker command of the latency rows. */
+#define THINK_MS 300
 static char workspace[256];
 static const char *const argv_true[] = {"true", NULL};
 static const char *const argv_mib[] = {"head", "-c", "1048576", "/dev/zero",
@@ -139,7 +141,7 @@ struct counter {
 	int pooled;
 	double phase[6];
 	int phases;
-	double pool_phase[2]; /* to end of stream, wait/inspect */
+	double pool_phase[2]; /* to the end of output, wait/inspect */
 	int pool_phases;
 };
 static struct counter count = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -154,8 +156,8 @@ static void on_notice(void *ctx, int level, const char *msg)
 	if (!strncmp(msg, "docker: pooled container", 24)) {
 		count.pooled++;
 		if (sscanf(msg + 24,
-			   " %*s ran the command in %ld ms (end of stream %ld, "
-			   "wait/inspect %ld)",
+			   " %*s ran the command in %ld ms (output done %ld, "
+			   "wait/inspect %ld",
 			   &a, &b, &d) == 3) {
 			count.pool_phase[0] += (double)b;
 			count.pool_phase[1] += (double)d;
@@ -386,13 +388,14 @@ static void print_table(struct workload *w, int nw, double *tput,
 			       rss[i].secs);
 	if (phases)
 		printf("\ndocker cold, mean ms per phase over %d commands: "
-		       "create %.1f, attach %.1f, start %.1f, run to EOF %.1f, "
-		       "wait/inspect %.1f, delete (after the answer) %.1f\n",
+		       "create %.1f, attach %.1f, start %.1f, run to the end of "
+		       "output %.1f, wait/inspect %.1f, delete (after the "
+		       "answer) %.1f\n",
 		       phases, phase[0], phase[1], phase[2], phase[3],
 		       phase[4], phase[5]);
 	if (count.pool_phases)
 		printf("docker pooled, mean ms over %d commands: command sent "
-		       "to end of stream %.1f, wait/inspect %.1f (create, "
+		       "to the end of output %.1f, wait/inspect %.1f (create, "
 		       "attach and start happened ahead; delete after the "
 		       "answer)\n",
 		       count.pool_phases,
@@ -616,18 +619,25 @@ int main(int argc, char **argv)
 			ex_run(pooled, a);
 		if (cli)
 			docker_cli(a, 0);
+		/* An agent thinks between commands (a model turn takes
+		 * seconds): each docker command starts on an engine done
+		 * with the one before, so a path's background work (the
+		 * delete after the answer, the pool's refill) does not slow
+		 * the next row.  The pause is not timed; back-to-back load
+		 * is what the throughput rows measure. */
 		for (int i = 0; i < n; i++) {
 			if (cold) {
+				usleep(THINK_MS * 1000);
 				count_phases = 1;
 				row_add(&r[R_COLD], ex_run(cold, a));
 				count_phases = 0;
 			}
-			if (cli)
+			if (cli) {
+				usleep(THINK_MS * 1000);
 				row_add(&r[R_CLI], docker_cli(a, 0));
+			}
 			if (pooled) {
-				/* An agent thinks between commands; the pool
-				 * refills meanwhile (not timed). */
-				usleep(300 * 1000);
+				usleep(THINK_MS * 1000);
 				pthread_mutex_lock(&count.lock);
 				int before = count.pooled;
 				pthread_mutex_unlock(&count.lock);

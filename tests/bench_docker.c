@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 	}
 	if (phase_n) {
 		static const char *names[] = {"create",	      "attach",
-					      "start",	      "run to EOF",
+					      "start",	      "run to end",
 					      "inspect/wait", "delete"};
 		printf("\nin-process phases, mean ms over %d commands:",
 		       phase_n);
