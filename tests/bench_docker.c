@@ -234,9 +234,13 @@ int main(int argc, char **argv)
 
 	fprintf(stderr, "running %d rounds...\n", n);
 	for (int i = 0; i < n; i++) {
-		/* Rotate the order so load drift hits every row alike. */
+		/* Rotate the order so load drift hits every row alike.  An
+		 * untimed pause first, as between an agent's commands: each
+		 * run starts on an engine done with the one before (its
+		 * delete after the answer). */
 		for (int k = 0; k < 3; k++) {
 			int which = (i + k) % 3;
+			usleep(300 * 1000);
 			if (which == 0)
 				add(&rows[0], run_inprocess());
 			else if (which == 1 && !no_monkey)
