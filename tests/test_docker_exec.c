@@ -118,6 +118,20 @@ static void test_stderr_that_looks_like_the_launcher_record_passes(void **s)
 
 /* Pooled or fresh, the container's PID 1 is the launcher and the command
  * its child (without a launcher, the command itself). */
+/* Output that ends in the first bytes of the launcher's mark is held
+ * back only until the real record shows it is output. */
+static void test_output_ending_like_the_start_of_a_record_is_kept(void **s)
+{
+	(void)s;
+	struct dt_run r = {0};
+	dt_sh("printf 'a\\036'; printf '\\036monkey-launch:' >&2", &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 0);
+	assert_string_equal(r.out, "a\036");
+	assert_string_equal(r.errout, "\036monkey-launch:");
+	dt_run_free(&r);
+}
+
 static void test_pid_1_is_the_launcher_and_the_command_its_child(void **s)
 {
 	(void)s;
@@ -244,6 +258,7 @@ int main(void)
 	    T(test_without_stdin_the_command_has_dev_null),
 	    T(test_stdin_with_binary_data_arrives_whole),
 	    T(test_stderr_that_looks_like_the_launcher_record_passes),
+	    T(test_output_ending_like_the_start_of_a_record_is_kept),
 	    T(test_pid_1_is_the_launcher_and_the_command_its_child),
 	    T(test_the_launcher_is_closed_to_the_command),
 	    T(test_timeout_sigterm_reaches_the_command),
