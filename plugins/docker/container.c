@@ -451,10 +451,27 @@ int dk_container_remove(struct dk_state *st, const char *id,
 	struct dk_response r = {0};
 
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
-	int rc = dk_request(st, "DELETE", path, NULL, DK_REMOVE_TIMEOUT_MS, -1,
-			    &r, err);
-	if (rc < 0)
-		return rc;
+	int rc;
+	/* A container whose process is just ending (the launcher exits
+	 * right after its report) can make the engine refuse for a moment:
+	 * podman answers 500 "could not be stopped ... state improper:
+	 * stopped", docker 409 "removal already in progress".  Ask again a
+	 * few times, about 1.5 s in all. */
+	for (int attempt = 0;; attempt++) {
+		rc = dk_request(st, "DELETE", path, NULL, DK_REMOVE_TIMEOUT_MS,
+				-1, &r, err);
+		if (rc < 0)
+			return rc;
+		if ((r.status != 409 && r.status != 500) || attempt == 6)
+			break;
+		dk_response_free(&r);
+		memset(&r, 0, sizeof(r));
+		int ms = 25 << attempt;
+		struct timespec ts = {.tv_sec = 0,
+				      .tv_nsec = (ms > 400 ? 400 : ms) *
+						 1000000L};
+		nanosleep(&ts, NULL);
+	}
 	/* 404: already gone, which is what we wanted. */
 	if (r.status != 204 && r.status != 200 && r.status != 404)
 		rc = dk_engine_error(st, &r, err,
