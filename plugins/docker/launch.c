@@ -3,7 +3,7 @@
  * alike).  It waits on stdin for one command, runs it as its only child
  * and tells the backend in-band how it ended, so the backend answers as
  * soon as the command is done instead of waiting for the engine to notice
- * the container stopped (40-80 ms here) and asking it how (another 10).
+ * the container stopped and asking it how (50-100 ms on the test machine).
  *
  * As PID 1 it also does what an init does: it passes SIGTERM and the like
  * on to every process of the container (PID 1 itself would ignore them, so
