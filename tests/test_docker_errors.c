@@ -324,6 +324,51 @@ static void test_exec_without_probe_connects_by_itself(void **s)
 	dt_run_free(&r);
 }
 
+/* An engine that cannot run monkey-launch (here: a launcher whose
+ * interpreter does not exist in the image) costs one warning, and the
+ * commands run directly, the first one included. */
+static void test_launcher_the_engine_cannot_run_falls_back_to_direct(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/monkey-dt-XXXXXX";
+	char path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/monkey-launch", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/nonexistent/interpreter\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	const char *old = getenv("MONKEY_DOCKER_LAUNCHER");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("MONKEY_DOCKER_LAUNCHER", path, 1);
+	void *st = NULL;
+	struct monkey_error err = {0};
+	int rc = dt_init(NULL, &st, &err);
+	if (saved)
+		setenv("MONKEY_DOCKER_LAUNCHER", saved, 1);
+	else
+		unsetenv("MONKEY_DOCKER_LAUNCHER");
+	free(saved);
+	assert_int_equal(rc, 0);
+	const char *argv[] = {"sh", "-c", "echo $$", NULL};
+	struct monkey_exec_request req;
+	struct dt_run a = {0}, b = {0};
+	dt_request(&req, argv);
+	dt_exec(st, &req, &a);
+	dt_exec(st, &req, &b);
+	dt_backend->fini(st);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(a.rc, 0);
+	assert_string_equal(a.out, "1\n"); /* the command is PID 1 */
+	assert_int_equal(b.rc, 0);
+	assert_string_equal(b.out, "1\n");
+	assert_true(dt_log_contains("run monkey-launch"));
+	dt_run_free(&a);
+	dt_run_free(&b);
+}
+
 /* Deletion may trail the answer, but never the backend's fini. */
 static void test_fini_returns_only_when_every_container_is_gone(void **s)
 {
@@ -586,6 +631,7 @@ int main(void)
 	    T(test_workdir_outside_workspace_is_refused),
 	    T(test_user_without_group_is_refused),
 	    T(test_exec_without_probe_connects_by_itself),
+	    T(test_launcher_the_engine_cannot_run_falls_back_to_direct),
 	    T(test_fini_returns_only_when_every_container_is_gone),
 	    T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
 	    T(test_stale_containers_of_dead_processes_are_swept),

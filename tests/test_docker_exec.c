@@ -132,6 +132,20 @@ static void test_output_ending_like_the_start_of_a_record_is_kept(void **s)
 	dt_run_free(&r);
 }
 
+/* stderr that begins like the runtime's failure to exec the launcher is
+ * held only until the launcher's record shows the command ran. */
+static void test_stderr_like_the_runtime_failure_is_the_commands(void **s)
+{
+	(void)s;
+	struct dt_run r = {0};
+	dt_sh("echo 'exec /dev/.monkey-launch: mine' >&2; exit 3", &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 3);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.errout, "exec /dev/.monkey-launch: mine\n");
+	dt_run_free(&r);
+}
+
 static void test_pid_1_is_the_launcher_and_the_command_its_child(void **s)
 {
 	(void)s;
@@ -259,6 +273,7 @@ int main(void)
 	    T(test_stdin_with_binary_data_arrives_whole),
 	    T(test_stderr_that_looks_like_the_launcher_record_passes),
 	    T(test_output_ending_like_the_start_of_a_record_is_kept),
+	    T(test_stderr_like_the_runtime_failure_is_the_commands),
 	    T(test_pid_1_is_the_launcher_and_the_command_its_child),
 	    T(test_the_launcher_is_closed_to_the_command),
 	    T(test_timeout_sigterm_reaches_the_command),

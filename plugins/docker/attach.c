@@ -291,7 +291,7 @@ static int demux(struct dk_attach *a, struct dk_io *io,
 		int r = io->output(io->output_ctx, a->stream, data, take);
 		if (r < 0)
 			return DK_PUMP_STOP;
-		if (r > 0)
+		if (r > 0 && io->sink_can_finish)
 			return DK_PUMP_DONE;
 		a->payload_left -= take;
 		data += take;

@@ -124,9 +124,11 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 
 	if (!req->argv || !req->argv[0])
 		return h->set_error(err, -EINVAL, "no command given"), NULL;
-	/* A container running the launcher starts in the workspace root;
-	 * the launcher changes to the command's directory. */
-	if (launcher && req->workspace)
+	/* A pooled container starts in the workspace root and the launcher
+	 * changes to the command's directory; a fresh one starts in it, as
+	 * the runtime enters it (creating it if need be) before dropping
+	 * privileges. */
+	if (launcher && pooled && req->workspace)
 		wd = strdup(DK_WORKSPACE);
 	else if (req->workdir && req->workspace) {
 		wd = dk_container_workdir(req);
@@ -203,6 +205,8 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	if (req->cpus > 0)
 		add_i64(hc, "NanoCpus", (int64_t)llround(req->cpus * 1e9));
 	if (req->pids > 0)
+		/* The container's limit, as asked; the launcher, when there
+		 * is one, is one of its processes. */
 		add_i64(hc, "PidsLimit", req->pids);
 	json_object *ul = json_object_new_array();
 	if (req->open_files)

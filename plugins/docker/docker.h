@@ -86,6 +86,8 @@ struct dk_state {
 	/* The warm pool (pool.c), under pool_lock. */
 	int pool_size;	/* K prestarted containers; 0: every command cold */
 	char *launcher; /* host path of monkey-launch; NULL: no pool */
+	/* The engine could not run the launcher: commands run directly. */
+	int launcher_broken;
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond;
 	char *pool_key;	  /* create body of the pooled containers */
@@ -188,6 +190,9 @@ struct dk_io {
 	monkey_output_fn output;
 	void *output_ctx;
 	int cancel_fd; /* -1: none, or not to be watched any more */
+	/* The sink is the launcher's record filter: its return > 0 means
+	 * it has everything (DK_PUMP_DONE).  Other sinks' > 0 is success. */
+	int sink_can_finish;
 };
 
 /* Move data until the stream ends, until_ms (monotonic ms; 0 = never)

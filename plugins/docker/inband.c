@@ -35,6 +35,11 @@ struct rec_stream {
 	size_t rec_len;
 };
 
+/* What the runtime writes to the container's stderr when it cannot
+ * exec the launcher after the container started (a launcher built
+ * against a C library the image lacks): nothing of the command ran. */
+#define RUNTIME_FAIL "exec " DK_LAUNCHER_TARGET ":"
+
 /* Holds back bytes while they could begin this command's record (the
  * marker and its nonce), passes everything else on at once. */
 struct launch_filter {
@@ -43,6 +48,14 @@ struct launch_filter {
 	char mark[96];
 	size_t mark_len;
 	struct rec_stream s[2]; /* stdout, stderr */
+	int any_stdout;
+	/* stderr began like RUNTIME_FAIL: held while that is all there is
+	 * (fail_matched bytes of it, then the rest in held[]), released
+	 * once a record shows the launcher ran after all. */
+	size_t fail_matched;
+	int fail_full, fail_checked;
+	char held[4096];
+	size_t held_len;
 };
 
 static int emit(struct launch_filter *f, int stream, const char *p, size_t n)
@@ -64,9 +77,9 @@ static int finished(const struct launch_filter *f)
 	return l > 0 && r[l - 1] != '?';
 }
 
-static int filter_out(void *ctx, int stream, const void *data, size_t len)
+static int match_out(struct launch_filter *f, int stream, const void *data,
+		     size_t len)
 {
-	struct launch_filter *f = ctx;
 	struct rec_stream *r = &f->s[stream == MONKEY_STREAM_STDERR];
 	const char *p = data;
 	size_t start = 0; /* the first byte not yet passed on */
@@ -87,9 +100,10 @@ static int filter_out(void *ctx, int stream, const void *data, size_t len)
 			/* Not the record: what was held back is output.  The
 			 * mark's first byte occurs in it only once, so only c
 			 * itself can begin another. */
-			if (emit(f, stream, f->mark, r->matched) < 0)
-				return -1;
+			size_t held = r->matched;
 			r->matched = 0;
+			if (emit(f, stream, f->mark, held) < 0)
+				return -1;
 			start = i;
 		}
 		if (c == f->mark[r->matched]) {
@@ -107,6 +121,73 @@ static int filter_out(void *ctx, int stream, const void *data, size_t len)
 	    emit(f, stream, p + start, len - start) < 0)
 		return -1;
 	return finished(f);
+}
+
+/* stderr held as a possible runtime failure turned out to be the
+ * command's: pass it through the record matcher now. */
+static int release_fail(struct launch_filter *f)
+{
+	f->fail_checked = 1;
+	int r = 0;
+	if (f->fail_matched)
+		r = match_out(f, MONKEY_STREAM_STDERR, RUNTIME_FAIL,
+			      f->fail_matched);
+	if (r >= 0 && f->held_len)
+		r = match_out(f, MONKEY_STREAM_STDERR, f->held, f->held_len);
+	f->fail_matched = f->held_len = 0;
+	return r;
+}
+
+static int filter_out(void *ctx, int stream, const void *data, size_t len)
+{
+	struct launch_filter *f = ctx;
+	const char *p = data;
+	if (stream != MONKEY_STREAM_STDERR) {
+		f->any_stdout = 1;
+		int r = match_out(f, stream, data, len);
+		/* The launcher wrote its stdout record: it ran. */
+		if (r >= 0 && f->s[0].done && !f->fail_checked) {
+			int e = release_fail(f);
+			if (e < 0)
+				return e;
+			r = finished(f);
+		}
+		return r;
+	}
+	if (f->fail_checked)
+		return match_out(f, stream, data, len);
+	if (f->fail_full) {
+		size_t room = sizeof(f->held) - f->held_len;
+		size_t n = len < room ? len : room;
+		memcpy(f->held + f->held_len, p, n);
+		f->held_len += n;
+		return 0;
+	}
+	static const char fail[] = RUNTIME_FAIL;
+	size_t i = 0;
+	while (i < len && f->fail_matched < sizeof(fail) - 1 &&
+	       p[i] == fail[f->fail_matched])
+		i++, f->fail_matched++;
+	if (f->fail_matched == sizeof(fail) - 1) {
+		f->fail_full = 1;
+		return i < len ? filter_out(ctx, stream, p + i, len - i) : 0;
+	}
+	if (i == len)
+		return 0; /* still a prefix */
+	int r = release_fail(f);
+	return r < 0 ? r : match_out(f, stream, p + i, len - i);
+}
+
+/* After the stream ended without a record: 1 when stderr held nothing
+ * but the runtime's failure to exec the launcher (the command never
+ * ran), else 0 with whatever was held passed on. */
+static int launcher_never_ran(struct launch_filter *f)
+{
+	if (f->fail_full && !f->fail_checked && !f->any_stdout)
+		return 1;
+	if (!f->fail_checked)
+		release_fail(f);
+	return 0;
 }
 
 /* At the end of the stream: bytes held back were output after all. */
@@ -191,7 +272,14 @@ static int launch_failure(struct dk_state *st, const char *rec,
 			msg++;
 	result->exit_code = -1;
 	result->signal = 0;
-	int code = e == ENOENT ? -ENOENT : e == EACCES ? -EACCES : -EIO;
+	/* Only the program itself is "not found" (127) or "not executable"
+	 * (126); a working directory the command may not enter is the
+	 * sandbox's failure (125). */
+	int is_exec = !strncmp(rec + 5 + strcspn(rec + 5, ":"), ":exec:", 6);
+	int code = !is_exec	? -EIO
+		   : e == ENOENT ? -ENOENT
+		   : e == EACCES ? -EACCES
+				 : -EIO;
 	return st->host->set_error(err, code, "starting the command failed: %s",
 				   msg ? msg : rec);
 }
@@ -244,11 +332,32 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	    .output = filter_out,
 	    .output_ctx = &f,
 	    .cancel_fd = req->cancel_fd,
+	    .sink_can_finish = 1,
 	};
 	int64_t t0 = now_ms();
 	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				result, err);
 	free(input);
+	if (rc >= 0 && !f.s[0].done && !f.s[1].done && !result->timed_out &&
+	    !result->cancelled && launcher_never_ran(&f)) {
+		f.held[f.held_len < sizeof(f.held) ? f.held_len
+						   : sizeof(f.held) - 1] = '\0';
+		char *nl = strchr(f.held, '\n');
+		if (nl)
+			*nl = '\0';
+		st->host->log(st->host, MONKEY_LOG_DEBUG,
+			      "docker: %s container %.12s could not run "
+			      "monkey-launch",
+			      pooled ? "pooled" : "fresh", sb->id);
+		dk_sandbox_destroy(sb, 1);
+		return st->host->set_error(
+		    err, -ENOEXEC,
+		    "the engine could not run monkey-launch in the "
+		    "container: %s%.200s",
+		    RUNTIME_FAIL, f.held);
+	}
+	if (!f.fail_checked)
+		release_fail(&f);
 	flush_held(&f);
 	/* The records say how the command ended more exactly than the
 	 * container's status (the launcher's own) does; the engine's OOM
@@ -287,40 +396,73 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	return rc;
 }
 
+/* The engine's refusal names the launcher (its bind mount or its exec):
+ * the engine cannot run it here (a confined daemon that cannot see the
+ * file, a mount without exec), and commands must run without it. */
+static int launcher_refused(const struct monkey_error *e)
+{
+	return strstr(e->message, DK_LAUNCHER_TARGET) ||
+	       strstr(e->message, "monkey-launch");
+}
+
 int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
 		   const char *image, struct monkey_exec_result *result,
 		   int *handled, struct monkey_error *err)
 {
 	struct monkey_error e = {0};
 	struct dk_sandbox *sb = NULL;
-	char *wd = NULL;
 
 	*handled = 0;
-	if (!st->launcher)
+	if (!st->launcher ||
+	    __atomic_load_n(&st->launcher_broken, __ATOMIC_RELAXED))
 		return 0;
 	/* Anything wrong with the request is the direct path's to report. */
-	if (req->workspace && req->workdir &&
-	    !(wd = dk_container_workdir(req)))
-		return 0;
 	char *body = dk_create_body(st, req, image, st->launcher, 0, &e);
-	if (!body) {
-		free(wd);
+	if (!body)
+		return 0;
+	int rc = dk_sandbox_prepare(st, body, image, 1, req->cancel_fd, &sb,
+				    &e);
+	free(body);
+	if (rc == 0 && (rc = dk_sandbox_start(sb, &e)) < 0)
+		dk_sandbox_destroy(sb, 0);
+	if (rc < 0 && rc != -ECANCELED && launcher_refused(&e)) {
+		__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
+		st->host->log(st->host, MONKEY_LOG_WARNING,
+			      "docker: the engine cannot run monkey-launch "
+			      "(%s): commands run directly as PID 1, slower "
+			      "to report their end; the pool is off",
+			      e.message);
 		return 0;
 	}
+	if (rc == 0) {
+		/* The runtime entered the working directory (WorkingDir). */
+		rc = dk_launch_run(st, sb, req, NULL, 0, result, &e);
+		if (rc == -ENOEXEC) {
+			/* Nothing of the command ran (or was passed on):
+			 * run it directly. */
+			__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
+			st->host->log(st->host, MONKEY_LOG_WARNING,
+				      "docker: %s: commands run directly as "
+				      "PID 1, slower to report their end; the "
+				      "pool is off",
+				      e.message);
+			result->exit_code = -1;
+			result->signal = 0;
+			result->oom_killed = MONKEY_UNKNOWN;
+			return 0;
+		}
+		*handled = 1;
+		if (rc < 0 && err)
+			*err = e;
+		return rc;
+	}
 	*handled = 1;
-	int rc = dk_sandbox_prepare(st, body, image, 1, req->cancel_fd, &sb,
-				    err);
-	free(body);
 	if (rc == -ECANCELED) {
 		/* Stopped while pulling the image: nothing ran. */
-		free(wd);
 		result->cancelled = 1;
 		return 0;
 	}
-	if (rc == 0 && (rc = dk_sandbox_start(sb, err)) < 0)
-		dk_sandbox_destroy(sb, 0);
-	if (rc == 0)
-		rc = dk_launch_run(st, sb, req, wd, 0, result, err);
-	free(wd);
+	if (err)
+		*err = e;
 	return rc;
 }

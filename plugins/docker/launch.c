@@ -109,10 +109,15 @@ static void put_all(int fd, const char *p, size_t n)
 	}
 }
 
-/* One record on fd: the marker, this command's nonce, then text. */
+/* One record on fd: the marker, this command's nonce, then text.  The
+ * command may have left the shared pipe non-blocking; a record must not
+ * be dropped on a full pipe, so writes block again. */
 static void record(int fd, const char *text)
 {
 	char line[4400];
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	int n = snprintf(line, sizeof(line), "\036monkey-launch:%s:%s\n",
 			 nonce, text);
 	if (n > (int)sizeof(line) - 1) {
@@ -194,10 +199,12 @@ static pid_t child;
  * every process in it gets it, as they would without an init. */
 static void forward(int sig)
 {
+	int saved = errno;
 	if (getpid() == 1)
 		kill(-1, sig);
 	else if (child > 0)
 		kill(-child, sig);
+	errno = saved;
 }
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -210,6 +217,14 @@ int main(void)
 	size_t total = 0;
 	char msg[4096];
 
+	/* A signal for the container that comes before the command runs
+	 * (a timeout while the header arrives) waits, blocked, for the
+	 * handler: as PID 1 without one, the kernel would drop it. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	/* The nonce must stay secret from the command: not dumpable, its
 	 * memory and /proc files are closed to processes of the same user. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -257,13 +272,8 @@ int main(void)
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		fail(errno, "exec", "cannot create a pipe");
-	struct sigaction sa = {.sa_handler = forward};
+	struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
-	sigset_t block, old;
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&block, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &block, &old);
 	child = fork();
 	if (child == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -276,6 +286,9 @@ int main(void)
 	}
 	if (child < 0)
 		fail(errno, "exec", "cannot fork");
+	/* Both sides set the group, so a signal forwarded with kill(-child)
+	 * finds it whichever runs first (when the launcher is not PID 1). */
+	setpgid(child, child);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -180,7 +180,8 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	char *wd = NULL;
 
 	*handled = 0;
-	if (!st->launcher || !st->ready)
+	if (!st->launcher || !st->ready ||
+	    __atomic_load_n(&st->launcher_broken, __ATOMIC_RELAXED))
 		return 0;
 	/* Anything wrong with the request is the cold path's to report. */
 	char *key = dk_create_body(st, req, image, st->launcher, 1, &e);

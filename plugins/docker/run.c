@@ -144,6 +144,15 @@ static int kill_and_drain(struct dk_sandbox *sb, struct dk_io *io,
 		if (end == DK_PUMP_STOP)
 			io->output = discard;
 	} while (end == DK_PUMP_STOP);
+	if (end == DK_PUMP_DONE && threaded) {
+		/* The launcher reported; keep the stream moving until the
+		 * kill call answers (see above), dropping what comes. */
+		struct dk_io rest = *io;
+		struct monkey_error ignored = {0};
+		rest.output = discard;
+		rest.cancel_fd = -1;
+		dk_attach_pump(sb->att, &rest, until, &ignored);
+	}
 	if (threaded)
 		pthread_join(t, NULL);
 	/* Once the stream ended (or the launcher reported) the kill worked,
