@@ -322,7 +322,17 @@ static json_object *list_labelled(const char *value)
 	char *enc = curl_easy_escape(NULL, filter, 0);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc);
 	curl_free(enc);
-	long st = api("GET", path, NULL, &body);
+	/* podman's listing can fail (500) while a container it lists is
+	 * being removed: ask again. */
+	long st = 0;
+	for (int i = 0; i < 10; i++) {
+		free(body);
+		body = NULL;
+		st = api("GET", path, NULL, &body);
+		if (st == 200)
+			break;
+		usleep(50 * 1000);
+	}
 	json_object *o = st == 200 ? json_tokener_parse(body) : NULL;
 	free(body);
 	if (o && !json_object_is_type(o, json_type_array)) {

@@ -289,13 +289,25 @@ static int demux(struct dk_attach *a, struct dk_io *io,
 		size_t take =
 		    a->payload_left < len ? (size_t)a->payload_left : len;
 		int r = io->output(io->output_ctx, a->stream, data, take);
-		if (r < 0)
-			return DK_PUMP_STOP;
-		if (r > 0 && io->sink_can_finish)
-			return DK_PUMP_DONE;
 		a->payload_left -= take;
 		data += take;
 		len -= take;
+		if (r < 0)
+			return DK_PUMP_STOP;
+		if (r > 0 && io->sink_can_finish) {
+			/* Done for now, maybe not for good (a launcher's
+			 * ready line): what came after is kept for the next
+			 * pump. */
+			if (len) {
+				unsigned char *rest = malloc(len);
+				if (rest)
+					memcpy(rest, data, len);
+				free(a->pending);
+				a->pending = rest;
+				a->pending_len = rest ? len : 0;
+			}
+			return DK_PUMP_DONE;
+		}
 	}
 	return 0;
 }
@@ -338,7 +350,7 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		    {.fd = a->fd, .events = POLLIN},
 		    {.fd = io->cancel_fd, .events = POLLIN},
 		};
-		if (!a->stdin_closed)
+		if (!a->stdin_closed && !io->hold_stdin)
 			p[0].events |= POLLOUT;
 		int nfds = io->cancel_fd >= 0 ? 2 : 1;
 		int timeout = -1;
@@ -360,7 +372,8 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 			continue; /* the deadline check above decides */
 		if (nfds == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			return DK_PUMP_CANCEL;
-		if (p[0].revents & POLLOUT && !a->stdin_closed)
+		if (p[0].revents & POLLOUT && !a->stdin_closed &&
+		    !io->hold_stdin)
 			feed_stdin(a, io);
 		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;

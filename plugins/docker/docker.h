@@ -193,6 +193,9 @@ struct dk_io {
 	/* The sink is the launcher's record filter: its return > 0 means
 	 * it has everything (DK_PUMP_DONE).  Other sinks' > 0 is success. */
 	int sink_can_finish;
+	/* Leave stdin open and unwritten (waiting for a launcher's first
+	 * line before its command is sent). */
+	int hold_stdin;
 };
 
 /* Move data until the stream ends, until_ms (monotonic ms; 0 = never)
@@ -320,6 +323,10 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 		  const struct monkey_exec_request *req, const char *wd,
 		  int pooled, struct monkey_exec_result *result,
 		  struct monkey_error *err);
+/* Read a started launcher's ready line (a prestarted container, before
+ * it is pooled); -ENOEXEC when the container did not run the launcher. */
+int dk_launch_await_ready(struct dk_state *st, struct dk_sandbox *sb,
+			  struct monkey_error *err);
 /* Run req in a container created for it that runs the launcher
  * (*handled = 1); without a launcher, or when the request is one the
  * direct path must refuse, *handled = 0. */

@@ -35,10 +35,11 @@ struct rec_stream {
 	size_t rec_len;
 };
 
-/* What the runtime writes to the container's stderr when it cannot
- * exec the launcher after the container started (a launcher built
- * against a C library the image lacks): nothing of the command ran. */
-#define RUNTIME_FAIL "exec " DK_LAUNCHER_TARGET ":"
+/* The launcher's first words, on stderr, before it reads the command:
+ * until they arrive nothing of the command can have run, and what the
+ * stream carries instead (the runtime's or the engine's complaint that
+ * the launcher could not be executed) is not the command's output. */
+#define LAUNCH_READY "\036monkey-launch:ready\n"
 
 /* Holds back bytes while they could begin this command's record (the
  * marker and its nonce), passes everything else on at once. */
@@ -48,12 +49,11 @@ struct launch_filter {
 	char mark[96];
 	size_t mark_len;
 	struct rec_stream s[2]; /* stdout, stderr */
-	int any_stdout;
-	/* stderr began like RUNTIME_FAIL: held while that is all there is
-	 * (fail_matched bytes of it, then the rest in held[]), released
-	 * once a record shows the launcher ran after all. */
-	size_t fail_matched;
-	int fail_full, fail_checked;
+	/* Before the ready line: bytes of it seen on stderr, stdout held
+	 * (a frame may overtake the ready line), and whether anything else
+	 * came, which means the launcher never ran. */
+	int ready, not_ready;
+	size_t ready_matched;
 	char held[4096];
 	size_t held_len;
 };
@@ -123,71 +123,86 @@ static int match_out(struct launch_filter *f, int stream, const void *data,
 	return finished(f);
 }
 
-/* stderr held as a possible runtime failure turned out to be the
- * command's: pass it through the record matcher now. */
-static int release_fail(struct launch_filter *f)
-{
-	f->fail_checked = 1;
-	int r = 0;
-	if (f->fail_matched)
-		r = match_out(f, MONKEY_STREAM_STDERR, RUNTIME_FAIL,
-			      f->fail_matched);
-	if (r >= 0 && f->held_len)
-		r = match_out(f, MONKEY_STREAM_STDERR, f->held, f->held_len);
-	f->fail_matched = f->held_len = 0;
-	return r;
-}
-
 static int filter_out(void *ctx, int stream, const void *data, size_t len)
 {
 	struct launch_filter *f = ctx;
 	const char *p = data;
-	if (stream != MONKEY_STREAM_STDERR) {
-		f->any_stdout = 1;
-		int r = match_out(f, stream, data, len);
-		/* The launcher wrote its stdout record: it ran. */
-		if (r >= 0 && f->s[0].done && !f->fail_checked) {
-			int e = release_fail(f);
-			if (e < 0)
-				return e;
-			r = finished(f);
-		}
-		return r;
-	}
-	if (f->fail_checked)
+	if (f->ready)
 		return match_out(f, stream, data, len);
-	if (f->fail_full) {
+	if (f->not_ready)
+		return 0; /* not the command's output; dropped */
+	if (stream != MONKEY_STREAM_STDERR) {
 		size_t room = sizeof(f->held) - f->held_len;
-		size_t n = len < room ? len : room;
-		memcpy(f->held + f->held_len, p, n);
-		f->held_len += n;
+		if (len > room) {
+			f->not_ready = 1;
+			return 0;
+		}
+		memcpy(f->held + f->held_len, p, len);
+		f->held_len += len;
 		return 0;
 	}
-	static const char fail[] = RUNTIME_FAIL;
+	static const char ready[] = LAUNCH_READY;
 	size_t i = 0;
-	while (i < len && f->fail_matched < sizeof(fail) - 1 &&
-	       p[i] == fail[f->fail_matched])
-		i++, f->fail_matched++;
-	if (f->fail_matched == sizeof(fail) - 1) {
-		f->fail_full = 1;
-		return i < len ? filter_out(ctx, stream, p + i, len - i) : 0;
+	while (i < len && f->ready_matched < sizeof(ready) - 1) {
+		if (p[i] != ready[f->ready_matched]) {
+			f->not_ready = 1;
+			return 0;
+		}
+		i++, f->ready_matched++;
 	}
-	if (i == len)
-		return 0; /* still a prefix */
-	int r = release_fail(f);
-	return r < 0 ? r : match_out(f, stream, p + i, len - i);
+	if (f->ready_matched < sizeof(ready) - 1)
+		return 0;
+	f->ready = 1;
+	int r = 0;
+	if (f->held_len)
+		r = match_out(f, MONKEY_STREAM_STDOUT, f->held, f->held_len);
+	f->held_len = 0;
+	if (r == 0 && i < len)
+		r = match_out(f, stream, p + i, len - i);
+	return r;
 }
 
-/* After the stream ended without a record: 1 when stderr held nothing
- * but the runtime's failure to exec the launcher (the command never
- * ran), else 0 with whatever was held passed on. */
-static int launcher_never_ran(struct launch_filter *f)
+/* A sink for the ready line alone (a prestarted container, before it
+ * waits in the pool): 1 once it came whole, -1 on anything else. */
+static int ready_only(void *ctx, int stream, const void *data, size_t len)
 {
-	if (f->fail_full && !f->fail_checked && !f->any_stdout)
-		return 1;
-	if (!f->fail_checked)
-		release_fail(f);
-	return 0;
+	static const char ready[] = LAUNCH_READY;
+	size_t *m = ctx;
+	const char *p = data;
+	if (stream != MONKEY_STREAM_STDERR)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (*m >= sizeof(ready) - 1 || p[i] != ready[*m])
+			return -1;
+		(*m)++;
+	}
+	return *m == sizeof(ready) - 1 ? 1 : 0;
+}
+
+int dk_launch_await_ready(struct dk_state *st, struct dk_sandbox *sb,
+			  struct monkey_error *err)
+{
+	size_t matched = 0;
+	struct dk_io io = {
+	    .output = ready_only,
+	    .output_ctx = &matched,
+	    .cancel_fd = -1,
+	    .sink_can_finish = 1,
+	    .hold_stdin = 1, /* the command comes later */
+	};
+	int end = dk_attach_pump(sb->att, &io, now_ms() + st->api_timeout_ms,
+				 err);
+	if (end == DK_PUMP_DONE)
+		return 0;
+	if (end < 0)
+		return end;
+	return st->host->set_error(
+	    err, -ENOEXEC,
+	    "container %.12s did not run monkey-launch (%s): %s", sb->id,
+	    DK_LAUNCHER_TARGET,
+	    end == DK_PUMP_DEADLINE ? "it said nothing"
+	    : end == DK_PUMP_EOF    ? "the container ended"
+				    : "it wrote something else");
 }
 
 /* At the end of the stream: bytes held back were output after all. */
@@ -322,7 +337,9 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 		return st->host->set_error(err, -ENOMEM,
 					   "preparing the command failed");
 	}
-	struct launch_filter f = {.out = req->output, .ctx = req->output_ctx};
+	/* A pooled container's ready line was read before it was pooled. */
+	struct launch_filter f = {
+	    .out = req->output, .ctx = req->output_ctx, .ready = pooled};
 	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark), "%s%s:",
 				      LAUNCH_MARK, nonce);
 	struct dk_io io = {
@@ -338,13 +355,9 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				result, err);
 	free(input);
-	if (rc >= 0 && !f.s[0].done && !f.s[1].done && !result->timed_out &&
-	    !result->cancelled && launcher_never_ran(&f)) {
-		f.held[f.held_len < sizeof(f.held) ? f.held_len
-						   : sizeof(f.held) - 1] = '\0';
-		char *nl = strchr(f.held, '\n');
-		if (nl)
-			*nl = '\0';
+	if (rc >= 0 && !f.ready && !result->timed_out && !result->cancelled) {
+		/* The stream ended before the launcher said a word: it could
+		 * not be executed, and nothing of the command ran. */
 		st->host->log(st->host, MONKEY_LOG_DEBUG,
 			      "docker: %s container %.12s could not run "
 			      "monkey-launch",
@@ -352,12 +365,10 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 		dk_sandbox_destroy(sb, 1);
 		return st->host->set_error(
 		    err, -ENOEXEC,
-		    "the engine could not run monkey-launch in the "
-		    "container: %s%.200s",
-		    RUNTIME_FAIL, f.held);
+		    "the engine started the container but could not run "
+		    "monkey-launch (%s) in it",
+		    DK_LAUNCHER_TARGET);
 	}
-	if (!f.fail_checked)
-		release_fail(&f);
 	flush_held(&f);
 	/* The records say how the command ended more exactly than the
 	 * container's status (the launcher's own) does; the engine's OOM

@@ -15,6 +15,8 @@
  * Header on stdin, integers as 32-bit big-endian:
  *   "MKL2" flags nonce-len nonce workdir-len workdir argc {len arg}*argc
  * flags bit 0: the command has stdin (the rest of stdin; else /dev/null).
+ * Before it reads the header it writes "\036monkey-launch:ready\n" to
+ * stderr: until then the stream carries nothing of a command's.
  * When the command has ended, one record goes to each stream:
  *   stdout: "\036monkey-launch:" nonce ":end\n"
  *   stderr: "\036monkey-launch:" nonce ":" how ":" N ":" oom "\n"
@@ -228,6 +230,9 @@ int main(void)
 	/* The nonce must stay secret from the command: not dumpable, its
 	 * memory and /proc files are closed to processes of the same user. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* First words: the backend knows the launcher runs (until then,
+	 * whatever the stream carries is the runtime's, not a command's). */
+	put_all(2, "\036monkey-launch:ready\n", 21);
 	/* Nothing came (the pool was emptied): end quietly. */
 	if (read_full(magic, 4) < 0 || memcmp(magic, "MKL2", 4))
 		return 125;

@@ -92,7 +92,8 @@ static void *filler_main(void *arg)
 	struct dk_state *st = arg;
 	pthread_mutex_lock(&st->pool_lock);
 	while (!st->pool_stopping) {
-		if (!st->pool_key || st->n_ready >= (size_t)st->pool_size) {
+		if (!st->pool_key || st->n_ready >= (size_t)st->pool_size ||
+		    __atomic_load_n(&st->launcher_broken, __ATOMIC_RELAXED)) {
 			pthread_cond_wait(&st->pool_cond, &st->pool_lock);
 			continue;
 		}
@@ -121,7 +122,8 @@ static void *filler_main(void *arg)
 		if (key && image)
 			rc = dk_sandbox_prepare(st, key, image, 1, DK_NO_PULL,
 						&sb, &e);
-		if (rc == 0 && (rc = dk_sandbox_start(sb, &e)) < 0) {
+		if (rc == 0 && ((rc = dk_sandbox_start(sb, &e)) < 0 ||
+				(rc = dk_launch_await_ready(st, sb, &e)) < 0)) {
 			dk_sandbox_destroy(sb, 0);
 			sb = NULL;
 		}
