@@ -40,7 +40,8 @@ tests_test_docker_pool_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_docker_pool_CFLAGS = $(DOCKER_TEST_CFLAGS)
 tests_test_docker_pool_LDADD = $(DOCKER_TEST_LIBS)
 
-EXTRA_DIST += tests/test_docker_pooled.sh tests/test_docker_direct.sh
+EXTRA_DIST += tests/test_docker_pooled.sh tests/test_docker_direct.sh \
+	tests/docker_suites.sh
 EXTRA_DIST += tests/engines.sh tests/make-test-image.sh tests/test_docker_cli.sh \
 	tests/test_docker_podman.sh
 

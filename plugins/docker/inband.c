@@ -436,44 +436,34 @@ int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
 	free(body);
 	if (rc == 0 && (rc = dk_sandbox_start(sb, &e)) < 0)
 		dk_sandbox_destroy(sb, 0);
-	if (rc < 0 && rc != -ECANCELED && launcher_refused(&e)) {
+	int ran = 0;
+	if (rc == 0) {
+		/* The runtime entered the working directory (WorkingDir). */
+		rc = dk_launch_run(st, sb, req, NULL, 0, result, &e);
+		ran = rc != -ENOEXEC;
+	}
+	/* The engine refused the launcher, or started a container in which
+	 * it never ran: nothing of the command ran, so it runs directly. */
+	if (!ran && (rc == -ENOEXEC ||
+		     (rc < 0 && rc != -ECANCELED && launcher_refused(&e)))) {
 		__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
 		st->host->log(st->host, MONKEY_LOG_WARNING,
 			      "docker: the engine cannot run monkey-launch "
 			      "(%s): commands run directly as PID 1, slower "
 			      "to report their end; the pool is off",
 			      e.message);
+		result->exit_code = -1;
+		result->signal = 0;
+		result->oom_killed = MONKEY_UNKNOWN;
 		return 0;
 	}
-	if (rc == 0) {
-		/* The runtime entered the working directory (WorkingDir). */
-		rc = dk_launch_run(st, sb, req, NULL, 0, result, &e);
-		if (rc == -ENOEXEC) {
-			/* Nothing of the command ran (or was passed on):
-			 * run it directly. */
-			__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
-			st->host->log(st->host, MONKEY_LOG_WARNING,
-				      "docker: %s: commands run directly as "
-				      "PID 1, slower to report their end; the "
-				      "pool is off",
-				      e.message);
-			result->exit_code = -1;
-			result->signal = 0;
-			result->oom_killed = MONKEY_UNKNOWN;
-			return 0;
-		}
-		*handled = 1;
-		if (rc < 0 && err)
-			*err = e;
-		return rc;
-	}
 	*handled = 1;
-	if (rc == -ECANCELED) {
+	if (!ran && rc == -ECANCELED) {
 		/* Stopped while pulling the image: nothing ran. */
 		result->cancelled = 1;
 		return 0;
 	}
-	if (err)
+	if (rc < 0 && err)
 		*err = e;
 	return rc;
 }
