@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define MONKEY_BACKEND_ABI_MAJOR 1
-#define MONKEY_BACKEND_ABI_MINOR 0
+#define MONKEY_BACKEND_ABI_MINOR 1
 
 /* The one symbol a backend exports: a function of type
  * monkey_backend_entry_fn. */
@@ -99,6 +99,17 @@ enum monkey_stream {
 	MONKEY_STREAM_STDERR = 2,
 };
 
+/* Bits of monkey_exec_result.limits_hit (ABI 1.1): limits the command ran
+ * into.  Timeouts and OOM kills have fields of their own. */
+enum monkey_limit {
+	MONKEY_LIMIT_PIDS = 1u << 0,	  /* a fork failed at the pids limit */
+	MONKEY_LIMIT_FILE_SIZE = 1u << 1, /* a write passed the file-size
+					     limit (SIGXFSZ or EFBIG) */
+	MONKEY_LIMIT_CPU_TIME = 1u << 2,  /* killed at the CPU-time limit */
+	MONKEY_LIMIT_OPEN_FILES = 1u << 3, /* an open failed at the open-files
+					      limit */
+};
+
 /* oom_killed values: some engines (podman) cannot tell. */
 enum monkey_tristate {
 	MONKEY_UNKNOWN = -1,
@@ -127,6 +138,12 @@ struct monkey_host {
 	const char *instance_id;
 	/* Host private data; backends must not touch it. */
 	void *host_data;
+	/* ABI 1.1: absolute path of the module file the backend was loaded
+	 * from (the host may map it through /proc/self/fd, so dladdr does
+	 * not tell).  Backends find files installed next to them with it.
+	 * NULL when the host does not know. */
+	const char *module_path;
+	/* New fields go here, at the end. */
 };
 
 /* One bind mount. */
@@ -211,6 +228,12 @@ struct monkey_exec_result {
 	int timed_out;  /* 1 when killed because timeout_ms passed */
 	int cancelled;  /* 1 when killed because cancel_fd fired */
 	int oom_killed; /* enum monkey_tristate */
+	/* ABI 1.1: enum monkey_limit bits of the limits the command ran
+	 * into, as far as the backend can tell; 0 when none or unknown.
+	 * The host also infers file-size and CPU-time limits from the
+	 * signal (SIGXFSZ, SIGXCPU). */
+	uint32_t limits_hit;
+	/* New fields go here, at the end. */
 };
 
 /* Entry points.  All return 0 on success or a negative errno value after
