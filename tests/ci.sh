@@ -2,7 +2,8 @@
 # Sets up a fresh Debian 12 machine and runs every test of monkey: installs
 # the packages, starts the Docker engine and podman's service, builds the
 # offline test image, then builds and runs "make check" plainly, under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and "make distcheck".
+# AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets for a
+# bounded time, the configure matrix and "make distcheck".
 # This is the test command README.md gives and .ci/run calls.  Run it as
 # root (or with sudo available) from anywhere in a clone.
 set -euo pipefail
@@ -41,10 +42,13 @@ autoreconf -fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 summary() {
-	local pass fail
+	local pass fail skip
 	pass=$(grep -cE '^PASS: ' "$log" || true)
 	fail=$(grep -cE '^(FAIL|ERROR|XPASS): |^not ok ' "$log" || true)
-	printf '%s passed, %s failed\n' "$pass" "$fail"
+	skip=$(grep -cE '^SKIP: ' "$log" || true)
+	printf '%s passed, %s failed, %s skipped\n' "$pass" "$fail" "$skip"
+	# A skip is never a pass: name each one.
+	grep -E '^SKIP: ' "$log" || true
 }
 
 build_and_check() { # dir, configure args...
@@ -53,7 +57,8 @@ build_and_check() { # dir, configure args...
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	# pipefail: the pipeline fails when the build or a test does.
-	(cd "$dir" && "$top/configure" "$@" && make -j2 && make check) 2>&1 |
+	# VERBOSE=1: the logs of failed tests are printed.
+	(cd "$dir" && "$top/configure" "$@" && make -j2 && make check VERBOSE=1) 2>&1 |
 		tee -a "$log"
 }
 
@@ -71,6 +76,20 @@ if [ "$status" = 0 ]; then
 		build_and_check "$top/build-asan" --prefix="$top/build-asan/_prefix" \
 		CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
 		LDFLAGS="$san" || status=1
+fi
+
+if [ "$status" = 0 ]; then
+	# libFuzzer exits non-zero on a crash, a leak or a sanitizer report,
+	# and the reproducer is left in the build tree.
+	step "fuzz targets, ${MONKEY_FUZZ_SECONDS:-60} s each"
+	fuzzlog=$top/build/fuzz.log
+	if (cd "$top/build" && make fuzz FUZZ_SECONDS="${MONKEY_FUZZ_SECONDS:-60}") >"$fuzzlog" 2>&1; then
+		grep -E '^Done [0-9]+ runs' "$fuzzlog" || true
+	else
+		tail -n 60 "$fuzzlog"
+		echo "FAIL: a fuzz target crashed (the input is in $top/build)" | tee -a "$log"
+		status=1
+	fi
 fi
 
 if [ "$status" = 0 ]; then

@@ -6,9 +6,18 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread
 TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
 
-# Loads uninstalled backends from the build tree.  (The serial test driver
-# reads TESTS_ENVIRONMENT, not AM_TESTS_ENVIRONMENT.)
-TESTS_ENVIRONMENT = \
+# Test programs without an extension are cmocka programs: each of their
+# tests is reported on its own (PASS, FAIL or SKIP) through the TAP
+# driver.  Scripts (.sh) report through their exit status (77: SKIP).
+TEST_EXTENSIONS = .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/tap-cmocka.sh
+SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
+SH_LOG_COMPILER = $(SHELL)
+EXTRA_DIST += tests/tap-cmocka.sh
+
+# Loads uninstalled backends from the build tree.
+AM_TESTS_ENVIRONMENT = \
 	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker'; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \

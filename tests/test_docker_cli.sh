@@ -6,7 +6,7 @@
 set -u
 
 builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd)
-# make check's serial harness does not pass AM_TESTS_ENVIRONMENT.
+# Run by hand, the build tree's backends are found from MONKEY_BUILDDIR.
 : "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker:$builddir/plugins/spawn:$builddir/plugins/none}"
 export MONKEY_BACKEND_PATH
 MONKEY="$builddir/monkey"

@@ -6,8 +6,8 @@
 # then run through the staged monkey.  Run by "make check" (tests/sdk.mk).
 set -u
 
-# make check's serial harness runs tests in the build directory and
-# exports srcdir (it does not pass AM_TESTS_ENVIRONMENT).
+# make check runs tests in the build directory and exports srcdir and
+# MONKEY_BUILDDIR; by hand, run it from the build directory.
 builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd) || exit 99
 srcdir=$(cd "${MONKEY_SRCDIR:-${srcdir:-.}}" && pwd) || exit 99
 [ -d "$srcdir/examples/backend-unshare" ] || {
