@@ -38,6 +38,7 @@ enum {
 	OPT_BACKEND_DIR,
 	OPT_MAX_OUTPUT,
 	OPT_POOL,
+	OPT_STRICT,
 };
 
 static const struct option shared[] = {
@@ -64,6 +65,7 @@ static const struct option shared[] = {
     {"backend-dir", required_argument, NULL, OPT_BACKEND_DIR},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"pool", required_argument, NULL, OPT_POOL},
+    {"strict", no_argument, NULL, OPT_STRICT},
 };
 
 const char monkey_cli_sandbox_help[] =
@@ -78,7 +80,8 @@ const char monkey_cli_sandbox_help[] =
     "  --timeout MS        kill the command after MS milliseconds (60000;\n"
     "                      0 = no limit)\n"
     "  --kill-grace MS     time between SIGTERM and SIGKILL (2000)\n"
-    "  --memory MB         memory limit (256)\n"
+    "  --memory SIZE       memory limit: MB, or with a unit as docker takes\n"
+    "                      it (512m, 1.5g, 2GiB) (256)\n"
     "  --cpus N            CPU limit, e.g. 0.5 (0.5)\n"
     "  --pids N            process limit (50)\n"
     "  --cpu-time SEC      CPU time limit (none)\n"
@@ -87,15 +90,21 @@ const char monkey_cli_sandbox_help[] =
     "  --network           give the command a network (default: none)\n"
     "  --read-only         read-only root filesystem, writable /tmp\n"
     "  --workspace DIR     workspace root (default: current directory)\n"
-    "  --workdir DIR       working directory, inside the workspace\n"
+    "  --workdir DIR       working directory inside the workspace; a\n"
+    "                      relative DIR is relative to the workspace\n"
     "                      (default: the workspace root)\n"
-    "  --mount SRC:DST[:ro|rw]  bind mount (repeatable)\n"
+    "  --mount SRC:DST[:ro|rw]  bind mount (repeatable); for a SRC that holds\n"
+    "                      ':' use type=bind,src=SRC,dst=DST[,ro]; DST may\n"
+    "                      not lie inside the workspace\n"
     "  --env NAME=VALUE    set a variable for the command (repeatable)\n"
     "  --pass-env NAME     pass a host variable through (repeatable)\n"
     "  --image NAME        container image (env MONKEY_DOCKER_IMAGE)\n"
     "  --user UID:GID      user to run as (container backends)\n"
     "  --max-output BYTES  output kept in memory per stream (1048576)\n"
     "  --pool K            prestarted sandboxes (backends that pool)\n"
+    "  --strict            refuse to run (instead of warning) when the\n"
+    "                      backend does not enforce an option you set, or\n"
+    "                      is not available (no fallback)\n"
     "\n"
     "Only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ,\n"
     "TMPDIR and colour settings reach the command from monkey's environment;\n"
@@ -172,6 +181,50 @@ static int parse_u64(const char *flag, const char *arg, const char *unit,
 	return 0;
 }
 
+/* --memory: plain megabytes (monkey's unit since the start), or a number
+ * with docker's units: b, k, m, g, t (binary multiples), each optionally
+ * followed by "b" or "ib" ("512m", "1.5g", "2GiB").  Rounded up to whole
+ * megabytes. */
+static int parse_memory(const char *arg, uint64_t *mb)
+{
+	static const char units[] = "bkmgt";
+	char *end = NULL;
+	errno = 0;
+	double v = arg[0] >= '0' && arg[0] <= '9' ? strtod(arg, &end) : -1;
+	const char *u = end ? end : arg;
+	int shift = -1; /* power of 1024 of the unit; -1: plain MB */
+	if (*u) {
+		const char *k = strchr(units, u[0] | 0x20);
+		if (k) {
+			shift = (int)(k - units);
+			u++;
+			if ((u[0] | 0x20) == 'i' && (u[1] | 0x20) == 'b')
+				u += 2;
+			else if ((u[0] | 0x20) == 'b' && shift)
+				u++;
+		}
+	}
+	double bytes =
+	    shift < 0 ? v * 1048576.0 : v * (double)(1ull << (10 * shift));
+	if (errno || v < 0 || *u || !isfinite(v) || bytes > 1e18 ||
+	    (shift < 0 && v != floor(v))) {
+		monkey_cli_error("--memory '%s': expected megabytes (e.g. "
+				 "--memory 512) or a size with a unit (512m, "
+				 "1.5g, 2GiB)",
+				 arg);
+		return -1;
+	}
+	if (bytes < 6.0 * 1048576.0) {
+		monkey_cli_error(
+		    "--memory %s: the smallest limit is 6 MB, e.g. "
+		    "--memory 64 or --memory 64m",
+		    arg);
+		return -1;
+	}
+	*mb = (uint64_t)ceil(bytes / 1048576.0);
+	return 0;
+}
+
 int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 			      const char *arg)
 {
@@ -204,15 +257,8 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 		o->kill_grace_ms = (int64_t)v;
 		return 1;
 	case OPT_MEMORY:
-		if (parse_u64("--memory", arg, "megabytes", "512",
-			      UINT64_MAX / (1024 * 1024), &v) < 0)
+		if (parse_memory(arg, &v) < 0)
 			return -1;
-		if (v < 6) {
-			monkey_cli_error("--memory %s: the smallest limit is 6 "
-					 "MB, e.g. --memory 64",
-					 arg);
-			return -1;
-		}
 		o->memory_mb = v;
 		o->explicit_set |= MONKEY_OPT_MEMORY;
 		return 1;
@@ -275,6 +321,9 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 			return -1;
 		o->pool = (int)v;
 		o->explicit_set |= MONKEY_OPT_POOL;
+		return 1;
+	case OPT_STRICT:
+		o->strict = true;
 		return 1;
 	case OPT_NETWORK:
 		o->network = true;

@@ -255,12 +255,13 @@ static int choose_backend(struct monkey_executor *ex,
 	}
 	snprintf(ex->fallback_reason, sizeof(ex->fallback_reason), "%s",
 		 err->message);
-	if (opts->no_fallback) {
+	if (opts->no_fallback || opts->strict) {
 		r = monkey_set_error(err, r,
-				     "%s not available: %s (--no-fallback was "
-				     "given, so monkey does not fall back to "
-				     "spawn)",
-				     display_name(name), ex->fallback_reason);
+				     "%s not available: %s (%s was given, so "
+				     "monkey does not fall back to spawn)",
+				     display_name(name), ex->fallback_reason,
+				     opts->strict ? "--strict"
+						  : "--no-fallback");
 		monkey_strv_free(&dirs);
 		return r;
 	}
@@ -303,13 +304,25 @@ static const struct option_cap option_caps[] = {
     {MONKEY_OPT_POOL, MONKEY_CAP_POOL, "--pool"},
 };
 
-static void report_unenforced(struct monkey_executor *ex, uint32_t set)
+/* The options the user set that the backend does not enforce, as
+ * "--memory, --read-only" (empty when none); a warning each, or with
+ * --strict one error naming them all. */
+static int report_unenforced(struct monkey_executor *ex, uint32_t set,
+			     bool strict, struct monkey_error *err)
 {
 	const struct monkey_backend *d = &ex->lb->desc;
+	char names[512] = "";
+	size_t len = 0;
 	for (size_t i = 0; i < sizeof(option_caps) / sizeof(option_caps[0]);
 	     i++) {
 		const struct option_cap *oc = &option_caps[i];
 		if (!(set & oc->bit) || (d->capabilities & oc->cap))
+			continue;
+		len += (size_t)snprintf(names + len, sizeof(names) - len,
+					"%s%s", len ? ", " : "", oc->flag);
+		if (len >= sizeof(names))
+			len = sizeof(names) - 1;
+		if (strict)
 			continue;
 		if (oc->bit == MONKEY_OPT_MEMORY &&
 		    (d->capabilities & MONKEY_CAP_MEMORY_APPROX))
@@ -324,12 +337,20 @@ static void report_unenforced(struct monkey_executor *ex, uint32_t set)
 			       "%s is not enforced by the %s backend", oc->flag,
 			       d->name);
 	}
+	if (strict && names[0])
+		return monkey_set_error(
+		    err, -EOPNOTSUPP,
+		    "--strict: the %s backend does not enforce %s; choose a "
+		    "backend that does (monkey sandbox list shows what each "
+		    "enforces) or drop %s",
+		    d->name, names, strchr(names, ',') ? "them" : "it");
 	/* Network isolation is the default; saying nothing would let a user
 	 * believe a backend without it keeps commands offline. */
 	if (!(set & MONKEY_OPT_NETWORK) &&
 	    !(d->capabilities & MONKEY_CAP_NETWORK_ISOLATION))
 		notify(ex, MONKEY_LOG_DEBUG,
 		       "the %s backend does not isolate the network", d->name);
+	return 0;
 }
 
 static int resolve_options(struct monkey_executor *ex,
@@ -355,9 +376,11 @@ static int resolve_options(struct monkey_executor *ex,
 	    0)
 		return r;
 	if (o->workdir) {
+		/* Relative to the workspace, as the agent's workdir is: the
+		 * current directory may be anywhere. */
 		free(ex->workdir);
 		ex->workdir = NULL;
-		if ((r = monkey_resolve_dir_inside(ex->workspace, cwd,
+		if ((r = monkey_resolve_dir_inside(ex->workspace, ex->workspace,
 						   o->workdir, "--workdir",
 						   &ex->workdir, err)) < 0)
 			return r;
@@ -372,6 +395,9 @@ static int resolve_options(struct monkey_executor *ex,
 				return r;
 			ex->n_mounts = i + 1;
 		}
+		if ((r = monkey_check_mounts(ex->workspace, ex->mounts,
+					     ex->n_mounts, o->mounts, err)) < 0)
+			return r;
 	}
 	if ((r = monkey_env_build(o, environ, &ex->env, &ex->user_env, err)) <
 	    0)
@@ -439,7 +465,11 @@ int monkey_executor_open(const struct monkey_exec_options *opts,
 	if (!(opts->explicit_set & MONKEY_OPT_MEMORY) &&
 	    !(caps & MONKEY_CAP_MEMORY))
 		ex->memory_bytes = 0;
-	report_unenforced(ex, opts->explicit_set);
+	if ((r = report_unenforced(ex, opts->explicit_set, opts->strict, err)) <
+	    0) {
+		monkey_executor_close(ex);
+		return r;
+	}
 	*out = ex;
 	return 0;
 }

@@ -50,6 +50,163 @@ int monkey_resolve_dir_inside(const char *root, const char *base,
 	return 0;
 }
 
+/* A container path made canonical without the file system: "//" and "/./"
+ * collapsed, no trailing "/".  Refuses "..", relative paths and "/". */
+static int clean_target(const char *spec, const char *dst, char **out,
+			struct monkey_error *err)
+{
+	if (dst[0] != '/')
+		goto bad;
+	char *t = malloc(strlen(dst) + 1), *o = t;
+	if (!t)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	for (const char *p = dst; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			p += n;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			free(t);
+			goto bad;
+		}
+		*o++ = '/';
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
+	if (!t[0]) {
+		free(t);
+		goto bad;
+	}
+	*out = t;
+	return 0;
+bad:
+	return monkey_set_error(err, -EINVAL,
+				"--mount '%s': target '%s' must be an "
+				"absolute path other than / without '..'",
+				spec, dst);
+}
+
+/* One field of "type=bind,src=...,dst=...,ro": a "key=value" or a bare
+ * flag; double quotes (as in docker's --mount) let a value hold commas.
+ * Advances *p past the field and its comma; returns the field (in place). */
+static char *next_field(char **p)
+{
+	char *start = *p, *w = *p, *r = *p;
+	bool quoted = false;
+	for (; *r && (quoted || *r != ','); r++) {
+		if (*r == '"')
+			quoted = !quoted;
+		else
+			*w++ = *r;
+	}
+	*p = *r ? r + 1 : r;
+	*w = '\0';
+	return start;
+}
+
+static bool key_is(const char *k, size_t kl, const char *a, const char *b)
+{
+	return (strlen(a) == kl && !strncmp(k, a, kl)) ||
+	       (b && strlen(b) == kl && !strncmp(k, b, kl));
+}
+
+/* "type=bind,src=S,dst=D[,ro|readonly|rw]" (source/target/destination are
+ * accepted too). */
+static int parse_keyed(const char *spec, char *copy, char **src, char **dst,
+		       int *ro, struct monkey_error *err)
+{
+	for (char *p = copy; *p;) {
+		char *f = next_field(&p);
+		char *eq = strchr(f, '=');
+		size_t kl = eq ? (size_t)(eq - f) : strlen(f);
+		const char *v = eq ? eq + 1 : NULL;
+		if (key_is(f, kl, "type", NULL) && v) {
+			if (strcmp(v, "bind"))
+				return monkey_set_error(
+				    err, -EINVAL,
+				    "--mount '%s': type '%s' is not supported "
+				    "(only bind mounts are)",
+				    spec, v);
+		} else if (key_is(f, kl, "src", "source") && v) {
+			*src = (char *)v;
+		} else if ((key_is(f, kl, "dst", "target") ||
+			    key_is(f, kl, "destination", NULL)) &&
+			   v) {
+			*dst = (char *)v;
+		} else if (key_is(f, kl, "ro", "readonly")) {
+			if (v && strcmp(v, "true") && strcmp(v, "1") &&
+			    strcmp(v, "false") && strcmp(v, "0"))
+				return monkey_set_error(
+				    err, -EINVAL,
+				    "--mount '%s': %.*s=%s: expected true or "
+				    "false",
+				    spec, (int)kl, f, v);
+			*ro = !v || !strcmp(v, "true") || !strcmp(v, "1");
+		} else if (key_is(f, kl, "rw", NULL) && !v) {
+			*ro = 0;
+		} else {
+			return monkey_set_error(
+			    err, -EINVAL,
+			    "--mount '%s': unknown field '%s'; expected "
+			    "type=bind,src=PATH,dst=PATH[,ro]",
+			    spec, f);
+		}
+	}
+	if (!*src || !**src || !*dst || !**dst)
+		return monkey_set_error(
+		    err, -EINVAL,
+		    "--mount '%s': give both src= and dst=, "
+		    "e.g. --mount type=bind,src=./data,"
+		    "dst=/data,ro",
+		    spec);
+	return 0;
+}
+
+/* "SRC:DST[:ro|rw]". */
+static int parse_colon(const char *spec, char *copy, char **src, char **dst,
+		       int *ro, struct monkey_error *err)
+{
+	*src = copy;
+	*dst = strchr(copy, ':');
+	if (!*dst || *dst == *src || !(*dst)[1])
+		return monkey_set_error(
+		    err, -EINVAL,
+		    "--mount '%s': expected SRC:DST[:ro|rw] or "
+		    "type=bind,src=SRC,dst=DST[,ro] (for a source that holds "
+		    "':'), e.g. --mount ./data:/data:ro",
+		    spec);
+	*(*dst)++ = '\0';
+	char *mode = strchr(*dst, ':');
+	if (mode) {
+		*mode++ = '\0';
+		if (strcmp(mode, "ro") == 0)
+			*ro = 1;
+		else if (strcmp(mode, "rw") != 0)
+			return monkey_set_error(
+			    err, -EINVAL,
+			    "--mount '%s': mode '%s' is neither ro nor rw",
+			    spec, mode);
+	}
+	return 0;
+}
+
+/* The key=value form starts with one of its keys. */
+static bool is_keyed(const char *spec)
+{
+	static const char *const keys[] = {
+	    "type=",	    "src=",    "source=", "dst=",
+	    "destination=", "target=", NULL};
+	for (size_t i = 0; keys[i]; i++)
+		if (!strncmp(spec, keys[i], strlen(keys[i])))
+			return true;
+	return false;
+}
+
 int monkey_parse_mount(const char *spec, struct monkey_mount *m,
 		       struct monkey_error *err)
 {
@@ -57,44 +214,52 @@ int monkey_parse_mount(const char *spec, struct monkey_mount *m,
 	_cleanup_free_ char *copy = strdup(spec);
 	if (!copy)
 		return monkey_set_error(err, -ENOMEM, "out of memory");
-	char *src = copy, *dst = strchr(copy, ':');
-	if (!dst || dst == src || !dst[1])
-		return monkey_set_error(
-		    err, -EINVAL,
-		    "--mount '%s': expected SRC:DST[:ro|rw], "
-		    "e.g. --mount ./data:/data:ro",
-		    spec);
-	*dst++ = '\0';
-	char *mode = strchr(dst, ':');
+	char *src = NULL, *dst = NULL;
 	int ro = 0;
-	if (mode) {
-		*mode++ = '\0';
-		if (strcmp(mode, "ro") == 0)
-			ro = 1;
-		else if (strcmp(mode, "rw") != 0)
+	int r = is_keyed(spec) ? parse_keyed(spec, copy, &src, &dst, &ro, err)
+			       : parse_colon(spec, copy, &src, &dst, &ro, err);
+	if (r < 0)
+		return r;
+	char *target = NULL;
+	if ((r = clean_target(spec, dst, &target, err)) < 0)
+		return r;
+	char *real = realpath(src, NULL);
+	if (!real) {
+		r = monkey_set_error(err, -errno, "--mount '%s': source %s: %s",
+				     spec, src, strerror(errno));
+		free(target);
+		return r;
+	}
+	m->source = real;
+	m->target = target;
+	m->read_only = ro;
+	return 0;
+}
+
+int monkey_check_mounts(const char *workspace, const struct monkey_mount *m,
+			size_t n, const char *const *specs,
+			struct monkey_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* The workspace has the same path inside a sandbox as on the
+		 * host: a mount there would hide part of it (and an engine
+		 * creates its mount point in the host's workspace). */
+		if (monkey_path_within(workspace, m[i].target))
 			return monkey_set_error(
 			    err, -EINVAL,
-			    "--mount '%s': mode '%s' is neither ro nor rw",
-			    spec, mode);
-	}
-	if (dst[0] != '/' || strstr(dst, "/..") || strcmp(dst, "/") == 0)
-		return monkey_set_error(
-		    err, -EINVAL,
-		    "--mount '%s': target '%s' must be an "
-		    "absolute path other than / without '..'",
-		    spec, dst);
-	char *real = realpath(src, NULL);
-	if (!real)
-		return monkey_set_error(err, -errno,
-					"--mount '%s': source %s: %s", spec,
-					src, strerror(errno));
-	m->source = real;
-	m->target = strdup(dst);
-	m->read_only = ro;
-	if (!m->target) {
-		free(real);
-		m->source = NULL;
-		return monkey_set_error(err, -ENOMEM, "out of memory");
+			    "--mount '%s': target %s is inside the workspace "
+			    "%s and would hide part of it; mount it elsewhere "
+			    "(e.g. under /mnt) or put the files in the "
+			    "workspace",
+			    specs[i], m[i].target, workspace);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m[i].target, m[j].target))
+				return monkey_set_error(
+				    err, -EINVAL,
+				    "--mount '%s': target %s is already the "
+				    "target of --mount '%s'; give each mount "
+				    "its own target",
+				    specs[i], m[i].target, specs[j]);
 	}
 	return 0;
 }

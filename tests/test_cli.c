@@ -219,6 +219,63 @@ static void test_bad_option_values_name_the_option(void **s)
 	}
 }
 
+/* --memory takes docker's units as well as plain megabytes. */
+static void test_memory_takes_docker_units(void **s)
+{
+	(void)s;
+	static const char *cases[][2] = {
+	    {"512", "memory=536870912\n"},   {"512m", "memory=536870912\n"},
+	    {"1.5g", "memory=1610612736\n"}, {"2GiB", "memory=2147483648\n"},
+	    {"64MB", "memory=67108864\n"},   {"6291456b", "memory=6291456\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct tu_run r;
+		monkey(&r, NULL, "exec", "--backend-dir", tu_modules_dir(),
+		       "--sandbox", "reqdump", "--memory", cases[i][0], "--",
+		       "x", NULL);
+		if (r.status != 0 || !tu_contains(r.out, cases[i][1]))
+			fail_msg("--memory %s: status %d, out '%s', err '%s'",
+				 cases[i][0], r.status, r.out, r.err);
+		tu_run_free(&r);
+	}
+	static const char *bad[] = {"5m", "1.5", "1g5", "g", "-1g", "12q"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct tu_run r;
+		monkey(&r, NULL, "exec", "--memory", bad[i], "--", "true",
+		       NULL);
+		if (r.status != 125 || !tu_contains(r.err, "--memory"))
+			fail_msg("--memory %s: status %d, err '%s'", bad[i],
+				 r.status, r.err);
+		tu_run_free(&r);
+	}
+}
+
+/* --strict under spawn: --read-only is refused before anything runs
+ * (without it, monkey warns and the file is written). */
+static void test_strict_refuses_before_running(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/f", ws);
+	struct tu_run r;
+	monkey(&r, NULL, "exec", "--strict", "--read-only", "--workspace", ws,
+	       "--", "touch", "f", NULL);
+	assert_int_equal(r.status, 125);
+	assert_true(tu_contains(r.err, "--strict: the spawn backend does not "
+				       "enforce --read-only"));
+	assert_int_equal(access(file, F_OK), -1);
+	tu_run_free(&r);
+	monkey(&r, NULL, "exec", "--read-only", "--workspace", ws, "--",
+	       "touch", "f", NULL);
+	assert_int_equal(r.status, 0);
+	assert_true(tu_contains(r.err, "--read-only is not enforced"));
+	assert_int_equal(access(file, F_OK), 0);
+	tu_run_free(&r);
+	tu_rmrf(ws);
+	free(ws);
+}
+
 static void test_missing_command_is_an_error(void **s)
 {
 	(void)s;
@@ -261,9 +318,9 @@ static void test_fallback_is_announced_and_reported_in_json(void **s)
 	       (char *)tu_modules_dir(), "--sandbox", "unavail", "--", "echo",
 	       "ok", NULL);
 	assert_int_equal(r.status, 0);
-	assert_true(
-	    tu_contains(r.err, "unavail not available, falling back to spawn "
-			       "mode: test engine not reachable"));
+	assert_true(tu_contains(r.err,
+				"unavail not available, falling back to spawn "
+				"mode: test engine not reachable"));
 	struct json_object *o = parse(r.out);
 	assert_string_equal(json_object_get_string(get(o, "sandbox")), "spawn");
 	assert_string_equal(json_object_get_string(get(o, "requestedSandbox")),
@@ -448,6 +505,8 @@ int main(void)
 	    cmocka_unit_test(test_json_reports_signal_and_timeout),
 	    cmocka_unit_test(test_json_output_is_valid_for_binary_output),
 	    cmocka_unit_test(test_bad_option_values_name_the_option),
+	    cmocka_unit_test(test_memory_takes_docker_units),
+	    cmocka_unit_test(test_strict_refuses_before_running),
 	    cmocka_unit_test(test_missing_command_is_an_error),
 	    cmocka_unit_test(
 		test_each_loader_refusal_exits_125_with_its_message),

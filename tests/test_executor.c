@@ -19,6 +19,9 @@
 
 #include "testutil.h"
 
+static void free_cwd(char **p) { free(*p); }
+#define _cleanup_cwd_ __attribute__((cleanup(free_cwd)))
+
 static char notices[8192];
 
 static void collect(void *ctx, int level, const char *msg)
@@ -319,6 +322,169 @@ static void test_bad_mount_is_an_error_naming_it(void **s)
 	}
 }
 
+/* A relative --workdir is relative to the workspace, wherever monkey was
+ * started. */
+static void test_relative_workdir_is_relative_to_the_workspace(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char sub[4096], real[4096], want[8300];
+	snprintf(sub, sizeof(sub), "%s/sub", ws);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	_cleanup_cwd_ char *cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir("/"), 0);
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.workspace = ws;
+	o.workdir = "sub";
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	int r = monkey_executor_open(&o, &ex, &err);
+	assert_int_equal(chdir(cwd), 0);
+	if (r < 0)
+		fail_msg("open: %s", err.message);
+	const char *argv[] = {"x", NULL};
+	struct monkey_result res;
+	char *out = run_capture(ex, argv, &res);
+	assert_non_null(realpath(ws, real));
+	snprintf(want, sizeof(want), "workdir=%s/sub\n", real);
+	assert_true(tu_contains(out, want));
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+	tu_rmrf(ws);
+	free(ws);
+}
+
+static int open_with_mounts(const char *ws, const char *const *mounts, size_t n,
+			    struct monkey_error *err)
+{
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.workspace = ws;
+	o.mounts = mounts;
+	o.n_mounts = n;
+	struct monkey_executor *ex = NULL;
+	int r = monkey_executor_open(&o, &ex, err);
+	monkey_executor_close(ex);
+	return r;
+}
+
+/* The workspace has the same path in a container: a mount inside it would
+ * hide part of it; two mounts on one target are a mistake too.  Both are
+ * refused before any backend sees them. */
+static void test_mount_inside_workspace_or_twice_is_refused(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char real[4096], inside[4200], spec[4300];
+	assert_non_null(realpath(ws, real));
+	snprintf(inside, sizeof(inside), "%s/build/", real);
+	snprintf(spec, sizeof(spec), "/tmp:%s", inside);
+	const char *one[] = {spec};
+	struct monkey_error err = {0};
+	assert_int_equal(open_with_mounts(ws, one, 1, &err), -EINVAL);
+	assert_true(tu_contains(err.message, "inside the workspace"));
+	snprintf(spec, sizeof(spec), "/tmp:%s", real);
+	assert_int_equal(open_with_mounts(ws, one, 1, &err), -EINVAL);
+	const char *twice[] = {"/tmp:/data", "/usr:/data/./:ro"};
+	assert_int_equal(open_with_mounts(ws, twice, 2, &err), -EINVAL);
+	assert_true(tu_contains(err.message, "already the target"));
+	assert_true(tu_contains(err.message, "/tmp:/data"));
+	tu_rmrf(ws);
+	free(ws);
+}
+
+/* type=bind,src=,dst= takes a source whose name holds ':' (and ',' in
+ * double quotes, as docker's --mount does). */
+static void test_keyed_mount_takes_sources_with_colons(void **s)
+{
+	(void)s;
+	char *dir = tu_mkdtemp();
+	char src[4096], spec[4300], real[4096], want[8300];
+	snprintf(src, sizeof(src), "%s/a:b,c", dir);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_non_null(realpath(src, real));
+	snprintf(spec, sizeof(spec), "type=bind,\"src=%s\",dst=/data,ro", src);
+	const char *mounts[] = {spec};
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.mounts = mounts;
+	o.n_mounts = 1;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	if (monkey_executor_open(&o, &ex, &err) < 0)
+		fail_msg("open: %s", err.message);
+	const char *argv[] = {"x", NULL};
+	struct monkey_result res;
+	char *out = run_capture(ex, argv, &res);
+	snprintf(want, sizeof(want), "mount=%s:/data:ro\n", real);
+	assert_true(tu_contains(out, want));
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+	const char *bad[] = {"type=volume,src=/tmp,dst=/x", "src=/tmp",
+			     "type=bind,src=/tmp,dst=/x,frob=1",
+			     "src=/tmp,dst=/x,ro=maybe"};
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(open_with_mounts(NULL, &bad[i], 1, &err) < 0);
+		assert_true(tu_contains(err.message, bad[i]));
+	}
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* --strict: an option the backend does not enforce stops monkey instead
+ * of a warning, naming every such option. */
+static void test_strict_refuses_unenforced_options(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "reqdump");
+	o.strict = true;
+	o.read_only = true;
+	o.pids = 10;
+	o.memory_mb = 64;
+	o.explicit_set =
+	    MONKEY_OPT_READ_ONLY | MONKEY_OPT_PIDS | MONKEY_OPT_MEMORY;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EOPNOTSUPP);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "--strict"));
+	assert_true(tu_contains(err.message, "--pids, --read-only"));
+	/* reqdump enforces memory: not named. */
+	assert_false(tu_contains(err.message, "--memory"));
+	assert_string_equal(notices, "");
+	/* Without --strict the same options only warn. */
+	o.strict = false;
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	assert_true(tu_contains(notices, "--read-only is not enforced"));
+	monkey_executor_close(ex);
+	/* What the backend enforces passes under --strict. */
+	o.strict = true;
+	o.explicit_set = MONKEY_OPT_MEMORY;
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), 0);
+	monkey_executor_close(ex);
+}
+
+/* --strict never falls back: a missing backend is an error. */
+static void test_strict_does_not_fall_back(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "docker");
+	o.backend_dir = "/nonexistent";
+	setenv("MONKEY_BACKEND_PATH", spawn_dir, 1);
+	o.strict = true;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_true(monkey_executor_open(&o, &ex, &err) < 0);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "--strict was given"));
+	assert_string_equal(notices, "");
+}
+
 static void test_empty_command_is_rejected(void **s)
 {
 	(void)s;
@@ -352,6 +518,12 @@ int main(void)
 	    cmocka_unit_test(test_command_workdir_escape_fails_with_125),
 	    cmocka_unit_test(test_not_found_from_backend_maps_to_127),
 	    cmocka_unit_test(test_bad_mount_is_an_error_naming_it),
+	    cmocka_unit_test(
+		test_relative_workdir_is_relative_to_the_workspace),
+	    cmocka_unit_test(test_mount_inside_workspace_or_twice_is_refused),
+	    cmocka_unit_test(test_keyed_mount_takes_sources_with_colons),
+	    cmocka_unit_test(test_strict_refuses_unenforced_options),
+	    cmocka_unit_test(test_strict_does_not_fall_back),
 	    cmocka_unit_test(test_empty_command_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

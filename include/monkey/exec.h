@@ -84,6 +84,9 @@ struct monkey_exec_options {
 	uint32_t explicit_set; /* enum monkey_option_bit */
 	monkey_notify_fn notify;
 	void *notify_ctx;
+	/* Refuse to open, instead of warning, when an option in explicit_set
+	 * is not enforced by the backend; implies no_fallback. */
+	bool strict;
 };
 
 void monkey_exec_options_init(struct monkey_exec_options *opts);
