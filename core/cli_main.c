@@ -49,8 +49,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-		printf("monkey %s (backend ABI %d.%d)\n", PACKAGE_VERSION,
-		       MONKEY_BACKEND_ABI_MAJOR, MONKEY_BACKEND_ABI_MINOR);
+		printf("monkey %s (backend ABI %d.%d)\n"
+		       "backend directory: %s\n"
+		       "backends built with it: %s\n",
+		       PACKAGE_VERSION, MONKEY_BACKEND_ABI_MAJOR,
+		       MONKEY_BACKEND_ABI_MINOR, MONKEY_BACKEND_DIR,
+		       MONKEY_BUILT_BACKENDS[0] ? MONKEY_BUILT_BACKENDS
+						: "(none)");
 		return 0;
 	}
 	if (!strcmp(cmd, "exec"))

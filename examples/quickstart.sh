@@ -4,7 +4,7 @@
 # image, then runs monkey's main job - an agent task whose every shell
 # command runs in a hardened container - plus a look at the backends.
 #
-#   sudo bash examples/quickstart.sh
+#   bash examples/quickstart.sh     (as root, or as a user who may sudo)
 #
 # With ANTHROPIC_API_KEY (or OPENAI_API_KEY) set, the agent talks to the
 # real provider.  Without one (this machine may have no internet), it talks

@@ -87,6 +87,13 @@ static void test_version(void **s)
 	monkey(&r, NULL, "--version", NULL);
 	assert_int_equal(r.status, 0);
 	assert_true(tu_contains(r.out, "monkey " PACKAGE_VERSION));
+	/* Where backends are looked for, and which this build installs. */
+	assert_true(tu_contains(r.out, "backend directory: " MONKEY_BACKEND_DIR
+				       "\n"));
+	assert_true(tu_contains(r.out, "backends built with it: "));
+#ifdef HAVE_BACKEND_SPAWN
+	assert_true(tu_contains(r.out, "spawn"));
+#endif
 	tu_run_free(&r);
 }
 
