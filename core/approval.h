@@ -4,8 +4,8 @@
 #define MONKEY_APPROVAL_H
 
 /* Words made only of safe characters stay bare; others are single-quoted;
- * any control character turns the word into $'...' with escapes.  Caller
- * frees; NULL on allocation failure. */
+ * anything monkey_esc_scan (escape.h) would escape turns the word into
+ * $'...' with escapes.  Caller frees; NULL on allocation failure. */
 char *monkey_quote_argv(const char *const *argv);
 
 /* The CLI's cb.approve (approval_tty.c, in the monkey program, not the

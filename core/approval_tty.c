@@ -1,5 +1,6 @@
 /* The approval prompt of "monkey agent --require-approval": the command is
- * shown quoted and the person answers y, n or a on the terminal. */
+ * shown quoted and escaped, and the person answers y, n or a on the
+ * terminal. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <monkey/agent.h>
 
 #include "approval.h"
+#include "cli.h"
 
 /* One line from fd 0, without stdio buffering (the rest of the input
  * stays for the next prompt).  Returns its length, -1 on EOF, -2 when
@@ -33,6 +35,17 @@ static int read_answer(char *buf, size_t size)
 	return (int)n;
 }
 
+/* What the agent asks to run, escaped: the working directory comes from
+ * the model and is not checked yet. */
+static void show(const struct monkey_agent_tool_event *ev)
+{
+	bool in = ev->workdir && strcmp(ev->workdir, ".");
+	fputc('\n', stderr);
+	monkey_cli_line(stderr, "monkey: the agent wants to run%s%s:",
+			in ? " in " : "", in ? ev->workdir : "");
+	monkey_cli_line(stderr, "  %s", ev->display);
+}
+
 int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
 		       const char **reason)
 {
@@ -44,10 +57,7 @@ int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
 		    "--yes to approve every command)";
 		return MONKEY_APPROVAL_DENY;
 	}
-	fprintf(stderr, "\nmonkey: the agent wants to run%s%s:\n  %s\n",
-		ev->workdir && strcmp(ev->workdir, ".") ? " in " : "",
-		ev->workdir && strcmp(ev->workdir, ".") ? ev->workdir : "",
-		ev->display);
+	show(ev);
 	for (;;) {
 		fprintf(stderr,
 			"Allow? [y]es / [n]o / [a]lways this session: ");

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <monkey/exec.h>
 
@@ -54,8 +55,21 @@ extern const char monkey_cli_sandbox_help[];
 /* Prints executor notices to stderr ("monkey: warning: ..."). */
 void monkey_cli_notify(void *ctx, int level, const char *msg);
 
-/* Print "monkey: <msg>" to stderr. */
+/* Print "monkey: <msg>" to stderr, escaped as monkey_cli_print does. */
 void monkey_cli_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* Print what fmt makes with everything in it escaped (escape.h) as one
+ * line: nothing from a model, a command, a file name or a path can act on
+ * the terminal or start a line of its own.  monkey_cli_line adds the
+ * newline. */
+void monkey_cli_print(FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void monkey_cli_line(FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print JSON text and a newline, control characters and the like inside
+ * its strings as \uXXXX (monkey_escape_json). */
+void monkey_cli_print_json(FILE *f, const char *json);
 
 #endif

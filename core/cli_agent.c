@@ -15,6 +15,7 @@
 
 #include "approval.h"
 #include "cli.h"
+#include "escape.h"
 
 static struct monkey_agent *volatile running;
 static volatile sig_atomic_t interrupted;
@@ -46,10 +47,28 @@ struct ui {
 	bool quiet;
 	bool verbose;
 	bool mid_line; /* stdout's last byte was not a newline */
+	/* The model's text and, with -v, command output: streams that may
+	 * cut a UTF-8 character between two chunks. */
+	struct monkey_escaper text;
+	struct monkey_escaper output[2];
 };
+
+/* Write an escaped chunk (NULL after an allocation failure: nothing). */
+static void put(FILE *f, char *escaped, size_t len, bool *mid_line)
+{
+	if (!escaped)
+		return;
+	fwrite(escaped, 1, len, f);
+	if (len && mid_line)
+		*mid_line = escaped[len - 1] != '\n';
+	free(escaped);
+}
 
 static void end_line(struct ui *ui)
 {
+	size_t len = 0;
+	char *e = monkey_escaper_flush(&ui->text, &len);
+	put(stdout, e, len, &ui->mid_line);
 	if (ui->mid_line) {
 		fputc('\n', stdout);
 		ui->mid_line = false;
@@ -62,9 +81,10 @@ static void on_text(void *ctx, const char *text, size_t len)
 	struct ui *ui = ctx;
 	if (ui->quiet || !len)
 		return;
-	fwrite(text, 1, len, stdout);
+	size_t n = 0;
+	char *e = monkey_escaper_feed(&ui->text, text, len, &n);
+	put(stdout, e, n, &ui->mid_line);
 	fflush(stdout);
-	ui->mid_line = text[len - 1] != '\n';
 }
 
 static void on_notice(void *ctx, int level, const char *msg)
@@ -74,32 +94,28 @@ static void on_notice(void *ctx, int level, const char *msg)
 		return;
 	end_line(ui);
 	if (level >= MONKEY_LOG_WARNING)
-		fprintf(stderr, "monkey: %s: %s\n",
-			level >= MONKEY_LOG_ERROR ? "error" : "warning", msg);
+		monkey_cli_error(
+		    "%s: %s", level >= MONKEY_LOG_ERROR ? "error" : "warning",
+		    msg);
 	else
-		fprintf(stderr, "monkey: %s\n", msg);
+		monkey_cli_error("%s", msg);
 }
 
-/* A one-line summary of the arguments of a file tool. */
+/* One line for a tool call: the command, or the arguments of another
+ * tool (the model's JSON, cut to a line). */
 static void print_call(const struct monkey_agent_tool_event *ev)
 {
 	if (ev->display) {
-		fprintf(stderr, "[%s] $ %s", ev->name, ev->display);
-		if (ev->workdir && strcmp(ev->workdir, "."))
-			fprintf(stderr, "   (in %s)", ev->workdir);
-		fputc('\n', stderr);
+		bool in = ev->workdir && strcmp(ev->workdir, ".");
+		monkey_cli_line(stderr, "[%s] $ %s%s%s%s", ev->name,
+				ev->display, in ? "   (in " : "",
+				in ? ev->workdir : "", in ? ")" : "");
 		return;
 	}
-	/* Arguments are the model's JSON: show at most a line of it, with
-	 * control characters made harmless. */
-	char args[121];
-	size_t n = 0;
-	for (const char *p = ev->arguments ? ev->arguments : "";
-	     *p && n < sizeof(args) - 1; p++)
-		args[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
-	args[n] = '\0';
-	fprintf(stderr, "[%s] %s%s\n", ev->name, args,
-		ev->arguments && strlen(ev->arguments) > n ? "..." : "");
+	const char *args = ev->arguments ? ev->arguments : "";
+	size_t len = strlen(args), cut = monkey_esc_cut(args, len, 120);
+	monkey_cli_line(stderr, "[%s] %.*s%s", ev->name, (int)cut, args,
+			cut < len ? "..." : "");
 }
 
 static void on_tool_start(void *ctx, const struct monkey_agent_tool_event *ev)
@@ -116,6 +132,11 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 	struct ui *ui = ctx;
 	if (ui->quiet)
 		return;
+	for (int i = 0; i < 2; i++) {
+		size_t n = 0;
+		char *e = monkey_escaper_flush(&ui->output[i], &n);
+		put(stderr, e, n, NULL);
+	}
 	const struct monkey_result *r = ev->result;
 	if (r) {
 		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s\n", r->exit_code,
@@ -124,22 +145,31 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 			r->oom_killed == MONKEY_YES ? ", out of memory" : "",
 			r->cancelled ? ", interrupted" : "");
 		if (r->error[0])
-			fprintf(stderr, "  -> %s\n", r->error);
+			monkey_cli_line(stderr, "  -> %s", r->error);
 	} else if (ev->is_error) {
 		/* Error results are short sentences; show the first line. */
 		const char *c = ev->content ? ev->content : "";
-		fprintf(stderr, "  -> error: %.*s\n", (int)strcspn(c, "\n"), c);
+		monkey_cli_line(stderr, "  -> error: %.*s",
+				(int)strcspn(c, "\n"), c);
 	}
-	if (ui->verbose && ev->content && !ev->is_error && !r)
-		fprintf(stderr, "%s\n", ev->content);
+	if (ui->verbose && ev->content && !ev->is_error && !r) {
+		size_t n = 0;
+		char *e = monkey_escape(ev->content, strlen(ev->content),
+					MONKEY_ESC_MULTILINE, &n);
+		put(stderr, e, n, NULL);
+		fputc('\n', stderr);
+	}
 }
 
 static int on_output(void *ctx, int stream, const void *data, size_t len)
 {
 	struct ui *ui = ctx;
-	(void)stream;
-	if (ui->verbose)
-		fwrite(data, 1, len, stderr);
+	if (ui->verbose) {
+		size_t n = 0;
+		char *e = monkey_escaper_feed(
+		    &ui->output[stream == MONKEY_STREAM_STDERR], data, len, &n);
+		put(stderr, e, n, NULL);
+	}
 	return 0;
 }
 
@@ -411,21 +441,21 @@ static void banner(struct monkey_agent *agent, const struct ui *ui)
 	if (ui->quiet)
 		return;
 	struct monkey_executor *ex = monkey_agent_executor(agent);
-	fprintf(stderr, "monkey: model %s (%s, %s)\n",
-		monkey_agent_model(agent), monkey_agent_provider_name(agent),
-		monkey_agent_base_url(agent));
+	monkey_cli_line(
+	    stderr, "monkey: model %s (%s, %s)", monkey_agent_model(agent),
+	    monkey_agent_provider_name(agent), monkey_agent_base_url(agent));
 	/* The executor has already warned about a fallback and why. */
 	if (monkey_executor_fell_back(ex))
-		fprintf(stderr,
-			"monkey: sandbox %s (%s was requested but is not "
-			"available), workspace %s\n",
-			monkey_executor_backend_name(ex),
-			monkey_executor_requested_name(ex),
-			monkey_executor_workspace(ex));
+		monkey_cli_line(stderr,
+				"monkey: sandbox %s (%s was requested but is "
+				"not available), workspace %s",
+				monkey_executor_backend_name(ex),
+				monkey_executor_requested_name(ex),
+				monkey_executor_workspace(ex));
 	else
-		fprintf(stderr, "monkey: sandbox %s, workspace %s\n",
-			monkey_executor_backend_name(ex),
-			monkey_executor_workspace(ex));
+		monkey_cli_line(stderr, "monkey: sandbox %s, workspace %s",
+				monkey_executor_backend_name(ex),
+				monkey_executor_workspace(ex));
 }
 
 int monkey_cli_agent(int argc, char **argv)
@@ -433,6 +463,8 @@ int monkey_cli_agent(int argc, char **argv)
 	struct monkey_cli_sandbox s;
 	monkey_cli_sandbox_init(&s);
 	struct args a = {0};
+	a.ui.text.flags = MONKEY_ESC_MULTILINE;
+	a.ui.output[0].flags = a.ui.output[1].flags = MONKEY_ESC_MULTILINE;
 	monkey_agent_options_init(&a.ao);
 	int status = parse(argc, argv, &s, &a);
 	_cleanup_free_ char *task_buf = NULL;
@@ -481,19 +513,24 @@ int monkey_cli_agent(int argc, char **argv)
 	r = monkey_agent_run(agent, task, &rep, &err);
 	running = NULL;
 	end_line(&a.ui);
-	if (a.ui.quiet && rep.final_text && rep.end == MONKEY_AGENT_END_ANSWER)
-		printf("%s%s", rep.final_text,
-		       rep.final_text[strlen(rep.final_text) - 1] == '\n'
-			   ? ""
-			   : "\n");
+	if (a.ui.quiet && rep.final_text &&
+	    rep.end == MONKEY_AGENT_END_ANSWER) {
+		size_t n = 0;
+		char *e = monkey_escape(rep.final_text, strlen(rep.final_text),
+					MONKEY_ESC_MULTILINE, &n);
+		bool mid = false;
+		put(stdout, e, n, &mid);
+		if (mid)
+			fputc('\n', stdout);
+	}
 	status = monkey_agent_exit_status(rep.end);
 	if (rep.end == MONKEY_AGENT_END_ERROR)
 		monkey_cli_error("error: %s", rep.message);
 	else if (rep.end != MONKEY_AGENT_END_ANSWER)
 		monkey_cli_error("%s", rep.message);
 	if (!a.ui.quiet && monkey_agent_transcript_path(agent))
-		fprintf(stderr, "monkey: transcript %s\n",
-			monkey_agent_transcript_path(agent));
+		monkey_cli_line(stderr, "monkey: transcript %s",
+				monkey_agent_transcript_path(agent));
 	monkey_agent_report_free(&rep);
 	monkey_agent_close(agent);
 	fflush(stdout);

@@ -14,7 +14,8 @@ AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 agent_tests = tests/test_agent_units
 if BACKEND_SPAWN
 agent_tests += tests/test_agent_tools tests/test_agent_http \
-	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api
+	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api \
+	tests/test_agent_tty
 if BACKEND_DOCKER
 agent_tests += tests/test_agent_docker
 endif
@@ -46,6 +47,11 @@ tests_test_agent_approval_SOURCES = tests/test_agent_approval.c
 tests_test_agent_approval_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_agent_approval_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_approval_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_tty_SOURCES = tests/test_agent_tty.c
+tests_test_agent_tty_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_tty_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_tty_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_api_SOURCES = tests/test_agent_api.c
 tests_test_agent_api_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -88,8 +94,8 @@ FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/sse.c core/provider.c \
 	core/provider_openai.c core/agent_history.c core/capture.c \
 	core/util.c
 FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/tools.c \
-	core/tools_path.c core/tools_fs.c core/approval.c core/capture.c \
-	core/util.c
+	core/tools_path.c core/tools_fs.c core/approval.c core/escape.c \
+	core/capture.c core/util.c
 
 tests/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h
 	@$(MKDIR_P) tests/fuzz

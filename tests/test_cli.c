@@ -439,6 +439,63 @@ static void test_sandbox_info(void **s)
 #endif
 }
 
+static bool has_byte(const char *s, size_t len, unsigned char c)
+{
+	return memchr(s, c, len) != NULL;
+}
+
+/* monkey's own lines never carry a raw control character from a command
+ * name, a path or a backend; the command's own output in plain mode is
+ * the user's and passes through as it is (as with docker run). */
+static void test_own_lines_are_escaped_command_output_is_not(void **s)
+{
+	(void)s;
+	struct tu_run r;
+	monkey(&r, NULL, "exec", "--", "./\033[31mnope", NULL);
+	assert_int_equal(r.status, 127);
+	assert_false(has_byte(r.err, r.err_len, 0x1b));
+	assert_true(tu_contains(r.err, "./\\x1b[31mnope"));
+	tu_run_free(&r);
+
+	monkey(&r, NULL, "exec", "--", "printf", "\\033[31mX\\r", NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "\033[31mX\r");
+	tu_run_free(&r);
+
+	/* --json: still JSON, with DEL, C1 and bidi controls as \uXXXX. */
+	monkey(&r, NULL, "exec", "--json", "--", "printf",
+	       "\\177\\302\\233\\342\\200\\256", NULL);
+	assert_int_equal(r.status, 0);
+	assert_false(has_byte(r.out, r.out_len, 0x7f));
+	assert_false(has_byte(r.out, r.out_len, 0x9b));
+	assert_true(tu_contains(r.out, "\\u007f\\u009b\\u202e"));
+	struct json_object *o = parse(r.out);
+	assert_string_equal(json_object_get_string(get(o, "stdout")),
+			    "\177\302\233\342\200\256");
+	json_object_put(o);
+	tu_run_free(&r);
+
+	monkey(&r, NULL, "sandbox", "info", "ev\033[2Jil", NULL);
+	assert_int_equal(r.status, 125);
+	assert_false(has_byte(r.err, r.err_len, 0x1b));
+	assert_true(tu_contains(r.err, "ev\\x1b[2Jil"));
+	tu_run_free(&r);
+
+	/* A backend directory and a module named to clear the screen. */
+	char *top = tu_mkdtemp(), dir[4200], mod[4300];
+	snprintf(dir, sizeof(dir), "%s/d\033[2J", top);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(mod, sizeof(mod), "%s/ev\033[2Jil.so", dir);
+	tu_write_file(mod, "");
+	monkey(&r, NULL, "sandbox", "list", "--backend-dir", dir, NULL);
+	assert_false(has_byte(r.out, r.out_len, 0x1b));
+	assert_false(has_byte(r.err, r.err_len, 0x1b));
+	assert_true(tu_contains(r.out, "\\x1b[2J"));
+	tu_run_free(&r);
+	tu_rmrf(top);
+	free(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +519,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_sandbox_list_shows_refused_modules_with_reason),
 	    cmocka_unit_test(test_sandbox_info),
+	    cmocka_unit_test(test_own_lines_are_escaped_command_output_is_not),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
