@@ -10,9 +10,14 @@ char *monkey_quote_argv(const char *const *argv);
 
 /* The CLI's cb.approve (approval_tty.c, in the monkey program, not the
  * library): asks y / n / a on the terminal at standard input; denies when
- * standard input is not a terminal. */
+ * standard input is not a terminal.  ctx, when not NULL, is a bool set to
+ * true once the call was shown to the user. */
 struct monkey_agent_tool_event;
 int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
 		       const char **reason);
+/* Print ev->diff of a file change to stderr, indented and escaped. */
+void monkey_cli_show_diff(const char *diff);
+/* "create", "edit" or "replace" for a file change. */
+const char *monkey_cli_change_verb(const struct monkey_agent_tool_event *ev);
 
 #endif

@@ -47,6 +47,9 @@ struct ui {
 	bool quiet;
 	bool verbose;
 	bool mid_line; /* stdout's last byte was not a newline */
+	/* The approval prompt showed the call about to start: it is not
+	 * printed again. */
+	bool prompted;
 	/* The model's text and, with -v, command output: streams that may
 	 * cut a UTF-8 character between two chunks. */
 	struct monkey_escaper text;
@@ -101,8 +104,16 @@ static void on_notice(void *ctx, int level, const char *msg)
 		monkey_cli_error("%s", msg);
 }
 
-/* One line for a tool call: the command, or the arguments of another
- * tool (the model's JSON, cut to a line). */
+static int on_approve(void *ctx, const struct monkey_agent_tool_event *ev,
+		      const char **reason)
+{
+	struct ui *ui = ctx;
+	end_line(ui);
+	return monkey_cli_approve(&ui->prompted, ev, reason);
+}
+
+/* One line for a tool call: the command, the file change as a short diff,
+ * or the arguments of another tool (the model's JSON, cut to a line). */
 static void print_call(const struct monkey_agent_tool_event *ev)
 {
 	if (ev->display) {
@@ -110,6 +121,17 @@ static void print_call(const struct monkey_agent_tool_event *ev)
 		monkey_cli_line(stderr, "[%s] $ %s%s%s%s", ev->name,
 				ev->display, in ? "   (in " : "",
 				in ? ev->workdir : "", in ? ")" : "");
+		return;
+	}
+	if (ev->path && ev->diff) {
+		monkey_cli_line(stderr, "[%s] %s %s: +%zu -%zu lines", ev->name,
+				monkey_cli_change_verb(ev), ev->path,
+				ev->lines_added, ev->lines_removed);
+		monkey_cli_show_diff(ev->diff);
+		return;
+	}
+	if (ev->path) {
+		monkey_cli_line(stderr, "[%s] %s", ev->name, ev->path);
 		return;
 	}
 	const char *args = ev->arguments ? ev->arguments : "";
@@ -121,7 +143,9 @@ static void print_call(const struct monkey_agent_tool_event *ev)
 static void on_tool_start(void *ctx, const struct monkey_agent_tool_event *ev)
 {
 	struct ui *ui = ctx;
-	if (ui->quiet)
+	bool prompted = ui->prompted;
+	ui->prompted = false;
+	if (ui->quiet || prompted)
 		return;
 	end_line(ui);
 	print_call(ev);
@@ -232,9 +256,11 @@ static void help(void)
 	    "older tool\n"
 	    "                        outputs are shortened, then the oldest "
 	    "steps dropped\n"
-	    "  --require-approval    ask before every shell command (y / n / "
-	    "a = always)\n"
-	    "  -y, --yes             approve every command without asking\n"
+	    "  --require-approval    ask before every shell command and file "
+	    "change\n"
+	    "                        (y / n / a = always)\n"
+	    "  -y, --yes             approve every command and change without "
+	    "asking\n"
 	    "  --transcript FILE     write the JSONL transcript to FILE "
 	    "(default\n"
 	    "                        "
@@ -493,7 +519,7 @@ int monkey_cli_agent(int argc, char **argv)
 	    .tool_start = on_tool_start,
 	    .tool_end = on_tool_end,
 	    .command_output = on_output,
-	    .approve = monkey_cli_approve,
+	    .approve = on_approve,
 	    .ctx = &a.ui,
 	};
 	install_signals();

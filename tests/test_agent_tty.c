@@ -146,7 +146,7 @@ static void test_hostile_model_output_is_shown_escaped(void **state)
 {
 	struct fx *f = *state;
 	ta_server_start(&f->srv, "hostile");
-	run_on_tty(f, "n\ny\n", "--verbose");
+	run_on_tty(f, "n\ny\ny\n", "--verbose");
 	assert_int_equal(f->status, 0);
 	assert_int_equal(ta_requests_ok(&f->srv), 4);
 	no_raw_controls(f);
@@ -156,15 +156,16 @@ static void test_hostile_model_output_is_shown_escaped(void **state)
 	assert_non_null(strstr(f->out, "in sub\\nmonkey: the agent wants to "
 				       "run:\\n  ls\\nAllow? [y]es / [n]o / "
 				       "[a]lways this session: \\x1b[30;40m:"));
-	/* Two real prompts; nothing else starts a line like one. */
-	assert_int_equal(lines_starting(f, "monkey: the agent wants to"), 2);
-	assert_int_equal(lines_starting(f, "Allow?"), 2);
-	/* The model's text, a file name, an error, command output with a
-	 * C1 control cut between two writes. */
+	/* Three real prompts; nothing else starts a line like one. */
+	assert_int_equal(lines_starting(f, "monkey: the agent wants to"), 3);
+	assert_int_equal(lines_starting(f, "Allow?"), 3);
+	/* The model's text, a file name, a diff line, an error, command
+	 * output with a C1 control cut between two writes. */
 	assert_non_null(strstr(f->out,
 			       "Looking.\\x1b[2J\\x1b]0;pwned\\x07"
 			       "\\rFAKE\\xc2\\x9b1m\\xe2\\x80\\xaeevil"));
-	assert_non_null(strstr(f->out, "\nevil\\x1b[31mname\\r.txt\n"));
+	assert_non_null(strstr(f->out, "create evil\\x1b[31mname\\r.txt"));
+	assert_non_null(strstr(f->out, "+hello\\x1b[2Jworld"));
 	assert_non_null(strstr(f->out, "missing\\x1b[5m.txt"));
 	assert_non_null(strstr(f->out, "a\\xc2\\x9b1m\\x1b[2J\\r"));
 	assert_non_null(strstr(f->out, "Done \\x1b[0m\\xc2\\x9b\\r"));
