@@ -25,6 +25,7 @@ struct monkey_cli_sandbox {
 	struct monkey_strv pass_env;
 	bool json;
 	bool timeout_set;	/* --timeout was given */
+	bool sandbox_from_env;	/* the backend came from MONKEY_SANDBOX */
 	const char *stdin_file; /* --stdin FILE or "-" */
 };
 
@@ -58,6 +59,11 @@ void monkey_cli_notify(void *ctx, int level, const char *msg);
 /* Print "monkey: <msg>" to stderr, escaped as monkey_cli_print does. */
 void monkey_cli_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* A failure to open the executor: the message, prefixed with
+ * "MONKEY_SANDBOX=NAME: " when that variable chose the backend it names,
+ * so that a user who did not type the name learns where it came from. */
+void monkey_cli_open_error(const struct monkey_cli_sandbox *s, const char *msg);
 
 /* Print what fmt makes with everything in it escaped (escape.h) as one
  * line: nothing from a model, a command, a file name or a path can act on

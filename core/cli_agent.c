@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,26 +463,101 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	return -1;
 }
 
-static void banner(struct monkey_agent *agent, const struct ui *ui)
+/* Append ", text" (or "text") to a line being built. */
+static void item(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void item(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used && used + 2 < size)
+		strcat(buf, ", "), used += 2;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+/* The limits in force, and those the user would expect that the backend
+ * does not enforce: a banner that lists only what holds. */
+static void limits(struct monkey_executor *ex,
+		   const struct monkey_exec_options *o, char *on, char *off,
+		   size_t size)
+{
+	uint32_t caps = monkey_executor_backend(ex)->capabilities;
+	uint32_t set = o->explicit_set;
+	on[0] = off[0] = '\0';
+	if ((caps & MONKEY_CAP_TIMEOUT) && o->timeout_ms > 0)
+		item(on, size, "timeout %lld ms", (long long)o->timeout_ms);
+	else if (o->timeout_ms > 0)
+		item(off, size, "timeout");
+	if (caps & MONKEY_CAP_MEMORY)
+		item(on, size, "memory %llu MB",
+		     (unsigned long long)o->memory_mb);
+	else if ((caps & MONKEY_CAP_MEMORY_APPROX) && (set & MONKEY_OPT_MEMORY))
+		item(on, size, "address space %llu MB (not a memory limit)",
+		     (unsigned long long)o->memory_mb);
+	else
+		item(off, size, "memory");
+	if (caps & MONKEY_CAP_CPU)
+		item(on, size, "%g CPUs", o->cpus);
+	else
+		item(off, size, "CPUs");
+	if (caps & MONKEY_CAP_PIDS)
+		item(on, size, "%lld processes", (long long)o->pids);
+	else
+		item(off, size, "processes");
+	if (o->network)
+		item(on, size, "network on");
+	else if (caps & MONKEY_CAP_NETWORK_ISOLATION)
+		item(on, size, "no network");
+	else
+		item(off, size,
+		     "network isolation (commands can reach the "
+		     "network)");
+	if (set & MONKEY_OPT_CPU_TIME)
+		item((caps & MONKEY_CAP_CPU_TIME) ? on : off, size,
+		     "CPU time %llu s", (unsigned long long)o->cpu_time_s);
+	if (set & MONKEY_OPT_FILE_SIZE)
+		item((caps & MONKEY_CAP_FILE_SIZE) ? on : off, size,
+		     "file size %llu bytes",
+		     (unsigned long long)o->file_size_bytes);
+	if (set & MONKEY_OPT_READ_ONLY)
+		item((caps & MONKEY_CAP_READ_ONLY_ROOT) ? on : off, size,
+		     "read-only root");
+}
+
+static void banner(struct monkey_agent *agent, const struct ui *ui,
+		   const struct monkey_cli_sandbox *s)
 {
 	if (ui->quiet)
 		return;
 	struct monkey_executor *ex = monkey_agent_executor(agent);
+	const char *backend = monkey_executor_backend_name(ex);
 	monkey_cli_line(
 	    stderr, "monkey: model %s (%s, %s)", monkey_agent_model(agent),
 	    monkey_agent_provider_name(agent), monkey_agent_base_url(agent));
+	char image[600] = "";
+	if (monkey_executor_backend(ex)->capabilities & MONKEY_CAP_IMAGE)
+		snprintf(image, sizeof(image), ", image %s",
+			 s->opts.image ? s->opts.image : "(the default)");
 	/* The executor has already warned about a fallback and why. */
 	if (monkey_executor_fell_back(ex))
 		monkey_cli_line(stderr,
-				"monkey: sandbox %s (%s was requested but is "
-				"not available), workspace %s",
-				monkey_executor_backend_name(ex),
-				monkey_executor_requested_name(ex),
-				monkey_executor_workspace(ex));
+				"monkey: sandbox %s (%s%s was requested but is "
+				"not available)%s, workspace %s",
+				backend, monkey_executor_requested_name(ex),
+				s->sandbox_from_env ? ", from MONKEY_SANDBOX,"
+						    : "",
+				image, monkey_executor_workspace(ex));
 	else
-		monkey_cli_line(stderr, "monkey: sandbox %s, workspace %s",
-				monkey_executor_backend_name(ex),
-				monkey_executor_workspace(ex));
+		monkey_cli_line(stderr, "monkey: sandbox %s%s, workspace %s",
+				backend, image, monkey_executor_workspace(ex));
+	char on[512], off[512];
+	limits(ex, &s->opts, on, off, sizeof(on));
+	monkey_cli_line(stderr, "monkey: limits: %s", on[0] ? on : "none");
+	if (off[0])
+		monkey_cli_line(stderr, "monkey: not enforced by %s: %s",
+				backend, off);
 }
 
 int monkey_cli_agent(int argc, char **argv)
@@ -527,11 +603,11 @@ int monkey_cli_agent(int argc, char **argv)
 	struct monkey_agent *agent = NULL;
 	int r = monkey_agent_open(&a.ao, &s.opts, &agent, &err);
 	if (r < 0) {
-		monkey_cli_error("%s", err.message);
+		monkey_cli_open_error(&s, err.message);
 		status = r == -ENOKEY || r == -EINVAL ? 2 : 1;
 		goto out;
 	}
-	banner(agent, &a.ui);
+	banner(agent, &a.ui, &s);
 	running = agent;
 	if (interrupted)
 		monkey_agent_cancel(agent);

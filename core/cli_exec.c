@@ -210,7 +210,7 @@ int monkey_cli_exec(int argc, char **argv)
 						  o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
 		}
-		monkey_cli_error("%s", err.message);
+		monkey_cli_open_error(&s, err.message);
 		goto out;
 	}
 	running = ex;

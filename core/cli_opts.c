@@ -154,6 +154,15 @@ void monkey_cli_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void monkey_cli_open_error(const struct monkey_cli_sandbox *s, const char *msg)
+{
+	const char *name = s->opts.sandbox;
+	if (s->sandbox_from_env && name && strcasestr(msg, name))
+		monkey_cli_error("MONKEY_SANDBOX=%s: %s", name, msg);
+	else
+		monkey_cli_error("%s", msg);
+}
+
 void monkey_cli_notify(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
@@ -363,8 +372,10 @@ int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 	struct monkey_exec_options *o = &s->opts;
 	if (!o->sandbox) {
 		const char *env = getenv("MONKEY_SANDBOX");
-		if (env && *env)
+		if (env && *env) {
 			o->sandbox = env;
+			s->sandbox_from_env = true;
+		}
 	}
 	if (!o->image) {
 		const char *env = getenv("MONKEY_DOCKER_IMAGE");

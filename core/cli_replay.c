@@ -159,7 +159,7 @@ int monkey_cli_replay(int argc, char **argv)
 	monkey_cli_sandbox_finish(&s);
 	struct monkey_executor *ex = NULL;
 	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {
-		monkey_cli_error("%s", err.message);
+		monkey_cli_open_error(&s, err.message);
 		status = 1;
 		goto out;
 	}

@@ -1,5 +1,6 @@
-/* What "monkey agent" shows of the calls it makes: file changes as short
- * diffs, not the model's JSON. */
+/* What "monkey agent" shows: the limits in force in its header (and those
+ * the backend does not enforce), file changes as short diffs, and
+ * MONKEY_SANDBOX named when it chose a missing backend. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -58,6 +60,75 @@ static void run(struct fx *f, const char *script, const char *const *args,
 	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", args, env), 0);
 }
 
+static void test_banner_lists_limits_in_force_and_not_enforced(void **state)
+{
+	struct fx *f = *state;
+	static const char *args[] = {"--timeout", "7000", "--memory", "512",
+				     NULL};
+	run(f, "final_answer", args, NULL);
+	assert_int_equal(f->run.status, 0);
+	/* spawn: the timeout holds; --memory only as an address-space
+	 * limit; the rest is not enforced, and says so. */
+	has(f->run.err, "monkey: limits: timeout 7000 ms, address space 512 "
+			"MB (not a memory limit)\n");
+	has(f->run.err, "monkey: not enforced by spawn: CPUs, processes, "
+			"network isolation (commands can reach the network)\n");
+	lacks(f->run.err, "image");
+}
+
+static const char *docker_image(void)
+{
+	const char *i = getenv("MONKEY_DOCKER_IMAGE");
+	return i && *i ? i : "monkey-test:busybox";
+}
+
+static bool docker_required(void)
+{
+	const char *req = getenv("MONKEY_REQUIRE_DOCKER");
+	return req && !strcmp(req, "1");
+}
+
+static bool have_docker(void)
+{
+	const char *argv[] = {"/usr/bin/docker", "image", "inspect",
+			      docker_image(), NULL};
+	struct tu_run r;
+	if (access(argv[0], X_OK) != 0)
+		return false;
+	bool ok =
+	    tu_run(&r, NULL, (char *const *)argv, NULL) == 0 && r.status == 0;
+	tu_run_free(&r);
+	return ok;
+}
+
+static void test_banner_names_the_image_and_container_limits(void **state)
+{
+	struct fx *f = *state;
+#ifndef HAVE_BACKEND_DOCKER
+	skip(); /* this build has no docker backend */
+#endif
+	if (!have_docker()) {
+		if (docker_required())
+			fail_msg("MONKEY_REQUIRE_DOCKER=1 but Docker or the "
+				 "image %s is missing",
+				 docker_image());
+		skip();
+	}
+	const char *args[] = {"--docker", "--no-fallback",
+			      "--image",  docker_image(),
+			      "--pool",	  "0",
+			      NULL};
+	run(f, "final_answer", args, NULL);
+	assert_int_equal(f->run.status, 0);
+	char want[512];
+	snprintf(want, sizeof(want), "monkey: sandbox docker, image %s, ",
+		 docker_image());
+	has(f->run.err, want);
+	has(f->run.err, "monkey: limits: timeout 60000 ms, memory 256 MB, 0.5 "
+			"CPUs, 50 processes, no network\n");
+	lacks(f->run.err, "not enforced");
+}
+
 static void test_file_changes_are_shown_as_a_short_diff(void **state)
 {
 	struct fx *f = *state;
@@ -78,11 +149,25 @@ static void test_file_changes_are_shown_as_a_short_diff(void **state)
 	lacks(f->run.err, "\"content\"");
 }
 
+static void test_sandbox_from_the_environment_is_named(void **state)
+{
+	struct fx *f = *state;
+	static const char *env[] = {"MONKEY_SANDBOX=dcoker", NULL};
+	run(f, "final_answer", NULL, env);
+	assert_int_not_equal(f->run.status, 0);
+	has(f->run.err, "monkey: MONKEY_SANDBOX=dcoker: backend 'dcoker' is "
+			"not installed");
+	assert_int_equal(ta_requests_ok(&f->srv), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	    T(test_banner_lists_limits_in_force_and_not_enforced),
+	    T(test_banner_names_the_image_and_container_limits),
 	    T(test_file_changes_are_shown_as_a_short_diff),
+	    T(test_sandbox_from_the_environment_is_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -496,6 +496,27 @@ static void test_own_lines_are_escaped_command_output_is_not(void **s)
 	free(top);
 }
 
+/* A backend named by MONKEY_SANDBOX, not on the command line, is reported
+ * as coming from there. */
+static void test_sandbox_from_the_environment_is_named_in_errors(void **s)
+{
+	(void)s;
+	char *extra[] = {env_path, "MONKEY_SANDBOX=dcoker", NULL};
+	char *argv[] = {(char *)tu_monkey(), "exec", "--", "true", NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, argv, extra), 0);
+	assert_int_equal(r.status, 125);
+	assert_true(tu_contains(r.err, "monkey: MONKEY_SANDBOX=dcoker: backend "
+				       "'dcoker' is not installed"));
+	tu_run_free(&r);
+	/* Typed on the command line: nothing to point at. */
+	monkey(&r, NULL, "exec", "--sandbox", "dcoker", "--", "true", NULL);
+	assert_int_equal(r.status, 125);
+	assert_true(
+	    tu_contains(r.err, "monkey: backend 'dcoker' is not installed"));
+	tu_run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +541,8 @@ int main(void)
 		test_sandbox_list_shows_refused_modules_with_reason),
 	    cmocka_unit_test(test_sandbox_info),
 	    cmocka_unit_test(test_own_lines_are_escaped_command_output_is_not),
+	    cmocka_unit_test(
+		test_sandbox_from_the_environment_is_named_in_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
