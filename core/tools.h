@@ -136,6 +136,9 @@ struct tools_shell_outcome {
 	char *error;	    /* why it did not run (caller frees) */
 	char *workdir_rel;  /* working directory relative to the workspace */
 	int64_t timeout_ms; /* the limit it ran with (0: none) */
+	/* The model's timeout_ms when it was above the user's limit, which
+	 * the command ran with instead; 0 otherwise. */
+	int64_t timeout_lowered_from;
 	char stdout_sha256[65];
 	char stderr_sha256[65];
 };

@@ -1,6 +1,7 @@
-/* What "monkey agent" shows: the limits in force in its header (and those
- * the backend does not enforce), file changes as short diffs, and
- * MONKEY_SANDBOX named when it chose a missing backend. */
+/* What "monkey agent" shows and tells: the limits in force in its header
+ * (and those the backend does not enforce), a model's timeout above the
+ * user's lowered with a note to the model, file changes as short diffs,
+ * and MONKEY_SANDBOX named when it chose a missing backend. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -129,6 +130,27 @@ static void test_banner_names_the_image_and_container_limits(void **state)
 	lacks(f->run.err, "not enforced");
 }
 
+static void
+test_model_timeout_above_the_users_is_lowered_with_a_note(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(
+	    &f->srv,
+	    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"t1\", "
+	    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"true\"], "
+	    "\"timeout_ms\": 600000}}, {\"id\": \"t2\", \"name\": "
+	    "\"shell_execute\", \"input\": {\"command\": [\"true\"], "
+	    "\"timeout_ms\": 4000}}]}}, {\"expect\": {\"tool_results\": ["
+	    "{\"contains\": \"note: timeout_ms 600000 is above the user's "
+	    "limit; the command ran with timeout_ms 5000\", \"is_error\": "
+	    "false}, {\"not_contains\": \"note:\", \"is_error\": false}]}, "
+	    "\"reply\": {\"text\": \"ok\"}}]}");
+	static const char *args[] = {"--timeout", "5000", NULL};
+	run(f, NULL, args, NULL);
+	assert_int_equal(f->run.status, 0);
+	assert_int_equal(ta_requests_ok(&f->srv), 2);
+}
+
 static void test_file_changes_are_shown_as_a_short_diff(void **state)
 {
 	struct fx *f = *state;
@@ -166,6 +188,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	    T(test_banner_lists_limits_in_force_and_not_enforced),
 	    T(test_banner_names_the_image_and_container_limits),
+	    T(test_model_timeout_above_the_users_is_lowered_with_a_note),
 	    T(test_file_changes_are_shown_as_a_short_diff),
 	    T(test_sandbox_from_the_environment_is_named),
 	};
