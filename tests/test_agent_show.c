@@ -1,7 +1,8 @@
 /* What "monkey agent" shows and tells: the limits in force in its header
  * (and those the backend does not enforce), a model's timeout above the
  * user's lowered with a note to the model, file changes as short diffs,
- * and MONKEY_SANDBOX named when it chose a missing backend. */
+ * MONKEY_SANDBOX named when it chose a missing backend, and a local
+ * OpenAI-compatible server used without an API key. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -182,6 +183,50 @@ static void test_sandbox_from_the_environment_is_named(void **state)
 	assert_int_equal(ta_requests_ok(&f->srv), 0);
 }
 
+static const char keyless[] =
+    "{\"provider\": \"openai\", \"api_key\": null, \"steps\": [{\"reply\": "
+    "{\"text\": \"no key needed\"}}]}";
+
+static void test_local_openai_server_needs_no_key(void **state)
+{
+	struct fx *f = *state;
+	/* OPENAI_BASE_URL (set by the harness) names the server. */
+	ta_server_start_json(&f->srv, keyless);
+	static const char *args[] = {"--provider", "openai", NULL};
+	static const char *env[] = {
+	    "OPENAI_API_KEY=", "ANTHROPIC_API_KEY=", NULL};
+	run(f, NULL, args, env);
+	assert_int_equal(f->run.status, 0);
+	/* The server refused any authorization header. */
+	assert_int_equal(ta_requests_ok(&f->srv), 1);
+	has(f->run.out, "no key needed");
+
+	/* --base-url alone. */
+	tu_run_free(&f->run);
+	ta_server_stop(&f->srv);
+	ta_server_start_json(&f->srv, keyless);
+	const char *args2[] = {"--model", "llama3.1", "--base-url",
+			       f->srv.url_v1, NULL};
+	static const char *env2[] = {
+	    "OPENAI_API_KEY=", "ANTHROPIC_API_KEY=", "OPENAI_BASE_URL=", NULL};
+	run(f, NULL, args2, env2);
+	assert_int_equal(f->run.status, 0);
+	assert_int_equal(ta_requests_ok(&f->srv), 1);
+}
+
+static void test_anthropic_still_needs_its_key(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start(&f->srv, "final_answer");
+	const char *args[] = {"--provider", "anthropic", "--base-url",
+			      f->srv.url, NULL};
+	static const char *env[] = {"ANTHROPIC_API_KEY=", NULL};
+	run(f, NULL, args, env);
+	assert_int_equal(f->run.status, 2);
+	has(f->run.err, "ANTHROPIC_API_KEY is not set");
+	assert_int_equal(ta_requests_ok(&f->srv), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +236,8 @@ int main(void)
 	    T(test_model_timeout_above_the_users_is_lowered_with_a_note),
 	    T(test_file_changes_are_shown_as_a_short_diff),
 	    T(test_sandbox_from_the_environment_is_named),
+	    T(test_local_openai_server_needs_no_key),
+	    T(test_anthropic_still_needs_its_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
