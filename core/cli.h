@@ -56,7 +56,7 @@ extern const char monkey_cli_sandbox_help[];
 /* Prints executor notices to stderr ("monkey: warning: ..."). */
 void monkey_cli_notify(void *ctx, int level, const char *msg);
 
-/* Print "monkey: <msg>" to stderr, escaped as monkey_cli_print does. */
+/* Print "monkey: <msg>" to stderr, escaped as monkey_cli_line does. */
 void monkey_cli_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
@@ -65,12 +65,9 @@ void monkey_cli_error(const char *fmt, ...)
  * so that a user who did not type the name learns where it came from. */
 void monkey_cli_open_error(const struct monkey_cli_sandbox *s, const char *msg);
 
-/* Print what fmt makes with everything in it escaped (escape.h) as one
- * line: nothing from a model, a command, a file name or a path can act on
- * the terminal or start a line of its own.  monkey_cli_line adds the
- * newline. */
-void monkey_cli_print(FILE *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Print what fmt makes, with everything in it escaped (escape.h), as one
+ * line and a newline: nothing from a model, a command, a file name or a
+ * path can act on the terminal or start a line of its own. */
 void monkey_cli_line(FILE *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -469,8 +469,10 @@ static void item(char *buf, size_t size, const char *fmt, ...)
 static void item(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
-	if (used && used + 2 < size)
-		strcat(buf, ", "), used += 2;
+	if (used && used + 2 < size) {
+		strcat(buf, ", ");
+		used += 2;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf + used, size - used, fmt, ap);

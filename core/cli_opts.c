@@ -104,34 +104,25 @@ const char monkey_cli_sandbox_help[] =
     "with --env or --pass-env.\n";
 
 static void print_escaped(FILE *f, const char *prefix, const char *fmt,
-			  va_list ap, bool newline)
+			  va_list ap)
 {
 	char *s = NULL;
 	int n = vasprintf(&s, fmt, ap);
 	if (n < 0)
 		return;
-	size_t len;
-	char *e = monkey_escape(s, (size_t)n, 0, &len);
+	char *e = monkey_escape(s, (size_t)n, 0, NULL);
 	free(s);
 	if (!e)
 		return;
-	fprintf(f, "%s%s%s", prefix, e, newline ? "\n" : "");
+	fprintf(f, "%s%s\n", prefix, e);
 	free(e);
-}
-
-void monkey_cli_print(FILE *f, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	print_escaped(f, "", fmt, ap, false);
-	va_end(ap);
 }
 
 void monkey_cli_line(FILE *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	print_escaped(f, "", fmt, ap, true);
+	print_escaped(f, "", fmt, ap);
 	va_end(ap);
 }
 
@@ -150,7 +141,7 @@ void monkey_cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	print_escaped(stderr, "monkey: ", fmt, ap, true);
+	print_escaped(stderr, "monkey: ", fmt, ap);
 	va_end(ap);
 }
 
