@@ -300,10 +300,15 @@ static int write_prepare(const char *root, const struct tool_args *a,
 		return msg ? error_text(content, is_error, "%s", msg) : r;
 	_cleanup_free_ char *old = NULL;
 	size_t olen = 0;
-	struct stat st;
+	struct stat st = {0};
 	c->exists = lstat(c->abs, &st) == 0;
 	r = load(c->abs, &old, &olen);
-	if (r == -EISDIR || r == -EINVAL || (r < 0 && r != -EFBIG))
+	if (r == -ENOMEM)
+		return r;
+	/* A file too large to compare, or one that can be written but not
+	 * read, is described instead. */
+	bool opaque = r == -EFBIG || r == -EACCES;
+	if (r < 0 && !opaque)
 		return error_text(
 		    content, is_error, "cannot write '%s': %s", a->path,
 		    r == -EINVAL ? "not a regular file" : strerror(-r));
@@ -312,7 +317,7 @@ static int write_prepare(const char *root, const struct tool_args *a,
 	memcpy(c->data, a->content, a->content_len);
 	c->data[a->content_len] = '\0';
 	c->len = a->content_len;
-	if (r == -EFBIG) { /* too large to compare: say so */
+	if (opaque) {
 		c->diff.text =
 		    monkey_strdup_printf("replaces %lld bytes with %zu bytes",
 					 (long long)st.st_size, c->len);
