@@ -21,7 +21,7 @@
 /* Beyond these the counts are the size of the changed region, an upper
  * bound, so that a huge rewrite costs little to describe. */
 #define MYERS_LINES 200000
-#define MYERS_WORK 20000000
+#define MYERS_WORK 5000000
 
 struct line {
 	const char *p;
