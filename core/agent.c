@@ -100,9 +100,14 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 	const struct provider_ops *ops = kind == PROVIDER_OPENAI
 					     ? &provider_openai_ops
 					     : &provider_anthropic_ops;
-	/* The key is checked before anything runs. */
+	/* The key is checked before anything runs.  An OpenAI-compatible
+	 * server of the user's own (a base URL is given) may need none:
+	 * Ollama and llama.cpp's server do not. */
 	const char *key = o->api_key ? o->api_key : getenv(ops->key_var);
-	if (!key || !*key) {
+	const char *url_env = getenv(ops->url_var);
+	bool own_server =
+	    (o->base_url && *o->base_url) || (url_env && *url_env);
+	if ((!key || !*key) && !(kind == PROVIDER_OPENAI && own_server)) {
 		free(a);
 		return monkey_set_error(
 		    err, -ENOKEY,
@@ -110,8 +115,9 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 		    "provider (model %s)%s",
 		    ops->key_var, ops->key_var, ops->name, model,
 		    kind == PROVIDER_OPENAI
-			? "; servers without authentication (Ollama, "
-			  "llama.cpp) accept any value"
+			? "; a local server without authentication (Ollama, "
+			  "llama.cpp) needs no key: give its --base-url or "
+			  "OPENAI_BASE_URL"
 			: "; for an OpenAI-compatible server set "
 			  "OPENAI_API_KEY and use --provider openai");
 	}

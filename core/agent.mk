@@ -15,6 +15,7 @@ libmonkey_la_SOURCES += \
 	core/tools.c core/tools.h \
 	core/tools_path.c \
 	core/tools_fs.c \
+	core/tools_diff.c \
 	core/tools_shell.c \
 	core/transcript.c core/transcript.h \
 	core/transcript_hash.c core/transcript_hash.h \

@@ -1,6 +1,7 @@
-/* One tool call of the model: check the arguments, ask for approval, run
- * it (shell commands through the sandbox), record it, and answer the model
- * with a result, an error result at worst. */
+/* One tool call of the model: check the arguments, ask for approval (shell
+ * commands and file changes), run it (shell commands through the sandbox),
+ * record it, and answer the model with a result, an error result at
+ * worst. */
 #include "config.h"
 
 #include <errno.h>
@@ -43,8 +44,13 @@ static void record_approval(struct monkey_agent *a, const char *id,
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(
-	    o, "argv", transcript_strv((const char *const *)args->argv.v));
+	if (args->kind == TOOL_SHELL)
+		json_object_object_add(
+		    o, "argv",
+		    transcript_strv((const char *const *)args->argv.v));
+	else
+		json_object_object_add(o, "path",
+				       json_object_new_string(args->path));
 	json_object_object_add(o, "decision", json_object_new_string(decision));
 	if (reason)
 		json_object_object_add(o, "reason",
@@ -114,8 +120,8 @@ static void record_command(struct monkey_agent *a, const char *id,
 	agent_record(a, "command", o);
 }
 
-/* Approval before a shell command.  Returns true to run it; otherwise
- * *why says why not (static or from the callback). */
+/* Approval before a shell command or a file change.  Returns true to go
+ * on; otherwise *why says why not (static or from the callback). */
 static bool approved(struct monkey_agent *a, const char *id,
 		     const struct tool_args *args,
 		     const struct monkey_agent_tool_event *ev, const char **why)
@@ -200,6 +206,54 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 	return *content ? 0 : -ENOMEM;
 }
 
+/* Runs one write_file or edit_file call.  The change is computed first,
+ * so that an approval shows what will be written; then exactly that is
+ * written. */
+static int run_file_change(struct monkey_agent *a,
+			   const struct agent_block *call,
+			   const struct tool_args *args,
+			   struct monkey_agent_tool_event *ev, char **content,
+			   bool *is_error)
+{
+	struct tools_fs_change ch;
+	int r = tools_fs_prepare(a->root, args, a->opts.writable_git, &ch,
+				 content, is_error);
+	if (r < 0)
+		return r;
+	bool go = !*content;
+	ev->path = args->path;
+	if (go) {
+		ev->path = tools_path_rel(a->root, ch.abs);
+		ev->diff = ch.diff.text;
+		ev->lines_added = ch.diff.added;
+		ev->lines_removed = ch.diff.removed;
+		ev->creates = !ch.exists;
+		const char *why = NULL;
+		if (!approved(a, call->id, args, ev, &why)) {
+			go = false;
+			*is_error = true;
+			*content = monkey_strdup_printf(
+			    "the file was not changed: approval denied (%s)",
+			    why);
+		}
+	}
+	if (a->opts.cb.tool_start)
+		a->opts.cb.tool_start(a->opts.cb.ctx, ev);
+	if (go)
+		r = tools_fs_commit(a->root, args, a->opts.writable_git, &ch,
+				    content, is_error);
+	if (r == 0 && *content && a->opts.cb.tool_end) {
+		ev->content = *content;
+		ev->is_error = *is_error;
+		a->opts.cb.tool_end(a->opts.cb.ctx, ev);
+	}
+	ev->path = ev->diff = NULL;
+	ev->lines_added = ev->lines_removed = 0;
+	ev->creates = false;
+	tools_fs_change_free(&ch);
+	return r < 0 ? r : *content ? 0 : -ENOMEM;
+}
+
 int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 		   struct agent_message *results)
 {
@@ -219,6 +273,9 @@ int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 		return r;
 	if (r == 0 && args.kind == TOOL_SHELL) {
 		r = run_shell(a, call, &args, &ev, &content, &is_error);
+	} else if (r == 0 && (args.kind == TOOL_WRITE_FILE ||
+			      args.kind == TOOL_EDIT_FILE)) {
+		r = run_file_change(a, call, &args, &ev, &content, &is_error);
 	} else {
 		if (a->opts.cb.tool_start)
 			a->opts.cb.tool_start(a->opts.cb.ctx, &ev);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "approval.h"
+#include "escape.h"
+#include "util.h"
 
 struct buf {
 	char *s;
@@ -41,83 +43,70 @@ static bool safe_char(unsigned char c)
 	       (c >= '0' && c <= '9') || strchr("_@%+=:,./-", c);
 }
 
-/* Length of a character at p that can deceive a reader on a terminal:
- * ASCII and C1 controls, Unicode bidirectional overrides.  0 if none. */
-static size_t deceptive(const unsigned char *p)
+/* Does w hold anything monkey_esc_scan would escape? */
+static bool has_unsafe(const char *w, size_t n)
 {
-	if (p[0] < 0x20 || p[0] == 0x7f)
-		return 1;
-	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-		return 2;
-	if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae)
-		return 3;
-	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
-		return 3;
-	return 0;
+	for (size_t i = 0; i < n;) {
+		bool unsafe;
+		size_t k = monkey_esc_scan((const unsigned char *)w + i, n - i,
+					   0, &unsafe);
+		if (!k || unsafe)
+			return true;
+		i += k;
+	}
+	return false;
+}
+
+/* ANSI-C quoting: an escape sequence or a carriage return in an argument
+ * must show, not act on the terminal. */
+static void ansi_c_quote(struct buf *b, const char *w, size_t n)
+{
+	add(b, "$'", 2);
+	for (size_t i = 0; i < n;) {
+		bool unsafe;
+		size_t k = monkey_esc_scan((const unsigned char *)w + i, n - i,
+					   0, &unsafe);
+		if (!k) /* cut short at the end: not UTF-8 */
+			k = 1, unsafe = true;
+		if (unsafe) {
+			size_t elen;
+			_cleanup_free_ char *e =
+			    monkey_escape(w + i, k, 0, &elen);
+			if (!e)
+				b->oom = true;
+			else
+				add(b, e, elen);
+		} else if (w[i] == '\\' || w[i] == '\'') {
+			add(b, "\\", 1);
+			add(b, w + i, 1);
+		} else {
+			add(b, w + i, k);
+		}
+		i += k;
+	}
+	add(b, "'", 1);
 }
 
 static void quote_word(struct buf *b, const char *w)
 {
 	size_t n = strlen(w);
-	bool bare = n > 0, control = false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)w[i];
-		if (!safe_char(c))
-			bare = false;
-		if (deceptive((const unsigned char *)w + i))
-			control = true;
-	}
+	bool bare = n > 0;
+	for (size_t i = 0; i < n && bare; i++)
+		bare = safe_char((unsigned char)w[i]);
 	if (bare) {
 		add(b, w, n);
 		return;
 	}
-	if (!control) {
-		add(b, "'", 1);
-		for (size_t i = 0; i < n; i++) {
-			if (w[i] == '\'')
-				add(b, "'\\''", 4);
-			else
-				add(b, w + i, 1);
-		}
-		add(b, "'", 1);
+	if (has_unsafe(w, n)) {
+		ansi_c_quote(b, w, n);
 		return;
 	}
-	/* ANSI-C quoting: an escape sequence or a carriage return in an
-	 * argument must show, not act on the terminal. */
-	add(b, "$'", 2);
+	add(b, "'", 1);
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)w[i];
-		char esc[8];
-		switch (c) {
-		case '\n':
-			add(b, "\\n", 2);
-			break;
-		case '\t':
-			add(b, "\\t", 2);
-			break;
-		case '\r':
-			add(b, "\\r", 2);
-			break;
-		case '\\':
-			add(b, "\\\\", 2);
-			break;
-		case '\'':
-			add(b, "\\'", 2);
-			break;
-		default: {
-			size_t d = deceptive((const unsigned char *)w + i);
-			if (!d) {
-				add(b, w + i, 1);
-				break;
-			}
-			for (size_t k = 0; k < d; k++) {
-				snprintf(esc, sizeof(esc), "\\x%02x",
-					 (unsigned char)w[i + k]);
-				add(b, esc, 4);
-			}
-			i += d - 1;
-		}
-		}
+		if (w[i] == '\'')
+			add(b, "'\\''", 4);
+		else
+			add(b, w + i, 1);
 	}
 	add(b, "'", 1);
 }

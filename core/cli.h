@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <monkey/exec.h>
 
@@ -24,6 +25,7 @@ struct monkey_cli_sandbox {
 	struct monkey_strv pass_env;
 	bool json;
 	bool timeout_set;	/* --timeout was given */
+	bool sandbox_from_env;	/* the backend came from MONKEY_SANDBOX */
 	const char *stdin_file; /* --stdin FILE or "-" */
 };
 
@@ -54,8 +56,23 @@ extern const char monkey_cli_sandbox_help[];
 /* Prints executor notices to stderr ("monkey: warning: ..."). */
 void monkey_cli_notify(void *ctx, int level, const char *msg);
 
-/* Print "monkey: <msg>" to stderr. */
+/* Print "monkey: <msg>" to stderr, escaped as monkey_cli_line does. */
 void monkey_cli_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* A failure to open the executor: the message, prefixed with
+ * "MONKEY_SANDBOX=NAME: " when that variable chose the backend it names,
+ * so that a user who did not type the name learns where it came from. */
+void monkey_cli_open_error(const struct monkey_cli_sandbox *s, const char *msg);
+
+/* Print what fmt makes, with everything in it escaped (escape.h), as one
+ * line and a newline: nothing from a model, a command, a file name or a
+ * path can act on the terminal or start a line of its own. */
+void monkey_cli_line(FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print JSON text and a newline, control characters and the like inside
+ * its strings as \uXXXX (monkey_escape_json). */
+void monkey_cli_print_json(FILE *f, const char *json);
 
 #endif

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "approval.h"
 #include "cli.h"
+#include "escape.h"
 
 static struct monkey_agent *volatile running;
 static volatile sig_atomic_t interrupted;
@@ -46,10 +48,31 @@ struct ui {
 	bool quiet;
 	bool verbose;
 	bool mid_line; /* stdout's last byte was not a newline */
+	/* The approval prompt showed the call about to start: it is not
+	 * printed again. */
+	bool prompted;
+	/* The model's text and, with -v, command output: streams that may
+	 * cut a UTF-8 character between two chunks. */
+	struct monkey_escaper text;
+	struct monkey_escaper output[2];
 };
+
+/* Write an escaped chunk (NULL after an allocation failure: nothing). */
+static void put(FILE *f, char *escaped, size_t len, bool *mid_line)
+{
+	if (!escaped)
+		return;
+	fwrite(escaped, 1, len, f);
+	if (len && mid_line)
+		*mid_line = escaped[len - 1] != '\n';
+	free(escaped);
+}
 
 static void end_line(struct ui *ui)
 {
+	size_t len = 0;
+	char *e = monkey_escaper_flush(&ui->text, &len);
+	put(stdout, e, len, &ui->mid_line);
 	if (ui->mid_line) {
 		fputc('\n', stdout);
 		ui->mid_line = false;
@@ -62,9 +85,10 @@ static void on_text(void *ctx, const char *text, size_t len)
 	struct ui *ui = ctx;
 	if (ui->quiet || !len)
 		return;
-	fwrite(text, 1, len, stdout);
+	size_t n = 0;
+	char *e = monkey_escaper_feed(&ui->text, text, len, &n);
+	put(stdout, e, n, &ui->mid_line);
 	fflush(stdout);
-	ui->mid_line = text[len - 1] != '\n';
 }
 
 static void on_notice(void *ctx, int level, const char *msg)
@@ -74,38 +98,55 @@ static void on_notice(void *ctx, int level, const char *msg)
 		return;
 	end_line(ui);
 	if (level >= MONKEY_LOG_WARNING)
-		fprintf(stderr, "monkey: %s: %s\n",
-			level >= MONKEY_LOG_ERROR ? "error" : "warning", msg);
+		monkey_cli_error(
+		    "%s: %s", level >= MONKEY_LOG_ERROR ? "error" : "warning",
+		    msg);
 	else
-		fprintf(stderr, "monkey: %s\n", msg);
+		monkey_cli_error("%s", msg);
 }
 
-/* A one-line summary of the arguments of a file tool. */
+static int on_approve(void *ctx, const struct monkey_agent_tool_event *ev,
+		      const char **reason)
+{
+	struct ui *ui = ctx;
+	end_line(ui);
+	return monkey_cli_approve(&ui->prompted, ev, reason);
+}
+
+/* One line for a tool call: the command, the file change as a short diff,
+ * or the arguments of another tool (the model's JSON, cut to a line). */
 static void print_call(const struct monkey_agent_tool_event *ev)
 {
 	if (ev->display) {
-		fprintf(stderr, "[%s] $ %s", ev->name, ev->display);
-		if (ev->workdir && strcmp(ev->workdir, "."))
-			fprintf(stderr, "   (in %s)", ev->workdir);
-		fputc('\n', stderr);
+		bool in = ev->workdir && strcmp(ev->workdir, ".");
+		monkey_cli_line(stderr, "[%s] $ %s%s%s%s", ev->name,
+				ev->display, in ? "   (in " : "",
+				in ? ev->workdir : "", in ? ")" : "");
 		return;
 	}
-	/* Arguments are the model's JSON: show at most a line of it, with
-	 * control characters made harmless. */
-	char args[121];
-	size_t n = 0;
-	for (const char *p = ev->arguments ? ev->arguments : "";
-	     *p && n < sizeof(args) - 1; p++)
-		args[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
-	args[n] = '\0';
-	fprintf(stderr, "[%s] %s%s\n", ev->name, args,
-		ev->arguments && strlen(ev->arguments) > n ? "..." : "");
+	if (ev->path && ev->diff) {
+		monkey_cli_line(stderr, "[%s] %s %s: +%zu -%zu lines", ev->name,
+				monkey_cli_change_verb(ev), ev->path,
+				ev->lines_added, ev->lines_removed);
+		monkey_cli_show_diff(ev->diff);
+		return;
+	}
+	if (ev->path) {
+		monkey_cli_line(stderr, "[%s] %s", ev->name, ev->path);
+		return;
+	}
+	const char *args = ev->arguments ? ev->arguments : "";
+	size_t len = strlen(args), cut = monkey_esc_cut(args, len, 120);
+	monkey_cli_line(stderr, "[%s] %.*s%s", ev->name, (int)cut, args,
+			cut < len ? "..." : "");
 }
 
 static void on_tool_start(void *ctx, const struct monkey_agent_tool_event *ev)
 {
 	struct ui *ui = ctx;
-	if (ui->quiet)
+	bool prompted = ui->prompted;
+	ui->prompted = false;
+	if (ui->quiet || prompted)
 		return;
 	end_line(ui);
 	print_call(ev);
@@ -116,6 +157,11 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 	struct ui *ui = ctx;
 	if (ui->quiet)
 		return;
+	for (int i = 0; i < 2; i++) {
+		size_t n = 0;
+		char *e = monkey_escaper_flush(&ui->output[i], &n);
+		put(stderr, e, n, NULL);
+	}
 	const struct monkey_result *r = ev->result;
 	if (r) {
 		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s\n", r->exit_code,
@@ -124,22 +170,31 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 			r->oom_killed == MONKEY_YES ? ", out of memory" : "",
 			r->cancelled ? ", interrupted" : "");
 		if (r->error[0])
-			fprintf(stderr, "  -> %s\n", r->error);
+			monkey_cli_line(stderr, "  -> %s", r->error);
 	} else if (ev->is_error) {
 		/* Error results are short sentences; show the first line. */
 		const char *c = ev->content ? ev->content : "";
-		fprintf(stderr, "  -> error: %.*s\n", (int)strcspn(c, "\n"), c);
+		monkey_cli_line(stderr, "  -> error: %.*s",
+				(int)strcspn(c, "\n"), c);
 	}
-	if (ui->verbose && ev->content && !ev->is_error && !r)
-		fprintf(stderr, "%s\n", ev->content);
+	if (ui->verbose && ev->content && !ev->is_error && !r) {
+		size_t n = 0;
+		char *e = monkey_escape(ev->content, strlen(ev->content),
+					MONKEY_ESC_MULTILINE, &n);
+		put(stderr, e, n, NULL);
+		fputc('\n', stderr);
+	}
 }
 
 static int on_output(void *ctx, int stream, const void *data, size_t len)
 {
 	struct ui *ui = ctx;
-	(void)stream;
-	if (ui->verbose)
-		fwrite(data, 1, len, stderr);
+	if (ui->verbose) {
+		size_t n = 0;
+		char *e = monkey_escaper_feed(
+		    &ui->output[stream == MONKEY_STREAM_STDERR], data, len, &n);
+		put(stderr, e, n, NULL);
+	}
 	return 0;
 }
 
@@ -202,9 +257,11 @@ static void help(void)
 	    "older tool\n"
 	    "                        outputs are shortened, then the oldest "
 	    "steps dropped\n"
-	    "  --require-approval    ask before every shell command (y / n / "
-	    "a = always)\n"
-	    "  -y, --yes             approve every command without asking\n"
+	    "  --require-approval    ask before every shell command and file "
+	    "change\n"
+	    "                        (y / n / a = always)\n"
+	    "  -y, --yes             approve every command and change without "
+	    "asking\n"
 	    "  --transcript FILE     write the JSONL transcript to FILE "
 	    "(default\n"
 	    "                        "
@@ -406,26 +463,103 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	return -1;
 }
 
-static void banner(struct monkey_agent *agent, const struct ui *ui)
+/* Append ", text" (or "text") to a line being built. */
+static void item(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void item(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used && used + 2 < size) {
+		strcat(buf, ", ");
+		used += 2;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+/* The limits in force, and those the user would expect that the backend
+ * does not enforce: a banner that lists only what holds. */
+static void limits(struct monkey_executor *ex,
+		   const struct monkey_exec_options *o, char *on, char *off,
+		   size_t size)
+{
+	uint32_t caps = monkey_executor_backend(ex)->capabilities;
+	uint32_t set = o->explicit_set;
+	on[0] = off[0] = '\0';
+	if ((caps & MONKEY_CAP_TIMEOUT) && o->timeout_ms > 0)
+		item(on, size, "timeout %lld ms", (long long)o->timeout_ms);
+	else if (o->timeout_ms > 0)
+		item(off, size, "timeout");
+	if (caps & MONKEY_CAP_MEMORY)
+		item(on, size, "memory %llu MB",
+		     (unsigned long long)o->memory_mb);
+	else if ((caps & MONKEY_CAP_MEMORY_APPROX) && (set & MONKEY_OPT_MEMORY))
+		item(on, size, "address space %llu MB (not a memory limit)",
+		     (unsigned long long)o->memory_mb);
+	else
+		item(off, size, "memory");
+	if (caps & MONKEY_CAP_CPU)
+		item(on, size, "%g CPUs", o->cpus);
+	else
+		item(off, size, "CPUs");
+	if (caps & MONKEY_CAP_PIDS)
+		item(on, size, "%lld processes", (long long)o->pids);
+	else
+		item(off, size, "processes");
+	if (o->network)
+		item(on, size, "network on");
+	else if (caps & MONKEY_CAP_NETWORK_ISOLATION)
+		item(on, size, "no network");
+	else
+		item(off, size,
+		     "network isolation (commands can reach the "
+		     "network)");
+	if (set & MONKEY_OPT_CPU_TIME)
+		item((caps & MONKEY_CAP_CPU_TIME) ? on : off, size,
+		     "CPU time %llu s", (unsigned long long)o->cpu_time_s);
+	if (set & MONKEY_OPT_FILE_SIZE)
+		item((caps & MONKEY_CAP_FILE_SIZE) ? on : off, size,
+		     "file size %llu bytes",
+		     (unsigned long long)o->file_size_bytes);
+	if (set & MONKEY_OPT_READ_ONLY)
+		item((caps & MONKEY_CAP_READ_ONLY_ROOT) ? on : off, size,
+		     "read-only root");
+}
+
+static void banner(struct monkey_agent *agent, const struct ui *ui,
+		   const struct monkey_cli_sandbox *s)
 {
 	if (ui->quiet)
 		return;
 	struct monkey_executor *ex = monkey_agent_executor(agent);
-	fprintf(stderr, "monkey: model %s (%s, %s)\n",
-		monkey_agent_model(agent), monkey_agent_provider_name(agent),
-		monkey_agent_base_url(agent));
+	const char *backend = monkey_executor_backend_name(ex);
+	monkey_cli_line(
+	    stderr, "monkey: model %s (%s, %s)", monkey_agent_model(agent),
+	    monkey_agent_provider_name(agent), monkey_agent_base_url(agent));
+	char image[600] = "";
+	if (monkey_executor_backend(ex)->capabilities & MONKEY_CAP_IMAGE)
+		snprintf(image, sizeof(image), ", image %s",
+			 s->opts.image ? s->opts.image : "(the default)");
 	/* The executor has already warned about a fallback and why. */
 	if (monkey_executor_fell_back(ex))
-		fprintf(stderr,
-			"monkey: sandbox %s (%s was requested but is not "
-			"available), workspace %s\n",
-			monkey_executor_backend_name(ex),
-			monkey_executor_requested_name(ex),
-			monkey_executor_workspace(ex));
+		monkey_cli_line(stderr,
+				"monkey: sandbox %s (%s%s was requested but is "
+				"not available)%s, workspace %s",
+				backend, monkey_executor_requested_name(ex),
+				s->sandbox_from_env ? ", from MONKEY_SANDBOX,"
+						    : "",
+				image, monkey_executor_workspace(ex));
 	else
-		fprintf(stderr, "monkey: sandbox %s, workspace %s\n",
-			monkey_executor_backend_name(ex),
-			monkey_executor_workspace(ex));
+		monkey_cli_line(stderr, "monkey: sandbox %s%s, workspace %s",
+				backend, image, monkey_executor_workspace(ex));
+	char on[512], off[512];
+	limits(ex, &s->opts, on, off, sizeof(on));
+	monkey_cli_line(stderr, "monkey: limits: %s", on[0] ? on : "none");
+	if (off[0])
+		monkey_cli_line(stderr, "monkey: not enforced by %s: %s",
+				backend, off);
 }
 
 int monkey_cli_agent(int argc, char **argv)
@@ -433,6 +567,8 @@ int monkey_cli_agent(int argc, char **argv)
 	struct monkey_cli_sandbox s;
 	monkey_cli_sandbox_init(&s);
 	struct args a = {0};
+	a.ui.text.flags = MONKEY_ESC_MULTILINE;
+	a.ui.output[0].flags = a.ui.output[1].flags = MONKEY_ESC_MULTILINE;
 	monkey_agent_options_init(&a.ao);
 	int status = parse(argc, argv, &s, &a);
 	_cleanup_free_ char *task_buf = NULL;
@@ -461,7 +597,7 @@ int monkey_cli_agent(int argc, char **argv)
 	    .tool_start = on_tool_start,
 	    .tool_end = on_tool_end,
 	    .command_output = on_output,
-	    .approve = monkey_cli_approve,
+	    .approve = on_approve,
 	    .ctx = &a.ui,
 	};
 	install_signals();
@@ -469,11 +605,11 @@ int monkey_cli_agent(int argc, char **argv)
 	struct monkey_agent *agent = NULL;
 	int r = monkey_agent_open(&a.ao, &s.opts, &agent, &err);
 	if (r < 0) {
-		monkey_cli_error("%s", err.message);
+		monkey_cli_open_error(&s, err.message);
 		status = r == -ENOKEY || r == -EINVAL ? 2 : 1;
 		goto out;
 	}
-	banner(agent, &a.ui);
+	banner(agent, &a.ui, &s);
 	running = agent;
 	if (interrupted)
 		monkey_agent_cancel(agent);
@@ -481,19 +617,24 @@ int monkey_cli_agent(int argc, char **argv)
 	r = monkey_agent_run(agent, task, &rep, &err);
 	running = NULL;
 	end_line(&a.ui);
-	if (a.ui.quiet && rep.final_text && rep.end == MONKEY_AGENT_END_ANSWER)
-		printf("%s%s", rep.final_text,
-		       rep.final_text[strlen(rep.final_text) - 1] == '\n'
-			   ? ""
-			   : "\n");
+	if (a.ui.quiet && rep.final_text &&
+	    rep.end == MONKEY_AGENT_END_ANSWER) {
+		size_t n = 0;
+		char *e = monkey_escape(rep.final_text, strlen(rep.final_text),
+					MONKEY_ESC_MULTILINE, &n);
+		bool mid = false;
+		put(stdout, e, n, &mid);
+		if (mid)
+			fputc('\n', stdout);
+	}
 	status = monkey_agent_exit_status(rep.end);
 	if (rep.end == MONKEY_AGENT_END_ERROR)
 		monkey_cli_error("error: %s", rep.message);
 	else if (rep.end != MONKEY_AGENT_END_ANSWER)
 		monkey_cli_error("%s", rep.message);
 	if (!a.ui.quiet && monkey_agent_transcript_path(agent))
-		fprintf(stderr, "monkey: transcript %s\n",
-			monkey_agent_transcript_path(agent));
+		monkey_cli_line(stderr, "monkey: transcript %s",
+				monkey_agent_transcript_path(agent));
 	monkey_agent_report_free(&rep);
 	monkey_agent_close(agent);
 	fflush(stdout);

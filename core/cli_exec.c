@@ -52,8 +52,9 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Plain mode passes output through as it arrives.  A reader that went
- * away does not stop the command: output is still captured. */
+/* Plain mode passes output through as it arrives, raw: it is the user's
+ * command, as with docker run (monkey's own lines are escaped).  A reader
+ * that went away does not stop the command: output is still captured. */
 static int passthrough(void *ctx, int stream, const void *data, size_t len)
 {
 	(void)ctx;
@@ -204,11 +205,12 @@ int monkey_cli_exec(int argc, char **argv)
 			struct json_object *o =
 			    monkey_result_to_json(&res, req, req, false);
 			json_object_object_add(o, "sandbox", NULL);
-			puts(json_object_to_json_string_ext(
-			    o, JSON_C_TO_STRING_PLAIN));
+			monkey_cli_print_json(stdout,
+					      json_object_to_json_string_ext(
+						  o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
 		}
-		monkey_cli_error("%s", err.message);
+		monkey_cli_open_error(&s, err.message);
 		goto out;
 	}
 	running = ex;
@@ -234,9 +236,10 @@ int monkey_cli_exec(int argc, char **argv)
 			    &res, monkey_executor_backend_name(ex),
 			    monkey_executor_requested_name(ex),
 			    monkey_executor_fell_back(ex));
-			puts(json_object_to_json_string_ext(
-			    o, JSON_C_TO_STRING_PLAIN |
-				   JSON_C_TO_STRING_NOSLASHESCAPE));
+			monkey_cli_print_json(
+			    stdout, json_object_to_json_string_ext(
+					o, JSON_C_TO_STRING_PLAIN |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(o);
 		} else if (res.error[0]) {
 			monkey_cli_error("%s", res.error);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 
 enum {
 	OPT_SANDBOX = MONKEY_CLI_OPT_BASE,
@@ -111,14 +112,55 @@ const char monkey_cli_sandbox_help[] =
     "names containing KEY, TOKEN, SECRET or PASSWORD never do unless named\n"
     "with --env or --pass-env.\n";
 
+static void print_escaped(FILE *f, const char *prefix, const char *fmt,
+			  va_list ap)
+{
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	if (n < 0)
+		return;
+	char *e = monkey_escape(s, (size_t)n, 0, NULL);
+	free(s);
+	if (!e)
+		return;
+	fprintf(f, "%s%s\n", prefix, e);
+	free(e);
+}
+
+void monkey_cli_line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	print_escaped(f, "", fmt, ap);
+	va_end(ap);
+}
+
+void monkey_cli_print_json(FILE *f, const char *json)
+{
+	size_t len;
+	char *e = monkey_escape_json(json, strlen(json), &len);
+	if (e) {
+		fwrite(e, 1, len, f);
+		fputc('\n', f);
+	}
+	free(e);
+}
+
 void monkey_cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("monkey: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	print_escaped(stderr, "monkey: ", fmt, ap);
 	va_end(ap);
+}
+
+void monkey_cli_open_error(const struct monkey_cli_sandbox *s, const char *msg)
+{
+	const char *name = s->opts.sandbox;
+	if (s->sandbox_from_env && name && strcasestr(msg, name))
+		monkey_cli_error("MONKEY_SANDBOX=%s: %s", name, msg);
+	else
+		monkey_cli_error("%s", msg);
 }
 
 void monkey_cli_notify(void *ctx, int level, const char *msg)
@@ -130,11 +172,11 @@ void monkey_cli_notify(void *ctx, int level, const char *msg)
 		bool show = getenv("MONKEY_VERBOSE") ||
 			    (level == MONKEY_LOG_INFO && isatty(2));
 		if (show)
-			fprintf(stderr, "monkey: %s\n", msg);
+			monkey_cli_error("%s", msg);
 		return;
 	}
-	fprintf(stderr, "monkey: %s: %s\n",
-		level >= MONKEY_LOG_ERROR ? "error" : "warning", msg);
+	monkey_cli_error("%s: %s",
+			 level >= MONKEY_LOG_ERROR ? "error" : "warning", msg);
 }
 
 void monkey_cli_sandbox_init(struct monkey_cli_sandbox *s)
@@ -370,8 +412,10 @@ int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 	struct monkey_exec_options *o = &s->opts;
 	if (!o->sandbox) {
 		const char *env = getenv("MONKEY_SANDBOX");
-		if (env && *env)
+		if (env && *env) {
 			o->sandbox = env;
+			s->sandbox_from_env = true;
+		}
 	}
 	if (!o->image) {
 		const char *env = getenv("MONKEY_DOCKER_IMAGE");

@@ -52,13 +52,14 @@ static void report(size_t i, size_t n, const struct replay_command *c,
 	_cleanup_free_ char *cmd =
 	    monkey_quote_argv((const char *const *)c->argv.v);
 	if (chk->skipped) {
-		printf("[%zu/%zu] skipped   $ %s\n          %s\n", i, n,
-		       cmd ? cmd : "?", chk->reason);
+		monkey_cli_line(stdout, "[%zu/%zu] skipped   $ %s", i, n,
+				cmd ? cmd : "?");
+		monkey_cli_line(stdout, "          %s", chk->reason);
 		return;
 	}
 	bool ok = replay_matches(chk);
-	printf("[%zu/%zu] %s  $ %s\n", i, n, ok ? "match    " : "MISMATCH ",
-	       cmd ? cmd : "?");
+	monkey_cli_line(stdout, "[%zu/%zu] %s  $ %s", i, n,
+			ok ? "match    " : "MISMATCH ", cmd ? cmd : "?");
 	if (!ok || verbose) {
 		printf("          exit %d (recorded %d)%s\n", chk->exit_code,
 		       c->exit_code, chk->exit_match ? "" : "  <- differs");
@@ -71,7 +72,8 @@ static void report(size_t i, size_t n, const struct replay_command *c,
 		       (unsigned long long)c->stderr_bytes,
 		       chk->stderr_match ? "" : "  <- differs");
 		if (chk->error[0])
-			printf("          sandbox: %s\n", chk->error);
+			monkey_cli_line(stdout, "          sandbox: %s",
+					chk->error);
 	}
 }
 
@@ -157,7 +159,7 @@ int monkey_cli_replay(int argc, char **argv)
 	monkey_cli_sandbox_finish(&s);
 	struct monkey_executor *ex = NULL;
 	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {
-		monkey_cli_error("%s", err.message);
+		monkey_cli_open_error(&s, err.message);
 		status = 1;
 		goto out;
 	}
@@ -166,9 +168,10 @@ int monkey_cli_replay(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	running = ex;
-	printf("replaying %zu command%s of %s in %s with the %s sandbox\n",
-	       log.n, log.n == 1 ? "" : "s", argv[optind],
-	       monkey_executor_workspace(ex), monkey_executor_backend_name(ex));
+	monkey_cli_line(
+	    stdout, "replaying %zu command%s of %s in %s with the %s sandbox",
+	    log.n, log.n == 1 ? "" : "s", argv[optind],
+	    monkey_executor_workspace(ex), monkey_executor_backend_name(ex));
 	size_t matched = 0, differ = 0, skipped = 0;
 	status = 0;
 	for (size_t i = 0; i < log.n && !interrupted; i++) {

@@ -11,6 +11,7 @@
 #include <monkey/sandbox.h>
 
 #include "cli.h"
+#include "escape.h"
 
 static void caps_string(uint32_t caps, char *buf, size_t len)
 {
@@ -101,8 +102,10 @@ static struct json_object *status_json(const struct monkey_backend_status *st)
 
 static void print_json(struct json_object *o)
 {
-	puts(json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	monkey_cli_print_json(
+	    stdout,
+	    json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -122,8 +125,8 @@ static int do_list(const char *backend_dir, bool json)
 			json_object_array_add(a, status_json(&st[i]));
 		print_json(a);
 	} else if (n == 0) {
-		printf("No backends found (looked in %s).\n",
-		       dirs ? dirs : "?");
+		monkey_cli_line(stdout, "No backends found (looked in %s).",
+				dirs ? dirs : "?");
 	} else {
 		printf("%-10s %-5s %-7s %-9s %s\n", "NAME", "ABI", "SAFETY",
 		       "AVAILABLE", "PATH");
@@ -132,10 +135,11 @@ static int do_list(const char *backend_dir, bool json)
 			if (st[i].loaded)
 				snprintf(abi, sizeof(abi), "%u.%u",
 					 st[i].abi_major, st[i].abi_minor);
-			printf("%-10s %-5s %-7s %-9s %s\n", st[i].name, abi,
-			       st[i].loaded ? monkey_safety_name(st[i].safety)
-					    : "?",
-			       st[i].available ? "yes" : "no", st[i].path);
+			monkey_cli_line(
+			    stdout, "%-10s %-5s %-7s %-9s %s", st[i].name, abi,
+			    st[i].loaded ? monkey_safety_name(st[i].safety)
+					 : "?",
+			    st[i].available ? "yes" : "no", st[i].path);
 			if (st[i].loaded) {
 				char caps[512];
 				caps_string(st[i].capabilities, caps,
@@ -143,9 +147,10 @@ static int do_list(const char *backend_dir, bool json)
 				printf("           enforces: %s\n", caps);
 			}
 			if (st[i].reason[0])
-				printf("           %s: %s\n",
-				       st[i].loaded ? "unavailable" : "refused",
-				       st[i].reason);
+				monkey_cli_line(stdout, "           %s: %s",
+						st[i].loaded ? "unavailable"
+							     : "refused",
+						st[i].reason);
 		}
 	}
 	monkey_backend_status_list_free(st, n);
@@ -166,26 +171,32 @@ static int do_info(const char *backend_dir, const char *name, bool json)
 	if (json) {
 		print_json(status_json(&st));
 	} else {
-		printf("name:         %s\n", st.name);
-		printf("path:         %s\n", st.path);
+		monkey_cli_line(stdout, "name:         %s", st.name);
+		monkey_cli_line(stdout, "path:         %s", st.path);
 		if (st.loaded) {
 			char caps[512];
 			caps_string(st.capabilities, caps, sizeof(caps));
-			printf("description:  %s\n", st.description);
+			monkey_cli_line(stdout, "description:  %s",
+					st.description);
 			printf("ABI:          %u.%u\n", st.abi_major,
 			       st.abi_minor);
 			printf("safety:       %s\n",
 			       monkey_safety_name(st.safety));
 			printf("enforces:     %s\n", caps);
-			printf("available:    %s%s%s\n",
-			       st.available ? "yes" : "no",
-			       st.reason[0] ? " - " : "", st.reason);
-			if (st.details) {
+			monkey_cli_line(stdout, "available:    %s%s%s",
+					st.available ? "yes" : "no",
+					st.reason[0] ? " - " : "", st.reason);
+			_cleanup_free_ char *details =
+			    st.details
+				? monkey_escape(st.details, strlen(st.details),
+						MONKEY_ESC_MULTILINE, NULL)
+				: NULL;
+			if (details) {
 				putchar('\n');
-				print_wrapped(st.details, 76);
+				print_wrapped(details, 76);
 			}
 		} else {
-			printf("refused:      %s\n", st.reason);
+			monkey_cli_line(stdout, "refused:      %s", st.reason);
 		}
 	}
 	monkey_backend_status_free(&st, 1);

@@ -8,6 +8,7 @@ libmonkey_la_SOURCES = \
 	core/capture.c core/capture.h \
 	core/paths.c core/paths.h \
 	core/util.c core/util.h \
+	core/escape.c core/escape.h \
 	core/jsonout.c core/jsonout.h
 libmonkey_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) -pthread
 libmonkey_la_LIBADD = $(LTDL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS)

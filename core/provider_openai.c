@@ -148,6 +148,10 @@ static char *build_body(const struct provider *p, const struct agent_history *h)
 static struct curl_slist *headers(const struct provider *p,
 				  struct curl_slist *list)
 {
+	/* A local server that needs no key (Ollama, llama.cpp) gets no
+	 * authorization header rather than a made-up one. */
+	if (!p->api_key[0])
+		return list;
 	char *auth =
 	    monkey_strdup_printf("authorization: Bearer %s", p->api_key);
 	if (!auth)

@@ -244,75 +244,102 @@ static int store(const char *abs, const char *data, size_t len, bool *created)
 	return r;
 }
 
-static int write_file(const char *root, const struct tool_args *a,
-		      char **content, bool *is_error)
+/* The file's contents, when it is a regular file small enough to show
+ * what a change does to it.  Returns 0 (with *data NULL when it does not
+ * exist), or -errno / -EFBIG / -EINVAL (not a regular file). */
+static int load(const char *abs, char **data, size_t *len)
 {
-	_cleanup_free_ char *abs = NULL, *msg = NULL;
-	int r = tools_path_resolve(root, a->path, TOOLS_PATH_CREATE, true, &abs,
-				   &msg);
-	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
-	bool created;
-	r = store(abs, a->content, a->content_len, &created);
-	if (r < 0)
-		return error_text(
-		    content, is_error, "cannot write '%s': %s", a->path,
-		    r == -EINVAL ? "not a regular file" : strerror(-r));
-	*is_error = false;
-	*content = monkey_strdup_printf(
-	    "%s '%s' (%zu bytes)", created ? "created" : "replaced",
-	    tools_path_rel(root, abs), a->content_len);
-	return *content ? 0 : -ENOMEM;
-}
-
-static int edit_file(const char *root, const struct tool_args *a,
-		     char **content, bool *is_error)
-{
-	_cleanup_free_ char *abs = NULL, *msg = NULL;
-	int r = tools_path_resolve(root, a->path, TOOLS_PATH_EXISTING, false,
-				   &abs, &msg);
-	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
+	*data = NULL;
+	*len = 0;
 	_cleanup_close_ int fd =
 	    open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return error_text(content, is_error, "cannot open '%s': %s",
-				  a->path, strerror(errno));
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
 	if (!S_ISREG(st.st_mode))
-		return error_text(content, is_error,
-				  "'%s' is not a regular file", a->path);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	if ((uint64_t)st.st_size > EDIT_MAX)
-		return error_text(content, is_error,
-				  "'%s' is too large to edit (%lld bytes)",
-				  a->path, (long long)st.st_size);
-	_cleanup_free_ char *data = malloc((size_t)st.st_size + 1);
-	if (!data)
+		return -EFBIG;
+	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
 		return -ENOMEM;
-	size_t len = 0;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
+	size_t n = 0;
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return error_text(content, is_error,
-					  "cannot read '%s': %s", a->path,
-					  strerror(errno));
-		if (n == 0)
+		if (r < 0)
+			return -errno;
+		if (r == 0)
 			break;
-		len += (size_t)n;
+		n += (size_t)r;
 	}
-	data[len] = '\0';
+	buf[n] = '\0';
+	*data = steal_pointer(&buf);
+	*len = n;
+	return 0;
+}
+
+static int path_mode(int base, bool writable_git)
+{
+	return base | TOOLS_PATH_WRITE | (writable_git ? TOOLS_PATH_GIT_OK : 0);
+}
+
+static int write_prepare(const char *root, const struct tool_args *a,
+			 bool writable_git, struct tools_fs_change *c,
+			 char **content, bool *is_error)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = tools_path_resolve(
+	    root, a->path,
+	    path_mode(TOOLS_PATH_CREATE | TOOLS_PATH_PARENTS, writable_git),
+	    false, &c->abs, &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	_cleanup_free_ char *old = NULL;
+	size_t olen = 0;
+	struct stat st = {0};
+	c->exists = lstat(c->abs, &st) == 0;
+	r = load(c->abs, &old, &olen);
+	if (r == -ENOMEM)
+		return r;
+	/* A file too large to compare, or one that can be written but not
+	 * read, is described instead. */
+	bool opaque = r == -EFBIG || r == -EACCES;
+	if (r < 0 && !opaque)
+		return error_text(
+		    content, is_error, "cannot write '%s': %s", a->path,
+		    r == -EINVAL ? "not a regular file" : strerror(-r));
+	if (!(c->data = malloc(a->content_len + 1)))
+		return -ENOMEM;
+	memcpy(c->data, a->content, a->content_len);
+	c->data[a->content_len] = '\0';
+	c->len = a->content_len;
+	if (opaque) {
+		c->diff.text =
+		    monkey_strdup_printf("replaces %lld bytes with %zu bytes",
+					 (long long)st.st_size, c->len);
+		c->diff.approximate = true;
+		return c->diff.text ? 0 : -ENOMEM;
+	}
+	return tools_diff(old ? old : "", olen, c->data, c->len, &c->diff);
+}
+
+/* old_string's one match in data, or an error for the model. */
+static int find_once(const struct tool_args *a, const char *data, size_t len,
+		     const char **at, char **content, bool *is_error)
+{
 	size_t olen = strlen(a->old_string);
 	size_t count = 0;
-	const char *at = NULL;
 	for (const char *p = data; (size_t)(p - data) + olen <= len;) {
 		const char *m =
 		    memmem(p, len - (size_t)(p - data), a->old_string, olen);
 		if (!m)
 			break;
 		if (!count)
-			at = m;
+			*at = m;
 		count++;
 		p = m + olen;
 	}
@@ -328,28 +355,126 @@ static int edit_file(const char *root, const struct tool_args *a,
 				  "must match exactly once: include more "
 				  "surrounding lines",
 				  count, a->path);
-	size_t nlen = strlen(a->new_string);
-	size_t out_len = len - olen + nlen;
-	_cleanup_free_ char *res = malloc(out_len + 1);
-	if (!res)
+	return 0;
+}
+
+static int edit_prepare(const char *root, const struct tool_args *a,
+			bool writable_git, struct tools_fs_change *c,
+			char **content, bool *is_error)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = tools_path_resolve(root, a->path,
+				   path_mode(TOOLS_PATH_EXISTING, writable_git),
+				   false, &c->abs, &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	r = load(c->abs, &data, &len);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EFBIG)
+		return error_text(content, is_error,
+				  "'%s' is too large to edit (more than %u "
+				  "bytes)",
+				  a->path, EDIT_MAX);
+	if (r == -EINVAL || r == -EISDIR)
+		return error_text(content, is_error,
+				  "'%s' is not a regular file", a->path);
+	if (r < 0 || !data)
+		return error_text(content, is_error, "cannot open '%s': %s",
+				  a->path, strerror(r < 0 ? -r : ENOENT));
+	const char *at = NULL;
+	if ((r = find_once(a, data, len, &at, content, is_error)) < 0 ||
+	    *content)
+		return r;
+	size_t olen = strlen(a->old_string), nlen = strlen(a->new_string);
+	c->len = len - olen + nlen;
+	if (!(c->data = malloc(c->len + 1)))
 		return -ENOMEM;
 	size_t pre = (size_t)(at - data);
-	memcpy(res, data, pre);
-	memcpy(res + pre, a->new_string, nlen);
-	memcpy(res + pre + nlen, at + olen, len - pre - olen);
-	long line = 1;
+	memcpy(c->data, data, pre);
+	memcpy(c->data + pre, a->new_string, nlen);
+	memcpy(c->data + pre + nlen, at + olen, len - pre - olen);
+	c->data[c->len] = '\0';
+	c->line = 1;
 	for (size_t i = 0; i < pre; i++)
-		line += data[i] == '\n';
-	bool created;
-	r = store(abs, res, out_len, &created);
-	if (r < 0)
-		return error_text(content, is_error, "cannot write '%s': %s",
-				  a->path, strerror(-r));
+		c->line += data[i] == '\n';
+	c->exists = true;
+	return tools_diff(data, len, c->data, c->len, &c->diff);
+}
+
+void tools_fs_change_free(struct tools_fs_change *c)
+{
+	free(c->abs);
+	free(c->data);
+	tools_diff_free(&c->diff);
+	memset(c, 0, sizeof(*c));
+}
+
+int tools_fs_prepare(const char *root, const struct tool_args *a,
+		     bool writable_git, struct tools_fs_change *c,
+		     char **content, bool *is_error)
+{
+	memset(c, 0, sizeof(*c));
+	*content = NULL;
 	*is_error = false;
-	*content = monkey_strdup_printf(
-	    "edited '%s': replaced 1 occurrence at line %ld",
-	    tools_path_rel(root, abs), line);
+	int r =
+	    a->kind == TOOL_EDIT_FILE
+		? edit_prepare(root, a, writable_git, c, content, is_error)
+		: write_prepare(root, a, writable_git, c, content, is_error);
+	if (r < 0 || *content)
+		tools_fs_change_free(c);
+	return r;
+}
+
+int tools_fs_commit(const char *root, const struct tool_args *a,
+		    bool writable_git, const struct tools_fs_change *c,
+		    char **content, bool *is_error)
+{
+	bool edit = a->kind == TOOL_EDIT_FILE;
+	/* Checked again: the workspace may have changed while a person
+	 * looked at the change (a command left running, for one). */
+	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	int mode = edit ? TOOLS_PATH_EXISTING : TOOLS_PATH_CREATE;
+	int r = tools_path_resolve(root, a->path, path_mode(mode, writable_git),
+				   !edit, &abs, &msg);
+	if (r < 0)
+		return msg ? error_text(content, is_error, "%s", msg) : r;
+	if (strcmp(abs, c->abs))
+		return error_text(content, is_error,
+				  "'%s' now resolves to another file than "
+				  "before; nothing was written",
+				  a->path);
+	bool created;
+	r = store(abs, c->data, c->len, &created);
+	if (r < 0)
+		return error_text(
+		    content, is_error, "cannot write '%s': %s", a->path,
+		    r == -EINVAL ? "not a regular file" : strerror(-r));
+	*is_error = false;
+	if (edit)
+		*content = monkey_strdup_printf(
+		    "edited '%s': replaced 1 occurrence at line %ld",
+		    tools_path_rel(root, abs), c->line);
+	else
+		*content = monkey_strdup_printf(
+		    "%s '%s' (%zu bytes)", created ? "created" : "replaced",
+		    tools_path_rel(root, abs), c->len);
 	return *content ? 0 : -ENOMEM;
+}
+
+/* write_file and edit_file without anyone to ask. */
+static int change_file(const char *root, const struct tool_args *a,
+		       char **content, bool *is_error)
+{
+	struct tools_fs_change c;
+	int r = tools_fs_prepare(root, a, false, &c, content, is_error);
+	if (r < 0 || *content)
+		return r;
+	r = tools_fs_commit(root, a, false, &c, content, is_error);
+	tools_fs_change_free(&c);
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -447,9 +572,8 @@ int tools_fs_run(const char *root, const struct tool_args *a, size_t output_max,
 	case TOOL_READ_FILE:
 		return read_file(root, a, budget, content, is_error);
 	case TOOL_WRITE_FILE:
-		return write_file(root, a, content, is_error);
 	case TOOL_EDIT_FILE:
-		return edit_file(root, a, content, is_error);
+		return change_file(root, a, content, is_error);
 	case TOOL_LIST_FILES:
 		return list_files(root, a, budget, content, is_error);
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "tools.h"
@@ -56,6 +57,100 @@ static int escape_error(const char *path, const char *resolved, char **msg)
 		     "path '%s' is outside the workspace (it resolves to "
 		     "'%s'); only files inside the workspace can be used",
 		     path, resolved);
+}
+
+const char *tools_path_protected(const char *rel, bool writable_git)
+{
+	static const char *const dirs[] = {".monkey", ".git"};
+	size_t ndirs = writable_git ? 1 : 2;
+	for (const char *p = rel; *p;) {
+		size_t n = strcspn(p, "/");
+		for (size_t i = 0; i < ndirs; i++)
+			if (n == strlen(dirs[i]) && !strncasecmp(p, dirs[i], n))
+				return dirs[i];
+		p += n;
+		p += strspn(p, "/");
+	}
+	return NULL;
+}
+
+/* With TOOLS_PATH_WRITE, refuse abs inside a protected directory (and free
+ * *owned, the resolved path, then). */
+static int check_writable(const char *root, const char *path, const char *abs,
+			  int mode, char **owned, char **msg)
+{
+	if (!(mode & TOOLS_PATH_WRITE))
+		return 0;
+	const char *dir = tools_path_protected(tools_path_rel(root, abs),
+					       mode & TOOLS_PATH_GIT_OK);
+	if (!dir)
+		return 0;
+	int r;
+	if (!strcmp(dir, ".git"))
+		r = failf(msg, -EPERM,
+			  "'%s' is inside .git, which the file tools may not "
+			  "change: git runs the hooks and configuration there "
+			  "on the host. read_file and list_files still work; "
+			  "only the user can allow changes (--writable-git)",
+			  path);
+	else
+		r = failf(msg, -EPERM,
+			  "'%s' is inside .monkey, monkey's own directory, "
+			  "which the file tools may not change",
+			  path);
+	free(*owned);
+	*owned = NULL;
+	return r;
+}
+
+/* The missing components of rest appended to *cur, all checked before
+ * anything is created. */
+static int append_missing(const char *path, const char *rest, int mode,
+			  bool mkdirs, char **cur, char **msg)
+{
+	_cleanup_free_ char *copy = strdup(rest);
+	if (!copy)
+		return -ENOMEM;
+	size_t parts = 0;
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c;
+	     c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, ".."))
+			return failf(msg, -EINVAL,
+				     "path '%s' uses '..' below a directory "
+				     "that does not exist",
+				     path);
+		char *next = join(*cur, c);
+		if (!next)
+			return -ENOMEM;
+		free(*cur);
+		*cur = next;
+		parts++;
+	}
+	if (parts > 1 && !mkdirs && !(mode & TOOLS_PATH_PARENTS))
+		return failf(msg, -ENOENT, "directory of '%s' does not exist",
+			     path);
+	return 0;
+}
+
+/* Create the directories of abs below its first existing_len bytes. */
+static int make_parents(const char *root, char *abs, size_t existing_len,
+			char **msg)
+{
+	for (char *s = abs + existing_len + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		int r = 0;
+		if (mkdir(abs, 0777) < 0 && errno != EEXIST)
+			r = failf(msg, -errno,
+				  "cannot create directory '%s': %s",
+				  tools_path_rel(root, abs), strerror(errno));
+		*s = '/';
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int tools_path_resolve(const char *root, const char *path, int mode,
@@ -112,50 +207,24 @@ int tools_path_resolve(const char *root, const char *path, int mode,
 		if (!inside(root, cur))
 			return escape_error(path, cur, msg);
 		*out = steal_pointer(&cur);
-		return 0;
+		return check_writable(root, path, *out, mode, out, msg);
 	}
 	/* The existing part must be inside; what is missing is created
 	 * below it, so it is inside too. */
 	if (!inside(root, cur))
 		return escape_error(path, cur, msg);
-	if (mode != TOOLS_PATH_CREATE)
+	if (!(mode & TOOLS_PATH_CREATE))
 		return failf(msg, -ENOENT, "'%s' does not exist", path);
-	/* Rebuild the rest: strtok_r cut copy at each '/'. */
-	size_t rest_len = strlen(path) - (size_t)(missing - copy);
-	_cleanup_free_ char *rest = strndup(path + (missing - copy), rest_len);
-	if (!rest)
-		return -ENOMEM;
-	char *s2 = NULL;
-	for (char *c = strtok_r(rest, "/", &s2); c;
-	     c = strtok_r(NULL, "/", &s2)) {
-		if (!strcmp(c, "."))
-			continue;
-		if (!strcmp(c, ".."))
-			return failf(msg, -EINVAL,
-				     "path '%s' uses '..' below a directory "
-				     "that does not exist",
-				     path);
-		char *next = join(cur, c);
-		if (!next)
-			return -ENOMEM;
-		free(cur);
-		cur = next;
-		/* Intermediate directories only; the last component is the
-		 * file itself. */
-		char *peek = s2 ? s2 + strspn(s2, "/") : NULL;
-		bool last = !peek || !*peek;
-		if (!last) {
-			if (!mkdirs)
-				return failf(msg, -ENOENT,
-					     "directory of '%s' does not exist",
-					     path);
-			if (mkdir(cur, 0777) < 0 && errno != EEXIST)
-				return failf(msg, -errno,
-					     "cannot create directory '%s': %s",
-					     tools_path_rel(root, cur),
-					     strerror(errno));
-		}
-	}
+	/* strtok_r cut copy at each '/': take the rest from path. */
+	size_t existing_len = strlen(cur);
+	int r = append_missing(path, path + (missing - copy), mode, mkdirs,
+			       &cur, msg);
+	if (r < 0)
+		return r;
+	if ((r = check_writable(root, path, cur, mode, &cur, msg)) < 0)
+		return r;
+	if (mkdirs && (r = make_parents(root, cur, existing_len, msg)) < 0)
+		return r;
 	*out = steal_pointer(&cur);
 	return 0;
 }

@@ -47,11 +47,16 @@ int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 		if (!o->workdir_rel)
 			return -ENOMEM;
 	}
-	/* The user's limit is a ceiling the model cannot raise. */
+	/* The user's limit is a ceiling the model cannot raise; a command
+	 * that asks for more runs with the limit, and the model is told
+	 * (tools_shell_format), rather than refused: it can still do its
+	 * work, and learns the bound. */
 	o->timeout_ms = c->timeout_cap_ms;
 	if (a->timeout_ms > 0 &&
-	    (c->timeout_cap_ms == 0 || a->timeout_ms < c->timeout_cap_ms))
+	    (c->timeout_cap_ms == 0 || a->timeout_ms <= c->timeout_cap_ms))
 		o->timeout_ms = a->timeout_ms;
+	else if (a->timeout_ms > 0)
+		o->timeout_lowered_from = a->timeout_ms;
 	struct tee t = {.next = c->tee, .next_ctx = c->tee_ctx};
 	monkey_sha256_init(&t.out);
 	monkey_sha256_init(&t.err);
@@ -127,15 +132,24 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 	if (r->timed_out)
 		snprintf(timeout_note, sizeof(timeout_note),
 			 " (killed after %lld ms)", (long long)o->timeout_ms);
+	char lowered[200] = "";
+	if (o->timeout_lowered_from)
+		snprintf(
+		    lowered, sizeof(lowered),
+		    "note: timeout_ms %lld is above the user's limit; the "
+		    "command ran with timeout_ms %lld (the most allowed)\n",
+		    (long long)o->timeout_lowered_from,
+		    (long long)o->timeout_ms);
 	return monkey_strdup_printf(
-	    "%s%s%s"
+	    "%s%s%s%s"
 	    "exit_code: %d\nsignal: %s\ntimed_out: %s%s\n"
 	    "oom_killed: %s\n%s"
 	    "duration_ms: %lld\n"
 	    "stdout (%llu bytes):\n%s%s"
 	    "stderr (%llu bytes):\n%s%s",
-	    r->error[0] ? "error: " : "", r->error, r->error[0] ? "\n" : "",
-	    r->exit_code, sig, r->timed_out ? "true" : "false", timeout_note,
+	    lowered, r->error[0] ? "error: " : "", r->error,
+	    r->error[0] ? "\n" : "", r->exit_code, sig,
+	    r->timed_out ? "true" : "false", timeout_note,
 	    tristate(r->oom_killed),
 	    r->cancelled ? "cancelled: true (stopped by the user)\n" : "",
 	    (long long)r->duration_ms, (unsigned long long)r->out.total, os,

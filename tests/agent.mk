@@ -11,10 +11,11 @@ AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 
 # The agent's commands run through the default backend, spawn; a build
 # without it (a distribution's split) runs only the unit tests.
-agent_tests = tests/test_agent_units
+agent_tests = tests/test_agent_units tests/test_tools_diff
 if BACKEND_SPAWN
 agent_tests += tests/test_agent_tools tests/test_agent_http \
-	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api
+	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api \
+	tests/test_agent_tty tests/test_agent_protect tests/test_agent_show
 if BACKEND_DOCKER
 agent_tests += tests/test_agent_docker
 endif
@@ -26,6 +27,11 @@ tests_test_agent_units_SOURCES = tests/test_agent_units.c
 tests_test_agent_units_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
 tests_test_agent_units_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_units_LDADD = $(TEST_LIBS)
+
+tests_test_tools_diff_SOURCES = tests/test_tools_diff.c
+tests_test_tools_diff_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_tools_diff_CFLAGS = $(TEST_CFLAGS)
+tests_test_tools_diff_LDADD = $(TEST_LIBS)
 
 tests_test_agent_tools_SOURCES = tests/test_agent_tools.c
 tests_test_agent_tools_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
@@ -46,6 +52,21 @@ tests_test_agent_approval_SOURCES = tests/test_agent_approval.c
 tests_test_agent_approval_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_agent_approval_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_approval_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_tty_SOURCES = tests/test_agent_tty.c
+tests_test_agent_tty_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_tty_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_tty_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_protect_SOURCES = tests/test_agent_protect.c
+tests_test_agent_protect_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_protect_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_protect_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_show_SOURCES = tests/test_agent_show.c
+tests_test_agent_show_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_show_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_show_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_api_SOURCES = tests/test_agent_api.c
 tests_test_agent_api_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -88,8 +109,8 @@ FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/sse.c core/provider.c \
 	core/provider_openai.c core/agent_history.c core/capture.c \
 	core/util.c
 FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/tools.c \
-	core/tools_path.c core/tools_fs.c core/approval.c core/capture.c \
-	core/util.c
+	core/tools_path.c core/tools_fs.c core/tools_diff.c core/approval.c \
+	core/escape.c core/capture.c core/util.c
 
 tests/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h
 	@$(MKDIR_P) tests/fuzz

@@ -1,7 +1,8 @@
 /* Benchmark of the agent's hot paths: parsing a streamed reply (SSE into
  * the Anthropic and OpenAI handlers), building a request from a long,
- * compacted conversation, and the memory a 1000-call run keeps.  Prints
- * figures; asserts nothing.  Run with "make bench-agent". */
+ * compacted conversation, the memory a 1000-call run keeps, and the diff
+ * shown for a file change.  Prints figures; asserts nothing.  Run with
+ * "make bench-agent". */
 #include "config.h"
 
 #include <stdio.h>
@@ -175,9 +176,51 @@ static void bench_requests(void)
 	agent_history_free(&h);
 }
 
+/* The diff an approval shows: a one-line edit of a large file, and a
+ * rewrite where every line differs (the bounded worst case). */
+static void bench_diff(void)
+{
+	char *a = NULL, *b = NULL;
+	size_t al = 0, bl = 0;
+	FILE *fa = open_memstream(&a, &al), *fb = open_memstream(&b, &bl);
+	/* 13 MB: edit_file takes files up to 16 MiB. */
+	for (int i = 0; i < 400000; i++)
+		fprintf(fa, "line %d of a large source file\n", i);
+	fclose(fa);
+	char *edited = strdup(a);
+	edited[al / 2] = '#';
+	for (int i = 0; i < 199999; i++)
+		fprintf(fb, "other %d\n", i);
+	fclose(fb);
+	struct tools_diff d;
+	double t0 = now();
+	tools_diff(a, al, edited, al, &d);
+	double t1 = now();
+	printf("file change diff: one line edited in %.1f MB: %.1f ms (+%zu "
+	       "-%zu)\n",
+	       (double)al / 1e6, (t1 - t0) * 1e3, d.added, d.removed);
+	tools_diff_free(&d);
+	/* The first 199999 lines of a against b: nothing in common. */
+	size_t cut = 0;
+	for (int n = 0; n < 199999; cut++)
+		n += a[cut] == '\n';
+	t0 = now();
+	tools_diff(a, cut, b, bl, &d);
+	t1 = now();
+	printf("file change diff: 199999 lines all replaced: %.1f ms (%s)\n",
+	       (t1 - t0) * 1e3,
+	       d.approximate ? "work bound reached, counts approximate"
+			     : "exact");
+	tools_diff_free(&d);
+	free(a);
+	free(b);
+	free(edited);
+}
+
 int main(void)
 {
 	bench_stream();
 	bench_requests();
+	bench_diff();
 	return 0;
 }

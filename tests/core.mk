@@ -39,7 +39,7 @@ tests_libtestutil_la_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_libtestutil_la_CFLAGS = $(TEST_CFLAGS)
 
 CORE_TESTS = tests/test_loader tests/test_capture tests/test_env \
-	tests/test_jsonout tests/test_executor
+	tests/test_jsonout tests/test_executor tests/test_escape
 # The CLI tests run commands, which needs the default backend.
 if BACKEND_SPAWN
 CORE_TESTS += tests/test_cli
@@ -67,6 +67,10 @@ tests_test_executor_SOURCES = tests/test_executor.c
 tests_test_executor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_executor_CFLAGS = $(TEST_CFLAGS)
 tests_test_executor_LDADD = $(CORE_TEST_LIBS)
+tests_test_escape_SOURCES = tests/test_escape.c
+tests_test_escape_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_escape_CFLAGS = $(TEST_CFLAGS)
+tests_test_escape_LDADD = $(CORE_TEST_LIBS)
 tests_test_cli_SOURCES = tests/test_cli.c
 tests_test_cli_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_cli_CFLAGS = $(TEST_CFLAGS)

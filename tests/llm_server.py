@@ -145,7 +145,11 @@ def check_anthropic(req, headers, script, v):
 
 
 def check_openai(req, headers, script, v):
-    if headers.get("authorization") != "Bearer " + script.api_key:
+    if script.api_key is None:
+        # A local server that needs no key ("api_key": null).
+        if "authorization" in headers:
+            v.append("an authorization header sent to a server that needs no key")
+    elif headers.get("authorization") != "Bearer " + script.api_key:
         v.append("authorization: Bearer header missing or wrong")
     if "x-api-key" in headers:
         v.append("x-api-key header sent to an OpenAI API")

@@ -1,7 +1,7 @@
-/* --require-approval: commands are shown quoted and asked about on the
- * terminal (a pseudo-terminal here); y runs, n denies with the reason going
- * back to the model, a approves the rest of the session; without a
- * terminal everything is denied unless --yes. */
+/* --require-approval: commands are shown quoted, file changes as a short
+ * diff, and asked about on the terminal (a pseudo-terminal here); y runs,
+ * n denies with the reason going back to the model, a approves the rest of
+ * the session; without a terminal everything is denied unless --yes. */
 #include "config.h"
 
 #include <errno.h>
@@ -34,7 +34,6 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	ta_ws_new(&f->ws);
-	ta_server_start(&f->srv, "approval");
 	*state = f;
 	return 0;
 }
@@ -53,8 +52,9 @@ static int teardown(void **state)
 
 /* Run monkey agent --require-approval on a pseudo-terminal that has
  * answers typed ahead; collect everything it printed. */
-static void run_on_tty(struct fx *f, const char *answers)
+static void run_on_tty(struct fx *f, const char *script, const char *answers)
 {
+	ta_server_start(&f->srv, script);
 	ta_backend_path();
 	int m = posix_openpt(O_RDWR | O_NOCTTY);
 	assert_true(m >= 0);
@@ -97,6 +97,12 @@ static void run_on_tty(struct fx *f, const char *answers)
 		f->tty_out[len] = '\0';
 	}
 	close(m);
+	/* The terminal turns each newline into CR LF: keep the newlines. */
+	char *w = f->tty_out;
+	for (char *r = f->tty_out; *r; r++)
+		if (!(r[0] == '\r' && r[1] == '\n'))
+			*w++ = *r;
+	*w = '\0';
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	f->tty_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -116,7 +122,7 @@ static int count(const char *hay, const char *needle)
 static void test_yes_runs_the_command_shown_quoted(void **state)
 {
 	struct fx *f = *state;
-	run_on_tty(f, "y\ny\n");
+	run_on_tty(f, "approval", "y\ny\n");
 	assert_int_equal(f->tty_status, 0);
 	assert_true(tu_contains(f->tty_out, "sh -c 'echo '\\''a b'\\'' > "
 					    "marker.txt'"));
@@ -135,7 +141,7 @@ static void test_yes_runs_the_command_shown_quoted(void **state)
 static void test_no_denies_and_tells_the_model(void **state)
 {
 	struct fx *f = *state;
-	run_on_tty(f, "n\ny\n");
+	run_on_tty(f, "approval", "n\ny\n");
 	assert_int_equal(f->tty_status, 0);
 	assert_int_equal(access(ta_path(&f->ws, "marker.txt"), F_OK), -1);
 	assert_int_equal(access(ta_path(&f->ws, "second.txt"), F_OK), 0);
@@ -160,7 +166,7 @@ static void test_no_denies_and_tells_the_model(void **state)
 static void test_always_approves_the_rest_of_the_session(void **state)
 {
 	struct fx *f = *state;
-	run_on_tty(f, "what\na\n");
+	run_on_tty(f, "approval", "what\na\n");
 	assert_int_equal(f->tty_status, 0);
 	assert_true(tu_contains(f->tty_out, "Please answer y, n or a."));
 	/* Asked once for the first command, never for the second. */
@@ -175,6 +181,7 @@ static void test_without_a_terminal_commands_are_denied(void **state)
 {
 	struct fx *f = *state;
 	static const char *args[] = {"--require-approval", NULL};
+	ta_server_start(&f->srv, "approval");
 	assert_int_equal(
 	    ta_agent(&f->run, &f->srv, &f->ws, "mark it", args, NULL), 0);
 	assert_int_equal(f->run.status, 0);
@@ -192,12 +199,108 @@ static void test_yes_flag_approves_without_asking(void **state)
 {
 	struct fx *f = *state;
 	static const char *args[] = {"--require-approval", "--yes", NULL};
+	ta_server_start(&f->srv, "approval");
 	assert_int_equal(
 	    ta_agent(&f->run, &f->srv, &f->ws, "mark it", args, NULL), 0);
 	assert_int_equal(f->run.status, 0);
 	assert_false(tu_contains(f->run.err, "Allow?"));
 	assert_int_equal(access(ta_path(&f->ws, "marker.txt"), F_OK), 0);
 	assert_int_equal(access(ta_path(&f->ws, "second.txt"), F_OK), 0);
+}
+
+/* The prompt shows the command; the progress line does not repeat it. */
+static void test_approved_command_is_printed_once(void **state)
+{
+	struct fx *f = *state;
+	run_on_tty(f, "approval", "y\ny\n");
+	assert_int_equal(f->tty_status, 0);
+	assert_int_equal(
+	    count(f->tty_out, "sh -c 'echo '\\''a b'\\'' > marker.txt'"), 1);
+	assert_int_equal(count(f->tty_out, "touch second.txt"), 1);
+	assert_int_equal(count(f->tty_out, "-> exit 0"), 2);
+}
+
+static const char m_c[] = "int a;\nint b = 1;\nint c;\n";
+
+static void test_file_changes_are_asked_with_a_diff(void **state)
+{
+	struct fx *f = *state;
+	tu_write_file(ta_path(&f->ws, "m.c"), m_c);
+	run_on_tty(f, "approval_files", "y\nn\n");
+	assert_int_equal(f->tty_status, 0);
+	assert_true(tu_contains(f->tty_out, "monkey: the agent wants to create "
+					    "newdir/notes.txt (+2 -0 lines):\n"
+					    "  @@ line 1 @@\n"
+					    "  +one\n"
+					    "  +two\n"
+					    "Allow? "));
+	assert_true(tu_contains(f->tty_out, "monkey: the agent wants to edit "
+					    "m.c (+1 -1 lines):\n"
+					    "  @@ line 1 @@\n"
+					    "   int a;\n"
+					    "  -int b = 1;\n"
+					    "  +int b = 2;\n"
+					    "Allow? "));
+	/* y wrote the first, n kept the second as it was. */
+	char *notes = ta_read(ta_path(&f->ws, "newdir/notes.txt"));
+	assert_string_equal(notes, "one\ntwo\n");
+	free(notes);
+	char *m = ta_read(ta_path(&f->ws, "m.c"));
+	assert_string_equal(m, m_c);
+	free(m);
+	json_object *r = ta_record(f->tr, "tool_result", 1);
+	assert_true(ta_bool(r, "is_error"));
+	assert_string_equal(ta_str(r, "content"),
+			    "the file was not changed: approval denied (the "
+			    "user denied it)");
+	json_object *a = ta_record(f->tr, "approval", 1);
+	assert_string_equal(ta_str(a, "path"), "m.c");
+	assert_string_equal(ta_str(a, "decision"), "denied");
+	ta_requests_ok(&f->srv);
+}
+
+static void test_denied_write_creates_nothing(void **state)
+{
+	struct fx *f = *state;
+	tu_write_file(ta_path(&f->ws, "m.c"), m_c);
+	run_on_tty(f, "approval_files", "n\nn\n");
+	assert_int_equal(f->tty_status, 0);
+	/* Not even the directory the file would have gone in. */
+	assert_int_equal(access(ta_path(&f->ws, "newdir"), F_OK), -1);
+}
+
+static void test_always_covers_later_file_changes(void **state)
+{
+	struct fx *f = *state;
+	tu_write_file(ta_path(&f->ws, "m.c"), m_c);
+	run_on_tty(f, "approval_files", "a\n");
+	assert_int_equal(f->tty_status, 0);
+	assert_int_equal(count(f->tty_out, "the agent wants to"), 1);
+	char *m = ta_read(ta_path(&f->ws, "m.c"));
+	assert_string_equal(m, "int a;\nint b = 2;\nint c;\n");
+	free(m);
+}
+
+static void test_without_a_terminal_file_changes_are_denied(void **state)
+{
+	struct fx *f = *state;
+	tu_write_file(ta_path(&f->ws, "m.c"), m_c);
+	static const char *args[] = {"--require-approval", NULL};
+	ta_server_start(&f->srv, "approval_files");
+	assert_int_equal(
+	    ta_agent(&f->run, &f->srv, &f->ws, "note it", args, NULL), 0);
+	assert_int_equal(f->run.status, 0);
+	assert_int_equal(access(ta_path(&f->ws, "newdir"), F_OK), -1);
+	char *m = ta_read(ta_path(&f->ws, "m.c"));
+	assert_string_equal(m, m_c);
+	free(m);
+	f->tr = ta_transcript(&f->ws);
+	for (int i = 0; i < 2; i++) {
+		json_object *r = ta_record(f->tr, "tool_result", i);
+		assert_true(ta_bool(r, "is_error"));
+		assert_true(
+		    tu_contains(ta_str(r, "content"), "no terminal to ask"));
+	}
 }
 
 int main(void)
@@ -209,6 +312,11 @@ int main(void)
 	    T(test_always_approves_the_rest_of_the_session),
 	    T(test_without_a_terminal_commands_are_denied),
 	    T(test_yes_flag_approves_without_asking),
+	    T(test_approved_command_is_printed_once),
+	    T(test_file_changes_are_asked_with_a_diff),
+	    T(test_denied_write_creates_nothing),
+	    T(test_always_covers_later_file_changes),
+	    T(test_without_a_terminal_file_changes_are_denied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

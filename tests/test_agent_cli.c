@@ -165,9 +165,10 @@ static void test_missing_api_key_is_an_error_naming_it(void **state)
 	assert_int_equal(ta_requests_ok(&f->srv), 0);
 	assert_null(ta_transcript(&f->ws));
 
+	/* The OpenAI provider without a server of the user's own. */
 	tu_run_free(&f->run);
 	static const char *args[] = {"--provider", "openai", NULL};
-	const char *env2[] = {"OPENAI_API_KEY=", NULL};
+	const char *env2[] = {"OPENAI_API_KEY=", "OPENAI_BASE_URL=", NULL};
 	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", args, env2),
 			 0);
 	assert_int_equal(f->run.status, 2);

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <monkey/backend.h>
+
 #include "testutil.h"
 
 static char env_path[4096];
@@ -453,6 +455,10 @@ static void test_sandbox_list_shows_spawn_and_none(void **s)
 			    json_object_get_boolean(get(e, "available")));
 			assert_string_equal(
 			    json_object_get_string(get(e, "safety")), "medium");
+			char abi[32];
+			snprintf(abi, sizeof(abi), "%d.%d",
+				 MONKEY_BACKEND_ABI_MAJOR,
+				 MONKEY_BACKEND_ABI_MINOR);
 			assert_string_equal(
 			    json_object_get_string(get(e, "abi")), abi);
 		}
@@ -501,6 +507,84 @@ static void test_sandbox_info(void **s)
 #endif
 }
 
+static bool has_byte(const char *s, size_t len, unsigned char c)
+{
+	return memchr(s, c, len) != NULL;
+}
+
+/* monkey's own lines never carry a raw control character from a command
+ * name, a path or a backend; the command's own output in plain mode is
+ * the user's and passes through as it is (as with docker run). */
+static void test_own_lines_are_escaped_command_output_is_not(void **s)
+{
+	(void)s;
+	struct tu_run r;
+	monkey(&r, NULL, "exec", "--", "./\033[31mnope", NULL);
+	assert_int_equal(r.status, 127);
+	assert_false(has_byte(r.err, r.err_len, 0x1b));
+	assert_true(tu_contains(r.err, "./\\x1b[31mnope"));
+	tu_run_free(&r);
+
+	monkey(&r, NULL, "exec", "--", "printf", "\\033[31mX\\r", NULL);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "\033[31mX\r");
+	tu_run_free(&r);
+
+	/* --json: still JSON, with DEL, C1 and bidi controls as \uXXXX. */
+	monkey(&r, NULL, "exec", "--json", "--", "printf",
+	       "\\177\\302\\233\\342\\200\\256", NULL);
+	assert_int_equal(r.status, 0);
+	assert_false(has_byte(r.out, r.out_len, 0x7f));
+	assert_false(has_byte(r.out, r.out_len, 0x9b));
+	assert_true(tu_contains(r.out, "\\u007f\\u009b\\u202e"));
+	struct json_object *o = parse(r.out);
+	assert_string_equal(json_object_get_string(get(o, "stdout")),
+			    "\177\302\233\342\200\256");
+	json_object_put(o);
+	tu_run_free(&r);
+
+	monkey(&r, NULL, "sandbox", "info", "ev\033[2Jil", NULL);
+	assert_int_equal(r.status, 125);
+	assert_false(has_byte(r.err, r.err_len, 0x1b));
+	assert_true(tu_contains(r.err, "ev\\x1b[2Jil"));
+	tu_run_free(&r);
+
+	/* A backend directory and a module named to clear the screen. */
+	char *top = tu_mkdtemp(), dir[4200], mod[4300];
+	snprintf(dir, sizeof(dir), "%s/d\033[2J", top);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(mod, sizeof(mod), "%s/ev\033[2Jil.so", dir);
+	tu_write_file(mod, "");
+	monkey(&r, NULL, "sandbox", "list", "--backend-dir", dir, NULL);
+	assert_false(has_byte(r.out, r.out_len, 0x1b));
+	assert_false(has_byte(r.err, r.err_len, 0x1b));
+	assert_true(tu_contains(r.out, "\\x1b[2J"));
+	tu_run_free(&r);
+	tu_rmrf(top);
+	free(top);
+}
+
+/* A backend named by MONKEY_SANDBOX, not on the command line, is reported
+ * as coming from there. */
+static void test_sandbox_from_the_environment_is_named_in_errors(void **s)
+{
+	(void)s;
+	char *extra[] = {env_path, "MONKEY_SANDBOX=dcoker", NULL};
+	char *argv[] = {(char *)tu_monkey(), "exec", "--", "true", NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, argv, extra), 0);
+	assert_int_equal(r.status, 125);
+	assert_true(tu_contains(r.err, "monkey: MONKEY_SANDBOX=dcoker: backend "
+				       "'dcoker' is not installed"));
+	tu_run_free(&r);
+	/* Typed on the command line: nothing to point at. */
+	monkey(&r, NULL, "exec", "--sandbox", "dcoker", "--", "true", NULL);
+	assert_int_equal(r.status, 125);
+	assert_true(
+	    tu_contains(r.err, "monkey: backend 'dcoker' is not installed"));
+	tu_run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +610,9 @@ int main(void)
 	    cmocka_unit_test(
 		test_sandbox_list_shows_refused_modules_with_reason),
 	    cmocka_unit_test(test_sandbox_info),
+	    cmocka_unit_test(test_own_lines_are_escaped_command_output_is_not),
+	    cmocka_unit_test(
+		test_sandbox_from_the_environment_is_named_in_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -54,7 +54,8 @@ enum monkey_agent_provider {
 enum monkey_approval {
 	MONKEY_APPROVAL_DENY = 0,
 	MONKEY_APPROVAL_ONCE = 1,
-	MONKEY_APPROVAL_ALWAYS = 2, /* this and every later command */
+	/* this and every later command and file change of the run */
+	MONKEY_APPROVAL_ALWAYS = 2,
 };
 
 /* Why a run ended. */
@@ -84,6 +85,21 @@ struct monkey_agent_tool_event {
 	const char *content;
 	/* tool_end of a shell command that ran: its result. */
 	const struct monkey_result *result;
+	/* write_file and edit_file (approve, tool_start, tool_end; NULL and
+	 * 0 for other calls): the file, relative to the workspace with
+	 * symlinks resolved (as the model gave it, with diff NULL, when the
+	 * call was refused before the change could be computed), raw; the
+	 * lines the change adds and removes (an upper bound when the file is
+	 * too large to compare); whether it creates the file; and a short
+	 * diff for a person: "@@ line N @@", up to two lines of context
+	 * (" "), the first removed ("-") and added ("+") lines, "... N more
+	 * changed lines", each cut at 100 bytes with control characters
+	 * escaped, lines separated by newlines. */
+	const char *path;
+	const char *diff;
+	size_t lines_added;
+	size_t lines_removed;
+	bool creates;
 };
 
 struct monkey_agent_callbacks {
@@ -97,10 +113,11 @@ struct monkey_agent_callbacks {
 	void (*tool_end)(void *ctx, const struct monkey_agent_tool_event *ev);
 	/* Live output of shell commands (optional). */
 	monkey_output_fn command_output;
-	/* Asked before each shell command when require_approval is set and
-	 * auto_approve is not; returns an enum monkey_approval.  *reason may
-	 * be pointed at a static string saying why it denied (it reaches the
-	 * model).  NULL: every such command is denied. */
+	/* Asked before each shell command, write_file and edit_file when
+	 * require_approval is set and auto_approve is not (ev->display, or
+	 * ev->path and ev->diff, say what); returns an enum monkey_approval.
+	 * *reason may be pointed at a static string saying why it denied (it
+	 * reaches the model).  NULL: every such call is denied. */
 	int (*approve)(void *ctx, const struct monkey_agent_tool_event *ev,
 		       const char **reason);
 	void *ctx;
@@ -130,6 +147,11 @@ struct monkey_agent_options {
 	size_t history_max;	   /* 0 = MONKEY_AGENT_DEFAULT_HISTORY_MAX */
 	const char *system_prompt; /* NULL = the built-in one */
 	struct monkey_agent_callbacks cb;
+	/* write_file and edit_file may change the workspace's .git (never
+	 * .monkey).  Off: git runs hooks and configuration found there on
+	 * the host, so a model that may write them may run code outside the
+	 * sandbox. */
+	bool writable_git;
 };
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);

@@ -1,7 +1,7 @@
 /* libFuzzer target: tool arguments as a model might send them (any bytes,
  * meant to be JSON) through argument checking, workspace path confinement,
- * the read-only file tools and argv quoting.  Errors must come back as
- * messages, never as crashes. */
+ * the read-only file tools, argv quoting, the diff shown for a file change
+ * and escaping.  Errors must come back as messages, never as crashes. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "approval.h"
+#include "escape.h"
 #include "tools.h"
 
 static char *root;
@@ -81,6 +82,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r == -EINVAL && !msg) {
 		abort(); /* every refusal must say why */
 	}
+	/* What a person is shown: the bytes as a diff against a.txt's, and
+	 * escaped, must never carry a control character raw. */
+	struct tools_diff d;
+	if (tools_diff("alpha\nbeta\n", 11, json, size - 1, &d) == 0) {
+		if (strchr(d.text, '\033') || strchr(d.text, '\r'))
+			abort();
+		tools_diff_free(&d);
+	}
+	char *e = monkey_escape(json, size - 1, MONKEY_ESC_MULTILINE, NULL);
+	for (size_t i = 0; e && e[i]; i++)
+		if ((unsigned char)e[i] < 0x20 && e[i] != '\n' && e[i] != '\t')
+			abort();
+	free(e);
 	free(msg);
 	tools_args_free(&a);
 	free(json);
