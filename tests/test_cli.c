@@ -445,9 +445,6 @@ static void test_sandbox_list_shows_spawn_and_none(void **s)
 	bool spawn = false;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *e = json_object_array_get_idx(a, i);
-		char abi[16];
-		snprintf(abi, sizeof(abi), "%d.%d", MONKEY_BACKEND_ABI_MAJOR,
-			 MONKEY_BACKEND_ABI_MINOR);
 		if (strcmp(json_object_get_string(get(e, "name")), "spawn") ==
 		    0) {
 			spawn = true;
