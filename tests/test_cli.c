@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <json-c/json.h>
-#include <monkey/backend.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
