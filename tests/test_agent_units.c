@@ -77,10 +77,14 @@ static void test_sse_crlf_split_between_reads_is_one_line_end(void **state)
 	struct events e = {0};
 	struct monkey_sse p;
 	monkey_sse_init(&p, 0, collect, &e);
+	/* The LF that completes "a\r" arrives in the next read.  A parser
+	 * that forgets the CR between reads takes it for a blank line and
+	 * dispatches "a" and "b" as two events. */
 	assert_int_equal(monkey_sse_feed(&p, "data: a\r", 8), 0);
-	assert_int_equal(monkey_sse_feed(&p, "\n\r", 2), 0);
+	assert_int_equal(e.n, 0);
 	assert_int_equal(monkey_sse_feed(&p, "\ndata: b\n\n", 10), 0);
-	assert_string_equal(e.log, "[message|a][message|b]");
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.log, "[message|a\nb]");
 	monkey_sse_free(&p);
 }
 
