@@ -11,7 +11,7 @@ AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 
 # The agent's commands run through the default backend, spawn; a build
 # without it (a distribution's split) runs only the unit tests.
-agent_tests = tests/test_agent_units
+agent_tests = tests/test_agent_units tests/test_agent_fs_full
 if BACKEND_SPAWN
 agent_tests += tests/test_agent_tools tests/test_agent_http \
 	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api
@@ -26,6 +26,12 @@ tests_test_agent_units_SOURCES = tests/test_agent_units.c
 tests_test_agent_units_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
 tests_test_agent_units_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_units_LDADD = $(TEST_LIBS)
+
+# write_file/edit_file on a full tmpfs (SKIP where mounting is refused).
+tests_test_agent_fs_full_SOURCES = tests/test_agent_fs_full.c
+tests_test_agent_fs_full_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
+tests_test_agent_fs_full_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_fs_full_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_tools_SOURCES = tests/test_agent_tools.c
 tests_test_agent_tools_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
