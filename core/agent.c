@@ -369,8 +369,8 @@ int monkey_agent_run(struct monkey_agent *a, const char *task,
 	transcript_close(&a->tr);
 	int r = 0;
 	if (!a->opts.no_transcript) {
-		r = transcript_open(&a->tr, a->opts.transcript, a->root,
-				    a->prov.api_key, err);
+		r = transcript_open(&a->tr, a->opts.transcript, a->prov.api_key,
+				    err);
 		if (r < 0) {
 			snprintf(rep->message, sizeof(rep->message), "%s",
 				 err->message);

@@ -17,6 +17,7 @@ libmonkey_la_SOURCES += \
 	core/tools_fs.c \
 	core/tools_shell.c \
 	core/transcript.c core/transcript.h \
+	core/transcript_dir.c core/transcript_dir.h \
 	core/transcript_hash.c core/transcript_hash.h \
 	core/replay.c core/replay.h
 libmonkey_la_LIBADD += -lm

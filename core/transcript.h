@@ -17,10 +17,10 @@ struct transcript {
 };
 
 /* Open path for appending (created 0600), or, when path is NULL, a new
- * file <workspace>/.monkey/sessions/<UTC time>-<pid>.jsonl.  secret (the
+ * file <UTC time>-<pid>.jsonl in the sessions directory of the user's
+ * state directory (transcript_dir.h), never in the workspace.  secret (the
  * API key) is copied and scrubbed from every record. */
-int transcript_open(struct transcript *t, const char *path,
-		    const char *workspace, const char *secret,
+int transcript_open(struct transcript *t, const char *path, const char *secret,
 		    struct monkey_error *err);
 /* Append rec with "type" and "time" fields added in front.  Takes a
  * reference to rec (puts it). */

@@ -3,6 +3,7 @@
  * commands and transcripts, the end conditions, bounded history. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -341,33 +342,188 @@ static void test_transcript_records_the_run(void **state)
 	assert_int_equal(ta_int(e, "tool_calls"), 2);
 }
 
-static void test_default_transcript_goes_under_monkey_sessions(void **state)
+/* monkey agent without --transcript, with env_extra; returns the path of
+ * the transcript it reports (static), or NULL when it reported none. */
+static const char *agent_default_transcript(struct fx *f,
+					    const char *const *env_extra)
 {
-	struct fx *f = *state;
-	ta_server_start(&f->srv, "final_answer");
+	if (!f->srv.pid)
+		ta_server_start_json(&f->srv,
+				     "{\"repeat_last\": true, \"steps\": "
+				     "[{\"reply\": {\"text\": \"ok\"}}]}");
 	ta_backend_path();
+	tu_run_free(&f->run);
 	char base[128];
 	snprintf(base, sizeof(base), "ANTHROPIC_BASE_URL=%s", f->srv.url);
 	const char *argv[] = {tu_monkey(),   "agent",	"--task", "t",
 			      "--workspace", f->ws.dir, NULL};
-	const char *env[] = {"ANTHROPIC_API_KEY=" TA_KEY, base, NULL};
+	const char *env[16] = {"ANTHROPIC_API_KEY=" TA_KEY, base};
+	for (size_t i = 0; env_extra && env_extra[i] && i < 13; i++)
+		env[2 + i] = env_extra[i];
 	assert_int_equal(
 	    tu_run(&f->run, NULL, (char *const *)argv, (char *const *)env), 0);
-	assert_int_equal(f->run.status, 0);
+	printf("--- monkey exited %d; stderr:\n%s---\n", f->run.status,
+	       f->run.err);
+	static char path[4300];
 	char *p = strstr(f->run.err, "monkey: transcript ");
-	assert_non_null(p);
+	if (!p)
+		return NULL;
 	p += strlen("monkey: transcript ");
-	p[strcspn(p, "\n")] = '\0';
-	char want[4300];
-	snprintf(want, sizeof(want), "%s/.monkey/sessions/", f->ws.dir);
-	assert_int_equal(strncmp(p, want, strlen(want)), 0);
-	assert_true(tu_contains(p, ".jsonl"));
-	assert_int_equal(access(p, R_OK), 0);
-	/* Sessions stay out of the project's git commits. */
-	char *ign = ta_read(ta_path(&f->ws, ".monkey/.gitignore"));
-	assert_non_null(ign);
-	assert_string_equal(ign, "*\n");
-	free(ign);
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(p, "\n"), p);
+	return path;
+}
+
+static int mode_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	return (int)(st.st_mode & 07777);
+}
+
+/* Nothing monkey keeps may live where a sandbox writes. */
+static void assert_workspace_untouched(struct fx *f)
+{
+	assert_int_equal(access(ta_path(&f->ws, ".monkey"), F_OK), -1);
+	DIR *d = opendir(f->ws.dir);
+	assert_non_null(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	assert_int_equal(n, 0);
+}
+
+static void test_default_transcript_goes_to_xdg_state_home(void **state)
+{
+	struct fx *f = *state;
+	char *tmp = tu_mkdtemp(), xdg[4200], env[4300], want[4300];
+	snprintf(xdg, sizeof(xdg), "%s/state", tmp); /* created 0700 */
+	snprintf(env, sizeof(env), "XDG_STATE_HOME=%s", xdg);
+	const char *extra[] = {env, "HOME=/nonexistent", NULL};
+	const char *path = agent_default_transcript(f, extra);
+	assert_int_equal(f->run.status, 0);
+	assert_non_null(path);
+	snprintf(want, sizeof(want), "%s/monkey/sessions/", xdg);
+	assert_int_equal(strncmp(path, want, strlen(want)), 0);
+	assert_true(tu_contains(path + strlen(want), ".jsonl"));
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(mode_of(xdg), 0700);
+	snprintf(want, sizeof(want), "%s/monkey", xdg);
+	assert_int_equal(mode_of(want), 0700);
+	snprintf(want, sizeof(want), "%s/monkey/sessions", xdg);
+	assert_int_equal(mode_of(want), 0700);
+	f->tr = ta_transcript(&f->ws); /* none at --transcript's place */
+	assert_null(f->tr);
+	assert_workspace_untouched(f);
+	tu_rmrf(tmp);
+	free(tmp);
+}
+
+static void test_default_transcript_falls_back_to_home(void **state)
+{
+	struct fx *f = *state;
+	char *home = tu_mkdtemp(), env[4300], want[4300];
+	snprintf(env, sizeof(env), "HOME=%s", home);
+	/* Unset, then relative: both mean "not set" (XDG spec). */
+	const char *unset[] = {env, "XDG_STATE_HOME=", NULL};
+	const char *relative[] = {env, "XDG_STATE_HOME=rel/state", NULL};
+	const char *const *cases[] = {unset, relative};
+	for (int i = 0; i < 2; i++) {
+		const char *path = agent_default_transcript(f, cases[i]);
+		assert_int_equal(f->run.status, 0);
+		assert_non_null(path);
+		snprintf(want, sizeof(want), "%s/.local/state/monkey/sessions/",
+			 home);
+		assert_int_equal(strncmp(path, want, strlen(want)), 0);
+		assert_int_equal(mode_of(path), 0600);
+	}
+	assert_int_equal(access("rel", F_OK), -1);
+	const char *dirs[] = {".local", ".local/state", ".local/state/monkey",
+			      ".local/state/monkey/sessions"};
+	for (int i = 0; i < 4; i++) {
+		snprintf(want, sizeof(want), "%s/%s", home, dirs[i]);
+		assert_int_equal(mode_of(want), 0700);
+	}
+	assert_workspace_untouched(f);
+	tu_rmrf(home);
+	free(home);
+}
+
+/* A link planted at any directory below the base, or at the file, would
+ * let whoever planted it choose where monkey writes. */
+static void test_symlink_at_any_transcript_component_is_refused(void **state)
+{
+	struct fx *f = *state;
+	const char *comps[] = {".local", ".local/state", ".local/state/monkey",
+			       ".local/state/monkey/sessions"};
+	for (int i = 0; i < 4; i++) {
+		char *home = tu_mkdtemp(), *elsewhere = tu_mkdtemp();
+		char env[4300], at[4300];
+		for (int k = 0; k < i; k++) {
+			snprintf(at, sizeof(at), "%s/%s", home, comps[k]);
+			assert_int_equal(mkdir(at, 0700), 0);
+		}
+		snprintf(at, sizeof(at), "%s/%s", home, comps[i]);
+		assert_int_equal(symlink(elsewhere, at), 0);
+		snprintf(env, sizeof(env), "HOME=%s", home);
+		const char *extra[] = {env, "XDG_STATE_HOME=", NULL};
+		assert_null(agent_default_transcript(f, extra));
+		assert_int_equal(f->run.status, 1);
+		char want[4400];
+		snprintf(want, sizeof(want), "%s is a symbolic link", at);
+		assert_true(tu_contains(f->run.err, want));
+		/* Nothing was written through it. */
+		DIR *d = opendir(elsewhere);
+		int n = 0;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			n += e->d_name[0] != '.';
+		closedir(d);
+		assert_int_equal(n, 0);
+		tu_rmrf(home);
+		tu_rmrf(elsewhere);
+		free(home);
+		free(elsewhere);
+	}
+	assert_int_equal(ta_requests_ok(&f->srv), 0);
+	assert_workspace_untouched(f);
+}
+
+static void test_transcript_dir_not_ours_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char *xdg = tu_mkdtemp(), env[4300], at[4300];
+	snprintf(env, sizeof(env), "XDG_STATE_HOME=%s", xdg);
+	const char *extra[] = {env, NULL};
+	snprintf(at, sizeof(at), "%s/monkey", xdg);
+	assert_int_equal(mkdir(at, 0700), 0);
+	/* Someone else's directory (the tests run as root). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(at, 65534, 65534), 0);
+		assert_null(agent_default_transcript(f, extra));
+		assert_int_equal(f->run.status, 1);
+		char want[4400];
+		snprintf(want, sizeof(want), "%s belongs to uid 65534", at);
+		assert_true(tu_contains(f->run.err, want));
+		assert_int_equal(chown(at, 0, 0), 0);
+	}
+	/* One of ours that anybody may write. */
+	snprintf(at, sizeof(at), "%s/monkey/sessions", xdg);
+	assert_int_equal(mkdir(at, 0700), 0);
+	snprintf(at, sizeof(at), "%s/monkey", xdg);
+	chmod(xdg, 0777);
+	assert_null(agent_default_transcript(f, extra));
+	assert_int_equal(f->run.status, 1);
+	assert_true(tu_contains(f->run.err, "is writable by other users"));
+	chmod(xdg, 0700);
+	/* monkey's own directories are made private again. */
+	chmod(at, 0755);
+	assert_non_null(agent_default_transcript(f, extra));
+	assert_int_equal(f->run.status, 0);
+	assert_int_equal(mode_of(at), 0700);
+	tu_rmrf(xdg);
+	free(xdg);
 }
 
 static void test_max_iterations_stops_and_says_so(void **state)
@@ -630,7 +786,10 @@ int main(void)
 	    T(test_api_key_never_appears_in_transcript),
 	    T(test_credentials_in_base_url_are_masked),
 	    T(test_transcript_records_the_run),
-	    T(test_default_transcript_goes_under_monkey_sessions),
+	    T(test_default_transcript_goes_to_xdg_state_home),
+	    T(test_default_transcript_falls_back_to_home),
+	    T(test_symlink_at_any_transcript_component_is_refused),
+	    T(test_transcript_dir_not_ours_is_refused),
 	    T(test_max_iterations_stops_and_says_so),
 	    T(test_max_tokens_stop_reason_says_so),
 	    T(test_refusal_stop_reason_says_so),

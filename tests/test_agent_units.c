@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -20,6 +23,7 @@
 #include "provider.h"
 #include "sse.h"
 #include "tools.h"
+#include "transcript.h"
 #include "transcript_hash.h"
 
 /* ---------------------------------------------------------------- SSE */
@@ -501,6 +505,86 @@ static void test_sha256_known_vectors(void **state)
 	free(million);
 }
 
+/* --------------------------------------------------------- transcript */
+
+/* A private XDG_STATE_HOME with monkey/sessions made; returns it. */
+static char *state_home(char *sessions, size_t len)
+{
+	char tmpl[] = "/tmp/monkey-units-XXXXXX";
+	char *dir = strdup(mkdtemp(tmpl));
+	snprintf(sessions, len, "%s/monkey", dir);
+	assert_int_equal(mkdir(sessions, 0700), 0);
+	snprintf(sessions, len, "%s/monkey/sessions", dir);
+	assert_int_equal(mkdir(sessions, 0700), 0);
+	setenv("XDG_STATE_HOME", dir, 1);
+	return dir;
+}
+
+static void session_name(char *buf, size_t len, const char *dir, time_t when,
+			 const char *suffix)
+{
+	struct tm tm;
+	char stamp[32];
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(buf, len, "%s/%s-%ld%s.jsonl", dir, stamp, (long)getpid(),
+		 suffix);
+}
+
+static void rm_state(char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+	unsetenv("XDG_STATE_HOME");
+}
+
+static void test_transcript_file_planted_as_symlink_is_refused(void **state)
+{
+	(void)state;
+	char sessions[512], at[600];
+	char *dir = state_home(sessions, sizeof(sessions));
+	/* The name this second and the next take: both links. */
+	time_t now = time(NULL);
+	for (int i = 0; i < 2; i++) {
+		session_name(at, sizeof(at), sessions, now + i, "");
+		assert_int_equal(symlink("/tmp/monkey-units-target", at), 0);
+	}
+	struct transcript t;
+	struct monkey_error err = {0};
+	assert_int_equal(transcript_open(&t, NULL, NULL, &err), -ELOOP);
+	assert_non_null(strstr(err.message, "is a symbolic link"));
+	assert_non_null(strstr(err.message, sessions));
+	assert_int_equal(access("/tmp/monkey-units-target", F_OK), -1);
+	rm_state(dir);
+}
+
+static void test_transcript_name_taken_gets_a_suffix(void **state)
+{
+	(void)state;
+	char sessions[512], at[600];
+	char *dir = state_home(sessions, sizeof(sessions));
+	time_t now = time(NULL);
+	for (int i = 0; i < 2; i++) {
+		session_name(at, sizeof(at), sessions, now + i, "");
+		FILE *f = fopen(at, "w");
+		fputs("someone else's\n", f);
+		fclose(f);
+	}
+	struct transcript t;
+	struct monkey_error err = {0};
+	assert_int_equal(transcript_open(&t, NULL, NULL, &err), 0);
+	assert_int_equal(strncmp(t.path, sessions, strlen(sessions)), 0);
+	size_t n = strlen(t.path);
+	assert_true(n > 8 && !strcmp(t.path + n - 8, "-2.jsonl"));
+	struct stat st;
+	assert_int_equal(fstat(t.fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	transcript_close(&t);
+	rm_state(dir);
+}
+
 /* ------------------------------------------------------------ history */
 
 static void exchange(struct agent_history *h, int i, size_t out_len)
@@ -606,6 +690,9 @@ int main(void)
 	    cmocka_unit_test(test_tool_arguments_parse),
 	    cmocka_unit_test(test_argv_is_quoted_readably),
 	    cmocka_unit_test(test_sha256_known_vectors),
+	    cmocka_unit_test(
+		test_transcript_file_planted_as_symlink_is_refused),
+	    cmocka_unit_test(test_transcript_name_taken_gets_a_suffix),
 	    cmocka_unit_test(
 		test_history_merges_consecutive_messages_of_one_role),
 	    cmocka_unit_test(test_history_compaction_shortens_old_outputs),

@@ -122,8 +122,11 @@ struct monkey_agent_options {
 	int max_retries;    /* -1 = the default */
 	bool require_approval;
 	bool auto_approve; /* --yes: approve everything without asking */
-	/* Transcript path; NULL =
-	 * <workspace>/.monkey/sessions/<time>-<pid>.jsonl */
+	/* Transcript path (appended to, links followed); NULL = a new
+	 * <time>-<pid>.jsonl in $XDG_STATE_HOME/monkey/sessions/ (when
+	 * XDG_STATE_HOME is absolute), else in
+	 * ~/.local/state/monkey/sessions/: never in the workspace, directories
+	 * 0700, file 0600, no symbolic link followed below the base. */
 	const char *transcript;
 	bool no_transcript;
 	size_t output_max;	   /* 0 = MONKEY_AGENT_DEFAULT_OUTPUT_MAX */
