@@ -1,47 +1,169 @@
-/* Reading a transcript's command records and running them again. */
+/* Reading a transcript (versions 1 and 2) with every field checked, and
+ * running its commands again.  Nothing read here chooses the sandbox: the
+ * caller opened the executor from its own options. */
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include <monkey/backend.h>
+
+#include "capture.h"
+#include "jsonout.h"
 #include "replay.h"
 #include "tools.h"
 #include "transcript.h"
 
-static const char *str_field(json_object *o, const char *k)
+/* Where a record comes from, for messages, and which key names apply. */
+struct src {
+	const char *path;
+	int line;
+	int version; /* of the last header */
+	struct monkey_error *err;
+};
+
+/* Version 2 names fields in camelCase (as "monkey exec --json"); version 1
+ * mixed snake_case in. */
+static const char *key(const struct src *s, const char *v2, const char *v1)
 {
-	json_object *v;
-	if (json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
+	return s->version >= 2 ? v2 : v1;
 }
 
-static int64_t int_field(json_object *o, const char *k, int64_t def)
+static int bad(const struct src *s, const char *k, const char *what,
+	       json_object *v)
 {
-	json_object *v;
-	if (json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_int))
-		return json_object_get_int64(v);
-	return def;
+	const char *got =
+	    v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
+	      : "missing";
+	return monkey_set_error(
+	    s->err, -EINVAL, "%s:%d: '%s' must be %s, not %.60s%s", s->path,
+	    s->line, k, what, got, strlen(got) > 60 ? "..." : "");
 }
 
-static bool bool_field(json_object *o, const char *k)
+/* The value of k; a JSON null counts as absent. */
+static json_object *get(json_object *o, const char *k)
 {
-	json_object *v;
-	return json_object_object_get_ex(o, k, &v) &&
-	       json_object_is_type(v, json_type_boolean) &&
-	       json_object_get_boolean(v);
+	json_object *v = NULL;
+	json_object_object_get_ex(o, k, &v);
+	return v;
 }
 
-static char *dup_field(json_object *o, const char *k)
+/* The getters return 1 when k is present and valid (*out set), 0 when it
+ * is absent (*out untouched), or a negative errno with the error set. */
+static int get_int(const struct src *s, json_object *o, const char *k,
+		   int64_t min, int64_t max, int64_t *out)
 {
-	const char *s = str_field(o, k);
-	return s ? strdup(s) : NULL;
+	json_object *v = get(o, k);
+	if (!v)
+		return 0;
+	char what[96];
+	snprintf(what, sizeof(what), "a whole number from %lld to %lld",
+		 (long long)min, (long long)max);
+	/* A double (1.5, 1e30) or an integer past int64 is malformed. */
+	if (!json_object_is_type(v, json_type_int))
+		return bad(s, k, what, v);
+	int64_t n = json_object_get_int64(v);
+	if (n < min || n > max || (n == INT64_MAX && max < INT64_MAX))
+		return bad(s, k, what, v);
+	*out = n;
+	return 1;
+}
+
+static int get_num(const struct src *s, json_object *o, const char *k,
+		   double min, double max, double *out)
+{
+	json_object *v = get(o, k);
+	if (!v)
+		return 0;
+	char what[96];
+	snprintf(what, sizeof(what), "a number from %g to %g", min, max);
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double))
+		return bad(s, k, what, v);
+	double d = json_object_get_double(v);
+	if (!isfinite(d) || d < min || d > max)
+		return bad(s, k, what, v);
+	*out = d;
+	return 1;
+}
+
+static int get_bool(const struct src *s, json_object *o, const char *k,
+		    bool *out)
+{
+	json_object *v = get(o, k);
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return bad(s, k, "true or false", v);
+	*out = json_object_get_boolean(v);
+	return 1;
+}
+
+static int get_str(const struct src *s, json_object *o, const char *k,
+		   const char **out, size_t *len)
+{
+	json_object *v = get(o, k);
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return bad(s, k, "a string", v);
+	*out = json_object_get_string(v);
+	if (len)
+		*len = (size_t)json_object_get_string_len(v);
+	return 1;
+}
+
+/* A copy of string field k into *out (left NULL when absent). */
+static int dup_str(const struct src *s, json_object *o, const char *k,
+		   char **out, size_t *len)
+{
+	const char *v;
+	size_t n = 0;
+	int r = get_str(s, o, k, &v, &n);
+	if (r <= 0)
+		return r;
+	if (!(*out = malloc(n + 1)))
+		return monkey_set_error(s->err, -ENOMEM, "out of memory");
+	memcpy(*out, v, n + 1);
+	if (len)
+		*len = n;
+	return 1;
+}
+
+static int get_hash(const struct src *s, json_object *o, const char *k,
+		    char out[65])
+{
+	const char *v;
+	size_t n = 0;
+	int r = get_str(s, o, k, &v, &n);
+	if (r <= 0)
+		return r;
+	if (n != 64 || strspn(v, "0123456789abcdef") != 64)
+		return bad(s, k, "64 lowercase hexadecimal digits", get(o, k));
+	memcpy(out, v, 65);
+	return 1;
+}
+
+static int get_flag(const struct src *s, json_object *o, const char *k,
+		    int *out)
+{
+	bool b;
+	int r = get_bool(s, o, k, &b);
+	if (r > 0)
+		*out = b;
+	return r;
+}
+
+static void recorded_free(struct replay_recorded *r)
+{
+	free(r->backend);
+	free(r->workspace);
+	free(r->image);
 }
 
 static void command_free(struct replay_command *c)
@@ -52,6 +174,8 @@ static void command_free(struct replay_command *c)
 	free(c->stdin_data);
 	free(c->backend);
 	free(c->error);
+	free(c->stdout_copy);
+	free(c->stderr_copy);
 }
 
 void replay_log_free(struct replay_log *log)
@@ -59,162 +183,322 @@ void replay_log_free(struct replay_log *log)
 	for (size_t i = 0; i < log->n; i++)
 		command_free(&log->cmds[i]);
 	free(log->cmds);
-	free(log->workspace);
-	free(log->backend);
-	free(log->image);
+	recorded_free(&log->rec);
 	free(log->model);
 	free(log->task);
 	memset(log, 0, sizeof(*log));
 }
 
-static int parse_command(json_object *o, int line, struct replay_command *c,
-			 const char *path, struct monkey_error *err)
+int replay_backend_safety(const char *name, int recorded)
 {
-	memset(c, 0, sizeof(*c));
-	c->line = line;
-	json_object *argv;
-	if (!json_object_object_get_ex(o, "argv", &argv) ||
-	    !json_object_is_type(argv, json_type_array) ||
-	    json_object_array_length(argv) == 0)
-		return monkey_set_error(err, -EINVAL,
-					"%s:%d: command record without argv",
-					path, line);
-	for (size_t i = 0; i < json_object_array_length(argv); i++) {
-		json_object *s = json_object_array_get_idx(argv, i);
-		if (!json_object_is_type(s, json_type_string))
-			return monkey_set_error(
-			    err, -EINVAL, "%s:%d: argv[%zu] is not a string",
-			    path, line, i);
-		if (monkey_strv_push(&c->argv, json_object_get_string(s)) < 0)
-			return monkey_set_error(err, -ENOMEM, "out of memory");
+	if (name && !strcmp(name, "none"))
+		return MONKEY_SAFETY_NONE;
+	if (name && !strcmp(name, "spawn"))
+		return MONKEY_SAFETY_MEDIUM;
+	if (name && !strcmp(name, "docker"))
+		return MONKEY_SAFETY_HIGH;
+	if (recorded >= MONKEY_SAFETY_NONE && recorded <= MONKEY_SAFETY_HIGH)
+		return recorded;
+	return MONKEY_SAFETY_HIGH;
+}
+
+static int read_mounts(const struct src *s, json_object *l,
+		       struct replay_recorded *r)
+{
+	json_object *m = get(l, "mounts");
+	if (!m)
+		return 0;
+	if (!json_object_is_type(m, json_type_array))
+		return bad(s, "mounts", "an array of strings", m);
+	for (size_t i = 0; i < json_object_array_length(m); i++)
+		if (!json_object_is_type(json_object_array_get_idx(m, i),
+					 json_type_string))
+			return bad(s, "mounts", "an array of strings", m);
+	r->n_mounts = (int64_t)json_object_array_length(m);
+	return 1;
+}
+
+static int read_limits(const struct src *s, json_object *l,
+		       struct replay_recorded *r)
+{
+	if (!json_object_is_type(l, json_type_object))
+		return bad(s, "limits", "an object", l);
+	int64_t scratch;
+	int rc;
+	if ((rc = get_int(s, l, key(s, "timeoutMs", "timeout_ms"), 0,
+			  REPLAY_MAX_TIMEOUT_MS, &r->timeout_ms)) < 0 ||
+	    (rc = get_int(s, l, key(s, "memoryMb", "memory_mb"), 0,
+			  REPLAY_MAX_MEMORY_MB, &r->memory_mb)) < 0 ||
+	    (rc = get_int(s, l, "pids", 0, REPLAY_MAX_PIDS, &r->pids)) < 0 ||
+	    (rc = get_num(s, l, "cpus", 0, REPLAY_MAX_CPUS, &r->cpus)) < 0 ||
+	    (rc = get_flag(s, l, "network", &r->network)) < 0 ||
+	    (rc = get_flag(s, l, key(s, "readOnly", "read_only"),
+			   &r->read_only)) < 0 ||
+	    (rc = get_int(s, l, key(s, "maxOutput", "max_output"), 0,
+			  REPLAY_MAX_BYTES, &scratch)) < 0 ||
+	    (rc = dup_str(s, l, "image", &r->image, NULL)) < 0 ||
+	    (rc = read_mounts(s, l, r)) < 0)
+		return rc;
+	if (s->version >= 2 && r->memory_mb < 0) {
+		rc = get_int(s, l, "addressSpaceMb", 0, REPLAY_MAX_MEMORY_MB,
+			     &r->memory_mb);
+		if (rc < 0)
+			return rc;
+		r->memory_approx = rc > 0;
 	}
-	c->id = dup_field(o, "id");
-	c->workdir = dup_field(o, "workdir");
-	c->backend = dup_field(o, "backend");
-	c->error = dup_field(o, "error");
-	c->timeout_ms = int_field(o, "timeout_ms", 0);
-	json_object *in;
-	if (json_object_object_get_ex(o, "stdin", &in) &&
-	    json_object_is_type(in, json_type_string)) {
-		c->stdin_len = (size_t)json_object_get_string_len(in);
-		c->stdin_data = malloc(c->stdin_len + 1);
-		if (!c->stdin_data)
-			return monkey_set_error(err, -ENOMEM, "out of memory");
-		memcpy(c->stdin_data, json_object_get_string(in),
-		       c->stdin_len + 1);
-		c->has_stdin = true;
-	}
-	c->ran = bool_field(o, "ran");
-	c->cancelled = bool_field(o, "cancelled");
-	c->timed_out = bool_field(o, "timedOut");
-	c->exit_code = (int)int_field(o, "exit_code", -1);
-	c->stdout_bytes = (uint64_t)int_field(o, "stdout_bytes", 0);
-	c->stderr_bytes = (uint64_t)int_field(o, "stderr_bytes", 0);
-	const char *h = str_field(o, "stdout_sha256");
-	snprintf(c->stdout_sha256, sizeof(c->stdout_sha256), "%s", h ? h : "");
-	h = str_field(o, "stderr_sha256");
-	snprintf(c->stderr_sha256, sizeof(c->stderr_sha256), "%s", h ? h : "");
-	if (c->ran && (!c->stdout_sha256[0] || !c->stderr_sha256[0]))
-		return monkey_set_error(err, -EINVAL,
-					"%s:%d: command record without output "
-					"hashes",
-					path, line);
 	return 0;
 }
 
-/* The recording's limits, so a replay runs commands as they ran. */
-static void read_limits(json_object *sb, struct replay_log *log)
+static int read_sandbox(const struct src *s, json_object *sb,
+			struct replay_recorded *r)
 {
-	json_object *l, *v;
-	if (!json_object_object_get_ex(sb, "limits", &l) ||
-	    !json_object_is_type(l, json_type_object))
-		return;
-	log->has_limits = true;
-	log->image = dup_field(l, "image");
-	log->timeout_ms = int_field(l, "timeout_ms", 0);
-	log->memory_mb = int_field(l, "memory_mb", 0);
-	log->pids = int_field(l, "pids", 0);
-	if (json_object_object_get_ex(l, "cpus", &v))
-		log->cpus = json_object_get_double(v);
-	log->network = bool_field(l, "network");
-	log->read_only = bool_field(l, "read_only");
+	if (!json_object_is_type(sb, json_type_object))
+		return bad(s, "sandbox", "an object", sb);
+	int64_t safety = -1;
+	int rc;
+	if ((rc = dup_str(s, sb, "backend", &r->backend, NULL)) < 0 ||
+	    (rc = get_int(s, sb, "safety", MONKEY_SAFETY_NONE,
+			  MONKEY_SAFETY_HIGH, &safety)) < 0)
+		return rc;
+	r->safety = replay_backend_safety(r->backend, (int)safety);
+	json_object *l = get(sb, "limits");
+	return l ? read_limits(s, l, r) : 0;
 }
 
-static int load_lines(FILE *f, const char *path, struct replay_log *log,
-		      struct monkey_error *err)
+/* A header; the first one describes the recording (several runs may
+ * have appended to one file), later ones are checked all the same. */
+static int read_header(const struct src *s, json_object *o,
+		       struct replay_log *log, bool first)
 {
-	char *buf = NULL;
+	struct replay_recorded r = {
+	    .safety = replay_backend_safety(NULL, -1),
+	    .timeout_ms = -1,
+	    .memory_mb = -1,
+	    .pids = -1,
+	    .cpus = -1,
+	    .network = -1,
+	    .read_only = -1,
+	    .n_mounts = -1,
+	};
+	char *model = NULL, *task = NULL;
+	json_object *sb = get(o, "sandbox");
+	int rc;
+	if ((rc = dup_str(s, o, "workspace", &r.workspace, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "model", &model, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "task", &task, NULL)) < 0 ||
+	    (sb && (rc = read_sandbox(s, sb, &r)) < 0) || !first) {
+		recorded_free(&r);
+		free(model);
+		free(task);
+		return rc < 0 ? rc : 0;
+	}
+	log->rec = r;
+	log->model = model;
+	log->task = task;
+	return 0;
+}
+
+static int read_argv(const struct src *s, json_object *o,
+		     struct replay_command *c)
+{
+	json_object *a = get(o, "argv");
+	if (!a || !json_object_is_type(a, json_type_array) ||
+	    json_object_array_length(a) == 0 ||
+	    json_object_array_length(a) > REPLAY_MAX_ARGS)
+		return bad(s, "argv", "a non-empty array of strings", a);
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *w = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(w, json_type_string) ||
+		    (i == 0 && !json_object_get_string_len(w)))
+			return bad(s, "argv",
+				   "an array of strings starting with a "
+				   "program",
+				   a);
+		if (monkey_strv_push(&c->argv, json_object_get_string(w)) < 0)
+			return monkey_set_error(s->err, -ENOMEM,
+						"out of memory");
+	}
+	return 0;
+}
+
+/* What a command that ran recorded about its result. */
+static int read_result(const struct src *s, json_object *o,
+		       struct replay_command *c)
+{
+	const char *k_exit = key(s, "exitCode", "exit_code");
+	const char *k_out = key(s, "stdoutSha256", "stdout_sha256");
+	const char *k_err = key(s, "stderrSha256", "stderr_sha256");
+	int64_t code = -1, out = 0, err = 0, scratch;
+	int rc;
+	if ((rc = get_int(s, o, k_exit, -1, 255, &code)) <= 0)
+		return rc < 0
+			   ? rc
+			   : bad(s, k_exit,
+				 "a whole number in a command that ran", NULL);
+	if ((rc = get_int(s, o, "signal", 0, 128, &scratch)) < 0 ||
+	    (rc = get_int(s, o, key(s, "durationMs", "duration_ms"), 0,
+			  REPLAY_MAX_BYTES, &scratch)) < 0 ||
+	    (rc = get_int(s, o, key(s, "stdoutBytes", "stdout_bytes"), 0,
+			  REPLAY_MAX_BYTES, &out)) < 0 ||
+	    (rc = get_int(s, o, key(s, "stderrBytes", "stderr_bytes"), 0,
+			  REPLAY_MAX_BYTES, &err)) < 0 ||
+	    (rc = get_bool(s, o, "timedOut", &c->timed_out)) < 0 ||
+	    (rc = get_bool(s, o, "cancelled", &c->cancelled)) < 0)
+		return rc;
+	if ((rc = get_hash(s, o, k_out, c->stdout_sha256)) <= 0 ||
+	    (rc = get_hash(s, o, k_err, c->stderr_sha256)) <= 0)
+		return rc < 0 ? rc
+			      : bad(s, c->stdout_sha256[0] ? k_err : k_out,
+				    "a SHA-256 in a command that ran", NULL);
+	if (s->version >= 2 &&
+	    ((rc = dup_str(s, o, "stdout", &c->stdout_copy, NULL)) < 0 ||
+	     (rc = dup_str(s, o, "stderr", &c->stderr_copy, NULL)) < 0))
+		return rc;
+	c->exit_code = (int)code;
+	c->stdout_bytes = (uint64_t)out;
+	c->stderr_bytes = (uint64_t)err;
+	return 0;
+}
+
+static int read_command(const struct src *s, json_object *o,
+			struct replay_command *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->line = s->line;
+	c->exit_code = -1;
+	int rc = read_argv(s, o, c);
+	if (rc < 0)
+		return rc;
+	if ((rc = dup_str(s, o, "id", &c->id, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "workdir", &c->workdir, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "backend", &c->backend, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "error", &c->error, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "stdin", &c->stdin_data, &c->stdin_len)) < 0 ||
+	    (rc = get_int(s, o, key(s, "timeoutMs", "timeout_ms"), 0,
+			  REPLAY_MAX_TIMEOUT_MS, &c->timeout_ms)) < 0 ||
+	    (rc = get_bool(s, o, "ran", &c->ran)) < 0)
+		return rc;
+	c->has_stdin = c->stdin_data != NULL;
+	return c->ran ? read_result(s, o, c) : 0;
+}
+
+/* One record.  Unknown record types are skipped: a newer monkey may add
+ * some. */
+static int read_record(struct src *s, json_object *o, struct replay_log *log)
+{
+	const char *type = NULL;
+	int rc = get_str(s, o, "type", &type, NULL);
+	if (rc < 0)
+		return rc;
+	if (type && !strcmp(type, "header")) {
+		int64_t v = 0;
+		if ((rc = get_int(s, o, "version", 1, MONKEY_TRANSCRIPT_VERSION,
+				  &v)) <= 0)
+			return monkey_set_error(
+			    s->err, -EINVAL,
+			    "%s:%d: a header of a transcript version this "
+			    "monkey does not read (it reads 1 to %d)",
+			    s->path, s->line, MONKEY_TRANSCRIPT_VERSION);
+		bool first = !log->version;
+		s->version = (int)v;
+		if (first)
+			log->version = (int)v;
+		return read_header(s, o, log, first);
+	}
+	if (!type || strcmp(type, "command"))
+		return 0;
+	if (!log->version)
+		return monkey_set_error(s->err, -EINVAL,
+					"%s:%d: a command before the header "
+					"record",
+					s->path, s->line);
+	struct replay_command *v =
+	    realloc(log->cmds, (log->n + 1) * sizeof(*v));
+	if (!v)
+		return monkey_set_error(s->err, -ENOMEM, "out of memory");
+	log->cmds = v;
+	rc = read_command(s, o, &v[log->n]);
+	log->n++; /* freed with the log even when half read */
+	return rc;
+}
+
+/* One line, at most REPLAY_MAX_LINE bytes: a transcript is untrusted, and
+ * one endless line must not take all memory.  NUL bytes are kept (and
+ * make the line malformed).  Returns its length, 0 at the end, -E2BIG,
+ * -ENOMEM or -EIO. */
+static ssize_t read_line(FILE *f, char **buf, size_t *cap)
+{
+	size_t len = 0;
+	int ch;
+	while ((ch = getc(f)) != EOF) {
+		if (len >= REPLAY_MAX_LINE)
+			return -E2BIG;
+		if (len + 2 > *cap) {
+			size_t c = *cap ? *cap * 2 : 4096;
+			char *b = realloc(*buf, c);
+			if (!b)
+				return -ENOMEM;
+			*buf = b;
+			*cap = c;
+		}
+		(*buf)[len++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (ferror(f))
+		return -EIO;
+	if (len)
+		(*buf)[len] = '\0';
+	return (ssize_t)len;
+}
+
+static json_object *parse_line(const char *buf, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
+	size_t used = json_tokener_get_parse_end(tok);
+	bool ok = json_tokener_get_error(tok) == json_tokener_success &&
+		  strspn(buf + used, " \t\r\n") == len - used;
+	json_tokener_free(tok);
+	if (!ok || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int load_lines(FILE *f, struct src *s, struct replay_log *log)
+{
+	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int line = 0, r = 0;
-	bool header = false;
-	while (r == 0 && (len = getline(&buf, &cap, f)) >= 0) {
-		line++;
-		if (len <= 1)
-			continue;
-		json_object *o = json_tokener_parse(buf);
-		if (!o || !json_object_is_type(o, json_type_object)) {
-			json_object_put(o);
-			r = monkey_set_error(
-			    err, -EINVAL,
-			    "%s:%d: not a JSON record; is this "
-			    "a monkey transcript?",
-			    path, line);
-			break;
-		}
-		const char *type = str_field(o, "type");
-		if (type && !strcmp(type, "header")) {
-			int64_t v = int_field(o, "version", 0);
-			if (v < 1 || v > MONKEY_TRANSCRIPT_VERSION) {
-				r = monkey_set_error(
-				    err, -EINVAL,
-				    "%s:%d: transcript version %lld is not "
-				    "one this monkey reads (%d)",
-				    path, line, (long long)v,
-				    MONKEY_TRANSCRIPT_VERSION);
-			} else if (!header) {
-				/* A transcript appended to by several runs
-				 * replays from the first workspace. */
-				header = true;
-				log->workspace = dup_field(o, "workspace");
-				log->model = dup_field(o, "model");
-				log->task = dup_field(o, "task");
-				json_object *sb;
-				if (json_object_object_get_ex(o, "sandbox",
-							      &sb)) {
-					log->backend = dup_field(sb, "backend");
-					read_limits(sb, log);
-				}
-			}
-		} else if (type && !strcmp(type, "command")) {
-			if (!header) {
-				r = monkey_set_error(
-				    err, -EINVAL,
-				    "%s:%d: command before the "
-				    "header record",
-				    path, line);
-			} else {
-				struct replay_command *v = realloc(
-				    log->cmds, (log->n + 1) * sizeof(*v));
-				if (!v) {
-					r = monkey_set_error(err, -ENOMEM,
-							     "out of memory");
-				} else {
-					log->cmds = v;
-					r = parse_command(o, line, &v[log->n],
-							  path, err);
-					log->n++;
-				}
-			}
-		}
+	int r = 0;
+	while (r == 0 && (len = read_line(f, &buf, &cap)) != 0) {
+		s->line++;
+		if (len < 0)
+			return monkey_set_error(
+			    s->err, (int)len, "%s:%d: %s", s->path, s->line,
+			    len == -E2BIG ? "the line is longer than 64 MiB"
+					  : strerror((int)-len));
+		if (strspn(buf, " \t\r\n") == (size_t)len)
+			continue; /* blank */
+		json_object *o = parse_line(buf, (size_t)len);
+		if (!o)
+			return monkey_set_error(
+			    s->err, -EINVAL,
+			    "%s:%d: not a JSON record; is this a monkey "
+			    "transcript?",
+			    s->path, s->line);
+		r = read_record(s, o, log);
 		json_object_put(o);
 	}
-	free(buf);
-	if (r == 0 && !header)
-		r = monkey_set_error(err, -EINVAL,
+	if (r == 0 && !log->version)
+		r = monkey_set_error(s->err, -EINVAL,
 				     "%s: no header record; is this a monkey "
 				     "transcript?",
-				     path);
+				     s->path);
 	return r;
 }
 
@@ -226,35 +510,70 @@ int replay_load(const char *path, struct replay_log *log,
 	if (!f)
 		return monkey_set_error(err, -errno, "cannot open %s: %s", path,
 					strerror(errno));
-	int r = load_lines(f, path, log, err);
+	struct src s = {.path = path, .err = err};
+	int r = load_lines(f, &s, log);
 	fclose(f);
 	if (r < 0)
 		replay_log_free(log);
 	return r;
 }
 
-int replay_run(struct monkey_executor *ex, const struct replay_command *c,
-	       struct replay_check *chk, struct monkey_error *err)
+char *replay_command_workdir(const char *root, const struct replay_command *c,
+			     char **why)
 {
-	memset(chk, 0, sizeof(*chk));
-	if (!c->ran) {
-		chk->skipped = true;
+	*why = NULL;
+	_cleanup_free_ char *rel = NULL;
+	int r =
+	    tools_shell_workdir(root, c->workdir ? c->workdir : ".", &rel, why);
+	if (r < 0) {
+		if (!*why)
+			*why = strdup(strerror(-r));
+		return NULL;
+	}
+	return strcmp(rel, ".") ? monkey_strdup_printf("%s/%s", root, rel)
+				: strdup(root);
+}
+
+/* The transcript's copy of one stream, made the same way. */
+static char *output_copy(const struct monkey_capture *cap)
+{
+	size_t len = 0, n = 0;
+	_cleanup_free_ char *all = monkey_capture_join(cap, &len);
+	_cleanup_free_ char *cut =
+	    all ? monkey_shorten(all, len, MONKEY_TRANSCRIPT_OUTPUT_COPY, &n)
+		: NULL;
+	return cut ? monkey_utf8_sanitize(cut, n, NULL) : NULL;
+}
+
+static bool skipped(const struct replay_command *c, struct replay_check *chk)
+{
+	if (!c->ran)
 		snprintf(chk->reason, sizeof(chk->reason),
 			 "not run in the recording: %s",
 			 c->error ? c->error : "refused");
-		return 0;
-	}
-	if (c->cancelled) {
-		chk->skipped = true;
+	else if (c->cancelled)
 		snprintf(chk->reason, sizeof(chk->reason),
 			 "interrupted in the recording");
+	else
+		return false;
+	chk->skipped = true;
+	return true;
+}
+
+int replay_run(struct monkey_executor *ex, const struct replay_command *c,
+	       int64_t timeout_cap_ms, struct replay_check *chk,
+	       struct monkey_error *err)
+{
+	memset(chk, 0, sizeof(*chk));
+	if (skipped(c, chk))
 		return 0;
-	}
-	/* Borrow the record's fields; tool_args is not freed. */
+	/* Borrow the record's fields; tool_args is not freed.  The
+	 * recorded timeout can only shorten the replay's. */
 	struct tool_args a = {
 	    .kind = TOOL_SHELL,
 	    .argv = c->argv,
 	    .workdir = c->workdir,
+	    .timeout_ms = c->timeout_ms,
 	    .stdin_data = c->stdin_data,
 	    .stdin_len = c->stdin_len,
 	    .has_stdin = c->has_stdin,
@@ -262,7 +581,7 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	struct tools_shell_ctx sc = {
 	    .ex = ex,
 	    .root = monkey_executor_workspace(ex),
-	    .timeout_cap_ms = c->timeout_ms,
+	    .timeout_cap_ms = timeout_cap_ms,
 	};
 	struct tools_shell_outcome so;
 	int r = tools_shell_run(&sc, &a, &so);
@@ -281,10 +600,23 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	chk->stderr_bytes = so.res.err.total;
 	memcpy(chk->stdout_sha256, so.stdout_sha256, 65);
 	memcpy(chk->stderr_sha256, so.stderr_sha256, 65);
+	chk->stdout_copy = output_copy(&so.res.out);
+	chk->stderr_copy = output_copy(&so.res.err);
 	snprintf(chk->error, sizeof(chk->error), "%s", so.res.error);
 	chk->exit_match = chk->exit_code == c->exit_code;
 	chk->stdout_match = !strcmp(chk->stdout_sha256, c->stdout_sha256);
 	chk->stderr_match = !strcmp(chk->stderr_sha256, c->stderr_sha256);
 	tools_shell_outcome_free(&so);
+	if (!chk->stdout_copy || !chk->stderr_copy) {
+		replay_check_free(chk);
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	}
 	return 0;
+}
+
+void replay_check_free(struct replay_check *chk)
+{
+	free(chk->stdout_copy);
+	free(chk->stderr_copy);
+	chk->stdout_copy = chk->stderr_copy = NULL;
 }

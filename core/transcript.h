@@ -8,7 +8,14 @@
 
 #include <monkey/error.h>
 
-#define MONKEY_TRANSCRIPT_VERSION 1
+/* 2: keys in camelCase as in "monkey exec --json"; the header lists only
+ * the limits the backend enforced; commands keep copies of their output.
+ * Replay reads 1 and 2. */
+#define MONKEY_TRANSCRIPT_VERSION 2
+/* Bytes of each output stream a command record keeps (head and tail, with
+ * an omission marker between), for replay's diff.  The SHA-256 covers
+ * the whole stream. */
+#define MONKEY_TRANSCRIPT_OUTPUT_COPY 4096
 
 struct transcript {
 	int fd;

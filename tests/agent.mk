@@ -14,7 +14,8 @@ AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 agent_tests = tests/test_agent_units tests/test_agent_fs_full
 if BACKEND_SPAWN
 agent_tests += tests/test_agent_tools tests/test_agent_http \
-	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api
+	tests/test_agent_cli tests/test_agent_replay tests/test_agent_approval \
+	tests/test_agent_api
 if BACKEND_DOCKER
 agent_tests += tests/test_agent_docker
 endif
@@ -47,6 +48,11 @@ tests_test_agent_cli_SOURCES = tests/test_agent_cli.c
 tests_test_agent_cli_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_agent_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_cli_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_replay_SOURCES = tests/test_agent_replay.c
+tests_test_agent_replay_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_replay_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_replay_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_approval_SOURCES = tests/test_agent_approval.c
 tests_test_agent_approval_CPPFLAGS = $(TEST_CPPFLAGS)
