@@ -69,6 +69,86 @@ static char *dup_opt(const char *s, bool *oom)
 	return d;
 }
 
+/* The executor, the workspace and default working directory, and what
+ * depends on them: the system prompt (unless the caller gave one) and the
+ * transcript's description of the sandbox. */
+static int open_sandbox(struct monkey_agent *a,
+			const struct monkey_exec_options *exec,
+			struct monkey_error *err)
+{
+	int r = monkey_executor_open(exec, &a->ex, err);
+	if (r < 0)
+		return r;
+	a->timeout_ms = exec->timeout_ms;
+	if (!(a->root = strdup(monkey_executor_workspace(a->ex))))
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	if (exec->workdir) {
+		char *msg = NULL;
+		r = tools_shell_workdir(a->root, exec->workdir,
+					&a->default_workdir, &msg);
+		if (r < 0) {
+			r = monkey_set_error(err, r, "--workdir: %s",
+					     msg ? msg : strerror(-r));
+			free(msg);
+			return r;
+		}
+	} else if (!(a->default_workdir = strdup("."))) {
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	}
+	if (!a->system_prompt && !(a->system_prompt = agent_system_prompt(
+				       monkey_executor_backend(a->ex), exec,
+				       a->root, a->default_workdir)))
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	a->opts.system_prompt = a->system_prompt;
+	a->prov.system = a->system_prompt;
+	a->sandbox_info = agent_record_sandbox(exec, a->ex);
+	return 0;
+}
+
+/* Resolve the model and provider and check the key, before anything
+ * runs. */
+static int open_provider(struct monkey_agent *a, struct monkey_error *err)
+{
+	struct monkey_agent_options *o = &a->opts;
+	int kind = o->provider == MONKEY_PROVIDER_OPENAI ? PROVIDER_OPENAI
+		   : o->provider == MONKEY_PROVIDER_ANTHROPIC
+		       ? PROVIDER_ANTHROPIC
+		       : agent_infer_provider(o->model);
+	const char *model = o->model ? monkey_agent_resolve_model(o->model)
+			    : kind == PROVIDER_OPENAI
+				? MONKEY_AGENT_DEFAULT_OPENAI_MODEL
+				: MONKEY_AGENT_DEFAULT_MODEL;
+	const struct provider_ops *ops = kind == PROVIDER_OPENAI
+					     ? &provider_openai_ops
+					     : &provider_anthropic_ops;
+	const char *key = o->api_key ? o->api_key : getenv(ops->key_var);
+	if (!key || !*key)
+		return monkey_set_error(
+		    err, -ENOKEY,
+		    "%s is not set: export %s=<your key> to use the %s "
+		    "provider (model %s)%s",
+		    ops->key_var, ops->key_var, ops->name, model,
+		    kind == PROVIDER_OPENAI
+			? "; servers without authentication (Ollama, "
+			  "llama.cpp) accept any value"
+			: "; for an OpenAI-compatible server set "
+			  "OPENAI_API_KEY and use --provider openai");
+	if (kind == PROVIDER_ANTHROPIC && !o->max_tokens)
+		o->max_tokens = MONKEY_AGENT_DEFAULT_MAX_TOKENS;
+	int r = provider_init(&a->prov, kind, model, key, o->base_url, err);
+	if (r < 0)
+		return r;
+	a->prov.max_tokens = o->max_tokens;
+	a->prov.max_retries = o->max_retries;
+	a->prov.tools = monkey_tools;
+	a->prov.n_tools = TOOL_COUNT;
+	a->prov.cancel = &a->cancel;
+	a->prov.cb.text = on_text;
+	a->prov.cb.notice = on_notice;
+	a->prov.cb.ctx = a;
+	return 0;
+}
+
 int monkey_agent_open(const struct monkey_agent_options *opts,
 		      const struct monkey_exec_options *exec,
 		      struct monkey_agent **out, struct monkey_error *err)
@@ -88,93 +168,31 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 		o->output_max = MONKEY_AGENT_DEFAULT_OUTPUT_MAX;
 	if (!o->history_max)
 		o->history_max = MONKEY_AGENT_DEFAULT_HISTORY_MAX;
-
-	int kind = o->provider == MONKEY_PROVIDER_OPENAI ? PROVIDER_OPENAI
-		   : o->provider == MONKEY_PROVIDER_ANTHROPIC
-		       ? PROVIDER_ANTHROPIC
-		       : agent_infer_provider(o->model);
-	const char *model = o->model ? monkey_agent_resolve_model(o->model)
-			    : kind == PROVIDER_OPENAI
-				? MONKEY_AGENT_DEFAULT_OPENAI_MODEL
-				: MONKEY_AGENT_DEFAULT_MODEL;
-	const struct provider_ops *ops = kind == PROVIDER_OPENAI
-					     ? &provider_openai_ops
-					     : &provider_anthropic_ops;
-	/* The key is checked before anything runs. */
-	const char *key = o->api_key ? o->api_key : getenv(ops->key_var);
-	if (!key || !*key) {
-		free(a);
-		return monkey_set_error(
-		    err, -ENOKEY,
-		    "%s is not set: export %s=<your key> to use the %s "
-		    "provider (model %s)%s",
-		    ops->key_var, ops->key_var, ops->name, model,
-		    kind == PROVIDER_OPENAI
-			? "; servers without authentication (Ollama, "
-			  "llama.cpp) accept any value"
-			: "; for an OpenAI-compatible server set "
-			  "OPENAI_API_KEY and use --provider openai");
-	}
-	if (kind == PROVIDER_ANTHROPIC && !o->max_tokens)
-		o->max_tokens = MONKEY_AGENT_DEFAULT_MAX_TOKENS;
-	int r = provider_init(&a->prov, kind, model, key, o->base_url, err);
+	int r = open_provider(a, err);
 	if (r < 0) {
 		free(a);
 		return r;
 	}
-	a->prov.max_tokens = o->max_tokens;
-	a->prov.max_retries = o->max_retries;
-	a->prov.tools = monkey_tools;
-	a->prov.n_tools = TOOL_COUNT;
-	a->prov.cancel = &a->cancel;
-	a->prov.cb.text = on_text;
-	a->prov.cb.notice = on_notice;
-	a->prov.cb.ctx = a;
-
 	struct monkey_exec_options defaults;
 	if (!exec) {
 		monkey_exec_options_init(&defaults);
 		exec = &defaults;
 	}
-	r = monkey_executor_open(exec, &a->ex, err);
-	if (r < 0)
-		goto fail;
 	bool oom = false;
-	a->root = dup_opt(monkey_executor_workspace(a->ex), &oom);
 	a->transcript_opt = dup_opt(o->transcript, &oom);
 	o->transcript = a->transcript_opt;
-	a->timeout_ms = exec->timeout_ms;
-	a->system_prompt =
-	    o->system_prompt
-		? dup_opt(o->system_prompt, &oom)
-		: agent_system_prompt(monkey_executor_backend_name(a->ex));
+	if (o->system_prompt)
+		a->system_prompt = dup_opt(o->system_prompt, &oom);
 	o->system_prompt = a->system_prompt;
 	o->model = o->api_key = o->base_url = NULL; /* borrowed: gone */
-	a->prov.system = a->system_prompt;
-	if (oom || !a->root || !a->system_prompt) {
-		r = monkey_set_error(err, -ENOMEM, "out of memory");
-		goto fail;
+	r = oom ? monkey_set_error(err, -ENOMEM, "out of memory")
+		: open_sandbox(a, exec, err);
+	if (r < 0) {
+		monkey_agent_close(a);
+		return r;
 	}
-	if (exec->workdir) {
-		char *msg = NULL;
-		r = tools_shell_workdir(a->root, exec->workdir,
-					&a->default_workdir, &msg);
-		if (r < 0) {
-			r = monkey_set_error(err, r, "--workdir: %s",
-					     msg ? msg : strerror(-r));
-			free(msg);
-			goto fail;
-		}
-	} else if (!(a->default_workdir = strdup("."))) {
-		r = monkey_set_error(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	a->sandbox_info = agent_record_sandbox(exec, a->ex);
 	*out = a;
 	return 0;
-fail:
-	monkey_agent_close(a);
-	return r;
 }
 
 void monkey_agent_cancel(struct monkey_agent *a)

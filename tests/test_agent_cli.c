@@ -607,6 +607,43 @@ static void test_transcript_dir_not_ours_is_refused(void **state)
 	free(xdg);
 }
 
+/* The model is told the truth about its sandbox: the backend in use, its
+ * network, what it enforces and not, the absolute workspace. */
+static void test_system_prompt_describes_the_sandbox_in_use(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(&f->srv, "{\"repeat_last\": true, \"steps\": "
+				      "[{\"reply\": {\"text\": \"ok\"}}]}");
+	static const char *spawn[] = {"--timeout", "12345", NULL};
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", spawn, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	char *p = ta_request_system(&f->srv, 0);
+	assert_non_null(p);
+	char *root = realpath(f->ws.dir, NULL), want[4400];
+	snprintf(want, sizeof(want), "The workspace is %s;", root);
+	free(root);
+	assert_true(tu_contains(p, want));
+	assert_true(tu_contains(p, "'spawn' sandbox"));
+	assert_true(tu_contains(p, "this machine's network"));
+	assert_true(tu_contains(p, "killed after 12345 ms"));
+	assert_false(tu_contains(p, "no network unless"));
+	free(p);
+#ifdef HAVE_BACKEND_NONE
+	static const char *none[] = {"--sandbox", "none", NULL};
+	tu_run_free(&f->run);
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", none, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	p = ta_request_system(&f->srv, 1);
+	assert_non_null(p);
+	assert_true(tu_contains(p, "there is NO sandbox"));
+	assert_true(tu_contains(p, "/bin/sh -c"));
+	assert_false(tu_contains(p, "without a shell"));
+	free(p);
+#endif
+}
+
 static void test_max_iterations_stops_and_says_so(void **state)
 {
 	struct fx *f = *state;
@@ -779,6 +816,7 @@ int main(void)
 	    T(test_default_transcript_falls_back_to_home),
 	    T(test_symlink_at_any_transcript_component_is_refused),
 	    T(test_transcript_dir_not_ours_is_refused),
+	    T(test_system_prompt_describes_the_sandbox_in_use),
 	    T(test_max_iterations_stops_and_says_so),
 	    T(test_max_tokens_stop_reason_says_so),
 	    T(test_refusal_stop_reason_says_so),
