@@ -45,11 +45,29 @@ int monkey_agent_exit_status(int end)
 static void on_text(void *ctx, const char *text, size_t len)
 {
 	struct monkey_agent *a = ctx;
-	/* Kept for the report; a failed append only loses the copy. */
-	(void)provider_stream_append(&a->text, &a->text_len, &a->text_cap, text,
-				     len);
 	if (a->opts.cb.text)
 		a->opts.cb.text(a->opts.cb.ctx, text, len);
+}
+
+/* The text blocks of a reply, joined as they streamed (NULL if none). */
+static char *reply_text(const struct agent_message *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->blocks[i].type == AGENT_BLOCK_TEXT)
+			n += strlen(m->blocks[i].text);
+	char *s = n ? malloc(n + 1) : NULL;
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0, off = 0; i < m->n; i++) {
+		if (m->blocks[i].type != AGENT_BLOCK_TEXT)
+			continue;
+		size_t k = strlen(m->blocks[i].text);
+		memcpy(s + off, m->blocks[i].text, k + 1);
+		off += k;
+	}
+	return s;
 }
 
 static void on_notice(void *ctx, int level, const char *msg)
@@ -140,6 +158,7 @@ static int open_provider(struct monkey_agent *a, struct monkey_error *err)
 		return r;
 	a->prov.max_tokens = o->max_tokens;
 	a->prov.max_retries = o->max_retries;
+	a->prov.reply_max = o->reply_max;
 	a->prov.tools = monkey_tools;
 	a->prov.n_tools = TOOL_COUNT;
 	a->prov.cancel = &a->cancel;
@@ -168,6 +187,8 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 		o->output_max = MONKEY_AGENT_DEFAULT_OUTPUT_MAX;
 	if (!o->history_max)
 		o->history_max = MONKEY_AGENT_DEFAULT_HISTORY_MAX;
+	if (!o->reply_max)
+		o->reply_max = MONKEY_AGENT_DEFAULT_REPLY_MAX;
 	int r = open_provider(a, err);
 	if (r < 0) {
 		free(a);
@@ -241,7 +262,6 @@ void monkey_agent_close(struct monkey_agent *a)
 	free(a->transcript_opt);
 	free(a->system_prompt);
 	free(a->transcript_path);
-	free(a->text);
 	free(a);
 }
 
@@ -299,7 +319,6 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 			return 0;
 		}
 		struct provider_turn t;
-		a->text_len = 0;
 		int r = provider_turn(&a->prov, h, &t, err);
 		if (r == -ECANCELED || a->cancel) {
 			if (r == 0)
@@ -315,8 +334,7 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 		rep->iterations = it;
 		agent_record_turn(a, it, &t);
 		free(rep->final_text);
-		rep->final_text =
-		    a->text_len ? strndup(a->text, a->text_len) : NULL;
+		rep->final_text = reply_text(&t.msg);
 		bool tools = has_tool_use(&t.msg);
 		int stop = t.stop;
 		char stop_raw[sizeof(t.stop_raw)];

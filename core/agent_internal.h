@@ -30,9 +30,6 @@ struct monkey_agent {
 	bool running;
 	char *transcript_path;
 	struct transcript tr;
-	/* Text of the turn being streamed (the final answer, at the end). */
-	char *text;
-	size_t text_len, text_cap;
 	int tool_calls;
 };
 

@@ -202,6 +202,9 @@ static void help(void)
 	    "older tool\n"
 	    "                        outputs are shortened, then the oldest "
 	    "steps dropped\n"
+	    "  --reply-max BYTES     largest reply accepted from the model's "
+	    "API (%d);\n"
+	    "                        past it the run ends with an error\n"
 	    "  --require-approval    ask before every shell command (y / n / "
 	    "a = always)\n"
 	    "  -y, --yes             approve every command without asking\n"
@@ -230,7 +233,7 @@ static void help(void)
 	    MONKEY_AGENT_DEFAULT_MODEL, MONKEY_AGENT_DEFAULT_MAX_ITERATIONS,
 	    MONKEY_AGENT_DEFAULT_MAX_TOKENS, MONKEY_AGENT_DEFAULT_MAX_RETRIES,
 	    MONKEY_AGENT_DEFAULT_OUTPUT_MAX, MONKEY_AGENT_DEFAULT_HISTORY_MAX,
-	    monkey_cli_sandbox_help);
+	    MONKEY_AGENT_DEFAULT_REPLY_MAX, monkey_cli_sandbox_help);
 }
 
 enum {
@@ -244,6 +247,7 @@ enum {
 	OPT_MAX_RETRIES,
 	OPT_MODEL_OUTPUT,
 	OPT_HISTORY_MAX,
+	OPT_REPLY_MAX,
 	OPT_REQUIRE_APPROVAL,
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
@@ -287,6 +291,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 	    {"model-output", required_argument, NULL, OPT_MODEL_OUTPUT},
 	    {"history-max", required_argument, NULL, OPT_HISTORY_MAX},
+	    {"reply-max", required_argument, NULL, OPT_REPLY_MAX},
 	    {"require-approval", no_argument, NULL, OPT_REQUIRE_APPROVAL},
 	    {"yes", no_argument, NULL, 'y'},
 	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
@@ -365,6 +370,12 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 				      &v) < 0)
 				return 2;
 			ao->history_max = (size_t)v;
+			break;
+		case OPT_REPLY_MAX:
+			if (parse_int("--reply-max", optarg, 65536, 1L << 30,
+				      &v) < 0)
+				return 2;
+			ao->reply_max = (size_t)v;
 			break;
 		case OPT_REQUIRE_APPROVAL:
 			ao->require_approval = true;

@@ -43,6 +43,9 @@ extern "C" {
 #define MONKEY_AGENT_DEFAULT_OUTPUT_MAX 10240
 /* Bytes of conversation kept; older turns are shortened, then dropped. */
 #define MONKEY_AGENT_DEFAULT_HISTORY_MAX (256 * 1024)
+/* Bytes of one model reply, as received: a provider that sends more is
+ * cut off with an error instead of filling memory. */
+#define MONKEY_AGENT_DEFAULT_REPLY_MAX (32 * 1024 * 1024)
 
 enum monkey_agent_provider {
 	MONKEY_PROVIDER_AUTO = 0, /* from the model name, then the keys set */
@@ -133,6 +136,10 @@ struct monkey_agent_options {
 	size_t history_max;	   /* 0 = MONKEY_AGENT_DEFAULT_HISTORY_MAX */
 	const char *system_prompt; /* NULL = the built-in one */
 	struct monkey_agent_callbacks cb;
+	/* Bytes of one reply (the whole response body, however it is
+	 * framed); past it the request fails.  0 =
+	 * MONKEY_AGENT_DEFAULT_REPLY_MAX. */
+	size_t reply_max;
 };
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);
