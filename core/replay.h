@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <monkey/exec.h>
 
@@ -75,6 +76,9 @@ struct replay_log {
  * line and the field. */
 int replay_load(const char *path, struct replay_log *log,
 		struct monkey_error *err);
+/* The same from an open stream; name is used in messages. */
+int replay_load_file(FILE *f, const char *name, struct replay_log *log,
+		     struct monkey_error *err);
 void replay_log_free(struct replay_log *log);
 
 /* Safety level of a backend a transcript names: the shipped ones are

@@ -84,9 +84,10 @@ bench-agent: tests/bench_agent$(EXEEXT)
 	./tests/bench_agent
 
 # Fuzz targets (libFuzzer, clang), not part of "make check":
-#   make fuzz             both targets, FUZZ_SECONDS (30) each
+#   make fuzz             every target, FUZZ_SECONDS (30) each
 #   make fuzz-sse         SSE parser + provider stream handlers
 #   make fuzz-tools       tool arguments, path confinement, quoting
+#   make fuzz-replay      transcripts as replay reads them
 # New inputs that grow coverage are kept in tests/fuzz/work-* in the build
 # tree; the seeds in tests/fuzz/corpus are never written to.
 FUZZ_CC = clang
@@ -99,6 +100,7 @@ FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/sse.c core/provider.c \
 	core/provider_http.c core/provider_anthropic.c \
 	core/provider_openai.c core/agent_history.c core/capture.c \
 	core/util.c
+FUZZ_REPLAY_SRC = tests/fuzz/fuzz_replay.c core/replay_load.c core/util.c
 FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/tools.c \
 	core/tools_path.c core/tools_fs.c core/approval.c core/capture.c \
 	core/util.c
@@ -113,6 +115,11 @@ tests/fuzz/fuzz-tools: $(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) config.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
 		$(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) $(CURL_LIBS)
 
+tests/fuzz/fuzz-replay: $(FUZZ_REPLAY_SRC:%=$(top_srcdir)/%) config.h
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+		$(FUZZ_REPLAY_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) -lm
+
 fuzz-sse: tests/fuzz/fuzz-sse
 	@$(MKDIR_P) tests/fuzz/work-sse
 	tests/fuzz/fuzz-sse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
@@ -124,12 +131,18 @@ fuzz-tools: tests/fuzz/fuzz-tools
 		$(FUZZ_ARGS) tests/fuzz/work-tools \
 		$(top_srcdir)/tests/fuzz/corpus/tools
 
-fuzz: fuzz-sse fuzz-tools
+fuzz-replay: tests/fuzz/fuzz-replay
+	@$(MKDIR_P) tests/fuzz/work-replay
+	tests/fuzz/fuzz-replay -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(FUZZ_ARGS) tests/fuzz/work-replay \
+		$(top_srcdir)/tests/fuzz/corpus/replay
 
-.PHONY: fuzz fuzz-sse fuzz-tools
-CLEANFILES += tests/fuzz/fuzz-sse tests/fuzz/fuzz-tools
+fuzz: fuzz-sse fuzz-tools fuzz-replay
+
+.PHONY: fuzz fuzz-sse fuzz-tools fuzz-replay
+CLEANFILES += tests/fuzz/fuzz-sse tests/fuzz/fuzz-tools tests/fuzz/fuzz-replay
 clean-local: clean-fuzz
 clean-fuzz:
-	-rm -rf tests/fuzz/work-sse tests/fuzz/work-tools
+	-rm -rf tests/fuzz/work-sse tests/fuzz/work-tools tests/fuzz/work-replay
 EXTRA_DIST += tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_tools.c \
-	tests/fuzz/corpus
+	tests/fuzz/fuzz_replay.c tests/fuzz/corpus
