@@ -231,10 +231,11 @@ static void show_setup(struct monkey_executor *ex,
 	show_limits(o, be->capabilities, r);
 }
 
-/* Prints the command as it will run; returns its working directory
- * (caller frees), or NULL when it will not run (said why). */
+/* Prints the command as it will run (argv, working directory, timeout,
+ * stdin); returns its working directory (caller frees), or NULL when it
+ * will not run (said why). */
 static char *show_command(size_t i, size_t n, struct monkey_executor *ex,
-			  const struct replay_command *c)
+			  const struct replay_command *c, int64_t cap_ms)
 {
 	_cleanup_free_ char *cmd =
 	    monkey_quote_argv((const char *const *)c->argv.v);
@@ -249,6 +250,14 @@ static char *show_command(size_t i, size_t n, struct monkey_executor *ex,
 		return NULL;
 	}
 	put_clean("      in %s", wd);
+	/* The recorded limit only ever shortens the replay's. */
+	int64_t t = c->timeout_ms > 0 && (!cap_ms || c->timeout_ms < cap_ms)
+			? c->timeout_ms
+			: cap_ms;
+	if (t)
+		printf(", timeout %lld ms", (long long)t);
+	else
+		printf(", no timeout");
 	if (c->has_stdin)
 		printf(", %zu bytes on stdin", c->stdin_len);
 	putchar('\n');
@@ -375,7 +384,8 @@ static int replay_all(struct monkey_executor *ex,
 	int status = 0;
 	for (size_t i = 0; i < log->n && !interrupted; i++) {
 		const struct replay_command *c = &log->cmds[i];
-		_cleanup_free_ char *wd = show_command(i + 1, log->n, ex, c);
+		_cleanup_free_ char *wd =
+		    show_command(i + 1, log->n, ex, c, o->timeout_ms);
 		struct replay_check chk = {0};
 		struct monkey_error err = {0};
 		if (!c->ran || c->cancelled) {

@@ -265,6 +265,25 @@ static void setup(struct provider *p, struct xfer *x, const char *url,
 /* Outcome of one attempt. */
 enum attempt { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FAIL, ATTEMPT_CANCELLED };
 
+/* Why a reply past the bound was cut off, naming the bound and the
+ * option that raises it. */
+static void too_large(const struct provider *p, const char *url, char *why,
+		      size_t why_len)
+{
+	char size[32];
+	if (p->reply_max % (1024 * 1024) == 0)
+		snprintf(size, sizeof(size), "%zu MiB",
+			 p->reply_max / (1024 * 1024));
+	else
+		snprintf(size, sizeof(size), "%zu bytes", p->reply_max);
+	snprintf(why, why_len,
+		 "%s: the reply from %s went past %s, the bound on one reply "
+		 "(what is received and what parsing it holds at once), and "
+		 "was cut off; if a model really answers with more, raise it "
+		 "with --reply-max BYTES",
+		 p->ops->name, url, size);
+}
+
 static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
 			     const char *errbuf, const char *url, char *why,
 			     size_t why_len)
@@ -273,18 +292,7 @@ static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
 	if (p->cancel && *p->cancel)
 		return ATTEMPT_CANCELLED;
 	if (x->too_large) {
-		char size[32];
-		if (p->reply_max % (1024 * 1024) == 0)
-			snprintf(size, sizeof(size), "%zu MiB",
-				 p->reply_max / (1024 * 1024));
-		else
-			snprintf(size, sizeof(size), "%zu bytes", p->reply_max);
-		snprintf(why, why_len,
-			 "%s: the reply from %s went past %s, the bound on "
-			 "one reply (what is received and what parsing it "
-			 "holds at once), and was cut off; if a model really "
-			 "answers with more, raise it with --reply-max BYTES",
-			 name, url, size);
+		too_large(p, url, why, why_len);
 		return ATTEMPT_FAIL;
 	}
 	if (rc != CURLE_OK && !x->parser_stopped && !x->s->failed) {

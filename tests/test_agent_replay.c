@@ -114,13 +114,15 @@ static void test_replay_matches_the_recording(void **state)
 	replay_ws(f, f->ws.transcript, NULL, NULL);
 	assert_int_equal(f->run.status, 0);
 	char want[4400];
-	snprintf(want, sizeof(want), "[1/4] $ cat data.txt\n      in %s\n",
+	snprintf(want, sizeof(want),
+		 "[1/4] $ cat data.txt\n      in %s, timeout 60000 ms\n",
 		 f->ws.dir);
 	assert_true(tu_contains(f->run.out, want));
 	assert_true(tu_contains(f->run.out, "[2/4] $ sh -c"));
 	/* Each command is shown as it will run: argv, directory, stdin. */
 	snprintf(want, sizeof(want),
-		 "[3/4] $ tr a-z A-Z\n      in %s/sub, 6 bytes on stdin\n",
+		 "[3/4] $ tr a-z A-Z\n      in %s/sub, timeout 60000 ms, 6 "
+		 "bytes on stdin\n",
 		 f->ws.dir);
 	assert_true(tu_contains(f->run.out, want));
 	assert_true(tu_contains(f->run.out, "[4/4] $ pwd\n      -> skipped: "
@@ -268,7 +270,8 @@ static void test_replay_keeps_a_shorter_command_timeout(void **state)
 			 0);
 	assert_int_equal(f->run.status, 0);
 	replay_ws(f, f->ws.transcript, NULL, NULL);
-	assert_true(tu_contains(f->run.out, "[1/1] $ sleep 5"));
+	assert_true(tu_contains(f->run.out, "[1/1] $ sleep 5\n      in "));
+	assert_true(tu_contains(f->run.out, ", timeout 300 ms\n"));
 	assert_true(tu_contains(f->run.out, "-> match"));
 	assert_int_equal(f->run.status, 0);
 }
