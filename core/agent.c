@@ -45,11 +45,29 @@ int monkey_agent_exit_status(int end)
 static void on_text(void *ctx, const char *text, size_t len)
 {
 	struct monkey_agent *a = ctx;
-	/* Kept for the report; a failed append only loses the copy. */
-	(void)provider_stream_append(&a->text, &a->text_len, &a->text_cap, text,
-				     len);
 	if (a->opts.cb.text)
 		a->opts.cb.text(a->opts.cb.ctx, text, len);
+}
+
+/* The text blocks of a reply, joined as they streamed (NULL if none). */
+static char *reply_text(const struct agent_message *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->blocks[i].type == AGENT_BLOCK_TEXT)
+			n += strlen(m->blocks[i].text);
+	char *s = n ? malloc(n + 1) : NULL;
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0, off = 0; i < m->n; i++) {
+		if (m->blocks[i].type != AGENT_BLOCK_TEXT)
+			continue;
+		size_t k = strlen(m->blocks[i].text);
+		memcpy(s + off, m->blocks[i].text, k + 1);
+		off += k;
+	}
+	return s;
 }
 
 static void on_notice(void *ctx, int level, const char *msg)
@@ -67,6 +85,94 @@ static char *dup_opt(const char *s, bool *oom)
 	if (!d)
 		*oom = true;
 	return d;
+}
+
+/* The executor, the workspace and default working directory, and what
+ * depends on them: the system prompt (unless the caller gave one) and the
+ * transcript's description of the sandbox. */
+static int open_sandbox(struct monkey_agent *a,
+			const struct monkey_exec_options *exec,
+			struct monkey_error *err)
+{
+	int r = monkey_executor_open(exec, &a->ex, err);
+	if (r < 0)
+		return r;
+	a->timeout_ms = exec->timeout_ms;
+	if (!(a->root = strdup(monkey_executor_workspace(a->ex))))
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	if (exec->workdir) {
+		char *msg = NULL;
+		r = tools_shell_workdir(a->root, exec->workdir,
+					&a->default_workdir, &msg);
+		if (r < 0) {
+			r = monkey_set_error(err, r, "--workdir: %s",
+					     msg ? msg : strerror(-r));
+			free(msg);
+			return r;
+		}
+	} else if (!(a->default_workdir = strdup("."))) {
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	}
+	if (!a->system_prompt && !(a->system_prompt = agent_system_prompt(
+				       monkey_executor_backend(a->ex), exec,
+				       a->root, a->default_workdir)))
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	a->opts.system_prompt = a->system_prompt;
+	a->prov.system = a->system_prompt;
+	a->sandbox_info = agent_record_sandbox(exec, a->ex);
+	return 0;
+}
+
+/* Resolve the model and provider and check the key, before anything
+ * runs. */
+static int open_provider(struct monkey_agent *a, struct monkey_error *err)
+{
+	struct monkey_agent_options *o = &a->opts;
+	int kind = o->provider == MONKEY_PROVIDER_OPENAI ? PROVIDER_OPENAI
+		   : o->provider == MONKEY_PROVIDER_ANTHROPIC
+		       ? PROVIDER_ANTHROPIC
+		       : agent_infer_provider(o->model);
+	const char *model = o->model ? monkey_agent_resolve_model(o->model)
+			    : kind == PROVIDER_OPENAI
+				? MONKEY_AGENT_DEFAULT_OPENAI_MODEL
+				: MONKEY_AGENT_DEFAULT_MODEL;
+	const struct provider_ops *ops = kind == PROVIDER_OPENAI
+					     ? &provider_openai_ops
+					     : &provider_anthropic_ops;
+	/* The key is checked before anything runs.  An OpenAI-compatible
+	 * server of the user's own (a base URL is given) may need none:
+	 * Ollama and llama.cpp's server do not. */
+	const char *key = o->api_key ? o->api_key : getenv(ops->key_var);
+	const char *url_env = getenv(ops->url_var);
+	bool own_server =
+	    (o->base_url && *o->base_url) || (url_env && *url_env);
+	if ((!key || !*key) && !(kind == PROVIDER_OPENAI && own_server))
+		return monkey_set_error(
+		    err, -ENOKEY,
+		    "%s is not set: export %s=<your key> to use the %s "
+		    "provider (model %s)%s",
+		    ops->key_var, ops->key_var, ops->name, model,
+		    kind == PROVIDER_OPENAI
+			? "; a local server without authentication (Ollama, "
+			  "llama.cpp) needs no key: give its --base-url or "
+			  "OPENAI_BASE_URL"
+			: "; for an OpenAI-compatible server set "
+			  "OPENAI_API_KEY and use --provider openai");
+	if (kind == PROVIDER_ANTHROPIC && !o->max_tokens)
+		o->max_tokens = MONKEY_AGENT_DEFAULT_MAX_TOKENS;
+	int r = provider_init(&a->prov, kind, model, key, o->base_url, err);
+	if (r < 0)
+		return r;
+	a->prov.max_tokens = o->max_tokens;
+	a->prov.max_retries = o->max_retries;
+	a->prov.reply_max = o->reply_max;
+	a->prov.tools = monkey_tools;
+	a->prov.n_tools = TOOL_COUNT;
+	a->prov.cancel = &a->cancel;
+	a->prov.cb.text = on_text;
+	a->prov.cb.notice = on_notice;
+	a->prov.cb.ctx = a;
+	return 0;
 }
 
 int monkey_agent_open(const struct monkey_agent_options *opts,
@@ -88,99 +194,33 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 		o->output_max = MONKEY_AGENT_DEFAULT_OUTPUT_MAX;
 	if (!o->history_max)
 		o->history_max = MONKEY_AGENT_DEFAULT_HISTORY_MAX;
-
-	int kind = o->provider == MONKEY_PROVIDER_OPENAI ? PROVIDER_OPENAI
-		   : o->provider == MONKEY_PROVIDER_ANTHROPIC
-		       ? PROVIDER_ANTHROPIC
-		       : agent_infer_provider(o->model);
-	const char *model = o->model ? monkey_agent_resolve_model(o->model)
-			    : kind == PROVIDER_OPENAI
-				? MONKEY_AGENT_DEFAULT_OPENAI_MODEL
-				: MONKEY_AGENT_DEFAULT_MODEL;
-	const struct provider_ops *ops = kind == PROVIDER_OPENAI
-					     ? &provider_openai_ops
-					     : &provider_anthropic_ops;
-	/* The key is checked before anything runs.  An OpenAI-compatible
-	 * server of the user's own (a base URL is given) may need none:
-	 * Ollama and llama.cpp's server do not. */
-	const char *key = o->api_key ? o->api_key : getenv(ops->key_var);
-	const char *url_env = getenv(ops->url_var);
-	bool own_server =
-	    (o->base_url && *o->base_url) || (url_env && *url_env);
-	if ((!key || !*key) && !(kind == PROVIDER_OPENAI && own_server)) {
-		free(a);
-		return monkey_set_error(
-		    err, -ENOKEY,
-		    "%s is not set: export %s=<your key> to use the %s "
-		    "provider (model %s)%s",
-		    ops->key_var, ops->key_var, ops->name, model,
-		    kind == PROVIDER_OPENAI
-			? "; a local server without authentication (Ollama, "
-			  "llama.cpp) needs no key: give its --base-url or "
-			  "OPENAI_BASE_URL"
-			: "; for an OpenAI-compatible server set "
-			  "OPENAI_API_KEY and use --provider openai");
-	}
-	if (kind == PROVIDER_ANTHROPIC && !o->max_tokens)
-		o->max_tokens = MONKEY_AGENT_DEFAULT_MAX_TOKENS;
-	int r = provider_init(&a->prov, kind, model, key, o->base_url, err);
+	if (!o->reply_max)
+		o->reply_max = MONKEY_AGENT_DEFAULT_REPLY_MAX;
+	int r = open_provider(a, err);
 	if (r < 0) {
 		free(a);
 		return r;
 	}
-	a->prov.max_tokens = o->max_tokens;
-	a->prov.max_retries = o->max_retries;
-	a->prov.tools = monkey_tools;
-	a->prov.n_tools = TOOL_COUNT;
-	a->prov.cancel = &a->cancel;
-	a->prov.cb.text = on_text;
-	a->prov.cb.notice = on_notice;
-	a->prov.cb.ctx = a;
-
 	struct monkey_exec_options defaults;
 	if (!exec) {
 		monkey_exec_options_init(&defaults);
 		exec = &defaults;
 	}
-	r = monkey_executor_open(exec, &a->ex, err);
-	if (r < 0)
-		goto fail;
 	bool oom = false;
-	a->root = dup_opt(monkey_executor_workspace(a->ex), &oom);
 	a->transcript_opt = dup_opt(o->transcript, &oom);
 	o->transcript = a->transcript_opt;
-	a->timeout_ms = exec->timeout_ms;
-	a->system_prompt =
-	    o->system_prompt
-		? dup_opt(o->system_prompt, &oom)
-		: agent_system_prompt(monkey_executor_backend_name(a->ex));
+	if (o->system_prompt)
+		a->system_prompt = dup_opt(o->system_prompt, &oom);
 	o->system_prompt = a->system_prompt;
 	o->model = o->api_key = o->base_url = NULL; /* borrowed: gone */
-	a->prov.system = a->system_prompt;
-	if (oom || !a->root || !a->system_prompt) {
-		r = monkey_set_error(err, -ENOMEM, "out of memory");
-		goto fail;
+	r = oom ? monkey_set_error(err, -ENOMEM, "out of memory")
+		: open_sandbox(a, exec, err);
+	if (r < 0) {
+		monkey_agent_close(a);
+		return r;
 	}
-	if (exec->workdir) {
-		char *msg = NULL;
-		r = tools_shell_workdir(a->root, exec->workdir,
-					&a->default_workdir, &msg);
-		if (r < 0) {
-			r = monkey_set_error(err, r, "--workdir: %s",
-					     msg ? msg : strerror(-r));
-			free(msg);
-			goto fail;
-		}
-	} else if (!(a->default_workdir = strdup("."))) {
-		r = monkey_set_error(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	a->sandbox_info = agent_record_sandbox(exec, a->ex);
 	*out = a;
 	return 0;
-fail:
-	monkey_agent_close(a);
-	return r;
 }
 
 void monkey_agent_cancel(struct monkey_agent *a)
@@ -229,7 +269,6 @@ void monkey_agent_close(struct monkey_agent *a)
 	free(a->transcript_opt);
 	free(a->system_prompt);
 	free(a->transcript_path);
-	free(a->text);
 	free(a);
 }
 
@@ -287,7 +326,6 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 			return 0;
 		}
 		struct provider_turn t;
-		a->text_len = 0;
 		int r = provider_turn(&a->prov, h, &t, err);
 		if (r == -ECANCELED || a->cancel) {
 			if (r == 0)
@@ -303,8 +341,7 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 		rep->iterations = it;
 		agent_record_turn(a, it, &t);
 		free(rep->final_text);
-		rep->final_text =
-		    a->text_len ? strndup(a->text, a->text_len) : NULL;
+		rep->final_text = reply_text(&t.msg);
 		bool tools = has_tool_use(&t.msg);
 		int stop = t.stop;
 		char stop_raw[sizeof(t.stop_raw)];
@@ -375,8 +412,8 @@ int monkey_agent_run(struct monkey_agent *a, const char *task,
 	transcript_close(&a->tr);
 	int r = 0;
 	if (!a->opts.no_transcript) {
-		r = transcript_open(&a->tr, a->opts.transcript, a->root,
-				    a->prov.api_key, err);
+		r = transcript_open(&a->tr, a->opts.transcript, a->prov.api_key,
+				    err);
 		if (r < 0) {
 			snprintf(rep->message, sizeof(rep->message), "%s",
 				 err->message);

@@ -18,8 +18,10 @@ libmonkey_la_SOURCES += \
 	core/tools_diff.c \
 	core/tools_shell.c \
 	core/transcript.c core/transcript.h \
+	core/transcript_dir.c core/transcript_dir.h \
 	core/transcript_hash.c core/transcript_hash.h \
-	core/replay.c core/replay.h
+	core/replay.c core/replay.h \
+	core/replay_load.c
 libmonkey_la_LIBADD += -lm
 
 pkginclude_HEADERS += include/monkey/agent.h

@@ -30,9 +30,6 @@ struct monkey_agent {
 	bool running;
 	char *transcript_path;
 	struct transcript tr;
-	/* Text of the turn being streamed (the final answer, at the end). */
-	char *text;
-	size_t text_len, text_cap;
 	int tool_calls;
 };
 
@@ -48,6 +45,11 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 void agent_record_header(struct monkey_agent *a, const char *task);
 void agent_record_turn(struct monkey_agent *a, int iteration,
 		       const struct provider_turn *t);
+/* A shell command and, when it ran, its result: exit status, sizes and
+ * SHA-256 of the whole output, and bounded copies of it. */
+void agent_record_command(struct monkey_agent *a, const char *id,
+			  const struct tool_args *args,
+			  const struct tools_shell_outcome *so);
 void agent_record_end(struct monkey_agent *a,
 		      const struct monkey_agent_report *rep);
 void agent_record(struct monkey_agent *a, const char *type, json_object *rec);

@@ -21,7 +21,7 @@ static void record_call(struct monkey_agent *a, const struct agent_block *b)
 	if (in)
 		json_object_object_add(o, "arguments", in);
 	else
-		json_object_object_add(o, "arguments_raw",
+		json_object_object_add(o, "argumentsRaw",
 				       json_object_new_string(b->input));
 	agent_record(a, "tool_call", o);
 }
@@ -32,8 +32,7 @@ static void record_result(struct monkey_agent *a, const char *id,
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "is_error",
-			       json_object_new_boolean(is_error));
+	json_object_object_add(o, "isError", json_object_new_boolean(is_error));
 	json_object_object_add(o, "content", json_object_new_string(content));
 	agent_record(a, "tool_result", o);
 }
@@ -56,68 +55,6 @@ static void record_approval(struct monkey_agent *a, const char *id,
 		json_object_object_add(o, "reason",
 				       json_object_new_string(reason));
 	agent_record(a, "approval", o);
-}
-
-static void record_command(struct monkey_agent *a, const char *id,
-			   const struct tool_args *args,
-			   const struct tools_shell_outcome *so)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(
-	    o, "backend",
-	    json_object_new_string(monkey_executor_backend_name(a->ex)));
-	json_object_object_add(
-	    o, "argv", transcript_strv((const char *const *)args->argv.v));
-	json_object_object_add(
-	    o, "workdir",
-	    json_object_new_string(so->workdir_rel ? so->workdir_rel : "."));
-	json_object_object_add(o, "timeout_ms",
-			       json_object_new_int64(so->timeout_ms));
-	if (args->has_stdin)
-		json_object_object_add(
-		    o, "stdin",
-		    json_object_new_string_len(args->stdin_data,
-					       (int)args->stdin_len));
-	json_object_object_add(o, "ran", json_object_new_boolean(so->ran));
-	if (so->ran) {
-		const struct monkey_result *r = &so->res;
-		json_object_object_add(o, "exit_code",
-				       json_object_new_int(r->exit_code));
-		json_object_object_add(o, "signal",
-				       json_object_new_int(r->signal));
-		json_object_object_add(o, "duration_ms",
-				       json_object_new_int64(r->duration_ms));
-		json_object_object_add(o, "timedOut",
-				       json_object_new_boolean(r->timed_out));
-		json_object_object_add(
-		    o, "oomKilled",
-		    r->oom_killed == MONKEY_UNKNOWN
-			? NULL
-			: json_object_new_boolean(r->oom_killed == MONKEY_YES));
-		json_object_object_add(o, "cancelled",
-				       json_object_new_boolean(r->cancelled));
-		json_object_object_add(
-		    o, "stdout_bytes",
-		    json_object_new_int64((int64_t)r->out.total));
-		json_object_object_add(
-		    o, "stderr_bytes",
-		    json_object_new_int64((int64_t)r->err.total));
-		json_object_object_add(
-		    o, "stdout_sha256",
-		    json_object_new_string(so->stdout_sha256));
-		json_object_object_add(
-		    o, "stderr_sha256",
-		    json_object_new_string(so->stderr_sha256));
-		if (r->error[0])
-			json_object_object_add(
-			    o, "error", json_object_new_string(r->error));
-	} else {
-		json_object_object_add(
-		    o, "error",
-		    json_object_new_string(so->error ? so->error : ""));
-	}
-	agent_record(a, "command", o);
 }
 
 /* Approval before a shell command or a file change.  Returns true to go
@@ -188,7 +125,7 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 		int r = tools_shell_run(&sc, args, &so);
 		if (r < 0)
 			return r;
-		record_command(a, call->id, args, &so);
+		agent_record_command(a, call->id, args, &so);
 		*content = tools_shell_format(&so, a->opts.output_max);
 		*is_error = !so.ran || so.res.error[0];
 	}

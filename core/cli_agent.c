@@ -257,15 +257,20 @@ static void help(void)
 	    "older tool\n"
 	    "                        outputs are shortened, then the oldest "
 	    "steps dropped\n"
+	    "  --reply-max BYTES     largest reply accepted from the model's "
+	    "API (%d);\n"
+	    "                        past it the run ends with an error\n"
 	    "  --require-approval    ask before every shell command and file "
 	    "change\n"
 	    "                        (y / n / a = always)\n"
 	    "  -y, --yes             approve every command and change without "
 	    "asking\n"
 	    "  --transcript FILE     write the JSONL transcript to FILE "
-	    "(default\n"
-	    "                        "
-	    "WORKSPACE/.monkey/sessions/TIME-PID.jsonl)\n"
+	    "(default: a new\n"
+	    "                        TIME-PID.jsonl in "
+	    "$XDG_STATE_HOME/monkey/sessions/,\n"
+	    "                        else in "
+	    "~/.local/state/monkey/sessions/)\n"
 	    "  --no-transcript       write no transcript\n"
 	    "  -q, --quiet           print only the final answer\n"
 	    "  -v, --verbose         also show command output and details\n"
@@ -285,7 +290,7 @@ static void help(void)
 	    MONKEY_AGENT_DEFAULT_MODEL, MONKEY_AGENT_DEFAULT_MAX_ITERATIONS,
 	    MONKEY_AGENT_DEFAULT_MAX_TOKENS, MONKEY_AGENT_DEFAULT_MAX_RETRIES,
 	    MONKEY_AGENT_DEFAULT_OUTPUT_MAX, MONKEY_AGENT_DEFAULT_HISTORY_MAX,
-	    monkey_cli_sandbox_help);
+	    MONKEY_AGENT_DEFAULT_REPLY_MAX, monkey_cli_sandbox_help);
 }
 
 enum {
@@ -299,6 +304,7 @@ enum {
 	OPT_MAX_RETRIES,
 	OPT_MODEL_OUTPUT,
 	OPT_HISTORY_MAX,
+	OPT_REPLY_MAX,
 	OPT_REQUIRE_APPROVAL,
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
@@ -342,6 +348,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 	    {"model-output", required_argument, NULL, OPT_MODEL_OUTPUT},
 	    {"history-max", required_argument, NULL, OPT_HISTORY_MAX},
+	    {"reply-max", required_argument, NULL, OPT_REPLY_MAX},
 	    {"require-approval", no_argument, NULL, OPT_REQUIRE_APPROVAL},
 	    {"yes", no_argument, NULL, 'y'},
 	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
@@ -420,6 +427,12 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 				      &v) < 0)
 				return 2;
 			ao->history_max = (size_t)v;
+			break;
+		case OPT_REPLY_MAX:
+			if (parse_int("--reply-max", optarg, 65536, 1L << 30,
+				      &v) < 0)
+				return 2;
+			ao->reply_max = (size_t)v;
 			break;
 		case OPT_REQUIRE_APPROVAL:
 			ao->require_approval = true;

@@ -63,6 +63,7 @@ int provider_init(struct provider *p, int kind, const char *model,
 	}
 	p->max_tokens = 8192;
 	p->max_retries = 2;
+	p->reply_max = MONKEY_PROVIDER_REPLY_MAX;
 	p->backoff_initial_ms = 500;
 	p->backoff_max_ms = 8000;
 	return 0;

@@ -81,6 +81,7 @@ struct provider {
 	char *shown_url; /* base_url without user:password@, for messages */
 	int max_tokens;
 	int max_retries;
+	size_t reply_max;		   /* bytes of one response body */
 	const char *system;		   /* borrowed */
 	const struct provider_tool *tools; /* borrowed */
 	size_t n_tools;
@@ -158,8 +159,12 @@ void provider_text(struct provider_stream *s, const char *text, size_t n);
 int provider_http_run(struct provider *p, const char *body,
 		      struct provider_stream *s, struct monkey_error *err);
 
+/* Default bound of one response body (MONKEY_AGENT_DEFAULT_REPLY_MAX). */
+#define MONKEY_PROVIDER_REPLY_MAX (32u * 1024 * 1024)
 /* Largest streamed block kept (text or arguments). */
 #define PROVIDER_MAX_BLOCK (16u * 1024 * 1024)
+/* Largest event of a stream (a whole block and its framing). */
+#define PROVIDER_MAX_EVENT (PROVIDER_MAX_BLOCK + 4096)
 /* Highest block index accepted from a stream. */
 #define PROVIDER_MAX_BLOCKS 1024
 

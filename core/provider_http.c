@@ -36,6 +36,8 @@ struct xfer {
 	char should_retry[16];
 	char content_type[128];
 	bool parser_stopped; /* our parser asked to stop the transfer */
+	size_t received;     /* body bytes so far */
+	bool too_large;	     /* ... more than p->reply_max */
 };
 
 static void header_value(const char *line, size_t len, const char *name,
@@ -79,18 +81,38 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The largest next event the reply bound leaves room for.  Parsing one
+ * event holds it up to five times at once (the line, the joined data,
+ * json-c's buffer and string, the block it is appended to), on top of
+ * what was received before it; so that the whole stays within reply_max,
+ * the next event may take a fifth of what is left. */
+static size_t event_max(const struct provider *p, size_t received)
+{
+	size_t left = p->reply_max > received ? p->reply_max - received : 0;
+	return left / 5 < PROVIDER_MAX_EVENT ? left / 5 : PROVIDER_MAX_EVENT;
+}
+
 static int on_sse(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct xfer *x = ctx;
 	if (x->s->done || x->s->failed)
 		return 0; /* the reply is complete; ignore trailing events */
-	return x->p->ops->event(x->s, event, data, len);
+	int r = x->p->ops->event(x->s, event, data, len);
+	x->sse.max_event = event_max(x->p, x->received);
+	return r;
 }
 
 static size_t on_body(char *buf, size_t size, size_t n, void *ctx)
 {
 	struct xfer *x = ctx;
 	size_t len = size * n;
+	/* The whole reply is bounded, not only each block: a provider that
+	 * sends block after block would otherwise fill memory. */
+	x->received += len;
+	if (x->received > x->p->reply_max) {
+		x->too_large = true;
+		return 0; /* curl stops the transfer */
+	}
 	if (!x->checked) {
 		x->checked = true;
 		curl_easy_getinfo(x->p->curl, CURLINFO_RESPONSE_CODE,
@@ -100,7 +122,13 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ctx)
 		    strncasecmp(x->content_type, "text/event-stream", 17) == 0;
 	}
 	if (x->is_sse) {
-		if (monkey_sse_feed(&x->sse, buf, len) != 0) {
+		int r = monkey_sse_feed(&x->sse, buf, len);
+		if (r == -E2BIG && x->sse.max_event < PROVIDER_MAX_EVENT) {
+			x->too_large = true; /* the reply bound, not the
+						format's */
+			return 0;
+		}
+		if (r != 0) {
 			if (!x->s->failed)
 				provider_stream_fail(
 				    x->s, false, NULL,
@@ -237,6 +265,25 @@ static void setup(struct provider *p, struct xfer *x, const char *url,
 /* Outcome of one attempt. */
 enum attempt { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FAIL, ATTEMPT_CANCELLED };
 
+/* Why a reply past the bound was cut off, naming the bound and the
+ * option that raises it. */
+static void too_large(const struct provider *p, const char *url, char *why,
+		      size_t why_len)
+{
+	char size[32];
+	if (p->reply_max % (1024 * 1024) == 0)
+		snprintf(size, sizeof(size), "%zu MiB",
+			 p->reply_max / (1024 * 1024));
+	else
+		snprintf(size, sizeof(size), "%zu bytes", p->reply_max);
+	snprintf(why, why_len,
+		 "%s: the reply from %s went past %s, the bound on one reply "
+		 "(what is received and what parsing it holds at once), and "
+		 "was cut off; if a model really answers with more, raise it "
+		 "with --reply-max BYTES",
+		 p->ops->name, url, size);
+}
+
 static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
 			     const char *errbuf, const char *url, char *why,
 			     size_t why_len)
@@ -244,6 +291,10 @@ static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
 	const char *name = p->ops->name;
 	if (p->cancel && *p->cancel)
 		return ATTEMPT_CANCELLED;
+	if (x->too_large) {
+		too_large(p, url, why, why_len);
+		return ATTEMPT_FAIL;
+	}
 	if (rc != CURLE_OK && !x->parser_stopped && !x->s->failed) {
 		if (rc == CURLE_WRITE_ERROR && !x->is_sse && x->checked) {
 			snprintf(why, why_len, "%s: out of memory", name);
@@ -343,7 +394,7 @@ int provider_http_run(struct provider *p, const char *body,
 		char why[1024] = "";
 		provider_stream_reset(s);
 		s->turn->attempts = attempt + 1;
-		monkey_sse_init(&x.sse, PROVIDER_MAX_BLOCK + 4096, on_sse, &x);
+		monkey_sse_init(&x.sse, event_max(p, 0), on_sse, &x);
 		setup(p, &x, url, h, body, errbuf);
 		CURLcode rc = curl_easy_perform(p->curl);
 		enum attempt a =

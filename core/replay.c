@@ -1,4 +1,5 @@
-/* Reading a transcript's command records and running them again. */
+/* Running a transcript's commands again, through the executor the caller
+ * opened from its own options, and comparing with the recording. */
 #include "config.h"
 
 #include <errno.h>
@@ -6,255 +7,68 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
+#include "capture.h"
+#include "jsonout.h"
 #include "replay.h"
 #include "tools.h"
 #include "transcript.h"
 
-static const char *str_field(json_object *o, const char *k)
+char *replay_command_workdir(const char *root, const struct replay_command *c,
+			     char **why)
 {
-	json_object *v;
-	if (json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
-static int64_t int_field(json_object *o, const char *k, int64_t def)
-{
-	json_object *v;
-	if (json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_int))
-		return json_object_get_int64(v);
-	return def;
-}
-
-static bool bool_field(json_object *o, const char *k)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, k, &v) &&
-	       json_object_is_type(v, json_type_boolean) &&
-	       json_object_get_boolean(v);
-}
-
-static char *dup_field(json_object *o, const char *k)
-{
-	const char *s = str_field(o, k);
-	return s ? strdup(s) : NULL;
-}
-
-static void command_free(struct replay_command *c)
-{
-	free(c->id);
-	monkey_strv_free(&c->argv);
-	free(c->workdir);
-	free(c->stdin_data);
-	free(c->backend);
-	free(c->error);
-}
-
-void replay_log_free(struct replay_log *log)
-{
-	for (size_t i = 0; i < log->n; i++)
-		command_free(&log->cmds[i]);
-	free(log->cmds);
-	free(log->workspace);
-	free(log->backend);
-	free(log->image);
-	free(log->model);
-	free(log->task);
-	memset(log, 0, sizeof(*log));
-}
-
-static int parse_command(json_object *o, int line, struct replay_command *c,
-			 const char *path, struct monkey_error *err)
-{
-	memset(c, 0, sizeof(*c));
-	c->line = line;
-	json_object *argv;
-	if (!json_object_object_get_ex(o, "argv", &argv) ||
-	    !json_object_is_type(argv, json_type_array) ||
-	    json_object_array_length(argv) == 0)
-		return monkey_set_error(err, -EINVAL,
-					"%s:%d: command record without argv",
-					path, line);
-	for (size_t i = 0; i < json_object_array_length(argv); i++) {
-		json_object *s = json_object_array_get_idx(argv, i);
-		if (!json_object_is_type(s, json_type_string))
-			return monkey_set_error(
-			    err, -EINVAL, "%s:%d: argv[%zu] is not a string",
-			    path, line, i);
-		if (monkey_strv_push(&c->argv, json_object_get_string(s)) < 0)
-			return monkey_set_error(err, -ENOMEM, "out of memory");
+	*why = NULL;
+	_cleanup_free_ char *rel = NULL;
+	int r =
+	    tools_shell_workdir(root, c->workdir ? c->workdir : ".", &rel, why);
+	if (r < 0) {
+		if (!*why)
+			*why = strdup(strerror(-r));
+		return NULL;
 	}
-	c->id = dup_field(o, "id");
-	c->workdir = dup_field(o, "workdir");
-	c->backend = dup_field(o, "backend");
-	c->error = dup_field(o, "error");
-	c->timeout_ms = int_field(o, "timeout_ms", 0);
-	json_object *in;
-	if (json_object_object_get_ex(o, "stdin", &in) &&
-	    json_object_is_type(in, json_type_string)) {
-		c->stdin_len = (size_t)json_object_get_string_len(in);
-		c->stdin_data = malloc(c->stdin_len + 1);
-		if (!c->stdin_data)
-			return monkey_set_error(err, -ENOMEM, "out of memory");
-		memcpy(c->stdin_data, json_object_get_string(in),
-		       c->stdin_len + 1);
-		c->has_stdin = true;
-	}
-	c->ran = bool_field(o, "ran");
-	c->cancelled = bool_field(o, "cancelled");
-	c->timed_out = bool_field(o, "timedOut");
-	c->exit_code = (int)int_field(o, "exit_code", -1);
-	c->stdout_bytes = (uint64_t)int_field(o, "stdout_bytes", 0);
-	c->stderr_bytes = (uint64_t)int_field(o, "stderr_bytes", 0);
-	const char *h = str_field(o, "stdout_sha256");
-	snprintf(c->stdout_sha256, sizeof(c->stdout_sha256), "%s", h ? h : "");
-	h = str_field(o, "stderr_sha256");
-	snprintf(c->stderr_sha256, sizeof(c->stderr_sha256), "%s", h ? h : "");
-	if (c->ran && (!c->stdout_sha256[0] || !c->stderr_sha256[0]))
-		return monkey_set_error(err, -EINVAL,
-					"%s:%d: command record without output "
-					"hashes",
-					path, line);
-	return 0;
+	return strcmp(rel, ".") ? monkey_strdup_printf("%s/%s", root, rel)
+				: strdup(root);
 }
 
-/* The recording's limits, so a replay runs commands as they ran. */
-static void read_limits(json_object *sb, struct replay_log *log)
+/* The transcript's copy of one stream, made the same way. */
+static char *output_copy(const struct monkey_capture *cap)
 {
-	json_object *l, *v;
-	if (!json_object_object_get_ex(sb, "limits", &l) ||
-	    !json_object_is_type(l, json_type_object))
-		return;
-	log->has_limits = true;
-	log->image = dup_field(l, "image");
-	log->timeout_ms = int_field(l, "timeout_ms", 0);
-	log->memory_mb = int_field(l, "memory_mb", 0);
-	log->pids = int_field(l, "pids", 0);
-	if (json_object_object_get_ex(l, "cpus", &v))
-		log->cpus = json_object_get_double(v);
-	log->network = bool_field(l, "network");
-	log->read_only = bool_field(l, "read_only");
+	size_t len = 0, n = 0;
+	_cleanup_free_ char *all = monkey_capture_join(cap, &len);
+	_cleanup_free_ char *cut =
+	    all ? monkey_shorten(all, len, MONKEY_TRANSCRIPT_OUTPUT_COPY, &n)
+		: NULL;
+	return cut ? monkey_utf8_sanitize(cut, n, NULL) : NULL;
 }
 
-static int load_lines(FILE *f, const char *path, struct replay_log *log,
-		      struct monkey_error *err)
+static bool skipped(const struct replay_command *c, struct replay_check *chk)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int line = 0, r = 0;
-	bool header = false;
-	while (r == 0 && (len = getline(&buf, &cap, f)) >= 0) {
-		line++;
-		if (len <= 1)
-			continue;
-		json_object *o = json_tokener_parse(buf);
-		if (!o || !json_object_is_type(o, json_type_object)) {
-			json_object_put(o);
-			r = monkey_set_error(
-			    err, -EINVAL,
-			    "%s:%d: not a JSON record; is this "
-			    "a monkey transcript?",
-			    path, line);
-			break;
-		}
-		const char *type = str_field(o, "type");
-		if (type && !strcmp(type, "header")) {
-			int64_t v = int_field(o, "version", 0);
-			if (v < 1 || v > MONKEY_TRANSCRIPT_VERSION) {
-				r = monkey_set_error(
-				    err, -EINVAL,
-				    "%s:%d: transcript version %lld is not "
-				    "one this monkey reads (%d)",
-				    path, line, (long long)v,
-				    MONKEY_TRANSCRIPT_VERSION);
-			} else if (!header) {
-				/* A transcript appended to by several runs
-				 * replays from the first workspace. */
-				header = true;
-				log->workspace = dup_field(o, "workspace");
-				log->model = dup_field(o, "model");
-				log->task = dup_field(o, "task");
-				json_object *sb;
-				if (json_object_object_get_ex(o, "sandbox",
-							      &sb)) {
-					log->backend = dup_field(sb, "backend");
-					read_limits(sb, log);
-				}
-			}
-		} else if (type && !strcmp(type, "command")) {
-			if (!header) {
-				r = monkey_set_error(
-				    err, -EINVAL,
-				    "%s:%d: command before the "
-				    "header record",
-				    path, line);
-			} else {
-				struct replay_command *v = realloc(
-				    log->cmds, (log->n + 1) * sizeof(*v));
-				if (!v) {
-					r = monkey_set_error(err, -ENOMEM,
-							     "out of memory");
-				} else {
-					log->cmds = v;
-					r = parse_command(o, line, &v[log->n],
-							  path, err);
-					log->n++;
-				}
-			}
-		}
-		json_object_put(o);
-	}
-	free(buf);
-	if (r == 0 && !header)
-		r = monkey_set_error(err, -EINVAL,
-				     "%s: no header record; is this a monkey "
-				     "transcript?",
-				     path);
-	return r;
-}
-
-int replay_load(const char *path, struct replay_log *log,
-		struct monkey_error *err)
-{
-	memset(log, 0, sizeof(*log));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return monkey_set_error(err, -errno, "cannot open %s: %s", path,
-					strerror(errno));
-	int r = load_lines(f, path, log, err);
-	fclose(f);
-	if (r < 0)
-		replay_log_free(log);
-	return r;
-}
-
-int replay_run(struct monkey_executor *ex, const struct replay_command *c,
-	       struct replay_check *chk, struct monkey_error *err)
-{
-	memset(chk, 0, sizeof(*chk));
-	if (!c->ran) {
-		chk->skipped = true;
+	if (!c->ran)
 		snprintf(chk->reason, sizeof(chk->reason),
 			 "not run in the recording: %s",
 			 c->error ? c->error : "refused");
-		return 0;
-	}
-	if (c->cancelled) {
-		chk->skipped = true;
+	else if (c->cancelled)
 		snprintf(chk->reason, sizeof(chk->reason),
 			 "interrupted in the recording");
+	else
+		return false;
+	chk->skipped = true;
+	return true;
+}
+
+int replay_run(struct monkey_executor *ex, const struct replay_command *c,
+	       int64_t timeout_cap_ms, struct replay_check *chk,
+	       struct monkey_error *err)
+{
+	memset(chk, 0, sizeof(*chk));
+	if (skipped(c, chk))
 		return 0;
-	}
-	/* Borrow the record's fields; tool_args is not freed. */
+	/* Borrow the record's fields; tool_args is not freed.  The
+	 * recorded timeout can only shorten the replay's. */
 	struct tool_args a = {
 	    .kind = TOOL_SHELL,
 	    .argv = c->argv,
 	    .workdir = c->workdir,
+	    .timeout_ms = c->timeout_ms,
 	    .stdin_data = c->stdin_data,
 	    .stdin_len = c->stdin_len,
 	    .has_stdin = c->has_stdin,
@@ -262,7 +76,7 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	struct tools_shell_ctx sc = {
 	    .ex = ex,
 	    .root = monkey_executor_workspace(ex),
-	    .timeout_cap_ms = c->timeout_ms,
+	    .timeout_cap_ms = timeout_cap_ms,
 	};
 	struct tools_shell_outcome so;
 	int r = tools_shell_run(&sc, &a, &so);
@@ -281,10 +95,23 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	chk->stderr_bytes = so.res.err.total;
 	memcpy(chk->stdout_sha256, so.stdout_sha256, 65);
 	memcpy(chk->stderr_sha256, so.stderr_sha256, 65);
+	chk->stdout_copy = output_copy(&so.res.out);
+	chk->stderr_copy = output_copy(&so.res.err);
 	snprintf(chk->error, sizeof(chk->error), "%s", so.res.error);
 	chk->exit_match = chk->exit_code == c->exit_code;
 	chk->stdout_match = !strcmp(chk->stdout_sha256, c->stdout_sha256);
 	chk->stderr_match = !strcmp(chk->stderr_sha256, c->stderr_sha256);
 	tools_shell_outcome_free(&so);
+	if (!chk->stdout_copy || !chk->stderr_copy) {
+		replay_check_free(chk);
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	}
 	return 0;
+}
+
+void replay_check_free(struct replay_check *chk)
+{
+	free(chk->stdout_copy);
+	free(chk->stderr_copy);
+	chk->stdout_copy = chk->stderr_copy = NULL;
 }

@@ -10,6 +10,9 @@
 #include "sse.h"
 
 #define SSE_DEFAULT_MAX (16u * 1024 * 1024)
+/* Buffers larger than this are released after use: one large event must
+ * not keep its memory for the rest of the stream. */
+#define SSE_KEEP (64u * 1024)
 
 void monkey_sse_init(struct monkey_sse *p, size_t max_event,
 		     monkey_sse_event_fn cb, void *ctx)
@@ -74,6 +77,11 @@ static int dispatch(struct monkey_sse *p)
 	p->data_len = 0;
 	p->has_data = false;
 	p->event[0] = '\0';
+	if (p->data_cap > SSE_KEEP) {
+		free(p->data);
+		p->data = NULL;
+		p->data_cap = 0;
+	}
 	return r;
 }
 
@@ -152,6 +160,11 @@ int monkey_sse_feed(struct monkey_sse *p, const char *buf, size_t len)
 		size_t ll = p->line_len;
 		p->line_len = 0;
 		int r = field(p, p->line ? p->line : "", ll);
+		if (p->line_cap > SSE_KEEP) {
+			free(p->line);
+			p->line = NULL;
+			p->line_cap = 0;
+		}
 		if (r) {
 			p->failed = true;
 			return r;

@@ -16,8 +16,10 @@ typedef int (*monkey_sse_event_fn)(void *ctx, const char *event,
 struct monkey_sse {
 	monkey_sse_event_fn cb;
 	void *ctx;
-	size_t max_event; /* bytes of one event (fields included) */
-	char *line;	  /* the line being read */
+	/* Bytes of one event (fields included).  The caller may lower or
+	 * raise it between events (from the callback). */
+	size_t max_event;
+	char *line; /* the line being read */
 	size_t line_len, line_cap;
 	char *data; /* data of the event being built */
 	size_t data_len, data_cap;

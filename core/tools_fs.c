@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,30 +219,107 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Replace the file's contents, keeping its inode (mode, owner, links). */
+/* A name for a temporary file next to base: hidden, recognisable, random,
+ * and short enough for any file system whatever base's length. */
+static int temp_name(char *buf, size_t size, const char *base)
+{
+	unsigned char rnd[8];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return errno ? -errno : -EIO;
+	int n = snprintf(buf, size, ".%.180s.monkey-", base);
+	for (size_t i = 0; i < sizeof(rnd) && n + 3 < (int)size; i++)
+		n += snprintf(buf + n, size - (size_t)n, "%02x", rnd[i]);
+	return 0;
+}
+
+/* A new file in the directory dfd, created with O_EXCL so that nothing
+ * planted there (a symlink, another file) is ever written through. */
+static int temp_create(int dfd, const char *base, mode_t mode, char *name,
+		       size_t size)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		int r = temp_name(name, size, base);
+		if (r < 0)
+			return r;
+		int fd = openat(
+		    dfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+/* Fill the temporary file and make it durable; mode and owner first, so
+ * that the contents are never readable by more people than the
+ * original's. */
+static int temp_fill(int fd, const struct stat *orig, const char *data,
+		     size_t len)
+{
+	if (orig) {
+		/* Best effort: only root may give a file away. */
+		if (fchown(fd, orig->st_uid, orig->st_gid) < 0 &&
+		    errno != EPERM)
+			return -errno;
+		if (fchmod(fd, orig->st_mode & 07777) < 0)
+			return -errno;
+	}
+	int r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
+/* Replace (or create) the file at abs with data.  The data goes to a
+ * temporary file in the same directory, which is then renamed over the
+ * original: a full disk, a quota or a file-size limit at any point leaves
+ * the original as it was and no temporary behind.  A replaced file keeps
+ * its mode (and owner, where permitted); a new one gets 0666 less the
+ * umask.  Hard links to the original keep the old contents. */
 static int store(const char *abs, const char *data, size_t len, bool *created)
 {
 	struct stat st;
-	*created = lstat(abs, &st) < 0;
-	if (!*created && S_ISDIR(st.st_mode))
+	*created = false;
+	if (lstat(abs, &st) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		*created = true;
+	} else if (S_ISDIR(st.st_mode)) {
 		return -EISDIR;
-	/* A FIFO or device would block or do something else entirely. */
-	if (!*created && !S_ISREG(st.st_mode))
-		return -EINVAL;
-	int fd = open(abs,
-		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
-			  O_NONBLOCK,
-		      0666);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
+		/* A FIFO or device would block or do something else. */
 		return -EINVAL;
 	}
-	int r = write_all(fd, data, len);
+	_cleanup_free_ char *dir = strdup(abs);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (!slash || !slash[1])
+		return -EINVAL;
+	const char *base = abs + (slash - dir) + 1;
+	*slash = '\0';
+	_cleanup_close_ int dfd = open(
+	    *dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return -errno;
+	char tmp[256];
+	int fd =
+	    temp_create(dfd, base, *created ? 0666 : 0600, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	int r = temp_fill(fd, *created ? NULL : &st, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	return r;
+	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dfd, tmp, 0);
+		return r;
+	}
+	/* The rename itself survives a crash only once the directory is
+	 * on disk; the file is in place either way. */
+	(void)fsync(dfd);
+	return 0;
 }
 
 /* The file's contents, when it is a regular file small enough to show
@@ -450,8 +528,11 @@ int tools_fs_commit(const char *root, const struct tool_args *a,
 	r = store(abs, c->data, c->len, &created);
 	if (r < 0)
 		return error_text(
-		    content, is_error, "cannot write '%s': %s", a->path,
-		    r == -EINVAL ? "not a regular file" : strerror(-r));
+		    content, is_error, "cannot write '%s': %s%s", a->path,
+		    r == -EINVAL ? "not a regular file" : strerror(-r),
+		    r == -EINVAL || r == -EISDIR ? ""
+		    : created			 ? "; nothing was written"
+						 : "; the file is unchanged");
 	*is_error = false;
 	if (edit)
 		*content = monkey_strdup_printf(

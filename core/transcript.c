@@ -13,87 +13,59 @@
 #include <unistd.h>
 
 #include "transcript.h"
+#include "transcript_dir.h"
 #include "util.h"
 
-static int mkdirs(char *path)
+/* <UTC time>-<pid>: sorts by time, tells runs of one second apart. */
+static void session_stem(char *buf, size_t len)
 {
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int r = mkdir(path, 0700);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(buf, len, "%s-%ld", stamp, (long)getpid());
 }
 
-int transcript_open(struct transcript *t, const char *path,
-		    const char *workspace, const char *secret,
+static int open_default(struct transcript *t, struct monkey_error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = transcript_dir_open(&dir, err);
+	if (dfd < 0)
+		return dfd;
+	char stem[64];
+	session_stem(stem, sizeof(stem));
+	t->fd = transcript_dir_create(dfd, dir, stem, &t->path, err);
+	return t->fd < 0 ? t->fd : 0;
+}
+
+int transcript_open(struct transcript *t, const char *path, const char *secret,
 		    struct monkey_error *err)
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY;
-	if (path) {
-		t->path = strdup(path);
+	int r = 0;
+	if (!path) {
+		r = open_default(t, err);
+	} else if (!(t->path = strdup(path))) {
+		r = monkey_set_error(err, -ENOMEM, "out of memory");
 	} else {
-		_cleanup_free_ char *dir =
-		    monkey_strdup_printf("%s/.monkey/sessions", workspace);
-		if (!dir)
-			return monkey_set_error(err, -ENOMEM, "out of memory");
-		int r = mkdirs(dir);
-		if (r == 0) {
-			/* Keep sessions out of the project's commits (an
-			 * agent's "git add -A" included). */
-			_cleanup_free_ char *ign = monkey_strdup_printf(
-			    "%s/.monkey/.gitignore", workspace);
-			int fd = ign ? open(ign,
-					    O_WRONLY | O_CREAT | O_EXCL |
-						O_CLOEXEC | O_NOFOLLOW,
-					    0644)
-				     : -1;
-			if (fd >= 0) {
-				if (write(fd, "*\n", 2) != 2)
-					r = 0; /* only a convenience */
-				close(fd);
-			}
-		}
-		if (r < 0)
-			return monkey_set_error(err, r,
-						"cannot create the transcript "
-						"directory %s: %s (use "
-						"--transcript FILE)",
-						dir, strerror(-r));
-		time_t now = time(NULL);
-		struct tm tm;
-		char stamp[32];
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		t->path = monkey_strdup_printf("%s/%s-%ld.jsonl", dir, stamp,
-					       (long)getpid());
-		flags |= O_EXCL;
-	}
-	if (!t->path)
-		return monkey_set_error(err, -ENOMEM, "out of memory");
-	t->fd = open(t->path, flags, 0600);
-	if (t->fd < 0) {
-		int e = errno;
-		int r = monkey_set_error(err, -e,
-					 "cannot open the transcript %s: %s",
-					 t->path, strerror(e));
-		transcript_close(t);
-		return r;
+		/* Where the user says, links included: it is their path. */
+		t->fd = open(
+		    path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
+		    0600);
+		if (t->fd < 0)
+			r = monkey_set_error(
+			    err, -errno, "cannot open the transcript %s: %s",
+			    path, strerror(errno));
 	}
 	/* Short strings could match innocent text; real keys are long. */
-	if (secret && strlen(secret) >= 8 && !(t->secret = strdup(secret))) {
+	if (r == 0 && secret && strlen(secret) >= 8 &&
+	    !(t->secret = strdup(secret)))
+		r = monkey_set_error(err, -ENOMEM, "out of memory");
+	if (r < 0)
 		transcript_close(t);
-		return monkey_set_error(err, -ENOMEM, "out of memory");
-	}
-	return 0;
+	return r;
 }
 
 /* Copy s with every occurrence of secret replaced. */

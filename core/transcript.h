@@ -8,7 +8,14 @@
 
 #include <monkey/error.h>
 
-#define MONKEY_TRANSCRIPT_VERSION 1
+/* 2: keys in camelCase as in "monkey exec --json"; the header lists only
+ * the limits the backend enforced; commands keep copies of their output.
+ * Replay reads 1 and 2. */
+#define MONKEY_TRANSCRIPT_VERSION 2
+/* Bytes of each output stream a command record keeps (head and tail, with
+ * an omission marker between), for replay's diff.  The SHA-256 covers
+ * the whole stream. */
+#define MONKEY_TRANSCRIPT_OUTPUT_COPY 4096
 
 struct transcript {
 	int fd;
@@ -17,10 +24,10 @@ struct transcript {
 };
 
 /* Open path for appending (created 0600), or, when path is NULL, a new
- * file <workspace>/.monkey/sessions/<UTC time>-<pid>.jsonl.  secret (the
+ * file <UTC time>-<pid>.jsonl in the sessions directory of the user's
+ * state directory (transcript_dir.h), never in the workspace.  secret (the
  * API key) is copied and scrubbed from every record. */
-int transcript_open(struct transcript *t, const char *path,
-		    const char *workspace, const char *secret,
+int transcript_open(struct transcript *t, const char *path, const char *secret,
 		    struct monkey_error *err);
 /* Append rec with "type" and "time" fields added in front.  Takes a
  * reference to rec (puts it). */

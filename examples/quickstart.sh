@@ -47,9 +47,14 @@ step "one command through each backend"
 	'echo "inside the container:"; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; ls /sys/class/net'
 
 ws=$(mktemp -d)
+# Transcripts go to ~/.local/state/monkey/sessions/ by default; this one is
+# named so the replay below can find it (never inside the workspace, which
+# sandboxed commands can write).
+transcript=$(mktemp -u "${TMPDIR:-/tmp}/monkey-quickstart.XXXXXX").jsonl
 step "monkey agent in workspace $ws (every command in a container)"
 if [ -n "${ANTHROPIC_API_KEY:-}" ] || [ -n "${OPENAI_API_KEY:-}" ]; then
 	"$monkey" agent --docker --workspace "$ws" --max-iterations 10 \
+		--transcript "$transcript" \
 		--task "Write src/hello.sh that prints 'hi from' followed by its first argument, then run it with the argument 'the sandbox'."
 else
 	echo "(no ANTHROPIC_API_KEY: using the local scripted model server)"
@@ -63,11 +68,13 @@ else
 	ANTHROPIC_API_KEY=sk-test-monkey-0123456789 \
 	ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$portfile")" \
 		"$monkey" agent --docker --workspace "$ws" --max-iterations 10 \
+		--transcript "$transcript" \
 		--task "Write src/hello.sh that greets its argument and run it."
 fi
 
 step "what the agent left in the workspace"
 find "$ws" -type f | sort
 echo
-echo "Transcript: $(ls "$ws"/.monkey/sessions/*.jsonl)"
-echo "Replay its commands (same backend, image and limits): $monkey replay $(ls "$ws"/.monkey/sessions/*.jsonl | head -1)"
+echo "Transcript: $transcript"
+echo "Replay its commands (name the sandbox: replay never takes it from the file):"
+echo "  $monkey replay --docker --workspace $ws $transcript"

@@ -11,11 +11,12 @@ AGENT_TEST_LIBS = tests/libagentharness.la tests/libtestutil.la $(TEST_LIBS)
 
 # The agent's commands run through the default backend, spawn; a build
 # without it (a distribution's split) runs only the unit tests.
-agent_tests = tests/test_agent_units tests/test_tools_diff
+agent_tests = tests/test_agent_units tests/test_tools_diff tests/test_agent_fs_full
 if BACKEND_SPAWN
 agent_tests += tests/test_agent_tools tests/test_agent_http \
-	tests/test_agent_cli tests/test_agent_approval tests/test_agent_api \
-	tests/test_agent_tty tests/test_agent_protect tests/test_agent_show
+	tests/test_agent_cli tests/test_agent_replay tests/test_agent_approval \
+	tests/test_agent_api tests/test_agent_tty tests/test_agent_protect \
+	tests/test_agent_show
 if BACKEND_DOCKER
 agent_tests += tests/test_agent_docker
 endif
@@ -32,6 +33,11 @@ tests_test_tools_diff_SOURCES = tests/test_tools_diff.c
 tests_test_tools_diff_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_tools_diff_CFLAGS = $(TEST_CFLAGS)
 tests_test_tools_diff_LDADD = $(TEST_LIBS)
+# write_file/edit_file on a full tmpfs (SKIP where mounting is refused).
+tests_test_agent_fs_full_SOURCES = tests/test_agent_fs_full.c
+tests_test_agent_fs_full_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
+tests_test_agent_fs_full_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_fs_full_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_tools_SOURCES = tests/test_agent_tools.c
 tests_test_agent_tools_CPPFLAGS = $(TEST_CPPFLAGS) $(CURL_CFLAGS)
@@ -47,6 +53,11 @@ tests_test_agent_cli_SOURCES = tests/test_agent_cli.c
 tests_test_agent_cli_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_agent_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_agent_cli_LDADD = $(AGENT_TEST_LIBS)
+
+tests_test_agent_replay_SOURCES = tests/test_agent_replay.c
+tests_test_agent_replay_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_agent_replay_CFLAGS = $(TEST_CFLAGS)
+tests_test_agent_replay_LDADD = $(AGENT_TEST_LIBS)
 
 tests_test_agent_approval_SOURCES = tests/test_agent_approval.c
 tests_test_agent_approval_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -93,9 +104,10 @@ bench-agent: tests/bench_agent$(EXEEXT)
 	./tests/bench_agent
 
 # Fuzz targets (libFuzzer, clang), not part of "make check":
-#   make fuzz             both targets, FUZZ_SECONDS (30) each
+#   make fuzz             every target, FUZZ_SECONDS (30) each
 #   make fuzz-sse         SSE parser + provider stream handlers
 #   make fuzz-tools       tool arguments, path confinement, quoting
+#   make fuzz-replay      transcripts as replay reads them
 # New inputs that grow coverage are kept in tests/fuzz/work-* in the build
 # tree; the seeds in tests/fuzz/corpus are never written to.
 FUZZ_CC = clang
@@ -108,6 +120,7 @@ FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/sse.c core/provider.c \
 	core/provider_http.c core/provider_anthropic.c \
 	core/provider_openai.c core/agent_history.c core/capture.c \
 	core/util.c
+FUZZ_REPLAY_SRC = tests/fuzz/fuzz_replay.c core/replay_load.c core/util.c
 FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/tools.c \
 	core/tools_path.c core/tools_fs.c core/tools_diff.c core/approval.c \
 	core/escape.c core/capture.c core/util.c
@@ -122,6 +135,11 @@ tests/fuzz/fuzz-tools: $(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) config.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
 		$(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) $(CURL_LIBS)
 
+tests/fuzz/fuzz-replay: $(FUZZ_REPLAY_SRC:%=$(top_srcdir)/%) config.h
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+		$(FUZZ_REPLAY_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) -lm
+
 fuzz-sse: tests/fuzz/fuzz-sse
 	@$(MKDIR_P) tests/fuzz/work-sse
 	tests/fuzz/fuzz-sse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
@@ -133,12 +151,18 @@ fuzz-tools: tests/fuzz/fuzz-tools
 		$(FUZZ_ARGS) tests/fuzz/work-tools \
 		$(top_srcdir)/tests/fuzz/corpus/tools
 
-fuzz: fuzz-sse fuzz-tools
+fuzz-replay: tests/fuzz/fuzz-replay
+	@$(MKDIR_P) tests/fuzz/work-replay
+	tests/fuzz/fuzz-replay -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(FUZZ_ARGS) tests/fuzz/work-replay \
+		$(top_srcdir)/tests/fuzz/corpus/replay
 
-.PHONY: fuzz fuzz-sse fuzz-tools
-CLEANFILES += tests/fuzz/fuzz-sse tests/fuzz/fuzz-tools
+fuzz: fuzz-sse fuzz-tools fuzz-replay
+
+.PHONY: fuzz fuzz-sse fuzz-tools fuzz-replay
+CLEANFILES += tests/fuzz/fuzz-sse tests/fuzz/fuzz-tools tests/fuzz/fuzz-replay
 clean-local: clean-fuzz
 clean-fuzz:
-	-rm -rf tests/fuzz/work-sse tests/fuzz/work-tools
+	-rm -rf tests/fuzz/work-sse tests/fuzz/work-tools tests/fuzz/work-replay
 EXTRA_DIST += tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_tools.c \
-	tests/fuzz/corpus
+	tests/fuzz/fuzz_replay.c tests/fuzz/corpus

@@ -6,7 +6,9 @@ chat completions (POST .../chat/completions) over real HTTP on 127.0.0.1,
 streaming server-sent events the way the real services do.  It is driven by
 a script (a JSON file): one step per request, each either a reply (text and
 tool calls, streamed with chunk boundaries in awkward places) or an error
-(429/529 with retry-after, 401, malformed JSON, a stream cut short).
+(429/529 with retry-after, 401, malformed JSON, a stream cut short), or a
+flood: a reply of any size, streamed or as one JSON body, generated as it
+is sent.
 
 Every request is validated as the real API would (headers, roles
 alternating, a tool_result for every tool_use, ...) plus the step's own
@@ -392,6 +394,103 @@ def error_body(provider, err):
                       "param": None, "code": err.get("code")}}
 
 
+# ------------------------------------------------------------------ floods
+
+
+def flood_inputs(f):
+    """Each flood block in pieces: block_bytes of 'x' in pieces of
+    f["piece"]; for tool calls ("kind": "tool", the default) wrapped in the
+    JSON text of write_file's input."""
+    piece = f.get("piece", 65536)
+    filler = "x" * piece
+    tool = f.get("kind", "tool") == "tool"
+    for i in range(f.get("blocks", 32)):
+        def pieces(i=i):
+            if tool:
+                yield '{"path": "flood%d.txt", "content": "' % i
+            left = f.get("block_bytes", 15000000)
+            while left > 0:
+                n = min(left, piece)
+                yield filler[:n]
+                left -= n
+            if tool:
+                yield '"}'
+        yield i, pieces()
+
+
+def flood_anthropic_sse(f, model):
+    yield sse("message_start", {"type": "message_start", "message": {
+        "id": "msg_flood", "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "usage": {"input_tokens": 1, "output_tokens": 1}}}, {})
+    text = f.get("kind") == "text"
+    for i, pieces in flood_inputs(f):
+        block = {"type": "text", "text": ""} if text else \
+            {"type": "tool_use", "id": "flood_%d" % i, "name": "write_file", "input": {}}
+        yield sse("content_block_start", {"type": "content_block_start", "index": i,
+                                          "content_block": block}, {})
+        for p in pieces:
+            delta = {"type": "text_delta", "text": p} if text else \
+                {"type": "input_json_delta", "partial_json": p}
+            yield sse("content_block_delta", {"type": "content_block_delta", "index": i,
+                                              "delta": delta}, {})
+        yield sse("content_block_stop", {"type": "content_block_stop", "index": i}, {})
+    yield sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                                "usage": {"output_tokens": 1}}, {})
+    yield sse("message_stop", {"type": "message_stop"}, {})
+
+
+def flood_openai_sse(f, model):
+    base = {"id": "chatcmpl-flood", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": model}
+
+    def chunk(delta, finish=None):
+        d = dict(base)
+        d["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return sse(None, d, {})
+
+    yield chunk({"role": "assistant", "content": ""})
+    if f.get("kind") == "text":
+        for i, pieces in flood_inputs(f):
+            for p in pieces:
+                yield chunk({"content": p})
+        yield chunk({}, "stop")
+        yield sse(None, "[DONE]", {})
+        return
+    for i, pieces in flood_inputs(f):
+        yield chunk({"tool_calls": [{"index": i, "id": "flood_%d" % i, "type": "function",
+                                     "function": {"name": "write_file", "arguments": ""}}]})
+        for p in pieces:
+            yield chunk({"tool_calls": [{"index": i, "function": {"arguments": p}}]})
+    yield chunk({}, "tool_calls")
+    yield sse(None, "[DONE]", {})
+
+
+def flood_json(f, provider):
+    """One non-streamed reply, written piece by piece."""
+    if provider == "anthropic":
+        yield '{"id": "msg_flood", "type": "message", "role": "assistant", "content": ['
+    else:
+        yield '{"id": "chatcmpl-flood", "object": "chat.completion", "choices": [{"index": 0, ' \
+              '"message": {"role": "assistant", "content": null, "tool_calls": ['
+    for i, pieces in flood_inputs(f):
+        sep = ", " if i else ""
+        if provider == "anthropic":
+            yield sep + '{"type": "tool_use", "id": "flood_%d", "name": "write_file", "input": ' % i
+            for p in pieces:
+                yield p
+            yield "}"
+        else:
+            yield sep + '{"id": "flood_%d", "type": "function", "function": {"name": "write_file", ' \
+                        '"arguments": "' % i
+            for p in pieces:
+                yield p.replace('"', '\\"')
+            yield '"}}'
+    if provider == "anthropic":
+        yield '], "stop_reason": "tool_use"}'
+    else:
+        yield ']}, "finish_reason": "tool_calls"}]}'
+
+
 # ------------------------------------------------------------------- server
 
 
@@ -471,6 +570,9 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if "flood" in step:
+            self.flood(step["flood"], script.provider, req.get("model", "?"))
+            return
         status = step.get("status", 200)
         if status != 200 or "body" in step:
             body = step.get("body")
@@ -479,6 +581,28 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(status, body, step.get("headers"))
             return
         self.stream(step, req.get("model", "?"), n, script)
+
+    def flood(self, f, provider, model):
+        """A reply far larger than any client should hold: generated as it
+        is sent, until the client hangs up."""
+        if f.get("as") == "json":
+            ctype, events = "application/json", flood_json(f, provider)
+        elif provider == "anthropic":
+            ctype, events = "text/event-stream", flood_anthropic_sse(f, model)
+        else:
+            ctype, events = "text/event-stream", flood_openai_sse(f, model)
+        self.send_response(200)
+        self.send_header("content-type", ctype)
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        try:
+            for ev in events:
+                self.write_chunk(ev.encode())
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = True
 
     def stream(self, step, model, n, script):
         events = (anthropic_events if script.provider == "anthropic" else openai_events)(

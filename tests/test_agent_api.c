@@ -67,6 +67,7 @@ static int deny(void *ctx, const struct monkey_agent_tool_event *ev,
 struct fx {
 	struct ta_server srv;
 	char *ws;
+	char *state; /* XDG_STATE_HOME: default transcripts land here */
 	struct seen seen;
 	struct monkey_agent_options ao;
 	struct monkey_exec_options eo;
@@ -78,6 +79,8 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	f->ws = tu_mkdtemp();
+	f->state = tu_mkdtemp();
+	setenv("XDG_STATE_HOME", f->state, 1);
 	ta_backend_path();
 	unsetenv("http_proxy");
 	unsetenv("HTTP_PROXY");
@@ -105,6 +108,8 @@ static int teardown(void **state)
 	ta_server_stop(&f->srv);
 	tu_rmrf(f->ws);
 	free(f->ws);
+	tu_rmrf(f->state);
+	free(f->state);
 	free(f);
 	return 0;
 }
@@ -155,7 +160,9 @@ static void test_approval_callback_denial_reaches_the_model(void **state)
 	assert_string_equal(f->seen.last_error,
 			    "the command was not run: approval denied (policy "
 			    "forbids shell commands)");
-	assert_true(monkey_agent_transcript_path(f->agent) != NULL);
+	const char *path = monkey_agent_transcript_path(f->agent);
+	assert_non_null(path);
+	assert_int_equal(strncmp(path, f->state, strlen(f->state)), 0);
 	ta_requests_ok(&f->srv);
 }
 

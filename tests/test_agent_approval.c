@@ -146,7 +146,7 @@ static void test_no_denies_and_tells_the_model(void **state)
 	assert_int_equal(access(ta_path(&f->ws, "marker.txt"), F_OK), -1);
 	assert_int_equal(access(ta_path(&f->ws, "second.txt"), F_OK), 0);
 	json_object *r = ta_record(f->tr, "tool_result", 0);
-	assert_true(ta_bool(r, "is_error"));
+	assert_true(ta_bool(r, "isError"));
 	assert_string_equal(ta_str(r, "content"),
 			    "the command was not run: approval denied (the "
 			    "user denied it)");
@@ -189,7 +189,7 @@ static void test_without_a_terminal_commands_are_denied(void **state)
 	assert_int_equal(access(ta_path(&f->ws, "second.txt"), F_OK), -1);
 	f->tr = ta_transcript(&f->ws);
 	json_object *r = ta_record(f->tr, "tool_result", 0);
-	assert_true(ta_bool(r, "is_error"));
+	assert_true(ta_bool(r, "isError"));
 	assert_true(tu_contains(ta_str(r, "content"), "no terminal to ask"));
 	assert_true(tu_contains(ta_str(r, "content"), "--yes"));
 	assert_int_equal(ta_count_records(f->tr, "command"), 0);
@@ -249,7 +249,7 @@ static void test_file_changes_are_asked_with_a_diff(void **state)
 	assert_string_equal(m, m_c);
 	free(m);
 	json_object *r = ta_record(f->tr, "tool_result", 1);
-	assert_true(ta_bool(r, "is_error"));
+	assert_true(ta_bool(r, "isError"));
 	assert_string_equal(ta_str(r, "content"),
 			    "the file was not changed: approval denied (the "
 			    "user denied it)");
@@ -297,7 +297,7 @@ static void test_without_a_terminal_file_changes_are_denied(void **state)
 	f->tr = ta_transcript(&f->ws);
 	for (int i = 0; i < 2; i++) {
 		json_object *r = ta_record(f->tr, "tool_result", i);
-		assert_true(ta_bool(r, "is_error"));
+		assert_true(ta_bool(r, "isError"));
 		assert_true(
 		    tu_contains(ta_str(r, "content"), "no terminal to ask"));
 	}

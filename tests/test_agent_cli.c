@@ -1,8 +1,9 @@
 /* monkey agent end to end against the local LLM server: the task loop,
- * tools and their confinement, transcript and replay, keys kept out of
+ * tools and their confinement, the transcript, keys kept out of
  * commands and transcripts, the end conditions, bounded history. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <monkey/backend.h>
 
 #include "test_agent_harness.h"
 
@@ -99,8 +102,7 @@ static void test_banner_reports_sandbox_fallback(void **state)
 					    "(docker was requested"));
 	assert_string_equal(
 	    ta_str(ta_record(f->tr, "header", 0), "sandbox.backend"), "spawn");
-	assert_true(
-	    ta_bool(ta_record(f->tr, "header", 0), "sandbox.fell_back"));
+	assert_true(ta_bool(ta_record(f->tr, "header", 0), "sandbox.fellBack"));
 }
 
 static void test_no_fallback_makes_missing_sandbox_an_error(void **state)
@@ -309,12 +311,13 @@ static void test_transcript_records_the_run(void **state)
 	assert_int_equal(f->run.status, 0);
 	json_object *h = ta_record(f->tr, "header", 0);
 	assert_non_null(h);
-	assert_int_equal(ta_int(h, "version"), 1);
+	assert_int_equal(ta_int(h, "version"), 2);
 	assert_string_equal(ta_str(h, "model"), "claude-sonnet-4-5");
 	assert_string_equal(ta_str(h, "provider"), "anthropic");
 	assert_string_equal(ta_str(h, "task"), "do the task");
 	assert_string_equal(ta_str(h, "sandbox.backend"), "spawn");
-	assert_int_equal(ta_int(h, "sandbox.limits.timeout_ms"), 60000);
+	assert_int_equal(ta_int(h, "sandbox.limits.timeoutMs"), 60000);
+	assert_int_equal(ta_int(h, "sandbox.safety"), MONKEY_SAFETY_MEDIUM);
 	assert_int_equal(ta_count_records(f->tr, "model"), 3);
 	assert_string_equal(
 	    ta_str(ta_record(f->tr, "model", 0), "content.1.input.path"),
@@ -327,48 +330,319 @@ static void test_transcript_records_the_run(void **state)
 	assert_string_equal(ta_str(c, "backend"), "spawn");
 	assert_string_equal(ta_str(c, "argv.0"), "sh");
 	assert_string_equal(ta_str(c, "workdir"), ".");
-	assert_int_equal(ta_int(c, "exit_code"), 0);
+	assert_int_equal(ta_int(c, "exitCode"), 0);
 	assert_false(ta_bool(c, "timedOut"));
-	assert_true(json_object_object_get_ex(c, "duration_ms", NULL));
+	assert_true(json_object_object_get_ex(c, "durationMs", NULL));
 	/* null: spawn cannot tell. */
 	assert_true(json_object_object_get_ex(c, "oomKilled", NULL));
-	assert_int_equal(ta_int(c, "stdout_bytes"),
+	assert_int_equal(ta_int(c, "stdoutBytes"),
 			 strlen("hi from the sandbox\n"));
-	assert_int_equal(ta_int(c, "stderr_bytes"), 0);
-	assert_int_equal(strlen(ta_str(c, "stdout_sha256")), 64);
+	assert_int_equal(ta_int(c, "stderrBytes"), 0);
+	assert_int_equal(strlen(ta_str(c, "stdoutSha256")), 64);
 	json_object *e = ta_record(f->tr, "end", 0);
 	assert_string_equal(ta_str(e, "reason"), "answer");
 	assert_int_equal(ta_int(e, "iterations"), 3);
-	assert_int_equal(ta_int(e, "tool_calls"), 2);
+	assert_int_equal(ta_int(e, "toolCalls"), 2);
 }
 
-static void test_default_transcript_goes_under_monkey_sessions(void **state)
+/* Every key the transcript itself names is camelCase, as in "monkey exec
+ * --json"; the model's tool arguments are its own and kept as sent. */
+static void assert_camel_keys(json_object *o, const char *where)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			assert_camel_keys(json_object_array_get_idx(o, i),
+					  where);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, k, v)
+	{
+		if (strchr(k, '_') || (k[0] >= 'A' && k[0] <= 'Z'))
+			fail_msg("key '%s' in a %s record is not camelCase", k,
+				 where);
+		if (strcmp(k, "input") && strcmp(k, "arguments"))
+			assert_camel_keys(v, where);
+	}
+}
+
+static void test_transcript_speaks_the_json_output_vocabulary(void **state)
 {
 	struct fx *f = *state;
-	ta_server_start(&f->srv, "final_answer");
+	tu_write_file(ta_path(&f->ws, "data.txt"), "original\n");
+	mkdir(ta_path(&f->ws, "sub"), 0755);
+	agent(f, "replay", NULL);
+	assert_int_equal(f->run.status, 0);
+	for (size_t i = 0; i < json_object_array_length(f->tr); i++) {
+		json_object *r = json_object_array_get_idx(f->tr, i);
+		assert_camel_keys(r, ta_str(r, "type"));
+	}
+	json_object *c = ta_record(f->tr, "command", 1);
+	assert_int_equal(ta_int(c, "exitCode"), 3);
+	assert_string_equal(ta_str(c, "stderr"), "to-stderr\n");
+	assert_string_equal(ta_str(ta_record(f->tr, "command", 0), "stdout"),
+			    "original\n");
+	/* spawn enforces no memory limit (an address-space rlimit only), no
+	 * CPU share, no process count, no network isolation, no read-only
+	 * root: the header does not claim them. */
+	json_object *l = NULL;
+	json_object_object_get_ex(ta_record(f->tr, "header", 0), "sandbox", &l);
+	json_object_object_get_ex(l, "limits", &l);
+	assert_non_null(l);
+	const char *absent[] = {"memoryMb", "cpus",	"pids",
+				"network",  "readOnly", "image"};
+	for (size_t i = 0; i < sizeof(absent) / sizeof(*absent); i++)
+		if (json_object_object_get_ex(l, absent[i], NULL))
+			fail_msg("spawn's header lists %s", absent[i]);
+	assert_int_equal(ta_int(l, "timeoutMs"), 60000);
+	assert_int_equal(ta_int(l, "addressSpaceMb"), 256);
+}
+
+/* The copy of the output a command record keeps is bounded: head and
+ * tail, MONKEY_TRANSCRIPT_OUTPUT_COPY (4 KiB) in all. */
+static void test_transcript_keeps_a_bounded_copy_of_output(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(
+	    &f->srv,
+	    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"t1\", "
+	    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"sh\", "
+	    "\"-c\", \"echo HEAD; seq 100000; echo TAIL\"]}}]}}, {\"reply\": "
+	    "{\"text\": \"ok\"}}]}");
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", NULL, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	f->tr = ta_transcript(&f->ws);
+	json_object *c = ta_record(f->tr, "command", 0);
+	const char *out = ta_str(c, "stdout");
+	assert_non_null(out);
+	assert_true(strlen(out) <= 4096 + 64);
+	assert_true(!strncmp(out, "HEAD\n1\n2\n", 9));
+	assert_true(tu_contains(out, "bytes omitted"));
+	assert_true(tu_contains(out, "99999\n100000\nTAIL\n"));
+	assert_true(ta_int(c, "stdoutBytes") > 500000);
+}
+
+/* monkey agent without --transcript, with env_extra; returns the path of
+ * the transcript it reports (static), or NULL when it reported none. */
+static const char *agent_default_transcript(struct fx *f,
+					    const char *const *env_extra)
+{
+	if (!f->srv.pid)
+		ta_server_start_json(&f->srv,
+				     "{\"repeat_last\": true, \"steps\": "
+				     "[{\"reply\": {\"text\": \"ok\"}}]}");
 	ta_backend_path();
+	tu_run_free(&f->run);
 	char base[128];
 	snprintf(base, sizeof(base), "ANTHROPIC_BASE_URL=%s", f->srv.url);
 	const char *argv[] = {tu_monkey(),   "agent",	"--task", "t",
 			      "--workspace", f->ws.dir, NULL};
-	const char *env[] = {"ANTHROPIC_API_KEY=" TA_KEY, base, NULL};
+	const char *env[16] = {"ANTHROPIC_API_KEY=" TA_KEY, base};
+	for (size_t i = 0; env_extra && env_extra[i] && i < 13; i++)
+		env[2 + i] = env_extra[i];
 	assert_int_equal(
 	    tu_run(&f->run, NULL, (char *const *)argv, (char *const *)env), 0);
-	assert_int_equal(f->run.status, 0);
+	printf("--- monkey exited %d; stderr:\n%s---\n", f->run.status,
+	       f->run.err);
+	static char path[4300];
 	char *p = strstr(f->run.err, "monkey: transcript ");
-	assert_non_null(p);
+	if (!p)
+		return NULL;
 	p += strlen("monkey: transcript ");
-	p[strcspn(p, "\n")] = '\0';
-	char want[4300];
-	snprintf(want, sizeof(want), "%s/.monkey/sessions/", f->ws.dir);
-	assert_int_equal(strncmp(p, want, strlen(want)), 0);
-	assert_true(tu_contains(p, ".jsonl"));
-	assert_int_equal(access(p, R_OK), 0);
-	/* Sessions stay out of the project's git commits. */
-	char *ign = ta_read(ta_path(&f->ws, ".monkey/.gitignore"));
-	assert_non_null(ign);
-	assert_string_equal(ign, "*\n");
-	free(ign);
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(p, "\n"), p);
+	return path;
+}
+
+static int mode_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	return (int)(st.st_mode & 07777);
+}
+
+/* Nothing monkey keeps may live where a sandbox writes. */
+static void assert_workspace_untouched(struct fx *f)
+{
+	assert_int_equal(access(ta_path(&f->ws, ".monkey"), F_OK), -1);
+	DIR *d = opendir(f->ws.dir);
+	assert_non_null(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	assert_int_equal(n, 0);
+}
+
+static void test_default_transcript_goes_to_xdg_state_home(void **state)
+{
+	struct fx *f = *state;
+	char *tmp = tu_mkdtemp(), xdg[4200], env[4300], want[4300];
+	snprintf(xdg, sizeof(xdg), "%s/state", tmp); /* created 0700 */
+	snprintf(env, sizeof(env), "XDG_STATE_HOME=%s", xdg);
+	const char *extra[] = {env, "HOME=/nonexistent", NULL};
+	const char *path = agent_default_transcript(f, extra);
+	assert_int_equal(f->run.status, 0);
+	assert_non_null(path);
+	snprintf(want, sizeof(want), "%s/monkey/sessions/", xdg);
+	assert_int_equal(strncmp(path, want, strlen(want)), 0);
+	assert_true(tu_contains(path + strlen(want), ".jsonl"));
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(mode_of(xdg), 0700);
+	snprintf(want, sizeof(want), "%s/monkey", xdg);
+	assert_int_equal(mode_of(want), 0700);
+	snprintf(want, sizeof(want), "%s/monkey/sessions", xdg);
+	assert_int_equal(mode_of(want), 0700);
+	f->tr = ta_transcript(&f->ws); /* none at --transcript's place */
+	assert_null(f->tr);
+	assert_workspace_untouched(f);
+	tu_rmrf(tmp);
+	free(tmp);
+}
+
+static void test_default_transcript_falls_back_to_home(void **state)
+{
+	struct fx *f = *state;
+	char *home = tu_mkdtemp(), env[4300], want[4300];
+	snprintf(env, sizeof(env), "HOME=%s", home);
+	/* Unset, then relative: both mean "not set" (XDG spec). */
+	const char *unset[] = {env, "XDG_STATE_HOME=", NULL};
+	const char *relative[] = {env, "XDG_STATE_HOME=rel/state", NULL};
+	const char *const *cases[] = {unset, relative};
+	for (int i = 0; i < 2; i++) {
+		const char *path = agent_default_transcript(f, cases[i]);
+		assert_int_equal(f->run.status, 0);
+		assert_non_null(path);
+		snprintf(want, sizeof(want), "%s/.local/state/monkey/sessions/",
+			 home);
+		assert_int_equal(strncmp(path, want, strlen(want)), 0);
+		assert_int_equal(mode_of(path), 0600);
+	}
+	assert_int_equal(access("rel", F_OK), -1);
+	const char *dirs[] = {".local", ".local/state", ".local/state/monkey",
+			      ".local/state/monkey/sessions"};
+	for (int i = 0; i < 4; i++) {
+		snprintf(want, sizeof(want), "%s/%s", home, dirs[i]);
+		assert_int_equal(mode_of(want), 0700);
+	}
+	assert_workspace_untouched(f);
+	tu_rmrf(home);
+	free(home);
+}
+
+/* A link planted at any directory below the base, or at the file, would
+ * let whoever planted it choose where monkey writes. */
+static void test_symlink_at_any_transcript_component_is_refused(void **state)
+{
+	struct fx *f = *state;
+	const char *comps[] = {".local", ".local/state", ".local/state/monkey",
+			       ".local/state/monkey/sessions"};
+	for (int i = 0; i < 4; i++) {
+		char *home = tu_mkdtemp(), *elsewhere = tu_mkdtemp();
+		char env[4300], at[4300];
+		for (int k = 0; k < i; k++) {
+			snprintf(at, sizeof(at), "%s/%s", home, comps[k]);
+			assert_int_equal(mkdir(at, 0700), 0);
+		}
+		snprintf(at, sizeof(at), "%s/%s", home, comps[i]);
+		assert_int_equal(symlink(elsewhere, at), 0);
+		snprintf(env, sizeof(env), "HOME=%s", home);
+		const char *extra[] = {env, "XDG_STATE_HOME=", NULL};
+		assert_null(agent_default_transcript(f, extra));
+		assert_int_equal(f->run.status, 1);
+		char want[4400];
+		snprintf(want, sizeof(want), "%s is a symbolic link", at);
+		assert_true(tu_contains(f->run.err, want));
+		/* Nothing was written through it. */
+		DIR *d = opendir(elsewhere);
+		int n = 0;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			n += e->d_name[0] != '.';
+		closedir(d);
+		assert_int_equal(n, 0);
+		tu_rmrf(home);
+		tu_rmrf(elsewhere);
+		free(home);
+		free(elsewhere);
+	}
+	assert_int_equal(ta_requests_ok(&f->srv), 0);
+	assert_workspace_untouched(f);
+}
+
+static void test_transcript_dir_not_ours_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char *xdg = tu_mkdtemp(), env[4300], at[4300];
+	snprintf(env, sizeof(env), "XDG_STATE_HOME=%s", xdg);
+	const char *extra[] = {env, NULL};
+	snprintf(at, sizeof(at), "%s/monkey", xdg);
+	assert_int_equal(mkdir(at, 0700), 0);
+	/* Someone else's directory (the tests run as root). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(at, 65534, 65534), 0);
+		assert_null(agent_default_transcript(f, extra));
+		assert_int_equal(f->run.status, 1);
+		char want[4400];
+		snprintf(want, sizeof(want), "%s belongs to uid 65534", at);
+		assert_true(tu_contains(f->run.err, want));
+		assert_int_equal(chown(at, 0, 0), 0);
+	}
+	/* One of ours that anybody may write. */
+	snprintf(at, sizeof(at), "%s/monkey/sessions", xdg);
+	assert_int_equal(mkdir(at, 0700), 0);
+	snprintf(at, sizeof(at), "%s/monkey", xdg);
+	chmod(xdg, 0777);
+	assert_null(agent_default_transcript(f, extra));
+	assert_int_equal(f->run.status, 1);
+	assert_true(tu_contains(f->run.err, "is writable by other users"));
+	chmod(xdg, 0700);
+	/* monkey's own directories are made private again. */
+	chmod(at, 0755);
+	assert_non_null(agent_default_transcript(f, extra));
+	assert_int_equal(f->run.status, 0);
+	assert_int_equal(mode_of(at), 0700);
+	tu_rmrf(xdg);
+	free(xdg);
+}
+
+/* The model is told the truth about its sandbox: the backend in use, its
+ * network, what it enforces and not, the absolute workspace. */
+static void test_system_prompt_describes_the_sandbox_in_use(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(&f->srv, "{\"repeat_last\": true, \"steps\": "
+				      "[{\"reply\": {\"text\": \"ok\"}}]}");
+	static const char *spawn[] = {"--timeout", "12345", NULL};
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", spawn, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	char *p = ta_request_system(&f->srv, 0);
+	assert_non_null(p);
+	char *root = realpath(f->ws.dir, NULL), want[4400];
+	snprintf(want, sizeof(want), "The workspace is %s;", root);
+	free(root);
+	assert_true(tu_contains(p, want));
+	assert_true(tu_contains(p, "'spawn' sandbox"));
+	assert_true(tu_contains(p, "this machine's network"));
+	assert_true(tu_contains(p, "killed after 12345 ms"));
+	assert_false(tu_contains(p, "no network unless"));
+	free(p);
+#ifdef HAVE_BACKEND_NONE
+	static const char *none[] = {"--sandbox", "none", NULL};
+	tu_run_free(&f->run);
+	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", none, NULL),
+			 0);
+	assert_int_equal(f->run.status, 0);
+	p = ta_request_system(&f->srv, 1);
+	assert_non_null(p);
+	assert_true(tu_contains(p, "there is NO sandbox"));
+	assert_true(tu_contains(p, "/bin/sh -c"));
+	assert_false(tu_contains(p, "without a shell"));
+	free(p);
+#endif
 }
 
 static void test_max_iterations_stops_and_says_so(void **state)
@@ -435,100 +709,6 @@ static void test_quiet_prints_only_the_answer(void **state)
 	assert_string_equal(f->run.out,
 			    "Done: src/hello.sh prints a greeting.\n");
 	assert_false(tu_contains(f->run.err, "[shell_execute]"));
-}
-
-static void test_replay_matches_the_recording(void **state)
-{
-	struct fx *f = *state;
-	tu_write_file(ta_path(&f->ws, "data.txt"), "original\n");
-	mkdir(ta_path(&f->ws, "sub"), 0755);
-	agent(f, "replay", NULL);
-	assert_int_equal(f->run.status, 0);
-	assert_int_equal(ta_requests_ok(&f->srv), 2);
-	tu_run_free(&f->run);
-	const char *argv[] = {tu_monkey(), "replay", f->ws.transcript, NULL};
-	ta_backend_path();
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
-	assert_int_equal(f->run.status, 0);
-	assert_true(tu_contains(f->run.out, "[1/4] match      $ cat data.txt"));
-	assert_true(tu_contains(f->run.out, "[2/4] match      $ sh -c"));
-	assert_true(tu_contains(f->run.out, "[3/4] match      $ tr a-z A-Z"));
-	assert_true(tu_contains(f->run.out, "[4/4] skipped"));
-	assert_true(tu_contains(f->run.out, "3 matched, 0 mismatched, 1 "
-					    "skipped"));
-}
-
-static void test_replay_reports_a_mismatch(void **state)
-{
-	struct fx *f = *state;
-	tu_write_file(ta_path(&f->ws, "data.txt"), "original\n");
-	mkdir(ta_path(&f->ws, "sub"), 0755);
-	agent(f, "replay", NULL);
-	assert_int_equal(f->run.status, 0);
-	tu_write_file(ta_path(&f->ws, "data.txt"), "changed since\n");
-	tu_run_free(&f->run);
-	const char *argv[] = {tu_monkey(), "replay", f->ws.transcript, NULL};
-	ta_backend_path();
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
-	assert_int_equal(f->run.status, 1);
-	assert_true(tu_contains(f->run.out, "[1/4] MISMATCH   $ cat data.txt"));
-	assert_true(tu_contains(f->run.out, "stdout 14 bytes (recorded 9)  <- "
-					    "differs"));
-	assert_true(tu_contains(f->run.out, "[2/4] match"));
-	assert_true(tu_contains(f->run.out, "2 matched, 1 mismatched, 1 "
-					    "skipped"));
-}
-
-static void test_replay_runs_through_another_backend(void **state)
-{
-	struct fx *f = *state;
-#ifndef HAVE_BACKEND_NONE
-	skip(); /* this build has no none backend to replay through */
-#endif
-	tu_write_file(ta_path(&f->ws, "data.txt"), "original\n");
-	mkdir(ta_path(&f->ws, "sub"), 0755);
-	agent(f, "replay", NULL);
-	assert_int_equal(f->run.status, 0);
-	tu_run_free(&f->run);
-	const char *argv[] = {tu_monkey(), "replay", f->ws.transcript,
-			      "--sandbox", "none",   NULL};
-	ta_backend_path();
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
-	assert_true(tu_contains(f->run.out, "with the none sandbox"));
-	assert_true(tu_contains(f->run.out, "[1/4] match      $ cat data.txt"));
-}
-
-/* A replay runs commands under the recorded limits: a command that timed
- * out at --timeout 300 times out again, not at the 60 s default. */
-static void test_replay_uses_the_recorded_limits(void **state)
-{
-	struct fx *f = *state;
-	ta_server_start_json(
-	    &f->srv, "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": "
-		     "\"t1\", \"name\": \"shell_execute\", \"input\": "
-		     "{\"command\": [\"sleep\", \"5\"]}}]}}, {\"reply\": "
-		     "{\"text\": \"slept\"}}]}");
-	static const char *args[] = {"--timeout", "300", NULL};
-	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", args, NULL),
-			 0);
-	assert_int_equal(f->run.status, 0);
-	tu_run_free(&f->run);
-	const char *argv[] = {tu_monkey(), "replay", f->ws.transcript, NULL};
-	ta_backend_path();
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
-	assert_true(tu_contains(f->run.out, "[1/1] match      $ sleep 5"));
-	assert_int_equal(f->run.status, 0);
-}
-
-static void test_replay_rejects_a_file_that_is_not_a_transcript(void **state)
-{
-	struct fx *f = *state;
-	tu_write_file(ta_path(&f->ws, "junk.jsonl"), "not json at all\n");
-	const char *argv[] = {tu_monkey(), "replay",
-			      ta_path(&f->ws, "junk.jsonl"), NULL};
-	assert_int_equal(tu_run(&f->run, NULL, (char *const *)argv, NULL), 0);
-	assert_int_equal(f->run.status, 2);
-	assert_true(tu_contains(f->run.err, "junk.jsonl:1: not a JSON record"));
 }
 
 static void test_history_stays_bounded_over_many_tool_calls(void **state)
@@ -631,17 +811,18 @@ int main(void)
 	    T(test_api_key_never_appears_in_transcript),
 	    T(test_credentials_in_base_url_are_masked),
 	    T(test_transcript_records_the_run),
-	    T(test_default_transcript_goes_under_monkey_sessions),
+	    T(test_transcript_speaks_the_json_output_vocabulary),
+	    T(test_transcript_keeps_a_bounded_copy_of_output),
+	    T(test_default_transcript_goes_to_xdg_state_home),
+	    T(test_default_transcript_falls_back_to_home),
+	    T(test_symlink_at_any_transcript_component_is_refused),
+	    T(test_transcript_dir_not_ours_is_refused),
+	    T(test_system_prompt_describes_the_sandbox_in_use),
 	    T(test_max_iterations_stops_and_says_so),
 	    T(test_max_tokens_stop_reason_says_so),
 	    T(test_refusal_stop_reason_says_so),
 	    T(test_pause_turn_is_continued),
 	    T(test_quiet_prints_only_the_answer),
-	    T(test_replay_matches_the_recording),
-	    T(test_replay_reports_a_mismatch),
-	    T(test_replay_runs_through_another_backend),
-	    T(test_replay_uses_the_recorded_limits),
-	    T(test_replay_rejects_a_file_that_is_not_a_transcript),
 	    T(test_history_stays_bounded_over_many_tool_calls),
 	    T(test_ctrl_c_stops_command_and_exits_130),
 	};

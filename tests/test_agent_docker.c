@@ -132,6 +132,36 @@ static void test_commands_run_in_the_container(void **state)
 	ta_ws_free(&ws);
 }
 
+/* The model hears what the container enforces: no network, the limits,
+ * the workspace path. */
+static void test_system_prompt_describes_the_container(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	struct tu_run run;
+	ta_ws_new(&ws);
+	ta_server_start_json(&srv,
+			     "{\"steps\": [{\"reply\": {\"text\": \"ok\"}}]}");
+	const char *args[] = {"--docker", "--no-fallback", "--image", image(),
+			      "--memory", "128",	   NULL};
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
+	assert_int_equal(run.status, 0);
+	char *p = ta_request_system(&srv, 0);
+	assert_non_null(p);
+	assert_true(tu_contains(p, "'docker' sandbox"));
+	assert_true(tu_contains(p, "Commands have no network access"));
+	assert_true(tu_contains(p, "see only the workspace"));
+	assert_true(tu_contains(p, "memory 128 MB"));
+	assert_false(tu_contains(p, "Not enforced here"));
+	free(p);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
 static void test_ctrl_c_removes_the_running_container(void **state)
 {
 	(void)state;
@@ -193,6 +223,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commands_run_in_the_container),
+	    cmocka_unit_test(test_system_prompt_describes_the_container),
 	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);

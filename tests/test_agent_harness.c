@@ -145,6 +145,21 @@ json_object *ta_requests(const struct ta_server *s)
 	return a ? a : json_object_new_array();
 }
 
+char *ta_request_system(const struct ta_server *s, int n)
+{
+	json_object *a = ta_requests(s);
+	json_object *body = NULL;
+	json_object_object_get_ex(json_object_array_get_idx(a, (size_t)n),
+				  "body", &body);
+	const char *sys = ta_str(body, "system");
+	if (!sys && ta_str(body, "messages.0.role") &&
+	    !strcmp(ta_str(body, "messages.0.role"), "system"))
+		sys = ta_str(body, "messages.0.content");
+	char *copy = sys ? strdup(sys) : NULL;
+	json_object_put(a);
+	return copy;
+}
+
 int ta_requests_ok(const struct ta_server *s)
 {
 	json_object *a = ta_requests(s);

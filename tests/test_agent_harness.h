@@ -31,6 +31,9 @@ void ta_server_stop(struct ta_server *s);
 /* The request log: an array of {n, time, path, headers, body, body_bytes,
  * violations}.  Caller puts. */
 json_object *ta_requests(const struct ta_server *s);
+/* The system prompt of request n (Anthropic's "system", or an OpenAI
+ * request's system message); caller frees; NULL when there is none. */
+char *ta_request_system(const struct ta_server *s, int n);
 /* Number of requests seen; fails the test (printing them) when any
  * violated the API rules or the script's expectations. */
 int ta_requests_ok(const struct ta_server *s);

@@ -3,12 +3,17 @@
  * they wait, and broken streams are caught. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -408,6 +413,140 @@ static void test_non_stream_reply_is_an_error(void **state)
 	assert_true(tu_contains(f->run.err, "expected an event stream"));
 }
 
+/* Run monkey agent as ta_agent does, but as our own child, so that
+ * wait4 tells its peak RSS (KiB).  Returns the exit status; stderr is
+ * kept in f->run.err. */
+static int agent_peak_rss(struct fx *f, const char *const *args, long *kb)
+{
+	char errfile[4300], anth[128], oai[128];
+	snprintf(errfile, sizeof(errfile), "%s/stderr", f->srv.dir);
+	snprintf(anth, sizeof(anth), "%s", f->srv.url);
+	snprintf(oai, sizeof(oai), "%s", f->srv.url_v1);
+	const char *argv[32] = {tu_monkey(), "agent",	     "--workspace",
+				f->ws.dir,   "--transcript", f->ws.transcript,
+				"--task",    "flood",	     NULL};
+	size_t n = 8;
+	for (size_t i = 0; args && args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	ta_backend_path();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int out = open("/dev/null", O_WRONLY);
+		int err = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(out, 1);
+		dup2(err, 2);
+		setenv("ANTHROPIC_API_KEY", TA_KEY, 1);
+		setenv("OPENAI_API_KEY", TA_KEY, 1);
+		setenv("ANTHROPIC_BASE_URL", anth, 1);
+		setenv("OPENAI_BASE_URL", oai, 1);
+		unsetenv("http_proxy");
+		unsetenv("HTTP_PROXY");
+		unsetenv("ALL_PROXY");
+		unsetenv("all_proxy");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	struct rusage ru;
+	assert_int_equal(wait4(pid, &st, 0, &ru), pid);
+	*kb = ru.ru_maxrss;
+	free(f->run.err);
+	f->run.err = ta_read(errfile);
+	printf("--- monkey exited %d, peak RSS %ld KiB; stderr:\n%s---\n",
+	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), *kb,
+	       f->run.err);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* 32 blocks of 15 MB each (480 MB), sent in pieces of piece bytes: the
+ * run ends at the 32 MiB bound on one reply with an error naming it and
+ * the option, and monkey's peak RSS stays under the bound plus 16 MiB. */
+static void flood(struct fx *f, const char *provider, const char *as,
+		  const char *kind, int piece)
+{
+	char json[512];
+	snprintf(json, sizeof(json),
+		 "{\"provider\": \"%s\", \"steps\": [{\"flood\": {\"blocks\": "
+		 "32, \"block_bytes\": 15000000, \"piece\": %d, \"as\": "
+		 "\"%s\", \"kind\": \"%s\"}}]}",
+		 provider, piece, as, kind);
+	ta_server_start_json(&f->srv, json);
+	const char *args[] = {
+	    "--model",
+	    strcmp(provider, "openai") ? "claude-sonnet-4-5" : "gpt-4.1", NULL};
+	long kb = 0;
+	assert_int_equal(agent_peak_rss(f, args, &kb), 1);
+	assert_true(tu_contains(f->run.err, "went past 32 MiB, the bound on "
+					    "one reply"));
+	assert_true(tu_contains(f->run.err, "--reply-max BYTES"));
+	assert_int_equal(ta_requests_ok(&f->srv), 1); /* not retried */
+	printf("peak RSS %ld KiB; the bound plus 16 MiB is %d KiB\n", kb,
+	       (32 + 16) * 1024);
+#ifndef __SANITIZE_ADDRESS__
+	/* (AddressSanitizer's own memory would not fit.) */
+	assert_true(kb < (32 + 16) * 1024);
+#endif
+}
+
+static void test_anthropic_stream_flood_is_cut_at_the_reply_bound(void **state)
+{
+	flood(*state, "anthropic", "sse", "tool", 65536);
+}
+
+static void test_anthropic_json_flood_is_cut_at_the_reply_bound(void **state)
+{
+	flood(*state, "anthropic", "json", "tool", 65536);
+}
+
+static void test_openai_stream_flood_is_cut_at_the_reply_bound(void **state)
+{
+	flood(*state, "openai", "sse", "tool", 65536);
+}
+
+static void test_openai_json_flood_is_cut_at_the_reply_bound(void **state)
+{
+	flood(*state, "openai", "json", "tool", 65536);
+}
+
+/* Text is held once, not again for the report. */
+static void test_text_flood_is_cut_at_the_reply_bound(void **state)
+{
+	flood(*state, "anthropic", "sse", "text", 65536);
+}
+
+/* A hostile framing: each 15 MB block in one event, which parsing holds
+ * several times over. */
+static void test_huge_events_are_cut_at_the_reply_bound(void **state)
+{
+	flood(*state, "anthropic", "sse", "tool", 15000000);
+	struct fx *f = *state;
+	tu_run_free(&f->run);
+	ta_server_stop(&f->srv);
+	flood(f, "openai", "sse", "tool", 1048576);
+}
+
+static void test_reply_max_sets_the_bound(void **state)
+{
+	struct fx *f = *state;
+	run_script(f,
+		   "{\"steps\": [{\"flood\": {\"blocks\": 1, \"block_bytes\": "
+		   "100000}}]}",
+		   (const char *const[]){"--reply-max", "65536", NULL});
+	assert_int_equal(f->run.status, 1);
+	assert_true(tu_contains(f->run.err, "went past 65536 bytes, the "
+					    "bound on one reply"));
+	tu_run_free(&f->run);
+	ta_server_stop(&f->srv);
+	run_script(f,
+		   "{\"steps\": [{\"flood\": {\"blocks\": 1, \"block_bytes\": "
+		   "100000}}, " FINAL "]}",
+		   (const char *const[]){"--reply-max", "1048576", NULL});
+	assert_int_equal(f->run.status, 0);
+	assert_int_equal(ta_requests_ok(&f->srv), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +574,13 @@ int main(void)
 	    T(test_invalid_request_error_event_ends_run),
 	    T(test_openai_stream_cut_before_finish_is_retried),
 	    T(test_non_stream_reply_is_an_error),
+	    T(test_anthropic_stream_flood_is_cut_at_the_reply_bound),
+	    T(test_anthropic_json_flood_is_cut_at_the_reply_bound),
+	    T(test_openai_stream_flood_is_cut_at_the_reply_bound),
+	    T(test_openai_json_flood_is_cut_at_the_reply_bound),
+	    T(test_text_flood_is_cut_at_the_reply_bound),
+	    T(test_huge_events_are_cut_at_the_reply_bound),
+	    T(test_reply_max_sets_the_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,15 +3,19 @@
  * sandbox executor (spawn backend). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -179,6 +183,116 @@ static void test_write_file_errors(void **state)
 	expect(f, true, "cannot write 'pipe': not a regular file");
 	call(f, "read_file", "{\"path\": \"pipe\"}");
 	expect(f, true, "is not a regular file");
+}
+
+/* Entries of dir whose name contains frag (temporaries left behind). */
+static int count_named(const char *dir, const char *frag)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += strstr(e->d_name, frag) != NULL;
+	closedir(d);
+	return n;
+}
+
+/* Run tool in a child whose files may not grow past limit bytes (SIGXFSZ
+ * ignored, so writes fail with EFBIG).  Returns the child's verdict: 0
+ * when the tool reported an error naming the limit. */
+static int call_with_fsize_limit(struct fx *f, const char *tool,
+				 const char *json, rlim_t limit)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = {limit, limit};
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			_exit(3);
+		struct tool_args a;
+		char *msg = NULL, *content = NULL;
+		bool is_error = false;
+		if (tools_parse(tool, json, &a, &msg) < 0 ||
+		    tools_fs_run(f->root, &a, 10240, &content, &is_error) < 0)
+			_exit(4);
+		printf("%s: %s\n", tool, content);
+		fflush(stdout);
+		_exit(is_error && strstr(content, strerror(EFBIG)) &&
+			      strstr(content, "unchanged")
+			  ? 0
+			  : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *big_json(const char *head, size_t n, const char *tail)
+{
+	char *s = malloc(strlen(head) + n + strlen(tail) + 1);
+	strcpy(s, head);
+	memset(s + strlen(head), 'x', n);
+	strcpy(s + strlen(head) + n, tail);
+	return s;
+}
+
+static void test_write_file_leaves_the_original_on_a_failed_write(void **state)
+{
+	struct fx *f = *state;
+	tu_write_file(p(f, "keep.txt"), "original\n");
+	chmod(p(f, "keep.txt"), 0640);
+	char *json =
+	    big_json("{\"path\": \"keep.txt\", \"content\": \"", 65536, "\"}");
+	int verdict = call_with_fsize_limit(f, "write_file", json, 4096);
+	free(json);
+	char *s = ta_read(p(f, "keep.txt"));
+	assert_string_equal(s, "original\n");
+	free(s);
+	struct stat st;
+	assert_int_equal(stat(p(f, "keep.txt"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(count_named(f->root, ".monkey-"), 0);
+	assert_int_equal(verdict, 0); /* and the model was told */
+}
+
+static void test_edit_file_leaves_the_original_on_a_failed_write(void **state)
+{
+	struct fx *f = *state;
+	tu_write_file(p(f, "m.c"), "int a;\nint b;\n");
+	char *json = big_json("{\"path\": \"m.c\", \"old_string\": \"int b;\", "
+			      "\"new_string\": \"",
+			      65536, "\"}");
+	int verdict = call_with_fsize_limit(f, "edit_file", json, 4096);
+	free(json);
+	char *s = ta_read(p(f, "m.c"));
+	assert_string_equal(s, "int a;\nint b;\n");
+	free(s);
+	assert_int_equal(count_named(f->root, ".monkey-"), 0);
+	assert_int_equal(verdict, 0);
+}
+
+static void
+test_write_file_replaces_atomically_with_new_files_umasked(void **state)
+{
+	struct fx *f = *state;
+	mode_t old = umask(027);
+	call(f, "write_file", "{\"path\": \"n.txt\", \"content\": \"1\"}");
+	umask(old);
+	expect(f, false, "created 'n.txt'");
+	struct stat st;
+	assert_int_equal(stat(p(f, "n.txt"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	/* A replacement is a new inode renamed into place: a reader holding
+	 * the old file never sees it half written. */
+	ino_t before = st.st_ino;
+	call(f, "write_file", "{\"path\": \"n.txt\", \"content\": \"22\"}");
+	expect(f, false, "replaced 'n.txt' (2 bytes)");
+	assert_int_equal(stat(p(f, "n.txt"), &st), 0);
+	assert_true(st.st_ino != before);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(count_named(f->root, ".monkey-"), 0);
 }
 
 static void test_edit_file_replaces_exactly_one_match(void **state)
@@ -442,6 +556,9 @@ int main(void)
 	    T(test_read_file_cuts_a_huge_line),
 	    T(test_write_file_creates_and_replaces),
 	    T(test_write_file_errors),
+	    T(test_write_file_leaves_the_original_on_a_failed_write),
+	    T(test_edit_file_leaves_the_original_on_a_failed_write),
+	    T(test_write_file_replaces_atomically_with_new_files_umasked),
 	    T(test_edit_file_replaces_exactly_one_match),
 	    T(test_edit_file_says_how_many_matched),
 	    T(test_list_files_lists_sorted_with_kinds),

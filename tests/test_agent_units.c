@@ -11,15 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include <monkey/backend.h>
+#include <monkey/exec.h>
+
+#include "agent_config.h"
 #include "agent_history.h"
 #include "approval.h"
 #include "provider.h"
 #include "sse.h"
 #include "tools.h"
+#include "transcript.h"
 #include "transcript_hash.h"
 
 /* ---------------------------------------------------------------- SSE */
@@ -77,10 +85,14 @@ static void test_sse_crlf_split_between_reads_is_one_line_end(void **state)
 	struct events e = {0};
 	struct monkey_sse p;
 	monkey_sse_init(&p, 0, collect, &e);
+	/* The LF that completes "a\r" arrives in the next read.  A parser
+	 * that forgets the CR between reads takes it for a blank line and
+	 * dispatches "a" and "b" as two events. */
 	assert_int_equal(monkey_sse_feed(&p, "data: a\r", 8), 0);
-	assert_int_equal(monkey_sse_feed(&p, "\n\r", 2), 0);
+	assert_int_equal(e.n, 0);
 	assert_int_equal(monkey_sse_feed(&p, "\ndata: b\n\n", 10), 0);
-	assert_string_equal(e.log, "[message|a][message|b]");
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.log, "[message|a\nb]");
 	monkey_sse_free(&p);
 }
 
@@ -497,6 +509,191 @@ static void test_sha256_known_vectors(void **state)
 	free(million);
 }
 
+/* ------------------------------------------------------ system prompt */
+
+/* The shipped backends' safety levels and capability flags. */
+static const struct monkey_backend spawn_be = {
+    .name = "spawn",
+    .safety = MONKEY_SAFETY_MEDIUM,
+    .capabilities =
+	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+	MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL | MONKEY_CAP_MEMORY_APPROX |
+	MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES,
+};
+static const struct monkey_backend none_be = {
+    .name = "none",
+    .safety = MONKEY_SAFETY_NONE,
+    .capabilities = MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE |
+		    MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL,
+};
+static const struct monkey_backend docker_be = {
+    .name = "docker",
+    .safety = MONKEY_SAFETY_HIGH,
+    .capabilities =
+	MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+	MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+	MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
+	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+	MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
+	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_OOM_REPORT,
+};
+
+static void has(const char *text, const char *s, bool want)
+{
+	if ((strstr(text, s) != NULL) != want)
+		fail_msg("the prompt %s '%s':\n%s", want ? "lacks" : "has", s,
+			 text);
+}
+
+static void test_system_prompt_tells_the_truth_about_spawn(void **state)
+{
+	(void)state;
+	struct monkey_exec_options eo;
+	monkey_exec_options_init(&eo);
+	eo.timeout_ms = 30000;
+	eo.file_size_bytes = 1048576;
+	char *p = agent_system_prompt(&spawn_be, &eo, "/home/u/proj", "src");
+	printf("%s\n", p);
+	has(p,
+	    "The workspace is /home/u/proj; commands start in "
+	    "/home/u/proj/src",
+	    true);
+	has(p, "without a shell", true);
+	has(p, "'spawn' sandbox", true);
+	has(p, "this machine's network: the sandbox does not isolate it", true);
+	has(p, "not isolated from this machine's files", true);
+	has(p, "killed after 30000 ms", true);
+	has(p, "address space 256 MB", true);
+	has(p, "files up to 1048576 bytes", true);
+	has(p,
+	    "Not enforced here: a memory limit, a CPU share, a process "
+	    "count, network isolation, file-system isolation.",
+	    true);
+	has(p, "no network", false);
+	has(p, "processes", false);
+	free(p);
+}
+
+static void test_system_prompt_says_none_runs_a_host_shell(void **state)
+{
+	(void)state;
+	struct monkey_exec_options eo;
+	monkey_exec_options_init(&eo);
+	eo.timeout_ms = 0;
+	char *p = agent_system_prompt(&none_be, &eo, "/w", ".");
+	printf("%s\n", p);
+	has(p, "commands start in /w unless", true);
+	has(p, "there is NO sandbox", true);
+	has(p, "/bin/sh -c", true);
+	has(p, "without a shell", false);
+	has(p, "Commands have no time limit", true);
+	has(p, "Limits per command: none.", true);
+	has(p, "this machine's network", true);
+	free(p);
+}
+
+static void test_system_prompt_lists_docker_limits(void **state)
+{
+	(void)state;
+	struct monkey_exec_options eo;
+	monkey_exec_options_init(&eo);
+	char *p = agent_system_prompt(&docker_be, &eo, "/w", ".");
+	printf("%s\n", p);
+	has(p, "'docker' sandbox", true);
+	has(p, "Commands have no network access", true);
+	has(p, "see only the workspace", true);
+	has(p, "memory 256 MB, 0.5 CPUs, 50 processes", true);
+	has(p, "killed after 60000 ms", true);
+	has(p, "Not enforced here", false);
+	eo.network = true;
+	eo.read_only = true;
+	free(p);
+	p = agent_system_prompt(&docker_be, &eo, "/w", ".");
+	has(p, "Commands have network access.", true);
+	has(p, "The root file system is read-only", true);
+	free(p);
+}
+
+/* --------------------------------------------------------- transcript */
+
+/* A private XDG_STATE_HOME with monkey/sessions made; returns it. */
+static char *state_home(char *sessions, size_t len)
+{
+	char tmpl[] = "/tmp/monkey-units-XXXXXX";
+	char *dir = strdup(mkdtemp(tmpl));
+	snprintf(sessions, len, "%s/monkey", dir);
+	assert_int_equal(mkdir(sessions, 0700), 0);
+	snprintf(sessions, len, "%s/monkey/sessions", dir);
+	assert_int_equal(mkdir(sessions, 0700), 0);
+	setenv("XDG_STATE_HOME", dir, 1);
+	return dir;
+}
+
+static void session_name(char *buf, size_t len, const char *dir, time_t when,
+			 const char *suffix)
+{
+	struct tm tm;
+	char stamp[32];
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(buf, len, "%s/%s-%ld%s.jsonl", dir, stamp, (long)getpid(),
+		 suffix);
+}
+
+static void rm_state(char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+	unsetenv("XDG_STATE_HOME");
+}
+
+static void test_transcript_file_planted_as_symlink_is_refused(void **state)
+{
+	(void)state;
+	char sessions[512], at[600];
+	char *dir = state_home(sessions, sizeof(sessions));
+	/* The name this second and the next take: both links. */
+	time_t now = time(NULL);
+	for (int i = 0; i < 2; i++) {
+		session_name(at, sizeof(at), sessions, now + i, "");
+		assert_int_equal(symlink("/tmp/monkey-units-target", at), 0);
+	}
+	struct transcript t;
+	struct monkey_error err = {0};
+	assert_int_equal(transcript_open(&t, NULL, NULL, &err), -ELOOP);
+	assert_non_null(strstr(err.message, "is a symbolic link"));
+	assert_non_null(strstr(err.message, sessions));
+	assert_int_equal(access("/tmp/monkey-units-target", F_OK), -1);
+	rm_state(dir);
+}
+
+static void test_transcript_name_taken_gets_a_suffix(void **state)
+{
+	(void)state;
+	char sessions[512], at[600];
+	char *dir = state_home(sessions, sizeof(sessions));
+	time_t now = time(NULL);
+	for (int i = 0; i < 2; i++) {
+		session_name(at, sizeof(at), sessions, now + i, "");
+		FILE *f = fopen(at, "w");
+		fputs("someone else's\n", f);
+		fclose(f);
+	}
+	struct transcript t;
+	struct monkey_error err = {0};
+	assert_int_equal(transcript_open(&t, NULL, NULL, &err), 0);
+	assert_int_equal(strncmp(t.path, sessions, strlen(sessions)), 0);
+	size_t n = strlen(t.path);
+	assert_true(n > 8 && !strcmp(t.path + n - 8, "-2.jsonl"));
+	struct stat st;
+	assert_int_equal(fstat(t.fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	transcript_close(&t);
+	rm_state(dir);
+}
+
 /* ------------------------------------------------------------ history */
 
 static void exchange(struct agent_history *h, int i, size_t out_len)
@@ -602,6 +799,12 @@ int main(void)
 	    cmocka_unit_test(test_tool_arguments_parse),
 	    cmocka_unit_test(test_argv_is_quoted_readably),
 	    cmocka_unit_test(test_sha256_known_vectors),
+	    cmocka_unit_test(test_system_prompt_tells_the_truth_about_spawn),
+	    cmocka_unit_test(test_system_prompt_says_none_runs_a_host_shell),
+	    cmocka_unit_test(test_system_prompt_lists_docker_limits),
+	    cmocka_unit_test(
+		test_transcript_file_planted_as_symlink_is_refused),
+	    cmocka_unit_test(test_transcript_name_taken_gets_a_suffix),
 	    cmocka_unit_test(
 		test_history_merges_consecutive_messages_of_one_role),
 	    cmocka_unit_test(test_history_compaction_shortens_old_outputs),

@@ -43,6 +43,9 @@ extern "C" {
 #define MONKEY_AGENT_DEFAULT_OUTPUT_MAX 10240
 /* Bytes of conversation kept; older turns are shortened, then dropped. */
 #define MONKEY_AGENT_DEFAULT_HISTORY_MAX (256 * 1024)
+/* Bytes of one model reply, as received: a provider that sends more is
+ * cut off with an error instead of filling memory. */
+#define MONKEY_AGENT_DEFAULT_REPLY_MAX (32 * 1024 * 1024)
 
 enum monkey_agent_provider {
 	MONKEY_PROVIDER_AUTO = 0, /* from the model name, then the keys set */
@@ -139,8 +142,11 @@ struct monkey_agent_options {
 	int max_retries;    /* -1 = the default */
 	bool require_approval;
 	bool auto_approve; /* --yes: approve everything without asking */
-	/* Transcript path; NULL =
-	 * <workspace>/.monkey/sessions/<time>-<pid>.jsonl */
+	/* Transcript path (appended to, links followed); NULL = a new
+	 * <time>-<pid>.jsonl in $XDG_STATE_HOME/monkey/sessions/ (when
+	 * XDG_STATE_HOME is absolute), else in
+	 * ~/.local/state/monkey/sessions/: never in the workspace, directories
+	 * 0700, file 0600, no symbolic link followed below the base. */
 	const char *transcript;
 	bool no_transcript;
 	size_t output_max;	   /* 0 = MONKEY_AGENT_DEFAULT_OUTPUT_MAX */
@@ -152,6 +158,10 @@ struct monkey_agent_options {
 	 * the host, so a model that may write them may run code outside the
 	 * sandbox. */
 	bool writable_git;
+	/* Bytes of one reply (the whole response body, however it is
+	 * framed); past it the request fails.  0 =
+	 * MONKEY_AGENT_DEFAULT_REPLY_MAX. */
+	size_t reply_max;
 };
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);
