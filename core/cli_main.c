@@ -23,6 +23,8 @@ static void usage(FILE *f)
 	    "  replay  FILE [OPTIONS]             re-run a transcript's "
 	    "commands\n"
 	    "  sandbox list | info NAME           show the installed backends\n"
+	    "  sandbox verify NAME                check a backend's claims by "
+	    "attack\n"
 	    "\n"
 	    "Options:\n"
 	    "  -h, --help     show this help (\"monkey COMMAND --help\" for a "

@@ -1,14 +1,18 @@
-/* "monkey sandbox list" and "monkey sandbox info NAME": what backends are
- * installed, what they enforce, and whether they can run commands now. */
+/* "monkey sandbox list", "monkey sandbox info NAME" and "monkey sandbox
+ * verify NAME": what backends are installed, what they claim to enforce,
+ * whether they can run commands now, and whether their claims hold. */
 #include "config.h"
 
 #include <getopt.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <monkey/sandbox.h>
+#include <monkey/verify.h>
 
 #include "cli.h"
 #include "escape.h"
@@ -203,15 +207,164 @@ static int do_info(const char *backend_dir, const char *name, bool json)
 	return status;
 }
 
+/* Machine names of the verdicts, for --json. */
+static const char *verdict_key(int v)
+{
+	static const char *const keys[] = {"verified",	 "failed",
+					   "holds",	 "does-not-hold",
+					   "not-probed", "setup-failed"};
+	return v >= 0 && v <= MONKEY_VERDICT_SETUP_FAILED ? keys[v] : "unknown";
+}
+
+static struct json_object *names_of(const struct monkey_verify_report *r,
+				    bool failed)
+{
+	struct json_object *a = json_object_new_array();
+	for (size_t i = 0; i < r->n_items; i++) {
+		const struct monkey_verify_item *it = &r->items[i];
+		int v = it->verdict;
+		if (failed ? v == MONKEY_VERDICT_FAILED
+			   : it->claimed && (v == MONKEY_VERDICT_NOT_PROBED ||
+					     v == MONKEY_VERDICT_SETUP_FAILED))
+			json_object_array_add(a,
+					      json_object_new_string(it->name));
+	}
+	return a;
+}
+
+static struct json_object *verify_json(const struct monkey_verify_report *r)
+{
+	struct json_object *o = json_object_new_object();
+	char abi[32];
+	snprintf(abi, sizeof(abi), "%u.%u", r->abi_major, r->abi_minor);
+	json_object_object_add(o, "backend", json_object_new_string(r->name));
+	json_object_object_add(o, "path", json_object_new_string(r->path));
+	json_object_object_add(o, "abi", json_object_new_string(abi));
+	json_object_object_add(o, "ok", json_object_new_boolean(!r->n_failed));
+	json_object_object_add(o, "verified",
+			       json_object_new_int64((int64_t)r->n_verified));
+	json_object_object_add(o, "failed", names_of(r, true));
+	json_object_object_add(o, "notProbed", names_of(r, false));
+	json_object_object_add(o, "helper", json_object_new_string(r->helper));
+	json_object_object_add(o, "durationMs",
+			       json_object_new_int64(r->duration_ms));
+	struct json_object *a = json_object_new_array();
+	for (size_t i = 0; i < r->n_items; i++) {
+		const struct monkey_verify_item *it = &r->items[i];
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "name",
+				       json_object_new_string(it->name));
+		json_object_object_add(e, "claimed",
+				       json_object_new_boolean(it->claimed));
+		json_object_object_add(
+		    e, "verdict",
+		    json_object_new_string(verdict_key(it->verdict)));
+		json_object_object_add(e, "tried",
+				       json_object_new_string(it->tried));
+		json_object_object_add(e, "happened",
+				       json_object_new_string(it->happened));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "capabilities", a);
+	return o;
+}
+
+static void print_verify(const struct monkey_verify_report *r)
+{
+	printf("backend %s (%s, ABI %u.%u)\n", r->name, r->path, r->abi_major,
+	       r->abi_minor);
+	printf("probe helper: %s\n\n", r->helper);
+	printf("%-18s %-26s %s\n", "CAPABILITY", "VERDICT",
+	       "WHAT WAS TRIED / -> WHAT HAPPENED");
+	for (size_t i = 0; i < r->n_items; i++) {
+		const struct monkey_verify_item *it = &r->items[i];
+		const char *v = monkey_verdict_name(it->verdict);
+		char verdict[64];
+		/* "not probed" says whether the flag is claimed. */
+		if (it->verdict == MONKEY_VERDICT_NOT_PROBED ||
+		    it->verdict == MONKEY_VERDICT_SETUP_FAILED)
+			snprintf(verdict, sizeof(verdict), "%s, %s",
+				 it->claimed ? "claimed" : "not claimed", v);
+		else
+			snprintf(verdict, sizeof(verdict), "%s", v);
+		printf("%-18s %-26s %s\n%46s-> %s\n", it->name, verdict,
+		       it->tried, "", it->happened);
+	}
+	printf("\n%s: %zu claimed capabilit%s verified, %zu FAILED, %zu not "
+	       "probed (%.1f s)\n",
+	       r->name, r->n_verified, r->n_verified == 1 ? "y" : "ies",
+	       r->n_failed, r->n_not_probed, (double)r->duration_ms / 1000.0);
+}
+
+/* A backend that honours neither its timeout nor cancel_fd keeps exec
+ * from returning; nothing else can stop it. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] =
+	    "monkey: sandbox verify: the backend has not returned from a "
+	    "command for 5 minutes (it ignores both timeout and cancel); "
+	    "giving up\n";
+	ssize_t n = write(2, msg, sizeof(msg) - 1);
+	(void)n;
+	_exit(MONKEY_EXIT_FAILURE);
+}
+
+static int do_verify(const char *backend_dir, const char *name,
+		     const char *image, bool json)
+{
+	struct monkey_verify_options o;
+	monkey_verify_options_init(&o);
+	o.backend_dir = backend_dir;
+	o.image = image;
+	struct monkey_verify_report *r = NULL;
+	struct monkey_error err = {0};
+	signal(SIGALRM, on_alarm);
+	alarm(300);
+	int rc = monkey_sandbox_verify(name, &o, &r, &err);
+	alarm(0);
+	if (rc < 0) {
+		monkey_cli_error("%s", err.message);
+		return MONKEY_EXIT_FAILURE;
+	}
+	if (json)
+		print_json(verify_json(r));
+	else
+		print_verify(r);
+	int status = r->n_failed ? 1 : 0;
+	if (r->n_failed) {
+		char names[512] = "";
+		for (size_t i = 0; i < r->n_items; i++)
+			if (r->items[i].verdict == MONKEY_VERDICT_FAILED)
+				snprintf(names + strlen(names),
+					 sizeof(names) - strlen(names), "%s%s",
+					 names[0] ? ", " : "",
+					 r->items[i].name);
+		monkey_cli_error("backend '%s' does not do what it claims: %s "
+				 "FAILED",
+				 r->name, names);
+	}
+	monkey_verify_report_free(r);
+	return status;
+}
+
 static void help(void)
 {
 	printf("Usage: monkey sandbox list [--json] [--backend-dir DIR]\n"
 	       "       monkey sandbox info NAME [--json] [--backend-dir DIR]\n"
+	       "       monkey sandbox verify NAME [--json] [--backend-dir DIR] "
+	       "[--image IMAGE]\n"
 	       "\n"
 	       "Lists the sandbox backends found in --backend-dir, then the\n"
 	       "colon-separated MONKEY_BACKEND_PATH, then %s: for each, its\n"
 	       "ABI, safety level, what it enforces, whether it can run\n"
-	       "commands now (and why not) and its file.\n",
+	       "commands now (and why not) and its file.\n"
+	       "\n"
+	       "verify attacks every capability flag of backend NAME with a\n"
+	       "probe (memory, pids, network, files, timeout, kill-tree,\n"
+	       "...) and prints, for each, whether it holds; exit status 0\n"
+	       "when no claimed capability failed, 1 when one did, 125 when\n"
+	       "the backend cannot be verified at all.\n",
 	       MONKEY_BACKEND_DIR);
 }
 
@@ -220,11 +373,12 @@ int monkey_cli_sandbox(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"backend-dir", required_argument, NULL, 'd'},
+	    {"image", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	bool json = false;
-	const char *dir = NULL;
+	const char *dir = NULL, *image = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -235,6 +389,9 @@ int monkey_cli_sandbox(int argc, char **argv)
 		case 'd':
 			dir = optarg;
 			break;
+		case 'i':
+			image = optarg;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -244,20 +401,31 @@ int monkey_cli_sandbox(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		monkey_cli_error("sandbox: say 'list' or 'info NAME'");
+		monkey_cli_error(
+		    "sandbox: say 'list', 'info NAME' or 'verify NAME'");
 		return MONKEY_EXIT_FAILURE;
 	}
 	const char *verb = argv[optind];
+	if (image && strcmp(verb, "verify") != 0) {
+		monkey_cli_error("sandbox %s: --image is an option of 'sandbox "
+				 "verify' only",
+				 verb);
+		return MONKEY_EXIT_FAILURE;
+	}
 	if (strcmp(verb, "list") == 0 && optind + 1 == argc)
 		return do_list(dir, json);
 	if (strcmp(verb, "info") == 0 && optind + 2 == argc)
 		return do_info(dir, argv[optind + 1], json);
-	if (strcmp(verb, "info") == 0)
-		monkey_cli_error("sandbox info: give exactly one backend name, "
-				 "e.g. monkey sandbox info docker");
+	if (strcmp(verb, "verify") == 0 && optind + 2 == argc)
+		return do_verify(dir, argv[optind + 1], image, json);
+	if (strcmp(verb, "info") == 0 || strcmp(verb, "verify") == 0)
+		monkey_cli_error("sandbox %s: give exactly one backend name, "
+				 "e.g. monkey sandbox %s docker",
+				 verb, verb);
 	else
-		monkey_cli_error("sandbox: unknown subcommand '%s'; say 'list' "
-				 "or 'info NAME'",
-				 verb);
+		monkey_cli_error(
+		    "sandbox: unknown subcommand '%s'; say 'list', "
+		    "'info NAME' or 'verify NAME'",
+		    verb);
 	return MONKEY_EXIT_FAILURE;
 }

@@ -107,30 +107,6 @@ static int host_set_error(struct monkey_error *err, int code, const char *fmt,
 	return code;
 }
 
-/* "<pid>-<start time in clock ticks since boot>": unique for the life of
- * the machine, so a later monkey can tell whether the owner of a container
- * is still alive. */
-static void make_instance_id(char *buf, size_t len)
-{
-	unsigned long long start = 0;
-	char stat[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (n > 0) {
-			stat[n] = '\0';
-			char *p = strrchr(stat, ')');
-			/* Field 22 (starttime) is the 20th after ")". */
-			for (int i = 0; p && i < 20; i++)
-				p = strchr(p + 1, ' ');
-			if (p)
-				start = strtoull(p + 1, NULL, 10);
-		}
-	}
-	snprintf(buf, len, "%ld-%llu", (long)getpid(), start);
-}
-
 static struct json_object *config_json(struct monkey_executor *ex)
 {
 	struct json_object *o = json_object_new_object();
@@ -439,7 +415,7 @@ int monkey_executor_open(const struct monkey_exec_options *opts,
 	ex->cancel_pipe[0] = ex->cancel_pipe[1] = -1;
 	ex->notify = opts->notify;
 	ex->notify_ctx = opts->notify_ctx;
-	make_instance_id(ex->instance_id, sizeof(ex->instance_id));
+	monkey_instance_id(ex->instance_id, sizeof(ex->instance_id));
 	ex->host = (struct monkey_host){
 	    .struct_size = sizeof(struct monkey_host),
 	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -80,4 +81,28 @@ char *monkey_strdup_printf(const char *fmt, ...)
 		s = NULL;
 	va_end(ap);
 	return s;
+}
+
+/* "<pid>-<start time in clock ticks since boot>": unique for the life of
+ * the machine, so a later monkey can tell whether the owner of a container
+ * is still alive. */
+void monkey_instance_id(char *buf, size_t len)
+{
+	unsigned long long start = 0;
+	char stat[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (n > 0) {
+			stat[n] = '\0';
+			char *p = strrchr(stat, ')');
+			/* Field 22 (starttime) is the 20th after ")". */
+			for (int i = 0; p && i < 20; i++)
+				p = strchr(p + 1, ' ');
+			if (p)
+				start = strtoull(p + 1, NULL, 10);
+		}
+	}
+	snprintf(buf, len, "%ld-%llu", (long)getpid(), start);
 }

@@ -20,6 +20,10 @@ int monkey_set_error(struct monkey_error *err, int code, const char *fmt, ...)
 int monkey_set_error_v(struct monkey_error *err, int code, const char *fmt,
 		       va_list ap);
 
+/* This process's id for backends (monkey_host.instance_id):
+ * "<pid>-<start time in clock ticks since boot>". */
+void monkey_instance_id(char *buf, size_t len);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t monkey_now_ms(void);
 

@@ -10,6 +10,7 @@ CLEANFILES += doc/monkey.1 doc/monkey-backend.7
 # Paths are expanded at make time (they contain ${libdir} and friends).
 doc_subst = $(SED) -e 's|@backenddir[@]|$(backenddir)|g' \
 	-e 's|@docdir[@]|$(docdir)|g' \
+	-e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' \
 	-e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g'
 
 doc/monkey.1: $(srcdir)/doc/monkey.1.in Makefile

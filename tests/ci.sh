@@ -5,7 +5,9 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets for a
 # bounded time, the configure matrix and "make distcheck".
 # This is the test command README.md gives and .ci/run calls.  Run it as
-# root (or with sudo available) from anywhere in a clone.
+# root (or with sudo available) from anywhere in a clone.  "monkey sandbox
+# verify" runs on every backend (tests/verify-backends.sh; the example
+# backend through tests/test_sdk.sh).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +69,12 @@ step "build and test (-Werror)"
 # A prefix inside the clone: the built-in backend directory then holds
 # nothing a previous install on this machine left behind.
 build_and_check "$top/build" --prefix="$top/build/_prefix" CFLAGS='-g -O2 -Wall -Wextra -Werror -Wno-format-truncation' || status=1
+
+if [ "$status" = 0 ]; then
+	# Every backend's claims attacked; the reports land in the CI log.
+	step "monkey sandbox verify: spawn, none, docker, podman, the lying test backend"
+	sh tests/verify-backends.sh "$top/build" 2>&1 | tee -a "$log" || status=1
+fi
 
 if [ "$status" = 0 ]; then
 	step "build and test under AddressSanitizer and UndefinedBehaviorSanitizer"

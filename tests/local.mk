@@ -28,4 +28,5 @@ include tests/spawn.mk
 include tests/docker.mk
 include tests/agent.mk
 include tests/sdk.mk
+include tests/verify.mk
 include tests/bench.mk

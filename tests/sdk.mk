@@ -47,5 +47,6 @@ sdk-print-config:
 	echo "SDK_DOCDIR='$(docdir)'"; \
 	echo "SDK_PKGCONFIGDIR='$(pkgconfigdir)'"; \
 	echo "SDK_BACKENDDIR='$(backenddir)'"; \
+	echo "SDK_PKGLIBEXECDIR='$(pkglibexecdir)'"; \
 	echo "SDK_BACKENDS='$(backend_LTLIBRARIES)'"
 .PHONY: sdk-print-config

@@ -84,7 +84,8 @@ monkey_bin=$(S "$SDK_BINDIR")/monkey
 for f in "$SDK_BINDIR/monkey" "$SDK_LIBDIR/libmonkey.so" \
 	"$SDK_INCLUDEDIR/backend.h" "$SDK_INCLUDEDIR/error.h" \
 	"$SDK_INCLUDEDIR/exec.h" "$SDK_INCLUDEDIR/sandbox.h" \
-	"$SDK_INCLUDEDIR/agent.h" \
+	"$SDK_INCLUDEDIR/agent.h" "$SDK_INCLUDEDIR/verify.h" \
+	"$SDK_PKGLIBEXECDIR/monkey-probe" \
 	"$SDK_PKGCONFIGDIR/monkey.pc" "$SDK_PKGCONFIGDIR/monkey-backend.pc" \
 	"$SDK_MANDIR/man1/monkey.1" "$SDK_MANDIR/man7/monkey-backend.7" \
 	"$SDK_DOCDIR/examples/backend-unshare/unshare.c" \
@@ -253,6 +254,21 @@ check "nothing it started survives (setsid grandchild included)" \
 ux --memory 64 -- true
 check "an unenforced --memory is reported for the unshare backend" \
 	contains "$tmp/err" "--memory is not enforced by the unshare backend"
+
+# What monkey-backend(7) tells authors to run before they ship: every
+# claim of the example attacked, with the staged probe helper.
+MONKEY_PROBE_HELPER=$(S "$SDK_PKGLIBEXECDIR")/monkey-probe
+export MONKEY_PROBE_HELPER
+run_monkey "$tmp/out" "$tmp/err" sandbox verify unshare
+status=$?
+unset MONKEY_PROBE_HELPER
+sed 's/^/#   /' "$tmp/out" "$tmp/err"
+check "monkey sandbox verify unshare: every claim holds (status 0)" \
+	test $status = 0
+check "the verifier used the staged probe helper" \
+	contains "$tmp/out" "probe helper: $(S "$SDK_PKGLIBEXECDIR")/monkey-probe"
+check "the verifier found the example's network isolation" \
+	sh -c "grep -q '^network-isolation  verified ' '$tmp/out'"
 
 # --- 5. A program using libmonkey, built against the stage ---------------
 demo=$tmp/libmonkey-demo

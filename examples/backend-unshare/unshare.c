@@ -154,14 +154,6 @@ static int child_main(void *arg)
 	if (a->probe_only)
 		return 0;
 
-	if ((req->cpu_time_s &&
-	     set_limit(RLIMIT_CPU, req->cpu_time_s, req->cpu_time_s + 1) < 0) ||
-	    (req->file_size_bytes &&
-	     set_limit(RLIMIT_FSIZE, req->file_size_bytes,
-		       req->file_size_bytes) < 0) ||
-	    (req->open_files &&
-	     set_limit(RLIMIT_NOFILE, req->open_files, req->open_files) < 0))
-		return report(rfd, STEP_RLIMIT, errno), 1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return report(rfd, STEP_NO_NEW_PRIVS, errno), 1;
 
@@ -179,6 +171,17 @@ static int child_main(void *arg)
 		return report(rfd, STEP_FDS, errno), 1;
 	if (chdir(req->workdir) < 0)
 		return report(rfd, STEP_CHDIR, errno), 1;
+	/* Limits last: the descriptors above were made under the host's
+	 * limit (a host with many open files would otherwise have none
+	 * left below a small --open-files for the three above). */
+	if ((req->cpu_time_s &&
+	     set_limit(RLIMIT_CPU, req->cpu_time_s, req->cpu_time_s + 1) < 0) ||
+	    (req->file_size_bytes &&
+	     set_limit(RLIMIT_FSIZE, req->file_size_bytes,
+		       req->file_size_bytes) < 0) ||
+	    (req->open_files &&
+	     set_limit(RLIMIT_NOFILE, req->open_files, req->open_files) < 0))
+		return report(rfd, STEP_RLIMIT, errno), 1;
 
 	execve(a->path, (char *const *)req->argv, (char *const *)req->envp);
 	report(rfd, STEP_EXEC, errno);
