@@ -301,6 +301,44 @@ static void test_cli_env_scrubbing_end_to_end(void **s)
 	tu_run_free(&r);
 }
 
+static void test_cli_none_keeps_argv_semantics(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(),
+			"exec",
+			"--sandbox",
+			"none",
+			"--workspace",
+			ws,
+			"--",
+			"printf",
+			"%s|",
+			"a b",
+			"c;echo INJECTED",
+			NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "a b|c;echo INJECTED|");
+	tu_run_free(&r);
+	/* Shell syntax still works when asked for. */
+	char *sh[] = {(char *)tu_monkey(),
+		      "exec",
+		      "--sandbox",
+		      "none",
+		      "--workspace",
+		      ws,
+		      "--",
+		      "sh",
+		      "-c",
+		      "echo a; echo b | tr b c",
+		      NULL};
+	assert_int_equal(tu_run(&r, NULL, sh, NULL), 0);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "a\nc\n");
+	tu_run_free(&r);
+}
+
 static void test_cli_stdin_feeds_a_command_that_writes_first(void **s)
 {
 	(void)s;
@@ -363,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_json_reports_the_signal),
 	    cmocka_unit_test(test_cli_env_scrubbing_end_to_end),
 	    cmocka_unit_test(test_cli_stdin_feeds_a_command_that_writes_first),
+	    cmocka_unit_test(test_cli_none_keeps_argv_semantics),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
