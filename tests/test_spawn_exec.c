@@ -77,6 +77,8 @@ static void test_host_secrets_never_reach_the_command(void **s)
 	setenv("ANTHROPIC_API_KEY", "sk-ant-api03-secret", 1);
 	setenv("GITHUB_TOKEN", "ghp_secret_token", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "aws/secret/key", 1);
+	setenv("LC_API_TOKEN", "lc-secret-token", 1);
+	setenv("LC_SECRET", "lc-secret", 1);
 	const char *backends[] = {"spawn", "none"};
 	for (int b = 0; b < 2; b++) {
 		struct monkey_executor *ex = open_executor(backends[b], NULL);
@@ -89,6 +91,8 @@ static void test_host_secrets_never_reach_the_command(void **s)
 		assert_null(strstr(out, "ANTHROPIC_API_KEY"));
 		assert_null(strstr(out, "GITHUB_TOKEN"));
 		assert_null(strstr(out, "AWS_SECRET_ACCESS_KEY"));
+		assert_null(strstr(out, "LC_API_TOKEN"));
+		assert_null(strstr(out, "LC_SECRET"));
 		assert_null(strstr(out, "secret"));
 		free(out);
 		monkey_result_free(&res);
@@ -287,18 +291,38 @@ static void test_cli_json_reports_the_signal(void **s)
 static void test_cli_env_scrubbing_end_to_end(void **s)
 {
 	(void)s;
+	/* LC_* is allowlisted: credential-like names under it must still go
+	 * (LC_ALL shows the prefix itself passes). */
 	char *env[] = {"ANTHROPIC_API_KEY=sk-ant-secret",
 		       "GITHUB_TOKEN=ghp_secret",
-		       "AWS_SECRET_ACCESS_KEY=aws_secret", NULL};
-	char *argv[] = {
-	    (char *)tu_monkey(), "exec", "--workspace", ws, "--", "env", NULL};
-	struct tu_run r;
-	assert_int_equal(tu_run(&r, NULL, argv, env), 0);
-	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "PATH="));
-	assert_null(strstr(r.out, "secret"));
-	assert_null(strstr(r.out, "ANTHROPIC_API_KEY"));
-	tu_run_free(&r);
+		       "AWS_SECRET_ACCESS_KEY=aws_secret",
+		       "LC_API_TOKEN=leaked",
+		       "LC_SECRET=leaked",
+		       "LC_ALL=C",
+		       NULL};
+	const char *backends[] = {"spawn", "none"};
+	for (int b = 0; b < 2; b++) {
+		char *argv[] = {(char *)tu_monkey(),
+				"exec",
+				"--sandbox",
+				(char *)backends[b],
+				"--workspace",
+				ws,
+				"--",
+				"env",
+				NULL};
+		struct tu_run r;
+		assert_int_equal(tu_run(&r, NULL, argv, env), 0);
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, "PATH="));
+		assert_non_null(strstr(r.out, "LC_ALL=C\n"));
+		assert_null(strstr(r.out, "secret"));
+		assert_null(strstr(r.out, "leaked"));
+		assert_null(strstr(r.out, "ANTHROPIC_API_KEY"));
+		assert_null(strstr(r.out, "LC_API_TOKEN"));
+		assert_null(strstr(r.out, "LC_SECRET"));
+		tu_run_free(&r);
+	}
 }
 
 static void test_cli_none_keeps_argv_semantics(void **s)
