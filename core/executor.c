@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -407,6 +408,17 @@ static int resolve_options(struct monkey_executor *ex,
 int monkey_executor_open(const struct monkey_exec_options *opts,
 			 struct monkey_executor **out, struct monkey_error *err)
 {
+	/* Before any backend is loaded or command run: a command runs as our
+	 * user (spawn, none) and could otherwise read /proc/PID/environ, mem,
+	 * fd and cwd of this process and of every helper process it forks or
+	 * clones (they inherit this), and our environment holds the API keys.
+	 * A command's own execve makes it dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return monkey_set_error(err, -errno,
+					"cannot make monkey's memory and "
+					"environment unreadable to commands "
+					"(PR_SET_DUMPABLE): %s",
+					strerror(errno));
 	struct monkey_executor *ex = calloc(1, sizeof(*ex));
 	if (!ex)
 		return monkey_set_error(err, -ENOMEM, "out of memory");

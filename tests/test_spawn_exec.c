@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -363,6 +366,122 @@ static void test_cli_none_keeps_argv_semantics(void **s)
 	tu_run_free(&r);
 }
 
+/* 1 when user nobody can run the monkey of this build tree. */
+static int nobody_can_run_monkey(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(2);
+		_exit(access(tu_monkey(), X_OK) == 0 ? 0 : 1);
+	}
+	int st;
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0;
+}
+
+/* A process running as root reads every process whatever monkey does, so
+ * monkey runs unprivileged here: as nobody, in a workspace nobody owns;
+ * when nobody cannot reach this build tree, as root without any capability
+ * (to other root processes what nobody is to nobody's: their /proc files
+ * are readable unless they are non-dumpable); when we are not root, as
+ * ourselves.  Returns the argv prefix to run monkey with. */
+static const char *const *unprivileged(char *wsdir, size_t len)
+{
+	static const char *const as_nobody[] = {
+	    "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+	    "--clear-groups", NULL};
+	static const char *const capless[] = {
+	    "/usr/bin/setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+	    "--bounding-set=-all", NULL};
+	static const char *const as_is[] = {NULL};
+	snprintf(wsdir, len, "%s", ws);
+	if (geteuid() != 0)
+		return as_is;
+	if (access(as_nobody[0], X_OK) < 0)
+		fail_msg("%s is needed to run monkey unprivileged",
+			 as_nobody[0]);
+	if (!nobody_can_run_monkey()) {
+		print_message("nobody cannot reach %s: running it as root "
+			      "without capabilities\n",
+			      tu_monkey());
+		return capless;
+	}
+	snprintf(wsdir, len, "%s/tests/unpriv-XXXXXX", tu_builddir());
+	if (!mkdtemp(wsdir) || chown(wsdir, 65534, 65534) < 0)
+		fail_msg("workspace %s for nobody: %s", wsdir, strerror(errno));
+	return as_nobody;
+}
+
+/* Every /proc/PID/environ the command can read, scanned for a secret in
+ * monkey's environment: the reaper shares monkey's memory, so it must be
+ * unreadable like monkey itself; the command's own children stay
+ * readable to it (the command is not made non-dumpable). */
+static void test_cli_command_cannot_read_monkeys_environment(void **s)
+{
+	(void)s;
+	char secret[64], script[1024], wsdir[PATH_MAX];
+	snprintf(secret, sizeof(secret), "sk-ant-leak-%d-%lld", (int)getpid(),
+		 (long long)sh_now_ms());
+	char env_secret[128];
+	snprintf(env_secret, sizeof(env_secret), "ANTHROPIC_API_KEY=%s",
+		 secret);
+	char *env[] = {env_secret, NULL};
+	/* Under none the command's parent is the /bin/sh that none runs,
+	 * and the reaper is its parent. */
+	snprintf(
+	    script, sizeof(script),
+	    "n=0; for f in /proc/[0-9]*/environ; do "
+	    "{ tr '\\0' '\\n' <$f >e; } 2>/dev/null || continue; "
+	    "n=$((n+1)); grep -q '%s' e && echo \"LEAK $f\"; done; "
+	    "rm -f e; echo \"readable $n\"; r=$PPID; "
+	    "[ \"$(cat /proc/$r/comm)\" = monkey-reaper ] || "
+	    "r=$(cut -d' ' -f4 /proc/$r/stat); "
+	    "[ \"$(cat /proc/$r/comm)\" = monkey-reaper ] && "
+	    "! cat /proc/$r/environ >/dev/null 2>&1 && echo reaper-closed; "
+	    "sleep 5 & cat /proc/$!/environ >/dev/null && echo "
+	    "child-open; kill $!",
+	    secret);
+	const char *const *prefix = unprivileged(wsdir, sizeof(wsdir));
+	const char *backends[] = {"spawn", "none"};
+	for (int b = 0; b < 2; b++) {
+		char *argv[32];
+		int n = 0;
+		for (const char *const *p = prefix; *p; p++)
+			argv[n++] = (char *)*p;
+		const char *rest[] = {tu_monkey(), "exec",	  "--sandbox",
+				      backends[b], "--workspace", wsdir,
+				      "--",	   "sh",	  "-c",
+				      script,	   NULL};
+		for (const char *const *p = rest; *p; p++)
+			argv[n++] = (char *)*p;
+		argv[n] = NULL;
+		struct tu_run r;
+		assert_int_equal(tu_run(&r, NULL, argv, env), 0);
+		if (r.status != 0 || strstr(r.out, "LEAK") ||
+		    !strstr(r.out, "reaper-closed") ||
+		    !strstr(r.out, "child-open"))
+			fail_msg("%s: status %d, stdout:\n%s\nstderr:\n%s",
+				 backends[b], r.status, r.out, r.err);
+		/* The scan saw something: at least the command itself. */
+		assert_null(strstr(r.out, "readable 0\n"));
+		tu_run_free(&r);
+	}
+	if (strcmp(wsdir, ws) != 0)
+		tu_rmrf(wsdir);
+}
+
+/* Programs that use libmonkey get the same protection, from the executor
+ * alone. */
+static void test_executor_makes_the_host_non_dumpable(void **s)
+{
+	(void)s;
+	struct monkey_executor *ex = open_executor("spawn", NULL);
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	monkey_executor_close(ex);
+}
+
 static void test_cli_stdin_feeds_a_command_that_writes_first(void **s)
 {
 	(void)s;
@@ -426,6 +545,8 @@ int main(void)
 	    cmocka_unit_test(test_cli_env_scrubbing_end_to_end),
 	    cmocka_unit_test(test_cli_stdin_feeds_a_command_that_writes_first),
 	    cmocka_unit_test(test_cli_none_keeps_argv_semantics),
+	    cmocka_unit_test(test_cli_command_cannot_read_monkeys_environment),
+	    cmocka_unit_test(test_executor_makes_the_host_non_dumpable),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
