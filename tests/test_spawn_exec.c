@@ -366,6 +366,92 @@ static void test_cli_none_keeps_argv_semantics(void **s)
 	tu_run_free(&r);
 }
 
+/* The pid a command wrote into the workspace file name, or -1. */
+static int read_pid(const char *name)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", ws, name);
+	FILE *f = fopen(path, "r");
+	int pid = -1;
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = -1;
+	if (f)
+		fclose(f);
+	unlink(path);
+	return pid;
+}
+
+/* Exists (alive, stopped or a zombie). */
+static bool exists(int pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+/* A command that kills its reaper (its parent, monkey's helper process)
+ * after leaving a setsid process behind: monkey kills that process at once
+ * and says the command was killed. */
+static void test_cli_command_killing_its_reaper_leaves_nothing(void **s)
+{
+	(void)s;
+	char *argv[] = {
+	    (char *)tu_monkey(),
+	    "exec",
+	    "--workspace",
+	    ws,
+	    "--timeout",
+	    "3000",
+	    "--",
+	    "sh",
+	    "-c",
+	    "setsid sh -c 'echo $$ >escaper; sleep 1; echo escaped >F; "
+	    "sleep 100' & sleep .3; kill -9 $PPID; sleep 50",
+	    NULL};
+	struct tu_run r;
+	int64_t t = sh_now_ms();
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	int64_t ms = sh_now_ms() - t;
+	assert_int_equal(r.status, 128 + SIGKILL);
+	assert_non_null(strstr(r.err, "reaper process was killed or stopped"));
+	assert_true(ms < 2500);
+	int pid = read_pid("escaper");
+	assert_true(pid > 0);
+	assert_false(exists(pid));
+	usleep(1200 * 1000);
+	char f[PATH_MAX];
+	snprintf(f, sizeof(f), "%s/F", ws);
+	assert_int_equal(access(f, F_OK), -1);
+	tu_run_free(&r);
+}
+
+/* The same with SIGSTOP: monkey neither hangs nor blames the kernel, and
+ * leaves no stopped process behind, its reaper included. */
+static void test_cli_command_stopping_its_reaper_leaves_nothing(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(),
+			"exec",
+			"--workspace",
+			ws,
+			"--timeout",
+			"10000",
+			"--",
+			"sh",
+			"-c",
+			"echo $PPID >reaper; setsid sh -c 'echo $$ >escaper; "
+			"sleep 100' & sleep .3; kill -STOP $PPID; sleep 50",
+			NULL};
+	struct tu_run r;
+	int64_t t = sh_now_ms();
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	int64_t ms = sh_now_ms() - t;
+	assert_int_equal(r.status, 128 + SIGKILL);
+	assert_null(strstr(r.err, "stuck"));
+	/* Within the kill grace (2 s by default) of the attack. */
+	assert_true(ms < 2300);
+	int reaper = read_pid("reaper"), escaper = read_pid("escaper");
+	assert_true(reaper > 0 && escaper > 0);
+	assert_false(exists(reaper));
+	assert_false(exists(escaper));
+	tu_run_free(&r);
+}
+
 /* 1 when user nobody can run the monkey of this build tree. */
 static int nobody_can_run_monkey(void)
 {
@@ -547,6 +633,10 @@ int main(void)
 	    cmocka_unit_test(test_cli_none_keeps_argv_semantics),
 	    cmocka_unit_test(test_cli_command_cannot_read_monkeys_environment),
 	    cmocka_unit_test(test_executor_makes_the_host_non_dumpable),
+	    cmocka_unit_test(
+		test_cli_command_killing_its_reaper_leaves_nothing),
+	    cmocka_unit_test(
+		test_cli_command_stopping_its_reaper_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -143,7 +143,9 @@ struct monkey_executor;
  * exists and is inside the workspace, mounts parse and exist, ...).
  * Changes the calling process for good: it becomes non-dumpable (so that
  * commands running as the same user cannot read its environment or memory
- * through /proc; no core dumps, no ptrace attach by that user). */
+ * through /proc; no core dumps, no ptrace attach by that user), and with
+ * the spawn or none backend a child subreaper as well (orphaned descendants
+ * of processes it starts itself then come back to it, to be reaped). */
 int monkey_executor_open(const struct monkey_exec_options *opts,
 			 struct monkey_executor **out, struct monkey_error *err);
 
