@@ -189,6 +189,9 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
 	void *state = NULL;
 	err->message[0] = '\0';
+	/* dladdr() inside the module names /proc/self/fd/N: tell it where
+	 * it really lives. */
+	ex->host.module_path = lb->real_path;
 	r = lb->desc.init(&ex->host, cfgs, &state, err);
 	json_object_put(cfg);
 	if (r < 0) {
@@ -198,6 +201,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 					 "(error %d) without saying why",
 					 name, r);
 		*stage = 2;
+		ex->host.module_path = NULL;
 		monkey_backend_unload(lb);
 		return r;
 	}
@@ -211,6 +215,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 					 name, r);
 		*stage = 3;
 		lb->desc.fini(state);
+		ex->host.module_path = NULL;
 		monkey_backend_unload(lb);
 		return r;
 	}
@@ -241,9 +246,10 @@ static int choose_backend(struct monkey_executor *ex,
 	if (r < 0)
 		return r;
 	struct monkey_strv dirs = {0};
-	if ((r = monkey_backend_search_path(opts->backend_dir, &dirs)) < 0) {
+	if ((r = monkey_backend_search_path(opts->backend_dir, &dirs, err)) <
+	    0) {
 		monkey_strv_free(&dirs);
-		return monkey_set_error(err, r, "out of memory");
+		return r;
 	}
 	int stage = 0;
 	r = try_backend(ex, name, &dirs, &stage, err);

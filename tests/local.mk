@@ -6,10 +6,11 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread
 TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
 
-# Loads uninstalled backends from the build tree.  (The serial test driver
-# reads TESTS_ENVIRONMENT, not AM_TESTS_ENVIRONMENT.)
+# Loads uninstalled backends from the build tree: the .so files that libtool
+# puts in .libs (monkey loads NAME.so only, never a .la).  (The serial test
+# driver reads TESTS_ENVIRONMENT, not AM_TESTS_ENVIRONMENT.)
 TESTS_ENVIRONMENT = \
-	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker'; \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs'; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \
 	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;

@@ -7,7 +7,7 @@ set -u
 
 builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd)
 # make check's serial harness does not pass AM_TESTS_ENVIRONMENT.
-: "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker:$builddir/plugins/spawn:$builddir/plugins/none}"
+: "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker/.libs:$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs}"
 export MONKEY_BACKEND_PATH
 MONKEY="$builddir/monkey"
 IMAGE=${MONKEY_TEST_IMAGE:-monkey-test:busybox}

@@ -595,7 +595,8 @@ static int setup(void **s)
 	(void)s;
 	if (!getenv("MONKEY_BACKEND_PATH")) {
 		char p[3 * PATH_MAX];
-		snprintf(p, sizeof(p), "%s/plugins/spawn:%s/plugins/none",
+		snprintf(p, sizeof(p),
+			 "%s/plugins/spawn/.libs:%s/plugins/none/.libs",
 			 tu_builddir(), tu_builddir());
 		setenv("MONKEY_BACKEND_PATH", p, 1);
 	}
