@@ -116,9 +116,12 @@ static const struct monkey_backend none_backend = {
 	       "It still gets only the environment the host built, stdin "
 	       "from --stdin or /dev/null, and on timeout or cancel every "
 	       "process it started is stopped (SIGTERM, then SIGKILL after "
-	       "--kill-grace). No limits are applied: --memory, --cpus, "
-	       "--pids, --cpu-time, --file-size, --open-files, --read-only, "
-	       "--mount, --user and --image are not enforced.",
+	       "--kill-grace), also when it kills or stops its reaper "
+	       "process (its processes carry a mark, an RLIMIT_RTTIME hard "
+	       "limit one below monkey's, by which monkey finds them). No "
+	       "limits are applied: --memory, --cpus, --pids, --cpu-time, "
+	       "--file-size, --open-files, --read-only, --mount, --user and "
+	       "--image are not enforced.",
 };
 
 MONKEY_BACKEND_EXPORT(&none_backend)
