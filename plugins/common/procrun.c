@@ -399,6 +399,58 @@ static int report(const struct monkey_host *host, const char *name,
 	return 0;
 }
 
+/* The command could not be started (the START message says why): let the
+ * reaper see its child off and exit, and word the error. */
+static int not_started(const struct monkey_host *host, const char *name,
+		       struct run *r, const struct procrun_spawn *s,
+		       const char *path, const struct procrun_msg *start,
+		       struct monkey_error *err)
+{
+	struct procrun_msg m;
+	ssize_t n;
+	while ((n = read(r->proc.status_fd, &m, sizeof(m))) > 0 ||
+	       (n < 0 && errno == EINTR))
+		;
+	procrun_spawn_finish(&r->proc, 1);
+	if (start->pid < 0)
+		return procrun_set_err(host, err, start->pid,
+				       "%s: cannot create a process: %s", name,
+				       strerror(-start->pid));
+	return procrun_exec_failure(host, name, s, path, start, err);
+}
+
+/* Run the started command to its end; the poll loop's result. */
+static int supervise(struct run *r)
+{
+	const struct monkey_exec_request *req = r->req;
+	r->next_watch = now_ms() + PROCRUN_WATCH_MS;
+	if (req->timeout_ms > 0)
+		r->deadline = now_ms() + req->timeout_ms;
+	sigset_t pipe_set, old_mask;
+	int masked = 0;
+	if (r->in_fd >= 0 && req->stdin_len == 0) {
+		close_stdin(r);
+	} else if (r->in_fd >= 0) {
+		/* Writing to a command that stopped reading raises SIGPIPE;
+		 * a plugin may not change the host's handlers, so block it
+		 * in this thread only. */
+		sigset_t pending;
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+		sigpending(&pending);
+		r->sigpipe_was_pending = sigismember(&pending, SIGPIPE);
+		masked = 1;
+	}
+	int lrc = run_loop(r);
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	if (lrc < 0)
+		kill_after_poll_failed(r);
+	procrun_spawn_finish(&r->proc, r->reaper_done);
+	return lrc;
+}
+
 static void normalize_request(const struct monkey_exec_request *in,
 			      struct monkey_exec_request *out)
 {
@@ -532,50 +584,10 @@ static int exec_request(const struct monkey_host *host,
 		goto out;
 	}
 	if (!r.reaper_done && (start.pid < 0 || start.a)) {
-		/* Nothing ran: let the reaper see its child off and exit. */
-		struct procrun_msg m;
-		ssize_t n;
-		while ((n = read(r.proc.status_fd, &m, sizeof(m))) > 0 ||
-		       (n < 0 && errno == EINTR))
-			;
-		procrun_spawn_finish(&r.proc, 1);
-		if (start.pid < 0)
-			rc = procrun_set_err(host, err, start.pid,
-					     "%s: cannot create a process: %s",
-					     name, strerror(-start.pid));
-		else
-			rc = procrun_exec_failure(host, name, &s, path, &start,
-						  err);
+		rc = not_started(host, name, &r, &s, path, &start, err);
 		goto out;
 	}
-
-	r.next_watch = now_ms() + PROCRUN_WATCH_MS;
-	if (req.timeout_ms > 0)
-		r.deadline = now_ms() + req.timeout_ms;
-	sigset_t pipe_set, old_mask;
-	int masked = 0;
-	if (r.in_fd >= 0) {
-		if (req.stdin_len == 0) {
-			close_stdin(&r);
-		} else {
-			/* Writing to a command that stopped reading raises
-			 * SIGPIPE; a plugin may not change the host's
-			 * handlers, so block it in this thread only. */
-			sigset_t pending;
-			sigemptyset(&pipe_set);
-			sigaddset(&pipe_set, SIGPIPE);
-			pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-			sigpending(&pending);
-			r.sigpipe_was_pending = sigismember(&pending, SIGPIPE);
-			masked = 1;
-		}
-	}
-	int lrc = run_loop(&r);
-	if (masked)
-		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-	if (lrc < 0)
-		kill_after_poll_failed(&r);
-	procrun_spawn_finish(&r.proc, r.reaper_done);
+	int lrc = supervise(&r);
 	rc = report(host, name, &r, lrc, result, err);
 	goto out;
 
