@@ -1,8 +1,8 @@
 /* The command the spawn tests run: one small program whose modes behave in
  * the ways a sandboxed command can misbehave (ignore SIGTERM, setsid,
  * double-fork, hold the output pipe, flood output, write before reading
- * stdin, kill or stop its reaper), recording the pid of every process it starts in a file so the
- * tests can check that not one survives. */
+ * stdin, kill or stop its reaper), recording the pid of every process it
+ * starts in a file so the tests can check that not one survives. */
 #include "config.h"
 
 #include <errno.h>
