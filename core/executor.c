@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -164,6 +165,9 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
 	void *state = NULL;
 	err->message[0] = '\0';
+	/* dladdr() inside the module names /proc/self/fd/N: tell it where
+	 * it really lives. */
+	ex->host.module_path = lb->real_path;
 	r = lb->desc.init(&ex->host, cfgs, &state, err);
 	json_object_put(cfg);
 	if (r < 0) {
@@ -173,6 +177,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 					 "(error %d) without saying why",
 					 name, r);
 		*stage = 2;
+		ex->host.module_path = NULL;
 		monkey_backend_unload(lb);
 		return r;
 	}
@@ -186,6 +191,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 					 name, r);
 		*stage = 3;
 		lb->desc.fini(state);
+		ex->host.module_path = NULL;
 		monkey_backend_unload(lb);
 		return r;
 	}
@@ -216,9 +222,10 @@ static int choose_backend(struct monkey_executor *ex,
 	if (r < 0)
 		return r;
 	struct monkey_strv dirs = {0};
-	if ((r = monkey_backend_search_path(opts->backend_dir, &dirs)) < 0) {
+	if ((r = monkey_backend_search_path(opts->backend_dir, &dirs, err)) <
+	    0) {
 		monkey_strv_free(&dirs);
-		return monkey_set_error(err, r, "out of memory");
+		return r;
 	}
 	int stage = 0;
 	r = try_backend(ex, name, &dirs, &stage, err);
@@ -409,6 +416,17 @@ static int resolve_options(struct monkey_executor *ex,
 int monkey_executor_open(const struct monkey_exec_options *opts,
 			 struct monkey_executor **out, struct monkey_error *err)
 {
+	/* Before any backend is loaded or command run: a command runs as our
+	 * user (spawn, none) and could otherwise read /proc/PID/environ, mem,
+	 * fd and cwd of this process and of every helper process it forks or
+	 * clones (they inherit this), and our environment holds the API keys.
+	 * A command's own execve makes it dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return monkey_set_error(err, -errno,
+					"cannot make monkey's memory and "
+					"environment unreadable to commands "
+					"(PR_SET_DUMPABLE): %s",
+					strerror(errno));
 	struct monkey_executor *ex = calloc(1, sizeof(*ex));
 	if (!ex)
 		return monkey_set_error(err, -ENOMEM, "out of memory");

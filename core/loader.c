@@ -1,20 +1,26 @@
 /* Backend loader on libltdl.  Resolves only the backend asked for, refuses
- * anything that could be a planted or incompatible module, and copies the
- * descriptor so that fields a backend predates read as NULL/0. */
+ * anything that could be a planted or incompatible module, loads exactly the
+ * file it checked, and copies the descriptor so that fields a backend
+ * predates read as NULL/0. */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <ltdl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "loader.h"
 
 static pthread_mutex_t ltdl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void (*monkey_loader_checked_hook)(const char *path);
 
 char *monkey_strv_join(const struct monkey_strv *sv, const char *sep)
 {
@@ -33,25 +39,52 @@ char *monkey_strv_join(const struct monkey_strv *sv, const char *sep)
 	return s;
 }
 
+/* The working directory is usually the workspace, which commands can
+ * write: a relative backend directory would load what they planted. */
+static int check_absolute(const char *dir, const char *from,
+			  struct monkey_error *err)
+{
+	if (dir[0] == '/')
+		return 0;
+	return monkey_set_error(
+	    err, -EINVAL,
+	    "backend directory '%s' (%s) is not an absolute path; give it "
+	    "from the root (a relative one would resolve in the current "
+	    "directory, usually the workspace, which commands can write)",
+	    dir, from);
+}
+
 int monkey_backend_search_path(const char *backend_dir,
-			       struct monkey_strv *dirs)
+			       struct monkey_strv *dirs,
+			       struct monkey_error *err)
 {
 	int r;
-	if (backend_dir && *backend_dir &&
-	    (r = monkey_strv_push(dirs, backend_dir)) < 0)
-		return r;
+	if (backend_dir && *backend_dir) {
+		if ((r = check_absolute(backend_dir, "--backend-dir", err)) < 0)
+			return r;
+		if ((r = monkey_strv_push(dirs, backend_dir)) < 0)
+			return monkey_set_error(err, r, "out of memory");
+	}
 	const char *env = secure_getenv("MONKEY_BACKEND_PATH");
 	if (env && *env) {
 		_cleanup_free_ char *copy = strdup(env);
 		if (!copy)
-			return -ENOMEM;
+			return monkey_set_error(err, -ENOMEM, "out of memory");
 		char *save = NULL;
 		for (char *d = strtok_r(copy, ":", &save); d;
-		     d = strtok_r(NULL, ":", &save))
-			if (*d && (r = monkey_strv_push(dirs, d)) < 0)
+		     d = strtok_r(NULL, ":", &save)) {
+			r = check_absolute(d, "an entry of MONKEY_BACKEND_PATH",
+					   err);
+			if (r < 0)
 				return r;
+			if ((r = monkey_strv_push(dirs, d)) < 0)
+				return monkey_set_error(err, r,
+							"out of memory");
+		}
 	}
-	return monkey_strv_push(dirs, MONKEY_BACKEND_DIR);
+	if ((r = monkey_strv_push(dirs, MONKEY_BACKEND_DIR)) < 0)
+		return monkey_set_error(err, r, "out of memory");
+	return 0;
 }
 
 int monkey_backend_check_name(const char *name, struct monkey_error *err)
@@ -75,7 +108,7 @@ int monkey_backend_check_name(const char *name, struct monkey_error *err)
 	return 0;
 }
 
-static bool is_file(const char *path)
+static bool exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
@@ -84,81 +117,150 @@ static bool is_file(const char *path)
 int monkey_backend_find(const char *name, const struct monkey_strv *dirs,
 			char **path, struct monkey_error *err)
 {
-	static const char *const exts[] = {".so", ".la"};
+	/* NAME.so only: a libtool .la names its object in another place
+	 * (libdir=, dlname=), and that place was never checked. */
 	for (size_t i = 0; i < dirs->n; i++) {
-		for (size_t e = 0; e < 2; e++) {
-			char *p = monkey_strdup_printf("%s/%s%s", dirs->v[i],
-						       name, exts[e]);
-			if (!p)
-				return monkey_set_error(err, -ENOMEM,
-							"out of memory");
-			if (is_file(p)) {
-				*path = p;
-				return 0;
-			}
-			free(p);
+		char *p = monkey_strdup_printf("%s/%s.so", dirs->v[i], name);
+		if (!p)
+			return monkey_set_error(err, -ENOMEM, "out of memory");
+		if (exists(p)) {
+			*path = p;
+			return 0;
 		}
+		free(p);
 	}
 	return -ENOENT;
 }
 
-/* A module file must be a regular file that only its owner can write: a
- * group- or world-writable module is code anyone could replace. */
-static int check_file(const char *name, const char *path,
+static int not_regular(const char *name, const char *path,
+		       struct monkey_error *err)
+{
+	return monkey_set_error(
+	    err, -EPERM,
+	    "refusing backend '%s': %s is not a regular file (symlinks, "
+	    "directories and devices are not loaded); install the module "
+	    "file itself",
+	    name, path);
+}
+
+static int steal_fd(int *fd)
+{
+	int f = *fd;
+	*fd = -1;
+	return f;
+}
+
+static const char *writers(mode_t mode)
+{
+	return (mode & S_IWOTH) ? "everyone" : "its group";
+}
+
+/* Whoever can write the directory can replace the module, unless it is
+ * sticky and root's (like /tmp: only a file's owner may rename it). */
+static int check_dir(const char *name, const char *dir, int dfd,
+		     struct monkey_error *err)
+{
+	struct stat st;
+	if (fstat(dfd, &st) < 0)
+		return monkey_set_error(err, -errno,
+					"cannot inspect backend directory "
+					"%s: %s",
+					dir, strerror(errno));
+	if (!(st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    ((st.st_mode & S_ISVTX) && st.st_uid == 0))
+		return 0;
+	return monkey_set_error(
+	    err, -EPERM,
+	    "refusing backend '%s': its directory %s is writable by %s, who "
+	    "could replace the module; run 'chmod go-w %s'",
+	    name, dir, writers(st.st_mode), dir);
+}
+
+/* A module file must be a regular file, owned by root or by us, that only
+ * its owner can write: anything else is code someone else could replace. */
+static int check_file(const char *name, const char *path, int fd,
 		      struct monkey_error *err)
 {
 	struct stat st;
-	if (lstat(path, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return monkey_set_error(err, -errno,
 					"cannot inspect backend '%s' at %s: %s",
 					name, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
+		return not_regular(name, path, err);
+	/* The effective user: a set-user-ID monkey must not run code that
+	 * the invoking user owns. */
+	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return monkey_set_error(
 		    err, -EPERM,
-		    "refusing backend '%s': %s is not a regular file "
-		    "(symlinks, directories and devices are not loaded); "
-		    "install the module file itself",
-		    name, path);
+		    "refusing backend '%s': %s belongs to uid %u, neither "
+		    "root nor you (uid %u); install it as root or as yourself",
+		    name, path, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return monkey_set_error(
 		    err, -EPERM,
 		    "refusing backend '%s': %s is writable by %s; "
 		    "run 'chmod go-w %s'",
-		    name, path,
-		    (st.st_mode & S_IWOTH) ? "everyone" : "its group", path);
+		    name, path, writers(st.st_mode), path);
 	return 0;
 }
 
-/* For an uninstalled libtool module, the object that really gets mapped is
- * named by dlname= in the .la and lives in .libs/. */
-static int check_la_object(const char *name, const char *la_path,
-			   struct monkey_error *err)
+/* Open the module at dir/base for loading and check the directory and the
+ * file that was opened, not whatever the names lead to later.  On success
+ * *fd is the open file and *real its absolute path with every symlink of
+ * the directory resolved (caller frees). */
+static int open_module(const char *name, const char *path, int *fd, char **real,
+		       struct monkey_error *err)
 {
-	FILE *f = fopen(la_path, "re");
-	if (!f)
-		return 0; /* ltdl will report it */
-	char line[512], dlname[256] = "";
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "dlname='%255[^']'", dlname) == 1)
-			break;
-	fclose(f);
-	if (!dlname[0] || strchr(dlname, '/'))
-		return 0;
-	_cleanup_free_ char *dir = strdup(la_path);
+	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
-		return -ENOMEM;
+		return monkey_set_error(err, -ENOMEM, "out of memory");
 	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	_cleanup_free_ char *p1 =
-	    monkey_strdup_printf("%s/.libs/%s", dir, dlname);
-	_cleanup_free_ char *p2 = monkey_strdup_printf("%s/%s", dir, dlname);
-	if (!p1 || !p2)
-		return -ENOMEM;
-	if (is_file(p1))
-		return check_file(name, p1, err);
-	if (is_file(p2))
-		return check_file(name, p2, err);
+	if (!slash || slash == dir)
+		return monkey_set_error(err, -EINVAL,
+					"backend '%s': %s is not a file in a "
+					"backend directory",
+					name, path);
+	*slash = '\0';
+	const char *base = slash + 1;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return monkey_set_error(err, -errno,
+					"cannot open backend directory %s: %s",
+					dir, strerror(errno));
+	int r = check_dir(name, dir, dfd, err);
+	if (r < 0)
+		return r;
+	/* Not even opened when it is no regular file: opening a FIFO would
+	 * block, a device may act on being opened. */
+	struct stat st;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(st.st_mode))
+		return not_regular(name, path, err);
+	_cleanup_close_ int f =
+	    openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (f < 0 && errno == ELOOP)
+		return not_regular(name, path, err); /* swapped for a link */
+	if (f < 0)
+		return monkey_set_error(err, -errno,
+					"cannot open backend '%s' at %s: %s",
+					name, path, strerror(errno));
+	if ((r = check_file(name, path, f, err)) < 0)
+		return r;
+	char link[64], rdir[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	ssize_t n = readlink(link, rdir, sizeof(rdir) - 1);
+	if (n <= 0)
+		return monkey_set_error(err, -EIO,
+					"cannot tell where backend directory "
+					"%s is (is /proc mounted?): %s",
+					dir, strerror(errno));
+	rdir[n] = '\0';
+	*real =
+	    monkey_strdup_printf("%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+	if (!*real)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	*fd = steal_fd(&f);
 	return 0;
 }
 
@@ -229,39 +331,54 @@ static int check_descriptor(const char *name, const char *path,
 	return 0;
 }
 
+/* dlopen the file open on fd through /proc/self/fd: the name cannot lead
+ * anywhere else.  fd must stay open while the module is loaded, so that no
+ * other module gets that name (libltdl and the dynamic loader both return
+ * an already loaded object of the same name). */
+static int dl_load(const char *name, const char *path, int fd, lt_dlhandle *h,
+		   struct monkey_error *err)
+{
+	char fdpath[64];
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	int r = ltdl_ref(err);
+	if (r < 0)
+		return r;
+	lt_dladvise advise;
+	*h = NULL;
+	pthread_mutex_lock(&ltdl_lock);
+	if (lt_dladvise_init(&advise) == 0) {
+		lt_dladvise_local(&advise);
+		/* An absolute name without extension: libltdl neither
+		 * searches LTDL_LIBRARY_PATH or LD_LIBRARY_PATH for it nor
+		 * tries NAME.la. */
+		*h = lt_dlopenadvise(fdpath, advise);
+		lt_dladvise_destroy(&advise);
+	}
+	const char *dlerr = *h ? NULL : lt_dlerror();
+	pthread_mutex_unlock(&ltdl_lock);
+	if (*h)
+		return 0;
+	r = monkey_set_error(err, -ENOEXEC,
+			     "cannot load backend '%s' from %s: %s", name, path,
+			     dlerr ? dlerr : "unknown error");
+	ltdl_unref();
+	return r;
+}
+
 int monkey_backend_load_path(const char *name, const char *path,
 			     struct monkey_loaded_backend **out,
 			     struct monkey_error *err)
 {
-	int r = check_file(name, path, err);
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *real = NULL;
+	int r = open_module(name, path, &fd, &real, err);
 	if (r < 0)
 		return r;
-	size_t plen = strlen(path);
-	if (plen > 3 && strcmp(path + plen - 3, ".la") == 0 &&
-	    (r = check_la_object(name, path, err)) < 0)
+	if (monkey_loader_checked_hook)
+		monkey_loader_checked_hook(path);
+	lt_dlhandle h;
+	if ((r = dl_load(name, path, fd, &h, err)) < 0)
 		return r;
-	if ((r = ltdl_ref(err)) < 0)
-		return r;
-
-	lt_dladvise advise;
-	lt_dlhandle h = NULL;
-	pthread_mutex_lock(&ltdl_lock);
-	if (lt_dladvise_init(&advise) == 0) {
-		lt_dladvise_local(&advise);
-		/* path is absolute and carries its extension: libltdl does
-		 * not search LTDL_LIBRARY_PATH or LD_LIBRARY_PATH for it. */
-		h = lt_dlopenadvise(path, advise);
-		lt_dladvise_destroy(&advise);
-	}
-	const char *dlerr = h ? NULL : lt_dlerror();
-	pthread_mutex_unlock(&ltdl_lock);
-	if (!h) {
-		r = monkey_set_error(
-		    err, -ENOEXEC, "cannot load backend '%s' from %s: %s", name,
-		    path, dlerr ? dlerr : "unknown error");
-		ltdl_unref();
-		return r;
-	}
 
 	monkey_backend_entry_fn entry =
 	    (monkey_backend_entry_fn)lt_dlsym(h, MONKEY_BACKEND_ENTRY_SYMBOL);
@@ -287,10 +404,14 @@ int monkey_backend_load_path(const char *name, const char *path,
 						     : sizeof(lb->desc);
 	memcpy(&lb->desc, d, n);
 	lb->handle = h;
+	lb->real_path = steal_pointer(&real);
+	lb->fd = steal_fd(&fd);
 	*out = lb;
 	return 0;
 fail:
+	pthread_mutex_lock(&ltdl_lock);
 	lt_dlclose(h);
+	pthread_mutex_unlock(&ltdl_lock);
 	ltdl_unref();
 	return r;
 }
@@ -331,7 +452,12 @@ void monkey_backend_unload(struct monkey_loaded_backend *lb)
 	lt_dlclose(lb->handle);
 	pthread_mutex_unlock(&ltdl_lock);
 	ltdl_unref();
+	/* Only now may the descriptor's number, and so the module's name,
+	 * be used again. */
+	if (lb->fd >= 0)
+		close(lb->fd);
 	free(lb->path);
+	free(lb->real_path);
 	free(lb);
 }
 
@@ -352,8 +478,7 @@ int monkey_backend_scan(const struct monkey_strv *dirs,
 			size_t len = strlen(de->d_name);
 			if (len < 4 || de->d_name[0] == '.')
 				continue;
-			const char *ext = de->d_name + len - 3;
-			if (strcmp(ext, ".so") != 0 && strcmp(ext, ".la") != 0)
+			if (strcmp(de->d_name + len - 3, ".so") != 0)
 				continue;
 			_cleanup_free_ char *name =
 			    strndup(de->d_name, len - 3);

@@ -1,6 +1,6 @@
 /* Backend loader: finds a backend module by name in the backend search
- * path, checks the file and the descriptor, and hands out a normalised copy
- * of the descriptor. */
+ * path, checks the file it opens and the descriptor, loads that very file,
+ * and hands out a normalised copy of the descriptor. */
 #ifndef MONKEY_LOADER_H
 #define MONKEY_LOADER_H
 
@@ -14,36 +14,51 @@ struct monkey_loaded_backend {
 	/* The descriptor with fields past the backend's struct_size zeroed,
 	 * so the host may read every field it knows. */
 	struct monkey_backend desc;
-	char *path; /* file that was opened (caller-visible, owned) */
+	char *path;	 /* the module file as found in its directory */
+	char *real_path; /* the same, every symlink of the directory resolved
+			    (for monkey_host.module_path) */
+	int fd;		 /* the file that was checked and loaded, open while
+			    it is loaded: its /proc/self/fd name is the
+			    module's name for the dynamic loader */
 };
 
 /* The directories searched, in order: backend_dir (may be NULL),
- * MONKEY_BACKEND_PATH (colon list, secure_getenv), MONKEY_BACKEND_DIR. */
+ * MONKEY_BACKEND_PATH (colon list, secure_getenv), MONKEY_BACKEND_DIR.
+ * -EINVAL, naming it, for a directory that is not absolute. */
 int monkey_backend_search_path(const char *backend_dir,
-			       struct monkey_strv *dirs);
+			       struct monkey_strv *dirs,
+			       struct monkey_error *err);
 
 /* Returns -EINVAL for a name that is not a plain name. */
 int monkey_backend_check_name(const char *name, struct monkey_error *err);
 
-/* Find the module file for name in dirs: "<dir>/<name>.so", or the libtool
- * "<dir>/<name>.la" of an uninstalled build.  -ENOENT when absent. */
+/* Find the module file for name in dirs: the first "<dir>/<name>.so" (of
+ * any type: loading refuses what is not a regular file).  -ENOENT when
+ * absent. */
 int monkey_backend_find(const char *name, const struct monkey_strv *dirs,
 			char **path, struct monkey_error *err);
 
 /* Load name from dirs.  On -ENOENT the message says the backend is not
  * installed, where monkey looked and which backends exist; other errors
- * are refusals (file not regular or writable by others, no entry symbol,
- * other ABI major, incomplete descriptor). */
+ * are refusals (a symlink or no regular file, owned by someone but root or
+ * us, writable by others or in a directory others can write, no entry
+ * symbol, other ABI major, incomplete descriptor). */
 int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
 			struct monkey_loaded_backend **out,
 			struct monkey_error *err);
 
-/* Load the module at path (already found) as backend name. */
+/* Load the module at path (already found) as backend name: open it without
+ * following a symlink, check what was opened, and load it through
+ * /proc/self/fd, so that what is loaded is what was checked. */
 int monkey_backend_load_path(const char *name, const char *path,
 			     struct monkey_loaded_backend **out,
 			     struct monkey_error *err);
 
 void monkey_backend_unload(struct monkey_loaded_backend *lb);
+
+/* Tests only: called with the module's path after its file was opened and
+ * checked, just before it is loaded (a test swaps the file there). */
+extern void (*monkey_loader_checked_hook)(const char *path);
 
 /* Names of the backend modules present in dirs, first occurrence wins,
  * sorted; paths[i] is where names[i] was found. */

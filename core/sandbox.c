@@ -121,6 +121,7 @@ static void describe(const char *name, const char *path,
 	    .log = quiet_log,
 	    .set_error = set_error_upcall,
 	    .instance_id = id,
+	    .module_path = lb->real_path,
 	};
 	void *state = NULL;
 	if (d->init(&host, NULL, &state, &err) < 0) {
@@ -145,10 +146,12 @@ int monkey_sandbox_list(const char *backend_dir,
 			char **dirs_out, struct monkey_error *err)
 {
 	struct monkey_strv dirs = {0}, names = {0}, paths = {0};
-	int r = monkey_backend_search_path(backend_dir, &dirs);
-	if (r == 0)
-		r = monkey_backend_scan(&dirs, &names, &paths);
+	int r = monkey_backend_search_path(backend_dir, &dirs, err);
 	if (r < 0) {
+		monkey_strv_free(&dirs);
+		return r;
+	}
+	if ((r = monkey_backend_scan(&dirs, &names, &paths)) < 0) {
 		monkey_strv_free(&dirs);
 		return monkey_set_error(err, r, "out of memory");
 	}
@@ -178,9 +181,9 @@ int monkey_sandbox_info(const char *backend_dir, const char *name,
 	if (r < 0)
 		return r;
 	struct monkey_strv dirs = {0};
-	if ((r = monkey_backend_search_path(backend_dir, &dirs)) < 0) {
+	if ((r = monkey_backend_search_path(backend_dir, &dirs, err)) < 0) {
 		monkey_strv_free(&dirs);
-		return monkey_set_error(err, r, "out of memory");
+		return r;
 	}
 	char *path = NULL;
 	r = monkey_backend_find(name, &dirs, &path, err);

@@ -335,10 +335,8 @@ static int open_backend(struct vf_ctx *c, struct monkey_loaded_backend **lb,
 			struct monkey_error *err)
 {
 	struct monkey_strv dirs = {0};
-	int r = monkey_backend_search_path(c->opts->backend_dir, &dirs);
-	if (r < 0)
-		r = monkey_set_error(err, r, "out of memory");
-	else
+	int r = monkey_backend_search_path(c->opts->backend_dir, &dirs, err);
+	if (r == 0)
 		r = monkey_backend_load(c->name, &dirs, lb, err);
 	monkey_strv_free(&dirs);
 	if (r < 0)
@@ -353,6 +351,7 @@ static int open_backend(struct vf_ctx *c, struct monkey_loaded_backend **lb,
 	    .log = quiet_log,
 	    .set_error = set_error_upcall,
 	    .instance_id = c->instance_id,
+	    .module_path = (*lb)->real_path,
 	};
 	/* No pool: every probe's settings differ, and a pool only saves
 	 * start time. */

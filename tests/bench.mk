@@ -1,6 +1,6 @@
 # The benchmark suite: `make bench` (arguments in BENCH_ARGS, e.g.
 # BENCH_ARGS='-n 50 --json').  Prints figures; never part of make check.
-# Same as: MONKEY_BACKEND_PATH=plugins/spawn:plugins/none:plugins/docker
+# Same as: MONKEY_BACKEND_PATH=$PWD/plugins/spawn/.libs:$PWD/plugins/none/.libs:$PWD/plugins/docker/.libs
 #          tests/bench [-n N] [-l N] [-t N] [--image IMG] [--json]
 EXTRA_PROGRAMS += tests/bench
 tests_bench_SOURCES = tests/bench.c
@@ -11,6 +11,6 @@ CLEANFILES += tests/bench$(EXEEXT)
 
 .PHONY: bench
 bench: tests/bench$(EXEEXT) $(backend_LTLIBRARIES) $(pkglibexec_SCRIPTS)
-	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker' \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs' \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox} \
 	./tests/bench $(BENCH_ARGS)

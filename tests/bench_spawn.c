@@ -230,7 +230,8 @@ int main(int argc, char **argv)
 				 "spawn", "--backend-dir", NULL,
 				 "--",	  "/bin/true",	   NULL};
 		char bdir[4096];
-		snprintf(bdir, sizeof(bdir), "%s/plugins/spawn", builddir);
+		snprintf(bdir, sizeof(bdir), "%s/plugins/spawn/.libs",
+			 builddir);
 		margv[5] = bdir;
 		double *pt = calloc((size_t)m, sizeof(double));
 		double *pm = calloc((size_t)m, sizeof(double));

@@ -56,5 +56,5 @@ CLEANFILES += tests/bench_docker$(EXEEXT)
 .PHONY: bench-docker
 bench-docker: tests/bench_docker$(EXEEXT) monkey$(EXEEXT) $(backend_LTLIBRARIES)
 	MONKEY_BUILDDIR='$(abs_top_builddir)' \
-	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/docker:$(abs_top_builddir)/plugins/spawn' \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/docker/.libs:$(abs_top_builddir)/plugins/spawn/.libs' \
 	./tests/bench_docker $(BENCH_ARGS)

@@ -16,9 +16,10 @@ SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
 SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/tap-cmocka.sh
 
-# Loads uninstalled backends from the build tree.
+# Loads uninstalled backends from the build tree: the .so files that libtool
+# puts in .libs (monkey loads NAME.so only, never a .la).
 AM_TESTS_ENVIRONMENT = \
-	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn:$(abs_top_builddir)/plugins/none:$(abs_top_builddir)/plugins/docker'; \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs'; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \
 	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;

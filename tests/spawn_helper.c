@@ -1,8 +1,8 @@
 /* The command the spawn tests run: one small program whose modes behave in
  * the ways a sandboxed command can misbehave (ignore SIGTERM, setsid,
  * double-fork, hold the output pipe, flood output, write before reading
- * stdin), recording the pid of every process it starts in a file so the
- * tests can check that not one survives. */
+ * stdin, kill or stop its reaper), recording the pid of every process it
+ * starts in a file so the tests can check that not one survives. */
 #include "config.h"
 
 #include <errno.h>
@@ -179,6 +179,27 @@ int main(int argc, char **argv)
 		if (argc > 2 && !strcmp(argv[2], "wait"))
 			forever();
 		return 0;
+	}
+	if (!strcmp(mode, "attack-reaper")) {
+		/* Leaves a setsid child that ignores SIGTERM, then sends our
+		 * parent (the backend's reaper) SIGKILL or SIGSTOP (argv[2]
+		 * "KILL" or "STOP") and waits. */
+		record_pid();
+		ready_prepare();
+		if (fork() == 0) {
+			setsid();
+			ignore_term();
+			record_pid();
+			ready_signal();
+			forever();
+		}
+		ready_wait();
+		say("attacking\n");
+		int sig =
+		    argc > 2 && !strcmp(argv[2], "STOP") ? SIGSTOP : SIGKILL;
+		if (kill(getppid(), sig) < 0)
+			return 96;
+		forever();
 	}
 	if (!strcmp(mode, "hold-pipe")) {
 		/* A grandchild keeps stdout and stderr open after we exit. */

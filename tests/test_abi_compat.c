@@ -16,12 +16,14 @@
 #include <monkey/exec.h>
 #include <monkey/sandbox.h>
 
-/* The test modules of this file, built in tests/sdk/. */
+/* The test modules of this file, built in tests/sdk/ (libtool puts the
+ * .so files in its .libs). */
 static const char *sdk_dir(void)
 {
 	static char dir[4096];
 	const char *b = getenv("MONKEY_BUILDDIR");
-	snprintf(dir, sizeof(dir), "%s/tests/sdk", b && *b ? b : MONKEY_BUILDDIR);
+	snprintf(dir, sizeof(dir), "%s/tests/sdk/.libs",
+		 b && *b ? b : MONKEY_BUILDDIR);
 	return dir;
 }
 

@@ -214,7 +214,9 @@ void ta_backend_path(void)
 	char buf[8192];
 	const char *b = tu_builddir();
 	snprintf(buf, sizeof(buf),
-		 "%s/plugins/spawn:%s/plugins/none:%s/plugins/docker", b, b, b);
+		 "%s/plugins/spawn/.libs:%s/plugins/none/.libs:"
+		 "%s/plugins/docker/.libs",
+		 b, b, b);
 	setenv("MONKEY_BACKEND_PATH", buf, 1);
 }
 

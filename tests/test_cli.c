@@ -25,7 +25,8 @@ static int setup(void **s)
 {
 	(void)s;
 	snprintf(env_path, sizeof(env_path),
-		 "MONKEY_BACKEND_PATH=%s/plugins/spawn:%s/plugins/none",
+		 "MONKEY_BACKEND_PATH=%s/plugins/spawn/.libs:"
+		 "%s/plugins/none/.libs",
 		 tu_builddir(), tu_builddir());
 	return 0;
 }

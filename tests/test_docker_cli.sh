@@ -7,7 +7,7 @@ set -u
 
 builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd)
 # Run by hand, the build tree's backends are found from MONKEY_BUILDDIR.
-: "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker:$builddir/plugins/spawn:$builddir/plugins/none}"
+: "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker/.libs:$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs}"
 export MONKEY_BACKEND_PATH
 MONKEY="$builddir/monkey"
 IMAGE=${MONKEY_TEST_IMAGE:-monkey-test:busybox}

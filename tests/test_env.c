@@ -77,6 +77,29 @@ static void test_allowlist_passes_and_everything_else_is_dropped(void **s)
 	monkey_strv_free(&user);
 }
 
+/* LC_* is the one allowlisted prefix under which any name fits, so it is
+ * where the credential check must hold on its own. */
+static void
+test_credential_like_lc_names_are_dropped_though_allowlisted(void **s)
+{
+	(void)s;
+	char *host[] = {
+	    "LC_ALL=C",		"LC_TIME=en_GB.UTF-8", "LC_API_TOKEN=leaked",
+	    "LC_SECRET=leaked", "LC_MY_PASSWORD=x",    NULL};
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	struct monkey_strv env = {0}, user = {0};
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_env_build(&o, host, &env, &user, &err), 0);
+	assert_true(has(&env, "LC_ALL=C"));
+	assert_true(has(&env, "LC_TIME=en_GB.UTF-8"));
+	assert_false(has_name(&env, "LC_API_TOKEN"));
+	assert_false(has_name(&env, "LC_SECRET"));
+	assert_false(has_name(&env, "LC_MY_PASSWORD"));
+	monkey_strv_free(&env);
+	monkey_strv_free(&user);
+}
+
 static void test_secret_names_are_detected_case_insensitively(void **s)
 {
 	(void)s;
@@ -150,6 +173,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
 		test_allowlist_passes_and_everything_else_is_dropped),
+	    cmocka_unit_test(
+		test_credential_like_lc_names_are_dropped_though_allowlisted),
 	    cmocka_unit_test(test_secret_names_are_detected_case_insensitively),
 	    cmocka_unit_test(test_named_variables_reach_the_command),
 	    cmocka_unit_test(test_bad_env_option_is_an_error_naming_it),

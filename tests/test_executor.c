@@ -38,7 +38,7 @@ static char spawn_dir[4096];
 static int setup(void **s)
 {
 	(void)s;
-	snprintf(spawn_dir, sizeof(spawn_dir), "%s/plugins/spawn",
+	snprintf(spawn_dir, sizeof(spawn_dir), "%s/plugins/spawn/.libs",
 		 tu_builddir());
 	/* Only the build tree: nothing installed may leak into the tests. */
 	setenv("MONKEY_BACKEND_PATH", spawn_dir, 1);

@@ -1,8 +1,10 @@
 /* The backend loader: what it loads, from where, and everything it
- * refuses. */
+ * refuses; that what it loads is the file it checked; that both hosts
+ * tell a module where it was loaded from. */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <monkey/exec.h>
+#include <monkey/sandbox.h>
 
 #include "loader.h"
 #include "testutil.h"
@@ -46,7 +51,8 @@ static void test_loads_uninstalled_module_from_build_tree(void **s)
 	assert_int_equal(load(tu_modules_dir(), "reqdump", &lb, &err), 0);
 	assert_string_equal(lb->desc.name, "reqdump");
 	assert_int_equal(lb->desc.abi_major, MONKEY_BACKEND_ABI_MAJOR);
-	assert_true(tu_contains(lb->path, "reqdump.la"));
+	assert_true(tu_contains(lb->path, "/.libs/reqdump.so"));
+	assert_true(tu_contains(lb->real_path, "/.libs/reqdump.so"));
 	monkey_backend_unload(lb);
 }
 
@@ -112,12 +118,14 @@ static void test_accepts_newer_minor_with_appended_fields(void **s)
 	monkey_backend_unload(lb);
 }
 
-/* Copies the built reqdump object into a fresh directory as NAME.so. */
+/* Copies the built reqdump object into a directory as NAME.so (a new file,
+ * whatever was there: never written through a symlink). */
 static char *copy_module(const char *dir, const char *as, mode_t mode)
 {
 	char src[4096], dst[4096];
-	snprintf(src, sizeof(src), "%s/.libs/reqdump.so", tu_modules_dir());
+	snprintf(src, sizeof(src), "%s/reqdump.so", tu_modules_dir());
 	snprintf(dst, sizeof(dst), "%s/%s.so", dir, as);
+	unlink(dst);
 	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
 	assert_non_null(in);
 	assert_non_null(out);
@@ -213,13 +221,72 @@ static void test_search_path_order(void **s)
 	(void)s;
 	setenv("MONKEY_BACKEND_PATH", "/env/one::/env/two", 1);
 	struct monkey_strv dirs = {0};
-	assert_int_equal(monkey_backend_search_path("/cli/dir", &dirs), 0);
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_backend_search_path("/cli/dir", &dirs, &err),
+			 0);
 	assert_int_equal(dirs.n, 4);
 	assert_string_equal(dirs.v[0], "/cli/dir");
 	assert_string_equal(dirs.v[1], "/env/one");
 	assert_string_equal(dirs.v[2], "/env/two");
 	assert_string_equal(dirs.v[3], MONKEY_BACKEND_DIR);
 	monkey_strv_free(&dirs);
+	unsetenv("MONKEY_BACKEND_PATH");
+}
+
+/* The working directory is the workspace, which commands can write. */
+static void test_refuses_relative_backend_dir(void **s)
+{
+	(void)s;
+	unsetenv("MONKEY_BACKEND_PATH");
+	const char *rel[] = {"plugins", "./plugins", "../x"};
+	for (size_t i = 0; i < 3; i++) {
+		struct monkey_strv dirs = {0};
+		struct monkey_error err = {0};
+		assert_int_equal(
+		    monkey_backend_search_path(rel[i], &dirs, &err), -EINVAL);
+		assert_true(tu_contains(err.message, rel[i]));
+		assert_true(tu_contains(err.message, "--backend-dir"));
+		assert_true(tu_contains(err.message, "not an absolute path"));
+		monkey_strv_free(&dirs);
+	}
+}
+
+static void test_refuses_relative_backend_path_entry(void **s)
+{
+	(void)s;
+	setenv("MONKEY_BACKEND_PATH", "/abs/one:rel/two", 1);
+	struct monkey_strv dirs = {0};
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_backend_search_path(NULL, &dirs, &err),
+			 -EINVAL);
+	assert_true(tu_contains(err.message, "'rel/two'"));
+	assert_true(tu_contains(err.message, "MONKEY_BACKEND_PATH"));
+	monkey_strv_free(&dirs);
+	unsetenv("MONKEY_BACKEND_PATH");
+}
+
+/* Through the CLI: exec and sandbox list say what is wrong (125). */
+static void test_cli_refuses_relative_backend_dirs(void **s)
+{
+	(void)s;
+	char *ws = tu_mkdtemp();
+	char *exec_argv[] = {
+	    (char *)tu_monkey(), "exec", "--workspace", ws,  "--backend-dir",
+	    "plugins",		 "--",	 "true",	NULL};
+	char *env[] = {"MONKEY_BACKEND_PATH=", NULL};
+	struct tu_run r;
+	assert_int_equal(tu_run(&r, NULL, exec_argv, env), 0);
+	assert_int_equal(r.status, 125);
+	assert_true(tu_contains(r.err, "'plugins' (--backend-dir)"));
+	tu_run_free(&r);
+	char *list_argv[] = {(char *)tu_monkey(), "sandbox", "list", NULL};
+	char *env2[] = {"MONKEY_BACKEND_PATH=plugins/spawn/.libs", NULL};
+	assert_int_equal(tu_run(&r, NULL, list_argv, env2), 0);
+	assert_int_equal(r.status, 125);
+	assert_true(tu_contains(r.err, "MONKEY_BACKEND_PATH"));
+	tu_run_free(&r);
+	tu_rmrf(ws);
+	free(ws);
 }
 
 static void test_first_directory_wins(void **s)
@@ -240,6 +307,179 @@ static void test_first_directory_wins(void **s)
 	free(dir);
 }
 
+/* A .la names its object somewhere else (libdir=, dlname=), a place never
+ * checked: today it is no module at all.  The attack: a .la whose libdir
+ * leads to a world-writable module. */
+static void test_la_file_alone_is_no_module(void **s)
+{
+	(void)s;
+	char *dir = tu_mkdtemp(), *elsewhere = tu_mkdtemp();
+	char *evil = copy_module(elsewhere, "reqdump", 0666);
+	char la[PATH_MAX], text[2 * PATH_MAX];
+	snprintf(la, sizeof(la), "%s/reqdump.la", dir);
+	snprintf(text, sizeof(text),
+		 "dlname='reqdump.so'\nlibrary_names='reqdump.so'\n"
+		 "installed=yes\nlibdir='%s'\n",
+		 elsewhere);
+	tu_write_file(la, text);
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(load(dir, "reqdump", &lb, &err), -ENOENT);
+	assert_null(lb);
+	assert_true(tu_contains(err.message, "not installed"));
+	struct monkey_strv dirs = {0}, names = {0}, paths = {0};
+	monkey_strv_push(&dirs, dir);
+	monkey_backend_scan(&dirs, &names, &paths);
+	assert_int_equal(names.n, 0);
+	monkey_strv_free(&dirs);
+	monkey_strv_free(&names);
+	monkey_strv_free(&paths);
+	tu_rmrf(dir);
+	tu_rmrf(elsewhere);
+	free(dir);
+	free(elsewhere);
+	free(evil);
+}
+
+static void test_refuses_module_of_another_user(void **s)
+{
+	(void)s;
+	if (geteuid() != 0)
+		skip(); /* only root can give a file away */
+	char *dir = tu_mkdtemp();
+	char *path = copy_module(dir, "reqdump", 0755);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(load(dir, "reqdump", &lb, &err), -EPERM);
+	assert_true(tu_contains(err.message, "belongs to uid 65534"));
+	assert_true(tu_contains(err.message, "neither root nor you"));
+	tu_rmrf(dir);
+	free(dir);
+	free(path);
+}
+
+static void test_refuses_module_in_a_directory_others_can_write(void **s)
+{
+	(void)s;
+	char *dir = tu_mkdtemp();
+	free(copy_module(dir, "reqdump", 0755));
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	chmod(dir, 0775);
+	assert_int_equal(load(dir, "reqdump", &lb, &err), -EPERM);
+	assert_true(tu_contains(err.message, "its directory"));
+	assert_true(tu_contains(err.message, "is writable by its group"));
+	chmod(dir, 0757);
+	assert_int_equal(load(dir, "reqdump", &lb, &err), -EPERM);
+	assert_true(tu_contains(err.message, "is writable by everyone"));
+	/* Sticky helps only when root owns the directory. */
+	chmod(dir, 01777);
+	int r = load(dir, "reqdump", &lb, &err);
+	if (geteuid() == 0) {
+		assert_int_equal(r, 0);
+		monkey_backend_unload(lb);
+	} else {
+		assert_int_equal(r, -EPERM);
+	}
+	chmod(dir, 0700);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* Between the checks and the load, the file at the path is replaced: with
+ * a file that is no module (the loader would fail on it, or on a module
+ * anything else could be in its place), and with a symlink to one.  What
+ * was checked is what loads. */
+static char *swap_src;
+static void swap_file(const char *path)
+{
+	if (rename(swap_src, path) < 0)
+		fail_msg("rename %s: %s", swap_src, strerror(errno));
+}
+
+static void test_file_swapped_after_the_check_is_not_what_loads(void **s)
+{
+	(void)s;
+	char *dir = tu_mkdtemp();
+	char other[PATH_MAX], junk[PATH_MAX];
+	snprintf(other, sizeof(other), "%s/other", dir);
+	snprintf(junk, sizeof(junk), "%s/junk.so", dir);
+	tu_write_file(junk, "not an ELF object\n");
+	for (int i = 0; i < 2; i++) {
+		free(copy_module(dir, "reqdump", 0755));
+		if (i == 0)
+			tu_write_file(other, "not an ELF object\n");
+		else
+			assert_int_equal(symlink(junk, other), 0);
+		swap_src = other;
+		monkey_loader_checked_hook = swap_file;
+		struct monkey_loaded_backend *lb = NULL;
+		struct monkey_error err = {0};
+		int r = load(dir, "reqdump", &lb, &err);
+		monkey_loader_checked_hook = NULL;
+		if (r != 0)
+			fail_msg("swap %d: %d %s", i, r, err.message);
+		assert_string_equal(lb->desc.name, "reqdump");
+		monkey_backend_unload(lb);
+	}
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* host.module_path, from both hosts, is the real path of the file that was
+ * checked: with the directory's symlinks resolved, not /proc/self/fd/N. */
+static void test_both_hosts_say_where_the_module_is(void **s)
+{
+	(void)s;
+	char *dir = tu_mkdtemp();
+	free(copy_module(dir, "reqdump", 0755));
+	char *real = realpath(dir, NULL);
+	char link[PATH_MAX], want[PATH_MAX], line[PATH_MAX + 16];
+	snprintf(link, sizeof(link), "%s-link", dir);
+	assert_int_equal(symlink(dir, link), 0);
+	snprintf(want, sizeof(want), "%s/reqdump.so", real);
+	snprintf(line, sizeof(line), "module=%s\n", want);
+
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(load(link, "reqdump", &lb, &err), 0);
+	assert_string_equal(lb->real_path, want);
+	assert_true(strncmp(lb->path, link, strlen(link)) == 0);
+	monkey_backend_unload(lb);
+
+	/* sandbox info: reqdump's probe fails without a module_path. */
+	struct monkey_backend_status st;
+	assert_int_equal(monkey_sandbox_info(link, "reqdump", &st, &err), 0);
+	if (!st.available)
+		fail_msg("sandbox info: %s", st.reason);
+	monkey_backend_status_free(&st, 1);
+
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	o.sandbox = "reqdump";
+	o.backend_dir = link;
+	o.workspace = dir;
+	o.no_fallback = true;
+	struct monkey_executor *ex = NULL;
+	if (monkey_executor_open(&o, &ex, &err) < 0)
+		fail_msg("executor: %s", err.message);
+	const char *argv[] = {"x", NULL};
+	struct monkey_command cmd = {.argv = argv};
+	struct monkey_result res;
+	assert_int_equal(monkey_executor_run(ex, &cmd, &res, &err), 0);
+	char *out = monkey_capture_join(&res.out, NULL);
+	if (!tu_contains(out, line))
+		fail_msg("no '%s' in:\n%s", line, out);
+	free(out);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+	unlink(link);
+	tu_rmrf(dir);
+	free(dir);
+	free(real);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +498,16 @@ int main(void)
 	    cmocka_unit_test(test_refuses_directory_named_like_module),
 	    cmocka_unit_test(test_unknown_name_lists_backends_and_dirs),
 	    cmocka_unit_test(test_search_path_order),
+	    cmocka_unit_test(test_refuses_relative_backend_dir),
+	    cmocka_unit_test(test_refuses_relative_backend_path_entry),
+	    cmocka_unit_test(test_cli_refuses_relative_backend_dirs),
+	    cmocka_unit_test(test_la_file_alone_is_no_module),
+	    cmocka_unit_test(test_refuses_module_of_another_user),
+	    cmocka_unit_test(
+		test_refuses_module_in_a_directory_others_can_write),
+	    cmocka_unit_test(
+		test_file_swapped_after_the_check_is_not_what_loads),
+	    cmocka_unit_test(test_both_hosts_say_where_the_module_is),
 	    cmocka_unit_test(test_first_directory_wins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -77,6 +80,8 @@ static void test_host_secrets_never_reach_the_command(void **s)
 	setenv("ANTHROPIC_API_KEY", "sk-ant-api03-secret", 1);
 	setenv("GITHUB_TOKEN", "ghp_secret_token", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "aws/secret/key", 1);
+	setenv("LC_API_TOKEN", "lc-secret-token", 1);
+	setenv("LC_SECRET", "lc-secret", 1);
 	const char *backends[] = {"spawn", "none"};
 	for (int b = 0; b < 2; b++) {
 		struct monkey_executor *ex = open_executor(backends[b], NULL);
@@ -89,6 +94,8 @@ static void test_host_secrets_never_reach_the_command(void **s)
 		assert_null(strstr(out, "ANTHROPIC_API_KEY"));
 		assert_null(strstr(out, "GITHUB_TOKEN"));
 		assert_null(strstr(out, "AWS_SECRET_ACCESS_KEY"));
+		assert_null(strstr(out, "LC_API_TOKEN"));
+		assert_null(strstr(out, "LC_SECRET"));
 		assert_null(strstr(out, "secret"));
 		free(out);
 		monkey_result_free(&res);
@@ -287,18 +294,281 @@ static void test_cli_json_reports_the_signal(void **s)
 static void test_cli_env_scrubbing_end_to_end(void **s)
 {
 	(void)s;
+	/* LC_* is allowlisted: credential-like names under it must still go
+	 * (LC_ALL shows the prefix itself passes). */
 	char *env[] = {"ANTHROPIC_API_KEY=sk-ant-secret",
 		       "GITHUB_TOKEN=ghp_secret",
-		       "AWS_SECRET_ACCESS_KEY=aws_secret", NULL};
-	char *argv[] = {
-	    (char *)tu_monkey(), "exec", "--workspace", ws, "--", "env", NULL};
+		       "AWS_SECRET_ACCESS_KEY=aws_secret",
+		       "LC_API_TOKEN=leaked",
+		       "LC_SECRET=leaked",
+		       "LC_ALL=C",
+		       NULL};
+	const char *backends[] = {"spawn", "none"};
+	for (int b = 0; b < 2; b++) {
+		char *argv[] = {(char *)tu_monkey(),
+				"exec",
+				"--sandbox",
+				(char *)backends[b],
+				"--workspace",
+				ws,
+				"--",
+				"env",
+				NULL};
+		struct tu_run r;
+		assert_int_equal(tu_run(&r, NULL, argv, env), 0);
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, "PATH="));
+		assert_non_null(strstr(r.out, "LC_ALL=C\n"));
+		assert_null(strstr(r.out, "secret"));
+		assert_null(strstr(r.out, "leaked"));
+		assert_null(strstr(r.out, "ANTHROPIC_API_KEY"));
+		assert_null(strstr(r.out, "LC_API_TOKEN"));
+		assert_null(strstr(r.out, "LC_SECRET"));
+		tu_run_free(&r);
+	}
+}
+
+static void test_cli_none_keeps_argv_semantics(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(),
+			"exec",
+			"--sandbox",
+			"none",
+			"--workspace",
+			ws,
+			"--",
+			"printf",
+			"%s|",
+			"a b",
+			"c;echo INJECTED",
+			NULL};
 	struct tu_run r;
-	assert_int_equal(tu_run(&r, NULL, argv, env), 0);
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "PATH="));
-	assert_null(strstr(r.out, "secret"));
-	assert_null(strstr(r.out, "ANTHROPIC_API_KEY"));
+	assert_string_equal(r.out, "a b|c;echo INJECTED|");
 	tu_run_free(&r);
+	/* Shell syntax still works when asked for. */
+	char *sh[] = {(char *)tu_monkey(),
+		      "exec",
+		      "--sandbox",
+		      "none",
+		      "--workspace",
+		      ws,
+		      "--",
+		      "sh",
+		      "-c",
+		      "echo a; echo b | tr b c",
+		      NULL};
+	assert_int_equal(tu_run(&r, NULL, sh, NULL), 0);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "a\nc\n");
+	tu_run_free(&r);
+}
+
+/* The pid a command wrote into the workspace file name, or -1. */
+static int read_pid(const char *name)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", ws, name);
+	FILE *f = fopen(path, "r");
+	int pid = -1;
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = -1;
+	if (f)
+		fclose(f);
+	unlink(path);
+	return pid;
+}
+
+/* Exists (alive, stopped or a zombie). */
+static bool exists(int pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+/* A command that kills its reaper (its parent, monkey's helper process)
+ * after leaving a setsid process behind: monkey kills that process at once
+ * and says the command was killed. */
+static void test_cli_command_killing_its_reaper_leaves_nothing(void **s)
+{
+	(void)s;
+	char *argv[] = {
+	    (char *)tu_monkey(),
+	    "exec",
+	    "--workspace",
+	    ws,
+	    "--timeout",
+	    "3000",
+	    "--",
+	    "sh",
+	    "-c",
+	    "setsid sh -c 'echo $$ >escaper; sleep 1; echo escaped >F; "
+	    "sleep 100' & sleep .3; kill -9 $PPID; sleep 50",
+	    NULL};
+	struct tu_run r;
+	int64_t t = sh_now_ms();
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	int64_t ms = sh_now_ms() - t;
+	assert_int_equal(r.status, 128 + SIGKILL);
+	assert_non_null(strstr(r.err, "reaper process was killed or stopped"));
+	assert_true(ms < 2500);
+	int pid = read_pid("escaper");
+	assert_true(pid > 0);
+	assert_false(exists(pid));
+	usleep(1200 * 1000);
+	char f[PATH_MAX];
+	snprintf(f, sizeof(f), "%s/F", ws);
+	assert_int_equal(access(f, F_OK), -1);
+	tu_run_free(&r);
+}
+
+/* The same with SIGSTOP: monkey neither hangs nor blames the kernel, and
+ * leaves no stopped process behind, its reaper included. */
+static void test_cli_command_stopping_its_reaper_leaves_nothing(void **s)
+{
+	(void)s;
+	char *argv[] = {(char *)tu_monkey(),
+			"exec",
+			"--workspace",
+			ws,
+			"--timeout",
+			"10000",
+			"--",
+			"sh",
+			"-c",
+			"echo $PPID >reaper; setsid sh -c 'echo $$ >escaper; "
+			"sleep 100' & sleep .3; kill -STOP $PPID; sleep 50",
+			NULL};
+	struct tu_run r;
+	int64_t t = sh_now_ms();
+	assert_int_equal(tu_run(&r, NULL, argv, NULL), 0);
+	int64_t ms = sh_now_ms() - t;
+	assert_int_equal(r.status, 128 + SIGKILL);
+	assert_null(strstr(r.err, "stuck"));
+	/* Within the kill grace (2 s by default) of the attack. */
+	assert_true(ms < 2300);
+	int reaper = read_pid("reaper"), escaper = read_pid("escaper");
+	assert_true(reaper > 0 && escaper > 0);
+	assert_false(exists(reaper));
+	assert_false(exists(escaper));
+	tu_run_free(&r);
+}
+
+/* The workspace made for nobody, removed by teardown (a failed test
+ * leaves before its own cleanup). */
+static char nobody_ws[PATH_MAX];
+
+/* 1 when user nobody can run the monkey of this build tree. */
+static int nobody_can_run_monkey(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(2);
+		_exit(access(tu_monkey(), X_OK) == 0 ? 0 : 1);
+	}
+	int st;
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0;
+}
+
+/* A process running as root reads every process whatever monkey does, so
+ * monkey runs unprivileged here: as nobody, in a workspace nobody owns;
+ * when nobody cannot reach this build tree, as root without any capability
+ * (to other root processes what nobody is to nobody's: their /proc files
+ * are readable unless they are non-dumpable); when we are not root, as
+ * ourselves.  Returns the argv prefix to run monkey with. */
+static const char *const *unprivileged(char *wsdir, size_t len)
+{
+	static const char *const as_nobody[] = {
+	    "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+	    "--clear-groups", NULL};
+	static const char *const capless[] = {
+	    "/usr/bin/setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+	    "--bounding-set=-all", NULL};
+	static const char *const as_is[] = {NULL};
+	snprintf(wsdir, len, "%s", ws);
+	if (geteuid() != 0)
+		return as_is;
+	if (access(as_nobody[0], X_OK) < 0)
+		fail_msg("%s is needed to run monkey unprivileged",
+			 as_nobody[0]);
+	if (!nobody_can_run_monkey()) {
+		print_message("nobody cannot reach %s: running it as root "
+			      "without capabilities\n",
+			      tu_monkey());
+		return capless;
+	}
+	snprintf(wsdir, len, "%s/tests/unpriv-XXXXXX", tu_builddir());
+	if (!mkdtemp(wsdir) || chown(wsdir, 65534, 65534) < 0)
+		fail_msg("workspace %s for nobody: %s", wsdir, strerror(errno));
+	snprintf(nobody_ws, sizeof(nobody_ws), "%s", wsdir);
+	return as_nobody;
+}
+
+/* Every /proc/PID/environ the command can read, scanned for a secret in
+ * monkey's environment: the reaper shares monkey's memory, so it must be
+ * unreadable like monkey itself; the command's own children stay
+ * readable to it (the command is not made non-dumpable). */
+static void test_cli_command_cannot_read_monkeys_environment(void **s)
+{
+	(void)s;
+	char secret[64], script[1024], wsdir[PATH_MAX];
+	snprintf(secret, sizeof(secret), "sk-ant-leak-%d-%lld", (int)getpid(),
+		 (long long)sh_now_ms());
+	char env_secret[128];
+	snprintf(env_secret, sizeof(env_secret), "ANTHROPIC_API_KEY=%s",
+		 secret);
+	char *env[] = {env_secret, NULL};
+	/* Under none the command's parent is the /bin/sh that none runs,
+	 * and the reaper is its parent. */
+	snprintf(
+	    script, sizeof(script),
+	    "n=0; for f in /proc/[0-9]*/environ; do "
+	    "{ tr '\\0' '\\n' <$f >e; } 2>/dev/null || continue; "
+	    "n=$((n+1)); grep -q '%s' e && echo \"LEAK $f\"; done; "
+	    "rm -f e; echo \"readable $n\"; r=$PPID; "
+	    "[ \"$(cat /proc/$r/comm)\" = monkey-reaper ] || "
+	    "r=$(cut -d' ' -f4 /proc/$r/stat); "
+	    "[ \"$(cat /proc/$r/comm)\" = monkey-reaper ] && "
+	    "! cat /proc/$r/environ >/dev/null 2>&1 && echo reaper-closed; "
+	    "sleep 5 & cat /proc/$!/environ >/dev/null && echo "
+	    "child-open; kill $!",
+	    secret);
+	const char *const *prefix = unprivileged(wsdir, sizeof(wsdir));
+	const char *backends[] = {"spawn", "none"};
+	for (int b = 0; b < 2; b++) {
+		char *argv[32];
+		int n = 0;
+		for (const char *const *p = prefix; *p; p++)
+			argv[n++] = (char *)*p;
+		const char *rest[] = {tu_monkey(), "exec",	  "--sandbox",
+				      backends[b], "--workspace", wsdir,
+				      "--",	   "sh",	  "-c",
+				      script,	   NULL};
+		for (const char *const *p = rest; *p; p++)
+			argv[n++] = (char *)*p;
+		argv[n] = NULL;
+		struct tu_run r;
+		assert_int_equal(tu_run(&r, NULL, argv, env), 0);
+		if (r.status != 0 || strstr(r.out, "LEAK") ||
+		    !strstr(r.out, "reaper-closed") ||
+		    !strstr(r.out, "child-open"))
+			fail_msg("%s: status %d, stdout:\n%s\nstderr:\n%s",
+				 backends[b], r.status, r.out, r.err);
+		/* The scan saw something: at least the command itself. */
+		assert_null(strstr(r.out, "readable 0\n"));
+		tu_run_free(&r);
+	}
+}
+
+/* Programs that use libmonkey get the same protection, from the executor
+ * alone. */
+static void test_executor_makes_the_host_non_dumpable(void **s)
+{
+	(void)s;
+	struct monkey_executor *ex = open_executor("spawn", NULL);
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	monkey_executor_close(ex);
 }
 
 static void test_cli_stdin_feeds_a_command_that_writes_first(void **s)
@@ -328,7 +598,8 @@ static int setup(void **s)
 	(void)s;
 	if (!getenv("MONKEY_BACKEND_PATH")) {
 		char p[3 * PATH_MAX];
-		snprintf(p, sizeof(p), "%s/plugins/spawn:%s/plugins/none",
+		snprintf(p, sizeof(p),
+			 "%s/plugins/spawn/.libs:%s/plugins/none/.libs",
 			 tu_builddir(), tu_builddir());
 		setenv("MONKEY_BACKEND_PATH", p, 1);
 	}
@@ -343,6 +614,8 @@ static int setup(void **s)
 static int teardown(void **s)
 {
 	(void)s;
+	if (nobody_ws[0])
+		tu_rmrf(nobody_ws);
 	tu_rmrf(ws);
 	free(ws);
 	return 0;
@@ -363,6 +636,13 @@ int main(void)
 	    cmocka_unit_test(test_cli_json_reports_the_signal),
 	    cmocka_unit_test(test_cli_env_scrubbing_end_to_end),
 	    cmocka_unit_test(test_cli_stdin_feeds_a_command_that_writes_first),
+	    cmocka_unit_test(test_cli_none_keeps_argv_semantics),
+	    cmocka_unit_test(test_cli_command_cannot_read_monkeys_environment),
+	    cmocka_unit_test(test_executor_makes_the_host_non_dumpable),
+	    cmocka_unit_test(
+		test_cli_command_killing_its_reaper_leaves_nothing),
+	    cmocka_unit_test(
+		test_cli_command_stopping_its_reaper_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -62,7 +62,7 @@ static void test_two_gigabytes_of_output_keep_peak_memory_near_the_cap(void **s)
 	if (!getenv("MONKEY_BACKEND_PATH")) {
 		char p[PATH_MAX];
 		const char *b = getenv("MONKEY_BUILDDIR");
-		snprintf(p, sizeof(p), "%s/plugins/spawn",
+		snprintf(p, sizeof(p), "%s/plugins/spawn/.libs",
 			 b ? b : MONKEY_BUILDDIR);
 		setenv("MONKEY_BACKEND_PATH", p, 1);
 	}

@@ -1,7 +1,8 @@
 /* Several threads of one host run commands through the same spawn backend
  * state at once: no output reaches the wrong caller, every caller gets its
  * own command's status, and the kills and reaping of one command (timeouts,
- * daemons left behind) touch no other command and no child of the host. */
+ * daemons left behind, a reaper the command killed or stopped) touch no
+ * other command and no child of the host. */
 #include "config.h"
 
 #include <errno.h>
@@ -85,14 +86,16 @@ static void *tag_worker(void *arg)
 static void *messy_worker(void *arg)
 {
 	struct worker *w = arg;
-	const char *modes[] = {"daemon", "trap-term", "setsid-grandchild",
-			       "hold-pipe"};
-	for (int i = 0; i < 4; i++) {
+	const char *modes[] = {
+	    "daemon",	 "trap-term",	  "setsid-grandchild",
+	    "hold-pipe", "attack-reaper", "attack-reaper"};
+	for (int i = 0; i < 6; i++) {
 		char *pidfile = sh_pidfile();
 		char envpid[4200];
 		snprintf(envpid, sizeof(envpid), "PIDFILE=%s", pidfile);
 		const char *envp[] = {"PATH=/usr/bin:/bin", envpid, NULL};
-		const char *argv[] = {sh_helper(), modes[i], NULL};
+		const char *argv[] = {sh_helper(), modes[i],
+				      i == 4 ? "KILL" : "STOP", NULL};
 		struct monkey_exec_request req;
 		sh_request(&req, argv);
 		req.envp = envp;

@@ -1,8 +1,9 @@
 /* The spawn backend kills the whole process tree: on timeout (a child that
  * traps SIGTERM, a setsid grandchild, a double-forking daemon, a process
- * that keeps forking), on cancel, and when the command exits leaving
- * processes behind; a grandchild holding the output pipe cannot hang it.
- * After every run not one recorded process may remain. */
+ * that keeps forking), on cancel, when the command exits leaving processes
+ * behind, and when it kills or stops its reaper; a grandchild holding the
+ * output pipe cannot hang it.  After every run not one recorded process may
+ * remain. */
 #include "config.h"
 
 #include <errno.h>
@@ -31,6 +32,8 @@ struct tree_run {
 	int recorded;
 };
 
+static int64_t grace_ms = 300;
+
 static void run_tree(struct tree_run *t, const char *mode, const char *arg,
 		     int64_t timeout_ms, int min_recorded)
 {
@@ -43,6 +46,7 @@ static void run_tree(struct tree_run *t, const char *mode, const char *arg,
 	sh_request(&req, argv);
 	req.envp = envp;
 	req.timeout_ms = timeout_ms;
+	req.kill_grace_ms = grace_ms;
 	memset(t, 0, sizeof(*t));
 	sh_exec(&spawn, &req, &t->r);
 	assert_int_equal(sh_pids_alive(pidfile, &t->recorded), 0);
@@ -151,6 +155,63 @@ static void test_grandchild_holding_output_pipe_does_not_hang(void **s)
 	sh_result_free(&t.r);
 }
 
+static void test_command_that_kills_its_reaper_is_killed_with_its_tree(void **s)
+{
+	(void)s;
+	struct tree_run t;
+	spawn.log[0] = '\0';
+	run_tree(&t, "attack-reaper", "KILL", 20000, 2);
+	assert_int_equal(t.r.rc, 0);
+	assert_int_equal(t.r.res.signal, SIGKILL);
+	assert_int_equal(t.r.res.timed_out, 0);
+	assert_string_equal(t.r.out.data, "attacking\n");
+	assert_true(t.r.ms < 2000);
+	assert_non_null(strstr(spawn.log, "reaper process was killed"));
+	sh_result_free(&t.r);
+}
+
+static void
+test_command_that_stops_its_reaper_is_killed_within_the_grace(void **s)
+{
+	(void)s;
+	struct tree_run t;
+	/* run_tree also finds no stopped reaper left: it would still be
+	 * our child. */
+	run_tree(&t, "attack-reaper", "STOP", 20000, 2);
+	assert_int_equal(t.r.rc, 0);
+	assert_int_equal(t.r.res.signal, SIGKILL);
+	assert_int_equal(t.r.res.timed_out, 0);
+	/* The watch (0.1 s) and the grace (0.3 s), with room for a loaded
+	 * machine. */
+	assert_true(t.r.ms < 1000);
+	sh_result_free(&t.r);
+}
+
+/* An agent session's worth of commands, a quarter of them attacking their
+ * reaper: each leaves nothing alive, and the host ends with no child. */
+static void test_a_thousand_commands_leave_no_process_or_zombie(void **s)
+{
+	(void)s;
+	grace_ms = 0; /* leftovers get SIGKILL at once */
+	for (int i = 0; i < 1000; i++) {
+		const char *mode = "exit", *arg = "0";
+		int want = 0;
+		if (i % 50 == 0)
+			mode = "attack-reaper", arg = "STOP", want = 2;
+		else if (i % 4 == 1)
+			mode = "attack-reaper", arg = "KILL", want = 2;
+		else if (i % 4 == 2)
+			mode = "leave-child", arg = NULL, want = 2;
+		else if (i % 4 == 3)
+			mode = "daemon", arg = NULL, want = 2;
+		struct tree_run t;
+		run_tree(&t, mode, arg, 20000, want);
+		assert_int_equal(t.r.rc, 0);
+		sh_result_free(&t.r);
+	}
+	grace_ms = 300;
+}
+
 static void test_command_leads_its_own_session_and_group(void **s)
 {
 	(void)s;
@@ -248,6 +309,12 @@ int main(void)
 	    cmocka_unit_test(test_normal_exit_kills_daemon_left_behind),
 	    cmocka_unit_test(test_normal_exit_kills_child_left_behind),
 	    cmocka_unit_test(test_grandchild_holding_output_pipe_does_not_hang),
+	    cmocka_unit_test(
+		test_command_that_kills_its_reaper_is_killed_with_its_tree),
+	    cmocka_unit_test(
+		test_command_that_stops_its_reaper_is_killed_within_the_grace),
+	    cmocka_unit_test(
+		test_a_thousand_commands_leave_no_process_or_zombie),
 	    cmocka_unit_test(test_command_leads_its_own_session_and_group),
 	    cmocka_unit_test(test_cancel_fd_kills_the_tree_and_says_cancelled),
 	    cmocka_unit_test(test_output_sink_refusal_stops_the_command),

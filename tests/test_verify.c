@@ -325,7 +325,7 @@ static void test_cli_usage_errors(void **s)
 int main(void)
 {
 	snprintf(env_path, sizeof(env_path),
-		 "MONKEY_BACKEND_PATH=%s/plugins/spawn:%s/plugins/none",
+		 "MONKEY_BACKEND_PATH=%s/plugins/spawn/.libs:%s/plugins/none/.libs",
 		 tu_builddir(), tu_builddir());
 	setenv("MONKEY_BACKEND_PATH", env_path + strlen("MONKEY_BACKEND_PATH="),
 	       1);

@@ -136,7 +136,7 @@ const char *tu_monkey(void)
 const char *tu_modules_dir(void)
 {
 	static char path[4096];
-	snprintf(path, sizeof(path), "%s/tests/modules", tu_builddir());
+	snprintf(path, sizeof(path), "%s/tests/modules/.libs", tu_builddir());
 	return path;
 }
 

@@ -26,7 +26,8 @@ void tu_run_free(struct tu_run *r);
 const char *tu_builddir(void);
 /* Path of the monkey binary in the build tree (static buffer). */
 const char *tu_monkey(void);
-/* Path of the test modules directory in the build tree (static buffer). */
+/* Path of the test modules directory in the build tree: the .libs where
+ * libtool puts the .so files (static buffer). */
 const char *tu_modules_dir(void);
 
 /* A new empty directory under $TMPDIR (caller frees); removed with

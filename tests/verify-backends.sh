@@ -11,14 +11,14 @@ set -u
 builddir=$(cd "${1:-.}" && pwd) || exit 2
 monkey=$builddir/monkey
 PODMAN_SOCK=${PODMAN_SOCK:-/run/podman/podman.sock}
-MONKEY_BACKEND_PATH=$builddir/plugins/spawn:$builddir/plugins/none:$builddir/plugins/docker
+MONKEY_BACKEND_PATH=$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs:$builddir/plugins/docker/.libs
 MONKEY_DOCKER_IMAGE=${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}
 export MONKEY_BACKEND_PATH MONKEY_DOCKER_IMAGE
 [ -x "$monkey" ] || {
 	echo "FAIL: no monkey in $builddir: build it first" >&2
 	exit 1
 }
-[ -f "$builddir/tests/modules/liar.la" ] || {
+[ -f "$builddir/tests/modules/.libs/liar.so" ] || {
 	echo "FAIL: no liar test backend in $builddir: run make check first" >&2
 	exit 1
 }
@@ -50,7 +50,7 @@ DOCKER_HOST=unix://$PODMAN_SOCK
 export DOCKER_HOST
 verify "docker through podman" 0 docker
 unset DOCKER_HOST
-verify liar 1 liar --backend-dir "$builddir/tests/modules"
+verify liar 1 liar --backend-dir "$builddir/tests/modules/.libs"
 want="monkey: backend 'liar' does not do what it claims: network-isolation, kill-tree FAILED"
 if [ "$(cat "$err")" = "$want" ]; then
 	echo "PASS: the liar fails with exactly its two lies named"

@@ -143,7 +143,12 @@ struct monkey_executor;
 /* Load, initialise and probe the requested backend, falling back to spawn
  * as DESIGN §6 says unless opts->no_fallback.  Reports fallback and
  * unenforced options through opts->notify.  Validates the options (workdir
- * exists and is inside the workspace, mounts parse and exist, ...). */
+ * exists and is inside the workspace, mounts parse and exist, ...).
+ * Changes the calling process for good: it becomes non-dumpable (so that
+ * commands running as the same user cannot read its environment or memory
+ * through /proc; no core dumps, no ptrace attach by that user), and with
+ * the spawn or none backend a child subreaper as well (orphaned descendants
+ * of processes it starts itself then come back to it, to be reaped). */
 int monkey_executor_open(const struct monkey_exec_options *opts,
 			 struct monkey_executor **out, struct monkey_error *err);
 

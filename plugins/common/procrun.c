@@ -1,9 +1,10 @@
 /* procrun: run one command to completion on this machine.  This file holds
  * the host thread's side: one poll loop that streams output, feeds stdin
  * and enforces the timeout, cancellation, the drain guard and the
- * whole-tree kill.  procrun_prep.c prepares the command, procrun_spawn.c
- * starts it under its own reaper, procrun_tree.c finds and signals its
- * processes. */
+ * whole-tree kill, also when the command kills or stops its reaper.
+ * procrun_host.c prepares the host process, procrun_prep.c the command,
+ * procrun_spawn.c starts it under its own reaper, procrun_tree.c finds and
+ * signals its processes. */
 #include "config.h"
 
 #include <errno.h>
@@ -47,13 +48,16 @@ struct run {
 	int pipe_grown[3];
 	int main_exited, main_status;
 	int main_was_last; /* the reaper had nothing else when main ended */
-	int tree_gone;	   /* the reaper exited: no process of it remains */
-	int reaper_lost;   /* ... without reporting the main process's end */
+	int reaper_done;   /* the reaper has exited and been reaped */
+	int reaper_lost;   /* ... killed (or stopped, then killed by us) */
+	int tree_gone;	   /* no process of the command remains */
 	int gave_up;	   /* processes survived SIGKILL for too long */
 	int timed_out, cancelled, output_stopped;
-	int stage; /* 0 running, 1 SIGTERM sent, 2 SIGKILL sweeps */
+	/* 0 running, 1 SIGTERM sent, 2 SIGKILL sweeps of the reaper's tree,
+	 * 3 SIGKILL sweeps of a lost reaper's orphans */
+	int stage;
 	int64_t deadline, drain_deadline, term_deadline, kill_since, next_sweep,
-	    sweep_interval;
+	    sweep_interval, next_watch;
 	int sigpipe_was_pending;
 	char *buf;
 };
@@ -138,6 +142,43 @@ static void write_stdin(struct run *r)
 	close_stdin(r);
 }
 
+/* The reaper is gone without having seen its processes off: they are the
+ * host's children now, found by their mark (procrun_host.c). */
+static void begin_orphan_sweeps(struct run *r, int64_t now)
+{
+	close_stdin(r);
+	r->stage = 3;
+	r->kill_since = now;
+	r->next_sweep = now;
+	r->sweep_interval = 1;
+}
+
+/* Returns 1 when no orphan is left: a sweep that found none (killing and
+ * reaping in one sweep is not enough, since what a dying orphan had comes to
+ * us as it dies). */
+static int sweep_orphans(struct run *r)
+{
+	int found;
+	int seen = procrun_orphans_sweep(&found);
+	if (found)
+		r->reaper_lost = 1;
+	return seen == 0;
+}
+
+/* A stopped reaper reaps nothing and never reports, and the command can
+ * stop it as easily as kill it (kill -STOP $PPID): look every
+ * PROCRUN_WATCH_MS, and kill a stopped one so its processes come to us. */
+static void watch_reaper(struct run *r, int64_t now)
+{
+	if (r->reaper_done || now < r->next_watch)
+		return;
+	if (procrun_spawn_stopped(&r->proc)) {
+		kill(r->proc.reaper, SIGKILL);
+		r->reaper_lost = 1;
+	}
+	r->next_watch = now + PROCRUN_WATCH_MS;
+}
+
 static void read_status(struct run *r, int64_t now)
 {
 	struct procrun_msg m;
@@ -154,19 +195,23 @@ static void read_status(struct run *r, int64_t now)
 		}
 		return;
 	}
-	/* EOF: the reaper has exited, so every process it had is gone.  What
-	 * the pipes still hold is read until EOF, for a bounded time. */
-	r->tree_gone = 1;
-	r->drain_deadline = now + PROCRUN_DRAIN_MS;
+	/* EOF: the reaper is exiting.  When it exits by itself, every process
+	 * it had is gone, and what the pipes still hold is read until EOF,
+	 * for a bounded time. */
 	close_stdin(r);
-	if (!r->main_exited) {
-		/* Someone killed the reaper: its processes were reparented
-		 * away from us.  The command's process group is all we can
-		 * still reach. */
-		r->reaper_lost = 1;
-		if (r->proc.main > 0)
-			kill(-r->proc.main, SIGKILL);
+	r->reaper_done = 1;
+	int clean = procrun_spawn_reap(&r->proc);
+	if (clean == 1) {
+		r->tree_gone = 1;
+		r->drain_deadline = now + PROCRUN_DRAIN_MS;
+		return;
 	}
+	/* Killed, or its status is lost: its processes (if any) are ours
+	 * now.  It never exits by itself before reporting the main process's
+	 * end. */
+	if (clean == 0 || !r->main_exited)
+		r->reaper_lost = 1;
+	begin_orphan_sweeps(r, now);
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -182,6 +227,7 @@ static int step_timers(struct run *r, int64_t now, int64_t *wake)
 		*wake = r->drain_deadline;
 		return 0;
 	}
+	watch_reaper(r, now);
 	if (!r->stage) {
 		if (!r->main_exited && r->deadline && now >= r->deadline) {
 			r->timed_out = 1;
@@ -201,12 +247,19 @@ static int step_timers(struct run *r, int64_t now, int64_t *wake)
 		r->next_sweep = now;
 		r->sweep_interval = 1;
 	}
-	if (r->stage == 2 && now >= r->next_sweep) {
+	if (r->stage >= 2 && now >= r->next_sweep) {
+		if (r->stage == 3 && sweep_orphans(r)) {
+			r->tree_gone = 1;
+			r->drain_deadline = now + PROCRUN_DRAIN_MS;
+			*wake = now;
+			return 0;
+		}
 		if (now - r->kill_since >= PROCRUN_KILL_GIVE_UP_MS) {
 			r->gave_up = 1;
 			return 1;
 		}
-		procrun_tree_signal(r->proc.reaper, SIGKILL);
+		if (r->stage == 2)
+			procrun_tree_signal(r->proc.reaper, SIGKILL);
 		r->next_sweep = now + r->sweep_interval;
 		if (r->sweep_interval < 100)
 			r->sweep_interval *= 2;
@@ -217,8 +270,10 @@ static int step_timers(struct run *r, int64_t now, int64_t *wake)
 		*wake = min64(*wake, r->drain_deadline);
 	if (r->stage == 1)
 		*wake = min64(*wake, r->term_deadline);
-	if (r->stage == 2)
+	if (r->stage >= 2)
 		*wake = min64(*wake, r->next_sweep);
+	if (!r->reaper_done)
+		*wake = min64(*wake, r->next_watch);
 	return 0;
 }
 
@@ -231,7 +286,7 @@ static int run_loop(struct run *r)
 		struct pollfd pfd[5];
 		int n = 0, i_status = -1, i_out = -1, i_err = -1, i_in = -1,
 		    i_cancel = -1;
-		if (!r->tree_gone) {
+		if (!r->reaper_done) {
 			i_status = n;
 			pfd[n++] =
 			    (struct pollfd){r->proc.status_fd, POLLIN, 0};
@@ -283,6 +338,117 @@ static int run_loop(struct run *r)
 		if (i_status >= 0 && (pfd[i_status].revents & ready))
 			read_status(r, now);
 	}
+}
+
+/* poll failed, which it cannot with five descriptors short of a kernel bug:
+ * kill everything, the reaper included, wait for its EOF with blocking
+ * reads, and sweep what it leaves to us. */
+static void kill_after_poll_failed(struct run *r)
+{
+	if (!r->reaper_done) {
+		procrun_tree_signal(r->proc.reaper, SIGKILL);
+		kill(r->proc.reaper, SIGKILL);
+		struct procrun_msg m;
+		ssize_t n;
+		while ((n = read(r->proc.status_fd, &m, sizeof(m))) > 0 ||
+		       (n < 0 && errno == EINTR))
+			;
+		procrun_spawn_reap(&r->proc);
+		r->reaper_done = 1;
+	}
+	int64_t since = now_ms();
+	while (!sweep_orphans(r) && now_ms() - since < PROCRUN_KILL_GIVE_UP_MS)
+		usleep(10 * 1000);
+}
+
+/* How the run ended, as exec's return value and result. */
+static int report(const struct monkey_host *host, const char *name,
+		  const struct run *r, int loop_rc,
+		  struct monkey_exec_result *result, struct monkey_error *err)
+{
+	if (loop_rc < 0)
+		return procrun_set_err(host, err, loop_rc,
+				       "%s: waiting for the command: %s", name,
+				       strerror(-loop_rc));
+	if (r->gave_up)
+		return procrun_set_err(
+		    host, err, -EBUSY,
+		    "%s: processes of the command survived SIGKILL for "
+		    "%d s (stuck in the kernel?) and may still run",
+		    name, PROCRUN_KILL_GIVE_UP_MS / 1000);
+	int st = r->main_status;
+	if (r->reaper_lost) {
+		if (host && host->log)
+			host->log(host, MONKEY_LOG_WARNING,
+				  "%s: the command's reaper process was "
+				  "killed or stopped (the command can do "
+				  "that: it runs as your user); every process "
+				  "the command started has been killed",
+				  name);
+		if (!r->main_exited)
+			st = SIGKILL; /* a wait status: killed by SIGKILL */
+	}
+	if (MONKEY_STRUCT_HAS(result, signal)) {
+		result->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		result->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	}
+	if (MONKEY_STRUCT_HAS(result, cancelled)) {
+		result->timed_out = r->timed_out;
+		result->cancelled = r->cancelled;
+	}
+	return 0;
+}
+
+/* The command could not be started (the START message says why): let the
+ * reaper see its child off and exit, and word the error. */
+static int not_started(const struct monkey_host *host, const char *name,
+		       struct run *r, const struct procrun_spawn *s,
+		       const char *path, const struct procrun_msg *start,
+		       struct monkey_error *err)
+{
+	struct procrun_msg m;
+	ssize_t n;
+	while ((n = read(r->proc.status_fd, &m, sizeof(m))) > 0 ||
+	       (n < 0 && errno == EINTR))
+		;
+	procrun_spawn_finish(&r->proc, 1);
+	if (start->pid < 0)
+		return procrun_set_err(host, err, start->pid,
+				       "%s: cannot create a process: %s", name,
+				       strerror(-start->pid));
+	return procrun_exec_failure(host, name, s, path, start, err);
+}
+
+/* Run the started command to its end; the poll loop's result. */
+static int supervise(struct run *r)
+{
+	const struct monkey_exec_request *req = r->req;
+	r->next_watch = now_ms() + PROCRUN_WATCH_MS;
+	if (req->timeout_ms > 0)
+		r->deadline = now_ms() + req->timeout_ms;
+	sigset_t pipe_set, old_mask;
+	int masked = 0;
+	if (r->in_fd >= 0 && req->stdin_len == 0) {
+		close_stdin(r);
+	} else if (r->in_fd >= 0) {
+		/* Writing to a command that stopped reading raises SIGPIPE;
+		 * a plugin may not change the host's handlers, so block it
+		 * in this thread only. */
+		sigset_t pending;
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+		sigpending(&pending);
+		r->sigpipe_was_pending = sigismember(&pending, SIGPIPE);
+		masked = 1;
+	}
+	int lrc = run_loop(r);
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	if (lrc < 0)
+		kill_after_poll_failed(r);
+	procrun_spawn_finish(&r->proc, r->reaper_done);
+	return lrc;
 }
 
 static void normalize_request(const struct monkey_exec_request *in,
@@ -343,15 +509,19 @@ static int exec_request(const struct monkey_host *host,
 				       "an empty program name cannot be run");
 	if (!req.envp)
 		req.envp = empty_env;
+	int rc = procrun_host_setup(host, err);
+	if (rc < 0)
+		return rc;
 
 	struct procrun_spawn s;
 	memset(&s, 0, sizeof(s));
 	s.wd_fd = -1;
+	procrun_host_mark(&s);
 	const char *path = procrun_env_path(req.envp);
 	char **paths = procrun_exec_candidates(argv[0], path);
 	if (!paths)
 		return procrun_set_err(host, err, -ENOMEM, "out of memory");
-	int rc = procrun_open_workdir(host, &req, &s.wd_fd, err);
+	rc = procrun_open_workdir(host, &req, &s.wd_fd, err);
 	if (rc < 0) {
 		free(paths);
 		return rc;
@@ -402,95 +572,23 @@ static int exec_request(const struct monkey_host *host,
 	r.out_fd = outp[0];
 	r.err_fd = errp[0];
 	r.in_fd = inp[1];
-	if (rc < 0) {
+	if (rc == -ECHILD) {
+		r.reaper_done = 1;
+		r.reaper_lost = 1;
+		begin_orphan_sweeps(&r, now_ms());
+		rc = 0;
+	} else if (rc < 0) {
 		rc = procrun_set_err(host, err, rc,
 				     "%s: cannot create a process: %s", name,
 				     strerror(-rc));
 		goto out;
 	}
-	if (start.pid < 0 || start.a) {
-		/* Nothing ran: let the reaper see its child off and exit. */
-		struct procrun_msg m;
-		ssize_t n;
-		while ((n = read(r.proc.status_fd, &m, sizeof(m))) > 0 ||
-		       (n < 0 && errno == EINTR))
-			;
-		procrun_spawn_finish(&r.proc, 1);
-		if (start.pid < 0)
-			rc = procrun_set_err(host, err, start.pid,
-					     "%s: cannot create a process: %s",
-					     name, strerror(-start.pid));
-		else
-			rc = procrun_exec_failure(host, name, &s, path, &start,
-						  err);
+	if (!r.reaper_done && (start.pid < 0 || start.a)) {
+		rc = not_started(host, name, &r, &s, path, &start, err);
 		goto out;
 	}
-
-	if (req.timeout_ms > 0)
-		r.deadline = now_ms() + req.timeout_ms;
-	sigset_t pipe_set, old_mask;
-	int masked = 0;
-	if (r.in_fd >= 0) {
-		if (req.stdin_len == 0) {
-			close_stdin(&r);
-		} else {
-			/* Writing to a command that stopped reading raises
-			 * SIGPIPE; a plugin may not change the host's
-			 * handlers, so block it in this thread only. */
-			sigset_t pending;
-			sigemptyset(&pipe_set);
-			sigaddset(&pipe_set, SIGPIPE);
-			pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-			sigpending(&pending);
-			r.sigpipe_was_pending = sigismember(&pending, SIGPIPE);
-			masked = 1;
-		}
-	}
-	int lrc = run_loop(&r);
-	if (masked)
-		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-	if (lrc < 0) {
-		/* poll failed, which it cannot with five descriptors short of
-		 * a kernel bug: kill everything and wait for the reaper's EOF
-		 * with blocking reads. */
-		ssize_t n;
-		do {
-			struct procrun_msg m;
-			procrun_tree_signal(r.proc.reaper, SIGKILL);
-			n = read(r.proc.status_fd, &m, sizeof(m));
-		} while (n > 0 || (n < 0 && errno == EINTR));
-		r.tree_gone = n == 0;
-	}
-	procrun_spawn_finish(&r.proc, r.tree_gone);
-	if (lrc < 0) {
-		rc = procrun_set_err(host, err, lrc,
-				     "%s: waiting for the command: %s", name,
-				     strerror(-lrc));
-	} else if (r.gave_up) {
-		rc = procrun_set_err(
-		    host, err, -EBUSY,
-		    "%s: processes of the command survived SIGKILL for "
-		    "%d s (stuck in the kernel?) and may still run",
-		    name, PROCRUN_KILL_GIVE_UP_MS / 1000);
-	} else if (r.reaper_lost) {
-		rc = procrun_set_err(
-		    host, err, -ECHILD,
-		    "%s: the command's reaper process was killed from "
-		    "outside; processes of the command may remain",
-		    name);
-	} else {
-		int st = r.main_status;
-		if (MONKEY_STRUCT_HAS(result, signal)) {
-			result->exit_code =
-			    WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-			result->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-		}
-		if (MONKEY_STRUCT_HAS(result, cancelled)) {
-			result->timed_out = r.timed_out;
-			result->cancelled = r.cancelled;
-		}
-		rc = 0;
-	}
+	int lrc = supervise(&r);
+	rc = report(host, name, &r, lrc, result, err);
 	goto out;
 
 setup_failed:
@@ -528,5 +626,13 @@ int procrun_probe(const struct monkey_host *host, struct monkey_error *err)
 		    host, err, -ENOSYS,
 		    "/proc is not mounted: it is needed to find and "
 		    "stop every process a command starts");
+	struct rlimit rt;
+	if (getrlimit(RLIMIT_RTTIME, &rt) == 0 && rt.rlim_max == 0)
+		return procrun_set_err(
+		    host, err, -ERANGE,
+		    "the RLIMIT_RTTIME hard limit is 0, so command processes "
+		    "cannot be marked (monkey gives them one below the "
+		    "host's, to find them should a command kill its reaper); "
+		    "start monkey from a process whose limit is above 0");
 	return 0;
 }

@@ -15,6 +15,11 @@
  * Then the leftovers are stopped and exec returns. */
 #define PROCRUN_DRAIN_MS 500
 
+/* How often a running command's reaper is checked for having been stopped
+ * (by the command: kill -STOP $PPID).  A stopped reaper is killed, and the
+ * command's processes with it. */
+#define PROCRUN_WATCH_MS 100
+
 /* Longest time spent sending SIGKILL to processes that will not die (a
  * process in uninterruptible sleep cannot be killed) before exec gives up
  * with an error. */
@@ -43,8 +48,10 @@ PROCRUN_API int procrun_exec(const struct monkey_host *host,
 			     struct monkey_exec_result *result,
 			     struct monkey_error *err);
 
-/* 0 when commands can run here (/proc is mounted, a process can become a
- * child subreaper); otherwise an error saying what is missing. */
+/* 0 when commands can run here (/proc is mounted, RLIMIT_RTTIME can mark
+ * command processes); otherwise an error saying what is missing.  Changes
+ * nothing in the host: procrun_exec makes it a child subreaper and
+ * non-dumpable before its first command. */
 PROCRUN_API int procrun_probe(const struct monkey_host *host,
 			      struct monkey_error *err);
 

@@ -1,6 +1,7 @@
-/* Internals of procrun shared by its files: starting a command under its own
+/* Internals of procrun shared by its files: preparing the host process and
+ * marking commands (procrun_host.c), starting a command under its own
  * reaper process (procrun_spawn.c) and finding/signalling the reaper's
- * descendants (procrun_tree.c). */
+ * descendants, or a dead reaper's orphans (procrun_tree.c). */
 #ifndef MONKEY_PROCRUN_INT_H
 #define MONKEY_PROCRUN_INT_H
 
@@ -35,6 +36,7 @@ enum procrun_stage {
 	PROCRUN_STAGE_RLIMIT = 4,  /* prlimit; the index follows in stage>>8 */
 	PROCRUN_STAGE_FDS = 5,	   /* closing inherited descriptors */
 	PROCRUN_STAGE_EXEC = 6,	   /* execve of every candidate failed */
+	PROCRUN_STAGE_MARK = 7,	   /* setting the mark (procrun_host.c) */
 };
 
 struct procrun_rlimit {
@@ -58,6 +60,7 @@ struct procrun_spawn {
 	pid_t host_pid;
 	struct procrun_rlimit rl[PROCRUN_MAX_RLIMITS];
 	int n_rl;
+	uint64_t mark_cur, mark_max; /* RLIMIT_RTTIME that marks the command */
 	/* Written inside the reaper / command process. */
 	pid_t reaper_pid;
 	char *child_stack_top;
@@ -73,6 +76,19 @@ struct procrun_proc {
 	void *stacks;  /* mapping holding the reaper's and child's stacks */
 	size_t stacks_len;
 };
+
+/* procrun_host.c */
+
+/* Once per process: make the host a child subreaper and non-dumpable, and
+ * read the limit the mark is derived from.  0, or an error naming the step
+ * that failed. */
+int procrun_host_setup(const struct monkey_host *host,
+		       struct monkey_error *err);
+/* Fill s->mark_cur/mark_max (after procrun_host_setup succeeded). */
+void procrun_host_mark(struct procrun_spawn *s);
+/* 1 when pid carries the mark of a command process, 0 when not, a negative
+ * errno when that cannot be read (the process is gone). */
+int procrun_is_marked(pid_t pid);
 
 /* procrun_prep.c */
 
@@ -109,12 +125,27 @@ int procrun_exec_failure(const struct monkey_host *host, const char *name,
 
 /* Start s under a new reaper.  On success fills p and the START message (the
  * command may still have failed to exec: see msg->a/b) and returns 0; the
- * fds in s that belong to the command are closed in any case.  Returns a
- * negative errno when no process could be created. */
+ * fds in s that belong to the command are closed in any case.  Returns
+ * -ECHILD when the reaper was killed before it reported the start (p is
+ * filled, the reaper reaped: the command may have run, and its processes
+ * are the host's children now), another negative errno when no process
+ * could be created. */
 int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
 			struct procrun_msg *start);
 
-/* Reap the reaper after its status pipe reached EOF and release its stacks.
+/* After EOF on the status pipe: wait for the reaper (it is exiting) and
+ * release its stacks.  Returns 1 when it exited by itself, which it does
+ * only once no process of the command remains; 0 when it was killed (its
+ * processes were reparented to the host); -1 when its status was lost (a
+ * host that ignores SIGCHLD). */
+int procrun_spawn_reap(struct procrun_proc *p);
+
+/* 1 when the reaper is stopped (SIGSTOP from the command): it then reaps
+ * nothing and would never report. */
+int procrun_spawn_stopped(const struct procrun_proc *p);
+
+/* Close the status pipe and, when the reaper has not been reaped yet, reap
+ * it (waiting when reaper_gone says it is exiting) and release its stacks.
  * When the reaper could not be shown to have exited, the stacks are left
  * mapped (it may still run on them). */
 void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone);
@@ -125,6 +156,15 @@ void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone);
  * the number of processes signalled, or a negative errno when /proc could
  * not be read. */
 int procrun_tree_signal(pid_t reaper, int sig);
+
+/* For a command whose reaper is gone: SIGKILL every marked child of the
+ * host (what the dead reaper had, reparented to us) and all its
+ * descendants, and reap those marked children that have died.  Returns how
+ * many children of the host were or may have been the command's (0: none is
+ * left, since every process of the command descends from one of them) and
+ * sets *found to how many carried the mark; a negative errno when /proc
+ * could not be read. */
+int procrun_orphans_sweep(int *found);
 
 /* Tests use this to exercise the /proc/<pid>/stat scan that stands in for
  * /proc/<pid>/task/<tid>/children on kernels without CONFIG_PROC_CHILDREN. */

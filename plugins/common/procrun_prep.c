@@ -284,6 +284,11 @@ int procrun_exec_failure(const struct monkey_host *host, const char *name,
 		    host, err, procrun_setup_code(e),
 		    "%s: cannot enter the working directory: %s", name,
 		    strerror(e));
+	case PROCRUN_STAGE_MARK:
+		return procrun_set_err(
+		    host, err, procrun_setup_code(e),
+		    "%s: cannot mark the process (RLIMIT_RTTIME): %s", name,
+		    strerror(e));
 	case PROCRUN_STAGE_RLIMIT: {
 		int i = (m->b >> 8) & 0xff;
 		return procrun_set_err(

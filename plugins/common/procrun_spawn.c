@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -131,6 +132,11 @@ CHILD_CODE static int command_main(void *arg)
 		child_fail(s, PROCRUN_STAGE_STDIO, r);
 	if (s->wd_fd >= 0 && (r = RAW1(SYS_fchdir, s->wd_fd)) < 0)
 		child_fail(s, PROCRUN_STAGE_CHDIR, r);
+	/* The mark by which the host finds this process and everything it
+	 * starts should the reaper be killed (procrun_host.c). */
+	uint64_t mark[2] = {s->mark_cur, s->mark_max};
+	if ((r = RAW4(SYS_prlimit64, 0, RLIMIT_RTTIME, mark, 0)) < 0)
+		child_fail(s, PROCRUN_STAGE_MARK, r);
 	for (int i = 0; i < s->n_rl; i++) {
 		uint64_t lim[2] = {s->rl[i].cur, s->rl[i].max};
 		if ((r = RAW4(SYS_prlimit64, 0, s->rl[i].resource, lim, 0)) < 0)
@@ -306,6 +312,39 @@ __attribute__((destructor)) static void stacks_drop(void)
 	}
 }
 
+static int reaper_stopped(pid_t pid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	/* WNOWAIT: the stop stays reportable; only a look. */
+	return waitid(P_PID, (id_t)pid, &si,
+		      WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+	       si.si_pid == pid;
+}
+
+/* Read R's START message.  The command runs from its execve on, before R
+ * has written START, and may stop R in that moment (kill -STOP $PPID):
+ * such an R is killed, and the read ends with EOF. */
+static ssize_t read_start(pid_t pid, int fd, struct procrun_msg *start)
+{
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int k = poll(&pfd, 1, PROCRUN_WATCH_MS);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0) {
+			if (reaper_stopped(pid))
+				kill(pid, SIGKILL);
+			continue;
+		}
+		ssize_t n;
+		do
+			n = read(fd, start, sizeof(*start));
+		while (n < 0 && errno == EINTR);
+		return n;
+	}
+}
+
 int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
 			struct procrun_msg *start)
 {
@@ -346,10 +385,7 @@ int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
 		ret = -clone_err;
 		goto close_cmd_fds;
 	}
-	ssize_t n;
-	do
-		n = read(sp[0], start, sizeof(*start));
-	while (n < 0 && errno == EINTR);
+	ssize_t n = read_start(pid, sp[0], start);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	p->reaper = pid;
@@ -358,8 +394,11 @@ int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
 	p->stacks = base;
 	p->stacks_len = len;
 	if (n != (ssize_t)sizeof(*start)) {
-		/* R died before it could report: reap it and give up. */
-		procrun_spawn_finish(p, 1);
+		/* R was killed before it could report: by the command, which
+		 * runs from its execve on, or from outside.  What R had is
+		 * the host's now; the caller sweeps it up. */
+		procrun_spawn_reap(p);
+		p->main = -1;
 		ret = -ECHILD;
 	}
 close_cmd_fds:
@@ -371,24 +410,45 @@ close_cmd_fds:
 	return ret;
 }
 
+int procrun_spawn_reap(struct procrun_proc *p)
+{
+	int st = 0;
+	pid_t r;
+	do
+		r = waitpid(p->reaper, &st, __WALL);
+	while (r < 0 && errno == EINTR);
+	/* R's files are closed only after it stopped using its stack, so EOF
+	 * on the status pipe alone makes unmapping safe. */
+	if (p->stacks)
+		stacks_put(p->stacks, p->stacks_len);
+	p->stacks = NULL;
+	p->reaper = 0;
+	if (r < 0)
+		return -1; /* ECHILD: a host that ignores SIGCHLD */
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+int procrun_spawn_stopped(const struct procrun_proc *p)
+{
+	return p->reaper > 0 && reaper_stopped(p->reaper);
+}
+
 void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone)
 {
 	if (p->status_fd >= 0)
 		close(p->status_fd);
 	p->status_fd = -1;
 	if (p->reaper > 0) {
+		if (reaper_gone) {
+			procrun_spawn_reap(p);
+			return;
+		}
 		int st;
 		pid_t r;
 		do
-			r = waitpid(p->reaper, &st,
-				    __WALL | (reaper_gone ? 0 : WNOHANG));
+			r = waitpid(p->reaper, &st, __WALL | WNOHANG);
 		while (r < 0 && errno == EINTR);
-		/* ECHILD: a host that ignores SIGCHLD had it reaped already.
-		 * R's files are closed only after it stopped using its stack,
-		 * so EOF on the status pipe alone makes unmapping safe. */
 	}
-	if (reaper_gone && p->stacks)
-		stacks_put(p->stacks, p->stacks_len);
 	p->stacks = NULL;
 	p->reaper = 0;
 }

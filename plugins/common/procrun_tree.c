@@ -1,7 +1,9 @@
 /* Finding and signalling every process of a command: the descendants of its
  * reaper (see procrun_spawn.c for why those are exactly the command's
- * processes).  Only used on the slow paths (timeout, cancel, leftovers), so
- * it favours simplicity over speed.
+ * processes), or, once the command has killed its reaper, the marked
+ * children of the host and their descendants (procrun_host.c).  Only used
+ * on the slow paths (timeout, cancel, leftovers), so it favours simplicity
+ * over speed.
  *
  * A listed pid could in theory exit, be reaped and be reused by an unrelated
  * process before we signal it.  Pids are handed out cyclically, so that
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "procrun_int.h"
@@ -151,20 +154,79 @@ static int signal_by_stat_scan(pid_t reaper, int sig)
 	return r < 0 ? r : count;
 }
 
-int procrun_tree_signal(pid_t reaper, int sig)
+static int have_children_files(void)
 {
 	/* Several threads may race to fill this in; they all store the same
 	 * value. */
-	static int have_children_files = -1;
-	int have = __atomic_load_n(&have_children_files, __ATOMIC_RELAXED);
-	if (have < 0) {
+	static int have = -1;
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+	if (h < 0) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
 			 (int)getpid(), (int)getpid());
-		have = access(path, R_OK) == 0;
-		__atomic_store_n(&have_children_files, have, __ATOMIC_RELAXED);
+		h = access(path, R_OK) == 0;
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
 	}
-	if (have && !procrun_tree_force_stat_scan)
+	return h && !procrun_tree_force_stat_scan;
+}
+
+int procrun_tree_signal(pid_t reaper, int sig)
+{
+	if (have_children_files())
 		return signal_by_children_files(reaper, sig);
 	return signal_by_stat_scan(reaper, sig);
+}
+
+/* The children of every thread of the host. */
+static int host_children(struct pidv *out)
+{
+	pid_t self = getpid();
+	if (have_children_files())
+		return children_of(self, out);
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d)))
+		if (all_digits(de->d_name) &&
+		    stat_ppid(atoi(de->d_name)) == self)
+			r = pidv_push(out, atoi(de->d_name));
+	closedir(d);
+	return r;
+}
+
+int procrun_orphans_sweep(int *found)
+{
+	struct pidv kids = {0};
+	int r = host_children(&kids), seen = 0;
+	*found = 0;
+	for (size_t i = 0; r == 0 && i < kids.n; i++) {
+		pid_t c = kids.v[i];
+		int m = procrun_is_marked(c);
+		if (m < 0) {
+			/* Gone since it was listed; if it was ours, what it
+			 * had may have come to us since: look again. */
+			seen++;
+			continue;
+		}
+		/* Live reapers (ours and other threads'), and whatever the
+		 * host started itself, carry no mark and are left alone. */
+		if (m == 0)
+			continue;
+		seen++;
+		(*found)++;
+		/* Its descendants first, while they are still below it: once
+		 * it dies they come to us and the next sweep finds them. */
+		procrun_tree_signal(c, SIGKILL);
+		kill(c, SIGKILL);
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		/* Reaped now if it is dead already, else by a later sweep;
+		 * ECHILD: another thread's sweep took it, or a host that
+		 * ignores SIGCHLD had it reaped. */
+		waitid(P_PID, (id_t)c, &si, WEXITED | WNOHANG | __WALL);
+	}
+	free(kids.v);
+	return r < 0 ? r : seen;
 }

@@ -303,7 +303,7 @@ static int docker_p_init(const struct monkey_host *host,
 	root = NULL;
 	/* Fresh containers run the launcher too when there is one: it
 	 * reports the command's end sooner than the engine does. */
-	st->launcher = dk_pool_find_launcher();
+	st->launcher = dk_pool_find_launcher(host);
 	if (st->pool_size > 0) {
 		st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
 		if (!st->launcher)

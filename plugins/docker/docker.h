@@ -310,7 +310,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 		 int *handled, struct monkey_error *err);
 /* Find monkey-launch (MONKEY_DOCKER_LAUNCHER, next to the module, the
  * installed path); NULL when there is none usable.  Caller frees. */
-char *dk_pool_find_launcher(void);
+char *dk_pool_find_launcher(const struct monkey_host *host);
 /* Stop the filler and remove every prestarted container. */
 void dk_pool_fini(struct dk_state *st);
 

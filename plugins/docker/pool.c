@@ -50,17 +50,23 @@ static char *usable(const char *path)
 	return strdup(real);
 }
 
-char *dk_pool_find_launcher(void)
+char *dk_pool_find_launcher(const struct monkey_host *host)
 {
 	const char *env = secure_getenv("MONKEY_DOCKER_LAUNCHER");
 	if (env && env[0])
 		return usable(env);
 	/* In a build tree the module is plugins/docker/.libs/docker.so and
-	 * the launcher plugins/docker/monkey-launch. */
+	 * the launcher plugins/docker/monkey-launch.  The host says where the
+	 * module is: dladdr names /proc/self/fd/N when it was loaded
+	 * through its descriptor. */
+	const char *self =
+	    MONKEY_STRUCT_HAS(host, module_path) ? host->module_path : NULL;
 	Dl_info info;
-	if (dladdr((void *)dk_pool_find_launcher, &info) && info.dli_fname) {
+	if (!self && dladdr((void *)dk_pool_find_launcher, &info))
+		self = info.dli_fname;
+	if (self) {
 		char dir[PATH_MAX], cand[PATH_MAX + 32];
-		snprintf(dir, sizeof(dir), "%s", info.dli_fname);
+		snprintf(dir, sizeof(dir), "%s", self);
 		char *slash = strrchr(dir, '/');
 		if (slash) {
 			*slash = '\0';

@@ -1,6 +1,7 @@
-/* The none backend: no sandbox at all.  Joins the arguments into one string
- * and runs it with /bin/sh -c on this machine, as the user asked for; it
- * still kills the whole process tree on timeout (plugins/common/procrun.c). */
+/* The none backend: no sandbox at all.  Runs the argv through /bin/sh -c on
+ * this machine, every argument quoted so that it reaches the program as
+ * given; it still kills the whole process tree on timeout
+ * (plugins/common/procrun.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -37,21 +38,35 @@ static int none_p_probe(void *state, struct monkey_error *err)
 	return procrun_probe(st->host, err);
 }
 
-/* argv joined with single spaces, no quoting: what "none" promises. */
-static char *join_args(const char *const *argv)
+/* argv as one shell command line in which every argument is a single-quoted
+ * word ('\'' for a quote inside), so the shell hands the program exactly
+ * the argv it was given: "a b" stays one argument and "c;echo x" is no
+ * second command.  A command that wants shell syntax asks for
+ * ["sh", "-c", "..."] itself. */
+static char *quote_args(const char *const *argv)
 {
 	size_t len = 1;
-	for (const char *const *a = argv; *a; a++)
-		len += strlen(*a) + 1;
+	for (const char *const *a = argv; *a; a++) {
+		len += 3; /* two quotes and a space */
+		for (const char *c = *a; *c; c++)
+			len += *c == '\'' ? 4 : 1;
+	}
 	char *s = malloc(len), *p = s;
 	if (!s)
 		return NULL;
 	for (const char *const *a = argv; *a; a++) {
-		size_t n = strlen(*a);
 		if (a != argv)
 			*p++ = ' ';
-		memcpy(p, *a, n);
-		p += n;
+		*p++ = '\'';
+		for (const char *c = *a; *c; c++) {
+			if (*c == '\'') {
+				memcpy(p, "'\\''", 4);
+				p += 4;
+			} else {
+				*p++ = *c;
+			}
+		}
+		*p++ = '\'';
 	}
 	*p = '\0';
 	return s;
@@ -64,7 +79,7 @@ static int none_p_exec(void *state, const struct monkey_exec_request *req,
 	struct none_state *st = state;
 	if (!req || !req->argv || !req->argv[0])
 		return st->host->set_error(err, -EINVAL, "none: no command");
-	char *script = join_args(req->argv);
+	char *script = quote_args(req->argv);
 	if (!script)
 		return st->host->set_error(err, -ENOMEM, "none: out of memory");
 	const char *const argv[] = {"/bin/sh", "-c", script, NULL};
@@ -83,8 +98,8 @@ static void none_p_fini(void *state) { free(state); }
 static const struct monkey_backend none_backend = {
     MONKEY_BACKEND_HEADER,
     .name = "none",
-    .description = "NO sandbox: runs the joined arguments with /bin/sh -c "
-		   "directly on this machine",
+    .description = "NO sandbox: runs the command through /bin/sh -c, each "
+		   "argument quoted, directly on this machine",
     .safety = MONKEY_SAFETY_NONE,
     .capabilities = MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE |
 		    MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL,
@@ -92,16 +107,21 @@ static const struct monkey_backend none_backend = {
     .probe = none_p_probe,
     .exec = none_p_exec,
     .fini = none_p_fini,
-    .details = "No isolation whatsoever. The arguments are joined with "
-	       "spaces, without quoting, and run as one /bin/sh -c script, "
-	       "so shell syntax in them is interpreted. The command runs as "
+    .details = "No isolation whatsoever. The command runs as one "
+	       "/bin/sh -c script in which every argument is single-quoted, "
+	       "so each reaches the program exactly as given and shell "
+	       "syntax in an argument is not interpreted (ask for "
+	       "sh -c '...' to get a shell). The command runs as "
 	       "your user with full access to your files and the network. "
 	       "It still gets only the environment the host built, stdin "
 	       "from --stdin or /dev/null, and on timeout or cancel every "
 	       "process it started is stopped (SIGTERM, then SIGKILL after "
-	       "--kill-grace). No limits are applied: --memory, --cpus, "
-	       "--pids, --cpu-time, --file-size, --open-files, --read-only, "
-	       "--mount, --user and --image are not enforced.",
+	       "--kill-grace), also when it kills or stops its reaper "
+	       "process (its processes carry a mark, an RLIMIT_RTTIME hard "
+	       "limit one below monkey's, by which monkey finds them). No "
+	       "limits are applied: --memory, --cpus, --pids, --cpu-time, "
+	       "--file-size, --open-files, --read-only, --mount, --user and "
+	       "--image are not enforced.",
 };
 
 MONKEY_BACKEND_EXPORT(&none_backend)

@@ -19,9 +19,19 @@ static int rd_init(const struct monkey_host *h, const char *config_json,
 	return 0;
 }
 
+/* Unavailable unless the host said where the module is (ABI 1.1), so that
+ * tests see every host fill host.module_path. */
 static int rd_probe(void *state, struct monkey_error *err)
 {
-	(void)state, (void)err;
+	(void)state;
+	const char *m =
+	    MONKEY_STRUCT_HAS(host, module_path) ? host->module_path : NULL;
+	size_t n = m ? strlen(m) : 0;
+	if (!m || m[0] != '/' || n < 11 || strcmp(m + n - 11, "/reqdump.so"))
+		return host->set_error(err, -ENOENT,
+				       "the host's module_path is %s, not the "
+				       "absolute path of reqdump.so",
+				       m ? m : "NULL");
 	return 0;
 }
 
@@ -70,6 +80,7 @@ static int rd_exec(void *state, const struct monkey_exec_request *req,
 		emit(req, "stdin=%.*s\n", (int)req->stdin_len,
 		     (const char *)req->stdin_data);
 	emit(req, "config=%s\n", state ? (const char *)state : "(null)");
+	emit(req, "module=%s\n", host->module_path);
 	req->output(req->output_ctx, MONKEY_STREAM_STDERR, "err\n", 4);
 	res->exit_code = req->argv[1] ? (int)strlen(req->argv[1]) : 0;
 	return 0;
