@@ -26,6 +26,7 @@ AM_TESTS_ENVIRONMENT = \
 include tests/core.mk
 include tests/spawn.mk
 include tests/docker.mk
+include tests/rootless.mk
 include tests/agent.mk
 include tests/sdk.mk
 include tests/bench.mk
