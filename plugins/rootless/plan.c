@@ -296,7 +296,7 @@ int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
 		 (unsigned)st->gid);
 	p->new_net = !req->network;
 	p->uid0 = st->uid == 0;
-	p->mount_sysfs = p->new_net && st->sysfs_ok;
+	p->mount_sysfs = p->new_net;
 	if (req->memory_bytes)
 		snprintf(p->tmp_opts, sizeof(p->tmp_opts),
 			 "mode=1777,size=%llu",

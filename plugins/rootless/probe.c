@@ -1,9 +1,11 @@
-/* Can sandboxes be made here?  The probe creates the namespaces a command
- * gets and mounts in them what a command's sandbox mounts, in a throwaway
- * child, and when a step fails says why in the terms of this machine:
+/* Can sandboxes be made here?  The probe creates a user namespace in a
+ * throwaway child and maps the user in it, as every sandbox starts, and
+ * looks for what the kernel checks before it mounts a new /proc; when
+ * something is in the way it says why in the terms of this machine:
  * which sysctl switched user namespaces off, AppArmor's restriction, a
  * container whose policy forbids them, a /proc that cannot be mounted
- * again, a kernel too old. */
+ * again, a kernel too old.  It is cheap (a fraction of a sandbox), since
+ * "monkey exec" runs it before its one command. */
 #include "config.h"
 
 #include <errno.h>
@@ -32,22 +34,19 @@
 enum trial_step {
 	T_CLONE = 1,
 	T_MAP,
-	T_PRIVATE,
-	T_TMPFS,
 	T_PROC,
 	T_MOUNT_API,
 };
 
+/* What the trial needs, and where it writes how it went: it shares our
+ * memory (CLONE_VM, we wait meanwhile). */
 struct trial {
+	int proc_fd;
+	char uid_map[32], gid_map[32];
 	int step; /* the failed step, 0 when all went well */
 	int err;
-	int sysfs_ok;
-};
-
-struct trial_args {
-	int proc_fd;
-	int out_fd;
-	char uid_map[32], gid_map[32];
+	int done;	/* reached the end */
+	char what[256]; /* T_PROC: the mount that covers part of /proc */
 };
 
 RL_CHILD static int write_at(int dirfd, const char *path, const char *data)
@@ -62,92 +61,91 @@ RL_CHILD static int write_at(int dirfd, const char *path, const char *data)
 	return n < 0 ? -1 : 0;
 }
 
-RL_CHILD static int trial_report(const struct trial_args *a, int step, int e,
-				 int sysfs_ok)
+RL_CHILD static int trial_fail(struct trial *t, int step)
 {
-	struct trial t = {step, e, sysfs_ok};
-	ssize_t n = write(a->out_fd, &t, sizeof(t));
-	_exit(n == (ssize_t)sizeof(t) ? 0 : 1);
+	t->step = step;
+	t->err = errno;
+	_exit(1);
 }
 
-/* In new user, mount, PID and network namespaces, as a command's init. */
+/* In a new user namespace: map the user, as every sandbox does first.
+ * This is where user namespaces that are switched off, forbidden by a
+ * seccomp filter, an LSM (AppArmor's restriction) or a sysctl fail. */
 RL_CHILD static int trial_main(void *arg)
 {
-	const struct trial_args *a = arg;
-	if ((write_at(a->proc_fd, "self/setgroups", "deny") < 0 &&
+	struct trial *t = arg;
+	if ((write_at(t->proc_fd, "self/setgroups", "deny") < 0 &&
 	     errno != ENOENT) ||
-	    write_at(a->proc_fd, "self/uid_map", a->uid_map) < 0 ||
-	    write_at(a->proc_fd, "self/gid_map", a->gid_map) < 0)
-		trial_report(a, T_MAP, errno, 0);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		trial_report(a, T_PRIVATE, errno, 0);
-	const char *at = access("/tmp", F_OK) == 0 ? "/tmp" : "/mnt";
-	if (chdir("/") < 0 ||
-	    mount("tmpfs", at, "tmpfs", 0, "mode=0700,size=64k") < 0 ||
-	    chdir(at) < 0 || mkdir("p", 0700) < 0 || mkdir("s", 0700) < 0 ||
-	    mkdir("a", 0700) < 0 || mkdir("b", 0700) < 0)
-		trial_report(a, T_TMPFS, errno, 0);
-	if (mount("proc", "p", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
-	    0)
-		trial_report(a, T_PROC, errno, 0);
-	int sysfs_ok =
-	    mount("sysfs", "s", "sysfs",
-		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0;
-	/* The calls the root view is built with (Linux 5.12). */
-	unsigned long long attr[4] = {1 /* read-only */, 0, 0, 0};
-	int t = (int)syscall(SYS_open_tree, AT_FDCWD, "a",
-			     OPEN_TREE_CLONE | O_CLOEXEC);
-	if (t < 0 ||
-	    syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, attr,
-		    sizeof(attr)) < 0 ||
-	    syscall(SYS_move_mount, t, "", AT_FDCWD, "b",
-		    MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		trial_report(a, T_MOUNT_API, errno, 0);
-	return trial_report(a, 0, 0, sysfs_ok);
+	    write_at(t->proc_fd, "self/uid_map", t->uid_map) < 0 ||
+	    write_at(t->proc_fd, "self/gid_map", t->gid_map) < 0)
+		trial_fail(t, T_MAP);
+	t->done = 1;
+	_exit(0);
 }
 
-static int run_trial(struct rl_state *st, struct trial *out)
+/* The kernel lets a user namespace mount proc only where a proc mount
+ * with nothing mounted over its contents is in sight (so that a new one
+ * cannot reveal what was hidden).  Containers that mask /proc paths
+ * (/proc/kcore, /proc/sys...) fail that test: look for such mounts
+ * instead of paying for a mount namespace to try.  binfmt_misc sits on an
+ * empty directory made for it, which the kernel accepts. */
+static int proc_is_covered(char *what, size_t len)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	struct trial_args a = {.proc_fd = st->proc_fd, .out_fd = p[1]};
-	snprintf(a.uid_map, sizeof(a.uid_map), "%u %u 1\n", (unsigned)st->uid,
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	char line[4096], mnt[4096];
+	int covered = 0;
+	while (!covered && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    !strncmp(mnt, "/proc/", 6) &&
+		    strcmp(mnt, "/proc/sys/fs/binfmt_misc")) {
+			snprintf(what, len, "%s", mnt);
+			covered = 1;
+		}
+	fclose(f);
+	return covered;
+}
+
+static int run_trial(struct rl_state *st, struct trial *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->proc_fd = st->proc_fd;
+	snprintf(t->uid_map, sizeof(t->uid_map), "%u %u 1\n", (unsigned)st->uid,
 		 (unsigned)st->uid);
-	snprintf(a.gid_map, sizeof(a.gid_map), "%u %u 1\n", (unsigned)st->gid,
+	snprintf(t->gid_map, sizeof(t->gid_map), "%u %u 1\n", (unsigned)st->gid,
 		 (unsigned)st->gid);
+	/* Present since Linux 5.2 and 5.12: fail on the bad descriptor. */
+	if (syscall(SYS_open_tree, -1, "", 0) < 0 && errno == ENOSYS)
+		return t->step = T_MOUNT_API, t->err = ENOSYS, 0;
+	if (syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) < 0 &&
+	    errno == ENOSYS)
+		return t->step = T_MOUNT_API, t->err = ENOSYS, 0;
+	if (proc_is_covered(t->what, sizeof(t->what)))
+		return t->step = T_PROC, t->err = EPERM, 0;
 	size_t len = 64 * 1024;
 	char *stack = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		close(p[0]);
-		close(p[1]);
+	if (stack == MAP_FAILED)
 		return -errno;
-	}
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid =
-	    clone(trial_main, stack + len,
-		  CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
-		      CLONE_NEWIPC | CLONE_NEWUTS | CLONE_VFORK | SIGCHLD,
-		  &a);
+	pid_t pid = clone(trial_main, stack + len,
+			  CLONE_NEWUSER | CLONE_VM | CLONE_VFORK | SIGCHLD, t);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
-	memset(out, 0, sizeof(*out));
 	if (pid < 0) {
-		out->step = T_CLONE;
-		out->err = e;
+		t->step = T_CLONE;
+		t->err = e;
 	} else {
-		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
-			;
-		if (read(p[0], out, sizeof(*out)) != (ssize_t)sizeof(*out)) {
-			out->step = T_MAP;
-			out->err = EIO;
+		/* CLONE_VFORK: it is done with our memory; reaped later. */
+		rl_add_pending(st, pid, NULL);
+		if (!t->step && !t->done) {
+			t->step = T_MAP;
+			t->err = EIO;
 		}
 	}
-	close(p[0]);
 	munmap(stack, len);
 	return 0;
 }
@@ -237,8 +235,6 @@ static int explain(const struct monkey_host *host, const struct trial *t,
 {
 	static const char *const steps[] = {
 	    [T_MAP] = "map the user (uid_map, gid_map)",
-	    [T_PRIVATE] = "make the mounts private",
-	    [T_TMPFS] = "mount a tmpfs",
 	    [T_PROC] = "mount a new /proc",
 	    [T_MOUNT_API] = "use open_tree, move_mount and mount_setattr",
 	};
@@ -256,14 +252,16 @@ static int explain(const struct monkey_host *host, const struct trial *t,
 		    "monkey an AppArmor profile that allows 'userns,', or "
 		    "set 'sysctl -w kernel.apparmor_restrict_unprivileged_"
 		    "userns=0' as root");
-	if (t->step == T_PROC && e == EPERM)
+	if (t->step == T_PROC)
 		return rl_set_err(
 		    host, err, -EPERM,
-		    "cannot mount a new /proc in a user namespace (EPERM): "
-		    "the /proc monkey sees is partly covered, as inside "
-		    "containers that mask /proc paths (Docker does); run the "
-		    "container with --security-opt systempaths=unconfined, "
-		    "or use --sandbox spawn");
+		    "the kernel will not mount a new /proc in a user "
+		    "namespace here: the /proc monkey sees is partly covered "
+		    "(%s is mounted over), as inside containers that mask "
+		    "/proc paths (Docker does); run that container with "
+		    "--security-opt systempaths=unconfined, or use --sandbox "
+		    "spawn",
+		    t->what);
 	if (t->step == T_MOUNT_API && e == ENOSYS)
 		return rl_set_err(host, err, -ENOSYS,
 				  "the kernel lacks open_tree, move_mount "
@@ -292,6 +290,5 @@ int rl_probe(struct rl_state *st, struct monkey_error *err)
 				  strerror(-r));
 	if (t.step)
 		return explain(st->host, &t, err);
-	st->sysfs_ok = t.sysfs_ok;
 	return 0;
 }

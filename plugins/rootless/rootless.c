@@ -119,7 +119,6 @@ static int rl_p_init(const struct monkey_host *host, const char *config_json,
 	st->host = host;
 	st->uid = geteuid();
 	st->gid = getegid();
-	st->sysfs_ok = 1;
 	/* Missing /proc is reported by probe. */
 	st->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (st->proc_fd >= 0 && st->proc_fd < 3) {

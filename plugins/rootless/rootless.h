@@ -73,11 +73,10 @@ struct rl_state {
 	pthread_mutex_t lock;
 	struct rl_template tmpl;    /* under lock */
 	unsigned seq;		    /* names cgroups; atomic */
+	int ran;		    /* a command has run: build templates */
 	struct rl_pending *pending; /* under lock */
 	size_t n_pending;
 	char *reveal; /* the host's resolv.conf when it lives in /run */
-	int sysfs_ok; /* a fresh /sys can be mounted (probe) */
-	int probed;
 };
 
 /* One bind mount of the view: the workspace or a --mount. */
@@ -107,7 +106,17 @@ struct rl_rlimit {
 
 /* Everything C, I and X need, filled by H before cloning C.  C shares H's
  * memory; I and X get copies, so pointers into H's memory stay valid. */
+/* How a command's sandbox is made (sandbox.c). */
+enum rl_start {
+	RL_START_DIRECT,   /* no template: init is cloned into every
+			      namespace at once and builds the view itself */
+	RL_START_BUILD,	   /* C builds the view, hands it over as the
+			      template, then makes init */
+	RL_START_TEMPLATE, /* C enters the template and makes init */
+};
+
 struct rl_plan {
+	int start;		    /* enum rl_start */
 	const struct rl_view *view; /* to build, when there is no template */
 	int userns_fd, mntns_fd;    /* the template, or -1 */
 	int donate_fd;		    /* socket that receives a new template */
@@ -236,13 +245,18 @@ int rl_view_build(const struct rl_plan *p, struct rl_fail *f);
 /* The command's own mounts, in I's mount namespace. */
 int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f);
 
-/* sandbox.c: start C for plan p.  Returns C's pid (already exited and
- * reaped when this returns) or -errno. */
+/* sandbox.c: make the command's sandbox for plan p.  Returns 0 when C ran
+ * (exited and reaped by now: init's pid comes on the status pipe), init's
+ * pid for RL_START_DIRECT, or -errno. */
 int rl_sandbox_start(struct rl_plan *p);
 
 /* run.c: exec entry point. */
 int rl_exec(struct rl_state *st, const struct monkey_exec_request *req,
 	    struct monkey_exec_result *result, struct monkey_error *err);
+/* A child of ours that is exiting: reap it later and then remove cg's
+ * groups (NULL: none; cg's descriptors are closed, its directories
+ * taken). */
+void rl_add_pending(struct rl_state *st, pid_t pid, struct rl_cgroup *cg);
 /* Reap inits that have exited and remove their cgroups; wait for every
  * one when block (fini). */
 void rl_reap_pending(struct rl_state *st, int block);

@@ -156,12 +156,13 @@ RL_CHILD static void c_donate(const struct rl_plan *p)
 }
 
 static void init_main(struct rl_plan *p) __attribute__((noreturn));
+RL_CHILD static int direct_main(void *arg);
 
 RL_CHILD static int c_main(void *arg)
 {
 	struct rl_plan *p = arg;
 	long r;
-	if (p->userns_fd < 0) {
+	if (p->start == RL_START_BUILD) {
 		/* No template: cloned into new user and mount namespaces,
 		 * with memory of our own. */
 		struct rl_fail f = {0};
@@ -199,6 +200,22 @@ RL_CHILD static int c_main(void *arg)
 	m.pid = (int)r;
 	c_send(p->status_fd, &m);
 	c_exit(0);
+	return 0;
+}
+
+/* RL_START_DIRECT: the host cloned us into every namespace at once; the
+ * view is built here, in the command's own mount namespace, and kept by
+ * nobody.  The first command of a backend state is made this way: one
+ * process fewer, no copy of the mounts, and a one-command run (monkey
+ * exec) never pays for a template it does not use. */
+RL_CHILD static int direct_main(void *arg)
+{
+	struct rl_plan *p = arg;
+	struct rl_fail f = {0};
+	c_map_user(p);
+	if (rl_view_build(p, &f) < 0)
+		c_fail(p, f.stage, -f.err, f.what);
+	init_main(p);
 	return 0;
 }
 
@@ -584,21 +601,33 @@ int rl_sandbox_start(struct rl_plan *p)
 		return -errno;
 	p->x_stack_top = base + 4096 + X_STACK;
 	int flags = CLONE_VFORK | SIGCHLD;
-	if (p->userns_fd >= 0)
+	int (*fn)(void *) = c_main;
+	if (p->start == RL_START_TEMPLATE)
 		flags |= RL_SHARED_VM ? CLONE_VM : 0;
-	else
+	else if (p->start == RL_START_BUILD)
 		flags |= CLONE_NEWUSER | CLONE_NEWNS;
+	else {
+		/* init itself, running alongside us on its own copy. */
+		flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD |
+			(p->new_net ? CLONE_NEWNET : 0);
+		fn = direct_main;
+	}
 	/* No host signal handler may run in C (it may share our memory);
 	 * I and X inherit the full mask and open it themselves. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = clone(c_main, base + stack_len, flags, p);
+	pid_t pid = clone(fn, base + stack_len, flags, p);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		stack_put(base);
 		return -e;
+	}
+	if (p->start == RL_START_DIRECT) {
+		stack_put(base); /* init has a copy */
+		return pid;
 	}
 	/* CLONE_VFORK: C has exited; I runs on its own copy. */
 	int st;

@@ -506,7 +506,7 @@ RL_CHILD static int finish(struct builder *b)
 	return 0;
 }
 
-int rl_view_build(const struct rl_plan *p, struct rl_fail *f)
+RL_CHILD int rl_view_build(const struct rl_plan *p, struct rl_fail *f)
 {
 	struct builder b = {.p = p, .f = f, .root = -1};
 	int r = enter_staging(&b);
@@ -608,7 +608,7 @@ RL_CHILD static int fresh_tmp(const struct rl_plan *p, struct rl_fail *f)
 	return 0;
 }
 
-int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
+RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
 {
 	if (p->fresh_tmp && fresh_tmp(p, f) < 0)
 		return -f->err;
@@ -621,16 +621,15 @@ int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
 		return fail(f, errno, "mount proc on /proc", "");
-	if (p->mount_sysfs) {
-		if (mount("sysfs", "/sys", "sysfs",
-			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL) < 0)
-			return fail(f, errno, "mount sysfs on /sys", "");
-	} else if (set_attr(AT_FDCWD, "/sys", AT_RECURSIVE,
-			    RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV) <
-		   0) {
+	/* A sysfs of the new network namespace shows its interfaces only.
+	 * Where the kernel refuses one (a /sys that is partly covered, as in
+	 * some containers), the host's stays, read-only. */
+	if ((!p->mount_sysfs ||
+	     mount("sysfs", "/sys", "sysfs",
+		   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) &&
+	    set_attr(AT_FDCWD, "/sys", AT_RECURSIVE,
+		     RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV) < 0)
 		return fail(f, errno, "make /sys read-only", "");
-	}
 	if (p->uid0 && mask_proc(f) < 0)
 		return -f->err;
 	return 0;
