@@ -8,7 +8,9 @@ plugins_rootless_rootless_la_SOURCES = \
 	plugins/rootless/rootless.c plugins/rootless/rootless.h \
 	plugins/rootless/plan.c plugins/rootless/template.c \
 	plugins/rootless/run.c plugins/rootless/sandbox.c \
-	plugins/rootless/view.c plugins/rootless/cgroup.c \
+	plugins/rootless/view.c plugins/rootless/view.h \
+	plugins/rootless/view_host.c plugins/rootless/view_cmd.c \
+	plugins/rootless/view_util.c plugins/rootless/cgroup.c \
 	plugins/rootless/filter.c plugins/rootless/probe.c \
 	plugins/rootless/rlsys.h
 plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include

@@ -90,6 +90,30 @@ static int image_root(struct rl_state *st, const char *image,
 		     : "");
 }
 
+/* Can the view be the host's own / made read-only in place?  Only when
+ * every mount target already exists there, or lies in a hidden directory
+ * (which becomes a tmpfs of the sandbox's, where it can be made). */
+static int in_place(const struct rl_view *v)
+{
+	if (!v->host_root || v->n_binds > RL_MAX_BINDS)
+		return 0;
+	for (size_t i = 0; i < v->n_binds; i++) {
+		struct stat sb;
+		if (stat(v->binds[i].target, &sb) == 0 &&
+		    !S_ISDIR(sb.st_mode) == !v->binds[i].is_dir)
+			continue;
+		int hidden = 0;
+		for (char *const *h = v->hide; h && *h; h++)
+			if (path_within(v->binds[i].target, *h) &&
+			    strcmp(v->binds[i].target, *h) &&
+			    stat(*h, &sb) == 0 && S_ISDIR(sb.st_mode))
+				hidden = 1;
+		if (!hidden)
+			return 0;
+	}
+	return 1;
+}
+
 int rl_plan_view(struct rl_state *st, const struct monkey_exec_request *req,
 		 struct rl_request_view *rv, struct monkey_error *err)
 {
@@ -137,6 +161,7 @@ int rl_plan_view(struct rl_state *st, const struct monkey_exec_request *req,
 			rv->binds[j] = rv->binds[j - 1];
 			rv->binds[j - 1] = t;
 		}
+	rv->view.in_place = in_place(&rv->view);
 	if (!(rv->key = rl_template_key(&rv->view)))
 		return rl_set_err(host, err, -ENOMEM, "out of memory");
 	return 0;

@@ -89,8 +89,9 @@ struct rl_bind {
 
 /* The root view a template holds. */
 struct rl_view {
-	const char *root;	     /* "/" or the --image directory */
-	int host_root;		     /* root is the host's "/" */
+	const char *root; /* "/" or the --image directory */
+	int host_root;	  /* root is the host's "/" */
+	int in_place;	  /* the host's "/" read-only in place (view_host.c) */
 	const struct rl_bind *binds; /* parents before children */
 	size_t n_binds;
 	char *const *hide; /* NULL-terminated */
@@ -103,6 +104,7 @@ struct rl_rlimit {
 
 #define RL_MAX_RLIMITS 6
 #define RL_MAX_REBINDS 32
+#define RL_MAX_BINDS 32 /* for a view built in place */
 
 /* Everything C, I and X need, filled by H before cloning C.  C shares H's
  * memory; I and X get copies, so pointers into H's memory stay valid. */
