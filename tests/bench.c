@@ -373,18 +373,20 @@ static struct rss rss_of_gib(const char *sandbox)
 /* ---- bubblewrap and whole processes ---- */
 
 /* bwrap with every namespace unshared, the host's / read-only and a fresh
- * /tmp, running argv; NULL when bwrap is not installed. */
-static const char **bwrap_argv(const char *const *argv)
+ * /tmp, running argv; NULL when bwrap is not installed.  bwrap's binds
+ * are nodev: a command that reads /dev/zero needs its --dev as well. */
+static const char **bwrap_argv(const char *const *argv, int dev)
 {
 	static const char *a[32];
 	const char *pre[] = {
-	    "bwrap", "--unshare-all", "--ro-bind", "/",
-	    "/",     "--tmpfs",	      "/tmp",	   "--die-with-parent"};
+	    "bwrap",   "--unshare-all", "--ro-bind",	     "/",     "/",
+	    "--tmpfs", "/tmp",		"--die-with-parent", "--dev", "/dev"};
 	if (spawn_and_wait((const char *const[]){"bwrap", "--version", NULL},
 			   0) < 0)
 		return NULL;
 	int n = 0;
-	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]) - (dev ? 0 : 2);
+	     i++)
 		a[n++] = pre[i];
 	for (int i = 0; argv[i] && n < 31; i++)
 		a[n++] = argv[i];
@@ -558,6 +560,11 @@ static void print_table(struct workload *w, int nw, double *tput,
 			    b ? ", building the root view" : "", p[2] / c,
 			    p[3] / c, p[4] / c);
 		}
+	if (w[0].rows[R_BWRAP].n)
+		printf(
+		    "\nbubblewrap: bwrap --unshare-all --ro-bind / / --tmpfs "
+		    "/tmp --die-with-parent CMD (and --dev /dev for the 1 "
+		    "MiB row, which reads /dev/zero)\n");
 	printf("\nthroughput, %d concurrent streams of `true` (commands/s)\n",
 	       STREAMS);
 	for (int i = 1; i < N_ROWS; i++)
@@ -831,7 +838,7 @@ int main(int argc, char **argv)
 			row_init(&r[i], row_names[i], i >= R_COLD,
 				 i < R_COLD ? l : n);
 		fprintf(stderr, "bench: %s, local rows...\n", w[k].name);
-		const char **bw = bwrap_argv(a);
+		const char **bw = bwrap_argv(a, k > 0);
 		/* Interleaved, so drift in machine load hits all alike. */
 		for (int i = 0; i < l; i++) {
 			row_add(&r[R_RAW], spawn_and_wait(a, 1));

@@ -284,6 +284,21 @@ const char *rt_marker(void)
 	return m;
 }
 
+/* The command name of pid (what prctl(PR_SET_NAME) set), "" if gone. */
+static void comm_of(const char *pid, char *out, size_t len)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, len - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
 int rt_count_marked(const char *marker)
 {
 	DIR *d = opendir("/proc");
@@ -293,6 +308,17 @@ int rt_count_marked(const char *marker)
 		char path[300], buf[8192];
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
+		char comm[64];
+		comm_of(de->d_name, comm, sizeof(comm));
+		/* A process that is dying or a zombie has no command line
+		 * left, but keeps its name. */
+		if (comm[0] && !strncmp(marker, comm, strlen(comm)) &&
+		    strlen(comm) >= 15) {
+			print_message("left behind: pid %s, named %s\n",
+				      de->d_name, comm);
+			found++;
+			continue;
+		}
 		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)

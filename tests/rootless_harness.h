@@ -70,8 +70,9 @@ void rt_run_free(struct rt_run *r);
 /* A string unique to this call, to put into the argv of processes a test
  * starts in a sandbox. */
 const char *rt_marker(void);
-/* Processes on the host whose command line contains marker (printing
- * each one found). */
+/* Processes on the host whose command line contains marker, or whose name
+ * (comm, 15 characters) is its start: a process that is dying or a zombie
+ * has no command line left but keeps its name.  Prints each one found. */
 int rt_count_marked(const char *marker);
 
 /* Messages of level WARNING and up the backend logged since the last

@@ -1,7 +1,8 @@
 /* What the rootless tests run inside a sandbox to look at it from there:
  * which system calls the seccomp filter refuses, whether loopback works,
  * whether a secret shows in any environment it can read, how many
- * processes it may fork.  Output is one line per finding. */
+ * processes it may fork; and processes left behind.  Output is one line
+ * per finding. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -247,6 +248,49 @@ static int forks_mode(int n)
 	return 0;
 }
 
+/* Leave three processes behind, named argv[2] (their comm, which stays
+ * until they are reaped, so that one still dying is found too): a plain
+ * child, a setsid child and a double-forked daemon; each holds some
+ * touched memory, which takes a moment to give back when it is killed.
+ * Exit once all three are there. */
+static void linger(const char *name, int fds[2], int daemon)
+{
+	if (daemon && fork() != 0)
+		_exit(0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	size_t len = 32u << 20;
+	char *mem = malloc(len);
+	if (mem)
+		memset(mem, 1, len);
+	if (write(fds[1], "r", 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+static int leave_mode(const char *name)
+{
+	int fds[2];
+	if (pipe(fds) < 0)
+		return 3;
+	for (int i = 0; i < 3; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			if (i > 0)
+				setsid();
+			linger(name, fds, i == 2);
+		}
+		if (p < 0)
+			return 3;
+	}
+	char c;
+	for (int i = 0; i < 3; i++)
+		if (read(fds[0], &c, 1) != 1)
+			return 3;
+	printf("left 3\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -259,6 +303,8 @@ int main(int argc, char **argv)
 		return environ_mode(argv[2]);
 	if (!strcmp(mode, "forks") && argc > 2)
 		return forks_mode(atoi(argv[2]));
+	if (!strcmp(mode, "leave") && argc > 2)
+		return leave_mode(argv[2]);
 	fprintf(stderr, "rootless_helper: unknown mode\n");
 	return 2;
 }

@@ -132,6 +132,26 @@ static void test_normal_exit_kills_daemon_left_behind(void **s)
 	rt_run_free(&t.r);
 }
 
+/* When exec returns, what the command left is not only killed but gone:
+ * not even dying (each holds memory that takes a moment to give back). */
+static void test_processes_left_behind_are_gone_when_exec_returns(void **s)
+{
+	(void)s;
+	for (int i = 0; i < 5; i++) {
+		const char *marker = rt_marker();
+		const char *argv[] = {rt_program("rootless_helper"), "leave",
+				      marker, NULL};
+		struct monkey_exec_request req;
+		struct rt_run r = {0};
+		rt_request(&req, argv);
+		rt_exec(&req, &r);
+		rt_assert_ran(&r);
+		rt_assert_out(&r, "left 3\n");
+		assert_int_equal(rt_count_marked(marker), 0);
+		rt_run_free(&r);
+	}
+}
+
 static void test_grandchild_holding_output_pipe_does_not_hang(void **s)
 {
 	(void)s;
@@ -464,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_timeout_kills_double_forked_daemon),
 	    cmocka_unit_test(test_timeout_kills_process_that_keeps_forking),
 	    cmocka_unit_test(test_normal_exit_kills_daemon_left_behind),
+	    cmocka_unit_test(
+		test_processes_left_behind_are_gone_when_exec_returns),
 	    cmocka_unit_test(test_grandchild_holding_output_pipe_does_not_hang),
 	    cmocka_unit_test(test_command_leads_its_own_session_and_group),
 	    cmocka_unit_test(test_killing_every_visible_process_from_inside),
