@@ -7,7 +7,8 @@ endif
 plugins_rootless_rootless_la_SOURCES = \
 	plugins/rootless/rootless.c plugins/rootless/rootless.h \
 	plugins/rootless/plan.c plugins/rootless/template.c \
-	plugins/rootless/run.c plugins/rootless/sandbox.c \
+	plugins/rootless/run.c plugins/rootless/run.h \
+	plugins/rootless/loop.c plugins/rootless/sandbox.c \
 	plugins/rootless/view.c plugins/rootless/view.h \
 	plugins/rootless/view_host.c plugins/rootless/view_cmd.c \
 	plugins/rootless/view_util.c plugins/rootless/cgroup.c \

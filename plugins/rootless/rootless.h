@@ -4,14 +4,16 @@
  *
  * Processes of one command (see sandbox.c for why each exists):
  *   H  the host thread that called exec
- *   C  a short-lived helper that enters (or, the first time, creates) the
- *      prepared user and mount namespaces, creates the command's own user
- *      namespace and clones I into fresh mount, PID, network, IPC and UTS
- *      namespaces, then exits; H is suspended while C runs (CLONE_VFORK)
+ *   C  a short-lived helper that enters (or creates and hands over) the
+ *      prepared user and mount namespaces of the root view, where needed
+ *      gives the command a user namespace of its own, and clones I into
+ *      fresh mount, PID, network, IPC and UTS namespaces, then exits; H
+ *      is suspended while C runs (CLONE_VFORK).  The first command of a
+ *      state has no C: H clones I into every namespace at once.
  *   I  PID 1 of the command's PID namespace, a child of H (CLONE_PARENT):
  *      mounts the command's /tmp, /dev/shm, /proc..., starts X, reaps
- *      orphans, reports X's end and exits, which kills every process left
- *      in the namespace
+ *      orphans; when X ends it kills and reaps what X left, reports, and
+ *      exits
  *   X  the command: no capabilities, no_new_privs, seccomp, then execve */
 #ifndef MONKEY_ROOTLESS_H
 #define MONKEY_ROOTLESS_H
