@@ -11,8 +11,12 @@ builddir=${MONKEY_BUILDDIR:-.}
 monkey="$builddir/monkey"
 moddir="$builddir/plugins/rootless/.libs"
 [ -e "$moddir/rootless.so" ] || moddir="$builddir/plugins/rootless"
-# An image name meant for docker must not reach this backend.
+# An image name meant for docker must not reach this backend; and a PATH
+# with directories this user may not search would make a missing program
+# "not executable" (126), as execvp(3) does.
 unset MONKEY_DOCKER_IMAGE MONKEY_SANDBOX
+PATH=/usr/local/bin:/usr/bin:/bin
+export PATH
 
 ws=$(mktemp -d "${TMPDIR:-/tmp}/monkey-rt-cli.XXXXXX") || exit 99
 trap 'rm -rf "$ws"' EXIT

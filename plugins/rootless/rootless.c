@@ -66,7 +66,8 @@ static void add_hidden(char ***v, size_t *n, const char *path)
  * sockets that live in the file system. */
 static char **hidden_paths(uid_t uid)
 {
-	static const char *const always[] = {"/run",
+	static const char *const always[] = {"/root",
+					     "/run",
 					     "/var/run",
 					     "/var/lib/docker",
 					     "/var/lib/containers",
