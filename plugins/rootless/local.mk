@@ -13,6 +13,7 @@ plugins_rootless_rootless_la_SOURCES = \
 	plugins/rootless/view_host.c plugins/rootless/view_cmd.c \
 	plugins/rootless/view_util.c plugins/rootless/cgroup.c \
 	plugins/rootless/filter.c plugins/rootless/probe.c \
+	plugins/rootless/netns.c \
 	plugins/rootless/rlsys.h
 plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include
 plugins_rootless_rootless_la_CFLAGS = $(BACKEND_CFLAGS) $(SECCOMP_CFLAGS) -pthread

@@ -128,6 +128,7 @@ static int rl_p_init(const struct monkey_host *host, const char *config_json,
 		st->proc_fd = fd;
 	}
 	pthread_mutex_init(&st->lock, NULL);
+	st->net = (struct rl_spare_net){-1, {-1, -1}, -1, 0, 0};
 	st->hide = hidden_paths(st->uid);
 	/* Where resolv.conf points into /run (systemd-resolved, Network
 	 * Manager), that one file stays visible in the hidden /run. */
@@ -169,6 +170,7 @@ static void rl_p_fini(void *state)
 	if (!st)
 		return;
 	rl_reap_pending(st, 1);
+	rl_netns_clear(st);
 	rl_template_clear(st);
 	if (st->proc_fd >= 0)
 		close(st->proc_fd);

@@ -60,6 +60,16 @@ extern struct rl_global rl_g;
 struct rl_template {
 	char *key;
 	int userns_fd, mntns_fd;
+	unsigned gen; /* tells templates apart (netns.c) */
+};
+
+/* A network namespace made ahead for the next command (netns.c). */
+struct rl_spare_net {
+	int fd;	     /* ready, for template generation gen; or -1 */
+	int sock[2]; /* N sends it on [1], we read [0] */
+	int pidfd;   /* N, while one is being made */
+	int pending; /* N is at work */
+	unsigned gen;
 };
 
 /* The cgroups of a command whose init was still exiting when exec
@@ -74,6 +84,8 @@ struct rl_state {
 	char **hide; /* paths hidden in every view, NULL-terminated */
 	pthread_mutex_t lock;
 	struct rl_template tmpl;    /* under lock */
+	unsigned tmpl_gen;	    /* under lock */
+	struct rl_spare_net net;    /* under lock */
 	unsigned seq;		    /* names cgroups; atomic */
 	int ran;		    /* a command has run: build templates */
 	struct rl_pending *pending; /* under lock */
@@ -127,6 +139,7 @@ struct rl_plan {
 	int proc_fd;
 	char uid_map[32], gid_map[32];
 	int new_net;
+	int net_fd;	 /* a network namespace made ahead, or -1 */
 	int own_userns;	 /* a user namespace for this command alone */
 	int uid0;	 /* the command is uid 0: mask /proc as Docker does */
 	int mount_sysfs; /* a fresh read-only /sys in the new network ns */
@@ -261,6 +274,10 @@ int rl_exec(struct rl_state *st, const struct monkey_exec_request *req,
  * groups (NULL: none; cg's descriptors are closed, its directories
  * taken). */
 void rl_add_pending(struct rl_state *st, pid_t pid, struct rl_cgroup *cg);
+/* The same, under st->lock; stack (stack_len bytes, or NULL) is unmapped
+ * once pid is reaped. */
+void rl_add_pending_locked(struct rl_state *st, pid_t pid, struct rl_cgroup *cg,
+			   void *stack, size_t stack_len);
 /* Reap inits that have exited and remove their cgroups; wait for every
  * one when block (fini). */
 void rl_reap_pending(struct rl_state *st, int block);
@@ -271,12 +288,20 @@ int rl_probe(struct rl_state *st, struct monkey_error *err);
 /* template.c */
 /* The cache key of a view. Caller frees. */
 char *rl_template_key(const struct rl_view *v);
-/* Duplicates of the template's fds when its key is key, else -1s. */
+/* Duplicates of the template's fds when its key is key, else -1s; its
+ * generation in *gen. */
 void rl_template_get(struct rl_state *st, const char *key, int *userns_fd,
-		     int *mntns_fd);
+		     int *mntns_fd, unsigned *gen);
 /* Keep a new template (takes the fds). */
 void rl_template_put(struct rl_state *st, const char *key, int userns_fd,
 		     int mntns_fd);
 void rl_template_clear(struct rl_state *st);
+
+/* netns.c: a network namespace made ahead in the template's user
+ * namespace (of generation gen), or -1; the caller owns it. */
+int rl_netns_take(struct rl_state *st, unsigned gen);
+/* Start making one for the next command, unless one is there or coming. */
+void rl_netns_prepare(struct rl_state *st, int userns_fd, unsigned gen);
+void rl_netns_clear(struct rl_state *st);
 
 #endif

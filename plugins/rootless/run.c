@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -119,9 +120,12 @@ static void close_pipes(struct pipes *pp, int which)
 struct rl_pending {
 	pid_t pid;
 	struct rl_cgroup cg;
+	void *stack;
+	size_t stack_len;
 };
 
-void rl_add_pending(struct rl_state *st, pid_t pid, struct rl_cgroup *cg)
+void rl_add_pending_locked(struct rl_state *st, pid_t pid, struct rl_cgroup *cg,
+			   void *stack, size_t stack_len)
 {
 	struct rl_cgroup none;
 	if (!cg) {
@@ -130,21 +134,27 @@ void rl_add_pending(struct rl_state *st, pid_t pid, struct rl_cgroup *cg)
 			none.procs_fd[c] = -1;
 		cg = &none;
 	}
-	pthread_mutex_lock(&st->lock);
 	struct rl_pending *v =
 	    realloc(st->pending, (st->n_pending + 1) * sizeof(*v));
-	if (v) {
-		st->pending = v;
-		v[st->n_pending].pid = pid;
-		v[st->n_pending].cg = *cg;
-		st->n_pending++;
-		memset(cg->dir, 0, sizeof(cg->dir));
-	}
-	pthread_mutex_unlock(&st->lock);
 	if (!v) { /* out of memory: wait here instead */
 		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
 			;
+		rl_cgroup_destroy(cg);
+		if (stack)
+			munmap(stack, stack_len);
+		return;
 	}
+	st->pending = v;
+	v[st->n_pending] = (struct rl_pending){pid, *cg, stack, stack_len};
+	st->n_pending++;
+	memset(cg->dir, 0, sizeof(cg->dir));
+}
+
+void rl_add_pending(struct rl_state *st, pid_t pid, struct rl_cgroup *cg)
+{
+	pthread_mutex_lock(&st->lock);
+	rl_add_pending_locked(st, pid, cg, NULL, 0);
+	pthread_mutex_unlock(&st->lock);
 }
 
 void rl_reap_pending(struct rl_state *st, int block)
@@ -163,6 +173,8 @@ void rl_reap_pending(struct rl_state *st, int block)
 		}
 		/* Reaped (or by someone else: ECHILD). */
 		rl_cgroup_destroy(&e->cg);
+		if (e->stack)
+			munmap(e->stack, e->stack_len);
 		*e = st->pending[--st->n_pending];
 	}
 	if (!st->n_pending) {
@@ -254,6 +266,7 @@ struct exec_ctx {
 	struct run r;
 	struct timing t;
 	int fresh;
+	unsigned gen; /* of the template */
 };
 
 static int prepare(struct rl_state *st, const struct monkey_exec_request *req,
@@ -264,7 +277,8 @@ static int prepare(struct rl_state *st, const struct monkey_exec_request *req,
 		return rc;
 	if ((rc = rl_plan_command(st, req, &x->rv, &x->p, err)) < 0)
 		return rc;
-	rl_template_get(st, x->rv.key, &x->p.userns_fd, &x->p.mntns_fd);
+	rl_template_get(st, x->rv.key, &x->p.userns_fd, &x->p.mntns_fd,
+			&x->gen);
 	x->fresh = x->p.userns_fd < 0;
 	/* A template pays from the second command on: the first one
 	 * builds its view for itself. */
@@ -273,6 +287,8 @@ static int prepare(struct rl_state *st, const struct monkey_exec_request *req,
 		     : ran     ? RL_START_BUILD
 			       : RL_START_DIRECT;
 	x->fresh = x->p.start == RL_START_BUILD;
+	if (x->p.start == RL_START_TEMPLATE && x->p.new_net && !x->p.own_userns)
+		x->p.net_fd = rl_netns_take(st, x->gen);
 	if ((rc = rl_cgroup_create(st, req, &x->cg, err)) < 0)
 		return rc;
 	if ((rc = open_pipes(&x->pp, req, x->fresh)) < 0 ||
@@ -355,6 +371,7 @@ static void release(struct rl_state *st, struct exec_ctx *x)
 	rl_close_fd(&r->pidfd);
 	rl_close_fd(&x->p.userns_fd);
 	rl_close_fd(&x->p.mntns_fd);
+	rl_close_fd(&x->p.net_fd);
 	free((void *)x->p.paths);
 	free((void *)x->p.argv);
 	free((void *)x->p.envp);
@@ -375,7 +392,7 @@ static int exec_request(struct rl_state *st,
 		return rl_set_err(st->host, err, -ENOMEM, "out of memory");
 	x->t.t0 = rl_now_us();
 	memset(&x->pp, -1, sizeof(x->pp));
-	x->p.userns_fd = x->p.mntns_fd = x->p.donate_fd = -1;
+	x->p.userns_fd = x->p.mntns_fd = x->p.donate_fd = x->p.net_fd = -1;
 	for (int c = 0; c < RL_CG_N; c++)
 		x->cg.procs_fd[c] = -1;
 	struct run *r = &x->r;
@@ -395,6 +412,10 @@ static int exec_request(struct rl_state *st,
 	}
 	if (x->fresh && x->pp.donate[0] >= 0)
 		receive_template(st, x->pp.donate[0], x->rv.key);
+	/* The next command's network namespace, made while we go back to
+	 * the host. */
+	if (x->p.start == RL_START_TEMPLATE && x->p.new_net && !x->p.own_userns)
+		rl_netns_prepare(st, x->p.userns_fd, x->gen);
 	release(st, x);
 	x->t.t_end = rl_now_us();
 	if (x->t.t_cloned)

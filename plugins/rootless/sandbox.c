@@ -173,6 +173,9 @@ RL_CHILD static int c_main(void *arg)
 	} else {
 		if ((r = RL_SYS2(SYS_setns, p->userns_fd, CLONE_NEWUSER)) < 0)
 			c_fail(p, RL_STAGE_SETNS, r, "user namespace");
+		if (p->net_fd >= 0 &&
+		    (r = RL_SYS2(SYS_setns, p->net_fd, CLONE_NEWNET)) < 0)
+			c_fail(p, RL_STAGE_SETNS, r, "network namespace");
 		if ((r = RL_SYS2(SYS_setns, p->mntns_fd, CLONE_NEWNS)) < 0)
 			c_fail(p, RL_STAGE_SETNS, r, "mount namespace");
 	}
@@ -183,7 +186,7 @@ RL_CHILD static int c_main(void *arg)
 	}
 	long flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
 		     CLONE_NEWUTS | SIGCHLD;
-	if (p->new_net)
+	if (p->new_net && p->net_fd < 0)
 		flags |= CLONE_NEWNET;
 	/* Like fork(2): the child continues here on a copy of this stack,
 	 * in memory of its own. */
@@ -409,7 +412,8 @@ RL_CHILD static void i_setup(struct rl_plan *p)
 		f.stage = RL_STAGE_MOUNT;
 		i_fail(p, &f);
 	}
-	if (p->new_net && loopback_up() < 0) {
+	/* (One made ahead has its loopback up.) */
+	if (p->new_net && p->net_fd < 0 && loopback_up() < 0) {
 		f.err = errno;
 		f.stage = RL_STAGE_NET;
 		i_fail(p, &f);

@@ -44,10 +44,11 @@ char *rl_template_key(const struct rl_view *v)
 }
 
 void rl_template_get(struct rl_state *st, const char *key, int *userns_fd,
-		     int *mntns_fd)
+		     int *mntns_fd, unsigned *gen)
 {
 	*userns_fd = *mntns_fd = -1;
 	pthread_mutex_lock(&st->lock);
+	*gen = st->tmpl.gen;
 	if (st->tmpl.key && !strcmp(st->tmpl.key, key)) {
 		/* Copies: another thread may replace the template while
 		 * this command still enters it. */
@@ -81,6 +82,7 @@ void rl_template_put(struct rl_state *st, const char *key, int userns_fd,
 	st->tmpl.key = copy;
 	st->tmpl.userns_fd = userns_fd;
 	st->tmpl.mntns_fd = mntns_fd;
+	st->tmpl.gen = ++st->tmpl_gen;
 	pthread_mutex_unlock(&st->lock);
 	if (old.key) {
 		free(old.key);
