@@ -106,6 +106,33 @@ static void test_only_an_up_loopback_interface(void **s)
 	rt_run_free(&r);
 }
 
+/* With a pause between commands, as between an agent's, the backend has
+ * the next network namespace ready before the command comes: it is set
+ * up as one made for the command is. */
+static void test_network_namespace_made_ahead_has_loopback_up(void **s)
+{
+	(void)s;
+	for (int i = 0; i < 3; i++) {
+		usleep(200 * 1000);
+		struct rt_run r;
+		rt_sh("ls /sys/class/net; echo $(( $(cat "
+		      "/sys/class/net/lo/flags) & 1 ))",
+		      &r);
+		rt_assert_ran(&r);
+		rt_assert_out(&r, "lo\n1\n");
+		rt_run_free(&r);
+		const char *argv[] = {rt_program("rootless_helper"), "loopback",
+				      NULL};
+		struct monkey_exec_request req;
+		rt_request(&req, argv);
+		memset(&r, 0, sizeof(r));
+		rt_exec(&req, &r);
+		rt_assert_ran(&r);
+		rt_assert_out(&r, "loopback-ok\n");
+		rt_run_free(&r);
+	}
+}
+
 static void test_network_flag_shares_the_hosts_interfaces(void **s)
 {
 	(void)s;
@@ -442,6 +469,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_no_new_privs_and_a_seccomp_filter),
 	    cmocka_unit_test(test_seccomp_refuses_what_docker_refuses),
 	    cmocka_unit_test(test_only_an_up_loopback_interface),
+	    cmocka_unit_test(test_network_namespace_made_ahead_has_loopback_up),
 	    cmocka_unit_test(test_network_flag_shares_the_hosts_interfaces),
 	    cmocka_unit_test(
 		test_root_is_read_only_and_tmp_is_writable_and_exec),
