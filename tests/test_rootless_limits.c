@@ -46,6 +46,8 @@ static void test_descriptor_says_what_is_enforced_here(void **s)
 	assert_true(caps & MONKEY_CAP_READ_ONLY_ROOT);
 	assert_true(caps & MONKEY_CAP_IMAGE);
 	assert_false(caps & MONKEY_CAP_USER);
+	/* The host's / is visible (read-only): not workspace-only. */
+	assert_false(caps & MONKEY_CAP_FS_ISOLATION);
 	if (!cgroup_v1())
 		return;
 	if (rt_is_root()) {

@@ -289,6 +289,8 @@ static long read_long(const char *path, long fallback)
 	return strtol(buf, NULL, 10);
 }
 
+/* No MONKEY_CAP_FS_ISOLATION: the host's / stays visible (read-only), so
+ * not only the workspace and the mounts are. */
 static void find_capabilities(void)
 {
 	rl_cgroup_detect();
@@ -299,11 +301,11 @@ static void find_capabilities(void)
 	rl_g.filter =
 	    rl_filter_build(rl_g.filter_error, sizeof(rl_g.filter_error));
 	uint32_t caps =
-	    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
-	    MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
-	    MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-	    MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE |
-	    MONKEY_CAP_OPEN_FILES | MONKEY_CAP_CANCEL;
+	    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_READ_ONLY_ROOT |
+	    MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
+	    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_IMAGE |
+	    MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
+	    MONKEY_CAP_CANCEL;
 	if (rl_g.cg_have[RL_CG_MEMORY])
 		caps |= MONKEY_CAP_MEMORY | MONKEY_CAP_OOM_REPORT;
 	else
