@@ -147,8 +147,8 @@ struct counter {
 	int pool_phases;
 	/* rootless: the root view [0] prepared before, [1] built and kept
 	 * for the next commands, [2] built by the command for itself */
-	double rl_phase[3][5];
-	int rl_phases[3];
+	double *rl_phase[3][5]; /* every command's figure */
+	int rl_phases[3], rl_cap[3];
 };
 static struct counter count = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static int count_phases; /* only cold docker rows feed the breakdown */
@@ -177,8 +177,18 @@ static void on_notice(void *ctx, int level, const char *msg)
 		int how = !strcmp(view, "built")    ? 1
 			  : !strcmp(view, "direct") ? 2
 						    : 0;
+		if (count.rl_phases[how] == count.rl_cap[how]) {
+			int cap =
+			    count.rl_cap[how] ? 2 * count.rl_cap[how] : 256;
+			for (int i = 0; i < 5; i++)
+				count.rl_phase[how][i] =
+				    realloc(count.rl_phase[how][i],
+					    (size_t)cap * sizeof(double));
+			count.rl_cap[how] = cap;
+		}
 		for (int i = 0; i < 5; i++)
-			count.rl_phase[how][i] += (double)v[i];
+			count.rl_phase[how][i][count.rl_phases[how]] =
+			    (double)v[i];
 		count.rl_phases[how]++;
 	} else if (count_phases &&
 		   sscanf(msg,
@@ -482,6 +492,22 @@ static void whole_processes(struct row *w, int m, int have_rootless)
 
 /* ---- output ---- */
 
+/* The median of phase i of the rootless commands of kind b. */
+static double phase_p50(int b, int i)
+{
+	int n = count.rl_phases[b];
+	double *v = malloc((size_t)n * sizeof(double));
+	if (!n || !v) {
+		free(v);
+		return 0;
+	}
+	memcpy(v, count.rl_phase[b][i], (size_t)n * sizeof(double));
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	double m = v[n / 2];
+	free(v);
+	return m;
+}
+
 enum {
 	R_RAW,
 	R_SPAWN,
@@ -542,23 +568,24 @@ static void print_table(struct workload *w, int nw, double *tput,
 				       whole[i].p50 / whole[W_SPAWN].p50,
 				       whole[i].failed ? "  (failures)" : "");
 	}
+	double p[5];
 	static const char *const rl_names[] = {
 	    "root view prepared before (the third command on)",
 	    "root view built and kept (the second command)",
 	    "root view built by the command (the first one)"};
 	for (int b = 0; b < 3; b++)
 		if (count.rl_phases[b]) {
-			double *p = count.rl_phase[b];
 			int c = count.rl_phases[b];
-			printf(
-			    "%srootless, mean us per phase, %s, %d commands: "
-			    "prepare %.0f (plan, cgroups, pipes), sandbox "
-			    "%.0f (namespaces and init%s), start %.0f (the "
-			    "command's /tmp, /proc..., exec), run %.0f, end "
-			    "%.0f\n",
-			    b ? "" : "\n", rl_names[b], c, p[0] / c, p[1] / c,
-			    b ? ", building the root view" : "", p[2] / c,
-			    p[3] / c, p[4] / c);
+			for (int i = 0; i < 5; i++)
+				p[i] = phase_p50(b, i);
+			printf("%srootless, p50 us per phase, %s, %d commands: "
+			       "prepare %.0f (plan, cgroups, pipes), sandbox "
+			       "%.0f (namespaces and init%s), start %.0f (the "
+			       "command's /tmp, /proc..., exec), run %.0f, end "
+			       "%.0f\n",
+			       b ? "" : "\n", rl_names[b], c, p[0], p[1],
+			       b ? ", building the root view" : "", p[2], p[3],
+			       p[4]);
 		}
 	if (w[0].rows[R_BWRAP].n)
 		printf(
@@ -693,8 +720,8 @@ static void print_json(struct workload *w, int nw, double *tput,
 		printf("%s\"%s\":{\"commands\":%d", b ? "," : "", rl_json[b],
 		       c);
 		for (int i = 0; i < 5 && c; i++)
-			printf(",\"%s\":%.0f", rl_phase_names[i],
-			       count.rl_phase[b][i] / c);
+			printf(",\"%s_p50\":%.0f", rl_phase_names[i],
+			       phase_p50(b, i));
 		printf("}");
 	}
 	printf("},\n  \"rss_1gib\": {");
@@ -960,6 +987,9 @@ int main(int argc, char **argv)
 			free(w[k].rows[i].ms);
 	for (int i = 0; i < N_WHOLE; i++)
 		free(whole[i].ms);
+	for (int b = 0; b < 3; b++)
+		for (int i = 0; i < 5; i++)
+			free(count.rl_phase[b][i]);
 	rmdir(workspace);
 	return 0;
 }

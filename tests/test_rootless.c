@@ -347,6 +347,24 @@ static void test_init_is_closed_to_the_command(void **s)
 	rt_run_free(&r);
 }
 
+/* Run as root, the command is uid 0 without capabilities: sysctls that
+ * check only the file's owner would be writable, as Docker knows; /proc/sys
+ * is read-only (the hostname sysctl is the sandbox's own: harmless to
+ * try). */
+static void test_sysctls_are_read_only(void **s)
+{
+	(void)s;
+	struct rt_run r;
+	rt_sh("echo changed > /proc/sys/kernel/hostname 2>/dev/null && echo "
+	      "written; grep -c ' /proc/sys ro,' /proc/self/mountinfo",
+	      &r);
+	rt_assert_ran(&r);
+	assert_null(strstr(r.out, "written"));
+	if (rt_is_root())
+		rt_assert_out(&r, "1\n");
+	rt_run_free(&r);
+}
+
 static void test_dev_is_minimal(void **s)
 {
 	(void)s;
@@ -483,6 +501,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(
 		test_secrets_are_absent_from_every_readable_environ),
 	    cmocka_unit_test(test_init_is_closed_to_the_command),
+	    cmocka_unit_test(test_sysctls_are_read_only),
 	    cmocka_unit_test(test_dev_is_minimal),
 	    cmocka_unit_test(test_image_directory_is_the_root),
 	    cmocka_unit_test(

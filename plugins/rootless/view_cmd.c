@@ -41,23 +41,25 @@ RL_CHILD static int mask_proc(struct rl_fail *f)
 	    "/proc/sched_debug", "/proc/latency_stats", "/proc/timer_stats"};
 	static const char *const dirs[] = {"/proc/acpi", "/proc/scsi",
 					   "/proc/asound", "/sys/firmware"};
-	struct rl_builder b = {.f = f};
+	/* mount(2) and not the descriptor calls: two system calls a path
+	 * instead of five, on every command; a path that is not there fails
+	 * with ENOENT and is skipped. */
+	const unsigned long locked = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
-		if (access(ro[i], F_OK) == 0 &&
-		    rl_bind(&b, ro[i], AT_FDCWD, ro[i],
-			    RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV |
-				RL_ATTR_NOEXEC,
-			    AT_RECURSIVE) < 0)
-			return -f->err;
+		if ((mount(ro[i], ro[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		     mount(NULL, ro[i], NULL,
+			   MS_REMOUNT | MS_BIND | MS_RDONLY | locked,
+			   NULL) < 0) &&
+		    errno != ENOENT)
+			return rl_vfail(f, errno, "make read-only ", ro[i]);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (access(files[i], F_OK) == 0 &&
-		    rl_bind(&b, "/dev/null", AT_FDCWD, files[i], 0, 0) < 0)
-			return -f->err;
+		if (mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0 &&
+		    errno != ENOENT)
+			return rl_vfail(f, errno, "mask ", files[i]);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (access(dirs[i], F_OK) == 0 &&
-		    mount("tmpfs", dirs[i], "tmpfs",
-			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=4k,mode=0555") < 0)
+		if (mount("tmpfs", dirs[i], "tmpfs", MS_RDONLY | locked,
+			  "size=4k,mode=0555") < 0 &&
+		    errno != ENOENT)
 			return rl_vfail(f, errno, "mask ", dirs[i]);
 	return 0;
 }
