@@ -153,11 +153,25 @@ void rt_setup_or_exit(const char *program)
 	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
 	    .log = host_log,
 	    .set_error = host_set_error,
-	    .instance_id = "rt",
+	    .instance_id = "rt-0",
 	    .module_path = path,
 	};
+	/* As monkey makes it ("<pid>-<start time>"), so that the backend
+	 * sweeps what a test killed midway left behind. */
 	static char instance[64];
-	snprintf(instance, sizeof(instance), "rt%ld", (long)getpid());
+	unsigned long long start = 0;
+	FILE *sf = fopen("/proc/self/stat", "r");
+	char statline[1024] = "";
+	if (sf && fgets(statline, sizeof(statline), sf)) {
+		char *p = strrchr(statline, ')');
+		for (int i = 0; p && i < 20; i++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			start = strtoull(p + 1, NULL, 10);
+	}
+	if (sf)
+		fclose(sf);
+	snprintf(instance, sizeof(instance), "%ld-%llu", (long)getpid(), start);
 	rt.host.instance_id = instance;
 	struct monkey_error err = {0};
 	if (rt.be->init(&rt.host, NULL, &rt.state, &err) < 0 ||

@@ -32,6 +32,34 @@ static int cgroup_v1(void)
 	       stat("/sys/fs/cgroup/memory", &sb) == 0;
 }
 
+/* Groups a killed monkey left behind ("<pid>-<start>-<n>" of a process
+ * that is gone) are removed when a later one first makes its own; those
+ * of a monkey that still runs stay.  First in this program: the sweep
+ * runs once a process. */
+static void test_cgroups_of_dead_monkeys_are_swept(void **s)
+{
+	(void)s;
+	/* Only where this user has v1 cgroups (the descriptor test checks
+	 * what is claimed elsewhere). */
+	if (!(rt.be->capabilities & MONKEY_CAP_OOM_REPORT) || !cgroup_v1())
+		return;
+	char dead[300], alive[300];
+	/* pid_max is below 2^22: no process has this pid. */
+	snprintf(dead, sizeof(dead), "/sys/fs/cgroup/pids/monkey/%d-1-1",
+		 (1 << 22) + 1);
+	snprintf(alive, sizeof(alive), "/sys/fs/cgroup/pids/monkey/%s-999",
+		 rt.host.instance_id);
+	assert_int_equal(mkdir(dead, 0755), 0);
+	assert_int_equal(mkdir(alive, 0755), 0);
+	struct rt_run r;
+	rt_sh("true", &r);
+	rt_assert_ran(&r);
+	rt_run_free(&r);
+	assert_int_equal(access(dead, F_OK), -1);
+	assert_int_equal(access(alive, F_OK), 0);
+	rmdir(alive);
+}
+
 static void test_descriptor_says_what_is_enforced_here(void **s)
 {
 	(void)s;
@@ -340,6 +368,7 @@ int main(void)
 {
 	rt_setup_or_exit("test_rootless_limits");
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cgroups_of_dead_monkeys_are_swept),
 	    cmocka_unit_test(test_descriptor_says_what_is_enforced_here),
 	    cmocka_unit_test(test_host_warns_about_what_is_not_enforced),
 	    cmocka_unit_test(test_cgroup_limits_as_the_host_sees_them),
