@@ -221,8 +221,9 @@ static void test_mounts_are_read_only_or_writable_and_may_be_new(void **s)
 {
 	(void)s;
 	char ro[700], rw[700], path[800];
-	snprintf(ro, sizeof(ro), "%s-ro", rt_workspace);
-	snprintf(rw, sizeof(rw), "%s-rw", rt_workspace);
+	/* (Sources in the workspace: gone with it whatever happens.) */
+	snprintf(ro, sizeof(ro), "%s/src-ro", rt_workspace);
+	snprintf(rw, sizeof(rw), "%s/src-rw", rt_workspace);
 	mkdir(ro, 0755);
 	mkdir(rw, 0755);
 	snprintf(path, sizeof(path), "%s/given", ro);
@@ -386,7 +387,7 @@ static void test_image_directory_is_the_root(void **s)
 	if (access("/bin/busybox", X_OK) < 0)
 		skip(); /* CI installs busybox-static */
 	char rootfs[700], cmd[2000];
-	snprintf(rootfs, sizeof(rootfs), "%s-rootfs", rt_workspace);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", rt_workspace);
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p '%s/bin' '%s/etc' && cp /bin/busybox '%s/bin/' && "
 		 "for t in sh cat ls echo touch pwd; do ln -s busybox "
