@@ -203,7 +203,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 static bool is_shipped(const char *name)
 {
 	return strcmp(name, "spawn") == 0 || strcmp(name, "docker") == 0 ||
-	       strcmp(name, "none") == 0;
+	       strcmp(name, "rootless") == 0 || strcmp(name, "none") == 0;
 }
 
 static const char *display_name(const char *name)

@@ -5,15 +5,18 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <ltdl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "loader.h"
@@ -331,16 +334,104 @@ static int check_descriptor(const char *name, const char *path,
 	return 0;
 }
 
-/* dlopen the file open on fd through /proc/self/fd: the name cannot lead
- * anywhere else.  fd must stay open while the module is loaded, so that no
+/* Most descriptor numbers tried for a name no loaded object has. */
+#define FREE_NAME_TRIES 64
+/* Where the search jumps to after the first taken name: low numbers are
+ * the ones reused most, so taken names crowd there. */
+#define FREE_NAME_START 100
+
+/* True when the mapping that holds addr is of the file open on fd (same
+ * device and inode in /proc/self/maps). */
+static bool mapped_from(const void *addr, int fd)
+{
+	struct stat st;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f || fstat(fd, &st) < 0) {
+		if (f)
+			fclose(f);
+		return false;
+	}
+	char line[512];
+	bool same = false;
+	uintptr_t a = (uintptr_t)addr;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, maj, min;
+		unsigned long long ino;
+		if (sscanf(line, "%lx-%lx %*s %*s %lx:%lx %llu", &lo, &hi, &maj,
+			   &min, &ino) != 5 ||
+		    a < lo || a >= hi)
+			continue;
+		same = maj == major(st.st_dev) && min == minor(st.st_dev) &&
+		       ino == (unsigned long long)st.st_ino;
+		break;
+	}
+	fclose(f);
+	return same;
+}
+
+/* True when a loaded object answers to "/proc/self/fd/<fd>" and it is not
+ * the file open on fd (an object of the same file is the right one). */
+static bool fd_name_taken(int fd)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	void *h = dlopen(p, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h)
+		return false;
+	struct link_map *lm = NULL;
+	bool other = dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm ||
+		     !mapped_from(lm->l_ld, fd);
+	dlclose(h);
+	return other;
+}
+
+/* The dynamic loader hands back an already loaded object one of whose
+ * names equals the one asked for.  A module loaded earlier through
+ * "/proc/self/fd/N" keeps that name as long as it stays mapped (a module
+ * that cannot be unloaded, or a file the program also loaded by its path,
+ * which then gets the name as an alias), and a new module opened on the
+ * same N would be taken for it.  Move *fd to a number whose name no loaded
+ * object has. */
+static int free_fd_name(int *fd, struct monkey_error *err)
+{
+	int cur = *fd, start = FREE_NAME_START;
+	for (int i = 0; fd_name_taken(cur); i++) {
+		int next = i < FREE_NAME_TRIES
+			       ? fcntl(*fd, F_DUPFD_CLOEXEC,
+				       start > *fd ? start : *fd + 1)
+			       : -1;
+		if (cur != *fd)
+			close(cur);
+		if (next < 0)
+			return monkey_set_error(
+			    err, -EMFILE,
+			    "cannot find a descriptor whose name no loaded "
+			    "module has (%d tried)",
+			    i + 1);
+		cur = next;
+		start = next + 1;
+	}
+	if (cur != *fd) {
+		close(*fd);
+		*fd = cur;
+	}
+	return 0;
+}
+
+/* dlopen the file open on *fd through /proc/self/fd: the name cannot lead
+ * anywhere else.  *fd must stay open while the module is loaded, so that no
  * other module gets that name (libltdl and the dynamic loader both return
- * an already loaded object of the same name). */
-static int dl_load(const char *name, const char *path, int fd, lt_dlhandle *h,
+ * an already loaded object of the same name); it may move to another
+ * number first (free_fd_name). */
+static int dl_load(const char *name, const char *path, int *fd, lt_dlhandle *h,
 		   struct monkey_error *err)
 {
 	char fdpath[64];
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	int r = ltdl_ref(err);
+	int r = free_fd_name(fd, err);
+	if (r < 0)
+		return r;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", *fd);
+	r = ltdl_ref(err);
 	if (r < 0)
 		return r;
 	lt_dladvise advise;
@@ -377,7 +468,7 @@ int monkey_backend_load_path(const char *name, const char *path,
 	if (monkey_loader_checked_hook)
 		monkey_loader_checked_hook(path);
 	lt_dlhandle h;
-	if ((r = dl_load(name, path, fd, &h, err)) < 0)
+	if ((r = dl_load(name, path, &fd, &h, err)) < 0)
 		return r;
 
 	monkey_backend_entry_fn entry =

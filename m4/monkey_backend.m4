@@ -20,3 +20,20 @@ AC_DEFUN([MONKEY_BACKEND_RESULT],
 AS_IF([test "x$enable_backend_$1" = xyes],
   [AC_DEFINE([HAVE_BACKEND_]m4_toupper([$1]), [1], [the $1 backend is built])])
 AM_CONDITIONAL([BACKEND_]m4_toupper([$1]), [test "x$enable_backend_$1" = xyes])])
+
+# MONKEY_BACKEND_NEEDS_PKG(NAME, VARIABLE-PREFIX, PKG-MODULES, DEB-PACKAGE)
+# -------------------------------------------------------------------------
+# For a backend whose switch is auto|yes|no and that needs one pkg-config
+# module: auto builds it when the module is found, yes fails configure
+# naming the package to install, no skips the check.  Sets PREFIX_CFLAGS
+# and PREFIX_LIBS.
+AC_DEFUN([MONKEY_BACKEND_NEEDS_PKG],
+[AS_CASE([$enable_backend_$1],
+  [auto|yes], [PKG_CHECK_MODULES([$2], [$3], [monkey_have_$1_dep=yes],
+    [monkey_have_$1_dep=no])],
+  [no], [],
+  [AC_MSG_ERROR([--enable-backend-$1 must be auto, yes or no, not '$enable_backend_$1'])])
+AS_CASE([$enable_backend_$1],
+  [auto], [enable_backend_$1=$monkey_have_$1_dep],
+  [yes], [AS_IF([test "x$monkey_have_$1_dep" != xyes],
+    [AC_MSG_ERROR([--enable-backend-$1=yes needs $3: install $4 (apt-get install $4)])])])])

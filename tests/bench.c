@@ -1,7 +1,9 @@
 /* The benchmark suite (make bench): one run, one table.  For /bin/true and
  * for a command printing 1 MiB: p50/p90/p99 latency of raw posix_spawn,
- * the spawn and none backends, docker cold, docker pooled and `docker run
+ * the spawn, none and rootless backends, bubblewrap (when installed) with
+ * all namespaces unshared, docker cold, docker pooled and `docker run
  * --rm` with the same flags (docker rows also as a ratio to docker run);
+ * whole-process `monkey exec -- true` with spawn and with rootless;
  * throughput of 4 concurrent command streams; the host's peak RSS while a
  * command prints 1 GiB.  Backends run through libmonkey's executor, as
  * monkey does.  Figures, not pass/fail; --json for scripts. */
@@ -35,8 +37,8 @@ static char workspace[256];
 static const char *const argv_true[] = {"true", NULL};
 static const char *const argv_mib[] = {"head", "-c", "1048576", "/dev/zero",
 				       NULL};
-static const char *const argv_gib[] = {"head", "-c", "1073741824",
-				       "/dev/zero", NULL};
+static const char *const argv_gib[] = {"head", "-c", "1073741824", "/dev/zero",
+				       NULL};
 
 static double now_ms(void)
 {
@@ -143,6 +145,10 @@ struct counter {
 	int phases;
 	double pool_phase[2]; /* to the end of output, wait/inspect */
 	int pool_phases;
+	/* rootless: the root view [0] prepared before, [1] built and kept
+	 * for the next commands, [2] built by the command for itself */
+	double *rl_phase[3][5]; /* every command's figure */
+	int rl_phases[3], rl_cap[3];
 };
 static struct counter count = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static int count_phases; /* only cold docker rows feed the breakdown */
@@ -150,6 +156,7 @@ static int count_phases; /* only cold docker rows feed the breakdown */
 static void on_notice(void *ctx, int level, const char *msg)
 {
 	long v[6];
+	char view[16];
 	(void)ctx;
 	pthread_mutex_lock(&count.lock);
 	long a, b, d;
@@ -163,12 +170,31 @@ static void on_notice(void *ctx, int level, const char *msg)
 			count.pool_phase[1] += (double)d;
 			count.pool_phases++;
 		}
-	}
-	else if (count_phases &&
-		 sscanf(msg,
-			"docker: timings ms: create=%ld attach=%ld start=%ld "
-			"run=%ld finish=%ld remove=%ld",
-			&v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
+	} else if (sscanf(msg,
+			  "rootless: timings us: prepare=%ld sandbox=%ld "
+			  "start=%ld run=%ld end=%ld view=%15s",
+			  &v[0], &v[1], &v[2], &v[3], &v[4], view) == 6) {
+		int how = !strcmp(view, "built")    ? 1
+			  : !strcmp(view, "direct") ? 2
+						    : 0;
+		if (count.rl_phases[how] == count.rl_cap[how]) {
+			int cap =
+			    count.rl_cap[how] ? 2 * count.rl_cap[how] : 256;
+			for (int i = 0; i < 5; i++)
+				count.rl_phase[how][i] =
+				    realloc(count.rl_phase[how][i],
+					    (size_t)cap * sizeof(double));
+			count.rl_cap[how] = cap;
+		}
+		for (int i = 0; i < 5; i++)
+			count.rl_phase[how][i][count.rl_phases[how]] =
+			    (double)v[i];
+		count.rl_phases[how]++;
+	} else if (count_phases &&
+		   sscanf(msg,
+			  "docker: timings ms: create=%ld attach=%ld start=%ld "
+			  "run=%ld finish=%ld remove=%ld",
+			  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
 		for (int i = 0; i < 6; i++)
 			count.phase[i] += (double)v[i];
 		count.phases++;
@@ -187,7 +213,8 @@ static struct monkey_executor *open_executor(const char *sandbox, int pool)
 	o.sandbox = sandbox;
 	o.no_fallback = true;
 	o.workspace = workspace;
-	o.image = image;
+	/* An image name is for docker; rootless takes a directory. */
+	o.image = strcmp(sandbox, "docker") ? NULL : image;
 	o.pool = pool;
 	o.notify = on_notice;
 	if (monkey_executor_open(&o, &ex, &err) < 0) {
@@ -222,16 +249,39 @@ static char user[64], vol[512];
 
 static double docker_cli(const char *const argv[], int quiet_probe)
 {
-	const char *a[64] = {
-	    "docker",	       "run",	     "--rm",	  "--cap-drop",
-	    "ALL",	       "--security-opt", "no-new-privileges",
-	    "--memory",	       "256m",	     "--memory-swap", "256m",
-	    "--cpus",	       "0.5",	     "--pids-limit",  "50",
-	    "--network",       "none",	     "--ulimit",      "nofile=1024:4096",
-	    "--ulimit",	       "nproc=4096", "--user",	      user,
-	    "--log-driver",    "none",	     "-v",	      vol,
-	    "-w",	       "/workspace", "--entrypoint",  "",
-	    image,	       NULL};
+	const char *a[64] = {"docker",
+			     "run",
+			     "--rm",
+			     "--cap-drop",
+			     "ALL",
+			     "--security-opt",
+			     "no-new-privileges",
+			     "--memory",
+			     "256m",
+			     "--memory-swap",
+			     "256m",
+			     "--cpus",
+			     "0.5",
+			     "--pids-limit",
+			     "50",
+			     "--network",
+			     "none",
+			     "--ulimit",
+			     "nofile=1024:4096",
+			     "--ulimit",
+			     "nproc=4096",
+			     "--user",
+			     user,
+			     "--log-driver",
+			     "none",
+			     "-v",
+			     vol,
+			     "-w",
+			     "/workspace",
+			     "--entrypoint",
+			     "",
+			     image,
+			     NULL};
 	int n = 0;
 	while (a[n])
 		n++;
@@ -239,9 +289,8 @@ static double docker_cli(const char *const argv[], int quiet_probe)
 		a[n++] = argv[i];
 	a[n] = NULL;
 	if (quiet_probe)
-		return spawn_and_wait((const char *const[]){"docker", "version",
-							    NULL},
-				      0);
+		return spawn_and_wait(
+		    (const char *const[]){"docker", "version", NULL}, 0);
 	return spawn_and_wait(a, 1);
 }
 
@@ -256,8 +305,8 @@ static void *stream_main(void *arg)
 {
 	struct stream *s = arg;
 	for (int i = 0; i < s->n; i++) {
-		double ms = s->ex ? ex_run(s->ex, argv_true)
-				  : docker_cli(argv_true, 0);
+		double ms =
+		    s->ex ? ex_run(s->ex, argv_true) : docker_cli(argv_true, 0);
 		if (ms < 0)
 			s->failed++;
 	}
@@ -331,12 +380,149 @@ static struct rss rss_of_gib(const char *sandbox)
 	return r;
 }
 
+/* ---- bubblewrap and whole processes ---- */
+
+/* bwrap with every namespace unshared, the host's / read-only and a fresh
+ * /tmp, running argv; NULL when bwrap is not installed.  bwrap's binds
+ * are nodev: a command that reads /dev/zero needs its --dev as well. */
+static const char **bwrap_argv(const char *const *argv, int dev)
+{
+	static const char *a[32];
+	const char *pre[] = {
+	    "bwrap",   "--unshare-all", "--ro-bind",	     "/",     "/",
+	    "--tmpfs", "/tmp",		"--die-with-parent", "--dev", "/dev"};
+	if (spawn_and_wait((const char *const[]){"bwrap", "--version", NULL},
+			   0) < 0)
+		return NULL;
+	int n = 0;
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]) - (dev ? 0 : 2);
+	     i++)
+		a[n++] = pre[i];
+	for (int i = 0; argv[i] && n < 31; i++)
+		a[n++] = argv[i];
+	a[n] = NULL;
+	return a;
+}
+
+enum { W_SPAWN, W_ROOTLESS, N_WHOLE };
+static struct row whole[N_WHOLE];
+static const char *const whole_names[N_WHOLE] = {
+    "monkey exec --sandbox spawn -- true",
+    "monkey exec --sandbox rootless -- true"};
+
+/* The installed program, not libtool's wrapper script (which costs a
+ * shell and a few seds per run); its environment without the docker
+ * image (meant for docker only) and with the build tree's libmonkey. */
+static int whole_process_setup(char *monkey, size_t len, char ***envp)
+{
+	const char *bd = getenv("MONKEY_BUILDDIR");
+	if (!bd)
+		bd = MONKEY_BUILDDIR;
+	snprintf(monkey, len, "%s/.libs/monkey", bd);
+	size_t ne = 0;
+	while (environ[ne])
+		ne++;
+	char **env = calloc(ne + 2, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < ne; i++)
+		if (strncmp(environ[i], "MONKEY_DOCKER_IMAGE=", 20) &&
+		    strncmp(environ[i], "MONKEY_SANDBOX=", 15) &&
+		    strncmp(environ[i], "LD_LIBRARY_PATH=", 16))
+			env[k++] = environ[i];
+	static char libpath[4200];
+	snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s/.libs", bd);
+	if (access(monkey, X_OK) == 0)
+		env[k++] = libpath;
+	else
+		snprintf(monkey, len, "%s/monkey", bd);
+	env[k] = NULL;
+	*envp = env;
+	return access(monkey, X_OK);
+}
+
+static double whole_process(const char *monkey, char **envp,
+			    const char *sandbox)
+{
+	const char *argv[] = {
+	    monkey,    "exec",		"--sandbox", sandbox, "--workspace",
+	    workspace, "--no-fallback", "--",	     "true",  NULL};
+	double t = now_ms();
+	pid_t pid;
+	int st;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (!getenv("BENCH_VERBOSE"))
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
+	int rc =
+	    posix_spawn(&pid, monkey, &fa, NULL, (char *const *)argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? now_ms() - t : -1;
+}
+
+/* m interleaved runs of each; rows left empty when monkey is missing. */
+static void whole_processes(struct row *w, int m, int have_rootless)
+{
+	char monkey[4200];
+	char **envp = NULL;
+	for (int i = 0; i < N_WHOLE; i++)
+		row_init(&w[i], whole_names[i], 0, m);
+	if (whole_process_setup(monkey, sizeof(monkey), &envp) < 0) {
+		fprintf(stderr, "bench: no monkey program in the build tree; "
+				"no whole-process rows\n");
+		free(envp);
+		return;
+	}
+	/* Warm the page cache for both. */
+	whole_process(monkey, envp, "spawn");
+	if (have_rootless)
+		whole_process(monkey, envp, "rootless");
+	for (int i = 0; i < m; i++) {
+		row_add(&w[W_SPAWN], whole_process(monkey, envp, "spawn"));
+		if (have_rootless)
+			row_add(&w[W_ROOTLESS],
+				whole_process(monkey, envp, "rootless"));
+	}
+	for (int i = 0; i < N_WHOLE; i++)
+		row_done(&w[i]);
+	free(envp);
+}
+
 /* ---- output ---- */
 
-enum { R_RAW, R_SPAWN, R_NONE, R_COLD, R_POOLED, R_CLI, N_ROWS };
+/* The median of phase i of the rootless commands of kind b. */
+static double phase_p50(int b, int i)
+{
+	int n = count.rl_phases[b];
+	double *v = malloc((size_t)n * sizeof(double));
+	if (!n || !v) {
+		free(v);
+		return 0;
+	}
+	memcpy(v, count.rl_phase[b][i], (size_t)n * sizeof(double));
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	double m = v[n / 2];
+	free(v);
+	return m;
+}
+
+enum {
+	R_RAW,
+	R_SPAWN,
+	R_NONE,
+	R_ROOTLESS,
+	R_BWRAP,
+	R_COLD,
+	R_POOLED,
+	R_CLI,
+	N_ROWS
+};
 static const char *const row_names[N_ROWS] = {
-    "raw posix_spawn",	"spawn backend",  "none backend",
-    "docker cold",	"docker pooled", "docker run --rm (CLI)"};
+    "raw posix_spawn",	"spawn backend",	"none backend",
+    "rootless backend", "bubblewrap",		"docker cold",
+    "docker pooled",	"docker run --rm (CLI)"};
 
 struct workload {
 	const char *name;
@@ -369,6 +555,43 @@ static void print_table(struct workload *w, int nw, double *tput,
 			printf("\n");
 		}
 	}
+	if (whole[W_SPAWN].n) {
+		printf("\nwhole process, %d interleaved runs each\n",
+		       whole[W_SPAWN].n + whole[W_SPAWN].failed);
+		printf("  %-40s %9s %9s %9s %12s\n", "", "p50 ms", "p90 ms",
+		       "p99 ms", "p50/spawn");
+		for (int i = 0; i < N_WHOLE; i++)
+			if (whole[i].n || whole[i].failed)
+				printf("  %-40s %9.2f %9.2f %9.2f %11.2fx%s\n",
+				       whole[i].name, whole[i].p50,
+				       whole[i].p90, whole[i].p99,
+				       whole[i].p50 / whole[W_SPAWN].p50,
+				       whole[i].failed ? "  (failures)" : "");
+	}
+	double p[5];
+	static const char *const rl_names[] = {
+	    "root view prepared before (the third command on)",
+	    "root view built and kept (the second command)",
+	    "root view built by the command (the first one)"};
+	for (int b = 0; b < 3; b++)
+		if (count.rl_phases[b]) {
+			int c = count.rl_phases[b];
+			for (int i = 0; i < 5; i++)
+				p[i] = phase_p50(b, i);
+			printf("%srootless, p50 us per phase, %s, %d commands: "
+			       "prepare %.0f (plan, cgroups, pipes), sandbox "
+			       "%.0f (namespaces and init%s), start %.0f (the "
+			       "command's /tmp, /proc..., exec), run %.0f, end "
+			       "%.0f\n",
+			       b ? "" : "\n", rl_names[b], c, p[0], p[1],
+			       b ? ", building the root view" : "", p[2], p[3],
+			       p[4]);
+		}
+	if (w[0].rows[R_BWRAP].n)
+		printf(
+		    "\nbubblewrap: bwrap --unshare-all --ro-bind / / --tmpfs "
+		    "/tmp --die-with-parent CMD (and --dev /dev for the 1 "
+		    "MiB row, which reads /dev/zero)\n");
 	printf("\nthroughput, %d concurrent streams of `true` (commands/s)\n",
 	       STREAMS);
 	for (int i = 1; i < N_ROWS; i++)
@@ -387,12 +610,13 @@ static void print_table(struct workload *w, int nw, double *tput,
 			       (rss[i].peak_kib - rss[i].before_kib) / 1024.0,
 			       rss[i].secs);
 	if (phases)
-		printf("\ndocker cold, mean ms per phase over %d commands: "
-		       "create %.1f, attach %.1f, start %.1f, run to the end of "
-		       "output %.1f, wait/inspect %.1f, delete (after the "
-		       "answer) %.1f\n",
-		       phases, phase[0], phase[1], phase[2], phase[3],
-		       phase[4], phase[5]);
+		printf(
+		    "\ndocker cold, mean ms per phase over %d commands: "
+		    "create %.1f, attach %.1f, start %.1f, run to the end of "
+		    "output %.1f, wait/inspect %.1f, delete (after the "
+		    "answer) %.1f\n",
+		    phases, phase[0], phase[1], phase[2], phase[3], phase[4],
+		    phase[5]);
 	if (count.pool_phases)
 		printf("docker pooled, mean ms over %d commands: command sent "
 		       "to the end of output %.1f, wait/inspect %.1f (create, "
@@ -413,6 +637,22 @@ static void print_table(struct workload *w, int nw, double *tput,
 		printf("  docker cold p50 <= 0.5x docker run:   %s (%.2fx)\n",
 		       t[R_COLD].p50 <= 0.5 * base ? "met" : "NOT met",
 		       t[R_COLD].p50 / base);
+	if (t[R_ROOTLESS].n) {
+		printf("  rootless p50 <= 3 ms:                 %s (%.2f ms",
+		       t[R_ROOTLESS].p50 <= 3 ? "met" : "NOT met",
+		       t[R_ROOTLESS].p50);
+		if (t[R_BWRAP].n)
+			printf("; bubblewrap %.2f ms, %.2fx of it",
+			       t[R_BWRAP].p50,
+			       t[R_ROOTLESS].p50 / t[R_BWRAP].p50);
+		printf(")\n");
+	}
+	if (whole[W_ROOTLESS].n && whole[W_SPAWN].n)
+		printf("  monkey exec rootless <= 1.5x spawn:   %s (%.2fx)\n",
+		       whole[W_ROOTLESS].p50 <= 1.5 * whole[W_SPAWN].p50
+			   ? "met"
+			   : "NOT met",
+		       whole[W_ROOTLESS].p50 / whole[W_SPAWN].p50);
 	if (t[R_RAW].n && t[R_SPAWN].n)
 		printf("  spawn p50 <= 1.25x posix_spawn:       %s (%.2fx)\n",
 		       t[R_SPAWN].p50 <= 1.25 * t[R_RAW].p50 ? "met"
@@ -420,9 +660,9 @@ static void print_table(struct workload *w, int nw, double *tput,
 		       t[R_SPAWN].p50 / t[R_RAW].p50);
 	for (int i = 0; i < nrss; i++)
 		if (rss[i].ok) {
-			double over = (rss[i].peak_kib - rss[i].before_kib) /
-					  1024.0 -
-				      MONKEY_DEFAULT_MAX_OUTPUT / (double)MIB;
+			double over =
+			    (rss[i].peak_kib - rss[i].before_kib) / 1024.0 -
+			    MONKEY_DEFAULT_MAX_OUTPUT / (double)MIB;
 			printf("  %s RSS within 8 MiB of the cap:%*s%s "
 			       "(%.1f MiB over the cap)\n",
 			       rss_names[i], (int)(16 - strlen(rss_names[i])),
@@ -468,6 +708,22 @@ static void print_json(struct workload *w, int nw, double *tput,
 			       tput[i]);
 			first = 0;
 		}
+	printf("},\n  \"whole_process\": [\n");
+	for (int i = 0; i < N_WHOLE; i++)
+		json_row(&whole[i], 0, i == N_WHOLE - 1);
+	printf("  ],\n  \"rootless_phases_us\": {");
+	static const char *const rl_json[] = {"prepared", "built", "direct"};
+	static const char *const rl_phase_names[] = {"prepare", "sandbox",
+						     "start", "run", "end"};
+	for (int b = 0; b < 3; b++) {
+		int c = count.rl_phases[b];
+		printf("%s\"%s\":{\"commands\":%d", b ? "," : "", rl_json[b],
+		       c);
+		for (int i = 0; i < 5 && c; i++)
+			printf(",\"%s_p50\":%.0f", rl_phase_names[i],
+			       phase_p50(b, i));
+		printf("}");
+	}
 	printf("},\n  \"rss_1gib\": {");
 	first = 1;
 	for (int i = 0; i < nrss; i++)
@@ -475,8 +731,7 @@ static void print_json(struct workload *w, int nw, double *tput,
 			printf("%s\"%s\":{\"idle_kib\":%ld,\"peak_kib\":%ld,"
 			       "\"seconds\":%.2f}",
 			       first ? "" : ",", rss_names[i],
-			       rss[i].before_kib, rss[i].peak_kib,
-			       rss[i].secs);
+			       rss[i].before_kib, rss[i].peak_kib, rss[i].secs);
 			first = 0;
 		}
 	printf("},\n  \"output_cap_bytes\": %d,\n", MONKEY_DEFAULT_MAX_OUTPUT);
@@ -491,25 +746,30 @@ static void print_json(struct workload *w, int nw, double *tput,
 
 static void usage(const char *prog)
 {
-	fprintf(stderr,
-		"usage: %s [-n DOCKER_RUNS] [-l LOCAL_RUNS] [-t PER_STREAM] "
-		"[--image IMG] [--no-docker] [--no-rss] [--json]\n"
-		"  -n  runs per docker row and workload (default 20)\n"
-		"  -l  runs per local row (posix_spawn, spawn, none; default "
-		"200)\n"
-		"  -t  commands per stream in the throughput test (default "
-		"5 for docker, 10x that locally)\n"
-		"  --image      image for the docker rows (default "
-		"$MONKEY_DOCKER_IMAGE or monkey-test:busybox)\n"
-		"  --no-docker  local rows only\n"
-		"  --no-rss     skip the 1 GiB output run\n"
-		"  --json       one JSON object on stdout instead of the table\n",
-		prog);
+	fprintf(
+	    stderr,
+	    "usage: %s [-n DOCKER_RUNS] [-l LOCAL_RUNS] [-m PROCESS_RUNS] "
+	    "[-t PER_STREAM] [--image IMG] [--no-docker] [--no-rss] "
+	    "[--json]\n"
+	    "  -n  runs per docker row and workload (default 20)\n"
+	    "  -l  runs per local row (posix_spawn, spawn, none, rootless, "
+	    "bubblewrap; default 200)\n"
+	    "  -m  whole-process runs of monkey exec per backend (default "
+	    "50; 0: none)\n"
+	    "  -t  commands per stream in the throughput test (default "
+	    "5 for docker, 10x that locally)\n"
+	    "  --image      image for the docker rows (default "
+	    "$MONKEY_DOCKER_IMAGE or monkey-test:busybox)\n"
+	    "  --no-docker  local rows only\n"
+	    "  --no-rss     skip the 1 GiB output run\n"
+	    "  --json       one JSON object on stdout instead of the table\n",
+	    prog);
 }
 
 int main(int argc, char **argv)
 {
-	int n = 20, l = 200, per = 5, no_docker = 0, no_rss = 0, json = 0;
+	int n = 20, l = 200, m = 50, per = 5, no_docker = 0, no_rss = 0,
+	    json = 0;
 	static const struct option opts[] = {
 	    {"image", required_argument, NULL, 'i'},
 	    {"no-docker", no_argument, NULL, 'D'},
@@ -521,13 +781,16 @@ int main(int argc, char **argv)
 	if (getenv("MONKEY_DOCKER_IMAGE") && getenv("MONKEY_DOCKER_IMAGE")[0])
 		image = getenv("MONKEY_DOCKER_IMAGE");
 	int c;
-	while ((c = getopt_long(argc, argv, "n:l:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:l:m:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			n = atoi(optarg);
 			break;
 		case 'l':
 			l = atoi(optarg);
+			break;
+		case 'm':
+			m = atoi(optarg);
 			break;
 		case 't':
 			per = atoi(optarg);
@@ -549,7 +812,7 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (n < 1 || l < 1 || per < 1) {
+	if (n < 1 || l < 1 || m < 0 || per < 1) {
 		usage(argv[0]);
 		return 2;
 	}
@@ -578,6 +841,7 @@ int main(int argc, char **argv)
 
 	struct monkey_executor *sp = open_executor("spawn", 0);
 	struct monkey_executor *no = open_executor("none", 0);
+	struct monkey_executor *rl = open_executor("rootless", 0);
 	struct monkey_executor *cold = NULL, *pooled = NULL;
 	int cli = 0;
 	if (!no_docker) {
@@ -601,6 +865,7 @@ int main(int argc, char **argv)
 			row_init(&r[i], row_names[i], i >= R_COLD,
 				 i < R_COLD ? l : n);
 		fprintf(stderr, "bench: %s, local rows...\n", w[k].name);
+		const char **bw = bwrap_argv(a, k > 0);
 		/* Interleaved, so drift in machine load hits all alike. */
 		for (int i = 0; i < l; i++) {
 			row_add(&r[R_RAW], spawn_and_wait(a, 1));
@@ -608,6 +873,10 @@ int main(int argc, char **argv)
 				row_add(&r[R_SPAWN], ex_run(sp, a));
 			if (no)
 				row_add(&r[R_NONE], ex_run(no, a));
+			if (rl)
+				row_add(&r[R_ROOTLESS], ex_run(rl, a));
+			if (bw)
+				row_add(&r[R_BWRAP], spawn_and_wait(bw, 1));
 		}
 		if (cold || pooled || cli)
 			fprintf(stderr, "bench: %s, docker rows...\n",
@@ -643,7 +912,8 @@ int main(int argc, char **argv)
 				pthread_mutex_unlock(&count.lock);
 				row_add(&r[R_POOLED], ex_run(pooled, a));
 				pthread_mutex_lock(&count.lock);
-				r[R_POOLED].pooled_hits += count.pooled - before;
+				r[R_POOLED].pooled_hits +=
+				    count.pooled - before;
 				pthread_mutex_unlock(&count.lock);
 			}
 		}
@@ -654,12 +924,19 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 6 && count.phases; i++)
 		phase[i] = count.phase[i] / count.phases;
 
+	if (m > 0) {
+		fprintf(stderr, "bench: whole processes...\n");
+		whole_processes(whole, m, rl != NULL);
+	}
+
 	double tput[N_ROWS] = {0};
 	fprintf(stderr, "bench: throughput...\n");
 	if (sp)
 		tput[R_SPAWN] = throughput(sp, per * 10);
 	if (no)
 		tput[R_NONE] = throughput(no, per * 10);
+	if (rl)
+		tput[R_ROOTLESS] = throughput(rl, per * 10);
 	if (cold)
 		tput[R_COLD] = throughput(cold, per);
 	if (cli)
@@ -679,9 +956,18 @@ int main(int argc, char **argv)
 		print_json(w, 2, tput, rss, rss_names, no_docker ? 1 : 2, phase,
 			   count.phases);
 	else {
+		double load[3] = {0};
+		FILE *lf = fopen("/proc/loadavg", "r");
+		if (lf && fscanf(lf, "%lf %lf %lf", &load[0], &load[1],
+				 &load[2]) != 3)
+			load[0] = -1;
+		if (lf)
+			fclose(lf);
 		printf("monkey benchmark: %d local runs and %d docker runs per "
-		       "row, image %s, host peak RSS %.1f MiB\n",
-		       l, n, image, maxrss_kib() / 1024.0);
+		       "row, image %s, host peak RSS %.1f MiB, load average "
+		       "%.2f on %ld CPUs\n",
+		       l, n, image, maxrss_kib() / 1024.0, load[0],
+		       sysconf(_SC_NPROCESSORS_ONLN));
 		print_table(w, 2, tput, rss, rss_names, no_docker ? 1 : 2,
 			    phase, count.phases);
 	}
@@ -690,6 +976,8 @@ int main(int argc, char **argv)
 		monkey_executor_close(sp);
 	if (no)
 		monkey_executor_close(no);
+	if (rl)
+		monkey_executor_close(rl);
 	if (cold)
 		monkey_executor_close(cold);
 	if (pooled)
@@ -697,6 +985,11 @@ int main(int argc, char **argv)
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < N_ROWS; i++)
 			free(w[k].rows[i].ms);
+	for (int i = 0; i < N_WHOLE; i++)
+		free(whole[i].ms);
+	for (int b = 0; b < 3; b++)
+		for (int i = 0; i < 5; i++)
+			free(count.rl_phase[b][i]);
 	rmdir(workspace);
 	return 0;
 }

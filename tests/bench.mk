@@ -1,7 +1,7 @@
 # The benchmark suite: `make bench` (arguments in BENCH_ARGS, e.g.
 # BENCH_ARGS='-n 50 --json').  Prints figures; never part of make check.
-# Same as: MONKEY_BACKEND_PATH=$PWD/plugins/spawn/.libs:$PWD/plugins/none/.libs:$PWD/plugins/docker/.libs
-#          tests/bench [-n N] [-l N] [-t N] [--image IMG] [--json]
+# Same as: MONKEY_BACKEND_PATH=$PWD/plugins/spawn/.libs:$PWD/plugins/none/.libs:$PWD/plugins/docker/.libs:$PWD/plugins/rootless/.libs
+#          tests/bench [-n N] [-l N] [-m N] [-t N] [--image IMG] [--json]
 EXTRA_PROGRAMS += tests/bench
 tests_bench_SOURCES = tests/bench.c
 tests_bench_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -10,7 +10,8 @@ tests_bench_LDADD = libmonkey.la $(PTHREAD_LIBS)
 CLEANFILES += tests/bench$(EXEEXT)
 
 .PHONY: bench
-bench: tests/bench$(EXEEXT) $(backend_LTLIBRARIES) $(pkglibexec_SCRIPTS)
-	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs' \
+bench: tests/bench$(EXEEXT) monkey$(EXEEXT) $(backend_LTLIBRARIES) $(pkglibexec_SCRIPTS)
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs:$(abs_top_builddir)/plugins/rootless/.libs' \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox} \
+	MONKEY_BUILDDIR='$(abs_top_builddir)' \
 	./tests/bench $(BENCH_ARGS)

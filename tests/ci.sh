@@ -2,8 +2,9 @@
 # Sets up a fresh Debian 12 machine and runs every test of monkey: installs
 # the packages, starts the Docker engine and podman's service, builds the
 # offline test image, then builds and runs "make check" plainly, under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets for a
-# bounded time, the configure matrix and "make distcheck".
+# AddressSanitizer + UndefinedBehaviorSanitizer, the rootless backend's
+# tests once more as an unprivileged user it creates, the fuzz targets for
+# a bounded time, the configure matrix and "make distcheck".
 # This is the test command README.md gives and .ci/run calls.  Run it as
 # root (or with sudo available) from anywhere in a clone.  "monkey sandbox
 # verify" runs on every backend (tests/verify-backends.sh; the example
@@ -17,7 +18,7 @@ SUDO=
 
 packages=(
 	build-essential autoconf automake libtool libltdl-dev pkg-config
-	libcurl4-openssl-dev libjson-c-dev libcmocka-dev
+	libcurl4-openssl-dev libjson-c-dev libcmocka-dev libseccomp-dev
 	docker.io podman busybox-static curl python3 clang procps groff-base
 )
 step() { printf '\n=== %s\n' "$*"; }
@@ -34,9 +35,11 @@ $SUDO sh tests/engines.sh start
 step "building the test image"
 $SUDO sh tests/make-test-image.sh monkey-test:busybox
 
-# Tests that need Docker fail rather than skip from here on.
+# Tests that need Docker, or user namespaces, fail rather than skip from
+# here on.
 export MONKEY_REQUIRE_DOCKER=1
 export MONKEY_DOCKER_IMAGE=monkey-test:busybox
+export MONKEY_REQUIRE_ROOTLESS=1
 
 step "autoreconf"
 autoreconf -fi
@@ -84,6 +87,43 @@ if [ "$status" = 0 ]; then
 		build_and_check "$top/build-asan" --prefix="$top/build-asan/_prefix" \
 		CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
 		LDFLAGS="$san" || status=1
+fi
+
+# The rootless backend as an ordinary user: cgroups are root's alone here
+# (v1), so the tests check that the descriptor and the warnings say so, and
+# that RLIMIT_NPROC bounds the processes instead.  The user builds its own
+# tree (ASan + UBSan) from the distribution tarball in a directory it owns:
+# a checkout under /root is not one it may enter.
+rootless_tests="tests/test_rootless tests/test_rootless_limits tests/test_rootless_tree tests/test_rootless_probe tests/test_rootless_cli.sh"
+check_as_user() {
+	local user=monkeyci dir tarball
+	id "$user" >/dev/null 2>&1 ||
+		$SUDO useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /bin/sh "$user" || return 1
+	(cd "$top/build" && make dist) >/dev/null || return 1
+	tarball=$(ls "$top"/build/monkey-*.tar.gz | head -n 1)
+	dir=$(mktemp -d /var/tmp/monkey-user.XXXXXX) || return 1
+	cp "$tarball" "$dir/" && $SUDO chown -R "$user": "$dir" || return 1
+	$SUDO runuser -u "$user" -- env HOME="$dir" TMPDIR="$dir" \
+		MONKEY_REQUIRE_ROOTLESS=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		sh -ec 'cd "$1" && tar xzf ./monkey-*.tar.gz && cd monkey-*/ &&
+			san="-fsanitize=address,undefined -fno-sanitize-recover=all" &&
+			./configure --prefix="$1/prefix" --enable-backend-rootless=yes \
+				CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
+				LDFLAGS="$san" >/dev/null &&
+			make -j2 >/dev/null &&
+			make check VERBOSE=1 TESTS="$2"' sh "$dir" "$rootless_tests" \
+		2>&1 | tee -a "$log"
+	local rc=${PIPESTATUS[0]}
+	$SUDO rm -rf "$dir"
+	return "$rc"
+}
+
+if [ "$status" = 0 ]; then
+	step "the rootless backend's tests as an unprivileged user (ASan + UBSan)"
+	check_as_user || status=1
 fi
 
 if [ "$status" = 0 ]; then

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Distributions build monkey with backends switched off and package each
 # backend apart.  This builds, tests and stages an install once per
-# --disable-backend-NAME (docker, spawn, none), checks that the staged
-# backend directory lacks exactly that backend, and checks that
-# --enable-backend-docker=yes without libcurl stops configure naming the
-# package to install.  Expensive (three full builds): CI runs it, "make
+# --disable-backend-NAME (docker, spawn, none, rootless), checks that the
+# staged backend directory lacks exactly that backend, and checks that
+# --enable-backend-docker=yes without libcurl and
+# --enable-backend-rootless=yes without libseccomp stop configure naming
+# the package to install.  Expensive (four full builds): CI runs it, "make
 # check" does not.
 #
 # Usage: tests/configure-matrix.sh [WORKDIR [CONFIGURE-ARG...]]
@@ -12,7 +13,7 @@
 #              removed afterwards when everything passed)
 #   CONFIGURE-ARG  passed to every configure run, e.g. CFLAGS='-O2 -Werror'
 #   MATRIX_BACKENDS (environment)  the backends to disable in turn
-#              (default "docker spawn none")
+#              (default "docker spawn none rootless")
 # Needs an autoreconf'ed source tree (configure present).
 set -u
 
@@ -78,8 +79,36 @@ fi
 	ok "an invalid --enable-backend-docker value is refused by name" ||
 	not_ok "an invalid --enable-backend-docker value is refused by name"
 
+# The same for the rootless backend and libseccomp.
+pcdir2=$work/pc-without-libseccomp
+rm -rf "$pcdir2"
+mkdir -p "$pcdir2"
+for d in $(pkg-config --variable pc_path pkg-config | tr ':' ' '); do
+	for pc in "$d"/*.pc; do
+		[ -f "$pc" ] || continue
+		case ${pc##*/} in libseccomp.pc) continue ;; esac
+		[ -e "$pcdir2/${pc##*/}" ] || ln -s "$pc" "$pcdir2/"
+	done
+done
+d=$work/noseccomp
+rm -rf "$d" && mkdir -p "$d"
+(cd "$d" && PKG_CONFIG_LIBDIR=$pcdir2 "$top/configure" \
+	--enable-backend-rootless=yes >configure.log 2>&1)
+[ $? != 0 ] && grep -q 'enable-backend-rootless=yes needs libseccomp >= 2.4: install libseccomp-dev' \
+	"$d/configure.log" &&
+	ok "--enable-backend-rootless=yes without libseccomp fails naming libseccomp-dev" ||
+	{ not_ok "--enable-backend-rootless=yes without libseccomp fails naming libseccomp-dev"; show_tail "$d/configure.log" 5; }
+(cd "$d" && PKG_CONFIG_LIBDIR=$pcdir2 "$top/configure" >auto.log 2>&1) &&
+	grep -q "rootless=no" "$d/auto.log" &&
+	ok "without libseccomp, auto leaves the rootless backend out" ||
+	not_ok "without libseccomp, auto leaves the rootless backend out"
+(cd "$d" && "$top/configure" --enable-backend-rootless=maybe >bad.log 2>&1)
+[ $? != 0 ] && grep -q "must be auto, yes or no, not 'maybe'" "$d/bad.log" &&
+	ok "an invalid --enable-backend-rootless value is refused by name" ||
+	not_ok "an invalid --enable-backend-rootless value is refused by name"
+
 # --- one build per disabled backend --------------------------------------
-for b in ${MATRIX_BACKENDS:-docker spawn none}; do
+for b in ${MATRIX_BACKENDS:-docker spawn none rootless}; do
 	d=$work/without-$b
 	rm -rf "$d" && mkdir -p "$d"
 	echo "# building with --disable-backend-$b in $d"
@@ -128,10 +157,14 @@ for b in ${MATRIX_BACKENDS:-docker spawn none}; do
 	else
 		ok "--disable-backend-$b: $b.so is not installed"
 	fi
-	for other in docker spawn none; do
+	for other in docker spawn none rootless; do
 		[ "$other" = "$b" ] && continue
-		# docker is built only where libcurl is (configure's auto).
+		# docker and rootless are built only where libcurl and
+		# libseccomp are (configure's auto).
 		if [ "$other" = docker ] && ! pkg-config --exists libcurl; then
+			continue
+		fi
+		if [ "$other" = rootless ] && ! pkg-config --exists libseccomp; then
 			continue
 		fi
 		[ -f "$bdir/$other.so" ] &&

@@ -19,7 +19,7 @@ EXTRA_DIST += tests/tap-cmocka.sh
 # Loads uninstalled backends from the build tree: the .so files that libtool
 # puts in .libs (monkey loads NAME.so only, never a .la).
 AM_TESTS_ENVIRONMENT = \
-	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs'; \
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs:$(abs_top_builddir)/plugins/rootless/.libs'; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \
 	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;
@@ -27,6 +27,7 @@ AM_TESTS_ENVIRONMENT = \
 include tests/core.mk
 include tests/spawn.mk
 include tests/docker.mk
+include tests/rootless.mk
 include tests/agent.mk
 include tests/sdk.mk
 include tests/verify.mk

@@ -3,6 +3,7 @@
  * tell a module where it was loaded from. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -480,6 +481,31 @@ static void test_both_hosts_say_where_the_module_is(void **s)
 	free(real);
 }
 
+/* A module the program also opened by its path stays mapped after the
+ * loader unloads it, under the "/proc/self/fd/N" name as an alias.  The
+ * next module, opened on the same descriptor number, must still be
+ * itself, not the one that name used to mean. */
+static void test_a_reused_descriptor_name_loads_the_new_module(void **s)
+{
+	(void)s;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/reqdump.so", tu_modules_dir());
+	void *pin = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(pin);
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(load(tu_modules_dir(), "reqdump", &lb, &err), 0);
+	int first_fd = lb->fd;
+	monkey_backend_unload(lb);
+	lb = NULL;
+	if (load(tu_modules_dir(), "unavail", &lb, &err) < 0)
+		fail_msg("loading unavail after reqdump: %s", err.message);
+	assert_string_equal(lb->desc.name, "unavail");
+	print_message("reqdump had fd %d, unavail has %d\n", first_fd, lb->fd);
+	monkey_backend_unload(lb);
+	dlclose(pin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +534,8 @@ int main(void)
 	    cmocka_unit_test(
 		test_file_swapped_after_the_check_is_not_what_loads),
 	    cmocka_unit_test(test_both_hosts_say_where_the_module_is),
+	    cmocka_unit_test(
+		test_a_reused_descriptor_name_loads_the_new_module),
 	    cmocka_unit_test(test_first_directory_wins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

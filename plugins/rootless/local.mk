@@ -1,0 +1,21 @@
+# The rootless backend: user, mount, PID, network, IPC, UTS and cgroup
+# namespaces without a daemon; needs libseccomp.  Built against the public
+# header only.
+if BACKEND_ROOTLESS
+backend_LTLIBRARIES += plugins/rootless/rootless.la
+endif
+plugins_rootless_rootless_la_SOURCES = \
+	plugins/rootless/rootless.c plugins/rootless/rootless.h \
+	plugins/rootless/plan.c plugins/rootless/template.c \
+	plugins/rootless/run.c plugins/rootless/run.h \
+	plugins/rootless/loop.c plugins/rootless/sandbox.c \
+	plugins/rootless/view.c plugins/rootless/view.h \
+	plugins/rootless/view_host.c plugins/rootless/view_cmd.c \
+	plugins/rootless/view_util.c plugins/rootless/cgroup.c \
+	plugins/rootless/filter.c plugins/rootless/probe.c \
+	plugins/rootless/netns.c \
+	plugins/rootless/rlsys.h
+plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include
+plugins_rootless_rootless_la_CFLAGS = $(BACKEND_CFLAGS) $(SECCOMP_CFLAGS) -pthread
+plugins_rootless_rootless_la_LDFLAGS = $(BACKEND_LDFLAGS)
+plugins_rootless_rootless_la_LIBADD = $(SECCOMP_LIBS) $(PTHREAD_LIBS)
