@@ -558,8 +558,8 @@ void dt_setup_or_exit(const char *program)
 	const char *dir = getenv("MONKEY_BUILDDIR");
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (getenv("MONKEY_TEST_IMAGE") && getenv("MONKEY_TEST_IMAGE")[0])
-		dt_image = getenv("MONKEY_TEST_IMAGE");
+	if (getenv("MONKEY_DOCKER_IMAGE") && getenv("MONKEY_DOCKER_IMAGE")[0])
+		dt_image = getenv("MONKEY_DOCKER_IMAGE");
 	snprintf(path, sizeof(path), "%s/plugins/docker/.libs/docker.so",
 		 dir ? dir : MONKEY_BUILDDIR);
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);

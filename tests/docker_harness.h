@@ -15,7 +15,7 @@
 extern const struct monkey_backend *dt_backend;
 extern void *dt_state;
 extern struct monkey_host dt_host;
-/* Image the tests use (MONKEY_TEST_IMAGE or DT_DEFAULT_IMAGE). */
+/* Image the tests use (MONKEY_DOCKER_IMAGE or DT_DEFAULT_IMAGE). */
 extern const char *dt_image;
 /* True when DOCKER_HOST points at podman's service (it reports no OOM). */
 extern int dt_podman;

@@ -24,9 +24,7 @@
 
 static const char *image(void)
 {
-	const char *i = getenv("MONKEY_TEST_IMAGE");
-	if (!i || !*i)
-		i = getenv("MONKEY_DOCKER_IMAGE");
+	const char *i = getenv("MONKEY_DOCKER_IMAGE");
 	return i && *i ? i : "monkey-test:busybox";
 }
 

@@ -10,7 +10,7 @@ builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd)
 : "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker:$builddir/plugins/spawn:$builddir/plugins/none}"
 export MONKEY_BACKEND_PATH
 MONKEY="$builddir/monkey"
-IMAGE=${MONKEY_TEST_IMAGE:-monkey-test:busybox}
+IMAGE=${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}
 SOCK=${DOCKER_HOST:-unix:///var/run/docker.sock}
 SOCK=${SOCK#unix://}
 WS=$(mktemp -d /tmp/monkey-cli-XXXXXX)
