@@ -188,14 +188,23 @@ static void test_root_is_writable_without_read_only(void **s)
 	dt_run_free(&r);
 }
 
-static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
+/* The workspace has its host path inside the container (as with docker
+ * run -v "$PWD:$PWD" -w "$PWD"): the working directory, files written
+ * and absolute paths a tool prints are the host's. */
+static void test_workspace_has_its_host_path_and_is_the_workdir(void **s)
 {
 	(void)s;
-	char sub[512], file[600];
+	char sub[512], file[600], want[2048];
 	snprintf(sub, sizeof(sub), "%s/sub dir", dt_workspace);
 	mkdir(sub, 0777);
 	chmod(sub, 0777);
-	const char *argv[] = {"sh", "-c", "pwd; echo written > made-here",
+	/* A compiler names the file it complains about by the path it was
+	 * given; find prints absolute paths the same way. */
+	const char *argv[] = {"sh", "-c",
+			      "pwd; mkdir -p src; echo 'int x' > src/x.c; "
+			      "echo written > made-here; "
+			      "find \"$PWD/src\" -name x.c; "
+			      "readlink -f src/../made-here",
 			      NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
@@ -203,7 +212,9 @@ static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
 	req.workdir = sub;
 	dt_exec(NULL, &req, &r);
 	assert_ran_ok(&r);
-	assert_out(&r, "/workspace/sub dir\n");
+	snprintf(want, sizeof(want), "%s\n%s/src/x.c\n%s/made-here\n", sub, sub,
+		 sub);
+	assert_out(&r, want);
 	snprintf(file, sizeof(file), "%s/made-here", sub);
 	FILE *f = fopen(file, "r");
 	assert_non_null(f);
@@ -211,6 +222,8 @@ static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
 	assert_non_null(fgets(line, sizeof(line), f));
 	fclose(f);
 	assert_string_equal(line, "written\n");
+	snprintf(file, sizeof(file), "%s/src/x.c", sub);
+	assert_int_equal(access(file, F_OK), 0);
 	dt_run_free(&r);
 }
 
@@ -554,8 +567,9 @@ static void test_sigkill_status_without_oom_reports_no_oom(void **s)
 	dt_sh("sh -c 'kill -9 $$'; exit $?", &r);
 	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 137);
-	assert_int_equal(r.res.oom_killed,
-			 dt_podman && !dt_launcher ? MONKEY_UNKNOWN : MONKEY_NO);
+	assert_int_equal(r.res.oom_killed, dt_podman && !dt_launcher
+					       ? MONKEY_UNKNOWN
+					       : MONKEY_NO);
 	dt_run_free(&r);
 }
 
@@ -566,8 +580,9 @@ static void test_ordinary_exit_reports_no_oom(void **s)
 	dt_sh("true", &r);
 	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 0);
-	assert_int_equal(r.res.oom_killed,
-			 dt_podman && !dt_launcher ? MONKEY_UNKNOWN : MONKEY_NO);
+	assert_int_equal(r.res.oom_killed, dt_podman && !dt_launcher
+					       ? MONKEY_UNKNOWN
+					       : MONKEY_NO);
 	dt_run_free(&r);
 }
 
@@ -771,7 +786,7 @@ int main(void)
 	    T(test_only_loopback_interface_exists),
 	    T(test_root_is_read_only_with_writable_exec_tmp),
 	    T(test_root_is_writable_without_read_only),
-	    T(test_workspace_is_mounted_writable_and_is_the_workdir),
+	    T(test_workspace_has_its_host_path_and_is_the_workdir),
 	    T(test_mounts_are_read_only_or_writable_as_asked),
 	    T(test_runs_as_invoking_user_by_default),
 	    T(test_runs_as_the_given_user),

@@ -84,15 +84,17 @@ static json_object *build_env(const struct monkey_exec_request *req)
 	return env;
 }
 
-/* The working directory inside the container: workdir is a host path
- * inside workspace; it appears under DK_WORKSPACE. */
+/* The working directory inside the container.  The workspace appears at
+ * its host path, so a host working directory inside it is the same path
+ * in the container: compilers, test runners and build trees name the
+ * files the host sees. */
 char *dk_container_workdir(const struct monkey_exec_request *req)
 {
 	const char *ws = req->workspace, *wd = req->workdir;
 	if (!ws)
 		return NULL;
 	if (!wd)
-		return strdup(DK_WORKSPACE);
+		return strdup(ws);
 	size_t l = strlen(ws);
 	while (l > 1 && ws[l - 1] == '/')
 		l--;
@@ -100,13 +102,9 @@ char *dk_container_workdir(const struct monkey_exec_request *req)
 		l = 0; /* workspace "/": every path is inside */
 	if (strncmp(wd, ws, l) || (wd[l] != '/' && wd[l] != '\0'))
 		return NULL;
-	const char *rel = wd + l;
-	while (*rel == '/')
-		rel++;
-	char *out = malloc(strlen(DK_WORKSPACE) + strlen(rel) + 2);
+	char *out = strdup(wd);
 	if (!out)
 		return NULL;
-	sprintf(out, "%s%s%s", DK_WORKSPACE, *rel ? "/" : "", rel);
 	l = strlen(out);
 	while (l > 1 && out[l - 1] == '/')
 		out[--l] = '\0';
@@ -129,7 +127,7 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	 * the runtime enters it (creating it if need be) before dropping
 	 * privileges. */
 	if (launcher && pooled && req->workspace)
-		wd = strdup(DK_WORKSPACE);
+		wd = strdup(req->workspace);
 	else if (req->workdir && req->workspace) {
 		wd = dk_container_workdir(req);
 		if (!wd)
@@ -157,8 +155,8 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	json_object *body = json_object_new_object();
 	json_object *cmd = json_object_new_array();
 	if (launcher)
-		json_object_array_add(cmd,
-				      json_object_new_string(DK_LAUNCHER_TARGET));
+		json_object_array_add(
+		    cmd, json_object_new_string(DK_LAUNCHER_TARGET));
 	else
 		for (const char *const *a = req->argv; *a; a++)
 			json_object_array_add(cmd, json_object_new_string(*a));
@@ -232,7 +230,7 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	}
 	json_object *mounts = json_object_new_array();
 	if (req->workspace)
-		add_bind(mounts, req->workspace, DK_WORKSPACE, 0);
+		add_bind(mounts, req->workspace, req->workspace, 0);
 	for (size_t i = 0; i < req->n_mounts; i++)
 		add_bind(mounts, req->mounts[i].source, req->mounts[i].target,
 			 req->mounts[i].read_only);
@@ -471,9 +469,8 @@ int dk_container_remove(struct dk_state *st, const char *id,
 		dk_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		int ms = 25 << attempt;
-		struct timespec ts = {.tv_sec = 0,
-				      .tv_nsec = (ms > 400 ? 400 : ms) *
-						 1000000L};
+		struct timespec ts = {
+		    .tv_sec = 0, .tv_nsec = (ms > 400 ? 400 : ms) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	/* 404: already gone, which is what we wanted. */

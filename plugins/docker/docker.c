@@ -414,8 +414,9 @@ static const struct monkey_backend docker_backend = {
 	"default), explicit nofile (1024/4096) and nproc (4096) ulimits, "
 	"read-only root with an exec-able tmpfs /tmp on --read-only, runs as "
 	"the invoking uid:gid unless --user. The workspace is bind-mounted "
-	"at /workspace and the working directory maps inside it; --mount "
-	"adds binds. The image's entrypoint is not used: argv runs as the "
+	"at its own host path and the working directory is the same path "
+	"inside; --mount adds binds. The image's entrypoint is not used: argv "
+	"runs as the "
 	"container's only process, with LANG/LC_*/TERM/TZ and the variables "
 	"named with --env/--pass-env (PATH and HOME come from the image). "
 	"Image: --image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
@@ -429,8 +430,8 @@ static const struct monkey_backend docker_backend = {
 	"reported from the engine (podman cannot tell: unknown). --pool K "
 	"keeps K containers with the same settings created and started "
 	"ahead (default 1 for monkey agent, 0 for monkey exec): each runs "
-	"monkey-launch, a static helper bind-mounted read-only at "
-	DK_LAUNCHER_TARGET ", which execs one command as PID 1 with the "
+	"monkey-launch, a static helper bind-mounted read-only "
+	"at " DK_LAUNCHER_TARGET ", which execs one command as PID 1 with the "
 	"container's own environment; the container is still used once "
 	"and removed. Commands with other settings run cold.",
 };

@@ -28,8 +28,6 @@
 #define DK_POOL_LABEL "monkey.pool"
 /* Where pooled containers see the launcher (a read-only bind). */
 #define DK_LAUNCHER_TARGET "/dev/.monkey-launch"
-/* Where the workspace appears inside the container. */
-#define DK_WORKSPACE "/workspace"
 
 /* Per-call limits: no engine call may hang a command forever. */
 #define DK_PING_TIMEOUT_MS 5000
@@ -90,9 +88,9 @@ struct dk_state {
 	int launcher_broken;
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond;
-	char *pool_key;	  /* create body of the pooled containers */
-	char *pool_image; /* their image */
-	unsigned pool_gen; /* grows when the key changes */
+	char *pool_key;		   /* create body of the pooled containers */
+	char *pool_image;	   /* their image */
+	unsigned pool_gen;	   /* grows when the key changes */
 	struct dk_sandbox **ready; /* started, waiting for a command */
 	size_t n_ready;
 	int pool_failures;     /* in a row, for the back-off */
@@ -282,9 +280,9 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 /* Create a container from body and attach to it (not started).  A
  * missing image is pulled, cancellable through pull_fd, unless pull_fd is
  * DK_NO_PULL. */
-int dk_sandbox_prepare(struct dk_state *st, const char *body,
-		       const char *image, int has_stdin, int pull_fd,
-		       struct dk_sandbox **out, struct monkey_error *err);
+int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
+		       int has_stdin, int pull_fd, struct dk_sandbox **out,
+		       struct monkey_error *err);
 int dk_sandbox_start(struct dk_sandbox *sb, struct monkey_error *err);
 /* Run a started sandbox's process to its end, feeding io (stdin, output
  * sink, cancel fd), and fill result.  The deadline counts from here.
