@@ -22,6 +22,9 @@ extern int dt_podman;
 /* Containers run monkey-launch as PID 1 (0 when MONKEY_DOCKER_LAUNCHER
  * names no usable file: the backend then runs commands directly). */
 extern int dt_launcher;
+/* The build's monkey-launch (whatever MONKEY_DOCKER_LAUNCHER says), or
+ * NULL when the build has none (no static C library). */
+const char *dt_built_launcher(void);
 /* A scratch workspace directory for this process (removed at exit). */
 extern char dt_workspace[256];
 
@@ -37,7 +40,7 @@ struct dt_run {
 	int64_t ms;
 	int stop_after; /* sink returns -1 once this many bytes came (0: never)
 			 */
-	int pooled; /* it ran in a prestarted container */
+	int pooled;	/* it ran in a prestarted container */
 };
 
 /* A request with monkey's defaults: 256 MB, 0.5 CPU, 50 pids, 30 s

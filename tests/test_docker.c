@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -635,6 +636,79 @@ static void test_fork_bomb_is_contained(void **s)
 			 r.errout);
 	assert_true(n > 0 && n <= 50);
 	assert_true(refused > 0);
+	/* The launcher reads the same count: the result says so. */
+	if (dt_launcher)
+		assert_true(r.res.limits_hit & MONKEY_LIMIT_PIDS);
+	else
+		assert_true(r.res.limits_unknown & MONKEY_LIMIT_PIDS);
+	dt_run_free(&r);
+}
+
+/* A build that forks past --pids fails with an ordinary status; only the
+ * result's limits_hit tells why. */
+static void test_forks_refused_at_the_pids_limit_are_reported(void **s)
+{
+	(void)s;
+	const char *argv[] = {
+	    "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 3 & done; wait",
+	    NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.pids = 4;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	if (dt_launcher) {
+		assert_int_equal(r.res.limits_hit, MONKEY_LIMIT_PIDS);
+		assert_int_equal(r.res.limits_unknown, 0);
+	} else {
+		assert_int_equal(r.res.limits_hit, 0);
+		assert_true(r.res.limits_unknown & MONKEY_LIMIT_PIDS);
+	}
+	dt_run_free(&r);
+}
+
+/* The same limits, not reached: no false alarm, and no "unknown" where
+ * the launcher can tell. */
+static void test_a_command_within_its_limits_reports_none(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "sleep 0.1 & sleep 0.1 & wait", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.pids = 4;
+	req.cpu_time_s = 5;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 0);
+	assert_int_equal(r.res.limits_hit, 0);
+	if (dt_launcher)
+		assert_int_equal(r.res.limits_unknown, 0);
+	dt_run_free(&r);
+}
+
+/* At its CPU-time limit the kernel kills the command (SIGKILL: the
+ * engine sets the soft and hard limit alike); the result names the
+ * limit. */
+static void test_cpu_time_limit_kill_is_reported(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "while :; do :; done", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.cpu_time_s = 1;
+	req.cpus = 1;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.timed_out, 0);
+	if (dt_launcher) {
+		assert_int_equal(r.res.signal, SIGKILL);
+		assert_int_equal(r.res.limits_hit, MONKEY_LIMIT_CPU_TIME);
+	} else {
+		assert_true(r.res.limits_unknown & MONKEY_LIMIT_CPU_TIME);
+	}
 	dt_run_free(&r);
 }
 
@@ -806,6 +880,9 @@ int main(void)
 	    T(test_sigkill_status_without_oom_reports_no_oom),
 	    T(test_ordinary_exit_reports_no_oom),
 	    T(test_fork_bomb_is_contained),
+	    T(test_forks_refused_at_the_pids_limit_are_reported),
+	    T(test_a_command_within_its_limits_reports_none),
+	    T(test_cpu_time_limit_kill_is_reported),
 	    T(test_concurrent_commands_on_one_state),
 	    T(test_engine_sees_the_hardening),
 	};

@@ -178,6 +178,61 @@ interrupt_test TERM
 interrupt_test INT 2
 interrupt_test TERM 2
 
+# ---- monkey killed with SIGKILL: its containers go with it ----
+
+# Remove every container labelled monkey.sandbox=$1 (what a failed check
+# left).
+remove_of() {
+	for c in $(curl -s --unix-socket "$SOCK" -G "http://engine/containers/json" \
+		--data-urlencode all=1 \
+		--data-urlencode "filters={\"label\":[\"monkey.sandbox=$1\"]}" |
+		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+		curl -s -o /dev/null --unix-socket "$SOCK" -X DELETE "http://engine/containers/$c?force=1"
+	done
+}
+
+# monkey exec --pool $1 runs a long command; kill -9 of monkey must stop
+# every process of its containers within about 2 s and leave no
+# container a few seconds later, with no monkey left to clean up.
+kill9_test() {
+	pool=$1
+	want=$((pool + 1))
+	tok="monkey-kill9-$$-$pool"
+	"$MONKEY" exec --sandbox docker --no-fallback --image "$IMAGE" --timeout 60000 \
+		--pool "$pool" -- sh -c "sleep 600; echo $tok" >"$WS/out" 2>"$WS/err" &
+	pid=$!
+	id=$(instance_of "$pid")
+	i=0
+	while { [ "$(containers_of "$id")" -lt "$want" ] || ! pgrep -f "$tok" >/dev/null; } &&
+		[ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	seen=$(containers_of "$id")
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	i=0
+	while pgrep -f "$tok" >/dev/null && [ "$i" -lt 20 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	procs=$(pgrep -f "$tok" | wc -l)
+	i=0
+	while [ "$(containers_of "$id")" != 0 ] && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	left=$(containers_of "$id")
+	remove_of "$id"
+	if [ "$seen" = "$want" ] && [ "$procs" = 0 ] && [ "$left" = 0 ]; then
+		ok "kill -9 of monkey exec --pool $pool stops its command and removes its containers"
+	else
+		not_ok "kill -9 of monkey exec --pool $pool (seen=$seen processes=$procs left=$left: $(cat "$WS/err"))"
+	fi
+}
+kill9_test 0
+kill9_test 2
+
 # ---- the pool from the command line ----
 
 out=$(mexec --pool 1 -- printf '[%s]' 'a b' '$(x)' 2>"$WS/err")

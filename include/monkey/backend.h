@@ -233,6 +233,10 @@ struct monkey_exec_result {
 	 * The host also infers file-size and CPU-time limits from the
 	 * signal (SIGXFSZ, SIGXCPU). */
 	uint32_t limits_hit;
+	/* ABI 1.1: enum monkey_limit bits of the limits the backend could
+	 * not watch this time (podman without pids.events): for these, a
+	 * clear bit in limits_hit means "cannot tell", not "no". */
+	uint32_t limits_unknown;
 	/* New fields go here, at the end. */
 };
 

@@ -237,6 +237,11 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	if (launcher)
 		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
 	json_object_object_add(hc, "Mounts", mounts);
+	/* The launcher reports the command's end in-band, so nothing needs
+	 * the container afterwards: the engine removes it as soon as it
+	 * ends, also when monkey died and cannot. */
+	if (launcher)
+		add_bool(hc, "AutoRemove", 1);
 	/* Output reaches monkey through the attach stream; a log copy would
 	 * only cost disk and time. */
 	json_object *log = json_object_new_object();

@@ -107,6 +107,8 @@ struct dk_sandbox {
 	char id[DK_ID_MAX];
 	struct dk_attach *att;
 	int has_stdin;
+	/* It runs the launcher and the engine removes it when it ends. */
+	int auto_remove;
 	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
 	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
 	time_t wall_begin;
@@ -184,7 +186,9 @@ struct dk_io {
 	const unsigned char *stdin_data;
 	size_t stdin_len;
 	size_t stdin_sent;
-	int has_stdin; /* half-close after the data is sent */
+	/* After the data, leave stdin open instead of half-closing it: the
+	 * launcher reads it to the end, which is monkey's end. */
+	int keep_stdin_open;
 	monkey_output_fn output;
 	void *output_ctx;
 	int cancel_fd; /* -1: none, or not to be watched any more */

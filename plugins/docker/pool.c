@@ -122,6 +122,8 @@ static void *filler_main(void *arg)
 		if (key && image)
 			rc = dk_sandbox_prepare(st, key, image, 1, DK_NO_PULL,
 						&sb, &e);
+		if (rc == 0)
+			sb->auto_remove = 1;
 		if (rc == 0 && ((rc = dk_sandbox_start(sb, &e)) < 0 ||
 				(rc = dk_launch_await_ready(st, sb, &e)) < 0)) {
 			dk_sandbox_destroy(sb, 0);
