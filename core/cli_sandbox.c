@@ -93,9 +93,14 @@ static struct json_object *status_json(const struct monkey_backend_status *st)
 	}
 	json_object_object_add(o, "available",
 			       json_object_new_boolean(st->available));
-	json_object_object_add(
-	    o, "reason",
-	    st->reason[0] ? json_object_new_string(st->reason) : NULL);
+	/* An available backend's reason is a note of its probe. */
+	bool why = st->reason[0] && !st->available;
+	json_object_object_add(o, "reason",
+			       why ? json_object_new_string(st->reason) : NULL);
+	json_object_object_add(o, "note",
+			       st->reason[0] && st->available
+				   ? json_object_new_string(st->reason)
+				   : NULL);
 	return o;
 }
 
@@ -144,7 +149,9 @@ static int do_list(const char *backend_dir, bool json)
 			}
 			if (st[i].reason[0])
 				printf("           %s: %s\n",
-				       st[i].loaded ? "unavailable" : "refused",
+				       st[i].available ? "note"
+				       : st[i].loaded  ? "unavailable"
+						       : "refused",
 				       st[i].reason);
 		}
 	}
@@ -153,12 +160,27 @@ static int do_list(const char *backend_dir, bool json)
 	return 0;
 }
 
-static int do_info(const char *backend_dir, const char *name, bool json)
+/* {"image": image} for the backend's init, or NULL; caller frees. */
+static char *image_config(const char *image)
+{
+	if (!image)
+		return NULL;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "image", json_object_new_string(image));
+	char *s = strdup(json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+static int do_info(const char *backend_dir, const char *name, const char *image,
+		   bool json)
 {
 	struct monkey_backend_status st;
 	struct monkey_error err = {0};
 	memset(&st, 0, sizeof(st));
-	if (monkey_sandbox_info(backend_dir, name, &st, &err) < 0) {
+	_cleanup_free_ char *cfg = image_config(image);
+	if (monkey_sandbox_info_with(backend_dir, name, cfg, &st, &err) < 0) {
 		monkey_cli_error("%s", err.message);
 		return MONKEY_EXIT_FAILURE;
 	}
@@ -177,9 +199,13 @@ static int do_info(const char *backend_dir, const char *name, bool json)
 			printf("safety:       %s\n",
 			       monkey_safety_name(st.safety));
 			printf("enforces:     %s\n", caps);
-			printf("available:    %s%s%s\n",
+			printf("available:    %s%s%s%s\n",
 			       st.available ? "yes" : "no",
-			       st.reason[0] ? " - " : "", st.reason);
+			       !st.reason[0]  ? ""
+			       : st.available ? " (note: "
+					      : " - ",
+			       st.reason,
+			       st.reason[0] && st.available ? ")" : "");
 			if (st.details) {
 				putchar('\n');
 				print_wrapped(st.details, 76);
@@ -195,12 +221,16 @@ static int do_info(const char *backend_dir, const char *name, bool json)
 static void help(void)
 {
 	printf("Usage: monkey sandbox list [--json] [--backend-dir DIR]\n"
-	       "       monkey sandbox info NAME [--json] [--backend-dir DIR]\n"
+	       "       monkey sandbox info NAME [--json] [--backend-dir DIR] "
+	       "[--image NAME]\n"
 	       "\n"
 	       "Lists the sandbox backends found in --backend-dir, then the\n"
 	       "colon-separated MONKEY_BACKEND_PATH, then %s: for each, its\n"
 	       "ABI, safety level, what it enforces, whether it can run\n"
-	       "commands now (and why not) and its file.\n",
+	       "commands now (and why not) and its file.  Looking changes\n"
+	       "nothing: no image is pulled, no container removed.  info\n"
+	       "--image checks that image (default: MONKEY_DOCKER_IMAGE, else\n"
+	       "the backend's own).\n",
 	       MONKEY_BACKEND_DIR);
 }
 
@@ -209,11 +239,12 @@ int monkey_cli_sandbox(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"backend-dir", required_argument, NULL, 'd'},
+	    {"image", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	bool json = false;
-	const char *dir = NULL;
+	const char *dir = NULL, *image = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -223,6 +254,9 @@ int monkey_cli_sandbox(int argc, char **argv)
 			break;
 		case 'd':
 			dir = optarg;
+			break;
+		case 'i':
+			image = optarg;
 			break;
 		case 'h':
 			help();
@@ -237,11 +271,15 @@ int monkey_cli_sandbox(int argc, char **argv)
 		return MONKEY_EXIT_FAILURE;
 	}
 	const char *verb = argv[optind];
-	if (strcmp(verb, "list") == 0 && optind + 1 == argc)
+	if (strcmp(verb, "list") == 0 && optind + 1 == argc && !image)
 		return do_list(dir, json);
 	if (strcmp(verb, "info") == 0 && optind + 2 == argc)
-		return do_info(dir, argv[optind + 1], json);
-	if (strcmp(verb, "info") == 0)
+		return do_info(dir, argv[optind + 1], image, json);
+	if (strcmp(verb, "list") == 0 && image)
+		monkey_cli_error("sandbox list: --image goes with info, e.g. "
+				 "monkey sandbox info docker --image %s",
+				 image);
+	else if (strcmp(verb, "info") == 0)
 		monkey_cli_error("sandbox info: give exactly one backend name, "
 				 "e.g. monkey sandbox info docker");
 	else

@@ -172,10 +172,13 @@ static struct json_object *config_json(struct monkey_executor *ex)
 }
 
 /* Load, initialise and probe one backend.  *stage says how far it got:
- * 0 not found, 1 refused, 2 init failed, 3 probe failed. */
+ * 0 not found, 1 refused, 2 init failed, 3 probe failed; *caps are the
+ * capabilities of a backend that loaded.  A probe that succeeds with a
+ * message left a note (a missing image that will be pulled), which is
+ * passed on. */
 static int try_backend(struct monkey_executor *ex, const char *name,
 		       const struct monkey_strv *dirs, int *stage,
-		       struct monkey_error *err)
+		       uint32_t *caps, struct monkey_error *err)
 {
 	struct monkey_loaded_backend *lb = NULL;
 	int r = monkey_backend_load(name, dirs, &lb, err);
@@ -183,6 +186,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 		*stage = r == -ENOENT ? 0 : 1;
 		return r;
 	}
+	*caps = lb->desc.capabilities;
 	struct json_object *cfg = config_json(ex);
 	const char *cfgs =
 	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
@@ -200,8 +204,11 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 		monkey_backend_unload(lb);
 		return r;
 	}
+	err->code = 0;
 	err->message[0] = '\0';
 	r = lb->desc.probe(state, err);
+	if (r == 0 && err->message[0])
+		notify(ex, MONKEY_LOG_INFO, "%s: %s", name, err->message);
 	if (r < 0) {
 		if (!err->message[0])
 			monkey_set_error(err, r,
@@ -229,6 +236,36 @@ static const char *display_name(const char *name)
 	return strcmp(name, "docker") == 0 ? "Docker" : name;
 }
 
+/* The user named an image: they want a container, never the host. */
+static bool image_named(const struct monkey_exec_options *opts)
+{
+	const char *env = secure_getenv("MONKEY_DOCKER_IMAGE");
+	return (opts->image && opts->image[0]) || (env && env[0]);
+}
+
+/* Why a backend that cannot run commands does not fall back to spawn, or
+ * NULL when it may.  Only an absent backend may: not installed, or its
+ * probe said -ENODEV (see monkey_backend_probe_fn).  An engine that
+ * answered and refused (a missing image, a bad setting) is an error. */
+static const char *no_fallback_why(const struct monkey_exec_options *opts,
+				   const char *name, int stage, int r,
+				   uint32_t caps)
+{
+	bool absent =
+	    stage == 0 ? is_shipped(name) : stage == 3 && r == -ENODEV;
+	if (!absent)
+		return "";
+	bool takes_image = stage == 0 ? strcmp(name, "docker") == 0
+				      : (caps & MONKEY_CAP_IMAGE) != 0;
+	if (takes_image && image_named(opts))
+		return "an image was named (--image or MONKEY_DOCKER_IMAGE), "
+		       "so monkey does not fall back to spawn";
+	if (opts->no_fallback)
+		return "--no-fallback was given, so monkey does not fall back "
+		       "to spawn";
+	return NULL;
+}
+
 static int choose_backend(struct monkey_executor *ex,
 			  const struct monkey_exec_options *opts,
 			  struct monkey_error *err)
@@ -245,22 +282,25 @@ static int choose_backend(struct monkey_executor *ex,
 		return monkey_set_error(err, r, "out of memory");
 	}
 	int stage = 0;
-	r = try_backend(ex, name, &dirs, &stage, err);
-	if (r == 0 || stage == 1 || (stage == 0 && !is_shipped(name)) ||
-	    strcmp(name, MONKEY_DEFAULT_SANDBOX) == 0) {
-		/* Success, a refusal (never papered over), a name that is
-		 * probably a typo, or spawn itself failing. */
+	uint32_t caps = 0;
+	r = try_backend(ex, name, &dirs, &stage, &caps, err);
+	const char *why =
+	    r < 0 ? no_fallback_why(opts, name, stage, r, caps) : "";
+	if (r == 0 || strcmp(name, MONKEY_DEFAULT_SANDBOX) == 0 ||
+	    (why && !why[0])) {
+		/* Success, spawn itself failing, or a failure that is not an
+		 * absence: a refusal, a name that is probably a typo, an
+		 * engine that answered but cannot run commands as asked.
+		 * Never papered over. */
 		monkey_strv_free(&dirs);
 		return r;
 	}
 	snprintf(ex->fallback_reason, sizeof(ex->fallback_reason), "%s",
 		 err->message);
-	if (opts->no_fallback) {
-		r = monkey_set_error(err, r,
-				     "%s not available: %s (--no-fallback was "
-				     "given, so monkey does not fall back to "
-				     "spawn)",
-				     display_name(name), ex->fallback_reason);
+	if (why) {
+		r = monkey_set_error(err, r, "%s not available: %s (%s)",
+				     display_name(name), ex->fallback_reason,
+				     why);
 		monkey_strv_free(&dirs);
 		return r;
 	}
@@ -268,16 +308,16 @@ static int choose_backend(struct monkey_executor *ex,
 	       "%s not available, falling back to spawn mode: %s",
 	       display_name(name), ex->fallback_reason);
 	ex->fell_back = true;
-	r = try_backend(ex, MONKEY_DEFAULT_SANDBOX, &dirs, &stage, err);
+	r = try_backend(ex, MONKEY_DEFAULT_SANDBOX, &dirs, &stage, &caps, err);
 	monkey_strv_free(&dirs);
 	if (r < 0) {
-		char why[MONKEY_ERROR_MESSAGE_MAX];
-		snprintf(why, sizeof(why), "%s", err->message);
+		char reason[MONKEY_ERROR_MESSAGE_MAX];
+		snprintf(reason, sizeof(reason), "%s", err->message);
 		return monkey_set_error(err, r,
 					"%s not available (%s), and the spawn "
 					"fallback failed too: %s",
 					display_name(name), ex->fallback_reason,
-					why);
+					reason);
 	}
 	return 0;
 }

@@ -447,17 +447,17 @@ int dt_count_containers(const char *value)
 	return n;
 }
 
-int dt_create_labelled(const char *value, char *id, size_t idlen)
+int dt_create_with_labels(const char *labels, char *id, size_t idlen)
 {
-	char json[512];
+	char json[1024];
 	char *body = NULL;
 	snprintf(
 	    json, sizeof(json),
 	    "{\"Image\":\"%s\",\"Cmd\":[\"true\"],\"NetworkDisabled\":true,"
-	    "\"Labels\":{\"monkey.sandbox\":\"%s\"},\"HostConfig\":{"
+	    "\"Labels\":%s,\"HostConfig\":{"
 	    "\"NetworkMode\":\"none\","
 	    "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":1024}]}}",
-	    dt_image, value);
+	    dt_image, labels);
 	long st = api("POST", "/containers/create", json, &body);
 	json_object *o = st == 201 ? json_tokener_parse(body) : NULL;
 	json_object *v = NULL;
@@ -472,6 +472,13 @@ int dt_create_labelled(const char *value, char *id, size_t idlen)
 	json_object_put(o);
 	free(body);
 	return rc;
+}
+
+int dt_create_labelled(const char *value, char *id, size_t idlen)
+{
+	char labels[256];
+	snprintf(labels, sizeof(labels), "{\"monkey.sandbox\":\"%s\"}", value);
+	return dt_create_with_labels(labels, id, idlen);
 }
 
 int dt_container_exists(const char *id)

@@ -84,6 +84,8 @@ char *dt_inspect_running(const char *process);
 /* Create (not start) a container labelled monkey.sandbox=value; returns
  * 0 and its id. */
 int dt_create_labelled(const char *value, char *id, size_t idlen);
+/* The same with the labels given as a JSON object's text. */
+int dt_create_with_labels(const char *labels, char *id, size_t idlen);
 /* 1 when a container with that id exists. */
 int dt_container_exists(const char *id);
 void dt_remove_container(const char *id);

@@ -130,6 +130,39 @@ static void test_commands_run_in_the_container(void **state)
 	ta_ws_free(&ws);
 }
 
+/* A mistyped image is an error the model sees, never a reason to run its
+ * commands on the host (the pull goes to a closed loopback port: no
+ * traffic leaves the machine). */
+static void
+test_missing_image_never_runs_the_model_s_commands_on_host(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	struct tu_run run;
+	ta_ws_new(&ws);
+	ta_server_start_json(
+	    &srv, "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"d1\", "
+		  "\"name\": \"shell_execute\", \"input\": {\"command\": "
+		  "[\"touch\", \"ran-on-host\"]}}]}}, {\"expect\": "
+		  "{\"tool_results\": [{\"contains\": "
+		  "\"docker pull 127.0.0.1:1/trial/hostrot:1\"}]}, \"reply\": "
+		  "{\"text\": \"ok\"}}]}");
+	const char *args[] = {"--docker", "--image",
+			      "127.0.0.1:1/trial/hostrot:1", NULL};
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
+	assert_false(tu_contains(run.err, "falling back"));
+	assert_true(tu_contains(run.err, "monkey: sandbox docker"));
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	char *host = ta_read(ta_path(&ws, "ran-on-host"));
+	assert_null(host);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
 static void test_ctrl_c_removes_the_running_container(void **state)
 {
 	(void)state;
@@ -191,6 +224,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commands_run_in_the_container),
+	    cmocka_unit_test(
+		test_missing_image_never_runs_the_model_s_commands_on_host),
 	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);

@@ -160,9 +160,14 @@ static void test_missing_image_fails_probe_when_pulling_is_off(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with(NULL, "monkey-test:no-such-tag", &err) < 0);
+	/* The engine answered: an error, not "absent" (no fallback), that
+	 * says how to get the image. */
+	assert_int_equal(probe_with(NULL, "monkey-test:no-such-tag", &err),
+			 -ENXIO);
 	assert_contains(err.message, "monkey-test:no-such-tag");
 	assert_contains(err.message, "not present locally");
+	assert_contains(err.message, "docker pull monkey-test:no-such-tag");
+	assert_contains(err.message, "--image");
 }
 
 static void test_invalid_image_name_is_refused(void **s)
@@ -183,8 +188,10 @@ static void test_probe_explains_missing_socket(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL,
-			       &err) < 0);
+	/* -ENODEV: no engine here, the host may fall back. */
+	assert_int_equal(
+	    probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL, &err),
+	    -ENODEV);
 	assert_contains(err.message, "/tmp/monkey-no-such-engine.sock");
 	assert_contains(err.message, "does not exist");
 }
@@ -204,7 +211,7 @@ static void test_probe_explains_stopped_engine(void **s)
 	close(fd); /* bound, never listening: connect is refused */
 	snprintf(host, sizeof(host), "unix://%s", path);
 	struct monkey_error err = {0};
-	assert_true(probe_with(host, NULL, &err) < 0);
+	assert_int_equal(probe_with(host, NULL, &err), -ENODEV);
 	assert_contains(err.message, path);
 	assert_contains(err.message, "connection refused");
 	unlink(path);
@@ -214,7 +221,9 @@ static void test_probe_refuses_tcp_docker_host(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with("tcp://127.0.0.1:2375", NULL, &err) < 0);
+	/* A setting monkey cannot use is not an absent engine. */
+	int rc = probe_with("tcp://127.0.0.1:2375", NULL, &err);
+	assert_true(rc < 0 && rc != -ENODEV);
 	assert_contains(err.message, "tcp://127.0.0.1:2375");
 	assert_contains(err.message, "unix socket");
 }
@@ -260,6 +269,8 @@ static void test_probe_explains_permission_denied(void **s)
 	rmdir(dir);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_contains(msg, "permission denied");
+	/* The engine is there but refuses us: not "absent", no fallback. */
+	assert_int_equal(atoi(msg), -EPERM);
 	assert_contains(msg, path);
 }
 
@@ -652,16 +663,30 @@ static void test_engine_going_away_mid_command_is_an_error_not_a_hang(void **s)
 	dt_run_free(&r);
 }
 
-static void test_stale_containers_of_dead_processes_are_swept(void **s)
+/* ---- the start-up sweep ---- */
+
+/* This machine's boot id and our PID namespace's inode. */
+static void own_boot_and_pidns(char *boot, size_t blen, char *ns, size_t nlen)
 {
-	(void)s;
-	/* A process that existed and is gone: its "<pid>-<starttime>". */
+	struct stat sb;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(boot, (int)blen, f));
+	fclose(f);
+	boot[strcspn(boot, "\n")] = '\0';
+	assert_int_equal(stat("/proc/self/ns/pid", &sb), 0);
+	snprintf(ns, nlen, "%llu", (unsigned long long)sb.st_ino);
+}
+
+/* A process of ours that existed and is gone: its pid and start time. */
+static void dead_process(long *pid_out, unsigned long long *start_out)
+{
 	pid_t pid = fork();
 	if (pid == 0) {
 		pause();
 		_exit(0);
 	}
-	char stat_path[64], buf[1024], dead[64];
+	char stat_path[64], buf[1024];
 	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(stat_path, "r");
 	assert_non_null(f);
@@ -672,22 +697,70 @@ static void test_stale_containers_of_dead_processes_are_swept(void **s)
 	for (int i = 0; p && i < 20; i++)
 		p = strchr(p + 1, ' ');
 	assert_non_null(p);
-	snprintf(dead, sizeof(dead), "%d-%llu", (int)pid,
-		 strtoull(p + 1, NULL, 10));
+	*start_out = strtoull(p + 1, NULL, 10);
+	*pid_out = pid;
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
 
-	char alive[64];
-	snprintf(alive, sizeof(alive), "%s", dt_instance_id);
-	char id_dead[128], id_other[128], id_alive[128];
-	assert_int_equal(dt_create_labelled(dead, id_dead, sizeof(id_dead)), 0);
-	assert_int_equal(dt_create_labelled("not-an-instance-id", id_other,
-					    sizeof(id_other)),
-			 0);
-	assert_int_equal(dt_create_labelled(alive, id_alive, sizeof(id_alive)),
-			 0);
+/* A container labelled as owned by (boot, pidns, pid, start). */
+static void create_owned(const char *boot, const char *ns, long pid,
+			 unsigned long long start, char *id, size_t idlen)
+{
+	char labels[512];
+	/* monkey.sandbox is not "<pid>-<start>": a sweep of an older
+	 * monkey running on this engine at the same time leaves these. */
+	snprintf(labels, sizeof(labels),
+		 "{\"monkey.sandbox\":\"dt-sweep-%ld-%llu\","
+		 "\"monkey.owner.boot-id\":\"%s\","
+		 "\"monkey.owner.pidns\":\"%s\","
+		 "\"monkey.owner.pid\":\"%ld\","
+		 "\"monkey.owner.start-time\":\"%llu\"}",
+		 pid, start, boot, ns, pid, start);
+	assert_int_equal(dt_create_with_labels(labels, id, idlen), 0);
+}
 
-	/* A new monkey process (a fresh state) sweeps on its first probe. */
+struct owned {
+	char dead[128];	    /* owner gone, our PID namespace */
+	char rebooted[128]; /* owner of another boot */
+	char other_ns[128]; /* owner alive in another PID namespace */
+	char unlabelled[128];
+};
+
+static void create_the_owned(struct owned *o)
+{
+	char boot[64], ns[32];
+	long pid;
+	unsigned long long start;
+	own_boot_and_pidns(boot, sizeof(boot), ns, sizeof(ns));
+	dead_process(&pid, &start);
+	create_owned(boot, ns, pid, start, o->dead, sizeof(o->dead));
+	create_owned("00000000-0000-4000-8000-000000000000", ns, pid, start,
+		     o->rebooted, sizeof(o->rebooted));
+	/* Our own pid and start time, but in another namespace: there the
+	 * pid names another process, whose life we cannot see. */
+	create_owned(boot, "4026531999", pid, start, o->other_ns,
+		     sizeof(o->other_ns));
+	assert_int_equal(dt_create_labelled("not-an-instance-id", o->unlabelled,
+					    sizeof(o->unlabelled)),
+			 0);
+}
+
+static void remove_the_owned(struct owned *o)
+{
+	dt_remove_container(o->dead);
+	dt_remove_container(o->rebooted);
+	dt_remove_container(o->other_ns);
+	dt_remove_container(o->unlabelled);
+}
+
+/* The sweep runs before the first command and removes only containers
+ * whose owner is provably gone. */
+static void test_sweep_removes_only_provably_orphaned_containers(void **s)
+{
+	(void)s;
+	struct owned o;
+	create_the_owned(&o);
 	void *st = NULL;
 	struct monkey_error err = {0};
 	char cfg[256];
@@ -695,19 +768,57 @@ static void test_stale_containers_of_dead_processes_are_swept(void **s)
 		 dt_image);
 	assert_int_equal(dt_init(cfg, &st, &err), 0);
 	dt_log_clear();
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	dt_exec(st, &req, &r);
+	dt_backend->fini(st); /* waits for the sweep */
+	int dead = dt_container_exists(o.dead);
+	int rebooted = dt_container_exists(o.rebooted);
+	int other_ns = dt_container_exists(o.other_ns);
+	int unlabelled = dt_container_exists(o.unlabelled);
+	remove_the_owned(&o);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(dead, 0);
+	assert_int_equal(rebooted, 0);
+	assert_int_equal(other_ns, 1);
+	assert_int_equal(unlabelled, 1);
+	dt_run_free(&r);
+}
+
+/* Probing (what monkey sandbox list and info do) looks and changes
+ * nothing: no sweep, no pull. */
+static void test_probe_removes_nothing_and_pulls_nothing(void **s)
+{
+	(void)s;
+	struct owned o;
+	create_the_owned(&o);
+	void *st = NULL;
+	struct monkey_error err = {0};
+	dt_log_clear();
+	assert_int_equal(dt_init(NULL, &st, &err), 0);
+	assert_int_equal(dt_backend->probe(st, &err), 0);
 	assert_int_equal(dt_backend->probe(st, &err), 0);
 	dt_backend->fini(st);
-
-	int dead_left = dt_container_exists(id_dead);
-	int other_left = dt_container_exists(id_other);
-	int alive_left = dt_container_exists(id_alive);
-	dt_remove_container(id_dead);
-	dt_remove_container(id_other);
-	dt_remove_container(id_alive);
-	assert_int_equal(dead_left, 0);
-	assert_int_equal(other_left, 1);
-	assert_int_equal(alive_left, 1);
-	assert_true(dt_log_contains(dead));
+	/* An image that is missing: a note, and nothing pulled. */
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\"}",
+		 "127.0.0.1:1/monkey/absent:probe");
+	assert_int_equal(dt_init(cfg, &st, &err), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(dt_backend->probe(st, &err), 0);
+	dt_backend->fini(st);
+	int dead = dt_container_exists(o.dead);
+	int rebooted = dt_container_exists(o.rebooted);
+	remove_the_owned(&o);
+	assert_int_equal(dead, 1);
+	assert_int_equal(rebooted, 1);
+	assert_int_equal(err.code, 0);
+	assert_contains(err.message, "127.0.0.1:1/monkey/absent:probe");
+	assert_contains(err.message, "not present locally");
+	assert_false(dt_log_contains("left behind"));
+	assert_false(dt_log_contains("pulling"));
 }
 
 #define T(f) cmocka_unit_test_teardown(f, dt_assert_no_containers)
@@ -736,7 +847,8 @@ int main(void)
 	    T(test_stdout_before_the_ready_line_never_runs_a_command_twice),
 	    T(test_fini_returns_only_when_every_container_is_gone),
 	    T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
-	    T(test_stale_containers_of_dead_processes_are_swept),
+	    T(test_sweep_removes_only_provably_orphaned_containers),
+	    T(test_probe_removes_nothing_and_pulls_nothing),
 	};
 	return cmocka_run_group_tests_name("docker backend errors", tests, NULL,
 					   NULL);

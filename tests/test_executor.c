@@ -180,6 +180,8 @@ static void test_missing_docker_says_docker_not_available(void **s)
 #ifndef HAVE_BACKEND_SPAWN
 	skip(); /* this build has no spawn backend to fall back to */
 #endif
+	/* A named image forbids the fallback (next test). */
+	unsetenv("MONKEY_DOCKER_IMAGE");
 	struct monkey_exec_options o;
 	opts_init(&o, "docker");
 	struct monkey_executor *ex;
@@ -192,6 +194,41 @@ static void test_missing_docker_says_docker_not_available(void **s)
 	monkey_executor_close(ex);
 }
 
+/* A probe that fails with anything but -ENODEV saw the engine answer:
+ * what it refuses (a missing image) is reported, never run on the host. */
+static void test_probe_failure_other_than_absence_never_falls_back(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "unavail");
+	setenv("MONKEY_TEST_PROBE_ERRNO", "6", 1); /* ENXIO */
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	int r = monkey_executor_open(&o, &ex, &err);
+	unsetenv("MONKEY_TEST_PROBE_ERRNO");
+	assert_int_equal(r, -ENXIO);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "no such image"));
+	assert_false(tu_contains(notices, "falling back"));
+}
+
+/* Whoever names an image wants a container: no fallback, not even when
+ * the container backend is absent. */
+static void test_named_image_never_falls_back(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "docker");
+	o.image = "example/image:1";
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_true(monkey_executor_open(&o, &ex, &err) < 0);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "is not installed"));
+	assert_true(tu_contains(err.message, "--image"));
+	assert_false(tu_contains(notices, "falling back"));
+}
+
 static void test_no_fallback_turns_unavailability_into_an_error(void **s)
 {
 	(void)s;
@@ -200,7 +237,7 @@ static void test_no_fallback_turns_unavailability_into_an_error(void **s)
 	o.no_fallback = true;
 	struct monkey_executor *ex = NULL;
 	struct monkey_error err = {0};
-	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EHOSTDOWN);
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -ENODEV);
 	assert_null(ex);
 	assert_true(tu_contains(err.message, "test engine not reachable"));
 	assert_true(tu_contains(err.message, "--no-fallback"));
@@ -346,6 +383,9 @@ int main(void)
 	    cmocka_unit_test(test_missing_docker_says_docker_not_available),
 	    cmocka_unit_test(
 		test_no_fallback_turns_unavailability_into_an_error),
+	    cmocka_unit_test(
+		test_probe_failure_other_than_absence_never_falls_back),
+	    cmocka_unit_test(test_named_image_never_falls_back),
 	    cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
 	    cmocka_unit_test(test_refused_backend_is_never_papered_over),
 	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),

@@ -183,6 +183,10 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	add_bool(body, "NetworkDisabled", !req->network);
 	json_object *labels = json_object_new_object();
 	add_str(labels, DK_LABEL, h->instance_id ? h->instance_id : "unknown");
+	add_str(labels, DK_OWNER_BOOT, st->owner.boot_id);
+	add_str(labels, DK_OWNER_PIDNS, st->owner.pidns);
+	add_str(labels, DK_OWNER_PID, st->owner.pid);
+	add_str(labels, DK_OWNER_START, st->owner.start);
 	if (pooled)
 		add_str(labels, DK_POOL_LABEL, "1");
 	json_object_object_add(body, "Labels", labels);

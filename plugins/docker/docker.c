@@ -254,6 +254,11 @@ static int docker_p_init(const struct monkey_host *host,
 	st->api_timeout_ms = DK_DEFAULT_API_TIMEOUT_MS;
 	st->uid = getuid();
 	st->gid = getgid();
+	if (dk_owner_init(&st->owner) < 0)
+		host->log(host, MONKEY_LOG_DEBUG,
+			  "docker: this process's boot id, PID namespace or "
+			  "start time cannot be read: a later sweep will not "
+			  "remove containers it leaves");
 	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
 
 	int rc = parse_config(st, config_json, &image, &docker_host, &pull,
@@ -266,19 +271,12 @@ static int docker_p_init(const struct monkey_host *host,
 		image = DK_DEFAULT_IMAGE;
 	if (!docker_host)
 		docker_host = secure_getenv("DOCKER_HOST");
+	/* Only a command pulls (the probe never does). */
 	if (pull < 0) {
 		const char *p = secure_getenv("MONKEY_DOCKER_PULL");
-		/* A host that passes no configuration is only looking
-		 * (monkey sandbox list): it must not start a download. */
-		if (p && p[0]) {
-			pull = strcmp(p, "never") != 0;
-			st->no_pull_why =
-			    "pulling is turned off by MONKEY_DOCKER_PULL=never";
-		} else {
-			pull = config_json != NULL;
-			st->no_pull_why =
-			    "it is pulled when a command first needs it";
-		}
+		pull = !p || strcmp(p, "never") != 0;
+		st->no_pull_why =
+		    "pulling is turned off by MONKEY_DOCKER_PULL=never";
 	} else {
 		st->no_pull_why =
 		    "pulling is turned off by the configuration (pull: never)";
@@ -326,17 +324,31 @@ fail:
 	return rc;
 }
 
+/* Looks only: it neither sweeps nor pulls (monkey sandbox list and info
+ * probe too).  -ENODEV when no engine answers (the host may fall back);
+ * any other error when the engine answered but commands cannot run as
+ * configured.  A default image that is missing but will be pulled is a
+ * note, not an error. */
 static int docker_p_probe(void *state, struct monkey_error *err)
 {
 	struct dk_state *st = state;
 	int rc = dk_engine_connect(st, err);
 	if (rc < 0)
 		return rc;
-	dk_sweep_once(st);
 	if (!dk_image_valid(st->image))
 		return st->host->set_error(
 		    err, -EINVAL, "'%s' is not a valid image name", st->image);
-	return dk_image_ensure(st, st->image, -1, err);
+	rc = dk_image_present(st, st->image, err);
+	if (rc != -ENXIO)
+		return rc;
+	if (!st->pull_missing)
+		return dk_image_missing(st, st->image, err, "%s",
+					st->no_pull_why);
+	st->host->set_error(err, 0,
+			    "image %s is not present locally; it is pulled "
+			    "when a command first needs it",
+			    st->image);
+	return 0;
 }
 
 static int docker_p_exec(void *state, const struct monkey_exec_request *req,

@@ -24,6 +24,11 @@
  * configuration nor MONKEY_DOCKER_IMAGE names one. */
 #define DK_DEFAULT_IMAGE "debian:bookworm-slim"
 #define DK_LABEL "monkey.sandbox"
+/* The owner's identity, for the sweep (sweep.c). */
+#define DK_OWNER_BOOT "monkey.owner.boot-id"
+#define DK_OWNER_PIDNS "monkey.owner.pidns"
+#define DK_OWNER_PID "monkey.owner.pid"
+#define DK_OWNER_START "monkey.owner.start-time"
 /* Set on pooled containers (made ahead of their command). */
 #define DK_POOL_LABEL "monkey.pool"
 /* Where pooled containers see the launcher (a read-only bind). */
@@ -50,6 +55,15 @@
 /* Most prestarted containers one state keeps. */
 #define DK_POOL_MAX 64
 
+/* This process as the owner of containers: boot id, PID namespace inode,
+ * pid, start time (clock ticks since boot).  Empty when unknown. */
+struct dk_owner {
+	char boot_id[64];
+	char pidns[24];
+	char pid[24];
+	char start[24];
+};
+
 struct dk_state {
 	const struct monkey_host *host;
 	char *socket_path; /* unix socket of the engine */
@@ -61,6 +75,7 @@ struct dk_state {
 	int64_t api_timeout_ms;
 	uid_t uid;
 	gid_t gid;
+	struct dk_owner owner;
 
 	pthread_mutex_t lock; /* guards everything below */
 	CURL **idle;	      /* idle handles, each keeping its connection */
@@ -260,19 +275,30 @@ int dk_image_present(struct dk_state *st, const char *image,
  * stops it. */
 int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
 		  struct monkey_error *err);
+/* -ENXIO with a message that names the image, why it is missing
+ * (why_fmt) and how to get it. */
+int dk_image_missing(struct dk_state *st, const char *image,
+		     struct monkey_error *err, const char *why_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Present, or pulled when allowed.  The error names the image, says it is
- * not present locally and gives the engine's reason. */
+ * not present locally, gives the engine's reason and how to get it. */
 int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
 		    struct monkey_error *err);
 
 /* ---- sweep.c ---- */
 
-/* Remove containers labelled DK_LABEL whose owning process is gone;
- * failures are only logged. */
+/* Who this process is, for the owner labels; -1 when something could not
+ * be read (the labels then stay empty and no sweep removes by them). */
+int dk_owner_init(struct dk_owner *o);
+/* 1 when the owner the labels name is provably gone (another boot; or
+ * our PID namespace and its pid free or started at another time), 0 when
+ * it lives or cannot be judged (another PID namespace, unreadable,
+ * labels missing). */
+int dk_owner_gone(const struct dk_owner *self, const char *boot_id,
+		  const char *pidns, const char *pid, const char *start);
+/* Remove the containers labelled DK_LABEL whose owner is gone; failures
+ * are only logged. */
 void dk_sweep(struct dk_state *st);
-/* 1 when the process named by an instance id "<pid>-<starttime>" is alive
- * on this machine, 0 when it is gone, -1 when id is not of that form. */
-int dk_instance_alive(const char *instance_id);
 
 /* ---- run.c: one command ---- */
 
