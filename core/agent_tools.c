@@ -92,6 +92,11 @@ static void record_command(struct monkey_agent *a, const char *id,
 		json_object_object_add(o, "cancelled",
 				       json_object_new_boolean(r->cancelled));
 		json_object_object_add(
+		    o, "limitHit",
+		    monkey_result_limit(r)
+			? json_object_new_string(monkey_result_limit(r))
+			: NULL);
+		json_object_object_add(
 		    o, "stdout_bytes",
 		    json_object_new_int64((int64_t)r->out.total));
 		json_object_object_add(

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,6 +514,52 @@ static void set_result_error(struct monkey_result *res, int exit_code,
 	res->exit_code = exit_code;
 }
 
+/* The limits the command ran into: what the backend saw, and what the
+ * signal says whatever the backend (only the kernel's rlimits send
+ * SIGXFSZ and SIGXCPU to a command). */
+static void set_limits(struct monkey_result *res,
+		       const struct monkey_exec_result *br)
+{
+	res->limits_hit = br->limits_hit;
+	if (br->signal == SIGXFSZ)
+		res->limits_hit |= MONKEY_LIMIT_FILE_SIZE;
+	if (br->signal == SIGXCPU)
+		res->limits_hit |= MONKEY_LIMIT_CPU_TIME;
+	res->limits_unknown = br->limits_unknown & ~res->limits_hit;
+}
+
+const char *monkey_limit_name(uint32_t bit)
+{
+	switch (bit) {
+	case MONKEY_LIMIT_PIDS:
+		return "pids";
+	case MONKEY_LIMIT_FILE_SIZE:
+		return "file-size";
+	case MONKEY_LIMIT_CPU_TIME:
+		return "cpu-time";
+	case MONKEY_LIMIT_OPEN_FILES:
+		return "open-files";
+	}
+	return NULL;
+}
+
+const char *monkey_result_limit(const struct monkey_result *res)
+{
+	/* A kill by a limit ends the command; a refused fork or open only
+	 * breaks it. */
+	static const uint32_t order[] = {
+	    MONKEY_LIMIT_CPU_TIME, MONKEY_LIMIT_FILE_SIZE, MONKEY_LIMIT_PIDS,
+	    MONKEY_LIMIT_OPEN_FILES};
+	if (res->timed_out)
+		return "timeout";
+	if (res->oom_killed == MONKEY_YES)
+		return "memory";
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (res->limits_hit & order[i])
+			return monkey_limit_name(order[i]);
+	return NULL;
+}
+
 int monkey_executor_run(struct monkey_executor *ex,
 			const struct monkey_command *cmd,
 			struct monkey_result *res, struct monkey_error *err)
@@ -591,6 +638,7 @@ int monkey_executor_run(struct monkey_executor *ex,
 	res->timed_out = br.timed_out != 0;
 	res->cancelled = br.cancelled != 0;
 	res->oom_killed = br.oom_killed;
+	set_limits(res, &br);
 	if (res->timed_out)
 		res->exit_code = MONKEY_EXIT_TIMEOUT;
 	else if (res->cancelled)

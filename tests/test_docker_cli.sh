@@ -121,6 +121,49 @@ else
 	not_ok "a missing image exits 125 (rc=$rc: $(cat "$WS/err"))"
 fi
 
+# ---- every limit that ends or breaks a command says so ----
+
+mexec --pids 4 -- sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait' \
+	>/dev/null 2>"$WS/err"
+if grep -q 'sh hit the process limit (--pids 4); raise it with --pids N' "$WS/err"; then
+	ok "forks refused at --pids are reported with the option that raises it"
+else
+	not_ok "forks refused at --pids are reported: $(cat "$WS/err")"
+fi
+out=$(mexec --json --pids 4 -- sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait' 2>/dev/null)
+case $out in
+*'"limitHit":"pids"'*'"limitsUnknown":[]'*) ok "--json names the pids limit (limitHit)" ;;
+*) not_ok "--json names the pids limit: $out" ;;
+esac
+out=$(mexec --json --pids 4 -- true 2>/dev/null)
+case $out in
+*'"limitHit":null,"limitsHit":[],"limitsUnknown":[]'*) ok "--json: no limit hit, none unknown" ;;
+*) not_ok "--json: no limit hit, none unknown: $out" ;;
+esac
+
+mexec --cpu-time 1 --cpus 1 -- sh -c 'while :; do :; done' >/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 137 ] && grep -q 'sh hit the CPU-time limit (--cpu-time 1)' "$WS/err"; then
+	ok "a kill at --cpu-time in a container is reported (exit 137)"
+else
+	not_ok "a kill at --cpu-time in a container is reported (rc=$rc: $(cat "$WS/err"))"
+fi
+
+"$MONKEY" exec --sandbox spawn --no-fallback --file-size 4096 -- \
+	dd if=/dev/zero of="$WS/big" bs=1000 count=100 >/dev/null 2>"$WS/err"
+rc=$?
+if [ "$rc" = 153 ] && grep -q 'dd hit the file-size limit (--file-size 4096); raise it with --file-size BYTES' "$WS/err"; then
+	ok "spawn: SIGXFSZ is reported as the file-size limit"
+else
+	not_ok "spawn: SIGXFSZ is reported as the file-size limit (rc=$rc: $(cat "$WS/err"))"
+fi
+out=$("$MONKEY" exec --json --sandbox spawn --no-fallback --cpu-time 1 -- sh -c 'while :; do :; done' 2>/dev/null)
+case $out in
+*'"limitHit":"cpu-time"'*) ok "spawn: --json names the CPU-time limit" ;;
+*) not_ok "spawn: --json names the CPU-time limit: $out" ;;
+esac
+rm -f "$WS/big"
+
 # ---- an image that is not there: an error, never the host ----
 
 # A typo'd image whose pull fails (a registry on a closed loopback port:

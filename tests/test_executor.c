@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -229,6 +230,68 @@ static void test_named_image_never_falls_back(void **s)
 	assert_false(tu_contains(notices, "falling back"));
 }
 
+/* Run argv under spawn with opts adjusted by the caller; fills res. */
+static void run_spawn(struct monkey_exec_options *o, const char *const *argv,
+		      struct monkey_result *res)
+{
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	o->sandbox = "spawn";
+	o->no_fallback = true;
+	if (monkey_executor_open(o, &ex, &err) < 0)
+		fail_msg("open: %s", err.message);
+	free(run_capture(ex, argv, res));
+	monkey_executor_close(ex);
+}
+
+/* Whatever the backend reports, SIGXFSZ and SIGXCPU name their limit. */
+static void test_file_size_and_cpu_time_limits_are_named(void **s)
+{
+	(void)s;
+#ifndef HAVE_BACKEND_SPAWN
+	skip(); /* this build has no spawn backend */
+#endif
+	char ws[] = "/tmp/monkey-limits-XXXXXX";
+	assert_non_null(mkdtemp(ws));
+	struct monkey_exec_options o;
+	struct monkey_result res;
+	const char *big[] = {"dd",	"if=/dev/zero", "of=big",
+			     "bs=1000", "count=100",	NULL};
+	opts_init(&o, NULL);
+	o.workspace = ws;
+	o.file_size_bytes = 4096;
+	run_spawn(&o, big, &res);
+	assert_int_equal(res.signal, SIGXFSZ);
+	assert_true(res.limits_hit & MONKEY_LIMIT_FILE_SIZE);
+	assert_string_equal(monkey_result_limit(&res), "file-size");
+	monkey_result_free(&res);
+
+	const char *spin[] = {"sh", "-c", "while :; do :; done", NULL};
+	opts_init(&o, NULL);
+	o.workspace = ws;
+	o.cpu_time_s = 1;
+	run_spawn(&o, spin, &res);
+	assert_true(res.signal == SIGXCPU || res.signal == SIGKILL);
+	assert_true(res.limits_hit & MONKEY_LIMIT_CPU_TIME);
+	assert_string_equal(monkey_result_limit(&res), "cpu-time");
+	assert_false(res.timed_out);
+	monkey_result_free(&res);
+
+	const char *fine[] = {"true", NULL};
+	opts_init(&o, NULL);
+	o.workspace = ws;
+	o.cpu_time_s = 5;
+	o.file_size_bytes = 4096;
+	run_spawn(&o, fine, &res);
+	assert_int_equal(res.limits_hit, 0);
+	assert_null(monkey_result_limit(&res));
+	monkey_result_free(&res);
+	char big_path[64];
+	snprintf(big_path, sizeof(big_path), "%s/big", ws);
+	unlink(big_path);
+	rmdir(ws);
+}
+
 static void test_no_fallback_turns_unavailability_into_an_error(void **s)
 {
 	(void)s;
@@ -386,6 +449,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_probe_failure_other_than_absence_never_falls_back),
 	    cmocka_unit_test(test_named_image_never_falls_back),
+	    cmocka_unit_test(test_file_size_and_cpu_time_limits_are_named),
 	    cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
 	    cmocka_unit_test(test_refused_backend_is_never_papered_over),
 	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),
