@@ -38,6 +38,7 @@ enum {
 	OPT_BACKEND_DIR,
 	OPT_MAX_OUTPUT,
 	OPT_POOL,
+	OPT_WRITABLE_GIT,
 };
 
 static const struct option shared[] = {
@@ -64,6 +65,7 @@ static const struct option shared[] = {
     {"backend-dir", required_argument, NULL, OPT_BACKEND_DIR},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"pool", required_argument, NULL, OPT_POOL},
+    {"writable-git", no_argument, NULL, OPT_WRITABLE_GIT},
 };
 
 const char monkey_cli_sandbox_help[] =
@@ -96,6 +98,8 @@ const char monkey_cli_sandbox_help[] =
     "  --user UID:GID      user to run as (container backends)\n"
     "  --max-output BYTES  output kept in memory per stream (1048576)\n"
     "  --pool K            prestarted sandboxes (backends that pool)\n"
+    "  --writable-git      let commands in containers write the\n"
+    "                      workspace's .git (read-only by default)\n"
     "\n"
     "Only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ,\n"
     "TMPDIR and colour settings reach the command from monkey's environment;\n"
@@ -311,6 +315,9 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 	case OPT_USER:
 		o->user = arg;
 		o->explicit_set |= MONKEY_OPT_USER;
+		return 1;
+	case OPT_WRITABLE_GIT:
+		o->writable_git = true;
 		return 1;
 	}
 	return 0;

@@ -52,6 +52,7 @@ struct monkey_executor {
 	bool network, read_only;
 	size_t max_output;
 	int pool;
+	bool writable_git;
 
 	/* Self-pipe for monkey_executor_cancel(). */
 	int cancel_pipe[2];
@@ -153,6 +154,8 @@ static struct json_object *config_json(struct monkey_executor *ex)
 			       json_object_new_boolean(ex->network));
 	json_object_object_add(o, "readOnly",
 			       json_object_new_boolean(ex->read_only));
+	json_object_object_add(o, "writableGit",
+			       json_object_new_boolean(ex->writable_git));
 	if (ex->user)
 		json_object_object_add(o, "user",
 				       json_object_new_string(ex->user));
@@ -442,6 +445,7 @@ static int resolve_options(struct monkey_executor *ex,
 	ex->read_only = o->read_only;
 	ex->max_output = o->max_output;
 	ex->pool = o->pool;
+	ex->writable_git = o->writable_git;
 	return 0;
 }
 

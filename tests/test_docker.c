@@ -228,6 +228,126 @@ static void test_workspace_has_its_host_path_and_is_the_workdir(void **s)
 	dt_run_free(&r);
 }
 
+/* Write path with text (creating it). */
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void rm_tree(const char *path)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Git on the host runs what .git/config and hooks say (core.fsmonitor):
+ * a command in a container cannot change them unless --writable-git. */
+static void test_git_is_read_only_unless_writable_git(void **s)
+{
+	(void)s;
+	char git[300], config[320];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	snprintf(config, sizeof(config), "%s/config", git);
+	assert_int_equal(mkdir(git, 0777), 0);
+	chmod(git, 0777);
+	put_file(config, "[core]\n");
+	chmod(config, 0666);
+	const char *argv[] = {
+	    "sh", "-c",
+	    "echo '\tfsmonitor = evil' >> .git/config 2>/dev/null && echo "
+	    "wrote; mkdir .git/hooks 2>/dev/null && echo hooks; mv .git g2 "
+	    "2>/dev/null && echo moved; echo done",
+	    NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0}, w = {0};
+	dt_request(&req, argv);
+	dt_exec(NULL, &req, &r);
+	char after[4096];
+	snprintf(after, sizeof(after), "%s", read_text(config));
+
+	void *st = NULL;
+	struct monkey_error err = {0};
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg),
+		 "{\"image\":\"%s\",\"pull\":\"never\",\"writableGit\":true}",
+		 dt_image);
+	assert_int_equal(dt_init(cfg, &st, &err), 0);
+	dt_exec(st, &req, &w);
+	dt_backend->fini(st);
+	/* It wrote the config, then moved .git away. */
+	char moved[320], moved_config[340], writable[4096];
+	snprintf(moved, sizeof(moved), "%s/g2", dt_workspace);
+	snprintf(moved_config, sizeof(moved_config), "%s/config", moved);
+	snprintf(writable, sizeof(writable), "%s", read_text(moved_config));
+	rm_tree(moved);
+	rm_tree(git);
+
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
+	assert_string_equal(after, "[core]\n");
+	assert_ran_ok(&w);
+	assert_out(&w, "wrote\nhooks\nmoved\ndone\n");
+	assert_string_equal(writable, "[core]\n\tfsmonitor = evil\n");
+	dt_run_free(&r);
+	dt_run_free(&w);
+}
+
+/* A git worktree's .git is a file: read-only too. */
+static void test_git_file_of_a_worktree_is_read_only(void **s)
+{
+	(void)s;
+	char git[300];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	put_file(git, "gitdir: /elsewhere/.git/worktrees/w\n");
+	chmod(git, 0666);
+	struct dt_run r;
+	dt_sh("echo x >> .git 2>/dev/null && echo wrote; cat .git", &r);
+	char after[4096];
+	snprintf(after, sizeof(after), "%s", read_text(git));
+	unlink(git);
+	assert_ran_ok(&r);
+	assert_out(&r, "gitdir: /elsewhere/.git/worktrees/w\n");
+	assert_string_equal(after, "gitdir: /elsewhere/.git/worktrees/w\n");
+	dt_run_free(&r);
+}
+
+/* A .git that is a symlink is left alone, never followed: pointing it at
+ * a host directory must not mount that directory into the container. */
+static void test_git_symlink_is_not_followed(void **s)
+{
+	(void)s;
+	char git[300], secret[300], marker[330];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	snprintf(secret, sizeof(secret), "%s-secret", dt_workspace);
+	snprintf(marker, sizeof(marker), "%s/host-only", secret);
+	assert_int_equal(mkdir(secret, 0755), 0);
+	put_file(marker, "host secret\n");
+	assert_int_equal(symlink(secret, git), 0);
+	struct dt_run r;
+	dt_sh("cat .git/host-only 2>/dev/null; echo done", &r);
+	unlink(git);
+	unlink(marker);
+	rmdir(secret);
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
+	dt_run_free(&r);
+}
+
 static void test_mounts_are_read_only_or_writable_as_asked(void **s)
 {
 	(void)s;
@@ -861,6 +981,9 @@ int main(void)
 	    T(test_root_is_read_only_with_writable_exec_tmp),
 	    T(test_root_is_writable_without_read_only),
 	    T(test_workspace_has_its_host_path_and_is_the_workdir),
+	    T(test_git_is_read_only_unless_writable_git),
+	    T(test_git_file_of_a_worktree_is_read_only),
+	    T(test_git_symlink_is_not_followed),
 	    T(test_mounts_are_read_only_or_writable_as_asked),
 	    T(test_runs_as_invoking_user_by_default),
 	    T(test_runs_as_the_given_user),

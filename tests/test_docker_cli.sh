@@ -121,6 +121,23 @@ else
 	not_ok "a missing image exits 125 (rc=$rc: $(cat "$WS/err"))"
 fi
 
+# ---- the workspace's .git is read-only unless --writable-git ----
+
+mkdir "$WS/.git" && echo '[core]' >"$WS/.git/config"
+mexec -- sh -c 'echo "	fsmonitor = x" >> .git/config' >/dev/null 2>&1
+ro_rc=$?
+ro_after=$(cat "$WS/.git/config")
+mexec --writable-git -- sh -c 'echo "	fsmonitor = x" >> .git/config' >/dev/null 2>"$WS/err"
+rw_rc=$?
+rw_after=$(cat "$WS/.git/config")
+rm -rf "$WS/.git"
+if [ "$ro_rc" != 0 ] && [ "$ro_after" = '[core]' ] && [ "$rw_rc" = 0 ] &&
+	[ "$rw_after" = "$(printf '[core]\n\tfsmonitor = x')" ]; then
+	ok ".git is read-only in the container; --writable-git makes it writable"
+else
+	not_ok ".git read-only (ro=$ro_rc rw=$rw_rc after=$rw_after: $(cat "$WS/err"))"
+fi
+
 # ---- every limit that ends or breaks a command says so ----
 
 mexec --pids 4 -- sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait' \

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -475,6 +476,95 @@ test_stdout_before_the_ready_line_never_runs_a_command_twice(void **s)
 	unlink(copy);
 }
 
+static size_t put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+static size_t put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	return 4 + put_be32(p + 4, (uint32_t)v);
+}
+
+static size_t put_s(unsigned char *p, const char *s)
+{
+	size_t l = strlen(s);
+	put_be32(p, (uint32_t)l);
+	memcpy(p + 4, s, l);
+	return 4 + l;
+}
+
+/* The launcher refuses to run the command when the path it is to guard
+ * (the workspace's .git) is not a read-only mount of the inode monkey
+ * looked at: an engine that mounted something swapped in meanwhile. */
+static void test_launcher_refuses_a_git_that_is_not_the_guarded_mount(void **s)
+{
+	(void)s;
+	const char *launcher = dt_built_launcher();
+	if (!launcher)
+		skip(); /* this build has no monkey-launch */
+	char dir[] = "/tmp/monkey-dt-guard-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct stat sb;
+	assert_int_equal(stat(dir, &sb), 0);
+	unsigned char hdr[1024], *p = hdr;
+	memcpy(p, "MKL3", 4);
+	p += 4;
+	p += put_be32(p, 0);
+	p += put_s(p, "n0nce");
+	p += put_s(p, "");
+	p += put_be32(p, 1); /* a writable directory, though the right one */
+	p += put_s(p, dir);
+	p += put_be64(p, (uint64_t)sb.st_dev);
+	p += put_be64(p, (uint64_t)sb.st_ino);
+	p += put_be32(p, 2);
+	p += put_s(p, "touch");
+	char ran[300];
+	snprintf(ran, sizeof(ran), "%s/ran", dir);
+	p += put_s(p, ran);
+	p += put_be64(p, 0);
+	int in[2], err[2];
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(err), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(err[1], 2);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		close(in[1]);
+		close(err[0]);
+		execl(launcher, "monkey-launch", (char *)NULL);
+		_exit(99);
+	}
+	close(in[0]);
+	close(err[1]);
+	assert_int_equal(write(in[1], hdr, (size_t)(p - hdr)), p - hdr);
+	char out[4096] = "";
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(out) - 1 &&
+	       (r = read(err[0], out + n, sizeof(out) - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(in[1]);
+	close(err[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	int touched = access(ran, F_OK) == 0;
+	unlink(ran);
+	rmdir(dir);
+	assert_false(touched);
+	assert_contains(out, "\036monkey-launch:n0nce:fail:");
+	assert_contains(out, "is not the read-only mount monkey set up");
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 125);
+}
+
 /* Deletion may trail the answer, but never the backend's fini. */
 static void test_fini_returns_only_when_every_container_is_gone(void **s)
 {
@@ -845,6 +935,7 @@ int main(void)
 	    T(test_exec_without_probe_connects_by_itself),
 	    T(test_launcher_the_engine_cannot_run_falls_back_to_direct),
 	    T(test_stdout_before_the_ready_line_never_runs_a_command_twice),
+	    T(test_launcher_refuses_a_git_that_is_not_the_guarded_mount),
 	    T(test_fini_returns_only_when_every_container_is_gone),
 	    T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
 	    T(test_sweep_removes_only_provably_orphaned_containers),

@@ -84,6 +84,10 @@ struct monkey_exec_options {
 	uint32_t explicit_set; /* enum monkey_option_bit */
 	monkey_notify_fn notify;
 	void *notify_ctx;
+	/* Leave the workspace's .git writable in containers (by default the
+	 * container backends mount it read-only: git on the host runs what
+	 * .git/config and hooks say). */
+	bool writable_git;
 };
 
 void monkey_exec_options_init(struct monkey_exec_options *opts);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -109,6 +110,37 @@ char *dk_container_workdir(const struct monkey_exec_request *req)
 	while (l > 1 && out[l - 1] == '/')
 		out[--l] = '\0';
 	return out;
+}
+
+int dk_git_protected(struct dk_state *st, const struct monkey_exec_request *req,
+		     struct dk_git *g)
+{
+	struct stat sb;
+	memset(g, 0, sizeof(*g));
+	if (st->writable_git || !req->workspace)
+		return 0;
+	size_t l = strlen(req->workspace);
+	while (l > 1 && req->workspace[l - 1] == '/')
+		l--;
+	if (asprintf(&g->path, "%.*s/.git", (int)l,
+		     l == 1 ? "" : req->workspace) < 0) {
+		g->path = NULL;
+		return 0;
+	}
+	/* A --mount onto it already decides what is there. */
+	for (size_t i = 0; i < req->n_mounts; i++)
+		if (!strcmp(req->mounts[i].target, g->path))
+			goto none;
+	if (lstat(g->path, &sb) < 0 ||
+	    (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
+		goto none;
+	g->dev = (uint64_t)sb.st_dev;
+	g->ino = (uint64_t)sb.st_ino;
+	return 1;
+none:
+	free(g->path);
+	g->path = NULL;
+	return 0;
 }
 
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
@@ -238,6 +270,15 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	for (size_t i = 0; i < req->n_mounts; i++)
 		add_bind(mounts, req->mounts[i].source, req->mounts[i].target,
 			 req->mounts[i].read_only);
+	/* Git runs hooks and config from .git on the host (core.fsmonitor,
+	 * hooks/): a command must not plant them.  The launcher checks at
+	 * the command's start that the mount is this very .git, read-only
+	 * (it could have been swapped for a symlink between the lstat and
+	 * the engine's mount). */
+	struct dk_git git;
+	if (dk_git_protected(st, req, &git))
+		add_bind(mounts, git.path, git.path, 1);
+	free(git.path);
 	if (launcher)
 		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
 	json_object_object_add(hc, "Mounts", mounts);

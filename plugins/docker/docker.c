@@ -196,6 +196,9 @@ static int parse_config(struct dk_state *st, const char *config_json,
 			    DK_POOL_MAX, (long long)k);
 		st->pool_size = k > 0 ? (int)k : 0;
 	}
+	if (json_object_object_get_ex(o, "writableGit", &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		st->writable_git = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "api_timeout_ms", &v) &&
 	    json_object_is_type(v, json_type_int) &&
 	    json_object_get_int64(v) > 0)
@@ -211,6 +214,7 @@ static void state_free(struct dk_state *st)
 	free(st->ready);
 	free(st->pool_key);
 	free(st->pool_image);
+	free(st->pool_git);
 	free(st->launcher);
 	pthread_cond_destroy(&st->pool_cond);
 	pthread_mutex_destroy(&st->pool_lock);

@@ -71,6 +71,8 @@ struct dk_state {
 	char
 	    *config_error; /* set when DOCKER_HOST is unusable: probe says it */
 	int pull_missing;  /* pull images that are not present locally */
+	/* --writable-git: the workspace's .git is not mounted read-only. */
+	int writable_git;
 	const char *no_pull_why; /* when not: what turned pulling off */
 	int64_t api_timeout_ms;
 	uid_t uid;
@@ -105,6 +107,7 @@ struct dk_state {
 	pthread_cond_t pool_cond;
 	char *pool_key;		   /* create body of the pooled containers */
 	char *pool_image;	   /* their image */
+	char *pool_git;		   /* the .git they mount read-only, or NULL */
 	unsigned pool_gen;	   /* grows when the key changes */
 	struct dk_sandbox **ready; /* started, waiting for a command */
 	size_t n_ready;
@@ -124,6 +127,8 @@ struct dk_sandbox {
 	int has_stdin;
 	/* It runs the launcher and the engine removes it when it ends. */
 	int auto_remove;
+	/* The .git it mounted read-only (device, inode) when it started. */
+	uint64_t git_dev, git_ino;
 	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
 	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
 	time_t wall_begin;
@@ -226,6 +231,19 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 /* The working directory inside the container for req's host workdir;
  * NULL when it is not inside the workspace.  Caller frees. */
 char *dk_container_workdir(const struct monkey_exec_request *req);
+
+/* The workspace's .git that containers get read-only (unless
+ * --writable-git): a real directory, or a regular file as in a git
+ * worktree, never a symlink (lstat: a .git pointing at /etc must not
+ * become a mount of the host's /etc).  Fills path (caller frees) and the
+ * identity the launcher checks inside the container; 0 when there is
+ * none to protect. */
+struct dk_git {
+	char *path;
+	uint64_t dev, ino;
+};
+int dk_git_protected(struct dk_state *st, const struct monkey_exec_request *req,
+		     struct dk_git *g);
 
 /* The create body for req (hardening included).  Caller frees.  With a
  * launcher (host path of monkey-launch) it is the body of a container

@@ -208,13 +208,23 @@ static size_t put_str(unsigned char *p, const char *s)
 	return 4 + l;
 }
 
+static size_t put_u64(unsigned char *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)(v >> 32));
+	put_u32(p + 4, (uint32_t)v);
+	return 8;
+}
+
 /* The launcher's header followed by the command's stdin data, whose
- * length the header carries: the stream stays open after it. */
+ * length the header carries: the stream stays open after it.  git, when
+ * it has a path, is the read-only .git the launcher checks first. */
 static unsigned char *build_input(const struct monkey_exec_request *req,
 				  const char *nonce, const char *wd,
-				  size_t *len)
+				  const struct dk_git *git, size_t *len)
 {
-	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4 + 8;
+	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4 + 4 + 8;
+	if (git->path)
+		n += 4 + strlen(git->path) + 16;
 	uint32_t argc = 0;
 	for (const char *const *a = req->argv; *a; a++, argc++)
 		n += 4 + strlen(*a);
@@ -228,11 +238,16 @@ static unsigned char *build_input(const struct monkey_exec_request *req,
 	p += put_u32(p, req->has_stdin ? 1 : 0);
 	p += put_str(p, nonce);
 	p += put_str(p, wd);
+	p += put_u32(p, git->path ? 1 : 0);
+	if (git->path) {
+		p += put_str(p, git->path);
+		p += put_u64(p, git->dev);
+		p += put_u64(p, git->ino);
+	}
 	p += put_u32(p, argc);
 	for (const char *const *a = req->argv; *a; a++)
 		p += put_str(p, *a);
-	p += put_u32(p, (uint32_t)((uint64_t)in >> 32));
-	p += put_u32(p, (uint32_t)in);
+	p += put_u64(p, (uint64_t)in);
 	if (in)
 		memcpy(p, req->stdin_data, in);
 	*len = n + in;
@@ -361,8 +376,11 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	char nonce[33];
 	size_t len = 0;
 	unsigned char *input = NULL;
+	struct dk_git git;
+	dk_git_protected(st, req, &git);
 	if (make_nonce(nonce) < 0 ||
-	    !(input = build_input(req, nonce, wd ? wd : "", &len))) {
+	    !(input = build_input(req, nonce, wd ? wd : "", &git, &len))) {
+		free(git.path);
 		dk_sandbox_destroy(sb, 0);
 		return st->host->set_error(err, -ENOMEM,
 					   "preparing the command failed");
@@ -385,6 +403,7 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				result, err);
 	free(input);
+	free(git.path);
 	flush_held(&f);
 	rc = apply_records(st, sb, &f, rc, result, err);
 	/* Create, attach and start times are in the sandbox's own log line

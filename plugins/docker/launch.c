@@ -15,9 +15,13 @@
  * Built static (the image may hold nothing but the user's files) and
  * bind-mounted read-only into the containers by the docker backend.
  *
- * Header on stdin, integers as 32-bit big-endian:
- *   "MKL3" flags nonce-len nonce workdir-len workdir argc {len arg}*argc
- *   stdin-len-high stdin-len-low
+ * Header on stdin, integers as 32-bit big-endian (64-bit ones as two):
+ *   "MKL3" flags nonce-len nonce workdir-len workdir
+ *   nguard {path-len path dev64 ino64}*nguard argc {len arg}*argc stdin-len64
+ * Each guard is a path that must be a read-only mount of that very inode
+ * (the workspace's .git, which monkey looked at without following
+ * symlinks; the engine mounted whatever the path named later): otherwise
+ * the command does not run.
  * flags bit 0: the command has stdin, the stdin-len bytes that follow the
  * header (else /dev/null); the launcher copies them to the command through
  * a pipe.  It reads its own stdin on: end of file there is the host gone.
@@ -52,6 +56,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -449,11 +454,61 @@ static struct feed *the_feed;
 
 static void drain_on_fail(void) { drain_stdin(the_feed); }
 
-/* The command header (after the magic); exits on a malformed one. */
+static int read_u64(uint64_t *v)
+{
+	uint32_t hi, lo;
+	if (read_u32(&hi) < 0 || read_u32(&lo) < 0)
+		return -1;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+/* path must be a read-only mount of inode (dev, ino); exits with a
+ * failure record when it is not. */
+static void check_guard(const char *path, uint64_t dev, uint64_t ino)
+{
+	struct stat sb;
+	struct statvfs vfs;
+	char msg[4096];
+	if (lstat(path, &sb) < 0 || (uint64_t)sb.st_dev != dev ||
+	    (uint64_t)sb.st_ino != ino || statvfs(path, &vfs) < 0 ||
+	    !(vfs.f_flag & ST_RDONLY)) {
+		snprintf(msg, sizeof(msg),
+			 "%s is not the read-only mount monkey set up (it was "
+			 "replaced while the container started); the command "
+			 "did not run",
+			 path);
+		fail(EIO, "guard", msg);
+	}
+}
+
+/* The guards of the header, checked once the command's stdin can be
+ * drained (a failure record must not be cut off by unread input). */
+struct guard {
+	char *path;
+	uint64_t dev, ino;
+};
+static struct guard guards[16];
+static uint32_t n_guards;
+
+static void read_guards(size_t *total)
+{
+	if (read_u32(&n_guards) < 0 || n_guards > 16)
+		fail(EPROTO, "header", "malformed command header");
+	for (uint32_t i = 0; i < n_guards; i++) {
+		guards[i].path = read_str(total);
+		if (!guards[i].path || read_u64(&guards[i].dev) < 0 ||
+		    read_u64(&guards[i].ino) < 0)
+			fail(EPROTO, "header", "malformed command header");
+	}
+}
+
+/* The command header (after the magic); exits on a malformed one or a
+ * failed guard. */
 static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
 {
 	size_t total = 0;
-	uint32_t argc, hi, lo;
+	uint32_t argc;
 	if (read_u32(flags) < 0)
 		exit(125);
 	char *n = read_str(&total);
@@ -462,7 +517,10 @@ static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
 	snprintf(nonce, sizeof(nonce), "%s", n);
 	free(n);
 	*wd = read_str(&total);
-	if (!*wd || read_u32(&argc) < 0 || argc == 0 || argc > MAX_TOTAL / 4)
+	if (!*wd)
+		fail(EPROTO, "header", "malformed command header");
+	read_guards(&total);
+	if (read_u32(&argc) < 0 || argc == 0 || argc > MAX_TOTAL / 4)
 		fail(EPROTO, "header", "malformed command header");
 	char **argv = calloc((size_t)argc + 1, sizeof(*argv));
 	if (!argv)
@@ -470,10 +528,8 @@ static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
 	for (uint32_t i = 0; i < argc; i++)
 		if (!(argv[i] = read_str(&total)))
 			fail(EPROTO, "header", "malformed command header");
-	if (read_u32(&hi) < 0 || read_u32(&lo) < 0 ||
-	    (!(*flags & 1) && (hi || lo)))
+	if (read_u64(stdin_len) < 0 || (!(*flags & 1) && *stdin_len))
 		fail(EPROTO, "header", "malformed command header");
-	*stdin_len = (uint64_t)hi << 32 | lo;
 	return argv;
 }
 
@@ -580,6 +636,8 @@ int main(void)
 	f->left = stdin_len;
 	the_feed = f;
 	before_fail = drain_on_fail;
+	for (uint32_t i = 0; i < n_guards; i++)
+		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
 
 	if (wd[0] && chdir(wd) < 0) {
 		snprintf(msg, sizeof(msg), "chdir to cwd (\"%s\"): %s", wd,
