@@ -320,6 +320,11 @@ static long api(const char *method, const char *path, const char *json,
 	return status;
 }
 
+long dt_api(const char *method, const char *path, const char *json, char **body)
+{
+	return api(method, path, json, body);
+}
+
 /* Ids of the containers labelled monkey.sandbox=value (NULL: any);
  * a JSON array the caller puts, or NULL. */
 static json_object *list_labelled(const char *value)

@@ -91,6 +91,10 @@ int dt_container_exists(const char *id);
 void dt_remove_container(const char *id);
 /* Remove every container labelled monkey.sandbox=value. */
 void dt_remove_labelled(const char *value);
+/* One engine API call from the test side: the HTTP status (-1 when no
+ * answer) and the body in *body (caller frees; may be NULL). */
+long dt_api(const char *method, const char *path, const char *json,
+	    char **body);
 /* The socket path the tests talk to. */
 const char *dt_socket(void);
 

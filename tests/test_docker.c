@@ -160,6 +160,98 @@ static void test_only_loopback_interface_exists(void **s)
 	dt_run_free(&r);
 }
 
+/* The peer's address on the test network, from its inspect answer. */
+static void peer_address(const char *id, const char *net, char *ip, size_t n)
+{
+	char path[256], *body = NULL;
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	assert_int_equal(dt_api("GET", path, NULL, &body), 200);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	json_object *ns = NULL, *nets = NULL, *ep = NULL, *addr = NULL;
+	assert_true(json_object_object_get_ex(o, "NetworkSettings", &ns) &&
+		    json_object_object_get_ex(ns, "Networks", &nets) &&
+		    json_object_object_get_ex(nets, net, &ep) &&
+		    json_object_object_get_ex(ep, "IPAddress", &addr));
+	snprintf(ip, n, "%s", json_object_get_string(addr));
+	json_object_put(o);
+	assert_true(ip[0] != '\0');
+}
+
+/* Network isolation seen from inside, not from the engine's settings:
+ * CI's engine has no bridge, so there a networked container would see
+ * only lo too.  The test makes a network of its own with no route out
+ * (Internal: nothing leaves the machine) and a peer on it that answers
+ * "pong", and tells the backend to attach --network there.  A command
+ * with the network reaches the peer (the positive control); one without
+ * has only lo and cannot. */
+static void test_network_isolation_is_seen_from_inside(void **s)
+{
+	(void)s;
+	char net[64], json[1024], path[256], ip[64], script[512];
+	char *body = NULL;
+	snprintf(net, sizeof(net), "monkey-dt-net-%d", (int)getpid());
+	snprintf(json, sizeof(json),
+		 "{\"Name\":\"%s\",\"Internal\":true,\"CheckDuplicate\":true}",
+		 net);
+	assert_int_equal(dt_api("POST", "/networks/create", json, NULL), 201);
+	snprintf(json, sizeof(json),
+		 "{\"Image\":\"%s\",\"Cmd\":[\"sh\",\"-c\",\"while :; do "
+		 "echo pong | nc -l -p 7; done\"],\"HostConfig\":{"
+		 "\"NetworkMode\":\"%s\",\"Ulimits\":[{\"Name\":\"nofile\","
+		 "\"Soft\":1024,\"Hard\":1024},{\"Name\":\"nproc\",\"Soft\":"
+		 "4096,\"Hard\":4096}]},\"NetworkingConfig\":{"
+		 "\"EndpointsConfig\":{\"%s\":{}}}}",
+		 dt_image, net, net);
+	assert_int_equal(dt_api("POST", "/containers/create", json, &body),
+			 201);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	json_object *idv = NULL;
+	assert_true(json_object_object_get_ex(o, "Id", &idv));
+	char peer[128];
+	snprintf(peer, sizeof(peer), "%s", json_object_get_string(idv));
+	json_object_put(o);
+	snprintf(path, sizeof(path), "/containers/%s/start", peer);
+	long started = dt_api("POST", path, NULL, NULL);
+	if (started == 204)
+		peer_address(peer, net, ip, sizeof(ip));
+
+	void *st = NULL;
+	struct monkey_error err = {0};
+	snprintf(json, sizeof(json),
+		 "{\"image\":\"%s\",\"pull\":\"never\",\"docker_network\":"
+		 "\"%s\"}",
+		 dt_image, net);
+	assert_int_equal(dt_init(json, &st, &err), 0);
+	snprintf(script, sizeof(script),
+		 "ls /sys/class/net | grep -qvx lo && echo has-interface; "
+		 "for i in 1 2 3 4 5 6; do nc -w 2 %s 7 </dev/null && exit 0; "
+		 "sleep 0.5; done; echo unreachable",
+		 started == 204 ? ip : "192.0.2.1");
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request req;
+	struct dt_run on = {0}, off = {0};
+	dt_request(&req, argv);
+	req.network = 1;
+	dt_exec(st, &req, &on);
+	req.network = 0;
+	dt_exec(st, &req, &off);
+	dt_backend->fini(st);
+	snprintf(path, sizeof(path), "/containers/%s?force=1", peer);
+	dt_api("DELETE", path, NULL, NULL);
+	snprintf(path, sizeof(path), "/networks/%s", net);
+	dt_api("DELETE", path, NULL, NULL);
+
+	assert_int_equal(started, 204);
+	assert_ran_ok(&on);
+	assert_out(&on, "has-interface\npong\n");
+	assert_ran_ok(&off);
+	assert_out(&off, "unreachable\n");
+	dt_run_free(&on);
+	dt_run_free(&off);
+}
+
 static void test_root_is_read_only_with_writable_exec_tmp(void **s)
 {
 	(void)s;
@@ -978,6 +1070,7 @@ int main(void)
 	    T(test_cpu_quota_is_half_a_cpu),
 	    T(test_ulimits_are_set_explicitly),
 	    T(test_only_loopback_interface_exists),
+	    T(test_network_isolation_is_seen_from_inside),
 	    T(test_root_is_read_only_with_writable_exec_tmp),
 	    T(test_root_is_writable_without_read_only),
 	    T(test_workspace_has_its_host_path_and_is_the_workdir),

@@ -230,7 +230,10 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	json_object *sec = json_object_new_array();
 	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
 	json_object_object_add(hc, "SecurityOpt", sec);
-	add_str(hc, "NetworkMode", req->network ? "default" : "none");
+	add_str(hc, "NetworkMode",
+		!req->network ? "none"
+		: st->network ? st->network
+			      : "default");
 	if (req->memory_bytes) {
 		add_i64(hc, "Memory", (int64_t)req->memory_bytes);
 		/* Swap equal to memory: no swap on top of the limit. */

@@ -141,8 +141,9 @@ void dk_remove_later(struct dk_state *st, const char *id)
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
-			const char **image, const char **docker_host, int *pull,
-			json_object **root, struct monkey_error *err)
+			const char **image, const char **docker_host,
+			const char **network, int *pull, json_object **root,
+			struct monkey_error *err)
 {
 	const struct monkey_host *h = st->host;
 	json_object *v = NULL;
@@ -169,6 +170,9 @@ static int parse_config(struct dk_state *st, const char *config_json,
 	if (json_object_object_get_ex(o, "docker_host", &v) &&
 	    json_object_is_type(v, json_type_string))
 		*docker_host = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "docker_network", &v) &&
+	    json_object_is_type(v, json_type_string))
+		*network = json_object_get_string(v);
 	if (json_object_object_get_ex(o, "pull", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		const char *p = json_object_get_string(v);
@@ -227,6 +231,7 @@ static void state_free(struct dk_state *st)
 	free(st->live);
 	free(st->socket_path);
 	free(st->image);
+	free(st->network);
 	free(st->config_error);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -236,7 +241,7 @@ static int docker_p_init(const struct monkey_host *host,
 			 const char *config_json, void **state,
 			 struct monkey_error *err)
 {
-	const char *image = NULL, *docker_host = NULL;
+	const char *image = NULL, *docker_host = NULL, *network = NULL;
 	int pull = -1;
 	json_object *root = NULL;
 
@@ -265,10 +270,24 @@ static int docker_p_init(const struct monkey_host *host,
 			  "remove containers it leaves");
 	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
 
-	int rc = parse_config(st, config_json, &image, &docker_host, &pull,
-			      &root, err);
+	int rc = parse_config(st, config_json, &image, &docker_host, &network,
+			      &pull, &root, err);
 	if (rc < 0)
 		goto fail;
+	if (!network)
+		network = secure_getenv("MONKEY_DOCKER_NETWORK");
+	if (network && network[0] && !dk_network_valid(network)) {
+		rc =
+		    host->set_error(err, -EINVAL,
+				    "'%s' is not a valid network name "
+				    "(MONKEY_DOCKER_NETWORK or docker_network)",
+				    network);
+		goto fail;
+	}
+	if (network && network[0] && !(st->network = strdup(network))) {
+		rc = host->set_error(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (!image)
 		image = secure_getenv("MONKEY_DOCKER_IMAGE");
 	if (!image || !image[0])

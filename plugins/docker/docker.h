@@ -73,6 +73,8 @@ struct dk_state {
 	int pull_missing;  /* pull images that are not present locally */
 	/* --writable-git: the workspace's .git is not mounted read-only. */
 	int writable_git;
+	/* The network --network attaches to (NULL: the engine's default). */
+	char *network;
 	const char *no_pull_why; /* when not: what turned pulling off */
 	int64_t api_timeout_ms;
 	uid_t uid;
@@ -286,6 +288,8 @@ int dk_container_oom_event(struct dk_state *st, const char *id, time_t since,
 
 /* Checks image references before they go into a URL. */
 int dk_image_valid(const char *image);
+/* Checks a network name (letters, digits, '.', '_', '-'). */
+int dk_network_valid(const char *name);
 /* 0 when present, -ENXIO when not, another negative errno on failure. */
 int dk_image_present(struct dk_state *st, const char *image,
 		     struct monkey_error *err);

@@ -29,6 +29,14 @@ int dk_image_valid(const char *image)
 		      "0123456789._/:@-") == n;
 }
 
+int dk_network_valid(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 0 && n < 128 && name[0] != '-' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+			    "XYZ0123456789._-") == n;
+}
+
 int dk_image_present(struct dk_state *st, const char *image,
 		     struct monkey_error *err)
 {
