@@ -68,6 +68,18 @@ static void test_descriptor_declares_what_docker_enforces(void **s)
 			 0);
 	assert_non_null(dt_backend->details);
 	assert_contains(dt_backend->details, "debian:bookworm-slim");
+	/* The details say what the backend does now. */
+	const char *d = dt_backend->details;
+	assert_contains(d, "PID 1 of every container is monkey-launch");
+	assert_contains(d, "bind-mounted at its own host path");
+	assert_contains(d, "AutoRemove");
+	assert_contains(d, ".git");
+	assert_contains(d, "--writable-git");
+	assert_contains(d, "forks refused at the pids limit");
+	assert_contains(d, "provably gone");
+	assert_contains(d, "Probing (monkey sandbox list and info) only looks");
+	assert_null(strstr(d, "/workspace"));
+	assert_null(strstr(d, "podman cannot tell"));
 }
 
 static void test_missing_program_is_enoent_with_engine_message(void **s)
