@@ -899,21 +899,28 @@ static void test_probe_removes_nothing_and_pulls_nothing(void **s)
 	void *st = NULL;
 	struct monkey_error err = {0};
 	dt_log_clear();
-	assert_int_equal(dt_init(NULL, &st, &err), 0);
-	assert_int_equal(dt_backend->probe(st, &err), 0);
-	assert_int_equal(dt_backend->probe(st, &err), 0);
-	dt_backend->fini(st);
+	int probed[3] = {-1, -1, -1};
+	/* The backend's default image (maybe missing: a note). */
+	if (dt_init(NULL, &st, &err) == 0) {
+		probed[0] = dt_backend->probe(st, &err);
+		probed[1] = dt_backend->probe(st, &err);
+		dt_backend->fini(st);
+	}
 	/* An image that is missing: a note, and nothing pulled. */
 	char cfg[256];
 	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\"}",
 		 "127.0.0.1:1/monkey/absent:probe");
-	assert_int_equal(dt_init(cfg, &st, &err), 0);
-	memset(&err, 0, sizeof(err));
-	assert_int_equal(dt_backend->probe(st, &err), 0);
-	dt_backend->fini(st);
+	if (dt_init(cfg, &st, &err) == 0) {
+		memset(&err, 0, sizeof(err));
+		probed[2] = dt_backend->probe(st, &err);
+		dt_backend->fini(st);
+	}
 	int dead = dt_container_exists(o.dead);
 	int rebooted = dt_container_exists(o.rebooted);
 	remove_the_owned(&o);
+	assert_int_equal(probed[0], 0);
+	assert_int_equal(probed[1], 0);
+	assert_int_equal(probed[2], 0);
 	assert_int_equal(dead, 1);
 	assert_int_equal(rebooted, 1);
 	assert_int_equal(err.code, 0);
