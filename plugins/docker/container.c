@@ -143,76 +143,10 @@ none:
 	return 0;
 }
 
-char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
-		     const char *image, const char *launcher, int pooled,
-		     struct monkey_error *err)
+/* Owner labels (sweep.c), and the pool's. */
+static json_object *build_labels(struct dk_state *st, int pooled)
 {
 	const struct monkey_host *h = st->host;
-	char user[64];
-	char *wd = NULL;
-	char *out = NULL;
-
-	if (!req->argv || !req->argv[0])
-		return h->set_error(err, -EINVAL, "no command given"), NULL;
-	/* A pooled container starts in the workspace root and the launcher
-	 * changes to the command's directory; a fresh one starts in it, as
-	 * the runtime enters it (creating it if need be) before dropping
-	 * privileges. */
-	if (launcher && pooled && req->workspace)
-		wd = strdup(req->workspace);
-	else if (req->workdir && req->workspace) {
-		wd = dk_container_workdir(req);
-		if (!wd)
-			return h->set_error(err, -EINVAL,
-					    "working directory %s is not "
-					    "inside the workspace %s",
-					    req->workdir, req->workspace),
-			       NULL;
-	}
-	if (req->user && req->user[0]) {
-		if (!strchr(req->user, ':'))
-			return free(wd),
-			       h->set_error(
-				   err, -EINVAL,
-				   "user '%s' must be uid:gid (without a group "
-				   "the engine runs the command with gid 0)",
-				   req->user),
-			       NULL;
-		snprintf(user, sizeof(user), "%s", req->user);
-	} else {
-		snprintf(user, sizeof(user), "%u:%u", (unsigned)st->uid,
-			 (unsigned)st->gid);
-	}
-
-	json_object *body = json_object_new_object();
-	json_object *cmd = json_object_new_array();
-	if (launcher)
-		json_object_array_add(
-		    cmd, json_object_new_string(DK_LAUNCHER_TARGET));
-	else
-		for (const char *const *a = req->argv; *a; a++)
-			json_object_array_add(cmd, json_object_new_string(*a));
-	add_str(body, "Image", image);
-	json_object_object_add(body, "Cmd", cmd);
-	/* The command is the container's only process: no image entrypoint
-	 * is wrapped around it. */
-	json_object_object_add(body, "Entrypoint", json_object_new_array());
-	json_object_object_add(body, "Env", build_env(req));
-	add_str(body, "User", user);
-	if (wd)
-		add_str(body, "WorkingDir", wd);
-	add_bool(body, "Tty", 0);
-	add_bool(body, "AttachStdout", 1);
-	add_bool(body, "AttachStderr", 1);
-	/* The launcher reads its command on stdin, so its container always
-	 * has one (it gives the command /dev/null when it has none). */
-	int with_stdin = launcher || req->has_stdin;
-	add_bool(body, "AttachStdin", with_stdin);
-	add_bool(body, "OpenStdin", with_stdin);
-	add_bool(body, "StdinOnce", with_stdin);
-	/* Next to NetworkMode "none" this also skips the network setup,
-	 * which halves the start time. */
-	add_bool(body, "NetworkDisabled", !req->network);
 	json_object *labels = json_object_new_object();
 	add_str(labels, DK_LABEL, h->instance_id ? h->instance_id : "unknown");
 	add_str(labels, DK_OWNER_BOOT, st->owner.boot_id);
@@ -221,19 +155,13 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	add_str(labels, DK_OWNER_START, st->owner.start);
 	if (pooled)
 		add_str(labels, DK_POOL_LABEL, "1");
-	json_object_object_add(body, "Labels", labels);
+	return labels;
+}
 
-	json_object *hc = json_object_new_object();
-	json_object *caps = json_object_new_array();
-	json_object_array_add(caps, json_object_new_string("ALL"));
-	json_object_object_add(hc, "CapDrop", caps);
-	json_object *sec = json_object_new_array();
-	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
-	json_object_object_add(hc, "SecurityOpt", sec);
-	add_str(hc, "NetworkMode",
-		!req->network ? "none"
-		: st->network ? st->network
-			      : "default");
+/* The limits: cgroup ones and explicit ulimits (podman refuses to start
+ * a container without nofile and nproc). */
+static void add_limits(json_object *hc, const struct monkey_exec_request *req)
+{
 	if (req->memory_bytes) {
 		add_i64(hc, "Memory", (int64_t)req->memory_bytes);
 		/* Swap equal to memory: no swap on top of the limit. */
@@ -259,14 +187,14 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		add_ulimit(ul, "fsize", (int64_t)req->file_size_bytes,
 			   (int64_t)req->file_size_bytes);
 	json_object_object_add(hc, "Ulimits", ul);
-	if (req->read_only_root) {
-		add_bool(hc, "ReadonlyRootfs", 1);
-		/* exec: builds and test runs put binaries in /tmp.  No uid=:
-		 * podman rejects it; mode 1777 lets any user write. */
-		json_object *tmpfs = json_object_new_object();
-		add_str(tmpfs, "/tmp", "rw,exec,nosuid,nodev,mode=1777");
-		json_object_object_add(hc, "Tmpfs", tmpfs);
-	}
+}
+
+/* The workspace at its own path, the user's binds, the read-only .git
+ * and the launcher. */
+static json_object *build_mounts(struct dk_state *st,
+				 const struct monkey_exec_request *req,
+				 const char *launcher)
+{
 	json_object *mounts = json_object_new_array();
 	if (req->workspace)
 		add_bind(mounts, req->workspace, req->workspace, 0);
@@ -284,7 +212,35 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	free(git.path);
 	if (launcher)
 		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
-	json_object_object_add(hc, "Mounts", mounts);
+	return mounts;
+}
+
+/* HostConfig: the hardening, limits, network, mounts. */
+static json_object *build_host_config(struct dk_state *st,
+				      const struct monkey_exec_request *req,
+				      const char *launcher)
+{
+	json_object *hc = json_object_new_object();
+	json_object *caps = json_object_new_array();
+	json_object_array_add(caps, json_object_new_string("ALL"));
+	json_object_object_add(hc, "CapDrop", caps);
+	json_object *sec = json_object_new_array();
+	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
+	json_object_object_add(hc, "SecurityOpt", sec);
+	add_str(hc, "NetworkMode",
+		!req->network ? "none"
+		: st->network ? st->network
+			      : "default");
+	add_limits(hc, req);
+	if (req->read_only_root) {
+		add_bool(hc, "ReadonlyRootfs", 1);
+		/* exec: builds and test runs put binaries in /tmp.  No uid=:
+		 * podman rejects it; mode 1777 lets any user write. */
+		json_object *tmpfs = json_object_new_object();
+		add_str(tmpfs, "/tmp", "rw,exec,nosuid,nodev,mode=1777");
+		json_object_object_add(hc, "Tmpfs", tmpfs);
+	}
+	json_object_object_add(hc, "Mounts", build_mounts(st, req, launcher));
 	/* The launcher reports the command's end in-band, so nothing needs
 	 * the container afterwards: the engine removes it as soon as it
 	 * ends, also when monkey died and cannot. */
@@ -295,16 +251,102 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	json_object *log = json_object_new_object();
 	add_str(log, "Type", "none");
 	json_object_object_add(hc, "LogConfig", log);
-	json_object_object_add(body, "HostConfig", hc);
+	return hc;
+}
+
+/* The container's working directory and user, checked. */
+static int body_wd_user(struct dk_state *st,
+			const struct monkey_exec_request *req,
+			const char *launcher, int pooled, char **wd,
+			char user[64], struct monkey_error *err)
+{
+	const struct monkey_host *h = st->host;
+	*wd = NULL;
+	/* A pooled container starts in the workspace root and the launcher
+	 * changes to the command's directory; a fresh one starts in it, as
+	 * the runtime enters it (creating it if need be) before dropping
+	 * privileges. */
+	if (launcher && pooled && req->workspace)
+		*wd = strdup(req->workspace);
+	else if (req->workdir && req->workspace &&
+		 !(*wd = dk_container_workdir(req)))
+		return h->set_error(err, -EINVAL,
+				    "working directory %s is not inside the "
+				    "workspace %s",
+				    req->workdir, req->workspace);
+	if (!req->user || !req->user[0]) {
+		snprintf(user, 64, "%u:%u", (unsigned)st->uid,
+			 (unsigned)st->gid);
+		return 0;
+	}
+	if (!strchr(req->user, ':')) {
+		free(*wd);
+		*wd = NULL;
+		return h->set_error(err, -EINVAL,
+				    "user '%s' must be uid:gid (without a "
+				    "group the engine runs the command with "
+				    "gid 0)",
+				    req->user);
+	}
+	snprintf(user, 64, "%s", req->user);
+	return 0;
+}
+
+char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
+		     const char *image, const char *launcher, int pooled,
+		     struct monkey_error *err)
+{
+	char user[64];
+	char *wd = NULL;
+
+	if (!req->argv || !req->argv[0])
+		return st->host->set_error(err, -EINVAL, "no command given"),
+		       NULL;
+	if (body_wd_user(st, req, launcher, pooled, &wd, user, err) < 0)
+		return NULL;
+	json_object *body = json_object_new_object();
+	json_object *cmd = json_object_new_array();
+	if (launcher)
+		json_object_array_add(
+		    cmd, json_object_new_string(DK_LAUNCHER_TARGET));
+	else
+		for (const char *const *a = req->argv; *a; a++)
+			json_object_array_add(cmd, json_object_new_string(*a));
+	add_str(body, "Image", image);
+	json_object_object_add(body, "Cmd", cmd);
+	/* The command is the container's only process: no image entrypoint
+	 * is wrapped around it. */
+	json_object_object_add(body, "Entrypoint", json_object_new_array());
+	json_object_object_add(body, "Env", build_env(req));
+	add_str(body, "User", user);
+	if (wd)
+		add_str(body, "WorkingDir", wd);
+	add_bool(body, "Tty", 0);
+	add_bool(body, "AttachStdout", 1);
+	add_bool(body, "AttachStderr", 1);
+	/* The launcher reads its command on stdin, and its end is monkey's
+	 * end, so its container always has one (it gives the command
+	 * /dev/null when it has none). */
+	int with_stdin = launcher || req->has_stdin;
+	add_bool(body, "AttachStdin", with_stdin);
+	add_bool(body, "OpenStdin", with_stdin);
+	add_bool(body, "StdinOnce", with_stdin);
+	/* Next to NetworkMode "none" this also skips the network setup,
+	 * which halves the start time. */
+	add_bool(body, "NetworkDisabled", !req->network);
+	json_object_object_add(body, "Labels", build_labels(st, pooled));
+	json_object_object_add(body, "HostConfig",
+			       build_host_config(st, req, launcher));
 
 	const char *s =
 	    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	out = s ? strdup(s) : NULL;
+	char *out = s ? strdup(s) : NULL;
 	json_object_put(body);
 	free(wd);
 	if (!out)
-		h->set_error(err, -ENOMEM,
-			     "out of memory building the container request");
+		st->host->set_error(
+		    err, -ENOMEM,
+		    "out of memory building the container request");
 	return out;
 }
 

@@ -595,13 +595,50 @@ static void report(int status, unsigned long long ticks, long pids_before)
 	record(2, text);
 }
 
+/* The command's working directory and program, as the runtime would
+ * find them; exits with a failure record when there is none. */
+static char *prepare(const char *wd, const char *argv0)
+{
+	char msg[4096];
+	if (wd[0] && chdir(wd) < 0) {
+		snprintf(msg, sizeof(msg), "chdir to cwd (\"%s\"): %s", wd,
+			 errtext(errno));
+		fail(errno, "chdir", msg);
+	}
+	char *prog = look_path(argv0);
+	if (!prog) {
+		snprintf(msg, sizeof(msg),
+			 "exec: \"%s\": executable file not found in $PATH",
+			 argv0);
+		fail(ENOENT, "exec", msg);
+	}
+	return prog;
+}
+
+/* The command's fd 0: a pipe f feeds, or /dev/null. */
+static int command_stdin(uint32_t flags, struct feed *f)
+{
+	int in[2] = {-1, -1};
+	if (!(flags & 1)) {
+		if ((in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			fail(errno, "stdin", "cannot open /dev/null");
+		return in[0];
+	}
+	if (pipe2(in, O_CLOEXEC) < 0)
+		fail(errno, "stdin", "cannot create a pipe");
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	f->out = in[1];
+	if (!f->left)
+		feed_close(f);
+	return in[0];
+}
+
 int main(void)
 {
 	char magic[4];
 	uint32_t flags;
 	uint64_t stdin_len;
 	char *wd = NULL;
-	char msg[4096];
 
 	/* A signal for the container that comes before the command runs
 	 * (a timeout while the header arrives) waits, blocked, for the
@@ -638,37 +675,15 @@ int main(void)
 	before_fail = drain_on_fail;
 	for (uint32_t i = 0; i < n_guards; i++)
 		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
-
-	if (wd[0] && chdir(wd) < 0) {
-		snprintf(msg, sizeof(msg), "chdir to cwd (\"%s\"): %s", wd,
-			 errtext(errno));
-		fail(errno, "chdir", msg);
-	}
-	char *prog = look_path(argv[0]);
-	if (!prog) {
-		snprintf(msg, sizeof(msg),
-			 "exec: \"%s\": executable file not found in $PATH",
-			 argv[0]);
-		fail(ENOENT, "exec", msg);
-	}
-	int in[2] = {-1, -1};
-	if (flags & 1) {
-		if (pipe2(in, O_CLOEXEC) < 0)
-			fail(errno, "stdin", "cannot create a pipe");
-		fcntl(in[1], F_SETFL, O_NONBLOCK);
-		f->out = in[1];
-		if (!f->left)
-			feed_close(f);
-	} else if ((in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		fail(errno, "stdin", "cannot open /dev/null");
-	}
+	char *prog = prepare(wd, argv[0]);
+	int in = command_stdin(flags, f);
 	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		fail(errno, "exec", "cannot create a pipe");
 	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGCHLD, &sa, NULL);
 	long pids_before = pids_refusals();
-	start(argv, prog, in[0], &old);
+	start(argv, prog, in, &old);
 	sa.sa_handler = forward;
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, NULL);
