@@ -254,42 +254,41 @@ static void test_file_size_and_cpu_time_limits_are_named(void **s)
 	char ws[] = "/tmp/monkey-limits-XXXXXX";
 	assert_non_null(mkdtemp(ws));
 	struct monkey_exec_options o;
-	struct monkey_result res;
+	struct monkey_result big_res, spin_res, fine_res;
 	const char *big[] = {"dd",	"if=/dev/zero", "of=big",
 			     "bs=1000", "count=100",	NULL};
 	opts_init(&o, NULL);
 	o.workspace = ws;
 	o.file_size_bytes = 4096;
-	run_spawn(&o, big, &res);
-	assert_int_equal(res.signal, SIGXFSZ);
-	assert_true(res.limits_hit & MONKEY_LIMIT_FILE_SIZE);
-	assert_string_equal(monkey_result_limit(&res), "file-size");
-	monkey_result_free(&res);
-
+	run_spawn(&o, big, &big_res);
 	const char *spin[] = {"sh", "-c", "while :; do :; done", NULL};
 	opts_init(&o, NULL);
 	o.workspace = ws;
 	o.cpu_time_s = 1;
-	run_spawn(&o, spin, &res);
-	assert_true(res.signal == SIGXCPU || res.signal == SIGKILL);
-	assert_true(res.limits_hit & MONKEY_LIMIT_CPU_TIME);
-	assert_string_equal(monkey_result_limit(&res), "cpu-time");
-	assert_false(res.timed_out);
-	monkey_result_free(&res);
-
+	run_spawn(&o, spin, &spin_res);
 	const char *fine[] = {"true", NULL};
 	opts_init(&o, NULL);
 	o.workspace = ws;
 	o.cpu_time_s = 5;
 	o.file_size_bytes = 4096;
-	run_spawn(&o, fine, &res);
-	assert_int_equal(res.limits_hit, 0);
-	assert_null(monkey_result_limit(&res));
-	monkey_result_free(&res);
+	run_spawn(&o, fine, &fine_res);
 	char big_path[64];
 	snprintf(big_path, sizeof(big_path), "%s/big", ws);
 	unlink(big_path);
 	rmdir(ws);
+
+	assert_int_equal(big_res.signal, SIGXFSZ);
+	assert_true(big_res.limits_hit & MONKEY_LIMIT_FILE_SIZE);
+	assert_string_equal(monkey_result_limit(&big_res), "file-size");
+	assert_true(spin_res.signal == SIGXCPU || spin_res.signal == SIGKILL);
+	assert_true(spin_res.limits_hit & MONKEY_LIMIT_CPU_TIME);
+	assert_string_equal(monkey_result_limit(&spin_res), "cpu-time");
+	assert_false(spin_res.timed_out);
+	assert_int_equal(fine_res.limits_hit, 0);
+	assert_null(monkey_result_limit(&fine_res));
+	monkey_result_free(&big_res);
+	monkey_result_free(&spin_res);
+	monkey_result_free(&fine_res);
 }
 
 static void test_no_fallback_turns_unavailability_into_an_error(void **s)
