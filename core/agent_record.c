@@ -162,6 +162,9 @@ static void add_result(json_object *o, const struct tools_shell_outcome *so)
 		: json_object_new_boolean(r->oom_killed == MONKEY_YES));
 	json_object_object_add(o, "cancelled",
 			       json_object_new_boolean(r->cancelled));
+	const char *limit = monkey_result_limit(r);
+	json_object_object_add(o, "limitHit",
+			       limit ? json_object_new_string(limit) : NULL);
 	add_int(o, "stdoutBytes", (int64_t)r->out.total);
 	add_int(o, "stderrBytes", (int64_t)r->err.total);
 	json_object_object_add(o, "stdoutSha256",

@@ -109,6 +109,29 @@ static int read_stdin_file(const char *path, char **data, size_t *len)
 	return 0;
 }
 
+/* One line for each rlimit or pids limit the command ran into, naming
+ * the option that raises it (timeouts and OOM kills have their own). */
+static void say_limits(const struct monkey_result *res,
+		       const struct monkey_exec_options *o, const char *prog)
+{
+	if (res->limits_hit & MONKEY_LIMIT_PIDS)
+		monkey_cli_error("%s hit the process limit (--pids %lld); "
+				 "raise it with --pids N",
+				 prog, (long long)o->pids);
+	if (res->limits_hit & MONKEY_LIMIT_CPU_TIME)
+		monkey_cli_error("%s hit the CPU-time limit (--cpu-time %llu) "
+				 "and was killed; raise it with --cpu-time SEC",
+				 prog, (unsigned long long)o->cpu_time_s);
+	if (res->limits_hit & MONKEY_LIMIT_FILE_SIZE)
+		monkey_cli_error("%s hit the file-size limit (--file-size "
+				 "%llu); raise it with --file-size BYTES",
+				 prog, (unsigned long long)o->file_size_bytes);
+	if (res->limits_hit & MONKEY_LIMIT_OPEN_FILES)
+		monkey_cli_error("%s hit the open-files limit (--open-files "
+				 "%llu); raise it with --open-files N",
+				 prog, (unsigned long long)o->open_files);
+}
+
 static void help(void)
 {
 	printf(
@@ -246,7 +269,7 @@ int monkey_cli_exec(int argc, char **argv)
 		} else if (res.timed_out) {
 			monkey_cli_error(
 			    "%s timed out and was killed (--timeout "
-			    "%lld ms)",
+			    "%lld ms); raise it with --timeout MS",
 			    cmd.argv[0], (long long)s.opts.timeout_ms);
 		} else if (res.cancelled) {
 			monkey_cli_error("%s was interrupted and stopped",
@@ -254,9 +277,12 @@ int monkey_cli_exec(int argc, char **argv)
 		}
 		if (res.oom_killed == MONKEY_YES && !s.json)
 			monkey_cli_error("%s ran out of memory and was killed "
-					 "(--memory %llu MB)",
+					 "(--memory %llu MB); raise it with "
+					 "--memory MB",
 					 cmd.argv[0],
 					 (unsigned long long)s.opts.memory_mb);
+		if (!s.json)
+			say_limits(&res, &s.opts, cmd.argv[0]);
 		monkey_result_free(&res);
 	}
 	running = NULL;

@@ -40,6 +40,7 @@ enum {
 	OPT_MAX_OUTPUT,
 	OPT_POOL,
 	OPT_STRICT,
+	OPT_WRITABLE_GIT,
 };
 
 static const struct option shared[] = {
@@ -67,6 +68,7 @@ static const struct option shared[] = {
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"pool", required_argument, NULL, OPT_POOL},
     {"strict", no_argument, NULL, OPT_STRICT},
+    {"writable-git", no_argument, NULL, OPT_WRITABLE_GIT},
 };
 
 const char monkey_cli_sandbox_help[] =
@@ -106,6 +108,8 @@ const char monkey_cli_sandbox_help[] =
     "  --strict            refuse to run (instead of warning) when the\n"
     "                      backend does not enforce an option you set, or\n"
     "                      is not available (no fallback)\n"
+    "  --writable-git      let commands in containers write the\n"
+    "                      workspace's .git (read-only by default)\n"
     "\n"
     "Only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ,\n"
     "TMPDIR and colour settings reach the command from monkey's environment;\n"
@@ -402,6 +406,9 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 	case OPT_USER:
 		o->user = arg;
 		o->explicit_set |= MONKEY_OPT_USER;
+		return 1;
+	case OPT_WRITABLE_GIT:
+		o->writable_git = true;
 		return 1;
 	}
 	return 0;

@@ -98,9 +98,14 @@ static struct json_object *status_json(const struct monkey_backend_status *st)
 	}
 	json_object_object_add(o, "available",
 			       json_object_new_boolean(st->available));
-	json_object_object_add(
-	    o, "reason",
-	    st->reason[0] ? json_object_new_string(st->reason) : NULL);
+	/* An available backend's reason is a note of its probe. */
+	bool why = st->reason[0] && !st->available;
+	json_object_object_add(o, "reason",
+			       why ? json_object_new_string(st->reason) : NULL);
+	json_object_object_add(o, "note",
+			       st->reason[0] && st->available
+				   ? json_object_new_string(st->reason)
+				   : NULL);
 	return o;
 }
 
@@ -152,8 +157,9 @@ static int do_list(const char *backend_dir, bool json)
 			}
 			if (st[i].reason[0])
 				monkey_cli_line(stdout, "           %s: %s",
-						st[i].loaded ? "unavailable"
-							     : "refused",
+						st[i].available ? "note"
+						: st[i].loaded	? "unavailable"
+								: "refused",
 						st[i].reason);
 		}
 	}
@@ -162,12 +168,27 @@ static int do_list(const char *backend_dir, bool json)
 	return 0;
 }
 
-static int do_info(const char *backend_dir, const char *name, bool json)
+/* {"image": image} for the backend's init, or NULL; caller frees. */
+static char *image_config(const char *image)
+{
+	if (!image)
+		return NULL;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "image", json_object_new_string(image));
+	char *s = strdup(json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+static int do_info(const char *backend_dir, const char *name, const char *image,
+		   bool json)
 {
 	struct monkey_backend_status st;
 	struct monkey_error err = {0};
 	memset(&st, 0, sizeof(st));
-	if (monkey_sandbox_info(backend_dir, name, &st, &err) < 0) {
+	_cleanup_free_ char *cfg = image_config(image);
+	if (monkey_sandbox_info_with(backend_dir, name, cfg, &st, &err) < 0) {
 		monkey_cli_error("%s", err.message);
 		return MONKEY_EXIT_FAILURE;
 	}
@@ -187,9 +208,13 @@ static int do_info(const char *backend_dir, const char *name, bool json)
 			printf("safety:       %s\n",
 			       monkey_safety_name(st.safety));
 			printf("enforces:     %s\n", caps);
-			monkey_cli_line(stdout, "available:    %s%s%s",
-					st.available ? "yes" : "no",
-					st.reason[0] ? " - " : "", st.reason);
+			monkey_cli_line(
+			    stdout, "available:    %s%s%s%s",
+			    st.available ? "yes" : "no",
+			    !st.reason[0]  ? ""
+			    : st.available ? " (note: "
+					   : " - ",
+			    st.reason, st.reason[0] && st.available ? ")" : "");
 			_cleanup_free_ char *details =
 			    st.details
 				? monkey_escape(st.details, strlen(st.details),
@@ -351,14 +376,18 @@ static int do_verify(const char *backend_dir, const char *name,
 static void help(void)
 {
 	printf("Usage: monkey sandbox list [--json] [--backend-dir DIR]\n"
-	       "       monkey sandbox info NAME [--json] [--backend-dir DIR]\n"
+	       "       monkey sandbox info NAME [--json] [--backend-dir DIR] "
+	       "[--image NAME]\n"
 	       "       monkey sandbox verify NAME [--json] [--backend-dir DIR] "
 	       "[--image IMAGE]\n"
 	       "\n"
 	       "Lists the sandbox backends found in --backend-dir, then the\n"
 	       "colon-separated MONKEY_BACKEND_PATH, then %s: for each, its\n"
 	       "ABI, safety level, what it enforces, whether it can run\n"
-	       "commands now (and why not) and its file.\n"
+	       "commands now (and why not) and its file.  Looking changes\n"
+	       "nothing: no image is pulled, no container removed.  info\n"
+	       "--image checks that image (default: MONKEY_DOCKER_IMAGE, else\n"
+	       "the backend's own).\n"
 	       "\n"
 	       "verify attacks every capability flag of backend NAME with a\n"
 	       "probe (memory, pids, network, files, timeout, kill-tree,\n"
@@ -406,19 +435,18 @@ int monkey_cli_sandbox(int argc, char **argv)
 		return MONKEY_EXIT_FAILURE;
 	}
 	const char *verb = argv[optind];
-	if (image && strcmp(verb, "verify") != 0) {
-		monkey_cli_error("sandbox %s: --image is an option of 'sandbox "
-				 "verify' only",
-				 verb);
-		return MONKEY_EXIT_FAILURE;
-	}
-	if (strcmp(verb, "list") == 0 && optind + 1 == argc)
+	if (strcmp(verb, "list") == 0 && optind + 1 == argc && !image)
 		return do_list(dir, json);
 	if (strcmp(verb, "info") == 0 && optind + 2 == argc)
-		return do_info(dir, argv[optind + 1], json);
+		return do_info(dir, argv[optind + 1], image, json);
 	if (strcmp(verb, "verify") == 0 && optind + 2 == argc)
 		return do_verify(dir, argv[optind + 1], image, json);
-	if (strcmp(verb, "info") == 0 || strcmp(verb, "verify") == 0)
+	if (strcmp(verb, "list") == 0 && image)
+		monkey_cli_error("sandbox list: --image goes with info and "
+				 "verify, e.g. monkey sandbox info docker "
+				 "--image %s",
+				 image);
+	else if (strcmp(verb, "info") == 0 || strcmp(verb, "verify") == 0)
 		monkey_cli_error("sandbox %s: give exactly one backend name, "
 				 "e.g. monkey sandbox %s docker",
 				 verb, verb);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ struct monkey_executor {
 	bool network, read_only;
 	size_t max_output;
 	int pool;
+	bool writable_git;
 
 	/* Self-pipe for monkey_executor_cancel(). */
 	int cancel_pipe[2];
@@ -129,6 +131,8 @@ static struct json_object *config_json(struct monkey_executor *ex)
 			       json_object_new_boolean(ex->network));
 	json_object_object_add(o, "readOnly",
 			       json_object_new_boolean(ex->read_only));
+	json_object_object_add(o, "writableGit",
+			       json_object_new_boolean(ex->writable_git));
 	if (ex->user)
 		json_object_object_add(o, "user",
 				       json_object_new_string(ex->user));
@@ -149,10 +153,13 @@ static struct json_object *config_json(struct monkey_executor *ex)
 }
 
 /* Load, initialise and probe one backend.  *stage says how far it got:
- * 0 not found, 1 refused, 2 init failed, 3 probe failed. */
+ * 0 not found, 1 refused, 2 init failed, 3 probe failed; *caps are the
+ * capabilities of a backend that loaded.  A probe that succeeds with a
+ * message left a note (a missing image that will be pulled), which is
+ * passed on. */
 static int try_backend(struct monkey_executor *ex, const char *name,
 		       const struct monkey_strv *dirs, int *stage,
-		       struct monkey_error *err)
+		       uint32_t *caps, struct monkey_error *err)
 {
 	struct monkey_loaded_backend *lb = NULL;
 	int r = monkey_backend_load(name, dirs, &lb, err);
@@ -160,6 +167,7 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 		*stage = r == -ENOENT ? 0 : 1;
 		return r;
 	}
+	*caps = lb->desc.capabilities;
 	struct json_object *cfg = config_json(ex);
 	const char *cfgs =
 	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
@@ -181,8 +189,11 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 		monkey_backend_unload(lb);
 		return r;
 	}
+	err->code = 0;
 	err->message[0] = '\0';
 	r = lb->desc.probe(state, err);
+	if (r == 0 && err->message[0])
+		notify(ex, MONKEY_LOG_INFO, "%s: %s", name, err->message);
 	if (r < 0) {
 		if (!err->message[0])
 			monkey_set_error(err, r,
@@ -211,6 +222,39 @@ static const char *display_name(const char *name)
 	return strcmp(name, "docker") == 0 ? "Docker" : name;
 }
 
+/* The user named an image: they want a container, never the host. */
+static bool image_named(const struct monkey_exec_options *opts)
+{
+	const char *env = secure_getenv("MONKEY_DOCKER_IMAGE");
+	return (opts->image && opts->image[0]) || (env && env[0]);
+}
+
+/* Why a backend that cannot run commands does not fall back to spawn, or
+ * NULL when it may.  Only an absent backend may: not installed, or its
+ * probe said -ENODEV (see monkey_backend_probe_fn).  An engine that
+ * answered and refused (a missing image, a bad setting) is an error. */
+static const char *no_fallback_why(const struct monkey_exec_options *opts,
+				   const char *name, int stage, int r,
+				   uint32_t caps)
+{
+	bool absent =
+	    stage == 0 ? is_shipped(name) : stage == 3 && r == -ENODEV;
+	if (!absent)
+		return "";
+	bool takes_image = stage == 0 ? strcmp(name, "docker") == 0
+				      : (caps & MONKEY_CAP_IMAGE) != 0;
+	if (takes_image && image_named(opts))
+		return "an image was named (--image or MONKEY_DOCKER_IMAGE), "
+		       "so monkey does not fall back to spawn";
+	if (opts->strict)
+		return "--strict was given, so monkey does not fall back to "
+		       "spawn";
+	if (opts->no_fallback)
+		return "--no-fallback was given, so monkey does not fall back "
+		       "to spawn";
+	return NULL;
+}
+
 static int choose_backend(struct monkey_executor *ex,
 			  const struct monkey_exec_options *opts,
 			  struct monkey_error *err)
@@ -228,23 +272,25 @@ static int choose_backend(struct monkey_executor *ex,
 		return r;
 	}
 	int stage = 0;
-	r = try_backend(ex, name, &dirs, &stage, err);
-	if (r == 0 || stage == 1 || (stage == 0 && !is_shipped(name)) ||
-	    strcmp(name, MONKEY_DEFAULT_SANDBOX) == 0) {
-		/* Success, a refusal (never papered over), a name that is
-		 * probably a typo, or spawn itself failing. */
+	uint32_t caps = 0;
+	r = try_backend(ex, name, &dirs, &stage, &caps, err);
+	const char *why =
+	    r < 0 ? no_fallback_why(opts, name, stage, r, caps) : "";
+	if (r == 0 || strcmp(name, MONKEY_DEFAULT_SANDBOX) == 0 ||
+	    (why && !why[0])) {
+		/* Success, spawn itself failing, or a failure that is not an
+		 * absence: a refusal, a name that is probably a typo, an
+		 * engine that answered but cannot run commands as asked.
+		 * Never papered over. */
 		monkey_strv_free(&dirs);
 		return r;
 	}
 	snprintf(ex->fallback_reason, sizeof(ex->fallback_reason), "%s",
 		 err->message);
-	if (opts->no_fallback || opts->strict) {
-		r = monkey_set_error(err, r,
-				     "%s not available: %s (%s was given, so "
-				     "monkey does not fall back to spawn)",
+	if (why) {
+		r = monkey_set_error(err, r, "%s not available: %s (%s)",
 				     display_name(name), ex->fallback_reason,
-				     opts->strict ? "--strict"
-						  : "--no-fallback");
+				     why);
 		monkey_strv_free(&dirs);
 		return r;
 	}
@@ -252,16 +298,16 @@ static int choose_backend(struct monkey_executor *ex,
 	       "%s not available, falling back to spawn mode: %s",
 	       display_name(name), ex->fallback_reason);
 	ex->fell_back = true;
-	r = try_backend(ex, MONKEY_DEFAULT_SANDBOX, &dirs, &stage, err);
+	r = try_backend(ex, MONKEY_DEFAULT_SANDBOX, &dirs, &stage, &caps, err);
 	monkey_strv_free(&dirs);
 	if (r < 0) {
-		char why[MONKEY_ERROR_MESSAGE_MAX];
-		snprintf(why, sizeof(why), "%s", err->message);
+		char reason[MONKEY_ERROR_MESSAGE_MAX];
+		snprintf(reason, sizeof(reason), "%s", err->message);
 		return monkey_set_error(err, r,
 					"%s not available (%s), and the spawn "
 					"fallback failed too: %s",
 					display_name(name), ex->fallback_reason,
-					why);
+					reason);
 	}
 	return 0;
 }
@@ -410,6 +456,7 @@ static int resolve_options(struct monkey_executor *ex,
 	ex->read_only = o->read_only;
 	ex->max_output = o->max_output;
 	ex->pool = o->pool;
+	ex->writable_git = o->writable_git;
 	return 0;
 }
 
@@ -497,6 +544,52 @@ static void set_result_error(struct monkey_result *res, int exit_code,
 	res->exit_code = exit_code;
 }
 
+/* The limits the command ran into: what the backend saw, and what the
+ * signal says whatever the backend (only the kernel's rlimits send
+ * SIGXFSZ and SIGXCPU to a command). */
+static void set_limits(struct monkey_result *res,
+		       const struct monkey_exec_result *br)
+{
+	res->limits_hit = br->limits_hit;
+	if (br->signal == SIGXFSZ)
+		res->limits_hit |= MONKEY_LIMIT_FILE_SIZE;
+	if (br->signal == SIGXCPU)
+		res->limits_hit |= MONKEY_LIMIT_CPU_TIME;
+	res->limits_unknown = br->limits_unknown & ~res->limits_hit;
+}
+
+const char *monkey_limit_name(uint32_t bit)
+{
+	switch (bit) {
+	case MONKEY_LIMIT_PIDS:
+		return "pids";
+	case MONKEY_LIMIT_FILE_SIZE:
+		return "file-size";
+	case MONKEY_LIMIT_CPU_TIME:
+		return "cpu-time";
+	case MONKEY_LIMIT_OPEN_FILES:
+		return "open-files";
+	}
+	return NULL;
+}
+
+const char *monkey_result_limit(const struct monkey_result *res)
+{
+	/* A kill by a limit ends the command; a refused fork or open only
+	 * breaks it. */
+	static const uint32_t order[] = {
+	    MONKEY_LIMIT_CPU_TIME, MONKEY_LIMIT_FILE_SIZE, MONKEY_LIMIT_PIDS,
+	    MONKEY_LIMIT_OPEN_FILES};
+	if (res->timed_out)
+		return "timeout";
+	if (res->oom_killed == MONKEY_YES)
+		return "memory";
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (res->limits_hit & order[i])
+			return monkey_limit_name(order[i]);
+	return NULL;
+}
+
 int monkey_executor_run(struct monkey_executor *ex,
 			const struct monkey_command *cmd,
 			struct monkey_result *res, struct monkey_error *err)
@@ -575,6 +668,7 @@ int monkey_executor_run(struct monkey_executor *ex,
 	res->timed_out = br.timed_out != 0;
 	res->cancelled = br.cancelled != 0;
 	res->oom_killed = br.oom_killed;
+	set_limits(res, &br);
 	if (res->timed_out)
 		res->exit_code = MONKEY_EXIT_TIMEOUT;
 	else if (res->cancelled)

@@ -83,6 +83,33 @@ static struct json_object *capture_json(const struct monkey_capture *c)
 	return o;
 }
 
+/* "limitHit": the limit that ended or broke the command (or null);
+ * "limitsHit": every limit it ran into; "limitsUnknown": the limits the
+ * backend could not watch (for those, absence from limitsHit is not a
+ * "no"). */
+static void add_limits(struct json_object *o, const struct monkey_result *res)
+{
+	const char *first = monkey_result_limit(res);
+	struct json_object *hit = json_object_new_array();
+	struct json_object *unknown = json_object_new_array();
+	if (res->timed_out)
+		json_object_array_add(hit, json_object_new_string("timeout"));
+	if (res->oom_killed == MONKEY_YES)
+		json_object_array_add(hit, json_object_new_string("memory"));
+	for (uint32_t bit = 1; bit; bit <<= 1) {
+		const char *n = monkey_limit_name(bit);
+		if (n && (res->limits_hit & bit))
+			json_object_array_add(hit, json_object_new_string(n));
+		if (n && (res->limits_unknown & bit))
+			json_object_array_add(unknown,
+					      json_object_new_string(n));
+	}
+	json_object_object_add(o, "limitHit",
+			       first ? json_object_new_string(first) : NULL);
+	json_object_object_add(o, "limitsHit", hit);
+	json_object_object_add(o, "limitsUnknown", unknown);
+}
+
 struct json_object *monkey_result_to_json(const struct monkey_result *res,
 					  const char *sandbox,
 					  const char *requested, bool fell_back)
@@ -108,6 +135,7 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 	    res->oom_killed == MONKEY_UNKNOWN
 		? NULL
 		: json_object_new_boolean(res->oom_killed == MONKEY_YES));
+	add_limits(o, res);
 	json_object_object_add(o, "durationMs",
 			       json_object_new_int64(res->duration_ms));
 	json_object_object_add(o, "stdout", capture_json(&res->out));

@@ -93,7 +93,7 @@ static int set_error_upcall(struct monkey_error *err, int code, const char *fmt,
 }
 
 static void describe(const char *name, const char *path,
-		     struct monkey_backend_status *st)
+		     const char *config_json, struct monkey_backend_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->name = strdup(name);
@@ -124,18 +124,23 @@ static void describe(const char *name, const char *path,
 	    .module_path = lb->real_path,
 	};
 	void *state = NULL;
-	if (d->init(&host, NULL, &state, &err) < 0) {
+	if (d->init(&host, config_json, &state, &err) < 0) {
 		snprintf(st->reason, sizeof(st->reason), "%s",
 			 err.message[0] ? err.message
 					: "initialisation failed");
 	} else {
-		if (d->probe(state, &err) == 0)
+		memset(&err, 0, sizeof(err));
+		/* A probe that succeeds may leave a note in err. */
+		if (d->probe(state, &err) == 0) {
 			st->available = true;
-		else
+			snprintf(st->reason, sizeof(st->reason), "%s",
+				 err.message);
+		} else {
 			snprintf(st->reason, sizeof(st->reason), "%s",
 				 err.message[0]
 				     ? err.message
 				     : "probe failed without a reason");
+		}
 		d->fini(state);
 	}
 	monkey_backend_unload(lb);
@@ -161,7 +166,7 @@ int monkey_sandbox_list(const char *backend_dir,
 		r = monkey_set_error(err, -ENOMEM, "out of memory");
 	} else {
 		for (size_t i = 0; i < names.n; i++)
-			describe(names.v[i], paths.v[i], &st[i]);
+			describe(names.v[i], paths.v[i], NULL, &st[i]);
 		*out = st;
 		*n = names.n;
 		if (dirs_out)
@@ -176,6 +181,14 @@ int monkey_sandbox_list(const char *backend_dir,
 int monkey_sandbox_info(const char *backend_dir, const char *name,
 			struct monkey_backend_status *out,
 			struct monkey_error *err)
+{
+	return monkey_sandbox_info_with(backend_dir, name, NULL, out, err);
+}
+
+int monkey_sandbox_info_with(const char *backend_dir, const char *name,
+			     const char *config_json,
+			     struct monkey_backend_status *out,
+			     struct monkey_error *err)
 {
 	int r = monkey_backend_check_name(name, err);
 	if (r < 0)
@@ -193,7 +206,7 @@ int monkey_sandbox_info(const char *backend_dir, const char *name,
 		r = monkey_backend_load(name, &dirs, &lb, err);
 		monkey_backend_unload(lb);
 	} else if (r == 0) {
-		describe(name, path, out);
+		describe(name, path, config_json, out);
 		free(path);
 	}
 	monkey_strv_free(&dirs);

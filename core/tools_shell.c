@@ -143,7 +143,7 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 	return monkey_strdup_printf(
 	    "%s%s%s%s"
 	    "exit_code: %d\nsignal: %s\ntimed_out: %s%s\n"
-	    "oom_killed: %s\n%s"
+	    "oom_killed: %s\nlimit_hit: %s\n%s"
 	    "duration_ms: %lld\n"
 	    "stdout (%llu bytes):\n%s%s"
 	    "stderr (%llu bytes):\n%s%s",
@@ -151,6 +151,9 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 	    r->error[0] ? "\n" : "", r->exit_code, sig,
 	    r->timed_out ? "true" : "false", timeout_note,
 	    tristate(r->oom_killed),
+	    monkey_result_limit(r) ? monkey_result_limit(r)
+	    : r->limits_unknown ? "none seen (not every limit is watched here)"
+				: "none",
 	    r->cancelled ? "cancelled: true (stopped by the user)\n" : "",
 	    (long long)r->duration_ms, (unsigned long long)r->out.total, os,
 	    olen && os[strlen(os) - 1] != '\n' ? "\n" : "",

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 			n = atoi(optarg);
 			break;
 		case 'i':
-			setenv("MONKEY_TEST_IMAGE", optarg, 1);
+			setenv("MONKEY_DOCKER_IMAGE", optarg, 1);
 			break;
 		case 'c':
 			no_cli = 1;

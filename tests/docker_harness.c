@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +128,18 @@ static void make_instance_id(void)
 		 (long)getpid(), p ? strtoull(p + 1, NULL, 10) : 0ULL);
 }
 
+const char *dt_built_launcher(void)
+{
+	static char path[1024];
+	struct stat sb;
+	const char *dir = getenv("MONKEY_BUILDDIR");
+	snprintf(path, sizeof(path), "%s/plugins/docker/monkey-launch",
+		 dir ? dir : MONKEY_BUILDDIR);
+	if (stat(path, &sb) < 0 || sb.st_size == 0)
+		return NULL;
+	return path;
+}
+
 int dt_init(const char *config_json, void **state, struct monkey_error *err)
 {
 	return dt_backend->init(&dt_host, config_json, state, err);
@@ -198,8 +211,8 @@ static int warm_pool_for(void *st, const struct monkey_exec_request *req)
 	/* The engine listing a pooled container as running is not enough:
 	 * the backend holds it only once the start call has answered.  Its
 	 * own count says when it does (podman under load: seconds). */
-	for (int i = 0; i < 1200 && __atomic_load_n(&pool_ready,
-						      __ATOMIC_SEQ_CST) < 1;
+	for (int i = 0;
+	     i < 1200 && __atomic_load_n(&pool_ready, __ATOMIC_SEQ_CST) < 1;
 	     i++)
 		usleep(25 * 1000);
 	return 1;
@@ -307,6 +320,11 @@ static long api(const char *method, const char *path, const char *json,
 	return status;
 }
 
+long dt_api(const char *method, const char *path, const char *json, char **body)
+{
+	return api(method, path, json, body);
+}
+
 /* Ids of the containers labelled monkey.sandbox=value (NULL: any);
  * a JSON array the caller puts, or NULL. */
 static json_object *list_labelled(const char *value)
@@ -383,8 +401,7 @@ char *dt_inspect_running(const char *process)
 {
 	json_object *o = list_labelled(dt_instance_id);
 	char *body = NULL;
-	for (size_t i = 0; o && !body && i < json_object_array_length(o);
-	     i++) {
+	for (size_t i = 0; o && !body && i < json_object_array_length(o); i++) {
 		json_object *id = NULL;
 		char path[256], *top = NULL;
 		if (!json_object_object_get_ex(json_object_array_get_idx(o, i),
@@ -435,17 +452,17 @@ int dt_count_containers(const char *value)
 	return n;
 }
 
-int dt_create_labelled(const char *value, char *id, size_t idlen)
+int dt_create_with_labels(const char *labels, char *id, size_t idlen)
 {
-	char json[512];
+	char json[1024];
 	char *body = NULL;
 	snprintf(
 	    json, sizeof(json),
 	    "{\"Image\":\"%s\",\"Cmd\":[\"true\"],\"NetworkDisabled\":true,"
-	    "\"Labels\":{\"monkey.sandbox\":\"%s\"},\"HostConfig\":{"
+	    "\"Labels\":%s,\"HostConfig\":{"
 	    "\"NetworkMode\":\"none\","
 	    "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":1024}]}}",
-	    dt_image, value);
+	    dt_image, labels);
 	long st = api("POST", "/containers/create", json, &body);
 	json_object *o = st == 201 ? json_tokener_parse(body) : NULL;
 	json_object *v = NULL;
@@ -460,6 +477,13 @@ int dt_create_labelled(const char *value, char *id, size_t idlen)
 	json_object_put(o);
 	free(body);
 	return rc;
+}
+
+int dt_create_labelled(const char *value, char *id, size_t idlen)
+{
+	char labels[256];
+	snprintf(labels, sizeof(labels), "{\"monkey.sandbox\":\"%s\"}", value);
+	return dt_create_with_labels(labels, id, idlen);
 }
 
 int dt_container_exists(const char *id)
@@ -558,8 +582,8 @@ void dt_setup_or_exit(const char *program)
 	const char *dir = getenv("MONKEY_BUILDDIR");
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (getenv("MONKEY_TEST_IMAGE") && getenv("MONKEY_TEST_IMAGE")[0])
-		dt_image = getenv("MONKEY_TEST_IMAGE");
+	if (getenv("MONKEY_DOCKER_IMAGE") && getenv("MONKEY_DOCKER_IMAGE")[0])
+		dt_image = getenv("MONKEY_DOCKER_IMAGE");
 	snprintf(path, sizeof(path), "%s/plugins/docker/.libs/docker.so",
 		 dir ? dir : MONKEY_BUILDDIR);
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -598,8 +622,8 @@ void dt_setup_or_exit(const char *program)
 	const char *pool = getenv("MONKEY_TEST_POOL");
 	dt_pool = pool && atoi(pool) > 0 ? atoi(pool) : 0;
 	snprintf(config, sizeof(config),
-		 "{\"image\":\"%s\",\"pull\":\"never\",\"pool\":%d}",
-		 dt_image, dt_pool);
+		 "{\"image\":\"%s\",\"pull\":\"never\",\"pool\":%d}", dt_image,
+		 dt_pool);
 	if (dt_init(config, &dt_state, &err) < 0) {
 		fprintf(stderr, "FAIL: init: %s\n", err.message);
 		exit(1);

@@ -15,13 +15,16 @@
 extern const struct monkey_backend *dt_backend;
 extern void *dt_state;
 extern struct monkey_host dt_host;
-/* Image the tests use (MONKEY_TEST_IMAGE or DT_DEFAULT_IMAGE). */
+/* Image the tests use (MONKEY_DOCKER_IMAGE or DT_DEFAULT_IMAGE). */
 extern const char *dt_image;
 /* True when DOCKER_HOST points at podman's service (it reports no OOM). */
 extern int dt_podman;
 /* Containers run monkey-launch as PID 1 (0 when MONKEY_DOCKER_LAUNCHER
  * names no usable file: the backend then runs commands directly). */
 extern int dt_launcher;
+/* The build's monkey-launch (whatever MONKEY_DOCKER_LAUNCHER says), or
+ * NULL when the build has none (no static C library). */
+const char *dt_built_launcher(void);
 /* A scratch workspace directory for this process (removed at exit). */
 extern char dt_workspace[256];
 
@@ -37,7 +40,7 @@ struct dt_run {
 	int64_t ms;
 	int stop_after; /* sink returns -1 once this many bytes came (0: never)
 			 */
-	int pooled; /* it ran in a prestarted container */
+	int pooled;	/* it ran in a prestarted container */
 };
 
 /* A request with monkey's defaults: 256 MB, 0.5 CPU, 50 pids, 30 s
@@ -81,11 +84,17 @@ char *dt_inspect_running(const char *process);
 /* Create (not start) a container labelled monkey.sandbox=value; returns
  * 0 and its id. */
 int dt_create_labelled(const char *value, char *id, size_t idlen);
+/* The same with the labels given as a JSON object's text. */
+int dt_create_with_labels(const char *labels, char *id, size_t idlen);
 /* 1 when a container with that id exists. */
 int dt_container_exists(const char *id);
 void dt_remove_container(const char *id);
 /* Remove every container labelled monkey.sandbox=value. */
 void dt_remove_labelled(const char *value);
+/* One engine API call from the test side: the HTTP status (-1 when no
+ * answer) and the body in *body (caller frees; may be NULL). */
+long dt_api(const char *method, const char *path, const char *json,
+	    char **body);
 /* The socket path the tests talk to. */
 const char *dt_socket(void);
 

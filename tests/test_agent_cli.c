@@ -93,8 +93,9 @@ static void test_banner_reports_sandbox_fallback(void **state)
 	/* Docker whose daemon cannot be reached. */
 	ta_server_start(&f->srv, "final_answer");
 	static const char *args[] = {"--docker", NULL};
+	/* No image named: that would forbid the fallback. */
 	const char *env[] = {"DOCKER_HOST=unix:///nonexistent/docker.sock",
-			     NULL};
+			     "MONKEY_DOCKER_IMAGE=", NULL};
 	assert_int_equal(ta_agent(&f->run, &f->srv, &f->ws, "t", args, env), 0);
 	f->tr = ta_transcript(&f->ws);
 	assert_int_equal(f->run.status, 0);

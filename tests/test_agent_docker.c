@@ -24,9 +24,7 @@
 
 static const char *image(void)
 {
-	const char *i = getenv("MONKEY_TEST_IMAGE");
-	if (!i || !*i)
-		i = getenv("MONKEY_DOCKER_IMAGE");
+	const char *i = getenv("MONKEY_DOCKER_IMAGE");
 	return i && *i ? i : "monkey-test:busybox";
 }
 
@@ -162,6 +160,72 @@ static void test_system_prompt_describes_the_container(void **state)
 	ta_ws_free(&ws);
 }
 
+/* A mistyped image is an error the model sees, never a reason to run its
+ * commands on the host (the pull goes to a closed loopback port: no
+ * traffic leaves the machine). */
+static void
+test_missing_image_never_runs_the_model_s_commands_on_host(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	struct tu_run run;
+	ta_ws_new(&ws);
+	ta_server_start_json(
+	    &srv, "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"d1\", "
+		  "\"name\": \"shell_execute\", \"input\": {\"command\": "
+		  "[\"touch\", \"ran-on-host\"]}}]}}, {\"expect\": "
+		  "{\"tool_results\": [{\"contains\": "
+		  "\"docker pull 127.0.0.1:1/trial/hostrot:1\"}]}, \"reply\": "
+		  "{\"text\": \"ok\"}}]}");
+	const char *args[] = {"--docker", "--image",
+			      "127.0.0.1:1/trial/hostrot:1", NULL};
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
+	assert_false(tu_contains(run.err, "falling back"));
+	assert_true(tu_contains(run.err, "monkey: sandbox docker"));
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	char *host = ta_read(ta_path(&ws, "ran-on-host"));
+	assert_null(host);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
+/* A command that runs into --pids: the model's tool result and the
+ * transcript both name the limit. */
+static void test_a_limit_hit_is_told_to_the_model_and_recorded(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	struct tu_run run;
+	ta_ws_new(&ws);
+	ta_server_start_json(
+	    &srv,
+	    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"d1\", "
+	    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"sh\", "
+	    "\"-c\", \"for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; "
+	    "wait\"]}}]}}, {\"expect\": {\"tool_results\": [{\"contains\": "
+	    "\"limit_hit: pids\"}]}, \"reply\": {\"text\": \"ok\"}}]}");
+	const char *args[] = {"--docker", "--no-fallback", "--image",
+			      image(),	  "--pids",	   "4",
+			      NULL};
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
+	assert_int_equal(run.status, 0);
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	json_object *tr = ta_transcript(&ws);
+	assert_string_equal(ta_str(ta_record(tr, "command", 0), "limitHit"),
+			    "pids");
+	json_object_put(tr);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
 static void test_ctrl_c_removes_the_running_container(void **state)
 {
 	(void)state;
@@ -224,6 +288,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commands_run_in_the_container),
 	    cmocka_unit_test(test_system_prompt_describes_the_container),
+	    cmocka_unit_test(
+		test_missing_image_never_runs_the_model_s_commands_on_host),
+	    cmocka_unit_test(
+		test_a_limit_hit_is_told_to_the_model_and_recorded),
 	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);

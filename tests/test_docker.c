@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -159,6 +160,98 @@ static void test_only_loopback_interface_exists(void **s)
 	dt_run_free(&r);
 }
 
+/* The peer's address on the test network, from its inspect answer. */
+static void peer_address(const char *id, const char *net, char *ip, size_t n)
+{
+	char path[256], *body = NULL;
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	assert_int_equal(dt_api("GET", path, NULL, &body), 200);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	json_object *ns = NULL, *nets = NULL, *ep = NULL, *addr = NULL;
+	assert_true(json_object_object_get_ex(o, "NetworkSettings", &ns) &&
+		    json_object_object_get_ex(ns, "Networks", &nets) &&
+		    json_object_object_get_ex(nets, net, &ep) &&
+		    json_object_object_get_ex(ep, "IPAddress", &addr));
+	snprintf(ip, n, "%s", json_object_get_string(addr));
+	json_object_put(o);
+	assert_true(ip[0] != '\0');
+}
+
+/* Network isolation seen from inside, not from the engine's settings:
+ * CI's engine has no bridge, so there a networked container would see
+ * only lo too.  The test makes a network of its own with no route out
+ * (Internal: nothing leaves the machine) and a peer on it that answers
+ * "pong", and tells the backend to attach --network there.  A command
+ * with the network reaches the peer (the positive control); one without
+ * has only lo and cannot. */
+static void test_network_isolation_is_seen_from_inside(void **s)
+{
+	(void)s;
+	char net[64], json[1024], path[256], ip[64], script[512];
+	char *body = NULL;
+	snprintf(net, sizeof(net), "monkey-dt-net-%d", (int)getpid());
+	snprintf(json, sizeof(json),
+		 "{\"Name\":\"%s\",\"Internal\":true,\"CheckDuplicate\":true}",
+		 net);
+	assert_int_equal(dt_api("POST", "/networks/create", json, NULL), 201);
+	snprintf(json, sizeof(json),
+		 "{\"Image\":\"%s\",\"Cmd\":[\"sh\",\"-c\",\"while :; do "
+		 "echo pong | nc -l -p 7; done\"],\"HostConfig\":{"
+		 "\"NetworkMode\":\"%s\",\"Ulimits\":[{\"Name\":\"nofile\","
+		 "\"Soft\":1024,\"Hard\":1024},{\"Name\":\"nproc\",\"Soft\":"
+		 "4096,\"Hard\":4096}]},\"NetworkingConfig\":{"
+		 "\"EndpointsConfig\":{\"%s\":{}}}}",
+		 dt_image, net, net);
+	assert_int_equal(dt_api("POST", "/containers/create", json, &body),
+			 201);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	json_object *idv = NULL;
+	assert_true(json_object_object_get_ex(o, "Id", &idv));
+	char peer[128];
+	snprintf(peer, sizeof(peer), "%s", json_object_get_string(idv));
+	json_object_put(o);
+	snprintf(path, sizeof(path), "/containers/%s/start", peer);
+	long started = dt_api("POST", path, NULL, NULL);
+	if (started == 204)
+		peer_address(peer, net, ip, sizeof(ip));
+
+	void *st = NULL;
+	struct monkey_error err = {0};
+	snprintf(json, sizeof(json),
+		 "{\"image\":\"%s\",\"pull\":\"never\",\"docker_network\":"
+		 "\"%s\"}",
+		 dt_image, net);
+	assert_int_equal(dt_init(json, &st, &err), 0);
+	snprintf(script, sizeof(script),
+		 "ls /sys/class/net | grep -qvx lo && echo has-interface; "
+		 "for i in 1 2 3 4 5 6; do nc -w 2 %s 7 </dev/null && exit 0; "
+		 "sleep 0.5; done; echo unreachable",
+		 started == 204 ? ip : "192.0.2.1");
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request req;
+	struct dt_run on = {0}, off = {0};
+	dt_request(&req, argv);
+	req.network = 1;
+	dt_exec(st, &req, &on);
+	req.network = 0;
+	dt_exec(st, &req, &off);
+	dt_backend->fini(st);
+	snprintf(path, sizeof(path), "/containers/%s?force=1", peer);
+	dt_api("DELETE", path, NULL, NULL);
+	snprintf(path, sizeof(path), "/networks/%s", net);
+	dt_api("DELETE", path, NULL, NULL);
+
+	assert_int_equal(started, 204);
+	assert_ran_ok(&on);
+	assert_out(&on, "has-interface\npong\n");
+	assert_ran_ok(&off);
+	assert_out(&off, "unreachable\n");
+	dt_run_free(&on);
+	dt_run_free(&off);
+}
+
 static void test_root_is_read_only_with_writable_exec_tmp(void **s)
 {
 	(void)s;
@@ -188,14 +281,23 @@ static void test_root_is_writable_without_read_only(void **s)
 	dt_run_free(&r);
 }
 
-static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
+/* The workspace has its host path inside the container (as with docker
+ * run -v "$PWD:$PWD" -w "$PWD"): the working directory, files written
+ * and absolute paths a tool prints are the host's. */
+static void test_workspace_has_its_host_path_and_is_the_workdir(void **s)
 {
 	(void)s;
-	char sub[512], file[600];
+	char sub[512], file[600], want[2048];
 	snprintf(sub, sizeof(sub), "%s/sub dir", dt_workspace);
 	mkdir(sub, 0777);
 	chmod(sub, 0777);
-	const char *argv[] = {"sh", "-c", "pwd; echo written > made-here",
+	/* A compiler names the file it complains about by the path it was
+	 * given; find prints absolute paths the same way. */
+	const char *argv[] = {"sh", "-c",
+			      "pwd; mkdir -p src; echo 'int x' > src/x.c; "
+			      "echo written > made-here; "
+			      "find \"$PWD/src\" -name x.c; "
+			      "readlink -f src/../made-here",
 			      NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
@@ -203,7 +305,9 @@ static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
 	req.workdir = sub;
 	dt_exec(NULL, &req, &r);
 	assert_ran_ok(&r);
-	assert_out(&r, "/workspace/sub dir\n");
+	snprintf(want, sizeof(want), "%s\n%s/src/x.c\n%s/made-here\n", sub, sub,
+		 sub);
+	assert_out(&r, want);
 	snprintf(file, sizeof(file), "%s/made-here", sub);
 	FILE *f = fopen(file, "r");
 	assert_non_null(f);
@@ -211,6 +315,128 @@ static void test_workspace_is_mounted_writable_and_is_the_workdir(void **s)
 	assert_non_null(fgets(line, sizeof(line), f));
 	fclose(f);
 	assert_string_equal(line, "written\n");
+	snprintf(file, sizeof(file), "%s/src/x.c", sub);
+	assert_int_equal(access(file, F_OK), 0);
+	dt_run_free(&r);
+}
+
+/* Write path with text (creating it). */
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void rm_tree(const char *path)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Git on the host runs what .git/config and hooks say (core.fsmonitor):
+ * a command in a container cannot change them unless --writable-git. */
+static void test_git_is_read_only_unless_writable_git(void **s)
+{
+	(void)s;
+	char git[300], config[320];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	snprintf(config, sizeof(config), "%s/config", git);
+	assert_int_equal(mkdir(git, 0777), 0);
+	chmod(git, 0777);
+	put_file(config, "[core]\n");
+	chmod(config, 0666);
+	const char *argv[] = {
+	    "sh", "-c",
+	    "echo '\tfsmonitor = evil' >> .git/config 2>/dev/null && echo "
+	    "wrote; mkdir .git/hooks 2>/dev/null && echo hooks; mv .git g2 "
+	    "2>/dev/null && echo moved; echo done",
+	    NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0}, w = {0};
+	dt_request(&req, argv);
+	dt_exec(NULL, &req, &r);
+	char after[4096];
+	snprintf(after, sizeof(after), "%s", read_text(config));
+
+	void *st = NULL;
+	struct monkey_error err = {0};
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg),
+		 "{\"image\":\"%s\",\"pull\":\"never\",\"writableGit\":true}",
+		 dt_image);
+	assert_int_equal(dt_init(cfg, &st, &err), 0);
+	dt_exec(st, &req, &w);
+	dt_backend->fini(st);
+	/* It wrote the config, then moved .git away. */
+	char moved[320], moved_config[340], writable[4096];
+	snprintf(moved, sizeof(moved), "%s/g2", dt_workspace);
+	snprintf(moved_config, sizeof(moved_config), "%s/config", moved);
+	snprintf(writable, sizeof(writable), "%s", read_text(moved_config));
+	rm_tree(moved);
+	rm_tree(git);
+
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
+	assert_string_equal(after, "[core]\n");
+	assert_ran_ok(&w);
+	assert_out(&w, "wrote\nhooks\nmoved\ndone\n");
+	assert_string_equal(writable, "[core]\n\tfsmonitor = evil\n");
+	dt_run_free(&r);
+	dt_run_free(&w);
+}
+
+/* A git worktree's .git is a file: read-only too. */
+static void test_git_file_of_a_worktree_is_read_only(void **s)
+{
+	(void)s;
+	char git[300];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	put_file(git, "gitdir: /elsewhere/.git/worktrees/w\n");
+	chmod(git, 0666);
+	struct dt_run r;
+	dt_sh("echo x >> .git 2>/dev/null && echo wrote; cat .git", &r);
+	char after[4096];
+	snprintf(after, sizeof(after), "%s", read_text(git));
+	unlink(git);
+	assert_ran_ok(&r);
+	assert_out(&r, "gitdir: /elsewhere/.git/worktrees/w\n");
+	assert_string_equal(after, "gitdir: /elsewhere/.git/worktrees/w\n");
+	dt_run_free(&r);
+}
+
+/* A .git that is a symlink is left alone, never followed: pointing it at
+ * a host directory must not mount that directory into the container. */
+static void test_git_symlink_is_not_followed(void **s)
+{
+	(void)s;
+	char git[300], secret[300], marker[330];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	snprintf(secret, sizeof(secret), "%s-secret", dt_workspace);
+	snprintf(marker, sizeof(marker), "%s/host-only", secret);
+	assert_int_equal(mkdir(secret, 0755), 0);
+	put_file(marker, "host secret\n");
+	assert_int_equal(symlink(secret, git), 0);
+	struct dt_run r;
+	dt_sh("cat .git/host-only 2>/dev/null; echo done", &r);
+	unlink(git);
+	unlink(marker);
+	rmdir(secret);
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
 	dt_run_free(&r);
 }
 
@@ -554,8 +780,9 @@ static void test_sigkill_status_without_oom_reports_no_oom(void **s)
 	dt_sh("sh -c 'kill -9 $$'; exit $?", &r);
 	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 137);
-	assert_int_equal(r.res.oom_killed,
-			 dt_podman && !dt_launcher ? MONKEY_UNKNOWN : MONKEY_NO);
+	assert_int_equal(r.res.oom_killed, dt_podman && !dt_launcher
+					       ? MONKEY_UNKNOWN
+					       : MONKEY_NO);
 	dt_run_free(&r);
 }
 
@@ -566,8 +793,9 @@ static void test_ordinary_exit_reports_no_oom(void **s)
 	dt_sh("true", &r);
 	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 0);
-	assert_int_equal(r.res.oom_killed,
-			 dt_podman && !dt_launcher ? MONKEY_UNKNOWN : MONKEY_NO);
+	assert_int_equal(r.res.oom_killed, dt_podman && !dt_launcher
+					       ? MONKEY_UNKNOWN
+					       : MONKEY_NO);
 	dt_run_free(&r);
 }
 
@@ -620,6 +848,79 @@ static void test_fork_bomb_is_contained(void **s)
 			 r.errout);
 	assert_true(n > 0 && n <= 50);
 	assert_true(refused > 0);
+	/* The launcher reads the same count: the result says so. */
+	if (dt_launcher)
+		assert_true(r.res.limits_hit & MONKEY_LIMIT_PIDS);
+	else
+		assert_true(r.res.limits_unknown & MONKEY_LIMIT_PIDS);
+	dt_run_free(&r);
+}
+
+/* A build that forks past --pids fails with an ordinary status; only the
+ * result's limits_hit tells why. */
+static void test_forks_refused_at_the_pids_limit_are_reported(void **s)
+{
+	(void)s;
+	const char *argv[] = {
+	    "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 3 & done; wait",
+	    NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.pids = 4;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	if (dt_launcher) {
+		assert_int_equal(r.res.limits_hit, MONKEY_LIMIT_PIDS);
+		assert_int_equal(r.res.limits_unknown, 0);
+	} else {
+		assert_int_equal(r.res.limits_hit, 0);
+		assert_true(r.res.limits_unknown & MONKEY_LIMIT_PIDS);
+	}
+	dt_run_free(&r);
+}
+
+/* The same limits, not reached: no false alarm, and no "unknown" where
+ * the launcher can tell. */
+static void test_a_command_within_its_limits_reports_none(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "sleep 0.1 & sleep 0.1 & wait", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.pids = 8; /* the launcher, sh and two sleeps, with room */
+	req.cpu_time_s = 5;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.exit_code, 0);
+	assert_int_equal(r.res.limits_hit, 0);
+	if (dt_launcher)
+		assert_int_equal(r.res.limits_unknown, 0);
+	dt_run_free(&r);
+}
+
+/* At its CPU-time limit the kernel kills the command (SIGKILL: the
+ * engine sets the soft and hard limit alike); the result names the
+ * limit. */
+static void test_cpu_time_limit_kill_is_reported(void **s)
+{
+	(void)s;
+	const char *argv[] = {"sh", "-c", "while :; do :; done", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	req.cpu_time_s = 1;
+	req.cpus = 1;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	assert_int_equal(r.res.timed_out, 0);
+	if (dt_launcher) {
+		assert_int_equal(r.res.signal, SIGKILL);
+		assert_int_equal(r.res.limits_hit, MONKEY_LIMIT_CPU_TIME);
+	} else {
+		assert_true(r.res.limits_unknown & MONKEY_LIMIT_CPU_TIME);
+	}
 	dt_run_free(&r);
 }
 
@@ -769,9 +1070,13 @@ int main(void)
 	    T(test_cpu_quota_is_half_a_cpu),
 	    T(test_ulimits_are_set_explicitly),
 	    T(test_only_loopback_interface_exists),
+	    T(test_network_isolation_is_seen_from_inside),
 	    T(test_root_is_read_only_with_writable_exec_tmp),
 	    T(test_root_is_writable_without_read_only),
-	    T(test_workspace_is_mounted_writable_and_is_the_workdir),
+	    T(test_workspace_has_its_host_path_and_is_the_workdir),
+	    T(test_git_is_read_only_unless_writable_git),
+	    T(test_git_file_of_a_worktree_is_read_only),
+	    T(test_git_symlink_is_not_followed),
 	    T(test_mounts_are_read_only_or_writable_as_asked),
 	    T(test_runs_as_invoking_user_by_default),
 	    T(test_runs_as_the_given_user),
@@ -791,6 +1096,9 @@ int main(void)
 	    T(test_sigkill_status_without_oom_reports_no_oom),
 	    T(test_ordinary_exit_reports_no_oom),
 	    T(test_fork_bomb_is_contained),
+	    T(test_forks_refused_at_the_pids_limit_are_reported),
+	    T(test_a_command_within_its_limits_reports_none),
+	    T(test_cpu_time_limit_kill_is_reported),
 	    T(test_concurrent_commands_on_one_state),
 	    T(test_engine_sees_the_hardening),
 	};

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -67,6 +68,18 @@ static void test_descriptor_declares_what_docker_enforces(void **s)
 			 0);
 	assert_non_null(dt_backend->details);
 	assert_contains(dt_backend->details, "debian:bookworm-slim");
+	/* The details say what the backend does now. */
+	const char *d = dt_backend->details;
+	assert_contains(d, "PID 1 of every container is monkey-launch");
+	assert_contains(d, "bind-mounted at its own host path");
+	assert_contains(d, "AutoRemove");
+	assert_contains(d, ".git");
+	assert_contains(d, "--writable-git");
+	assert_contains(d, "forks refused at the pids limit");
+	assert_contains(d, "provably gone");
+	assert_contains(d, "Probing (monkey sandbox list and info) only looks");
+	assert_null(strstr(d, "/workspace"));
+	assert_null(strstr(d, "podman cannot tell"));
 }
 
 static void test_missing_program_is_enoent_with_engine_message(void **s)
@@ -160,9 +173,14 @@ static void test_missing_image_fails_probe_when_pulling_is_off(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with(NULL, "monkey-test:no-such-tag", &err) < 0);
+	/* The engine answered: an error, not "absent" (no fallback), that
+	 * says how to get the image. */
+	assert_int_equal(probe_with(NULL, "monkey-test:no-such-tag", &err),
+			 -ENXIO);
 	assert_contains(err.message, "monkey-test:no-such-tag");
 	assert_contains(err.message, "not present locally");
+	assert_contains(err.message, "docker pull monkey-test:no-such-tag");
+	assert_contains(err.message, "--image");
 }
 
 static void test_invalid_image_name_is_refused(void **s)
@@ -183,8 +201,10 @@ static void test_probe_explains_missing_socket(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL,
-			       &err) < 0);
+	/* -ENODEV: no engine here, the host may fall back. */
+	assert_int_equal(
+	    probe_with("unix:///tmp/monkey-no-such-engine.sock", NULL, &err),
+	    -ENODEV);
 	assert_contains(err.message, "/tmp/monkey-no-such-engine.sock");
 	assert_contains(err.message, "does not exist");
 }
@@ -204,7 +224,7 @@ static void test_probe_explains_stopped_engine(void **s)
 	close(fd); /* bound, never listening: connect is refused */
 	snprintf(host, sizeof(host), "unix://%s", path);
 	struct monkey_error err = {0};
-	assert_true(probe_with(host, NULL, &err) < 0);
+	assert_int_equal(probe_with(host, NULL, &err), -ENODEV);
 	assert_contains(err.message, path);
 	assert_contains(err.message, "connection refused");
 	unlink(path);
@@ -214,7 +234,9 @@ static void test_probe_refuses_tcp_docker_host(void **s)
 {
 	(void)s;
 	struct monkey_error err = {0};
-	assert_true(probe_with("tcp://127.0.0.1:2375", NULL, &err) < 0);
+	/* A setting monkey cannot use is not an absent engine. */
+	int rc = probe_with("tcp://127.0.0.1:2375", NULL, &err);
+	assert_true(rc < 0 && rc != -ENODEV);
 	assert_contains(err.message, "tcp://127.0.0.1:2375");
 	assert_contains(err.message, "unix socket");
 }
@@ -260,6 +282,8 @@ static void test_probe_explains_permission_denied(void **s)
 	rmdir(dir);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_contains(msg, "permission denied");
+	/* The engine is there but refuses us: not "absent", no fallback. */
+	assert_int_equal(atoi(msg), -EPERM);
 	assert_contains(msg, path);
 }
 
@@ -367,6 +391,190 @@ static void test_launcher_the_engine_cannot_run_falls_back_to_direct(void **s)
 	assert_true(dt_log_contains("run monkey-launch"));
 	dt_run_free(&a);
 	dt_run_free(&b);
+}
+
+/* Copy file from to to (mode 0755). */
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[65536];
+	size_t n;
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+	assert_int_equal(chmod(to, 0755), 0);
+}
+
+/* Lines in the file at path (0 when it does not exist). */
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+	if (!f)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Stdout that reaches monkey before the launcher's ready line (a stdout
+ * frame may overtake the stderr one, and here the container writes it
+ * before the launcher even starts) is no reason to think the launcher
+ * never ran: the command runs exactly once, and its output is its own. */
+static void
+test_stdout_before_the_ready_line_never_runs_a_command_twice(void **s)
+{
+	(void)s;
+	const char *real = dt_built_launcher();
+	if (!real)
+		skip(); /* this build has no monkey-launch */
+	static const size_t sizes[] = {8192, 1 << 20};
+	char copy[512], script[512], count[512];
+	snprintf(copy, sizeof(copy), "%s/.launch-real", dt_workspace);
+	snprintf(count, sizeof(count), "%s/ran-count", dt_workspace);
+	copy_file(real, copy);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(script, sizeof(script), "%s-launch.sh", dt_workspace);
+		FILE *f = fopen(script, "w");
+		assert_non_null(f);
+		/* The working directory is the workspace root. */
+		fprintf(f,
+			"#!/bin/sh\nhead -c %zu /dev/zero\nexec "
+			"./.launch-real\n",
+			sizes[i]);
+		fclose(f);
+		assert_int_equal(chmod(script, 0755), 0);
+		const char *old = getenv("MONKEY_DOCKER_LAUNCHER");
+		char *saved = old ? strdup(old) : NULL;
+		setenv("MONKEY_DOCKER_LAUNCHER", script, 1);
+		void *st = NULL;
+		struct monkey_error err = {0};
+		char cfg[256];
+		snprintf(cfg, sizeof(cfg),
+			 "{\"image\":\"%s\",\"pull\":\"never\"}", dt_image);
+		int rc = dt_init(cfg, &st, &err);
+		if (saved)
+			setenv("MONKEY_DOCKER_LAUNCHER", saved, 1);
+		else
+			unsetenv("MONKEY_DOCKER_LAUNCHER");
+		free(saved);
+		assert_int_equal(rc, 0);
+		unlink(count);
+		const char *argv[] = {"sh", "-c",
+				      "echo ran >> ran-count; echo out; "
+				      "echo err >&2",
+				      NULL};
+		struct monkey_exec_request req;
+		struct dt_run r = {0};
+		dt_request(&req, argv);
+		dt_exec(st, &req, &r);
+		dt_backend->fini(st);
+		unlink(script);
+		if (count_lines(count) != 1)
+			fail_msg("with %zu bytes before the ready line the "
+				 "command ran %d times (rc %d: %s)",
+				 sizes[i], count_lines(count), r.rc,
+				 r.err.message);
+		assert_int_equal(r.rc, 0);
+		assert_string_equal(r.out, "out\n");
+		assert_string_equal(r.errout, "err\n");
+		dt_run_free(&r);
+	}
+	unlink(count);
+	unlink(copy);
+}
+
+static size_t put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+static size_t put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	return 4 + put_be32(p + 4, (uint32_t)v);
+}
+
+static size_t put_s(unsigned char *p, const char *s)
+{
+	size_t l = strlen(s);
+	put_be32(p, (uint32_t)l);
+	memcpy(p + 4, s, l);
+	return 4 + l;
+}
+
+/* The launcher refuses to run the command when the path it is to guard
+ * (the workspace's .git) is not a read-only mount of the inode monkey
+ * looked at: an engine that mounted something swapped in meanwhile. */
+static void test_launcher_refuses_a_git_that_is_not_the_guarded_mount(void **s)
+{
+	(void)s;
+	const char *launcher = dt_built_launcher();
+	if (!launcher)
+		skip(); /* this build has no monkey-launch */
+	char dir[] = "/tmp/monkey-dt-guard-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct stat sb;
+	assert_int_equal(stat(dir, &sb), 0);
+	unsigned char hdr[1024], *p = hdr;
+	memcpy(p, "MKL3", 4);
+	p += 4;
+	p += put_be32(p, 0);
+	p += put_s(p, "n0nce");
+	p += put_s(p, "");
+	p += put_be32(p, 1); /* a writable directory, though the right one */
+	p += put_s(p, dir);
+	p += put_be64(p, (uint64_t)sb.st_dev);
+	p += put_be64(p, (uint64_t)sb.st_ino);
+	p += put_be32(p, 2);
+	p += put_s(p, "touch");
+	char ran[300];
+	snprintf(ran, sizeof(ran), "%s/ran", dir);
+	p += put_s(p, ran);
+	p += put_be64(p, 0);
+	int in[2], err[2];
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(err), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(err[1], 2);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		close(in[1]);
+		close(err[0]);
+		execl(launcher, "monkey-launch", (char *)NULL);
+		_exit(99);
+	}
+	close(in[0]);
+	close(err[1]);
+	assert_int_equal(write(in[1], hdr, (size_t)(p - hdr)), p - hdr);
+	char out[4096] = "";
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(out) - 1 &&
+	       (r = read(err[0], out + n, sizeof(out) - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(in[1]);
+	close(err[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	int touched = access(ran, F_OK) == 0;
+	unlink(ran);
+	rmdir(dir);
+	assert_false(touched);
+	assert_contains(out, "\036monkey-launch:n0nce:fail:");
+	assert_contains(out, "is not the read-only mount monkey set up");
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 125);
 }
 
 /* Deletion may trail the answer, but never the backend's fini. */
@@ -544,23 +752,43 @@ static void test_engine_going_away_mid_command_is_an_error_not_a_hang(void **s)
 	assert_true(r.ms < 20000);
 	assert_string_equal(r.out, "started\n");
 	assert_contains(r.err.message, px.path);
-	/* The container outlived the connection to it; the next monkey's
-	 * sweep would remove it, here the test does. */
-	assert_int_equal(dt_count_containers(dt_instance_id), 1);
+	/* The launcher saw its connection end and took the container down
+	 * with it; a command run directly outlives the connection (the
+	 * test removes it). */
+	int left = dt_count_containers(dt_instance_id);
+	for (int i = 0; dt_launcher && left > 0 && i < 100; i++) {
+		usleep(50 * 1000);
+		left = dt_count_containers(dt_instance_id);
+	}
+	assert_int_equal(left, dt_launcher ? 0 : 1);
 	dt_remove_labelled(dt_instance_id);
 	dt_run_free(&r);
 }
 
-static void test_stale_containers_of_dead_processes_are_swept(void **s)
+/* ---- the start-up sweep ---- */
+
+/* This machine's boot id and our PID namespace's inode. */
+static void own_boot_and_pidns(char *boot, size_t blen, char *ns, size_t nlen)
 {
-	(void)s;
-	/* A process that existed and is gone: its "<pid>-<starttime>". */
+	struct stat sb;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(boot, (int)blen, f));
+	fclose(f);
+	boot[strcspn(boot, "\n")] = '\0';
+	assert_int_equal(stat("/proc/self/ns/pid", &sb), 0);
+	snprintf(ns, nlen, "%llu", (unsigned long long)sb.st_ino);
+}
+
+/* A process of ours that existed and is gone: its pid and start time. */
+static void dead_process(long *pid_out, unsigned long long *start_out)
+{
 	pid_t pid = fork();
 	if (pid == 0) {
 		pause();
 		_exit(0);
 	}
-	char stat_path[64], buf[1024], dead[64];
+	char stat_path[64], buf[1024];
 	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(stat_path, "r");
 	assert_non_null(f);
@@ -571,22 +799,70 @@ static void test_stale_containers_of_dead_processes_are_swept(void **s)
 	for (int i = 0; p && i < 20; i++)
 		p = strchr(p + 1, ' ');
 	assert_non_null(p);
-	snprintf(dead, sizeof(dead), "%d-%llu", (int)pid,
-		 strtoull(p + 1, NULL, 10));
+	*start_out = strtoull(p + 1, NULL, 10);
+	*pid_out = pid;
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
 
-	char alive[64];
-	snprintf(alive, sizeof(alive), "%s", dt_instance_id);
-	char id_dead[128], id_other[128], id_alive[128];
-	assert_int_equal(dt_create_labelled(dead, id_dead, sizeof(id_dead)), 0);
-	assert_int_equal(dt_create_labelled("not-an-instance-id", id_other,
-					    sizeof(id_other)),
-			 0);
-	assert_int_equal(dt_create_labelled(alive, id_alive, sizeof(id_alive)),
-			 0);
+/* A container labelled as owned by (boot, pidns, pid, start). */
+static void create_owned(const char *boot, const char *ns, long pid,
+			 unsigned long long start, char *id, size_t idlen)
+{
+	char labels[512];
+	/* monkey.sandbox is not "<pid>-<start>": a sweep of an older
+	 * monkey running on this engine at the same time leaves these. */
+	snprintf(labels, sizeof(labels),
+		 "{\"monkey.sandbox\":\"dt-sweep-%ld-%llu\","
+		 "\"monkey.owner.boot-id\":\"%s\","
+		 "\"monkey.owner.pidns\":\"%s\","
+		 "\"monkey.owner.pid\":\"%ld\","
+		 "\"monkey.owner.start-time\":\"%llu\"}",
+		 pid, start, boot, ns, pid, start);
+	assert_int_equal(dt_create_with_labels(labels, id, idlen), 0);
+}
 
-	/* A new monkey process (a fresh state) sweeps on its first probe. */
+struct owned {
+	char dead[128];	    /* owner gone, our PID namespace */
+	char rebooted[128]; /* owner of another boot */
+	char other_ns[128]; /* owner alive in another PID namespace */
+	char unlabelled[128];
+};
+
+static void create_the_owned(struct owned *o)
+{
+	char boot[64], ns[32];
+	long pid;
+	unsigned long long start;
+	own_boot_and_pidns(boot, sizeof(boot), ns, sizeof(ns));
+	dead_process(&pid, &start);
+	create_owned(boot, ns, pid, start, o->dead, sizeof(o->dead));
+	create_owned("00000000-0000-4000-8000-000000000000", ns, pid, start,
+		     o->rebooted, sizeof(o->rebooted));
+	/* Our own pid and start time, but in another namespace: there the
+	 * pid names another process, whose life we cannot see. */
+	create_owned(boot, "4026531999", pid, start, o->other_ns,
+		     sizeof(o->other_ns));
+	assert_int_equal(dt_create_labelled("not-an-instance-id", o->unlabelled,
+					    sizeof(o->unlabelled)),
+			 0);
+}
+
+static void remove_the_owned(struct owned *o)
+{
+	dt_remove_container(o->dead);
+	dt_remove_container(o->rebooted);
+	dt_remove_container(o->other_ns);
+	dt_remove_container(o->unlabelled);
+}
+
+/* The sweep runs before the first command and removes only containers
+ * whose owner is provably gone. */
+static void test_sweep_removes_only_provably_orphaned_containers(void **s)
+{
+	(void)s;
+	struct owned o;
+	create_the_owned(&o);
 	void *st = NULL;
 	struct monkey_error err = {0};
 	char cfg[256];
@@ -594,19 +870,64 @@ static void test_stale_containers_of_dead_processes_are_swept(void **s)
 		 dt_image);
 	assert_int_equal(dt_init(cfg, &st, &err), 0);
 	dt_log_clear();
-	assert_int_equal(dt_backend->probe(st, &err), 0);
-	dt_backend->fini(st);
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	dt_exec(st, &req, &r);
+	dt_backend->fini(st); /* waits for the sweep */
+	int dead = dt_container_exists(o.dead);
+	int rebooted = dt_container_exists(o.rebooted);
+	int other_ns = dt_container_exists(o.other_ns);
+	int unlabelled = dt_container_exists(o.unlabelled);
+	remove_the_owned(&o);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(dead, 0);
+	assert_int_equal(rebooted, 0);
+	assert_int_equal(other_ns, 1);
+	assert_int_equal(unlabelled, 1);
+	dt_run_free(&r);
+}
 
-	int dead_left = dt_container_exists(id_dead);
-	int other_left = dt_container_exists(id_other);
-	int alive_left = dt_container_exists(id_alive);
-	dt_remove_container(id_dead);
-	dt_remove_container(id_other);
-	dt_remove_container(id_alive);
-	assert_int_equal(dead_left, 0);
-	assert_int_equal(other_left, 1);
-	assert_int_equal(alive_left, 1);
-	assert_true(dt_log_contains(dead));
+/* Probing (what monkey sandbox list and info do) looks and changes
+ * nothing: no sweep, no pull. */
+static void test_probe_removes_nothing_and_pulls_nothing(void **s)
+{
+	(void)s;
+	struct owned o;
+	create_the_owned(&o);
+	void *st = NULL;
+	struct monkey_error err = {0};
+	dt_log_clear();
+	int probed[3] = {-1, -1, -1};
+	/* The backend's default image (maybe missing: a note). */
+	if (dt_init(NULL, &st, &err) == 0) {
+		probed[0] = dt_backend->probe(st, &err);
+		probed[1] = dt_backend->probe(st, &err);
+		dt_backend->fini(st);
+	}
+	/* An image that is missing: a note, and nothing pulled. */
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\"}",
+		 "127.0.0.1:1/monkey/absent:probe");
+	if (dt_init(cfg, &st, &err) == 0) {
+		memset(&err, 0, sizeof(err));
+		probed[2] = dt_backend->probe(st, &err);
+		dt_backend->fini(st);
+	}
+	int dead = dt_container_exists(o.dead);
+	int rebooted = dt_container_exists(o.rebooted);
+	remove_the_owned(&o);
+	assert_int_equal(probed[0], 0);
+	assert_int_equal(probed[1], 0);
+	assert_int_equal(probed[2], 0);
+	assert_int_equal(dead, 1);
+	assert_int_equal(rebooted, 1);
+	assert_int_equal(err.code, 0);
+	assert_contains(err.message, "127.0.0.1:1/monkey/absent:probe");
+	assert_contains(err.message, "not present locally");
+	assert_false(dt_log_contains("left behind"));
+	assert_false(dt_log_contains("pulling"));
 }
 
 #define T(f) cmocka_unit_test_teardown(f, dt_assert_no_containers)
@@ -632,9 +953,12 @@ int main(void)
 	    T(test_user_without_group_is_refused),
 	    T(test_exec_without_probe_connects_by_itself),
 	    T(test_launcher_the_engine_cannot_run_falls_back_to_direct),
+	    T(test_stdout_before_the_ready_line_never_runs_a_command_twice),
+	    T(test_launcher_refuses_a_git_that_is_not_the_guarded_mount),
 	    T(test_fini_returns_only_when_every_container_is_gone),
 	    T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
-	    T(test_stale_containers_of_dead_processes_are_swept),
+	    T(test_sweep_removes_only_provably_orphaned_containers),
+	    T(test_probe_removes_nothing_and_pulls_nothing),
 	};
 	return cmocka_run_group_tests_name("docker backend errors", tests, NULL,
 					   NULL);

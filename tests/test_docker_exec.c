@@ -6,8 +6,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -68,7 +68,9 @@ static void test_command_runs_in_its_own_working_directory(void **s)
 	req.workdir = sub;
 	dt_exec(NULL, &req, &r);
 	assert_ran_ok(&r);
-	assert_string_equal(r.out, "/workspace/sub dir\n");
+	char want[600];
+	snprintf(want, sizeof(want), "%s\n", sub);
+	assert_string_equal(r.out, want);
 	dt_run_free(&r);
 	rmdir(sub);
 }
@@ -90,7 +92,8 @@ static void test_stdin_with_binary_data_arrives_whole(void **s)
 {
 	(void)s;
 	/* Bytes that look like a header or a record must pass untouched. */
-	static const char data[] = "MKL1\0\0\0\1\036monkey-launch:x:2:exec:no\n";
+	static const char data[] =
+	    "MKL1\0\0\0\1\036monkey-launch:x:2:exec:no\n";
 	const char *argv[] = {"od", "-An", "-c", NULL};
 	struct monkey_exec_request req;
 	struct dt_run r = {0};
@@ -212,9 +215,9 @@ static void test_environment_is_the_same_as_a_fresh_container(void **s)
 	const char *argv[] = {"sh", "-c", "env | grep -v ^HOSTNAME= | sort",
 			      NULL};
 	static const char *const user_env[] = {"FOO=bar baz", "n=1", NULL};
-	static const char *const envp[] = {"PATH=/host/bin", "LANG=C.UTF-8",
-					   "TERM=xterm", "FOO=bar baz", "n=1",
-					   NULL};
+	static const char *const envp[] = {
+	    "PATH=/host/bin", "LANG=C.UTF-8", "TERM=xterm",
+	    "FOO=bar baz",    "n=1",	      NULL};
 	struct monkey_exec_request req;
 	struct dt_run a = {0}, b = {0};
 	dt_request(&req, argv);

@@ -1,7 +1,7 @@
 /* The docker backend's warm pool against a real engine: prestarted
  * containers are used once and only for commands with their settings, are
  * replaced when they die or fail to start, and never outlive their state:
- * fini removes them, and after a crash the next start-up's sweep does. */
+ * fini removes them, and when monkey is killed they end by themselves. */
 #include "config.h"
 
 #include <errno.h>
@@ -140,8 +140,8 @@ static void test_failing_prestart_gives_the_cold_error_then_recovers(void **s)
 	char src[512];
 	snprintf(src, sizeof(src), "%s-pool-mnt", dt_workspace);
 	assert_int_equal(mkdir(src, 0777), 0);
-	struct monkey_mount m = {.source = src, .target = "/data",
-				 .read_only = 1};
+	struct monkey_mount m = {
+	    .source = src, .target = "/data", .read_only = 1};
 	void *st = pool_state(1);
 	const char *argv[] = {"ls", "/data", NULL};
 	struct monkey_exec_request req;
@@ -173,9 +173,48 @@ static void test_failing_prestart_gives_the_cold_error_then_recovers(void **s)
 	dt_run_free(&c);
 }
 
-/* A monkey that dies without fini leaves its prestarted containers; the
- * next state's sweep removes them because their owner is gone. */
-static void test_sweep_removes_a_crashed_owners_pool(void **s)
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A prestarted container mounted the .git there was when it started; when
+ * the workspace's .git has been replaced since, the command runs in a
+ * fresh container that mounts the one there now. */
+static void test_pooled_container_of_a_replaced_git_is_not_used(void **s)
+{
+	(void)s;
+	char git[300], old[300], cfg[330], cmd[700];
+	snprintf(git, sizeof(git), "%s/.git", dt_workspace);
+	snprintf(old, sizeof(old), "%s/.git-old", dt_workspace);
+	snprintf(cfg, sizeof(cfg), "%s/config", git);
+	assert_int_equal(mkdir(git, 0755), 0);
+	write_text(cfg, "old\n");
+	void *st = pool_state(1);
+	struct dt_run a = {0}, b = {0};
+	run_sh(st, "true", &a);
+	assert_true(wait_pooled(1));
+	assert_int_equal(rename(git, old), 0);
+	assert_int_equal(mkdir(git, 0755), 0);
+	write_text(cfg, "new\n");
+	run_sh(st, "cat .git/config", &b);
+	dt_backend->fini(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", git, old);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(b.rc, 0);
+	assert_string_equal(b.out, "new\n");
+	assert_false(b.pooled);
+	dt_run_free(&a);
+	dt_run_free(&b);
+}
+
+/* A monkey that dies without fini (kill -9) cannot remove its prestarted
+ * containers: their launchers see the attach connection end and exit,
+ * and the engine removes them, with no other monkey needed. */
+static void test_a_killed_owners_pool_goes_away_by_itself(void **s)
 {
 	(void)s;
 	int p[2];
@@ -219,15 +258,12 @@ static void test_sweep_removes_a_crashed_owners_pool(void **s)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_true(up);
-	void *st = pool_state(1);
-	struct monkey_error err = {0};
-	assert_int_equal(dt_backend->probe(st, &err), 0);
 	int left = dt_count_containers(id);
 	for (int i = 0; i < 200 && left > 0; i++) {
 		usleep(50 * 1000);
 		left = dt_count_containers(id);
 	}
-	dt_backend->fini(st);
+	dt_remove_labelled(id);
 	assert_int_equal(left, 0);
 }
 
@@ -242,7 +278,8 @@ int main(void)
 	    T(test_command_with_other_limits_never_takes_a_pooled_one),
 	    T(test_container_killed_while_waiting_is_replaced),
 	    T(test_failing_prestart_gives_the_cold_error_then_recovers),
-	    T(test_sweep_removes_a_crashed_owners_pool),
+	    T(test_pooled_container_of_a_replaced_git_is_not_used),
+	    T(test_a_killed_owners_pool_goes_away_by_itself),
 	};
 	return cmocka_run_group_tests_name("docker backend: warm pool", tests,
 					   NULL, NULL);

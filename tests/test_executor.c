@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -183,6 +184,8 @@ static void test_missing_docker_says_docker_not_available(void **s)
 #ifndef HAVE_BACKEND_SPAWN
 	skip(); /* this build has no spawn backend to fall back to */
 #endif
+	/* A named image forbids the fallback (next test). */
+	unsetenv("MONKEY_DOCKER_IMAGE");
 	struct monkey_exec_options o;
 	opts_init(&o, "docker");
 	struct monkey_executor *ex;
@@ -195,6 +198,102 @@ static void test_missing_docker_says_docker_not_available(void **s)
 	monkey_executor_close(ex);
 }
 
+/* A probe that fails with anything but -ENODEV saw the engine answer:
+ * what it refuses (a missing image) is reported, never run on the host. */
+static void test_probe_failure_other_than_absence_never_falls_back(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "unavail");
+	setenv("MONKEY_TEST_PROBE_ERRNO", "6", 1); /* ENXIO */
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	int r = monkey_executor_open(&o, &ex, &err);
+	unsetenv("MONKEY_TEST_PROBE_ERRNO");
+	assert_int_equal(r, -ENXIO);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "no such image"));
+	assert_false(tu_contains(notices, "falling back"));
+}
+
+/* Whoever names an image wants a container: no fallback, not even when
+ * the container backend is absent. */
+static void test_named_image_never_falls_back(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	opts_init(&o, "docker");
+	o.image = "example/image:1";
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	assert_true(monkey_executor_open(&o, &ex, &err) < 0);
+	assert_null(ex);
+	assert_true(tu_contains(err.message, "is not installed"));
+	assert_true(tu_contains(err.message, "--image"));
+	assert_false(tu_contains(notices, "falling back"));
+}
+
+/* Run argv under spawn with opts adjusted by the caller; fills res. */
+static void run_spawn(struct monkey_exec_options *o, const char *const *argv,
+		      struct monkey_result *res)
+{
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	o->sandbox = "spawn";
+	o->no_fallback = true;
+	if (monkey_executor_open(o, &ex, &err) < 0)
+		fail_msg("open: %s", err.message);
+	free(run_capture(ex, argv, res));
+	monkey_executor_close(ex);
+}
+
+/* Whatever the backend reports, SIGXFSZ and SIGXCPU name their limit. */
+static void test_file_size_and_cpu_time_limits_are_named(void **s)
+{
+	(void)s;
+#ifndef HAVE_BACKEND_SPAWN
+	skip(); /* this build has no spawn backend */
+#endif
+	char ws[] = "/tmp/monkey-limits-XXXXXX";
+	assert_non_null(mkdtemp(ws));
+	struct monkey_exec_options o;
+	struct monkey_result big_res, spin_res, fine_res;
+	const char *big[] = {"dd",	"if=/dev/zero", "of=big",
+			     "bs=1000", "count=100",	NULL};
+	opts_init(&o, NULL);
+	o.workspace = ws;
+	o.file_size_bytes = 4096;
+	run_spawn(&o, big, &big_res);
+	const char *spin[] = {"sh", "-c", "while :; do :; done", NULL};
+	opts_init(&o, NULL);
+	o.workspace = ws;
+	o.cpu_time_s = 1;
+	run_spawn(&o, spin, &spin_res);
+	const char *fine[] = {"true", NULL};
+	opts_init(&o, NULL);
+	o.workspace = ws;
+	o.cpu_time_s = 5;
+	o.file_size_bytes = 4096;
+	run_spawn(&o, fine, &fine_res);
+	char big_path[64];
+	snprintf(big_path, sizeof(big_path), "%s/big", ws);
+	unlink(big_path);
+	rmdir(ws);
+
+	assert_int_equal(big_res.signal, SIGXFSZ);
+	assert_true(big_res.limits_hit & MONKEY_LIMIT_FILE_SIZE);
+	assert_string_equal(monkey_result_limit(&big_res), "file-size");
+	assert_true(spin_res.signal == SIGXCPU || spin_res.signal == SIGKILL);
+	assert_true(spin_res.limits_hit & MONKEY_LIMIT_CPU_TIME);
+	assert_string_equal(monkey_result_limit(&spin_res), "cpu-time");
+	assert_false(spin_res.timed_out);
+	assert_int_equal(fine_res.limits_hit, 0);
+	assert_null(monkey_result_limit(&fine_res));
+	monkey_result_free(&big_res);
+	monkey_result_free(&spin_res);
+	monkey_result_free(&fine_res);
+}
+
 static void test_no_fallback_turns_unavailability_into_an_error(void **s)
 {
 	(void)s;
@@ -203,7 +302,7 @@ static void test_no_fallback_turns_unavailability_into_an_error(void **s)
 	o.no_fallback = true;
 	struct monkey_executor *ex = NULL;
 	struct monkey_error err = {0};
-	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EHOSTDOWN);
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -ENODEV);
 	assert_null(ex);
 	assert_true(tu_contains(err.message, "test engine not reachable"));
 	assert_true(tu_contains(err.message, "--no-fallback"));
@@ -512,6 +611,10 @@ int main(void)
 	    cmocka_unit_test(test_missing_docker_says_docker_not_available),
 	    cmocka_unit_test(
 		test_no_fallback_turns_unavailability_into_an_error),
+	    cmocka_unit_test(
+		test_probe_failure_other_than_absence_never_falls_back),
+	    cmocka_unit_test(test_named_image_never_falls_back),
+	    cmocka_unit_test(test_file_size_and_cpu_time_limits_are_named),
 	    cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
 	    cmocka_unit_test(test_refused_backend_is_never_papered_over),
 	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),

@@ -80,7 +80,8 @@ static void test_result_object_has_every_field(void **s)
 	    "sandbox",	       "requestedSandbox", "fellBack",	  "exitCode",
 	    "signal",	       "timedOut",	   "oomKilled",	  "durationMs",
 	    "stdout",	       "stderr",	   "stdoutBytes", "stderrBytes",
-	    "stdoutTruncated", "stderrTruncated",  "error"};
+	    "stdoutTruncated", "stderrTruncated",  "error",	  "limitHit",
+	    "limitsHit",       "limitsUnknown"};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
 		if (!json_object_object_get_ex(o, fields[i], NULL))
 			fail_msg("missing field %s", fields[i]);
@@ -95,6 +96,42 @@ static void test_result_object_has_every_field(void **s)
 	assert_string_equal(json_object_get_string(v), "hi\n");
 	json_object_object_get_ex(o, "fellBack", &v);
 	assert_true(json_object_get_boolean(v));
+	json_object_object_get_ex(o, "limitHit", &v);
+	assert_null(v);
+	json_object_put(o);
+	monkey_result_free(&r);
+}
+
+/* Which limit ended the command, every one it ran into, and the ones the
+ * backend could not watch (so that their absence is not read as "no"). */
+static void test_result_names_the_limits_hit(void **s)
+{
+	(void)s;
+	struct monkey_result r;
+	memset(&r, 0, sizeof(r));
+	r.exit_code = 2;
+	r.oom_killed = MONKEY_NO;
+	r.limits_hit = MONKEY_LIMIT_PIDS;
+	struct json_object *o =
+	    monkey_result_to_json(&r, "docker", "docker", false);
+	struct json_object *v;
+	json_object_object_get_ex(o, "limitHit", &v);
+	assert_string_equal(json_object_get_string(v), "pids");
+	json_object_object_get_ex(o, "limitsHit", &v);
+	assert_string_equal(json_object_to_json_string(v), "[ \"pids\" ]");
+	json_object_put(o);
+
+	r.limits_hit = MONKEY_LIMIT_CPU_TIME;
+	r.timed_out = true;
+	r.limits_unknown = MONKEY_LIMIT_PIDS;
+	o = monkey_result_to_json(&r, "docker", "docker", false);
+	json_object_object_get_ex(o, "limitHit", &v);
+	assert_string_equal(json_object_get_string(v), "timeout");
+	json_object_object_get_ex(o, "limitsHit", &v);
+	assert_string_equal(json_object_to_json_string(v),
+			    "[ \"timeout\", \"cpu-time\" ]");
+	json_object_object_get_ex(o, "limitsUnknown", &v);
+	assert_string_equal(json_object_to_json_string(v), "[ \"pids\" ]");
 	json_object_put(o);
 	monkey_result_free(&r);
 }
@@ -106,6 +143,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid_bytes_become_replacement_chars),
 	    cmocka_unit_test(test_binary_output_round_trips_as_valid_json),
 	    cmocka_unit_test(test_result_object_has_every_field),
+	    cmocka_unit_test(test_result_names_the_limits_hit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,6 +233,10 @@ struct monkey_exec_result {
 	 * The host also infers file-size and CPU-time limits from the
 	 * signal (SIGXFSZ, SIGXCPU). */
 	uint32_t limits_hit;
+	/* ABI 1.1: enum monkey_limit bits of the limits the backend could
+	 * not watch this time (podman without pids.events): for these, a
+	 * clear bit in limits_hit means "cannot tell", not "no". */
+	uint32_t limits_unknown;
 	/* New fields go here, at the end. */
 };
 
@@ -250,7 +254,19 @@ typedef int (*monkey_backend_init_fn)(const struct monkey_host *host,
 
 /* Can commands run now?  0 when yes; otherwise an error whose message says
  * why in one line ("Docker daemon not reachable at /var/run/docker.sock:
- * connection refused").  May be called several times. */
+ * connection refused").  May be called several times, and only looks:
+ * no side effects (nothing pulled, created or removed), since listing
+ * backends probes them.
+ *
+ * The error code is a contract with the host:
+ *  -ENODEV  the backend is absent here (its engine or service is not
+ *           installed, not running, nobody listens): the host may fall
+ *           back to another backend, saying why.
+ *  any other negative errno: the backend is there but cannot run commands
+ *           as configured (a missing image, a refused setting, permission
+ *           denied): the host reports it and never falls back.
+ * On success the backend may leave a one-line note in err (code 0), e.g.
+ * that the image is missing but will be pulled; hosts show it. */
 typedef int (*monkey_backend_probe_fn)(void *state, struct monkey_error *err);
 
 /* Run one command to completion.  Returns 0 when the command ran (whatever

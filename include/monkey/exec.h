@@ -87,6 +87,10 @@ struct monkey_exec_options {
 	/* Refuse to open, instead of warning, when an option in explicit_set
 	 * is not enforced by the backend; implies no_fallback. */
 	bool strict;
+	/* Leave the workspace's .git writable in containers (by default the
+	 * container backends mount it read-only: git on the host runs what
+	 * .git/config and hooks say). */
+	bool writable_git;
 };
 
 void monkey_exec_options_init(struct monkey_exec_options *opts);
@@ -134,7 +138,23 @@ struct monkey_result {
 	struct monkey_capture err;
 	/* Non-empty when the sandbox or monkey failed (exit codes 125-127). */
 	char error[MONKEY_ERROR_MESSAGE_MAX];
+	/* enum monkey_limit bits of the limits the command ran into: the
+	 * backend's report, plus file-size (SIGXFSZ) and CPU-time (SIGXCPU)
+	 * inferred from the signal for every backend. */
+	uint32_t limits_hit;
+	/* enum monkey_limit bits the backend could not watch this time: for
+	 * these a clear bit in limits_hit means "cannot tell", not "no". */
+	uint32_t limits_unknown;
 };
+
+/* The limit that ended or broke the command, the most decisive first:
+ * "timeout", "memory", "cpu-time", "file-size", "pids", "open-files";
+ * NULL when none did, as far as the backend can tell. */
+const char *monkey_result_limit(const struct monkey_result *res);
+
+/* Name of one enum monkey_limit bit ("pids", "file-size", "cpu-time",
+ * "open-files"), NULL when unknown. */
+const char *monkey_limit_name(uint32_t bit);
 
 void monkey_result_free(struct monkey_result *res);
 

@@ -24,7 +24,9 @@ struct monkey_backend_status {
 	int safety;   /* enum monkey_safety */
 	uint32_t capabilities;
 	bool available; /* the probe succeeded */
-	/* Why it is unavailable or could not be loaded ("" when fine). */
+	/* Why it is unavailable or could not be loaded; when available, a
+	 * note the probe left ("image X is not present locally; it is
+	 * pulled when a command first needs it"); "" when fine. */
 	char reason[MONKEY_ERROR_MESSAGE_MAX];
 };
 
@@ -40,6 +42,14 @@ int monkey_sandbox_list(const char *backend_dir,
 int monkey_sandbox_info(const char *backend_dir, const char *name,
 			struct monkey_backend_status *out,
 			struct monkey_error *err);
+
+/* The same, initialising the backend with config_json (a JSON object
+ * string such as {"image":"debian:12"}, or NULL as monkey_sandbox_info
+ * does). */
+int monkey_sandbox_info_with(const char *backend_dir, const char *name,
+			     const char *config_json,
+			     struct monkey_backend_status *out,
+			     struct monkey_error *err);
 
 void monkey_backend_status_free(struct monkey_backend_status *st, size_t n);
 /* Frees the array returned by monkey_sandbox_list as well. */

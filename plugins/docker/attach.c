@@ -31,7 +31,7 @@ struct dk_attach {
 	uint64_t payload_left;
 	int stream;
 	int stdin_closed;
-	int with_stdin;   /* stdin was attached */
+	int with_stdin; /* stdin was attached */
 	unsigned char buf[DK_RECV_BUF];
 };
 
@@ -312,8 +312,9 @@ static int demux(struct dk_attach *a, struct dk_io *io,
 	return 0;
 }
 
-/* Send what stdin data the socket takes now; half-close after the last
- * byte so the command sees EOF. */
+/* Send what stdin data the socket takes now; after the last byte,
+ * half-close so the command sees EOF, unless the stream stays open (the
+ * launcher's: it watches it for monkey's end). */
 static void feed_stdin(struct dk_attach *a, struct dk_io *io)
 {
 	while (io->stdin_sent < io->stdin_len) {
@@ -331,6 +332,8 @@ static void feed_stdin(struct dk_attach *a, struct dk_io *io)
 		}
 		io->stdin_sent += n;
 	}
+	if (io->keep_stdin_open)
+		return;
 	shutdown(a->fd, SHUT_WR);
 	a->stdin_closed = 1;
 }
@@ -350,7 +353,10 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		    {.fd = a->fd, .events = POLLIN},
 		    {.fd = io->cancel_fd, .events = POLLIN},
 		};
-		if (!a->stdin_closed && !io->hold_stdin)
+		int feeding =
+		    !a->stdin_closed && !io->hold_stdin &&
+		    (!io->keep_stdin_open || io->stdin_sent < io->stdin_len);
+		if (feeding)
 			p[0].events |= POLLOUT;
 		int nfds = io->cancel_fd >= 0 ? 2 : 1;
 		int timeout = -1;
@@ -372,8 +378,7 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 			continue; /* the deadline check above decides */
 		if (nfds == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			return DK_PUMP_CANCEL;
-		if (p[0].revents & POLLOUT && !a->stdin_closed &&
-		    !io->hold_stdin)
+		if (p[0].revents & POLLOUT && feeding)
 			feed_stdin(a, io);
 		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -84,15 +85,17 @@ static json_object *build_env(const struct monkey_exec_request *req)
 	return env;
 }
 
-/* The working directory inside the container: workdir is a host path
- * inside workspace; it appears under DK_WORKSPACE. */
+/* The working directory inside the container.  The workspace appears at
+ * its host path, so a host working directory inside it is the same path
+ * in the container: compilers, test runners and build trees name the
+ * files the host sees. */
 char *dk_container_workdir(const struct monkey_exec_request *req)
 {
 	const char *ws = req->workspace, *wd = req->workdir;
 	if (!ws)
 		return NULL;
 	if (!wd)
-		return strdup(DK_WORKSPACE);
+		return strdup(ws);
 	size_t l = strlen(ws);
 	while (l > 1 && ws[l - 1] == '/')
 		l--;
@@ -100,103 +103,65 @@ char *dk_container_workdir(const struct monkey_exec_request *req)
 		l = 0; /* workspace "/": every path is inside */
 	if (strncmp(wd, ws, l) || (wd[l] != '/' && wd[l] != '\0'))
 		return NULL;
-	const char *rel = wd + l;
-	while (*rel == '/')
-		rel++;
-	char *out = malloc(strlen(DK_WORKSPACE) + strlen(rel) + 2);
+	char *out = strdup(wd);
 	if (!out)
 		return NULL;
-	sprintf(out, "%s%s%s", DK_WORKSPACE, *rel ? "/" : "", rel);
 	l = strlen(out);
 	while (l > 1 && out[l - 1] == '/')
 		out[--l] = '\0';
 	return out;
 }
 
-char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
-		     const char *image, const char *launcher, int pooled,
-		     struct monkey_error *err)
+int dk_git_protected(struct dk_state *st, const struct monkey_exec_request *req,
+		     struct dk_git *g)
+{
+	struct stat sb;
+	memset(g, 0, sizeof(*g));
+	if (st->writable_git || !req->workspace)
+		return 0;
+	size_t l = strlen(req->workspace);
+	while (l > 1 && req->workspace[l - 1] == '/')
+		l--;
+	if (asprintf(&g->path, "%.*s/.git", (int)l,
+		     l == 1 ? "" : req->workspace) < 0) {
+		g->path = NULL;
+		return 0;
+	}
+	/* A --mount onto it already decides what is there. */
+	for (size_t i = 0; i < req->n_mounts; i++)
+		if (!strcmp(req->mounts[i].target, g->path))
+			goto none;
+	if (lstat(g->path, &sb) < 0 ||
+	    (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
+		goto none;
+	g->dev = (uint64_t)sb.st_dev;
+	g->ino = (uint64_t)sb.st_ino;
+	return 1;
+none:
+	free(g->path);
+	g->path = NULL;
+	return 0;
+}
+
+/* Owner labels (sweep.c), and the pool's. */
+static json_object *build_labels(struct dk_state *st, int pooled)
 {
 	const struct monkey_host *h = st->host;
-	char user[64];
-	char *wd = NULL;
-	char *out = NULL;
-
-	if (!req->argv || !req->argv[0])
-		return h->set_error(err, -EINVAL, "no command given"), NULL;
-	/* A pooled container starts in the workspace root and the launcher
-	 * changes to the command's directory; a fresh one starts in it, as
-	 * the runtime enters it (creating it if need be) before dropping
-	 * privileges. */
-	if (launcher && pooled && req->workspace)
-		wd = strdup(DK_WORKSPACE);
-	else if (req->workdir && req->workspace) {
-		wd = dk_container_workdir(req);
-		if (!wd)
-			return h->set_error(err, -EINVAL,
-					    "working directory %s is not "
-					    "inside the workspace %s",
-					    req->workdir, req->workspace),
-			       NULL;
-	}
-	if (req->user && req->user[0]) {
-		if (!strchr(req->user, ':'))
-			return free(wd),
-			       h->set_error(
-				   err, -EINVAL,
-				   "user '%s' must be uid:gid (without a group "
-				   "the engine runs the command with gid 0)",
-				   req->user),
-			       NULL;
-		snprintf(user, sizeof(user), "%s", req->user);
-	} else {
-		snprintf(user, sizeof(user), "%u:%u", (unsigned)st->uid,
-			 (unsigned)st->gid);
-	}
-
-	json_object *body = json_object_new_object();
-	json_object *cmd = json_object_new_array();
-	if (launcher)
-		json_object_array_add(cmd,
-				      json_object_new_string(DK_LAUNCHER_TARGET));
-	else
-		for (const char *const *a = req->argv; *a; a++)
-			json_object_array_add(cmd, json_object_new_string(*a));
-	add_str(body, "Image", image);
-	json_object_object_add(body, "Cmd", cmd);
-	/* The command is the container's only process: no image entrypoint
-	 * is wrapped around it. */
-	json_object_object_add(body, "Entrypoint", json_object_new_array());
-	json_object_object_add(body, "Env", build_env(req));
-	add_str(body, "User", user);
-	if (wd)
-		add_str(body, "WorkingDir", wd);
-	add_bool(body, "Tty", 0);
-	add_bool(body, "AttachStdout", 1);
-	add_bool(body, "AttachStderr", 1);
-	/* The launcher reads its command on stdin, so its container always
-	 * has one (it gives the command /dev/null when it has none). */
-	int with_stdin = launcher || req->has_stdin;
-	add_bool(body, "AttachStdin", with_stdin);
-	add_bool(body, "OpenStdin", with_stdin);
-	add_bool(body, "StdinOnce", with_stdin);
-	/* Next to NetworkMode "none" this also skips the network setup,
-	 * which halves the start time. */
-	add_bool(body, "NetworkDisabled", !req->network);
 	json_object *labels = json_object_new_object();
 	add_str(labels, DK_LABEL, h->instance_id ? h->instance_id : "unknown");
+	add_str(labels, DK_OWNER_BOOT, st->owner.boot_id);
+	add_str(labels, DK_OWNER_PIDNS, st->owner.pidns);
+	add_str(labels, DK_OWNER_PID, st->owner.pid);
+	add_str(labels, DK_OWNER_START, st->owner.start);
 	if (pooled)
 		add_str(labels, DK_POOL_LABEL, "1");
-	json_object_object_add(body, "Labels", labels);
+	return labels;
+}
 
-	json_object *hc = json_object_new_object();
-	json_object *caps = json_object_new_array();
-	json_object_array_add(caps, json_object_new_string("ALL"));
-	json_object_object_add(hc, "CapDrop", caps);
-	json_object *sec = json_object_new_array();
-	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
-	json_object_object_add(hc, "SecurityOpt", sec);
-	add_str(hc, "NetworkMode", req->network ? "default" : "none");
+/* The limits: cgroup ones and explicit ulimits (podman refuses to start
+ * a container without nofile and nproc). */
+static void add_limits(json_object *hc, const struct monkey_exec_request *req)
+{
 	if (req->memory_bytes) {
 		add_i64(hc, "Memory", (int64_t)req->memory_bytes);
 		/* Swap equal to memory: no swap on top of the limit. */
@@ -222,6 +187,51 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		add_ulimit(ul, "fsize", (int64_t)req->file_size_bytes,
 			   (int64_t)req->file_size_bytes);
 	json_object_object_add(hc, "Ulimits", ul);
+}
+
+/* The workspace at its own path, the user's binds, the read-only .git
+ * and the launcher. */
+static json_object *build_mounts(struct dk_state *st,
+				 const struct monkey_exec_request *req,
+				 const char *launcher)
+{
+	json_object *mounts = json_object_new_array();
+	if (req->workspace)
+		add_bind(mounts, req->workspace, req->workspace, 0);
+	for (size_t i = 0; i < req->n_mounts; i++)
+		add_bind(mounts, req->mounts[i].source, req->mounts[i].target,
+			 req->mounts[i].read_only);
+	/* Git runs hooks and config from .git on the host (core.fsmonitor,
+	 * hooks/): a command must not plant them.  The launcher checks at
+	 * the command's start that the mount is this very .git, read-only
+	 * (it could have been swapped for a symlink between the lstat and
+	 * the engine's mount). */
+	struct dk_git git;
+	if (dk_git_protected(st, req, &git))
+		add_bind(mounts, git.path, git.path, 1);
+	free(git.path);
+	if (launcher)
+		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
+	return mounts;
+}
+
+/* HostConfig: the hardening, limits, network, mounts. */
+static json_object *build_host_config(struct dk_state *st,
+				      const struct monkey_exec_request *req,
+				      const char *launcher)
+{
+	json_object *hc = json_object_new_object();
+	json_object *caps = json_object_new_array();
+	json_object_array_add(caps, json_object_new_string("ALL"));
+	json_object_object_add(hc, "CapDrop", caps);
+	json_object *sec = json_object_new_array();
+	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
+	json_object_object_add(hc, "SecurityOpt", sec);
+	add_str(hc, "NetworkMode",
+		!req->network ? "none"
+		: st->network ? st->network
+			      : "default");
+	add_limits(hc, req);
 	if (req->read_only_root) {
 		add_bool(hc, "ReadonlyRootfs", 1);
 		/* exec: builds and test runs put binaries in /tmp.  No uid=:
@@ -230,30 +240,113 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		add_str(tmpfs, "/tmp", "rw,exec,nosuid,nodev,mode=1777");
 		json_object_object_add(hc, "Tmpfs", tmpfs);
 	}
-	json_object *mounts = json_object_new_array();
-	if (req->workspace)
-		add_bind(mounts, req->workspace, DK_WORKSPACE, 0);
-	for (size_t i = 0; i < req->n_mounts; i++)
-		add_bind(mounts, req->mounts[i].source, req->mounts[i].target,
-			 req->mounts[i].read_only);
+	json_object_object_add(hc, "Mounts", build_mounts(st, req, launcher));
+	/* The launcher reports the command's end in-band, so nothing needs
+	 * the container afterwards: the engine removes it as soon as it
+	 * ends, also when monkey died and cannot. */
 	if (launcher)
-		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
-	json_object_object_add(hc, "Mounts", mounts);
+		add_bool(hc, "AutoRemove", 1);
 	/* Output reaches monkey through the attach stream; a log copy would
 	 * only cost disk and time. */
 	json_object *log = json_object_new_object();
 	add_str(log, "Type", "none");
 	json_object_object_add(hc, "LogConfig", log);
-	json_object_object_add(body, "HostConfig", hc);
+	return hc;
+}
+
+/* The container's working directory and user, checked. */
+static int body_wd_user(struct dk_state *st,
+			const struct monkey_exec_request *req,
+			const char *launcher, int pooled, char **wd,
+			char user[64], struct monkey_error *err)
+{
+	const struct monkey_host *h = st->host;
+	*wd = NULL;
+	/* A pooled container starts in the workspace root and the launcher
+	 * changes to the command's directory; a fresh one starts in it, as
+	 * the runtime enters it (creating it if need be) before dropping
+	 * privileges. */
+	if (launcher && pooled && req->workspace)
+		*wd = strdup(req->workspace);
+	else if (req->workdir && req->workspace &&
+		 !(*wd = dk_container_workdir(req)))
+		return h->set_error(err, -EINVAL,
+				    "working directory %s is not inside the "
+				    "workspace %s",
+				    req->workdir, req->workspace);
+	if (!req->user || !req->user[0]) {
+		snprintf(user, 64, "%u:%u", (unsigned)st->uid,
+			 (unsigned)st->gid);
+		return 0;
+	}
+	if (!strchr(req->user, ':')) {
+		free(*wd);
+		*wd = NULL;
+		return h->set_error(err, -EINVAL,
+				    "user '%s' must be uid:gid (without a "
+				    "group the engine runs the command with "
+				    "gid 0)",
+				    req->user);
+	}
+	snprintf(user, 64, "%s", req->user);
+	return 0;
+}
+
+char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
+		     const char *image, const char *launcher, int pooled,
+		     struct monkey_error *err)
+{
+	char user[64];
+	char *wd = NULL;
+
+	if (!req->argv || !req->argv[0])
+		return st->host->set_error(err, -EINVAL, "no command given"),
+		       NULL;
+	if (body_wd_user(st, req, launcher, pooled, &wd, user, err) < 0)
+		return NULL;
+	json_object *body = json_object_new_object();
+	json_object *cmd = json_object_new_array();
+	if (launcher)
+		json_object_array_add(
+		    cmd, json_object_new_string(DK_LAUNCHER_TARGET));
+	else
+		for (const char *const *a = req->argv; *a; a++)
+			json_object_array_add(cmd, json_object_new_string(*a));
+	add_str(body, "Image", image);
+	json_object_object_add(body, "Cmd", cmd);
+	/* The command is the container's only process: no image entrypoint
+	 * is wrapped around it. */
+	json_object_object_add(body, "Entrypoint", json_object_new_array());
+	json_object_object_add(body, "Env", build_env(req));
+	add_str(body, "User", user);
+	if (wd)
+		add_str(body, "WorkingDir", wd);
+	add_bool(body, "Tty", 0);
+	add_bool(body, "AttachStdout", 1);
+	add_bool(body, "AttachStderr", 1);
+	/* The launcher reads its command on stdin, and its end is monkey's
+	 * end, so its container always has one (it gives the command
+	 * /dev/null when it has none). */
+	int with_stdin = launcher || req->has_stdin;
+	add_bool(body, "AttachStdin", with_stdin);
+	add_bool(body, "OpenStdin", with_stdin);
+	add_bool(body, "StdinOnce", with_stdin);
+	/* Next to NetworkMode "none" this also skips the network setup,
+	 * which halves the start time. */
+	add_bool(body, "NetworkDisabled", !req->network);
+	json_object_object_add(body, "Labels", build_labels(st, pooled));
+	json_object_object_add(body, "HostConfig",
+			       build_host_config(st, req, launcher));
 
 	const char *s =
 	    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	out = s ? strdup(s) : NULL;
+	char *out = s ? strdup(s) : NULL;
 	json_object_put(body);
 	free(wd);
 	if (!out)
-		h->set_error(err, -ENOMEM,
-			     "out of memory building the container request");
+		st->host->set_error(
+		    err, -ENOMEM,
+		    "out of memory building the container request");
 	return out;
 }
 
@@ -471,9 +564,8 @@ int dk_container_remove(struct dk_state *st, const char *id,
 		dk_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		int ms = 25 << attempt;
-		struct timespec ts = {.tv_sec = 0,
-				      .tv_nsec = (ms > 400 ? 400 : ms) *
-						 1000000L};
+		struct timespec ts = {
+		    .tv_sec = 0, .tv_nsec = (ms > 400 ? 400 : ms) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	/* 404: already gone, which is what we wanted. */

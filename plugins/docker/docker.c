@@ -141,8 +141,9 @@ void dk_remove_later(struct dk_state *st, const char *id)
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
-			const char **image, const char **docker_host, int *pull,
-			json_object **root, struct monkey_error *err)
+			const char **image, const char **docker_host,
+			const char **network, int *pull, json_object **root,
+			struct monkey_error *err)
 {
 	const struct monkey_host *h = st->host;
 	json_object *v = NULL;
@@ -169,6 +170,9 @@ static int parse_config(struct dk_state *st, const char *config_json,
 	if (json_object_object_get_ex(o, "docker_host", &v) &&
 	    json_object_is_type(v, json_type_string))
 		*docker_host = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "docker_network", &v) &&
+	    json_object_is_type(v, json_type_string))
+		*network = json_object_get_string(v);
 	if (json_object_object_get_ex(o, "pull", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		const char *p = json_object_get_string(v);
@@ -196,6 +200,9 @@ static int parse_config(struct dk_state *st, const char *config_json,
 			    DK_POOL_MAX, (long long)k);
 		st->pool_size = k > 0 ? (int)k : 0;
 	}
+	if (json_object_object_get_ex(o, "writableGit", &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		st->writable_git = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "api_timeout_ms", &v) &&
 	    json_object_is_type(v, json_type_int) &&
 	    json_object_get_int64(v) > 0)
@@ -211,6 +218,7 @@ static void state_free(struct dk_state *st)
 	free(st->ready);
 	free(st->pool_key);
 	free(st->pool_image);
+	free(st->pool_git);
 	free(st->launcher);
 	pthread_cond_destroy(&st->pool_cond);
 	pthread_mutex_destroy(&st->pool_lock);
@@ -223,6 +231,7 @@ static void state_free(struct dk_state *st)
 	free(st->live);
 	free(st->socket_path);
 	free(st->image);
+	free(st->network);
 	free(st->config_error);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -232,7 +241,7 @@ static int docker_p_init(const struct monkey_host *host,
 			 const char *config_json, void **state,
 			 struct monkey_error *err)
 {
-	const char *image = NULL, *docker_host = NULL;
+	const char *image = NULL, *docker_host = NULL, *network = NULL;
 	int pull = -1;
 	json_object *root = NULL;
 
@@ -254,31 +263,43 @@ static int docker_p_init(const struct monkey_host *host,
 	st->api_timeout_ms = DK_DEFAULT_API_TIMEOUT_MS;
 	st->uid = getuid();
 	st->gid = getgid();
+	if (dk_owner_init(&st->owner) < 0)
+		host->log(host, MONKEY_LOG_DEBUG,
+			  "docker: this process's boot id, PID namespace or "
+			  "start time cannot be read: a later sweep will not "
+			  "remove containers it leaves");
 	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
 
-	int rc = parse_config(st, config_json, &image, &docker_host, &pull,
-			      &root, err);
+	int rc = parse_config(st, config_json, &image, &docker_host, &network,
+			      &pull, &root, err);
 	if (rc < 0)
 		goto fail;
+	if (!network)
+		network = secure_getenv("MONKEY_DOCKER_NETWORK");
+	if (network && network[0] && !dk_network_valid(network)) {
+		rc =
+		    host->set_error(err, -EINVAL,
+				    "'%s' is not a valid network name "
+				    "(MONKEY_DOCKER_NETWORK or docker_network)",
+				    network);
+		goto fail;
+	}
+	if (network && network[0] && !(st->network = strdup(network))) {
+		rc = host->set_error(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (!image)
 		image = secure_getenv("MONKEY_DOCKER_IMAGE");
 	if (!image || !image[0])
 		image = DK_DEFAULT_IMAGE;
 	if (!docker_host)
 		docker_host = secure_getenv("DOCKER_HOST");
+	/* Only a command pulls (the probe never does). */
 	if (pull < 0) {
 		const char *p = secure_getenv("MONKEY_DOCKER_PULL");
-		/* A host that passes no configuration is only looking
-		 * (monkey sandbox list): it must not start a download. */
-		if (p && p[0]) {
-			pull = strcmp(p, "never") != 0;
-			st->no_pull_why =
-			    "pulling is turned off by MONKEY_DOCKER_PULL=never";
-		} else {
-			pull = config_json != NULL;
-			st->no_pull_why =
-			    "it is pulled when a command first needs it";
-		}
+		pull = !p || strcmp(p, "never") != 0;
+		st->no_pull_why =
+		    "pulling is turned off by MONKEY_DOCKER_PULL=never";
 	} else {
 		st->no_pull_why =
 		    "pulling is turned off by the configuration (pull: never)";
@@ -326,17 +347,31 @@ fail:
 	return rc;
 }
 
+/* Looks only: it neither sweeps nor pulls (monkey sandbox list and info
+ * probe too).  -ENODEV when no engine answers (the host may fall back);
+ * any other error when the engine answered but commands cannot run as
+ * configured.  A default image that is missing but will be pulled is a
+ * note, not an error. */
 static int docker_p_probe(void *state, struct monkey_error *err)
 {
 	struct dk_state *st = state;
 	int rc = dk_engine_connect(st, err);
 	if (rc < 0)
 		return rc;
-	dk_sweep_once(st);
 	if (!dk_image_valid(st->image))
 		return st->host->set_error(
 		    err, -EINVAL, "'%s' is not a valid image name", st->image);
-	return dk_image_ensure(st, st->image, -1, err);
+	rc = dk_image_present(st, st->image, err);
+	if (rc != -ENXIO)
+		return rc;
+	if (!st->pull_missing)
+		return dk_image_missing(st, st->image, err, "%s",
+					st->no_pull_why);
+	st->host->set_error(err, 0,
+			    "image %s is not present locally; it is pulled "
+			    "when a command first needs it",
+			    st->image);
+	return 0;
 }
 
 static int docker_p_exec(void *state, const struct monkey_exec_request *req,
@@ -410,29 +445,50 @@ static const struct monkey_backend docker_backend = {
 	"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); podman's "
 	"compatible service works too. Hardened by default: all capabilities "
 	"dropped, no-new-privileges, memory limit with no extra swap, CPU "
-	"quota, pids limit, no network (--network gives the engine's "
-	"default), explicit nofile (1024/4096) and nproc (4096) ulimits, "
-	"read-only root with an exec-able tmpfs /tmp on --read-only, runs as "
-	"the invoking uid:gid unless --user. The workspace is bind-mounted "
-	"at /workspace and the working directory maps inside it; --mount "
-	"adds binds. The image's entrypoint is not used: argv runs as the "
-	"container's only process, with LANG/LC_*/TERM/TZ and the variables "
-	"named with --env/--pass-env (PATH and HOME come from the image). "
-	"Image: --image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
-	"; a missing image is pulled (MONKEY_DOCKER_PULL=never turns that "
-	"off; a probe without configuration never pulls). Every container "
-	"is labelled monkey.sandbox=<pid>-<starttime> of its monkey process "
-	"and removed after the command; containers of monkey processes that "
-	"are gone are removed at start-up. Timeout and Ctrl-C send SIGTERM, "
-	"then SIGKILL after the grace time (the command is the container's "
-	"PID 1, which ignores SIGTERM unless it handles it). OOM kills are "
-	"reported from the engine (podman cannot tell: unknown). --pool K "
-	"keeps K containers with the same settings created and started "
-	"ahead (default 1 for monkey agent, 0 for monkey exec): each runs "
-	"monkey-launch, a static helper bind-mounted read-only at "
-	DK_LAUNCHER_TARGET ", which execs one command as PID 1 with the "
-	"container's own environment; the container is still used once "
-	"and removed. Commands with other settings run cold.",
+	"quota, pids limit, no network (--network attaches to the engine's "
+	"default network, or to MONKEY_DOCKER_NETWORK), explicit nofile "
+	"(1024/4096) and nproc (4096) ulimits, read-only root with an "
+	"exec-able tmpfs /tmp on --read-only, runs as the invoking uid:gid "
+	"unless --user. The workspace is bind-mounted at its own host path "
+	"and the working directory is the same path inside, so paths tools "
+	"print are the host's; --mount adds binds. The workspace's .git (a "
+	"directory, or a worktree's .git file; never a symlink) is mounted "
+	"read-only unless --writable-git, and checked to be that very .git "
+	"before the command runs. The image's entrypoint is not used; the "
+	"command gets LANG/LC_*/TERM/TZ and the variables named with "
+	"--env/--pass-env (PATH and HOME come from the image). Image: "
+	"--image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
+	"; a missing image is pulled by the first command that needs it "
+	"(MONKEY_DOCKER_PULL=never turns that off). Probing (monkey sandbox "
+	"list and info) only looks: it pulls nothing and removes nothing. An "
+	"engine that is not there lets monkey fall back to spawn; a missing "
+	"image or any other refusal is an error, and with --image or "
+	"MONKEY_DOCKER_IMAGE given monkey never falls back.\n\n"
+	"PID 1 of every container is monkey-launch, a static helper "
+	"bind-mounted read-only at " DK_LAUNCHER_TARGET ": it says it is "
+	"ready before the command is sent (so a command never runs twice), "
+	"runs the command as its child, passes SIGTERM and the like on to "
+	"every process, reaps orphans, and reports in-band after the last "
+	"byte of output how the command ended, OOM kills from the cgroup "
+	"(podman included), forks refused at the pids limit and a kill at "
+	"the CPU-time limit. It reads the attach stream until it ends: when "
+	"monkey is gone, however it died, it kills everything in the "
+	"container and exits, and the engine removes the container "
+	"(AutoRemove), prestarted ones too. Timeout and Ctrl-C send "
+	"SIGTERM, then SIGKILL after the grace time. --pool K keeps K "
+	"containers with the same settings started ahead (default 1 for "
+	"monkey agent, 0 for monkey exec); each is still used once. Without "
+	"monkey-launch (MONKEY_DOCKER_LAUNCHER naming no usable file) the "
+	"command is PID 1, the engine reports its end and OOM kills (podman "
+	"cannot: unknown), limits are unknown and a container outlives a "
+	"monkey killed with SIGKILL until the next sweep.\n\n"
+	"Every container is labelled monkey.sandbox with its monkey "
+	"process and with that process's boot id, PID namespace, pid and "
+	"start time. Before its first command a monkey removes the "
+	"containers whose owner is provably gone: another boot, or a pid of "
+	"its own PID namespace that is free or now another process's. "
+	"Owners in other PID namespaces, or whose liveness cannot be read, "
+	"keep theirs.",
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)

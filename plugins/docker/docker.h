@@ -24,12 +24,15 @@
  * configuration nor MONKEY_DOCKER_IMAGE names one. */
 #define DK_DEFAULT_IMAGE "debian:bookworm-slim"
 #define DK_LABEL "monkey.sandbox"
+/* The owner's identity, for the sweep (sweep.c). */
+#define DK_OWNER_BOOT "monkey.owner.boot-id"
+#define DK_OWNER_PIDNS "monkey.owner.pidns"
+#define DK_OWNER_PID "monkey.owner.pid"
+#define DK_OWNER_START "monkey.owner.start-time"
 /* Set on pooled containers (made ahead of their command). */
 #define DK_POOL_LABEL "monkey.pool"
 /* Where pooled containers see the launcher (a read-only bind). */
 #define DK_LAUNCHER_TARGET "/dev/.monkey-launch"
-/* Where the workspace appears inside the container. */
-#define DK_WORKSPACE "/workspace"
 
 /* Per-call limits: no engine call may hang a command forever. */
 #define DK_PING_TIMEOUT_MS 5000
@@ -52,6 +55,15 @@
 /* Most prestarted containers one state keeps. */
 #define DK_POOL_MAX 64
 
+/* This process as the owner of containers: boot id, PID namespace inode,
+ * pid, start time (clock ticks since boot).  Empty when unknown. */
+struct dk_owner {
+	char boot_id[64];
+	char pidns[24];
+	char pid[24];
+	char start[24];
+};
+
 struct dk_state {
 	const struct monkey_host *host;
 	char *socket_path; /* unix socket of the engine */
@@ -59,10 +71,15 @@ struct dk_state {
 	char
 	    *config_error; /* set when DOCKER_HOST is unusable: probe says it */
 	int pull_missing;  /* pull images that are not present locally */
+	/* --writable-git: the workspace's .git is not mounted read-only. */
+	int writable_git;
+	/* The network --network attaches to (NULL: the engine's default). */
+	char *network;
 	const char *no_pull_why; /* when not: what turned pulling off */
 	int64_t api_timeout_ms;
 	uid_t uid;
 	gid_t gid;
+	struct dk_owner owner;
 
 	pthread_mutex_t lock; /* guards everything below */
 	CURL **idle;	      /* idle handles, each keeping its connection */
@@ -90,9 +107,10 @@ struct dk_state {
 	int launcher_broken;
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond;
-	char *pool_key;	  /* create body of the pooled containers */
-	char *pool_image; /* their image */
-	unsigned pool_gen; /* grows when the key changes */
+	char *pool_key;		   /* create body of the pooled containers */
+	char *pool_image;	   /* their image */
+	char *pool_git;		   /* the .git they mount read-only, or NULL */
+	unsigned pool_gen;	   /* grows when the key changes */
 	struct dk_sandbox **ready; /* started, waiting for a command */
 	size_t n_ready;
 	int pool_failures;     /* in a row, for the back-off */
@@ -109,6 +127,10 @@ struct dk_sandbox {
 	char id[DK_ID_MAX];
 	struct dk_attach *att;
 	int has_stdin;
+	/* It runs the launcher and the engine removes it when it ends. */
+	int auto_remove;
+	/* The .git it mounted read-only (device, inode) when it started. */
+	uint64_t git_dev, git_ino;
 	/* Monotonic ms at each step, logged at DEBUG (see bench_docker). */
 	int64_t t_begin, t_created, t_attached, t_started, t_ended, t_done;
 	time_t wall_begin;
@@ -186,7 +208,9 @@ struct dk_io {
 	const unsigned char *stdin_data;
 	size_t stdin_len;
 	size_t stdin_sent;
-	int has_stdin; /* half-close after the data is sent */
+	/* After the data, leave stdin open instead of half-closing it: the
+	 * launcher reads it to the end, which is monkey's end. */
+	int keep_stdin_open;
 	monkey_output_fn output;
 	void *output_ctx;
 	int cancel_fd; /* -1: none, or not to be watched any more */
@@ -209,6 +233,19 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 /* The working directory inside the container for req's host workdir;
  * NULL when it is not inside the workspace.  Caller frees. */
 char *dk_container_workdir(const struct monkey_exec_request *req);
+
+/* The workspace's .git that containers get read-only (unless
+ * --writable-git): a real directory, or a regular file as in a git
+ * worktree, never a symlink (lstat: a .git pointing at /etc must not
+ * become a mount of the host's /etc).  Fills path (caller frees) and the
+ * identity the launcher checks inside the container; 0 when there is
+ * none to protect. */
+struct dk_git {
+	char *path;
+	uint64_t dev, ino;
+};
+int dk_git_protected(struct dk_state *st, const struct monkey_exec_request *req,
+		     struct dk_git *g);
 
 /* The create body for req (hardening included).  Caller frees.  With a
  * launcher (host path of monkey-launch) it is the body of a container
@@ -251,6 +288,8 @@ int dk_container_oom_event(struct dk_state *st, const char *id, time_t since,
 
 /* Checks image references before they go into a URL. */
 int dk_image_valid(const char *image);
+/* Checks a network name (letters, digits, '.', '_', '-'). */
+int dk_network_valid(const char *name);
 /* 0 when present, -ENXIO when not, another negative errno on failure. */
 int dk_image_present(struct dk_state *st, const char *image,
 		     struct monkey_error *err);
@@ -258,19 +297,30 @@ int dk_image_present(struct dk_state *st, const char *image,
  * stops it. */
 int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
 		  struct monkey_error *err);
+/* -ENXIO with a message that names the image, why it is missing
+ * (why_fmt) and how to get it. */
+int dk_image_missing(struct dk_state *st, const char *image,
+		     struct monkey_error *err, const char *why_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Present, or pulled when allowed.  The error names the image, says it is
- * not present locally and gives the engine's reason. */
+ * not present locally, gives the engine's reason and how to get it. */
 int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
 		    struct monkey_error *err);
 
 /* ---- sweep.c ---- */
 
-/* Remove containers labelled DK_LABEL whose owning process is gone;
- * failures are only logged. */
+/* Who this process is, for the owner labels; -1 when something could not
+ * be read (the labels then stay empty and no sweep removes by them). */
+int dk_owner_init(struct dk_owner *o);
+/* 1 when the owner the labels name is provably gone (another boot; or
+ * our PID namespace and its pid free or started at another time), 0 when
+ * it lives or cannot be judged (another PID namespace, unreadable,
+ * labels missing). */
+int dk_owner_gone(const struct dk_owner *self, const char *boot_id,
+		  const char *pidns, const char *pid, const char *start);
+/* Remove the containers labelled DK_LABEL whose owner is gone; failures
+ * are only logged. */
 void dk_sweep(struct dk_state *st);
-/* 1 when the process named by an instance id "<pid>-<starttime>" is alive
- * on this machine, 0 when it is gone, -1 when id is not of that form. */
-int dk_instance_alive(const char *instance_id);
 
 /* ---- run.c: one command ---- */
 
@@ -282,9 +332,9 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 /* Create a container from body and attach to it (not started).  A
  * missing image is pulled, cancellable through pull_fd, unless pull_fd is
  * DK_NO_PULL. */
-int dk_sandbox_prepare(struct dk_state *st, const char *body,
-		       const char *image, int has_stdin, int pull_fd,
-		       struct dk_sandbox **out, struct monkey_error *err);
+int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
+		       int has_stdin, int pull_fd, struct dk_sandbox **out,
+		       struct monkey_error *err);
 int dk_sandbox_start(struct dk_sandbox *sb, struct monkey_error *err);
 /* Run a started sandbox's process to its end, feeding io (stdin, output
  * sink, cancel fd), and fill result.  The deadline counts from here.

@@ -151,7 +151,10 @@ static void give_handle(struct dk_state *st, CURL *c)
 		curl_easy_cleanup(c);
 }
 
-/* One line on why the socket could not be used, from the connect errno. */
+/* One line on why the socket could not be used, from the connect errno.
+ * An engine that is not there (no socket, nobody listening) is -ENODEV:
+ * the probe contract's "absent, the host may fall back"; an engine that
+ * is there but refuses us is not absent. */
 static int transport_error(struct dk_state *st, CURLcode rc, long oserr,
 			   const char *detail, int64_t timeout_ms,
 			   struct monkey_error *err)
@@ -168,7 +171,7 @@ static int transport_error(struct dk_state *st, CURLcode rc, long oserr,
 	case CURLE_COULDNT_CONNECT:
 		if (oserr == ENOENT)
 			return h->set_error(
-			    err, -ENOENT,
+			    err, -ENODEV,
 			    "Docker socket %s does not exist (is the daemon "
 			    "running? DOCKER_HOST selects another socket)",
 			    sock);
@@ -180,12 +183,12 @@ static int transport_error(struct dk_state *st, CURLcode rc, long oserr,
 			    sock);
 		if (oserr == ECONNREFUSED)
 			return h->set_error(
-			    err, -ECONNREFUSED,
+			    err, -ENODEV,
 			    "%s not reachable at %s: connection refused (the "
 			    "daemon is not running)",
 			    eng, sock);
-		return h->set_error(err, -EHOSTDOWN,
-				    "%s not reachable at %s: %s", eng, sock,
+		return h->set_error(err, -ENODEV, "%s not reachable at %s: %s",
+				    eng, sock,
 				    detail[0] ? detail : strerror((int)oserr));
 	case CURLE_OPERATION_TIMEDOUT:
 		return h->set_error(err, -ETIMEDOUT,
@@ -358,7 +361,7 @@ int dk_engine_connect(struct dk_state *st, struct monkey_error *err)
 	if (stat(st->socket_path, &sb) < 0) {
 		if (errno == ENOENT)
 			return h->set_error(
-			    err, -ENOENT,
+			    err, -ENODEV,
 			    "Docker socket %s does not exist (is the daemon "
 			    "running? DOCKER_HOST selects another socket)",
 			    st->socket_path);

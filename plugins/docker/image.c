@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,14 @@ int dk_image_valid(const char *image)
 	return strspn(image,
 		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		      "0123456789._/:@-") == n;
+}
+
+int dk_network_valid(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 0 && n < 128 && name[0] != '-' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+			    "XYZ0123456789._-") == n;
 }
 
 int dk_image_present(struct dk_state *st, const char *image,
@@ -187,6 +196,22 @@ int dk_image_pull(struct dk_state *st, const char *image, int cancel_fd,
 	return rc;
 }
 
+int dk_image_missing(struct dk_state *st, const char *image,
+		     struct monkey_error *err, const char *why_fmt, ...)
+{
+	char why[MONKEY_ERROR_MESSAGE_MAX];
+	va_list ap;
+	va_start(ap, why_fmt);
+	vsnprintf(why, sizeof(why), why_fmt, ap);
+	va_end(ap);
+	return st->host->set_error(
+	    err, -ENXIO,
+	    "image %s is not present locally (%s): get it with 'docker pull "
+	    "%s' (or 'podman pull'), load it with 'docker load', or name "
+	    "another with --image",
+	    image, why, image);
+}
+
 int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
 		    struct monkey_error *err)
 {
@@ -194,8 +219,15 @@ int dk_image_ensure(struct dk_state *st, const char *image, int cancel_fd,
 	if (rc != -ENXIO)
 		return rc;
 	if (!st->pull_missing)
-		return st->host->set_error(
-		    err, -ENXIO, "image %s is not present locally (%s)", image,
-		    st->no_pull_why);
-	return dk_image_pull(st, image, cancel_fd, err);
+		return dk_image_missing(st, image, err, "%s", st->no_pull_why);
+	rc = dk_image_pull(st, image, cancel_fd, err);
+	/* Not the pull's transport error: the image is what is missing. */
+	if (rc < 0 && rc != -ECANCELED) {
+		char why[MONKEY_ERROR_MESSAGE_MAX];
+		snprintf(why, sizeof(why), "%s", err ? err->message : "");
+		const char *p = strstr(why, "pulling it failed: ");
+		return dk_image_missing(st, image, err, "pulling it failed: %s",
+					p ? p + 19 : why);
+	}
+	return rc;
 }

@@ -1,9 +1,10 @@
 /* One command through monkey-launch (launch.c), in a prestarted pooled
- * container or in one created for it: the command goes to the launcher
- * on stdin, and the launcher's records at the end of stdout and stderr
- * say how it ended.  Once both arrived the output is complete and the
- * answer is known, so the backend neither waits for the engine to see
- * the container stop nor asks it how the command ended. */
+ * container or in one created for it: once the launcher's ready lines
+ * arrived the command goes to it on stdin, and the launcher's records at
+ * the end of stdout and stderr say how it ended.  Once both arrived the
+ * output is complete and the answer is known, so the backend neither
+ * waits for the engine to see the container stop nor asks it how the
+ * command ended (and the engine removes the container by itself). */
 #include "config.h"
 
 #include <errno.h>
@@ -29,16 +30,16 @@ static int64_t now_ms(void)
 
 struct rec_stream {
 	size_t matched; /* bytes of the mark held back */
-	int in_record;  /* past the mark, before the newline */
-	int done;       /* the record arrived; what follows is dropped */
+	int in_record;	/* past the mark, before the newline */
+	int done;	/* the record arrived; what follows is dropped */
 	char rec[1024];
 	size_t rec_len;
 };
 
-/* The launcher's first words, on stderr, before it reads the command:
- * until they arrive nothing of the command can have run, and what the
- * stream carries instead (the runtime's or the engine's complaint that
- * the launcher could not be executed) is not the command's output. */
+/* The launcher's first words, on stdout and on stderr, before it reads
+ * the command: until they arrive nothing of the command can have run, and
+ * what the streams carry instead (the runtime's or the engine's complaint
+ * that the launcher could not be executed) is not the command's output. */
 #define LAUNCH_READY "\036monkey-launch:ready\n"
 
 /* Holds back bytes while they could begin this command's record (the
@@ -49,13 +50,6 @@ struct launch_filter {
 	char mark[96];
 	size_t mark_len;
 	struct rec_stream s[2]; /* stdout, stderr */
-	/* Before the ready line: bytes of it seen on stderr, stdout held
-	 * (a frame may overtake the ready line), and whether anything else
-	 * came, which means the launcher never ran. */
-	int ready, not_ready;
-	size_t ready_matched;
-	char held[4096];
-	size_t held_len;
 };
 
 static int emit(struct launch_filter *f, int stream, const char *p, size_t n)
@@ -63,18 +57,10 @@ static int emit(struct launch_filter *f, int stream, const char *p, size_t n)
 	return n ? f->out(f->ctx, stream, p, n) : 0;
 }
 
-/* The records are complete and say everything: the pump may stop. */
+/* Both records arrived: the output is complete, the answer known. */
 static int finished(const struct launch_filter *f)
 {
-	if (!f->s[0].done || !f->s[1].done)
-		return 0;
-	const char *r = f->s[1].rec;
-	if (!strncmp(r, "fail:", 5))
-		return 1;
-	/* "exit:N:oom" / "signal:N:oom": an unknown OOM answer is the
-	 * engine's to give, after the container stopped. */
-	size_t l = strlen(r);
-	return l > 0 && r[l - 1] != '?';
+	return f->s[0].done && f->s[1].done;
 }
 
 static int match_out(struct launch_filter *f, int stream, const void *data,
@@ -125,81 +111,69 @@ static int match_out(struct launch_filter *f, int stream, const void *data,
 
 static int filter_out(void *ctx, int stream, const void *data, size_t len)
 {
-	struct launch_filter *f = ctx;
-	const char *p = data;
-	if (f->ready)
-		return match_out(f, stream, data, len);
-	if (f->not_ready)
-		return 0; /* not the command's output; dropped */
-	if (stream != MONKEY_STREAM_STDERR) {
-		size_t room = sizeof(f->held) - f->held_len;
-		if (len > room) {
-			f->not_ready = 1;
-			return 0;
-		}
-		memcpy(f->held + f->held_len, p, len);
-		f->held_len += len;
-		return 0;
-	}
-	static const char ready[] = LAUNCH_READY;
-	size_t i = 0;
-	while (i < len && f->ready_matched < sizeof(ready) - 1) {
-		if (p[i] != ready[f->ready_matched]) {
-			f->not_ready = 1;
-			return 0;
-		}
-		i++, f->ready_matched++;
-	}
-	if (f->ready_matched < sizeof(ready) - 1)
-		return 0;
-	f->ready = 1;
-	int r = 0;
-	if (f->held_len)
-		r = match_out(f, MONKEY_STREAM_STDOUT, f->held, f->held_len);
-	f->held_len = 0;
-	if (r == 0 && i < len)
-		r = match_out(f, stream, p + i, len - i);
-	return r;
+	return match_out(ctx, stream, data, len);
 }
 
-/* A sink for the ready line alone (a prestarted container, before it
- * waits in the pool): 1 once it came whole, -1 on anything else. */
+/* A sink for the ready lines alone, one on each stream: 1 once both came
+ * whole, -1 when stderr carries anything else.  The streams travel apart
+ * (either may overtake the other), so stdout up to its ready line is
+ * dropped: it is not a command's, none has run yet. */
+struct ready_sink {
+	size_t matched[2]; /* stdout, stderr */
+	uint64_t dropped;
+};
+
 static int ready_only(void *ctx, int stream, const void *data, size_t len)
 {
 	static const char ready[] = LAUNCH_READY;
-	size_t *m = ctx;
+	const size_t n = sizeof(ready) - 1;
+	struct ready_sink *r = ctx;
 	const char *p = data;
-	if (stream != MONKEY_STREAM_STDERR)
-		return -1;
+	int err = stream == MONKEY_STREAM_STDERR;
+	size_t *m = &r->matched[err];
 	for (size_t i = 0; i < len; i++) {
-		if (*m >= sizeof(ready) - 1 || p[i] != ready[*m])
+		if (*m == n)
+			return -1; /* nothing follows it before the command */
+		if (p[i] == ready[*m]) {
+			(*m)++;
+			continue;
+		}
+		if (err)
 			return -1;
-		(*m)++;
+		/* The mark's first byte occurs in it once: only this byte
+		 * can begin another. */
+		r->dropped += *m;
+		*m = p[i] == ready[0];
+		r->dropped += !*m;
 	}
-	return *m == sizeof(ready) - 1 ? 1 : 0;
+	return r->matched[0] == n && r->matched[1] == n ? 1 : 0;
 }
 
 int dk_launch_await_ready(struct dk_state *st, struct dk_sandbox *sb,
 			  struct monkey_error *err)
 {
-	size_t matched = 0;
+	struct ready_sink r = {0};
 	struct dk_io io = {
 	    .output = ready_only,
-	    .output_ctx = &matched,
+	    .output_ctx = &r,
 	    .cancel_fd = -1,
 	    .sink_can_finish = 1,
 	    .hold_stdin = 1, /* the command comes later */
 	};
-	int end = dk_attach_pump(sb->att, &io, now_ms() + st->api_timeout_ms,
-				 err);
+	int end =
+	    dk_attach_pump(sb->att, &io, now_ms() + st->api_timeout_ms, err);
+	if (r.dropped)
+		st->host->log(st->host, MONKEY_LOG_DEBUG,
+			      "docker: container %.12s wrote %llu bytes to "
+			      "stdout before monkey-launch was ready (dropped)",
+			      sb->id, (unsigned long long)r.dropped);
 	if (end == DK_PUMP_DONE)
 		return 0;
 	if (end < 0)
 		return end;
 	return st->host->set_error(
-	    err, -ENOEXEC,
-	    "container %.12s did not run monkey-launch (%s): %s", sb->id,
-	    DK_LAUNCHER_TARGET,
+	    err, -ENOEXEC, "container %.12s did not run monkey-launch (%s): %s",
+	    sb->id, DK_LAUNCHER_TARGET,
 	    end == DK_PUMP_DEADLINE ? "it said nothing"
 	    : end == DK_PUMP_EOF    ? "the container ended"
 				    : "it wrote something else");
@@ -234,12 +208,23 @@ static size_t put_str(unsigned char *p, const char *s)
 	return 4 + l;
 }
 
-/* The launcher's header followed by the command's stdin data. */
+static size_t put_u64(unsigned char *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)(v >> 32));
+	put_u32(p + 4, (uint32_t)v);
+	return 8;
+}
+
+/* The launcher's header followed by the command's stdin data, whose
+ * length the header carries: the stream stays open after it.  git, when
+ * it has a path, is the read-only .git the launcher checks first. */
 static unsigned char *build_input(const struct monkey_exec_request *req,
 				  const char *nonce, const char *wd,
-				  size_t *len)
+				  const struct dk_git *git, size_t *len)
 {
-	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4;
+	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4 + 4 + 8;
+	if (git->path)
+		n += 4 + strlen(git->path) + 16;
 	uint32_t argc = 0;
 	for (const char *const *a = req->argv; *a; a++, argc++)
 		n += 4 + strlen(*a);
@@ -248,14 +233,21 @@ static unsigned char *build_input(const struct monkey_exec_request *req,
 	if (!buf)
 		return NULL;
 	unsigned char *p = buf;
-	memcpy(p, "MKL2", 4);
+	memcpy(p, "MKL3", 4);
 	p += 4;
 	p += put_u32(p, req->has_stdin ? 1 : 0);
 	p += put_str(p, nonce);
 	p += put_str(p, wd);
+	p += put_u32(p, git->path ? 1 : 0);
+	if (git->path) {
+		p += put_str(p, git->path);
+		p += put_u64(p, git->dev);
+		p += put_u64(p, git->ino);
+	}
 	p += put_u32(p, argc);
 	for (const char *const *a = req->argv; *a; a++)
 		p += put_str(p, *a);
+	p += put_u64(p, (uint64_t)in);
 	if (in)
 		memcpy(p, req->stdin_data, in);
 	*len = n + in;
@@ -291,7 +283,7 @@ static int launch_failure(struct dk_state *st, const char *rec,
 	 * (126); a working directory the command may not enter is the
 	 * sandbox's failure (125). */
 	int is_exec = !strncmp(rec + 5 + strcspn(rec + 5, ":"), ":exec:", 6);
-	int code = !is_exec	? -EIO
+	int code = !is_exec	 ? -EIO
 		   : e == ENOENT ? -ENOENT
 		   : e == EACCES ? -EACCES
 				 : -EIO;
@@ -299,13 +291,21 @@ static int launch_failure(struct dk_state *st, const char *rec,
 				   msg ? msg : rec);
 }
 
-/* "exit:N:oom" or "signal:N:oom".  Returns 0, or -1 when the record is
- * not one of those. */
+/* One of the record's 1/0/? answers as a monkey_tristate. */
+static int tristate(char c)
+{
+	return c == '1' ? MONKEY_YES : c == '0' ? MONKEY_NO : MONKEY_UNKNOWN;
+}
+
+/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu".  Returns 0, or -1
+ * when the record is not one of those. */
 static int apply_status(const char *rec, struct monkey_exec_result *result)
 {
-	char how[8], oom;
-	int n;
-	if (sscanf(rec, "%7[a-z]:%d:%c", how, &n, &oom) != 3)
+	char how[8], oom, pids, cpu;
+	int n, used = 0;
+	if (sscanf(rec, "%7[a-z]:%d:%c:%c:%c%n", how, &n, &oom, &pids, &cpu,
+		   &used) != 5 ||
+	    rec[used] != '\0')
 		return -1;
 	if (!strcmp(how, "exit") && n >= 0 && n <= 255) {
 		result->exit_code = n;
@@ -316,10 +316,55 @@ static int apply_status(const char *rec, struct monkey_exec_result *result)
 	} else {
 		return -1;
 	}
-	if (oom == '1')
-		result->oom_killed = MONKEY_YES;
-	else if (oom == '0')
-		result->oom_killed = MONKEY_NO;
+	result->oom_killed = tristate(oom);
+	/* Hosts of ABI 1.0 have neither field. */
+	if (MONKEY_STRUCT_HAS(result, limits_hit)) {
+		if (tristate(pids) == MONKEY_YES)
+			result->limits_hit |= MONKEY_LIMIT_PIDS;
+		if (tristate(cpu) == MONKEY_YES)
+			result->limits_hit |= MONKEY_LIMIT_CPU_TIME;
+	}
+	if (MONKEY_STRUCT_HAS(result, limits_unknown) &&
+	    tristate(pids) == MONKEY_UNKNOWN)
+		result->limits_unknown |= MONKEY_LIMIT_PIDS;
+	return 0;
+}
+
+/* The launcher could not read the cgroup's OOM count: the engine's event
+ * log still knows after the container is gone (docker; podman says no
+ * OOM events, so its answer stays unknown). */
+static void oom_from_events(struct dk_state *st, struct dk_sandbox *sb,
+			    struct monkey_exec_result *result)
+{
+	struct monkey_error e = {0};
+	if (result->oom_killed != MONKEY_UNKNOWN || st->is_podman)
+		return;
+	int r = dk_container_oom_event(st, sb->id, sb->wall_begin - 1, &e);
+	if (r >= 0)
+		result->oom_killed = r ? MONKEY_YES : MONKEY_NO;
+}
+
+/* The answer from the records, once the run is over. */
+static int apply_records(struct dk_state *st, struct dk_sandbox *sb,
+			 const struct launch_filter *f, int rc,
+			 struct monkey_exec_result *result,
+			 struct monkey_error *err)
+{
+	if (rc < 0)
+		return rc;
+	if (!f->s[1].done)
+		return 0; /* the engine's answer (dk_sandbox_run) stands */
+	/* The records say how the command ended more exactly than the
+	 * container's status (the launcher's own) does. */
+	if (!strncmp(f->s[1].rec, "fail:", 5))
+		return launch_failure(st, f->s[1].rec, result, err);
+	if (apply_status(f->s[1].rec, result) < 0)
+		return st->host->set_error(
+		    err, -EPROTO,
+		    "monkey-launch sent a record this backend does not know "
+		    "(%.100s): reinstall monkey so the two match",
+		    f->s[1].rec);
+	oom_from_events(st, sb, result);
 	return 0;
 }
 
@@ -331,21 +376,24 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	char nonce[33];
 	size_t len = 0;
 	unsigned char *input = NULL;
+	struct dk_git git;
+	dk_git_protected(st, req, &git);
 	if (make_nonce(nonce) < 0 ||
-	    !(input = build_input(req, nonce, wd ? wd : "", &len))) {
+	    !(input = build_input(req, nonce, wd ? wd : "", &git, &len))) {
+		free(git.path);
 		dk_sandbox_destroy(sb, 0);
 		return st->host->set_error(err, -ENOMEM,
 					   "preparing the command failed");
 	}
-	/* A pooled container's ready line was read before it was pooled. */
-	struct launch_filter f = {
-	    .out = req->output, .ctx = req->output_ctx, .ready = pooled};
-	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark), "%s%s:",
-				      LAUNCH_MARK, nonce);
+	/* From here on the command may run: whatever goes wrong is
+	 * reported, never retried elsewhere. */
+	struct launch_filter f = {.out = req->output, .ctx = req->output_ctx};
+	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark),
+				      "%s%s:", LAUNCH_MARK, nonce);
 	struct dk_io io = {
 	    .stdin_data = input,
 	    .stdin_len = len,
-	    .has_stdin = 1,
+	    .keep_stdin_open = 1,
 	    .output = filter_out,
 	    .output_ctx = &f,
 	    .cancel_fd = req->cancel_fd,
@@ -355,54 +403,18 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				result, err);
 	free(input);
-	if (rc >= 0 && !f.ready && !result->timed_out && !result->cancelled) {
-		/* The stream ended before the launcher said a word: it could
-		 * not be executed, and nothing of the command ran. */
-		st->host->log(st->host, MONKEY_LOG_DEBUG,
-			      "docker: %s container %.12s could not run "
-			      "monkey-launch",
-			      pooled ? "pooled" : "fresh", sb->id);
-		dk_sandbox_destroy(sb, 1);
-		return st->host->set_error(
-		    err, -ENOEXEC,
-		    "the engine started the container but could not run "
-		    "monkey-launch (%s) in it",
-		    DK_LAUNCHER_TARGET);
-	}
+	free(git.path);
 	flush_held(&f);
-	/* The records say how the command ended more exactly than the
-	 * container's status (the launcher's own) does; the engine's OOM
-	 * answer stands when the launcher had none. */
-	if (rc >= 0 && f.s[1].done) {
-		if (!strncmp(f.s[1].rec, "fail:", 5))
-			rc = launch_failure(st, f.s[1].rec, result, err);
-		else if (apply_status(f.s[1].rec, result) < 0)
-			rc = st->host->set_error(
-			    err, -EPROTO,
-			    "monkey-launch sent a record this backend does "
-			    "not know (%.100s): reinstall monkey so the two "
-			    "match",
-			    f.s[1].rec);
-		else
-			rc = 0;
-	} else if (rc == DK_RUN_REPORTED) {
-		rc = 0; /* cannot happen: reported needs the record */
-	}
+	rc = apply_records(st, sb, &f, rc, result, err);
 	/* Create, attach and start times are in the sandbox's own log line
 	 * (for a pooled one, the filler's). */
-	st->host->log(st->host, MONKEY_LOG_DEBUG,
-		      "docker: %s container %.12s ran the command in "
-		      "%lld ms (output done %lld, wait/inspect %lld; %s)",
-		      pooled ? "pooled" : "fresh", sb->id,
-		      (long long)(now_ms() - t0),
-		      (long long)(sb->t_ended ? sb->t_ended - t0 : -1),
-		      (long long)(sb->t_done && sb->t_ended
-				      ? sb->t_done - sb->t_ended
-				      : -1),
-		      finished(&f)   ? "the launcher reported"
-		      : f.s[1].done ? "the launcher reported, the engine "
-				      "knew about OOM"
-				    : "the engine reported");
+	st->host->log(
+	    st->host, MONKEY_LOG_DEBUG,
+	    "docker: %s container %.12s ran the command in "
+	    "%lld ms (output done %lld; %s)",
+	    pooled ? "pooled" : "fresh", sb->id, (long long)(now_ms() - t0),
+	    (long long)(sb->t_ended ? sb->t_ended - t0 : -1),
+	    finished(&f) ? "the launcher reported" : "the engine reported");
 	dk_sandbox_destroy(sb, 1);
 	return rc;
 }
@@ -414,6 +426,18 @@ static int launcher_refused(const struct monkey_error *e)
 {
 	return strstr(e->message, DK_LAUNCHER_TARGET) ||
 	       strstr(e->message, "monkey-launch");
+}
+
+/* The command runs directly from now on: the engine cannot run the
+ * launcher. */
+static void launcher_off(struct dk_state *st, const struct monkey_error *e)
+{
+	__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
+	st->host->log(st->host, MONKEY_LOG_WARNING,
+		      "docker: the engine cannot run monkey-launch (%s): "
+		      "commands run directly as PID 1, slower to report their "
+		      "end and not stopped when monkey dies; the pool is off",
+		      e->message);
 }
 
 int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
@@ -431,38 +455,30 @@ int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
 	char *body = dk_create_body(st, req, image, st->launcher, 0, &e);
 	if (!body)
 		return 0;
-	int rc = dk_sandbox_prepare(st, body, image, 1, req->cancel_fd, &sb,
-				    &e);
+	int rc =
+	    dk_sandbox_prepare(st, body, image, 1, req->cancel_fd, &sb, &e);
 	free(body);
-	if (rc == 0 && (rc = dk_sandbox_start(sb, &e)) < 0)
+	if (rc == 0)
+		sb->auto_remove = 1;
+	/* Until the ready line came, nothing of the command was sent: only
+	 * then may it run elsewhere. */
+	if (rc == 0 && ((rc = dk_sandbox_start(sb, &e)) < 0 ||
+			(rc = dk_launch_await_ready(st, sb, &e)) < 0))
 		dk_sandbox_destroy(sb, 0);
-	int ran = 0;
-	if (rc == 0) {
-		/* The runtime entered the working directory (WorkingDir). */
-		rc = dk_launch_run(st, sb, req, NULL, 0, result, &e);
-		ran = rc != -ENOEXEC;
-	}
-	/* The engine refused the launcher, or started a container in which
-	 * it never ran: nothing of the command ran, so it runs directly. */
-	if (!ran && (rc == -ENOEXEC ||
-		     (rc < 0 && rc != -ECANCELED && launcher_refused(&e)))) {
-		__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
-		st->host->log(st->host, MONKEY_LOG_WARNING,
-			      "docker: the engine cannot run monkey-launch "
-			      "(%s): commands run directly as PID 1, slower "
-			      "to report their end; the pool is off",
-			      e.message);
-		result->exit_code = -1;
-		result->signal = 0;
-		result->oom_killed = MONKEY_UNKNOWN;
+	if (rc == -ENOEXEC ||
+	    (rc < 0 && rc != -ECANCELED && launcher_refused(&e))) {
+		launcher_off(st, &e);
 		return 0;
 	}
 	*handled = 1;
-	if (!ran && rc == -ECANCELED) {
+	if (rc == -ECANCELED) {
 		/* Stopped while pulling the image: nothing ran. */
 		result->cancelled = 1;
 		return 0;
 	}
+	if (rc == 0)
+		/* The runtime entered the working directory (WorkingDir). */
+		rc = dk_launch_run(st, sb, req, NULL, 0, result, &e);
 	if (rc < 0 && err)
 		*err = e;
 	return rc;

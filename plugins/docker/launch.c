@@ -7,22 +7,37 @@
  *
  * As PID 1 it also does what an init does: it passes SIGTERM and the like
  * on to every process of the container (PID 1 itself would ignore them, so
- * a timeout would always wait out the grace time) and reaps orphans.
+ * a timeout would always wait out the grace time) and reaps orphans.  And
+ * it ties the container's life to monkey's: its stdin is monkey's attach
+ * connection, so end of file there means monkey is gone (however it died),
+ * and the launcher kills everything in the container and exits.
  *
  * Built static (the image may hold nothing but the user's files) and
  * bind-mounted read-only into the containers by the docker backend.
  *
- * Header on stdin, integers as 32-bit big-endian:
- *   "MKL2" flags nonce-len nonce workdir-len workdir argc {len arg}*argc
- * flags bit 0: the command has stdin (the rest of stdin; else /dev/null).
+ * Header on stdin, integers as 32-bit big-endian (64-bit ones as two):
+ *   "MKL3" flags nonce-len nonce workdir-len workdir
+ *   nguard {path-len path dev64 ino64}*nguard argc {len arg}*argc stdin-len64
+ * Each guard is a path that must be a read-only mount of that very inode
+ * (the workspace's .git, which monkey looked at without following
+ * symlinks; the engine mounted whatever the path named later): otherwise
+ * the command does not run.
+ * flags bit 0: the command has stdin, the stdin-len bytes that follow the
+ * header (else /dev/null); the launcher copies them to the command through
+ * a pipe.  It reads its own stdin on: end of file there is the host gone.
  * Before it reads the header it writes "\036monkey-launch:ready\n" to
- * stderr: until then the stream carries nothing of a command's.
+ * stdout and to stderr: until then neither carries anything of a
+ * command's.
  * When the command has ended, one record goes to each stream:
  *   stdout: "\036monkey-launch:" nonce ":end\n"
- *   stderr: "\036monkey-launch:" nonce ":" how ":" N ":" oom "\n"
+ *   stderr: "\036monkey-launch:" nonce ":" how ":" N ":" oom ":" pids ":"
+ *           cpu "\n"
  * how is "exit" (N its status) or "signal" (N the signal); oom is 1 when
  * the kernel's OOM killer killed a process of the container, 0 when not,
- * ? when the cgroup does not say.  Each record follows everything the
+ * ? when the cgroup does not say; pids is 1 when a fork failed at the
+ * container's pids limit while the command ran, 0 when none did, ? when
+ * the cgroup does not say; cpu is 1 when the command was killed at its
+ * CPU-time limit (RLIMIT_CPU), else 0.  Each record follows everything the
  * command wrote to that stream, so once both arrived the output is
  * complete.  When the command cannot be started the stderr record is
  *   "\036monkey-launch:" nonce ":fail:" errno ":" stage ":" message "\n"
@@ -32,14 +47,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_TOTAL (8u << 20) /* more than any ARG_MAX */
@@ -68,8 +87,8 @@ static int read_u32(uint32_t *v)
 	unsigned char b[4];
 	if (read_full(b, 4) < 0)
 		return -1;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	     (uint32_t)b[2] << 8 | b[3];
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+	     b[3];
 	return 0;
 }
 
@@ -120,8 +139,8 @@ static void record(int fd, const char *text)
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	int n = snprintf(line, sizeof(line), "\036monkey-launch:%s:%s\n",
-			 nonce, text);
+	int n = snprintf(line, sizeof(line), "\036monkey-launch:%s:%s\n", nonce,
+			 text);
 	if (n > (int)sizeof(line) - 1) {
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
@@ -130,9 +149,15 @@ static void record(int fd, const char *text)
 		put_all(fd, line, (size_t)n);
 }
 
+/* Called before a failure record: the command's stdin still on the way
+ * is read first (see drain_stdin). */
+static void (*before_fail)(void);
+
 static void fail(int err, const char *stage, const char *msg)
 {
 	char text[4300];
+	if (before_fail)
+		before_fail();
 	snprintf(text, sizeof(text), "fail:%d:%s:%s", err, stage, msg);
 	record(1, "end");
 	record(2, text);
@@ -172,6 +197,28 @@ static char *look_path(const char *file)
 	return NULL;
 }
 
+/* The first number of the line starting with key in the first of files
+ * that has one, or -1. */
+static long cgroup_count(const char *const *files, size_t n, const char *key)
+{
+	char fmt[64];
+	snprintf(fmt, sizeof(fmt), "%s %%ld", key);
+	for (size_t i = 0; i < n; i++) {
+		FILE *f = fopen(files[i], "re");
+		char line[128];
+		long v = -1;
+		if (!f)
+			continue;
+		while (v < 0 && fgets(line, sizeof(line), f))
+			if (sscanf(line, fmt, &v) != 1)
+				v = -1;
+		fclose(f);
+		if (v >= 0)
+			return v;
+	}
+	return -1;
+}
+
 /* The container's count of OOM kills (cgroup v2, then v1), or -1. */
 static long oom_kills(void)
 {
@@ -179,23 +226,74 @@ static long oom_kills(void)
 	    "/sys/fs/cgroup/memory.events",
 	    "/sys/fs/cgroup/memory/memory.oom_control",
 	};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		FILE *f = fopen(files[i], "r");
-		char line[128];
-		long n = -1;
-		if (!f)
-			continue;
-		while (n < 0 && fgets(line, sizeof(line), f))
-			if (sscanf(line, "oom_kill %ld", &n) != 1)
-				n = -1;
-		fclose(f);
-		if (n >= 0)
-			return n;
-	}
-	return -1;
+	return cgroup_count(files, 2, "oom_kill");
+}
+
+/* How often a fork failed at the container's pids limit (cgroup v1, then
+ * v2), or -1. */
+static long pids_refusals(void)
+{
+	static const char *const files[] = {
+	    "/sys/fs/cgroup/pids/pids.events",
+	    "/sys/fs/cgroup/pids.events",
+	};
+	return cgroup_count(files, 2, "max");
+}
+
+/* CPU time the process used itself (fields 14 and 15 of its stat, in
+ * clock ticks); 0 when it cannot be read. */
+static unsigned long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The name may hold spaces: count from the ')' that ends it. */
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 13; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
+		return 0;
+	return ut + st;
+}
+
+/* Whether the command died of its CPU-time limit: SIGXCPU at the soft
+ * limit, or SIGKILL at the hard one with that much CPU used. */
+static int cpu_limit_hit(int status, unsigned long long ticks)
+{
+	struct rlimit rl;
+	if (!WIFSIGNALED(status) || getrlimit(RLIMIT_CPU, &rl) < 0 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	if (WTERMSIG(status) == SIGXCPU)
+		return 1;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (WTERMSIG(status) != SIGKILL || rl.rlim_max == RLIM_INFINITY ||
+	    hz <= 0)
+		return 0;
+	/* /proc shows the time scaled to ticks, a little below what the
+	 * kernel counted (0.97 s at a 1 s limit here). */
+	return ticks + (unsigned long long)hz / 5 >=
+	       (unsigned long long)rl.rlim_max * (unsigned long long)hz;
 }
 
 static pid_t child;
+static int chld_pipe[2] = {-1, -1};
+
+/* Everything in the container dies (as PID 1; else the command's group). */
+static void kill_all(void)
+{
+	if (getpid() == 1)
+		kill(-1, SIGKILL);
+	else if (child > 0)
+		kill(-child, SIGKILL);
+}
 
 /* A signal for the container (the engine's kill at a timeout, Ctrl-C):
  * every process in it gets it, as they would without an init. */
@@ -209,41 +307,220 @@ static void forward(int sig)
 	errno = saved;
 }
 
-static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-				SIGUSR1, SIGUSR2};
-
-int main(void)
+/* A child ended: the main loop learns it through the pipe. */
+static void on_chld(int sig)
 {
-	char magic[4];
-	uint32_t flags, argc;
-	size_t total = 0;
-	char msg[4096];
+	int saved = errno;
+	ssize_t n = write(chld_pipe[1], "c", 1);
+	(void)sig, (void)n;
+	errno = saved;
+}
 
-	/* A signal for the container that comes before the command runs
-	 * (a timeout while the header arrives) waits, blocked, for the
-	 * handler: as PID 1 without one, the kernel would drop it. */
-	sigset_t block, old;
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&block, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	/* The nonce must stay secret from the command: not dumpable, its
-	 * memory and /proc files are closed to processes of the same user. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	/* First words: the backend knows the launcher runs (until then,
-	 * whatever the stream carries is the runtime's, not a command's). */
-	put_all(2, "\036monkey-launch:ready\n", 21);
-	/* Nothing came (the pool was emptied): end quietly. */
-	if (read_full(magic, 4) < 0 || memcmp(magic, "MKL2", 4))
-		return 125;
-	if (read_u32(&flags) < 0)
-		return 125;
+static const int forwarded[] = {SIGTERM, SIGINT,  SIGHUP,
+				SIGQUIT, SIGUSR1, SIGUSR2};
+
+/* The command's stdin: the next `left` bytes of ours, through a pipe. */
+struct feed {
+	uint64_t left; /* bytes of the command's stdin still to read */
+	int out;       /* the pipe's write end; -1 once closed */
+	size_t off, len;
+	char buf[65536];
+};
+
+static void feed_close(struct feed *f)
+{
+	if (f->out >= 0)
+		close(f->out);
+	f->out = -1;
+	f->off = f->len = 0;
+}
+
+/* Our stdin ended: monkey's connection is gone, so is the command. */
+static void host_gone(void)
+{
+	kill_all();
+	_exit(137);
+}
+
+static void feed_read(struct feed *f)
+{
+	char scratch[4096];
+	char *dst = f->left ? f->buf : scratch;
+	size_t want = f->left ? sizeof(f->buf) : sizeof(scratch);
+	if (f->left && f->left < want)
+		want = (size_t)f->left;
+	ssize_t n = read(0, dst, want);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0)
+		host_gone();
+	if (!f->left)
+		return; /* past the command's stdin: nothing is sent there */
+	f->left -= (uint64_t)n;
+	if (f->out >= 0) {
+		f->off = 0;
+		f->len = (size_t)n;
+	}
+	if (!f->left && f->out >= 0 && !f->len)
+		feed_close(f);
+}
+
+static void feed_write(struct feed *f)
+{
+	ssize_t w = write(f->out, f->buf + f->off, f->len - f->off);
+	if (w < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (w < 0) {
+		/* The command closed its stdin: the rest is read and
+		 * dropped. */
+		feed_close(f);
+		return;
+	}
+	f->off += (size_t)w;
+	if (f->off == f->len) {
+		f->off = f->len = 0;
+		if (!f->left)
+			feed_close(f);
+	}
+}
+
+/* Reap whatever ended (orphans are ours as PID 1).  1 once the command
+ * has, with its status and the CPU time it used. */
+static int reap(int *status, unsigned long long *ticks)
+{
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0)
+			return 0;
+		if (si.si_pid == child) {
+			/* Its times, read while it is a zombie. */
+			*ticks = cpu_ticks(child);
+			while (waitpid(child, status, 0) < 0 && errno == EINTR)
+				;
+			return 1;
+		}
+		waitpid(si.si_pid, NULL, 0);
+	}
+}
+
+/* Move the command's stdin and watch ours until the command ends. */
+static void run(struct feed *f, int *status, unsigned long long *ticks)
+{
+	for (;;) {
+		int pending = f->len > f->off;
+		struct pollfd p[3] = {
+		    {.fd = 0, .events = pending ? 0 : POLLIN},
+		    {.fd = pending ? f->out : -1, .events = POLLOUT},
+		    {.fd = chld_pipe[0], .events = POLLIN},
+		};
+		if (poll(p, 3, -1) < 0)
+			continue; /* EINTR: a signal was forwarded */
+		if (p[2].revents) {
+			char drain[64];
+			while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
+				;
+			if (reap(status, ticks))
+				return;
+		}
+		if (p[1].revents)
+			feed_write(f);
+		if (p[0].revents)
+			feed_read(f);
+	}
+}
+
+/* The command is done; what monkey still sends of its stdin is read, so
+ * that the engine has nothing pending when the container ends (podman
+ * cuts the stream otherwise, records and all).  Bounded: monkey sends
+ * it at once. */
+static void drain_stdin(struct feed *f)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	feed_close(f);
+	while (f->left) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 5)
+			break;
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		if (poll(&p, 1, 100) > 0)
+			feed_read(f);
+	}
+}
+
+static struct feed *the_feed;
+
+static void drain_on_fail(void) { drain_stdin(the_feed); }
+
+static int read_u64(uint64_t *v)
+{
+	uint32_t hi, lo;
+	if (read_u32(&hi) < 0 || read_u32(&lo) < 0)
+		return -1;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+/* path must be a read-only mount of inode (dev, ino); exits with a
+ * failure record when it is not. */
+static void check_guard(const char *path, uint64_t dev, uint64_t ino)
+{
+	struct stat sb;
+	struct statvfs vfs;
+	char msg[4096];
+	if (lstat(path, &sb) < 0 || (uint64_t)sb.st_dev != dev ||
+	    (uint64_t)sb.st_ino != ino || statvfs(path, &vfs) < 0 ||
+	    !(vfs.f_flag & ST_RDONLY)) {
+		snprintf(msg, sizeof(msg),
+			 "%s is not the read-only mount monkey set up (it was "
+			 "replaced while the container started); the command "
+			 "did not run",
+			 path);
+		fail(EIO, "guard", msg);
+	}
+}
+
+/* The guards of the header, checked once the command's stdin can be
+ * drained (a failure record must not be cut off by unread input). */
+struct guard {
+	char *path;
+	uint64_t dev, ino;
+};
+static struct guard guards[16];
+static uint32_t n_guards;
+
+static void read_guards(size_t *total)
+{
+	if (read_u32(&n_guards) < 0 || n_guards > 16)
+		fail(EPROTO, "header", "malformed command header");
+	for (uint32_t i = 0; i < n_guards; i++) {
+		guards[i].path = read_str(total);
+		if (!guards[i].path || read_u64(&guards[i].dev) < 0 ||
+		    read_u64(&guards[i].ino) < 0)
+			fail(EPROTO, "header", "malformed command header");
+	}
+}
+
+/* The command header (after the magic); exits on a malformed one or a
+ * failed guard. */
+static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
+{
+	size_t total = 0;
+	uint32_t argc;
+	if (read_u32(flags) < 0)
+		exit(125);
 	char *n = read_str(&total);
 	if (!n)
-		return 125;
+		exit(125);
 	snprintf(nonce, sizeof(nonce), "%s", n);
-	char *wd = read_str(&total);
-	if (!wd || read_u32(&argc) < 0 || argc == 0 || argc > MAX_TOTAL / 4)
+	free(n);
+	*wd = read_str(&total);
+	if (!*wd)
+		fail(EPROTO, "header", "malformed command header");
+	read_guards(&total);
+	if (read_u32(&argc) < 0 || argc == 0 || argc > MAX_TOTAL / 4)
 		fail(EPROTO, "header", "malformed command header");
 	char **argv = calloc((size_t)argc + 1, sizeof(*argv));
 	if (!argv)
@@ -251,39 +528,27 @@ int main(void)
 	for (uint32_t i = 0; i < argc; i++)
 		if (!(argv[i] = read_str(&total)))
 			fail(EPROTO, "header", "malformed command header");
+	if (read_u64(stdin_len) < 0 || (!(*flags & 1) && *stdin_len))
+		fail(EPROTO, "header", "malformed command header");
+	return argv;
+}
 
-	if (!(flags & 1)) {
-		int fd = open("/dev/null", O_RDONLY);
-		if (fd < 0 || dup2(fd, 0) < 0)
-			fail(errno, "stdin", "cannot open /dev/null");
-		if (fd != 0)
-			close(fd);
-	}
-	if (wd[0] && chdir(wd) < 0) {
-		snprintf(msg, sizeof(msg), "chdir to cwd (\"%s\"): %s", wd,
-			 errtext(errno));
-		fail(errno, "chdir", msg);
-	}
-	char *prog = look_path(argv[0]);
-	if (!prog) {
-		snprintf(msg, sizeof(msg),
-			 "exec: \"%s\": executable file not found in $PATH",
-			 argv[0]);
-		fail(ENOENT, "exec", msg);
-	}
-
+/* Start the command: a child in its own process group with fd 0 on in
+ * (a pipe or /dev/null).  Exits with a record when it cannot be. */
+static void start(char **argv, const char *prog, int in, const sigset_t *mask)
+{
+	char msg[4096];
 	/* execve's errno comes back through a close-on-exec pipe: nothing
 	 * arrives when the exec worked. */
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		fail(errno, "exec", "cannot create a pipe");
-	struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
-	sigemptyset(&sa.sa_mask);
 	child = fork();
 	if (child == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigprocmask(SIG_SETMASK, mask, NULL);
 		setpgid(0, 0);
-		close(pfd[0]);
+		if (dup2(in, 0) < 0)
+			_exit(125);
 		execve(prog, argv, environ);
 		int e = errno;
 		put_all(pfd[1], (const char *)&e, sizeof(e));
@@ -294,49 +559,147 @@ int main(void)
 	/* Both sides set the group, so a signal forwarded with kill(-child)
 	 * finds it whichever runs first (when the launcher is not PID 1). */
 	setpgid(child, child);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pfd[1]);
+	close(in);
 	int e = 0;
 	ssize_t got;
 	while ((got = read(pfd[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
 	close(pfd[0]);
-	int status = 0;
 	if (got == (ssize_t)sizeof(e)) {
+		int status;
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
 		snprintf(msg, sizeof(msg), "exec: \"%s\": %s", argv[0],
 			 errtext(e));
 		fail(e, "exec", msg);
 	}
+}
 
-	/* Reap whatever ends (orphans are ours as PID 1) until the command
-	 * does; what it left running dies with this process. */
-	for (;;) {
-		pid_t p = waitpid(-1, &status, 0);
-		if (p == child)
-			break;
-		if (p < 0 && errno != EINTR) {
-			status = 0x7f00; /* no child: cannot happen */
-			break;
-		}
-	}
-	long kills = oom_kills();
+static void report(int status, unsigned long long ticks, long pids_before)
+{
+	long kills = oom_kills(), pids_after = pids_refusals();
 	const char *oom = kills < 0 ? "?" : kills > 0 ? "1" : "0";
+	const char *pids = pids_before < 0 || pids_after < 0 ? "?"
+			   : pids_after > pids_before	     ? "1"
+							     : "0";
 	char text[64];
-	int code;
-	if (WIFSIGNALED(status)) {
-		snprintf(text, sizeof(text), "signal:%d:%s", WTERMSIG(status),
-			 oom);
-		code = 128 + WTERMSIG(status);
-	} else {
-		snprintf(text, sizeof(text), "exit:%d:%s", WEXITSTATUS(status),
-			 oom);
-		code = WEXITSTATUS(status);
-	}
+	if (WIFSIGNALED(status))
+		snprintf(text, sizeof(text), "signal:%d:%s:%s:%d",
+			 WTERMSIG(status), oom, pids,
+			 cpu_limit_hit(status, ticks));
+	else
+		snprintf(text, sizeof(text), "exit:%d:%s:%s:0",
+			 WEXITSTATUS(status), oom, pids);
 	record(1, "end");
 	record(2, text);
-	return code;
+}
+
+/* The command's working directory and program, as the runtime would
+ * find them; exits with a failure record when there is none. */
+static char *prepare(const char *wd, const char *argv0)
+{
+	char msg[4096];
+	if (wd[0] && chdir(wd) < 0) {
+		snprintf(msg, sizeof(msg), "chdir to cwd (\"%s\"): %s", wd,
+			 errtext(errno));
+		fail(errno, "chdir", msg);
+	}
+	char *prog = look_path(argv0);
+	if (!prog) {
+		snprintf(msg, sizeof(msg),
+			 "exec: \"%s\": executable file not found in $PATH",
+			 argv0);
+		fail(ENOENT, "exec", msg);
+	}
+	return prog;
+}
+
+/* The command's fd 0: a pipe f feeds, or /dev/null. */
+static int command_stdin(uint32_t flags, struct feed *f)
+{
+	int in[2] = {-1, -1};
+	if (!(flags & 1)) {
+		if ((in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			fail(errno, "stdin", "cannot open /dev/null");
+		return in[0];
+	}
+	if (pipe2(in, O_CLOEXEC) < 0)
+		fail(errno, "stdin", "cannot create a pipe");
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	f->out = in[1];
+	if (!f->left)
+		feed_close(f);
+	return in[0];
+}
+
+int main(void)
+{
+	char magic[4];
+	uint32_t flags;
+	uint64_t stdin_len;
+	char *wd = NULL;
+
+	/* A signal for the container that comes before the command runs
+	 * (a timeout while the header arrives) waits, blocked, for the
+	 * handler: as PID 1 without one, the kernel would drop it.  SIGPIPE
+	 * stays blocked here (a command that closes its stdin makes the
+	 * copy fail with EPIPE); the command gets the mask it would have. */
+	sigset_t block, old, ours;
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&block, forwarded[i]);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	ours = old;
+	sigaddset(&ours, SIGPIPE);
+	/* The nonce must stay secret from the command: not dumpable, its
+	 * memory and /proc files are closed to processes of the same user. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* First words, on both streams: the backend knows the launcher runs
+	 * and what came before on either is the runtime's, not a
+	 * command's. */
+	put_all(1, "\036monkey-launch:ready\n", 21);
+	put_all(2, "\036monkey-launch:ready\n", 21);
+	/* Nothing came (the pool was emptied, monkey is gone): end quietly. */
+	if (read_full(magic, 4) < 0 || memcmp(magic, "MKL3", 4))
+		return 125;
+	char **argv = read_header(&flags, &wd, &stdin_len);
+	struct feed *f = calloc(1, sizeof(*f));
+	if (!f)
+		fail(ENOMEM, "stdin", "out of memory");
+	f->out = -1;
+	f->left = stdin_len;
+	the_feed = f;
+	before_fail = drain_on_fail;
+	for (uint32_t i = 0; i < n_guards; i++)
+		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
+	char *prog = prepare(wd, argv[0]);
+	int in = command_stdin(flags, f);
+	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fail(errno, "exec", "cannot create a pipe");
+	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	long pids_before = pids_refusals();
+	start(argv, prog, in, &old);
+	sa.sa_handler = forward;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, &ours, NULL);
+
+	int status = 0;
+	unsigned long long ticks = 0;
+	run(f, &status, &ticks);
+	drain_stdin(f);
+	/* Nothing the command started may outlive its answer: the backend
+	 * returns as soon as the records arrive, so everything else in the
+	 * container dies, and is reaped, before they are written. */
+	kill_all();
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	report(status, ticks, pids_before);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+				   : WEXITSTATUS(status);
 }

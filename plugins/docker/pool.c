@@ -119,6 +119,10 @@ static void *filler_main(void *arg)
 		}
 		char *key = strdup(st->pool_key);
 		char *image = strdup(st->pool_image);
+		struct stat git = {0};
+		/* What the engine mounts is what the path names now. */
+		if (st->pool_git)
+			lstat(st->pool_git, &git);
 		unsigned gen = st->pool_gen;
 		pthread_mutex_unlock(&st->pool_lock);
 
@@ -128,6 +132,11 @@ static void *filler_main(void *arg)
 		if (key && image)
 			rc = dk_sandbox_prepare(st, key, image, 1, DK_NO_PULL,
 						&sb, &e);
+		if (rc == 0) {
+			sb->auto_remove = 1;
+			sb->git_dev = (uint64_t)git.st_dev;
+			sb->git_ino = (uint64_t)git.st_ino;
+		}
 		if (rc == 0 && ((rc = dk_sandbox_start(sb, &e)) < 0 ||
 				(rc = dk_launch_await_ready(st, sb, &e)) < 0)) {
 			dk_sandbox_destroy(sb, 0);
@@ -195,9 +204,12 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	char *key = dk_create_body(st, req, image, st->launcher, 1, &e);
 	if (!key)
 		return 0;
+	struct dk_git git;
+	dk_git_protected(st, req, &git);
 	if (req->workspace && req->workdir &&
 	    !(wd = dk_container_workdir(req))) {
 		free(key);
+		free(git.path);
 		return 0;
 	}
 
@@ -206,6 +218,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 		pthread_mutex_unlock(&st->pool_lock);
 		free(key);
 		free(wd);
+		free(git.path);
 		return 0;
 	}
 	if (!st->pool_key || strcmp(st->pool_key, key) ||
@@ -219,9 +232,12 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 			pool_changed(st);
 			free(st->pool_key);
 			free(st->pool_image);
+			free(st->pool_git);
 			st->pool_key = key;
 			st->pool_image = img;
+			st->pool_git = git.path;
 			key = NULL;
+			git.path = NULL;
 			st->pool_gen++;
 			st->pool_failures = 0;
 			st->pool_retry_at = 0;
@@ -234,8 +250,11 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 			memmove(st->ready, st->ready + 1,
 				--st->n_ready * sizeof(*st->ready));
 			/* Its process ended (killed from outside, engine
-			 * restarted): not usable. */
-			if (dk_attach_stale(c->att))
+			 * restarted), or the .git it mounted is not the one
+			 * there now: not usable. */
+			if (dk_attach_stale(c->att) ||
+			    (git.path &&
+			     (c->git_dev != git.dev || c->git_ino != git.ino)))
 				drop[n_drop++] = c;
 			else
 				sb = c;
@@ -245,6 +264,7 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	}
 	pthread_mutex_unlock(&st->pool_lock);
 	free(key);
+	free(git.path);
 	for (size_t i = 0; i < n_drop; i++)
 		dk_sandbox_destroy(drop[i], 1);
 	if (!sb) {

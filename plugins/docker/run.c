@@ -73,9 +73,9 @@ void dk_sandbox_destroy(struct dk_sandbox *sb, int later)
 	free(sb);
 }
 
-int dk_sandbox_prepare(struct dk_state *st, const char *body,
-		       const char *image, int has_stdin, int pull_fd,
-		       struct dk_sandbox **out, struct monkey_error *err)
+int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
+		       int has_stdin, int pull_fd, struct dk_sandbox **out,
+		       struct monkey_error *err)
 {
 	struct dk_sandbox *sb = calloc(1, sizeof(*sb));
 	if (!sb)
@@ -197,6 +197,26 @@ int dk_sandbox_start(struct dk_sandbox *sb, struct monkey_error *err)
 	return rc;
 }
 
+/* The engine removed a container that runs the launcher (AutoRemove)
+ * before monkey asked how it ended, and the launcher sent no record: its
+ * end is known only when monkey killed it. */
+static int ended_unseen(struct dk_sandbox *sb, int last_sig,
+			struct monkey_exec_result *result,
+			struct monkey_error *err)
+{
+	sb->t_done = now_ms();
+	if (last_sig) {
+		result->signal = last_sig;
+		result->exit_code = -1;
+		return 0;
+	}
+	return sb->st->host->set_error(
+	    err, -EIO,
+	    "container %.12s ended before monkey-launch reported how the "
+	    "command ended (was it stopped from outside?)",
+	    sb->id);
+}
+
 int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
 		   int64_t kill_grace_ms, struct monkey_exec_result *result,
 		   struct monkey_error *err)
@@ -229,6 +249,8 @@ int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
 	int running = 0, oom = MONKEY_UNKNOWN;
 	long status = -1;
 	rc = dk_container_inspect(st, sb->id, &running, &status, &oom, err);
+	if (rc == -ENXIO && sb->auto_remove)
+		return ended_unseen(sb, last_sig, result, err);
 	if (rc < 0)
 		return rc;
 	if (running) {
@@ -257,6 +279,8 @@ int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
 		if (rc == 0)
 			rc = dk_container_inspect(st, sb->id, &running, &status,
 						  &oom, err);
+		if (rc == -ENXIO && sb->auto_remove)
+			return ended_unseen(sb, last_sig, result, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -329,8 +353,8 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 	char *body = dk_create_body(st, req, image, NULL, 0, err);
 	if (!body)
 		return err && err->code ? err->code : -ENOMEM;
-	rc = dk_sandbox_prepare(st, body, image, req->has_stdin,
-				req->cancel_fd, &sb, err);
+	rc = dk_sandbox_prepare(st, body, image, req->has_stdin, req->cancel_fd,
+				&sb, err);
 	free(body);
 	if (rc == -ECANCELED) {
 		/* Stopped while pulling the image: nothing ran. */
@@ -344,13 +368,20 @@ int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
 		struct dk_io io = {
 		    .stdin_data = req->stdin_data,
 		    .stdin_len = req->has_stdin ? req->stdin_len : 0,
-		    .has_stdin = req->has_stdin,
 		    .output = req->output,
 		    .output_ctx = req->output_ctx,
 		    .cancel_fd = req->cancel_fd,
 		};
 		rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
-				 result, err);
+				    result, err);
+	}
+	/* Without the launcher nobody reads the cgroup or the rlimit: the
+	 * limits that do not end in a signal of their own are unknown. */
+	if (MONKEY_STRUCT_HAS(result, limits_unknown)) {
+		if (req->pids > 0)
+			result->limits_unknown |= MONKEY_LIMIT_PIDS;
+		if (req->cpu_time_s)
+			result->limits_unknown |= MONKEY_LIMIT_CPU_TIME;
 	}
 	/* A container whose command ended is stopped: only its record is
 	 * left, and deleting it need not delay the answer. */

@@ -1,20 +1,27 @@
-/* The start-up sweep: containers labelled monkey.sandbox whose owning monkey
- * process is gone (it crashed or was killed before it could remove them)
- * are removed.  The label's value is the owner's "<pid>-<starttime>". */
+/* Who owns a container, and the start-up sweep.  Every container carries
+ * its owner's boot id, PID namespace, pid and start time as labels; the
+ * sweep (run before the first command, never by a probe) removes only the
+ * containers whose owner is provably gone: the machine rebooted since, or
+ * the owner's pid in our own PID namespace is free or belongs to a
+ * process that started at another time.  An owner in another PID
+ * namespace (another container, another user's sandbox) or one whose
+ * liveness cannot be read keeps its containers. */
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "docker.h"
 
-/* Field 22 of /proc/<pid>/stat, the start time in clock ticks; 0 when the
- * process does not exist. */
+/* Field 22 of /proc/<pid>/stat, the start time in clock ticks since boot;
+ * 0 when it cannot be read. */
 static unsigned long long start_time(long pid)
 {
 	char path[64], buf[1024];
@@ -39,17 +46,65 @@ static unsigned long long start_time(long pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
-int dk_instance_alive(const char *instance_id)
+int dk_owner_init(struct dk_owner *o)
 {
-	long pid;
-	unsigned long long st;
-	int used = 0;
-	if (!instance_id ||
-	    sscanf(instance_id, "%ld-%llu%n", &pid, &st, &used) != 2 ||
-	    (size_t)used != strlen(instance_id) || pid <= 0)
-		return -1;
-	unsigned long long now = start_time(pid);
-	return now != 0 && now == st;
+	struct stat sb;
+	memset(o, 0, sizeof(*o));
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (!fgets(o->boot_id, sizeof(o->boot_id), f))
+			o->boot_id[0] = '\0';
+		fclose(f);
+	}
+	o->boot_id[strcspn(o->boot_id, "\n")] = '\0';
+	if (stat("/proc/self/ns/pid", &sb) == 0)
+		snprintf(o->pidns, sizeof(o->pidns), "%llu",
+			 (unsigned long long)sb.st_ino);
+	snprintf(o->pid, sizeof(o->pid), "%ld", (long)getpid());
+	unsigned long long st = start_time(getpid());
+	if (st)
+		snprintf(o->start, sizeof(o->start), "%llu", st);
+	/* Without all four a later sweep could not tell: label nothing it
+	 * would remove (an empty value is never "gone"). */
+	return o->boot_id[0] && o->pidns[0] && o->start[0] ? 0 : -1;
+}
+
+static const char *label(json_object *labels, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(labels, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* 1 when the labelled owner is provably gone, 0 when it lives or cannot
+ * be judged. */
+int dk_owner_gone(const struct dk_owner *self, const char *boot_id,
+		  const char *pidns, const char *pid, const char *start)
+{
+	char *end = NULL;
+	if (!boot_id || !pidns || !pid || !start || !boot_id[0] ||
+	    !self->boot_id[0] || !self->pidns[0])
+		return 0;
+	/* Another boot: every process of the old one is gone. */
+	if (strcmp(boot_id, self->boot_id))
+		return 1;
+	/* A pid of another namespace means nothing here. */
+	if (strcmp(pidns, self->pidns))
+		return 0;
+	errno = 0;
+	long p = strtol(pid, &end, 10);
+	if (errno || *end || p <= 0)
+		return 0;
+	unsigned long long want = strtoull(start, &end, 10);
+	if (*end || !want)
+		return 0;
+	if (kill((pid_t)p, 0) < 0 && errno == ESRCH)
+		return 1;
+	unsigned long long now = start_time(p);
+	/* Unreadable (hidepid): alive as far as we can tell. */
+	return now != 0 && now != want;
 }
 
 void dk_sweep(struct dk_state *st)
@@ -84,17 +139,15 @@ void dk_sweep(struct dk_state *st)
 	}
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *c = json_object_array_get_idx(list, i);
-		json_object *id = NULL, *labels = NULL, *owner = NULL;
+		json_object *id = NULL, *labels = NULL;
 		if (!json_object_object_get_ex(c, "Id", &id) ||
-		    !json_object_object_get_ex(c, "Labels", &labels) ||
-		    !json_object_object_get_ex(labels, DK_LABEL, &owner))
+		    !json_object_object_get_ex(c, "Labels", &labels))
 			continue;
 		const char *cid = json_object_get_string(id);
-		const char *who = json_object_get_string(owner);
-		if (h->instance_id && !strcmp(who, h->instance_id))
-			continue;
-		/* Values not of our form belong to someone else: leave them. */
-		if (dk_instance_alive(who) != 0)
+		if (!dk_owner_gone(&st->owner, label(labels, DK_OWNER_BOOT),
+				   label(labels, DK_OWNER_PIDNS),
+				   label(labels, DK_OWNER_PID),
+				   label(labels, DK_OWNER_START)))
 			continue;
 		if (strspn(cid, "0123456789abcdef") != strlen(cid) ||
 		    strlen(cid) >= DK_ID_MAX)
@@ -108,7 +161,7 @@ void dk_sweep(struct dk_state *st)
 			h->log(h, MONKEY_LOG_INFO,
 			       "docker: removed container %.12s left behind by "
 			       "monkey process %s",
-			       cid, who);
+			       cid, label(labels, DK_OWNER_PID));
 	}
 	json_object_put(list);
 	dk_response_free(&r);
