@@ -424,7 +424,9 @@ int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 			s->sandbox_from_env = true;
 		}
 	}
-	if (!o->image) {
+	/* The docker backend's image variable names no image for other
+	 * backends (rootless takes a directory). */
+	if (!o->image && o->sandbox && !strcmp(o->sandbox, "docker")) {
 		const char *env = getenv("MONKEY_DOCKER_IMAGE");
 		if (env && *env)
 			o->image = env;

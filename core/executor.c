@@ -222,11 +222,14 @@ static const char *display_name(const char *name)
 	return strcmp(name, "docker") == 0 ? "Docker" : name;
 }
 
-/* The user named an image: they want a container, never the host. */
-static bool image_named(const struct monkey_exec_options *opts)
+/* The user named an image: they want a container, never the host.
+ * MONKEY_DOCKER_IMAGE names one for docker only. */
+static bool image_named(const struct monkey_exec_options *opts,
+			const char *name)
 {
 	const char *env = secure_getenv("MONKEY_DOCKER_IMAGE");
-	return (opts->image && opts->image[0]) || (env && env[0]);
+	return (opts->image && opts->image[0]) ||
+	       (!strcmp(name, "docker") && env && env[0]);
 }
 
 /* Why a backend that cannot run commands does not fall back to spawn, or
@@ -243,7 +246,7 @@ static const char *no_fallback_why(const struct monkey_exec_options *opts,
 		return "";
 	bool takes_image = stage == 0 ? strcmp(name, "docker") == 0
 				      : (caps & MONKEY_CAP_IMAGE) != 0;
-	if (takes_image && image_named(opts))
+	if (takes_image && image_named(opts, name))
 		return "an image was named (--image or MONKEY_DOCKER_IMAGE), "
 		       "so monkey does not fall back to spawn";
 	if (opts->strict)

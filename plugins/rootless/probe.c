@@ -273,15 +273,28 @@ static int explain(const struct monkey_host *host, const struct trial *t,
 	    strerror(e ? e : EIO));
 }
 
+/* Namespaces this machine will not give are an absence (-ENODEV, the
+ * probe contract of monkey/backend.h): the host may fall back to spawn,
+ * and says why in the words explain() chose. */
+static int absent(int r, struct monkey_error *err)
+{
+	if (r < 0 && err)
+		err->code = -ENODEV;
+	return r < 0 ? -ENODEV : r;
+}
+
 int rl_probe(struct rl_state *st, struct monkey_error *err)
 {
 	if (st->proc_fd < 0)
-		return rl_set_err(st->host, err, -ENOSYS,
-				  "/proc is not mounted: the rootless backend "
-				  "needs it to set up user namespaces");
+		return absent(
+		    rl_set_err(st->host, err, -ENOSYS,
+			       "/proc is not mounted: the rootless backend "
+			       "needs it to set up user namespaces"),
+		    err);
 	if (!rl_g.filter)
-		return rl_set_err(st->host, err, -ENOSYS, "%s",
-				  rl_g.filter_error);
+		return absent(
+		    rl_set_err(st->host, err, -ENOSYS, "%s", rl_g.filter_error),
+		    err);
 	struct trial t;
 	int r = run_trial(st, &t);
 	if (r < 0)
@@ -289,6 +302,6 @@ int rl_probe(struct rl_state *st, struct monkey_error *err)
 				  "cannot start a trial sandbox: %s",
 				  strerror(-r));
 	if (t.step)
-		return explain(st->host, &t, err);
+		return absent(explain(st->host, &t, err), err);
 	return 0;
 }
