@@ -75,7 +75,7 @@ build_and_check "$top/build" --prefix="$top/build/_prefix" CFLAGS='-g -O2 -Wall 
 
 if [ "$status" = 0 ]; then
 	# Every backend's claims attacked; the reports land in the CI log.
-	step "monkey sandbox verify: spawn, none, docker, podman, the lying test backend"
+	step "monkey sandbox verify: spawn, none, rootless, docker, podman, the lying test backend"
 	sh tests/verify-backends.sh "$top/build" 2>&1 | tee -a "$log" || status=1
 fi
 
@@ -114,7 +114,11 @@ check_as_user() {
 				CFLAGS="-g -O1 -fno-omit-frame-pointer $san" \
 				LDFLAGS="$san" >/dev/null &&
 			make -j2 >/dev/null &&
-			make check VERBOSE=1 TESTS="$2"' sh "$dir" "$rootless_tests" \
+			make check VERBOSE=1 TESTS="$2" &&
+			echo "=== monkey sandbox verify rootless, as $(id -un)" &&
+			MONKEY_BACKEND_PATH=$PWD/plugins/rootless/.libs \
+				./monkey sandbox verify rootless' \
+			sh "$dir" "$rootless_tests" \
 		2>&1 | tee -a "$log"
 	local rc=${PIPESTATUS[0]}
 	$SUDO rm -rf "$dir"

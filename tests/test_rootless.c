@@ -233,23 +233,26 @@ static void test_mounts_are_read_only_or_writable_and_may_be_new(void **s)
 	fclose(f);
 	/* Targets that do not exist on the host: made in the sandbox's own
 	 * root, never on the host. */
+	/* A single file may go into the sandbox's own /dev, where helpers
+	 * such as monkey-probe are mounted. */
 	struct monkey_mount mounts[] = {{ro, "/monkey-test/ro", 1},
-					{rw, "/monkey-test/rw", 0}};
+					{rw, "/monkey-test/rw", 0},
+					{path, "/dev/.monkey-test", 1}};
 	const char *argv[] = {
 	    "sh", "-c",
 	    "cat /monkey-test/ro/given; touch "
 	    "/monkey-test/ro/x 2>/dev/null && echo "
 	    "ro-writable; echo hi > /monkey-test/rw/y && echo "
-	    "rw-ok",
+	    "rw-ok; cat /dev/.monkey-test",
 	    NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
 	rt_request(&req, argv);
 	req.mounts = mounts;
-	req.n_mounts = 2;
+	req.n_mounts = 3;
 	rt_exec(&req, &r);
 	rt_assert_ran(&r);
-	rt_assert_out(&r, "from host\nrw-ok\n");
+	rt_assert_out(&r, "from host\nrw-ok\nfrom host\n");
 	assert_int_equal(access("/monkey-test", F_OK), -1);
 	rt_run_free(&r);
 	snprintf(path, sizeof(path), "rm -rf '%s' '%s'", ro, rw);

@@ -228,6 +228,48 @@ static void test_cgroup_limits_as_the_host_sees_them(void **s)
 	rt_run_free(&b.r);
 }
 
+struct bg_on {
+	void *st;
+	struct monkey_exec_request req;
+	struct rt_run r;
+};
+
+static void *run_bg_on(void *arg)
+{
+	struct bg_on *b = arg;
+	rt_exec_on(b->st, &b->req, &b->r);
+	return NULL;
+}
+
+/* Two states of one process (two executors of a program, or monkey
+ * sandbox verify's probes) run commands at the same time: each gets a
+ * cgroup of its own. */
+static void test_two_states_run_commands_at_once(void **s)
+{
+	(void)s;
+	struct bg_on b[2];
+	pthread_t t[2];
+	const char *argv[] = {"sh", "-c", "sleep 0.3; echo ok", NULL};
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < 2; i++) {
+		struct monkey_error err = {0};
+		assert_int_equal(rt.be->init(&rt.host, NULL, &b[i].st, &err),
+				 0);
+		rt_request(&b[i].req, argv);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, run_bg_on, &b[i]);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		if (b[i].r.rc != 0)
+			fail_msg("state %d: %s", i, b[i].r.err.message);
+		assert_int_equal(b[i].r.res.exit_code, 0);
+		assert_string_equal(b[i].r.out, "ok\n");
+		rt_run_free(&b[i].r);
+		rt.be->fini(b[i].st);
+	}
+}
+
 /* Without cgroups the pids limit is RLIMIT_NPROC, counted in a user
  * namespace of the command's own. */
 static void test_pids_limit_without_cgroups_is_nproc(void **s)
@@ -372,6 +414,7 @@ int main(void)
 	    cmocka_unit_test(test_descriptor_says_what_is_enforced_here),
 	    cmocka_unit_test(test_host_warns_about_what_is_not_enforced),
 	    cmocka_unit_test(test_cgroup_limits_as_the_host_sees_them),
+	    cmocka_unit_test(test_two_states_run_commands_at_once),
 	    cmocka_unit_test(test_pids_limit_without_cgroups_is_nproc),
 	    cmocka_unit_test(test_fork_bomb_is_contained),
 	    cmocka_unit_test(test_memory_hog_reports_oom_killed),

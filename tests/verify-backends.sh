@@ -1,7 +1,8 @@
 #!/bin/sh
 # "monkey sandbox verify" on every backend of a build tree, as CI runs it:
-# spawn, none, docker through Docker's engine and through podman's service
-# must verify clean; the lying test backend (tests/modules/liar.c) must
+# spawn, none, rootless (when this build has it; tests/ci.sh verifies it
+# as an unprivileged user too), docker through Docker's engine and through
+# podman's service must verify clean; the lying test backend (tests/modules/liar.c) must
 # fail with exactly its two lies named.  Prints each report.  (The
 # out-of-tree example backend is verified by tests/test_sdk.sh, against a
 # staged install.)
@@ -11,7 +12,7 @@ set -u
 builddir=$(cd "${1:-.}" && pwd) || exit 2
 monkey=$builddir/monkey
 PODMAN_SOCK=${PODMAN_SOCK:-/run/podman/podman.sock}
-MONKEY_BACKEND_PATH=$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs:$builddir/plugins/docker/.libs
+MONKEY_BACKEND_PATH=$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs:$builddir/plugins/docker/.libs:$builddir/plugins/rootless/.libs
 MONKEY_DOCKER_IMAGE=${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}
 export MONKEY_BACKEND_PATH MONKEY_DOCKER_IMAGE
 [ -x "$monkey" ] || {
@@ -45,6 +46,9 @@ verify() {
 
 verify spawn 0 spawn
 verify none 0 none
+if [ -f "$builddir/plugins/rootless/.libs/rootless.so" ]; then
+	verify rootless 0 rootless
+fi
 verify docker 0 docker
 DOCKER_HOST=unix://$PODMAN_SOCK
 export DOCKER_HOST

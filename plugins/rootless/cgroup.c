@@ -280,7 +280,10 @@ int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
 	int r = prepare_base(err);
 	if (r < 0)
 		return r;
-	unsigned n = __atomic_add_fetch(&st->seq, 1, __ATOMIC_RELAXED);
+	/* One counter for the process: the name carries the host's instance
+	 * id, which every state of this process shares. */
+	static unsigned seq;
+	unsigned n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 	int groups = rl_g.cg_version == 2 ? 1 : RL_CG_N;
 	for (int c = 0; c < groups; c++) {
 		if (!rl_g.cg_have[c] && rl_g.cg_version == 1)

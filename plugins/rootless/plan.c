@@ -37,14 +37,16 @@ static int depth(const char *p)
 static int check_target(const struct monkey_host *host, const char *target,
 			struct monkey_error *err)
 {
-	static const char *const ours[] = {"/proc", "/sys", "/dev"};
+	/* /dev is a tmpfs of the sandbox's own, but binds may go in it
+	 * (helpers such as monkey-probe are mounted at /dev/.NAME). */
+	static const char *const ours[] = {"/proc", "/sys"};
 	if (target[0] != '/' || !strcmp(target, "/"))
 		return rl_set_err(host, err, -EINVAL,
 				  "rootless: cannot mount over %s: the root "
 				  "of the sandbox is the host's / (or the "
 				  "--image directory), read-only",
 				  target);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 2; i++)
 		if (path_within(target, ours[i]))
 			return rl_set_err(
 			    host, err, -EINVAL,

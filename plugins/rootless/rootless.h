@@ -86,7 +86,6 @@ struct rl_state {
 	struct rl_template tmpl;    /* under lock */
 	unsigned tmpl_gen;	    /* under lock */
 	struct rl_spare_net net;    /* under lock */
-	unsigned seq;		    /* names cgroups; atomic */
 	int ran;		    /* a command has run: build templates */
 	struct rl_pending *pending; /* under lock */
 	size_t n_pending;
