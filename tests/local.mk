@@ -24,6 +24,18 @@ AM_TESTS_ENVIRONMENT = \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \
 	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;
 
+# The test list, for scripts that run a part of it: print-light-tests
+# leaves out the suites that run containers and sandboxes end to end, which
+# do not change with the backends a build leaves out
+# (tests/configure-matrix.sh and make distcheck in tests/ci.sh run the
+# light ones; CI's full builds run everything).
+HEAVY_TESTS_RE = test_docker|test_rootless|test_verify_docker|test_agent_docker|test_verify$$|test_spawn_rss|test_spawn_tree|test_spawn_threads
+print-tests:
+	@echo $(TESTS)
+print-light-tests:
+	@for t in $(TESTS); do echo "$$t"; done | grep -Ev '$(HEAVY_TESTS_RE)' | tr '\n' ' '; echo
+.PHONY: print-tests print-light-tests
+
 include tests/core.mk
 include tests/spawn.mk
 include tests/docker.mk
