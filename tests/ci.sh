@@ -56,6 +56,10 @@ summary() {
 	grep -E '^SKIP: ' "$log" || true
 }
 
+# The build is installed into its prefix before "make check", as a user
+# who ran "make install" first has it: the tests must never see the
+# installed backends (MONKEY_BACKEND_PATH_ONLY=1), or a backend this build
+# lacks would be found there.
 build_and_check() { # dir, configure args...
 	local dir=$1
 	shift
@@ -63,14 +67,15 @@ build_and_check() { # dir, configure args...
 	mkdir -p "$dir"
 	# pipefail: the pipeline fails when the build or a test does.
 	# VERBOSE=1: the logs of failed tests are printed.
-	(cd "$dir" && "$top/configure" "$@" && make -j2 && make check VERBOSE=1) 2>&1 |
+	(cd "$dir" && "$top/configure" "$@" && make -j2 &&
+		make install >/dev/null && make check VERBOSE=1) 2>&1 |
 		tee -a "$log"
 }
 
 status=0
-step "build and test (-Werror)"
-# A prefix inside the clone: the built-in backend directory then holds
-# nothing a previous install on this machine left behind.
+step "build, install into the build's prefix, and test (-Werror)"
+# A prefix inside the clone: nothing a previous install on this machine
+# left behind, and nothing outside the clone written.
 build_and_check "$top/build" --prefix="$top/build/_prefix" CFLAGS='-g -O2 -Wall -Wextra -Werror -Wno-format-truncation' || status=1
 
 if [ "$status" = 0 ]; then

@@ -43,6 +43,7 @@ static int setup(void **s)
 		 tu_builddir());
 	/* Only the build tree: nothing installed may leak into the tests. */
 	setenv("MONKEY_BACKEND_PATH", spawn_dir, 1);
+	setenv("MONKEY_BACKEND_PATH_ONLY", "1", 1);
 	setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak", 1);
 	setenv("GITHUB_TOKEN", "ghp-must-not-leak", 1);
 	return 0;
