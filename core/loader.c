@@ -518,6 +518,20 @@ fail:
 	return r;
 }
 
+/* "; install it with: apt install monkey-backend-docker" for the shipped
+ * backends a distribution packages on their own (configure
+ * --with-backend-package and --with-package-install), else "". */
+static void package_hint(const char *name, char *buf, size_t n)
+{
+	const char *fmt = MONKEY_BACKEND_PACKAGE;
+	const char *at = strstr(fmt, "%s");
+	buf[0] = '\0';
+	if (!at || (strcmp(name, "docker") && strcmp(name, "rootless")))
+		return;
+	snprintf(buf, n, "; install it with: %s %.*s%s%s",
+		 MONKEY_PACKAGE_INSTALL, (int)(at - fmt), fmt, name, at + 2);
+}
+
 static int not_installed(const char *name, const struct monkey_strv *dirs,
 			 struct monkey_error *err)
 {
@@ -525,16 +539,18 @@ static int not_installed(const char *name, const struct monkey_strv *dirs,
 	monkey_backend_scan(dirs, &names, &paths);
 	_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
 	_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
+	char hint[256];
+	package_hint(name, hint, sizeof(hint));
 	monkey_set_error(err, -ENOENT,
 			 "backend '%s' is not installed (looked in %s); "
-			 "available backends: %s",
+			 "available backends: %s%s",
 			 name,
 			 where && *where
 			     ? where
 			     : "no directory: MONKEY_BACKEND_PATH_ONLY=1 and "
 			       "neither --backend-dir nor MONKEY_BACKEND_PATH "
 			       "names one",
-			 have && *have ? have : "none");
+			 have && *have ? have : "none", hint);
 	monkey_strv_free(&names);
 	monkey_strv_free(&paths);
 	return -ENOENT;

@@ -196,6 +196,15 @@ static void test_missing_docker_says_docker_not_available(void **s)
 	assert_true(tu_contains(
 	    notices, "Docker not available, falling back to spawn mode: "
 		     "backend 'docker' is not installed (looked in "));
+	/* The package to install, as configure --with-backend-package
+	 * names it (the default: monkey-backend-docker). */
+	if (strstr(MONKEY_BACKEND_PACKAGE, "%s"))
+		assert_true(tu_contains(
+		    notices, "; install it with: " MONKEY_PACKAGE_INSTALL " "));
+	if (!strcmp(MONKEY_BACKEND_PACKAGE, "monkey-backend-%s"))
+		assert_true(tu_contains(
+		    notices, "install it with: " MONKEY_PACKAGE_INSTALL
+			     " monkey-backend-docker\n"));
 	monkey_executor_close(ex);
 }
 

@@ -287,6 +287,35 @@ static void test_path_only_refuses_other_values(void **s)
 	setenv("MONKEY_BACKEND_PATH_ONLY", "1", 1);
 }
 
+/* The backends a distribution packages on their own name their package
+ * (configure --with-backend-package); a third-party name does not. */
+static void test_missing_optional_backend_names_its_package(void **s)
+{
+	(void)s;
+	const char *fmt = MONKEY_BACKEND_PACKAGE;
+	const char *at = strstr(fmt, "%s");
+	const char *names[] = {"docker", "rootless"};
+	for (size_t i = 0; i < 2; i++) {
+		struct monkey_loaded_backend *lb = NULL;
+		struct monkey_error err = {0};
+		assert_int_equal(load(tu_modules_dir(), names[i], &lb, &err),
+				 -ENOENT);
+		char want[512];
+		snprintf(want, sizeof(want), "; install it with: %s %.*s%s%s",
+			 MONKEY_PACKAGE_INSTALL, at ? (int)(at - fmt) : 0, fmt,
+			 names[i], at ? at + 2 : "");
+		if (at)
+			assert_true(tu_contains(err.message, want));
+		else
+			assert_false(tu_contains(err.message, "install it"));
+	}
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(load(tu_modules_dir(), "kubernetes", &lb, &err),
+			 -ENOENT);
+	assert_false(tu_contains(err.message, "install it"));
+}
+
 /* The working directory is the workspace, which commands can write. */
 static void test_refuses_relative_backend_dir(void **s)
 {
@@ -579,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_search_path_order),
 	    cmocka_unit_test(test_path_only_drops_the_built_in_directory),
 	    cmocka_unit_test(test_path_only_refuses_other_values),
+	    cmocka_unit_test(test_missing_optional_backend_names_its_package),
 	    cmocka_unit_test(test_refuses_relative_backend_dir),
 	    cmocka_unit_test(test_refuses_relative_backend_path_entry),
 	    cmocka_unit_test(test_cli_refuses_relative_backend_dirs),

@@ -177,6 +177,10 @@ for b in docker spawn none; do
 		check "without $b.so: the warning says it is not installed" \
 			contains "$tmp/err" "backend '$b' is not installed"
 	fi
+	if [ "$b" = docker ] && [ "$SDK_BACKENDPKG" = "monkey-backend-%s" ]; then
+		check "without docker.so: the message names the package to install" \
+			contains "$tmp/err" "install it with: $SDK_PKGINSTALL monkey-backend-docker"
+	fi
 	other=$(first_other "$b")
 	if [ -n "$other" ]; then
 		run_monkey "$tmp/out" "$tmp/err" exec --sandbox "$other" \
