@@ -4,7 +4,8 @@
 # offline test image, then builds and runs "make check" plainly, under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the rootless backend's
 # tests once more as an unprivileged user it creates, the fuzz targets for
-# a bounded time, the configure matrix and "make distcheck".
+# a bounded time, the configure matrix, "make distcheck", and the Debian
+# packages built from the tarball, linted, installed, removed and purged.
 # This is the test command README.md gives and .ci/run calls.  Run it as
 # root (or with sudo available) from anywhere in a clone.  "monkey sandbox
 # verify" runs on every backend (tests/verify-backends.sh; the example
@@ -20,6 +21,7 @@ packages=(
 	build-essential autoconf automake libtool libltdl-dev pkg-config
 	libcurl4-openssl-dev libjson-c-dev libcmocka-dev libseccomp-dev
 	docker.io podman busybox-static curl python3 clang procps groff-base
+	dpkg-dev debhelper lintian
 )
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -155,6 +157,24 @@ fi
 if [ "$status" = 0 ]; then
 	step "make distcheck"
 	(cd "$top/build" && make distcheck) 2>&1 | tee -a "$log" || status=1
+fi
+
+if [ "$status" = 0 ]; then
+	# The packages a distribution would ship, from the tarball, with the
+	# distribution's tools; make check ran above, so not again inside.
+	step "Debian packages: build from the tarball, lintian, install, remove, purge"
+	start=$(date +%s)
+	(cd "$top/build" && rm -f monkey-*.tar.gz && make dist >/dev/null) &&
+		DEB_BUILD_OPTIONS=nocheck sh packaging/build-deb.sh \
+			"$(ls "$top"/build/monkey-*.tar.gz)" "$top/build-deb" 2>&1 |
+		tee -a "$log" || status=1
+	if [ "$status" = 0 ]; then
+		$SUDO env MONKEY_REQUIRE_DOCKER=1 MONKEY_REQUIRE_ROOTLESS=1 \
+			MONKEY_DOCKER_IMAGE="$MONKEY_DOCKER_IMAGE" \
+			sh packaging/check-deb.sh "$top/build-deb" 2>&1 |
+			tee -a "$log" || status=1
+	fi
+	echo "Debian packages: $(($(date +%s) - start)) s"
 fi
 
 step "summary"
