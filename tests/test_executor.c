@@ -343,6 +343,27 @@ static void test_refused_backend_is_never_papered_over(void **s)
 	assert_true(tu_contains(err.message, "refusing backend 'badabi'"));
 }
 
+/* The tests' own cleanup, which removes workspaces holding links to /etc
+ * and to "..": what a link points to keeps its mode. */
+static void test_removing_a_workspace_leaves_link_targets_alone(void **s)
+{
+	(void)s;
+	char *target = tu_mkdtemp();
+	assert_int_equal(chmod(target, 0755), 0);
+	char *ws = tu_mkdtemp();
+	char link[4096];
+	snprintf(link, sizeof(link), "%s/out", ws);
+	assert_int_equal(symlink(target, link), 0);
+	tu_rmrf(ws);
+	struct stat st;
+	assert_int_equal(lstat(ws, &st), -1);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	tu_rmrf(target);
+	free(target);
+	free(ws);
+}
+
 static void test_workdir_outside_workspace_is_refused(void **s)
 {
 	(void)s;
@@ -627,6 +648,8 @@ int main(void)
 	    cmocka_unit_test(test_file_size_and_cpu_time_limits_are_named),
 	    cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
 	    cmocka_unit_test(test_refused_backend_is_never_papered_over),
+	    cmocka_unit_test(
+		test_removing_a_workspace_leaves_link_targets_alone),
 	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),
 	    cmocka_unit_test(test_command_workdir_escape_fails_with_125),
 	    cmocka_unit_test(test_not_found_from_backend_maps_to_127),
