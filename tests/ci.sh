@@ -7,15 +7,26 @@
 # a bounded time, the configure matrix, "make distcheck", and the Debian
 # packages built from the tarball, linted, installed, removed and purged.
 # This is the test command README.md gives and .ci/run calls.  Run it as
-# root (or with sudo available) from anywhere in a clone.  "monkey sandbox
+# root, or as a user who may sudo, from anywhere in a clone.  "monkey sandbox
 # verify" runs on every backend (tests/verify-backends.sh; the example
 # backend through tests/test_sdk.sh).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
+# The engines' sockets, the test users, the packages the last step
+# installs: CI is root's work.  Another user runs it as root through sudo,
+# and gets the clone back (every file the run made in it) at the end.
+if [ "$(id -u)" != 0 ]; then
+	exec sudo --preserve-env=MONKEY_SKIP_INSTALL,MONKEY_FUZZ_SECONDS,CI \
+		bash "$top/tests/ci.sh" "$@"
+fi
+if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
+	give_back() { chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$top"; }
+else
+	give_back() { :; }
+fi
+trap give_back EXIT
 
 packages=(
 	build-essential autoconf automake libtool libltdl-dev pkg-config
@@ -27,15 +38,15 @@ step() { printf '\n=== %s\n' "$*"; }
 
 if [ "${MONKEY_SKIP_INSTALL:-0}" != 1 ]; then
 	step "installing packages"
-	$SUDO apt-get update
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	apt-get update
+	env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 		--no-install-recommends "${packages[@]}"
 fi
 
 step "starting the container engines"
-$SUDO sh tests/engines.sh start
+sh tests/engines.sh start
 step "building the test image"
-$SUDO sh tests/make-test-image.sh monkey-test:busybox
+sh tests/make-test-image.sh monkey-test:busybox
 
 # Tests that need Docker, or user namespaces, fail rather than skip from
 # here on.
@@ -47,7 +58,8 @@ step "autoreconf"
 autoreconf -fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; give_back' EXIT
+trap 'exit 130' INT TERM
 summary() {
 	local pass fail skip
 	pass=$(grep -cE '^PASS: ' "$log" || true)
@@ -105,13 +117,13 @@ rootless_tests="tests/test_rootless tests/test_rootless_limits tests/test_rootle
 check_as_user() {
 	local user=monkeyci dir tarball
 	id "$user" >/dev/null 2>&1 ||
-		$SUDO useradd --system --no-create-home --home-dir /nonexistent \
+		useradd --system --no-create-home --home-dir /nonexistent \
 			--shell /bin/sh "$user" || return 1
 	(cd "$top/build" && make dist) >/dev/null || return 1
 	tarball=$(ls "$top"/build/monkey-*.tar.gz | head -n 1)
 	dir=$(mktemp -d /var/tmp/monkey-user.XXXXXX) || return 1
-	cp "$tarball" "$dir/" && $SUDO chown -R "$user": "$dir" || return 1
-	$SUDO runuser -u "$user" -- env HOME="$dir" TMPDIR="$dir" \
+	cp "$tarball" "$dir/" && chown -R "$user": "$dir" || return 1
+	runuser -u "$user" -- env HOME="$dir" TMPDIR="$dir" \
 		MONKEY_REQUIRE_ROOTLESS=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -124,7 +136,7 @@ check_as_user() {
 			make check VERBOSE=1 TESTS="$2"' sh "$dir" "$rootless_tests" \
 		2>&1 | tee -a "$log"
 	local rc=${PIPESTATUS[0]}
-	$SUDO rm -rf "$dir"
+	rm -rf "$dir"
 	return "$rc"
 }
 
@@ -169,9 +181,7 @@ if [ "$status" = 0 ]; then
 			"$(ls "$top"/build/monkey-*.tar.gz)" "$top/build-deb" 2>&1 |
 		tee -a "$log" || status=1
 	if [ "$status" = 0 ]; then
-		$SUDO env MONKEY_REQUIRE_DOCKER=1 MONKEY_REQUIRE_ROOTLESS=1 \
-			MONKEY_DOCKER_IMAGE="$MONKEY_DOCKER_IMAGE" \
-			sh packaging/check-deb.sh "$top/build-deb" 2>&1 |
+		sh packaging/check-deb.sh "$top/build-deb" 2>&1 |
 			tee -a "$log" || status=1
 	fi
 	echo "Debian packages: $(($(date +%s) - start)) s"
