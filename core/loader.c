@@ -85,6 +85,17 @@ int monkey_backend_search_path(const char *backend_dir,
 							"out of memory");
 		}
 	}
+	/* Test suites set it so that a monkey installed in the configured
+	 * prefix cannot stand in for a backend the build left out. */
+	const char *only = secure_getenv("MONKEY_BACKEND_PATH_ONLY");
+	if (only && *only && strcmp(only, "0") && strcmp(only, "1"))
+		return monkey_set_error(err, -EINVAL,
+					"MONKEY_BACKEND_PATH_ONLY='%s' is "
+					"neither 1 (search --backend-dir and "
+					"MONKEY_BACKEND_PATH only) nor 0",
+					only);
+	if (only && !strcmp(only, "1"))
+		return 0;
 	if ((r = monkey_strv_push(dirs, MONKEY_BACKEND_DIR)) < 0)
 		return monkey_set_error(err, r, "out of memory");
 	return 0;
@@ -507,6 +518,44 @@ fail:
 	return r;
 }
 
+/* "; install it with: apt install monkey-backend-docker" for the shipped
+ * backends a distribution packages on their own (configure
+ * --with-backend-package and --with-package-install), else "". */
+static void package_hint(const char *name, char *buf, size_t n)
+{
+	const char *fmt = MONKEY_BACKEND_PACKAGE;
+	const char *at = strstr(fmt, "%s");
+	buf[0] = '\0';
+	if (!at || (strcmp(name, "docker") && strcmp(name, "rootless")))
+		return;
+	snprintf(buf, n, "; install it with: %s %.*s%s%s",
+		 MONKEY_PACKAGE_INSTALL, (int)(at - fmt), fmt, name, at + 2);
+}
+
+static int not_installed(const char *name, const struct monkey_strv *dirs,
+			 struct monkey_error *err)
+{
+	struct monkey_strv names = {0}, paths = {0};
+	monkey_backend_scan(dirs, &names, &paths);
+	_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
+	_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
+	char hint[256];
+	package_hint(name, hint, sizeof(hint));
+	monkey_set_error(err, -ENOENT,
+			 "backend '%s' is not installed (looked in %s); "
+			 "available backends: %s%s",
+			 name,
+			 where && *where
+			     ? where
+			     : "no directory: MONKEY_BACKEND_PATH_ONLY=1 and "
+			       "neither --backend-dir nor MONKEY_BACKEND_PATH "
+			       "names one",
+			 have && *have ? have : "none", hint);
+	monkey_strv_free(&names);
+	monkey_strv_free(&paths);
+	return -ENOENT;
+}
+
 int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
 			struct monkey_loaded_backend **out,
 			struct monkey_error *err)
@@ -516,20 +565,8 @@ int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
 		return r;
 	_cleanup_free_ char *path = NULL;
 	r = monkey_backend_find(name, dirs, &path, err);
-	if (r == -ENOENT) {
-		struct monkey_strv names = {0}, paths = {0};
-		monkey_backend_scan(dirs, &names, &paths);
-		_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
-		_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
-		monkey_set_error(
-		    err, -ENOENT,
-		    "backend '%s' is not installed (looked in %s); "
-		    "available backends: %s",
-		    name, where ? where : "?", have && *have ? have : "none");
-		monkey_strv_free(&names);
-		monkey_strv_free(&paths);
-		return -ENOENT;
-	}
+	if (r == -ENOENT)
+		return not_installed(name, dirs, err);
 	if (r < 0)
 		return r;
 	return monkey_backend_load_path(name, path, out, err);

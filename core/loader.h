@@ -23,8 +23,9 @@ struct monkey_loaded_backend {
 };
 
 /* The directories searched, in order: backend_dir (may be NULL),
- * MONKEY_BACKEND_PATH (colon list, secure_getenv), MONKEY_BACKEND_DIR.
- * -EINVAL, naming it, for a directory that is not absolute. */
+ * MONKEY_BACKEND_PATH (colon list, secure_getenv), MONKEY_BACKEND_DIR
+ * unless MONKEY_BACKEND_PATH_ONLY is 1.  -EINVAL, naming it, for a
+ * directory that is not absolute or another MONKEY_BACKEND_PATH_ONLY. */
 int monkey_backend_search_path(const char *backend_dir,
 			       struct monkey_strv *dirs,
 			       struct monkey_error *err);

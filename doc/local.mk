@@ -11,7 +11,12 @@ CLEANFILES += doc/monkey.1 doc/monkey-backend.7
 doc_subst = $(SED) -e 's|@backenddir[@]|$(backenddir)|g' \
 	-e 's|@docdir[@]|$(docdir)|g' \
 	-e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' \
-	-e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g'
+	-e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
+	-e 's|@docker_package_hint[@]|$(subst -,\\-,$(docker_package_hint))|g'
+# What a missing docker backend's message says to run (configure
+# --with-backend-package, --with-package-install).
+docker_package_hint = $(if $(backend_package),$(package_install) \
+	$(subst %s,docker,$(backend_package)),nothing: this build names no package)
 
 doc/monkey.1: $(srcdir)/doc/monkey.1.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) doc && \

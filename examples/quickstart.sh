@@ -37,13 +37,24 @@ step "starting Docker and building a local image (no registry here)"
 $SUDO sh tests/engines.sh start docker
 $SUDO sh tests/make-test-image.sh monkey-test:busybox
 export MONKEY_DOCKER_IMAGE=monkey-test:busybox
+# The engine's socket belongs to root and the docker group.  Another user
+# joins the group, as Docker's own post-install steps have it, and runs the
+# docker steps with it (sg: no new login needed).
+if [ -w /var/run/docker.sock ]; then
+	with_docker() { "$@"; }
+else
+	echo "adding $(id -un) to the docker group (its members control the" \
+		"Docker engine, which is as good as root on this machine)"
+	$SUDO usermod -aG docker "$(id -un)"
+	with_docker() { sg docker -c "$(printf '%q ' "$@")"; }
+fi
 
 step "monkey sandbox list"
-"$monkey" sandbox list
+with_docker "$monkey" sandbox list
 
 step "one command through each backend"
 "$monkey" exec --json -- echo "hello from spawn"
-"$monkey" exec --docker -- sh -c \
+with_docker "$monkey" exec --docker -- sh -c \
 	'echo "inside the container:"; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; ls /sys/class/net'
 
 ws=$(mktemp -d)
@@ -53,7 +64,7 @@ ws=$(mktemp -d)
 transcript=$(mktemp -u "${TMPDIR:-/tmp}/monkey-quickstart.XXXXXX").jsonl
 step "monkey agent in workspace $ws (every command in a container)"
 if [ -n "${ANTHROPIC_API_KEY:-}" ] || [ -n "${OPENAI_API_KEY:-}" ]; then
-	"$monkey" agent --docker --workspace "$ws" --max-iterations 10 \
+	with_docker "$monkey" agent --docker --workspace "$ws" --max-iterations 10 \
 		--transcript "$transcript" \
 		--task "Write src/hello.sh that prints 'hi from' followed by its first argument, then run it with the argument 'the sandbox'."
 else
@@ -65,9 +76,10 @@ else
 	server=$!
 	trap 'kill $server 2>/dev/null || true; rm -f "$portfile"' EXIT
 	for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.1; done
-	ANTHROPIC_API_KEY=sk-test-monkey-0123456789 \
-	ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$portfile")" \
-		"$monkey" agent --docker --workspace "$ws" --max-iterations 10 \
+	ANTHROPIC_API_KEY=sk-test-monkey-0123456789
+	ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$portfile")"
+	export ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
+	with_docker "$monkey" agent --docker --workspace "$ws" --max-iterations 10 \
 		--transcript "$transcript" \
 		--task "Write src/hello.sh that greets its argument and run it."
 fi

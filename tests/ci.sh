@@ -4,36 +4,49 @@
 # offline test image, then builds and runs "make check" plainly, under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the rootless backend's
 # tests once more as an unprivileged user it creates, the fuzz targets for
-# a bounded time, the configure matrix and "make distcheck".
+# a bounded time, the configure matrix, "make distcheck", and the Debian
+# packages built from the tarball, linted, installed, removed and purged.
 # This is the test command README.md gives and .ci/run calls.  Run it as
-# root (or with sudo available) from anywhere in a clone.  "monkey sandbox
+# root, or as a user who may sudo, from anywhere in a clone.  "monkey sandbox
 # verify" runs on every backend (tests/verify-backends.sh; the example
 # backend through tests/test_sdk.sh).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
+# The engines' sockets, the test users, the packages the last step
+# installs: CI is root's work.  Another user runs it as root through sudo,
+# and gets the clone back (every file the run made in it) at the end.
+if [ "$(id -u)" != 0 ]; then
+	exec sudo --preserve-env=MONKEY_SKIP_INSTALL,MONKEY_FUZZ_SECONDS,CI \
+		bash "$top/tests/ci.sh" "$@"
+fi
+if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
+	give_back() { chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$top"; }
+else
+	give_back() { :; }
+fi
+trap give_back EXIT
 
 packages=(
 	build-essential autoconf automake libtool libltdl-dev pkg-config
 	libcurl4-openssl-dev libjson-c-dev libcmocka-dev libseccomp-dev
 	docker.io podman busybox-static curl python3 clang procps groff-base
+	dpkg-dev debhelper lintian
 )
 step() { printf '\n=== %s\n' "$*"; }
 
 if [ "${MONKEY_SKIP_INSTALL:-0}" != 1 ]; then
 	step "installing packages"
-	$SUDO apt-get update
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	apt-get update
+	env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 		--no-install-recommends "${packages[@]}"
 fi
 
 step "starting the container engines"
-$SUDO sh tests/engines.sh start
+sh tests/engines.sh start
 step "building the test image"
-$SUDO sh tests/make-test-image.sh monkey-test:busybox
+sh tests/make-test-image.sh monkey-test:busybox
 
 # Tests that need Docker, or user namespaces, fail rather than skip from
 # here on.
@@ -45,7 +58,8 @@ step "autoreconf"
 autoreconf -fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; give_back' EXIT
+trap 'exit 130' INT TERM
 summary() {
 	local pass fail skip
 	pass=$(grep -cE '^PASS: ' "$log" || true)
@@ -56,6 +70,10 @@ summary() {
 	grep -E '^SKIP: ' "$log" || true
 }
 
+# The build is installed into its prefix before "make check", as a user
+# who ran "make install" first has it: the tests must never see the
+# installed backends (MONKEY_BACKEND_PATH_ONLY=1), or a backend this build
+# lacks would be found there.
 build_and_check() { # dir, configure args...
 	local dir=$1
 	shift
@@ -63,14 +81,15 @@ build_and_check() { # dir, configure args...
 	mkdir -p "$dir"
 	# pipefail: the pipeline fails when the build or a test does.
 	# VERBOSE=1: the logs of failed tests are printed.
-	(cd "$dir" && "$top/configure" "$@" && make -j2 && make check VERBOSE=1) 2>&1 |
+	(cd "$dir" && "$top/configure" "$@" && make -j2 &&
+		make install >/dev/null && make check VERBOSE=1) 2>&1 |
 		tee -a "$log"
 }
 
 status=0
-step "build and test (-Werror)"
-# A prefix inside the clone: the built-in backend directory then holds
-# nothing a previous install on this machine left behind.
+step "build, install into the build's prefix, and test (-Werror)"
+# A prefix inside the clone: nothing a previous install on this machine
+# left behind, and nothing outside the clone written.
 build_and_check "$top/build" --prefix="$top/build/_prefix" CFLAGS='-g -O2 -Wall -Wextra -Werror -Wno-format-truncation' || status=1
 
 if [ "$status" = 0 ]; then
@@ -98,13 +117,13 @@ rootless_tests="tests/test_rootless tests/test_rootless_limits tests/test_rootle
 check_as_user() {
 	local user=monkeyci dir tarball
 	id "$user" >/dev/null 2>&1 ||
-		$SUDO useradd --system --no-create-home --home-dir /nonexistent \
+		useradd --system --no-create-home --home-dir /nonexistent \
 			--shell /bin/sh "$user" || return 1
 	(cd "$top/build" && make dist) >/dev/null || return 1
 	tarball=$(ls "$top"/build/monkey-*.tar.gz | head -n 1)
 	dir=$(mktemp -d /var/tmp/monkey-user.XXXXXX) || return 1
-	cp "$tarball" "$dir/" && $SUDO chown -R "$user": "$dir" || return 1
-	$SUDO runuser -u "$user" -- env HOME="$dir" TMPDIR="$dir" \
+	cp "$tarball" "$dir/" && chown -R "$user": "$dir" || return 1
+	runuser -u "$user" -- env HOME="$dir" TMPDIR="$dir" \
 		MONKEY_REQUIRE_ROOTLESS=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -121,7 +140,7 @@ check_as_user() {
 			sh "$dir" "$rootless_tests" \
 		2>&1 | tee -a "$log"
 	local rc=${PIPESTATUS[0]}
-	$SUDO rm -rf "$dir"
+	rm -rf "$dir"
 	return "$rc"
 }
 
@@ -157,6 +176,22 @@ if [ "$status" = 0 ]; then
 	# containers end to end ran twice above.
 	light=$(make --no-print-directory -s -C "$top/build" print-light-tests)
 	(cd "$top/build" && make distcheck TESTS="$light") 2>&1 | tee -a "$log" || status=1
+fi
+
+if [ "$status" = 0 ]; then
+	# The packages a distribution would ship, from the tarball, with the
+	# distribution's tools; make check ran above, so not again inside.
+	step "Debian packages: build from the tarball, lintian, install, remove, purge"
+	start=$(date +%s)
+	(cd "$top/build" && rm -f monkey-*.tar.gz && make dist >/dev/null) &&
+		DEB_BUILD_OPTIONS=nocheck sh packaging/build-deb.sh \
+			"$(ls "$top"/build/monkey-*.tar.gz)" "$top/build-deb" 2>&1 |
+		tee -a "$log" || status=1
+	if [ "$status" = 0 ]; then
+		sh packaging/check-deb.sh "$top/build-deb" 2>&1 |
+			tee -a "$log" || status=1
+	fi
+	echo "Debian packages: $(($(date +%s) - start)) s"
 fi
 
 step "summary"

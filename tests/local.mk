@@ -17,12 +17,16 @@ SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/tap-cmocka.sh
 
 # Loads uninstalled backends from the build tree: the .so files that libtool
-# puts in .libs (monkey loads NAME.so only, never a .la).
+# puts in .libs (monkey loads NAME.so only, never a .la), and never from the
+# built-in directory (MONKEY_BACKEND_PATH_ONLY=1): a monkey installed in the
+# configured prefix must not stand in for a backend this build left out.
 AM_TESTS_ENVIRONMENT = \
 	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs:$(abs_top_builddir)/plugins/rootless/.libs'; \
+	MONKEY_BACKEND_PATH_ONLY=1; \
 	MONKEY_BUILDDIR='$(abs_top_builddir)'; MONKEY_SRCDIR='$(abs_top_srcdir)'; \
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}; \
-	export MONKEY_BACKEND_PATH MONKEY_BUILDDIR MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;
+	export MONKEY_BACKEND_PATH MONKEY_BACKEND_PATH_ONLY MONKEY_BUILDDIR \
+		MONKEY_SRCDIR MONKEY_DOCKER_IMAGE;
 
 # The test list, for scripts that run a part of it: print-light-tests
 # leaves out the suites that run containers and sandboxes end to end, which

@@ -48,5 +48,7 @@ sdk-print-config:
 	echo "SDK_PKGCONFIGDIR='$(pkgconfigdir)'"; \
 	echo "SDK_BACKENDDIR='$(backenddir)'"; \
 	echo "SDK_PKGLIBEXECDIR='$(pkglibexecdir)'"; \
-	echo "SDK_BACKENDS='$(backend_LTLIBRARIES)'"
+	echo "SDK_BACKENDS='$(backend_LTLIBRARIES)'"; \
+	echo "SDK_BACKENDPKG='$(backend_package)'"; \
+	echo "SDK_PKGINSTALL='$(package_install)'"
 .PHONY: sdk-print-config

@@ -6,9 +6,11 @@
 set -u
 PODMAN_SOCK=${PODMAN_SOCK:-/run/podman/podman.sock}
 builddir=$(cd "${MONKEY_BUILDDIR:-.}" && pwd)
-# Run by hand, the build tree's backends are found from MONKEY_BUILDDIR.
+# Run by hand, the build tree's backends are found from MONKEY_BUILDDIR,
+# and never an installed monkey's.
 : "${MONKEY_BACKEND_PATH:=$builddir/plugins/docker/.libs:$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs}"
-export MONKEY_BACKEND_PATH
+MONKEY_BACKEND_PATH_ONLY=1
+export MONKEY_BACKEND_PATH MONKEY_BACKEND_PATH_ONLY
 
 answers=no
 if [ -S "$PODMAN_SOCK" ] &&

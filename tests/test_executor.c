@@ -43,6 +43,7 @@ static int setup(void **s)
 		 tu_builddir());
 	/* Only the build tree: nothing installed may leak into the tests. */
 	setenv("MONKEY_BACKEND_PATH", spawn_dir, 1);
+	setenv("MONKEY_BACKEND_PATH_ONLY", "1", 1);
 	setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak", 1);
 	setenv("GITHUB_TOKEN", "ghp-must-not-leak", 1);
 	return 0;
@@ -195,6 +196,15 @@ static void test_missing_docker_says_docker_not_available(void **s)
 	assert_true(tu_contains(
 	    notices, "Docker not available, falling back to spawn mode: "
 		     "backend 'docker' is not installed (looked in "));
+	/* The package to install, as configure --with-backend-package
+	 * names it (the default: monkey-backend-docker). */
+	if (strstr(MONKEY_BACKEND_PACKAGE, "%s"))
+		assert_true(tu_contains(
+		    notices, "; install it with: " MONKEY_PACKAGE_INSTALL " "));
+	if (!strcmp(MONKEY_BACKEND_PACKAGE, "monkey-backend-%s"))
+		assert_true(tu_contains(
+		    notices, "install it with: " MONKEY_PACKAGE_INSTALL
+			     " monkey-backend-docker\n"));
 	monkey_executor_close(ex);
 }
 
@@ -331,6 +341,27 @@ static void test_refused_backend_is_never_papered_over(void **s)
 	struct monkey_error err = {0};
 	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EPROTO);
 	assert_true(tu_contains(err.message, "refusing backend 'badabi'"));
+}
+
+/* The tests' own cleanup, which removes workspaces holding links to /etc
+ * and to "..": what a link points to keeps its mode. */
+static void test_removing_a_workspace_leaves_link_targets_alone(void **s)
+{
+	(void)s;
+	char *target = tu_mkdtemp();
+	assert_int_equal(chmod(target, 0755), 0);
+	char *ws = tu_mkdtemp();
+	char link[4096];
+	snprintf(link, sizeof(link), "%s/out", ws);
+	assert_int_equal(symlink(target, link), 0);
+	tu_rmrf(ws);
+	struct stat st;
+	assert_int_equal(lstat(ws, &st), -1);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	tu_rmrf(target);
+	free(target);
+	free(ws);
 }
 
 static void test_workdir_outside_workspace_is_refused(void **s)
@@ -617,6 +648,8 @@ int main(void)
 	    cmocka_unit_test(test_file_size_and_cpu_time_limits_are_named),
 	    cmocka_unit_test(test_unknown_backend_is_an_error_not_a_fallback),
 	    cmocka_unit_test(test_refused_backend_is_never_papered_over),
+	    cmocka_unit_test(
+		test_removing_a_workspace_leaves_link_targets_alone),
 	    cmocka_unit_test(test_workdir_outside_workspace_is_refused),
 	    cmocka_unit_test(test_command_workdir_escape_fails_with_125),
 	    cmocka_unit_test(test_not_found_from_backend_maps_to_127),

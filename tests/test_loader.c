@@ -220,6 +220,7 @@ static void test_unknown_name_lists_backends_and_dirs(void **s)
 static void test_search_path_order(void **s)
 {
 	(void)s;
+	unsetenv("MONKEY_BACKEND_PATH_ONLY");
 	setenv("MONKEY_BACKEND_PATH", "/env/one::/env/two", 1);
 	struct monkey_strv dirs = {0};
 	struct monkey_error err = {0};
@@ -232,6 +233,87 @@ static void test_search_path_order(void **s)
 	assert_string_equal(dirs.v[3], MONKEY_BACKEND_DIR);
 	monkey_strv_free(&dirs);
 	unsetenv("MONKEY_BACKEND_PATH");
+	setenv("MONKEY_BACKEND_PATH_ONLY", "1", 1);
+}
+
+/* make check sets it: a monkey installed in the configured prefix must not
+ * stand in for a backend the build left out. */
+static void test_path_only_drops_the_built_in_directory(void **s)
+{
+	(void)s;
+	setenv("MONKEY_BACKEND_PATH", "/env/one", 1);
+	const char *keep[] = {"0", ""}; /* and unset: above */
+	for (size_t i = 0; i < 2; i++) {
+		setenv("MONKEY_BACKEND_PATH_ONLY", keep[i], 1);
+		struct monkey_strv dirs = {0};
+		struct monkey_error err = {0};
+		assert_int_equal(monkey_backend_search_path(NULL, &dirs, &err),
+				 0);
+		assert_int_equal(dirs.n, 2);
+		assert_string_equal(dirs.v[1], MONKEY_BACKEND_DIR);
+		monkey_strv_free(&dirs);
+	}
+	setenv("MONKEY_BACKEND_PATH_ONLY", "1", 1);
+	struct monkey_strv dirs = {0};
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_backend_search_path("/cli/dir", &dirs, &err),
+			 0);
+	assert_int_equal(dirs.n, 2);
+	assert_string_equal(dirs.v[0], "/cli/dir");
+	assert_string_equal(dirs.v[1], "/env/one");
+	monkey_strv_free(&dirs);
+	unsetenv("MONKEY_BACKEND_PATH");
+	struct monkey_loaded_backend *lb = NULL;
+	assert_int_equal(monkey_backend_search_path(NULL, &dirs, &err), 0);
+	assert_int_equal(dirs.n, 0);
+	assert_int_equal(monkey_backend_load("spawn", &dirs, &lb, &err),
+			 -ENOENT);
+	assert_true(tu_contains(err.message, "looked in no directory: "
+					     "MONKEY_BACKEND_PATH_ONLY=1"));
+	monkey_strv_free(&dirs);
+}
+
+/* A typo must not quietly bring the installed backends back. */
+static void test_path_only_refuses_other_values(void **s)
+{
+	(void)s;
+	setenv("MONKEY_BACKEND_PATH_ONLY", "yes", 1);
+	struct monkey_strv dirs = {0};
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_backend_search_path(NULL, &dirs, &err),
+			 -EINVAL);
+	assert_true(tu_contains(err.message, "MONKEY_BACKEND_PATH_ONLY='yes'"));
+	monkey_strv_free(&dirs);
+	setenv("MONKEY_BACKEND_PATH_ONLY", "1", 1);
+}
+
+/* The backends a distribution packages on their own name their package
+ * (configure --with-backend-package); a third-party name does not. */
+static void test_missing_optional_backend_names_its_package(void **s)
+{
+	(void)s;
+	const char *fmt = MONKEY_BACKEND_PACKAGE;
+	const char *at = strstr(fmt, "%s");
+	const char *names[] = {"docker", "rootless"};
+	for (size_t i = 0; i < 2; i++) {
+		struct monkey_loaded_backend *lb = NULL;
+		struct monkey_error err = {0};
+		assert_int_equal(load(tu_modules_dir(), names[i], &lb, &err),
+				 -ENOENT);
+		char want[512];
+		snprintf(want, sizeof(want), "; install it with: %s %.*s%s%s",
+			 MONKEY_PACKAGE_INSTALL, at ? (int)(at - fmt) : 0, fmt,
+			 names[i], at ? at + 2 : "");
+		if (at)
+			assert_true(tu_contains(err.message, want));
+		else
+			assert_false(tu_contains(err.message, "install it"));
+	}
+	struct monkey_loaded_backend *lb = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(load(tu_modules_dir(), "kubernetes", &lb, &err),
+			 -ENOENT);
+	assert_false(tu_contains(err.message, "install it"));
 }
 
 /* The working directory is the workspace, which commands can write. */
@@ -524,6 +606,9 @@ int main(void)
 	    cmocka_unit_test(test_refuses_directory_named_like_module),
 	    cmocka_unit_test(test_unknown_name_lists_backends_and_dirs),
 	    cmocka_unit_test(test_search_path_order),
+	    cmocka_unit_test(test_path_only_drops_the_built_in_directory),
+	    cmocka_unit_test(test_path_only_refuses_other_values),
+	    cmocka_unit_test(test_missing_optional_backend_names_its_package),
 	    cmocka_unit_test(test_refuses_relative_backend_dir),
 	    cmocka_unit_test(test_refuses_relative_backend_path_entry),
 	    cmocka_unit_test(test_cli_refuses_relative_backend_dirs),

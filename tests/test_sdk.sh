@@ -121,22 +121,20 @@ for f in "$monkey_bin" "$(S "$SDK_LIBDIR")/libmonkey.so"; do
 	done
 done
 
-# The staged monkey runs with the staged library and backends only.  The
-# built-in directory is not staged; backends installed there would make it
-# impossible to tell a missing backend, so they must not exist.
+# The staged monkey runs with the staged library and backends only: the
+# built-in directory is not staged, and MONKEY_BACKEND_PATH_ONLY=1 keeps
+# what a "make install" put there out of sight (CI installs this build
+# into its prefix before "make check" to prove it).
 run_monkey() { # OUT ERR ARGS...
 	o=$1 e=$2
 	shift 2
 	env -u MONKEY_SANDBOX -u MONKEY_DOCKER_IMAGE \
 		LD_LIBRARY_PATH="$(S "$SDK_LIBDIR")" MONKEY_BACKEND_PATH="$bdir" \
-		"$monkey_bin" "$@" >"$o" 2>"$e"
+		MONKEY_BACKEND_PATH_ONLY=1 "$monkey_bin" "$@" >"$o" 2>"$e"
 }
-if ls "$SDK_BACKENDDIR"/*.so >/dev/null 2>&1; then
-	not_ok "the built-in backend directory $SDK_BACKENDDIR is empty"
-	echo "# backends are installed there; this test cannot tell a missing"
-	echo "# backend from an installed one: uninstall them or configure"
-	echo "# with another --prefix"
-fi
+installed=$(ls "$SDK_BACKENDDIR" 2>/dev/null | tr '\n' ' ')
+[ -z "$installed" ] ||
+	echo "# the built-in directory $SDK_BACKENDDIR holds $installed(never seen here)"
 LD_LIBRARY_PATH=$(S "$SDK_LIBDIR") ldd "$monkey_bin" >"$tmp/ldd" 2>&1
 check "the staged monkey loads the staged libmonkey" \
 	contains "$tmp/ldd" "$(S "$SDK_LIBDIR")/libmonkey.so"
@@ -178,6 +176,10 @@ for b in docker spawn none; do
 			contains "$tmp/err" "falling back to spawn mode"
 		check "without $b.so: the warning says it is not installed" \
 			contains "$tmp/err" "backend '$b' is not installed"
+	fi
+	if [ "$b" = docker ] && [ "$SDK_BACKENDPKG" = "monkey-backend-%s" ]; then
+		check "without docker.so: the message names the package to install" \
+			contains "$tmp/err" "install it with: $SDK_PKGINSTALL monkey-backend-docker"
 	fi
 	other=$(first_other "$b")
 	if [ -n "$other" ]; then
@@ -284,7 +286,8 @@ run_demo() { # OUT ERR ARGS...
 	o=$1 e=$2
 	shift 2
 	env -u MONKEY_SANDBOX LD_LIBRARY_PATH="$(S "$SDK_LIBDIR")" \
-		MONKEY_BACKEND_PATH="$bdir" "$demo/libmonkey-demo" "$@" >"$o" 2>"$e"
+		MONKEY_BACKEND_PATH="$bdir" MONKEY_BACKEND_PATH_ONLY=1 \
+		"$demo/libmonkey-demo" "$@" >"$o" 2>"$e"
 }
 LD_LIBRARY_PATH=$(S "$SDK_LIBDIR") ldd "$demo/libmonkey-demo" >"$tmp/ldd" 2>&1
 check "libmonkey-demo loads the staged libmonkey" \

@@ -152,11 +152,14 @@ char *tu_mkdtemp(void)
 	return p;
 }
 
+/* chmod follows symlinks: a workspace's link to /etc or to its parent
+ * (/tmp) would leave that mode 0700 for everyone but root. */
 static int rm_one(const char *path, const struct stat *sb, int flag,
 		  struct FTW *ftw)
 {
-	(void)sb, (void)flag, (void)ftw;
-	chmod(path, 0700);
+	(void)sb, (void)ftw;
+	if (flag != FTW_SL && flag != FTW_SLN)
+		chmod(path, 0700);
 	remove(path);
 	return 0;
 }

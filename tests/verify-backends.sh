@@ -13,8 +13,9 @@ builddir=$(cd "${1:-.}" && pwd) || exit 2
 monkey=$builddir/monkey
 PODMAN_SOCK=${PODMAN_SOCK:-/run/podman/podman.sock}
 MONKEY_BACKEND_PATH=$builddir/plugins/spawn/.libs:$builddir/plugins/none/.libs:$builddir/plugins/docker/.libs:$builddir/plugins/rootless/.libs
+MONKEY_BACKEND_PATH_ONLY=1 # never an installed monkey's backends
 MONKEY_DOCKER_IMAGE=${MONKEY_DOCKER_IMAGE:-monkey-test:busybox}
-export MONKEY_BACKEND_PATH MONKEY_DOCKER_IMAGE
+export MONKEY_BACKEND_PATH MONKEY_BACKEND_PATH_ONLY MONKEY_DOCKER_IMAGE
 [ -x "$monkey" ] || {
 	echo "FAIL: no monkey in $builddir: build it first" >&2
 	exit 1
