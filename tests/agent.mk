@@ -115,15 +115,16 @@ FUZZ_SECONDS = 30
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include \
-	-I$(top_srcdir)/core $(JSONC_CFLAGS) $(CURL_CFLAGS)
-FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/sse.c core/provider.c \
-	core/provider_http.c core/provider_anthropic.c \
-	core/provider_openai.c core/agent_history.c core/capture.c \
-	core/util.c
-FUZZ_REPLAY_SRC = tests/fuzz/fuzz_replay.c core/replay_load.c core/util.c
-FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/tools.c \
-	core/tools_path.c core/tools_fs.c core/tools_diff.c core/approval.c \
-	core/escape.c core/capture.c core/util.c
+	-I$(top_srcdir)/core/lib -I$(top_srcdir)/core/agent \
+	$(JSONC_CFLAGS) $(CURL_CFLAGS)
+FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/agent/sse.c core/agent/provider.c \
+	core/agent/provider_http.c core/agent/provider_anthropic.c \
+	core/agent/provider_openai.c core/agent/agent_history.c core/lib/capture.c \
+	core/lib/util.c
+FUZZ_REPLAY_SRC = tests/fuzz/fuzz_replay.c core/agent/replay_load.c core/lib/util.c
+FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/agent/tools.c \
+	core/agent/tools_path.c core/agent/tools_fs.c core/agent/tools_diff.c core/lib/approval.c \
+	core/lib/escape.c core/lib/capture.c core/lib/util.c
 
 tests/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h
 	@$(MKDIR_P) tests/fuzz

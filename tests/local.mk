@@ -1,6 +1,6 @@
 # Tests: cmocka unit tests, integration tests and test-only modules.
 # Each area keeps its own fragment.
-TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
+TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CORE_CPPFLAGS) -I$(top_srcdir)/tests \
 	-DMONKEY_BUILDDIR='"$(abs_top_builddir)"' \
 	-DMONKEY_SRCDIR='"$(abs_top_srcdir)"'
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread

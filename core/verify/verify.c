@@ -254,7 +254,7 @@ static char *find_helper_file(const struct monkey_verify_options *o,
 	if (*tried)
 		return usable_helper(*tried);
 	/* In a build tree libmonkey is .libs/libmonkey.so.N and the helper
-	 * core/monkey-probe. */
+	 * core/verify/monkey-probe. */
 	Dl_info info;
 	if (dladdr((void *)monkey_sandbox_verify, &info) && info.dli_fname) {
 		_cleanup_free_ char *dir = strdup(info.dli_fname);
@@ -262,7 +262,7 @@ static char *find_helper_file(const struct monkey_verify_options *o,
 		if (slash) {
 			*slash = '\0';
 			_cleanup_free_ char *cand = monkey_strdup_printf(
-			    "%s/../core/monkey-probe", dir);
+			    "%s/../core/verify/monkey-probe", dir);
 			char *p = cand ? usable_helper(cand) : NULL;
 			if (p)
 				return p;
