@@ -123,7 +123,7 @@ FUZZ_SSE_SRC = tests/fuzz/fuzz_sse.c core/agent/sse.c core/agent/provider.c \
 	core/lib/util.c
 FUZZ_REPLAY_SRC = tests/fuzz/fuzz_replay.c core/agent/replay_load.c core/lib/util.c
 FUZZ_TOOLS_SRC = tests/fuzz/fuzz_tools.c core/agent/tools.c \
-	core/agent/tools_path.c core/agent/tools_fs.c core/agent/tools_diff.c core/lib/approval.c \
+	core/agent/tools_path.c core/agent/tools_fs.c core/agent/tools_diff.c core/lib/quote.c \
 	core/lib/escape.c core/lib/capture.c core/lib/util.c
 
 tests/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h

@@ -23,8 +23,8 @@
 
 #include "agent_config.h"
 #include "agent_history.h"
-#include "approval.h"
 #include "provider.h"
+#include "quote.h"
 #include "sse.h"
 #include "tools.h"
 #include "transcript.h"

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "approval.h"
 #include "escape.h"
+#include "quote.h"
 
 static void expect(const char *in, size_t len, int flags, const char *want)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "agent_internal.h"
-#include "approval.h"
+#include "quote.h"
 
 static void record_call(struct monkey_agent *a, const struct agent_block *b)
 {

@@ -14,9 +14,9 @@
 
 #include <monkey/agent.h>
 
-#include "approval.h"
 #include "cli.h"
 #include "escape.h"
+#include "quote.h"
 
 static struct monkey_agent *volatile running;
 static volatile sig_atomic_t interrupted;

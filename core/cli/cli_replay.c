@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "approval.h"
 #include "cli.h"
 #include "escape.h"
+#include "quote.h"
 #include "replay.h"
 
 /* Lines of differing output shown per stream and side. */

@@ -11,7 +11,7 @@ libmonkey_la_SOURCES = \
 	core/lib/paths.c core/lib/paths.h \
 	core/lib/util.c core/lib/util.h \
 	core/lib/escape.c core/lib/escape.h \
-	core/lib/approval.c core/lib/approval.h \
+	core/lib/quote.c core/lib/quote.h \
 	core/lib/jsonout.c core/lib/jsonout.h
 libmonkey_la_CPPFLAGS = $(AM_CPPFLAGS) $(CORE_CPPFLAGS) \
 	-DMONKEY_PROBE_PATH='"$(pkglibexecdir)/monkey-probe"'

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "approval.h"
 #include "escape.h"
+#include "quote.h"
 #include "tools.h"
 
 static char *root;

@@ -1,7 +1,7 @@
 /* Showing a command to a person before it runs: argv quoted so that it
  * reads like a shell line and cannot smuggle terminal control sequences. */
-#ifndef MONKEY_APPROVAL_H
-#define MONKEY_APPROVAL_H
+#ifndef MONKEY_QUOTE_H
+#define MONKEY_QUOTE_H
 
 /* Words made only of safe characters stay bare; others are single-quoted;
  * anything monkey_esc_scan (escape.h) would escape turns the word into

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "approval.h"
 #include "escape.h"
+#include "quote.h"
 #include "util.h"
 
 struct buf {
