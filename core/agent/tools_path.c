@@ -228,23 +228,3 @@ int tools_path_resolve(const char *root, const char *path, int mode,
 	*out = steal_pointer(&cur);
 	return 0;
 }
-
-int tools_shell_workdir(const char *root, const char *workdir, char **rel,
-			char **msg)
-{
-	*rel = NULL;
-	*msg = NULL;
-	_cleanup_free_ char *abs = NULL;
-	int r = tools_path_resolve(root, workdir, TOOLS_PATH_EXISTING, false,
-				   &abs, msg);
-	if (r < 0)
-		return r;
-	struct stat st;
-	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*msg = monkey_strdup_printf("workdir '%s' is not a directory",
-					    workdir);
-		return *msg ? -ENOTDIR : -ENOMEM;
-	}
-	*rel = strdup(tools_path_rel(root, abs));
-	return *rel ? 0 : -ENOMEM;
-}

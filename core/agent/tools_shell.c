@@ -29,6 +29,28 @@ static int on_output(void *ctx, int stream, const void *data, size_t len)
 	return 0;
 }
 
+/* A working directory the model gave: inside the workspace, a directory,
+ * returned relative to root. */
+int tools_shell_workdir(const char *root, const char *workdir, char **rel,
+			char **msg)
+{
+	*rel = NULL;
+	*msg = NULL;
+	_cleanup_free_ char *abs = NULL;
+	int r = tools_path_resolve(root, workdir, TOOLS_PATH_EXISTING, false,
+				   &abs, msg);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*msg = monkey_strdup_printf("workdir '%s' is not a directory",
+					    workdir);
+		return *msg ? -ENOTDIR : -ENOMEM;
+	}
+	*rel = strdup(tools_path_rel(root, abs));
+	return *rel ? 0 : -ENOMEM;
+}
+
 int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 		    struct tools_shell_outcome *o)
 {

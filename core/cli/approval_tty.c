@@ -11,7 +11,6 @@
 #include <monkey/agent.h>
 
 #include "cli.h"
-#include "quote.h"
 
 /* One line from fd 0, without stdio buffering (the rest of the input
  * stays for the next prompt).  Returns its length, -1 on EOF, -2 when

@@ -75,4 +75,16 @@ void monkey_cli_line(FILE *f, const char *fmt, ...)
  * its strings as \uXXXX (monkey_escape_json). */
 void monkey_cli_print_json(FILE *f, const char *json);
 
+/* The agent's cb.approve (approval_tty.c): asks y / n / a on the
+ * terminal at standard input; denies when standard input is not a
+ * terminal.  ctx, when not NULL, is a bool set to
+ * true once the call was shown to the user. */
+struct monkey_agent_tool_event;
+int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
+		       const char **reason);
+/* Print ev->diff of a file change to stderr, indented and escaped. */
+void monkey_cli_show_diff(const char *diff);
+/* "create", "edit" or "replace" for a file change. */
+const char *monkey_cli_change_verb(const struct monkey_agent_tool_event *ev);
+
 #endif

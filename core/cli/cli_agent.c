@@ -16,7 +16,6 @@
 
 #include "cli.h"
 #include "escape.h"
-#include "quote.h"
 
 static struct monkey_agent *volatile running;
 static volatile sig_atomic_t interrupted;

@@ -25,23 +25,6 @@ static pthread_mutex_t ltdl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void (*monkey_loader_checked_hook)(const char *path);
 
-char *monkey_strv_join(const struct monkey_strv *sv, const char *sep)
-{
-	size_t len = 1;
-	for (size_t i = 0; i < sv->n; i++)
-		len += strlen(sv->v[i]) + strlen(sep);
-	char *s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (size_t i = 0; i < sv->n; i++) {
-		if (i)
-			strcat(s, sep);
-		strcat(s, sv->v[i]);
-	}
-	return s;
-}
-
 /* The working directory is usually the workspace, which commands can
  * write: a relative backend directory would load what they planted. */
 static int check_absolute(const char *dir, const char *from,

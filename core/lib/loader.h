@@ -65,7 +65,4 @@ extern void (*monkey_loader_checked_hook)(const char *path);
 int monkey_backend_scan(const struct monkey_strv *dirs,
 			struct monkey_strv *names, struct monkey_strv *paths);
 
-/* "a, b, c" of dirs or names (caller frees). */
-char *monkey_strv_join(const struct monkey_strv *sv, const char *sep);
-
 #endif

@@ -72,6 +72,23 @@ void monkey_strv_free(struct monkey_strv *sv)
 	sv->n = sv->cap = 0;
 }
 
+char *monkey_strv_join(const struct monkey_strv *sv, const char *sep)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < sv->n; i++)
+		len += strlen(sv->v[i]) + strlen(sep);
+	char *s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; i < sv->n; i++) {
+		if (i)
+			strcat(s, sep);
+		strcat(s, sv->v[i]);
+	}
+	return s;
+}
+
 char *monkey_strdup_printf(const char *fmt, ...)
 {
 	va_list ap;

@@ -36,6 +36,9 @@ struct monkey_strv {
 int monkey_strv_push(struct monkey_strv *sv, const char *s); /* copies */
 int monkey_strv_push_owned(struct monkey_strv *sv, char *s); /* takes s */
 void monkey_strv_free(struct monkey_strv *sv);
+/* The strings joined with sep between them (caller frees); NULL on
+ * allocation failure. */
+char *monkey_strv_join(const struct monkey_strv *sv, const char *sep);
 
 /* printf into a new string; NULL on failure. */
 char *monkey_strdup_printf(const char *fmt, ...)
