@@ -4,6 +4,7 @@
 # a libmonkey program built against the stage alone.  configure-matrix.sh
 # (run by CI, not by "make check": it rebuilds the tree three times) builds,
 # tests and installs with each backend disabled.
+SDK_TEST_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/tests/sdk
 
 # Test backends: one compiled against the frozen ABI 1.0 header, one whose
 # descriptor ends at fini.
@@ -21,14 +22,15 @@ tests_sdk_minimal_la_LDFLAGS = $(SDK_MODULE_LDFLAGS)
 EXTRA_DIST += tests/sdk/abi-1.0/monkey/backend.h \
 	tests/sdk/abi-1.0/monkey/error.h
 
-check_PROGRAMS += tests/test_abi_compat
-tests_test_abi_compat_SOURCES = tests/test_abi_compat.c
-tests_test_abi_compat_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_abi_compat_CFLAGS = $(TEST_CFLAGS)
-tests_test_abi_compat_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/sdk/test_abi_compat
+tests_sdk_test_abi_compat_SOURCES = tests/sdk/test_abi_compat.c
+tests_sdk_test_abi_compat_CPPFLAGS = $(SDK_TEST_CPPFLAGS)
+tests_sdk_test_abi_compat_CFLAGS = $(TEST_CFLAGS)
+tests_sdk_test_abi_compat_LDADD = $(TEST_LIBS)
 
-TESTS += tests/test_abi_compat tests/test_manpages.sh tests/test_sdk.sh
-dist_noinst_SCRIPTS += tests/test_sdk.sh tests/test_manpages.sh \
+TESTS += tests/sdk/test_abi_compat tests/sdk/test_manpages.sh \
+	tests/sdk/test_sdk.sh
+dist_noinst_SCRIPTS += tests/sdk/test_sdk.sh tests/sdk/test_manpages.sh \
 	tests/configure-matrix.sh
 
 # test_sdk.sh asks the build tree for its settings: the compiler and flags

@@ -41,7 +41,7 @@ static void run_tree(struct tree_run *t, const char *mode, const char *arg,
 	snprintf(envpid, sizeof(envpid), "PIDFILE=%s", pidfile);
 	const char *marker = rt_marker();
 	const char *envp[] = {"PATH=/usr/bin:/bin", envpid, NULL};
-	const char *argv[] = {rt_program("spawn_helper"), mode,
+	const char *argv[] = {rt_program("spawn/spawn_helper"), mode,
 			      arg ? arg : marker, marker, NULL};
 	struct monkey_exec_request req;
 	rt_request(&req, argv);
@@ -139,7 +139,7 @@ static void test_processes_left_behind_are_gone_when_exec_returns(void **s)
 	(void)s;
 	for (int i = 0; i < 5; i++) {
 		const char *marker = rt_marker();
-		const char *argv[] = {rt_program("rootless_helper"), "leave",
+		const char *argv[] = {rt_program("rootless/rootless_helper"), "leave",
 				      marker, NULL};
 		struct monkey_exec_request req;
 		struct rt_run r = {0};
@@ -167,7 +167,7 @@ static void test_grandchild_holding_output_pipe_does_not_hang(void **s)
 static void test_command_leads_its_own_session_and_group(void **s)
 {
 	(void)s;
-	const char *argv[] = {rt_program("spawn_helper"), "session", NULL};
+	const char *argv[] = {rt_program("spawn/spawn_helper"), "session", NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
 	rt_request(&req, argv);
@@ -215,7 +215,7 @@ static void test_cancel_fd_kills_the_tree_and_says_cancelled(void **s)
 {
 	(void)s;
 	const char *marker = rt_marker();
-	const char *argv[] = {rt_program("spawn_helper"), "setsid-grandchild",
+	const char *argv[] = {rt_program("spawn/spawn_helper"), "setsid-grandchild",
 			      marker, NULL};
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -265,7 +265,7 @@ static void test_already_cancelled_request_starts_nothing(void **s)
 static void test_output_sink_refusal_stops_the_command(void **s)
 {
 	(void)s;
-	const char *argv[] = {rt_program("spawn_helper"), "spew",
+	const char *argv[] = {rt_program("spawn/spawn_helper"), "spew",
 			      "1000000000000", NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {.stop_after = 3};
@@ -352,7 +352,7 @@ static void test_without_stdin_the_command_reads_eof(void **s)
 static void test_terminating_signal_is_reported(void **s)
 {
 	(void)s;
-	const char *argv[] = {rt_program("spawn_helper"), "raise", "11", NULL};
+	const char *argv[] = {rt_program("spawn/spawn_helper"), "raise", "11", NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
 	rt_request(&req, argv);

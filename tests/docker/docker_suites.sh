@@ -3,7 +3,7 @@
 # caller set in the environment (test_docker_pooled.sh,
 # test_docker_direct.sh); $1 names the mode in the output.
 set -u
-dir=${MONKEY_BUILDDIR:-.}/tests
+dir=${MONKEY_BUILDDIR:-.}/tests/docker
 status=0
 for t in test_docker test_docker_exec test_docker_errors; do
 	echo "== $t ($1)"

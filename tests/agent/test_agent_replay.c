@@ -352,7 +352,7 @@ static void test_replay_reads_version_1_transcripts(void **state)
 	struct fx *f = *state;
 	char v1[4200];
 	const char *src = getenv("MONKEY_SRCDIR");
-	snprintf(v1, sizeof(v1), "%s/tests/agent/transcript-v1.jsonl",
+	snprintf(v1, sizeof(v1), "%s/tests/agent/scripts/transcript-v1.jsonl",
 		 src && *src ? src : MONKEY_SRCDIR);
 	tu_write_file(ta_path(&f->ws, "greeting.txt"), "hello\n");
 	replay_ws(f, v1, "-v", NULL);

@@ -24,7 +24,7 @@ if [ "$answers" != yes ]; then
 	exit 77
 fi
 
-srcdir=${MONKEY_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+srcdir=${MONKEY_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 required=no
 if [ "${CI:-}" = true ] || [ "${MONKEY_REQUIRE_DOCKER:-}" = 1 ]; then
 	required=yes
@@ -34,10 +34,10 @@ for t in test_docker test_docker_errors test_docker_cli.sh test_docker_pool \
 	pooled:test_docker_exec; do
 	echo "== $t through podman at $PODMAN_SOCK"
 	case $t in
-	*.sh) DOCKER_HOST="unix://$PODMAN_SOCK" sh "$srcdir/tests/$t" ;;
+	*.sh) DOCKER_HOST="unix://$PODMAN_SOCK" sh "$srcdir/tests/docker/$t" ;;
 	pooled:*) DOCKER_HOST="unix://$PODMAN_SOCK" MONKEY_TEST_POOL=1 \
-		"$builddir/tests/${t#pooled:}" ;;
-	*) DOCKER_HOST="unix://$PODMAN_SOCK" "$builddir/tests/$t" ;;
+		"$builddir/tests/docker/${t#pooled:}" ;;
+	*) DOCKER_HOST="unix://$PODMAN_SOCK" "$builddir/tests/docker/$t" ;;
 	esac
 	r=$?
 	case $r in

@@ -40,7 +40,7 @@ static void start(struct ta_server *s, const char *script)
 	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/requests.jsonl", s->dir);
 	char server[4096];
-	snprintf(server, sizeof(server), "%s/tests/llm_server.py", srcdir());
+	snprintf(server, sizeof(server), "%s/tests/agent/llm_server.py", srcdir());
 	s->pid = fork();
 	if (s->pid < 0)
 		die("fork: %s", strerror(errno));
@@ -75,7 +75,7 @@ void ta_server_start(struct ta_server *s, const char *name)
 	memset(s, 0, sizeof(*s));
 	s->dir = tu_mkdtemp();
 	char script[4096];
-	snprintf(script, sizeof(script), "%s/tests/agent/%s.json", srcdir(),
+	snprintf(script, sizeof(script), "%s/tests/agent/scripts/%s.json", srcdir(),
 		 name);
 	start(s, script);
 }

@@ -104,7 +104,7 @@ static void init_paths(void)
 {
 	if (!getcwd(cwd, sizeof(cwd)))
 		abort();
-	snprintf(helper_path, sizeof(helper_path), "%s/tests/spawn_helper",
+	snprintf(helper_path, sizeof(helper_path), "%s/tests/spawn/spawn_helper",
 		 builddir());
 }
 

@@ -26,7 +26,7 @@ const char *rt_module_path(void);
 const char *rt_module_dir(void);
 /* The build tree ($MONKEY_BUILDDIR, resolved). */
 const char *rt_builddir(void);
-/* A build-tree program (tests/NAME). */
+/* A build-tree program, tests/AREA/NAME ("rootless/rootless_helper"). */
 const char *rt_program(const char *name);
 
 /* Load the module, init and probe a state.  When the probe fails: exit 1

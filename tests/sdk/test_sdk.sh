@@ -320,7 +320,7 @@ cat >"$tmp/script.json" <<EOF
   "reply": {"text": "Done: hello.txt says hello."}}
 ]}
 EOF
-python3 "$srcdir/tests/llm_server.py" --script "$tmp/script.json" \
+python3 "$srcdir/tests/agent/llm_server.py" --script "$tmp/script.json" \
 	--port-file "$tmp/port" --log "$tmp/server.log" &
 server_pid=$!
 i=0

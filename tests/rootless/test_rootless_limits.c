@@ -259,7 +259,7 @@ static void test_fork_bomb_is_contained(void **s)
 {
 	(void)s;
 	const char *marker = rt_marker();
-	const char *argv[] = {rt_program("rootless_helper"), "forks", "5000",
+	const char *argv[] = {rt_program("rootless/rootless_helper"), "forks", "5000",
 			      marker, NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};

@@ -66,7 +66,7 @@ static void test_no_new_privs_and_a_seccomp_filter(void **s)
 static void test_seccomp_refuses_what_docker_refuses(void **s)
 {
 	(void)s;
-	const char *argv[] = {rt_program("rootless_helper"), "seccomp", NULL};
+	const char *argv[] = {rt_program("rootless/rootless_helper"), "seccomp", NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
 	rt_request(&req, argv);
@@ -96,7 +96,7 @@ static void test_only_an_up_loopback_interface(void **s)
 	rt_assert_ran(&r);
 	rt_assert_out(&r, "lo\nlo\n1\n");
 	rt_run_free(&r);
-	const char *argv[] = {rt_program("rootless_helper"), "loopback", NULL};
+	const char *argv[] = {rt_program("rootless/rootless_helper"), "loopback", NULL};
 	struct monkey_exec_request req;
 	rt_request(&req, argv);
 	memset(&r, 0, sizeof(r));
@@ -121,7 +121,7 @@ static void test_network_namespace_made_ahead_has_loopback_up(void **s)
 		rt_assert_ran(&r);
 		rt_assert_out(&r, "lo\n1\n");
 		rt_run_free(&r);
-		const char *argv[] = {rt_program("rootless_helper"), "loopback",
+		const char *argv[] = {rt_program("rootless/rootless_helper"), "loopback",
 				      NULL};
 		struct monkey_exec_request req;
 		rt_request(&req, argv);
@@ -315,7 +315,7 @@ static void test_secrets_are_absent_from_every_readable_environ(void **s)
 {
 	(void)s;
 	assert_non_null(getenv("MONKEY_TEST_API_KEY"));
-	const char *argv[] = {rt_program("rootless_helper"), "environ", SECRET,
+	const char *argv[] = {rt_program("rootless/rootless_helper"), "environ", SECRET,
 			      NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
