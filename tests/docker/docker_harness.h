@@ -9,6 +9,8 @@
 
 #include <monkey/backend.h>
 
+#include "backend_asserts.h"
+
 #define DT_DEFAULT_IMAGE "monkey-test:busybox"
 
 /* The loaded backend and one initialised state for most tests. */

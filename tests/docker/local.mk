@@ -5,7 +5,8 @@
 DOCKER_TEST_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/tests/docker
 DOCKER_TEST_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 DOCKER_TEST_LIBS = $(CMOCKA_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(PTHREAD_LIBS) -ldl
-DOCKER_HARNESS = tests/docker/docker_harness.c tests/docker/docker_harness.h
+DOCKER_HARNESS = tests/docker/docker_harness.c tests/docker/docker_harness.h \
+	tests/backend_asserts.h
 
 if BACKEND_DOCKER
 if HAVE_CMOCKA

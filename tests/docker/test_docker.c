@@ -22,21 +22,6 @@
 
 #include "docker_harness.h"
 
-#define assert_ran_ok(run)                                                     \
-	do {                                                                   \
-		if ((run)->rc != 0)                                            \
-			fail_msg("exec failed (%d): %s", (run)->rc,            \
-				 (run)->err.message);                          \
-	} while (0)
-
-/* Compares stdout and shows stderr when it differs. */
-#define assert_out(run, want)                                                  \
-	do {                                                                   \
-		if (strcmp((run)->out, (want)))                                \
-			fail_msg("stdout \"%s\" is not \"%s\"; stderr: %s",    \
-				 (run)->out, (want), (run)->errout);           \
-	} while (0)
-
 static void test_exit_status_and_streams_are_separate(void **s)
 {
 	(void)s;

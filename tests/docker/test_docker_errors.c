@@ -26,13 +26,6 @@
 
 #include "docker_harness.h"
 
-#define assert_contains(hay, needle)                                           \
-	do {                                                                   \
-		if (!strstr((hay), (needle)))                                  \
-			fail_msg("\"%s\" does not contain \"%s\"", (hay),      \
-				 (needle));                                    \
-	} while (0)
-
 /* Init a state on docker_host (NULL: the environment's) and probe it. */
 static int probe_with(const char *docker_host, const char *image,
 		      struct monkey_error *err)

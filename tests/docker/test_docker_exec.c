@@ -20,13 +20,6 @@
 
 #include "docker_harness.h"
 
-#define assert_ran_ok(run)                                                     \
-	do {                                                                   \
-		if ((run)->rc != 0)                                            \
-			fail_msg("exec failed (%d): %s", (run)->rc,            \
-				 (run)->err.message);                          \
-	} while (0)
-
 static void test_arguments_reach_the_program_literally(void **s)
 {
 	(void)s;

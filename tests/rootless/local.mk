@@ -9,7 +9,7 @@ tests_rootless_rootless_helper_SOURCES = tests/rootless/rootless_helper.c
 tests_rootless_rootless_helper_CPPFLAGS = $(AM_CPPFLAGS)
 
 ROOTLESS_HARNESS = tests/rootless/rootless_harness.c \
-	tests/rootless/rootless_harness.h
+	tests/rootless/rootless_harness.h tests/backend_asserts.h
 ROOTLESS_TEST_LIBS = $(CMOCKA_LIBS) $(PTHREAD_LIBS) -ldl
 
 if BACKEND_ROOTLESS

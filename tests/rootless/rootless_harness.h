@@ -10,6 +10,8 @@
 
 #include <monkey/backend.h>
 
+#include "backend_asserts.h"
+
 struct rt_backend {
 	void *dl;
 	const struct monkey_backend *be;
@@ -82,19 +84,5 @@ void rt_log_clear(void);
 
 int64_t rt_now_ms(void);
 int rt_is_root(void);
-
-#define rt_assert_ran(run)                                                     \
-	do {                                                                   \
-		if ((run)->rc != 0)                                            \
-			fail_msg("exec failed (%d): %s", (run)->rc,            \
-				 (run)->err.message);                          \
-	} while (0)
-
-#define rt_assert_out(run, want)                                               \
-	do {                                                                   \
-		if (strcmp((run)->out, (want)))                                \
-			fail_msg("stdout \"%s\" is not \"%s\"; stderr: %s",    \
-				 (run)->out, (want), (run)->errout);           \
-	} while (0)
 
 #endif

@@ -28,10 +28,10 @@ static void test_exit_status_and_streams_are_separate(void **s)
 	(void)s;
 	struct rt_run r;
 	rt_sh("echo out; echo err >&2; exit 3", &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 3);
 	assert_int_equal(r.res.signal, 0);
-	rt_assert_out(&r, "out\n");
+	assert_out(&r, "out\n");
 	assert_string_equal(r.errout, "err\n");
 	rt_run_free(&r);
 }
@@ -41,8 +41,8 @@ static void test_every_capability_set_is_empty(void **s)
 	(void)s;
 	struct rt_run r;
 	rt_sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "CapInh:\t0000000000000000\n"
+	assert_ran_ok(&r);
+	assert_out(&r, "CapInh:\t0000000000000000\n"
 			  "CapPrm:\t0000000000000000\n"
 			  "CapEff:\t0000000000000000\n"
 			  "CapBnd:\t0000000000000000\n"
@@ -55,8 +55,8 @@ static void test_no_new_privs_and_a_seccomp_filter(void **s)
 	(void)s;
 	struct rt_run r;
 	rt_sh("grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "NoNewPrivs:\t1\nSeccomp:\t2\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "NoNewPrivs:\t1\nSeccomp:\t2\n");
 	rt_run_free(&r);
 }
 
@@ -71,7 +71,7 @@ static void test_seccomp_refuses_what_docker_refuses(void **s)
 	struct rt_run r = {0};
 	rt_request(&req, argv);
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 0);
 	int lines = 0;
 	for (char *line = strtok(r.out, "\n"); line;
@@ -93,16 +93,16 @@ static void test_only_an_up_loopback_interface(void **s)
 	rt_sh("ls /sys/class/net; tail -n +3 /proc/net/dev | cut -d: -f1 | "
 	      "tr -d ' '; echo $(( $(cat /sys/class/net/lo/flags) & 1 ))",
 	      &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "lo\nlo\n1\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "lo\nlo\n1\n");
 	rt_run_free(&r);
 	const char *argv[] = {rt_program("rootless/rootless_helper"), "loopback", NULL};
 	struct monkey_exec_request req;
 	rt_request(&req, argv);
 	memset(&r, 0, sizeof(r));
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "loopback-ok\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "loopback-ok\n");
 	rt_run_free(&r);
 }
 
@@ -118,8 +118,8 @@ static void test_network_namespace_made_ahead_has_loopback_up(void **s)
 		rt_sh("ls /sys/class/net; echo $(( $(cat "
 		      "/sys/class/net/lo/flags) & 1 ))",
 		      &r);
-		rt_assert_ran(&r);
-		rt_assert_out(&r, "lo\n1\n");
+		assert_ran_ok(&r);
+		assert_out(&r, "lo\n1\n");
 		rt_run_free(&r);
 		const char *argv[] = {rt_program("rootless/rootless_helper"), "loopback",
 				      NULL};
@@ -127,8 +127,8 @@ static void test_network_namespace_made_ahead_has_loopback_up(void **s)
 		rt_request(&req, argv);
 		memset(&r, 0, sizeof(r));
 		rt_exec(&req, &r);
-		rt_assert_ran(&r);
-		rt_assert_out(&r, "loopback-ok\n");
+		assert_ran_ok(&r);
+		assert_out(&r, "loopback-ok\n");
 		rt_run_free(&r);
 	}
 }
@@ -145,7 +145,7 @@ static void test_network_flag_shares_the_hosts_interfaces(void **s)
 	rt_request(&req, argv);
 	req.network = 1;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	FILE *f = popen("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | "
 			"sort",
 			"r");
@@ -153,7 +153,7 @@ static void test_network_flag_shares_the_hosts_interfaces(void **s)
 	size_t n = fread(host, 1, sizeof(host) - 1, f);
 	host[n] = '\0';
 	pclose(f);
-	rt_assert_out(&r, host);
+	assert_out(&r, host);
 	rt_run_free(&r);
 }
 
@@ -167,8 +167,8 @@ static void test_root_is_read_only_and_tmp_is_writable_and_exec(void **s)
 	    "cp /bin/true /tmp/t && /tmp/t && echo tmp-exec-ok; "
 	    "echo x > /dev/shm/x && echo shm-ok",
 	    &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "tmp-exec-ok\nshm-ok\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "tmp-exec-ok\nshm-ok\n");
 	rt_run_free(&r);
 }
 
@@ -180,13 +180,13 @@ static void test_tmp_and_dev_shm_are_fresh_for_each_command(void **s)
 	rt_sh("echo left > /tmp/left && echo left > /dev/shm/left && cat "
 	      "/tmp/left /dev/shm/left",
 	      &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "left\nleft\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "left\nleft\n");
 	rt_run_free(&r);
 	/* (A workspace in /tmp is there too: it is kept on the new one.) */
 	rt_sh("ls -A /tmp /dev/shm | grep -x left; echo done", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "done\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
 	rt_run_free(&r);
 }
 
@@ -203,9 +203,9 @@ static void test_workspace_is_writable_at_its_own_path(void **s)
 	rt_request(&req, argv);
 	req.workdir = sub;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	snprintf(want, sizeof(want), "%s\n", sub);
-	rt_assert_out(&r, want);
+	assert_out(&r, want);
 	/* Written as the invoking user. */
 	snprintf(file, sizeof(file), "%s/made-here", sub);
 	struct stat sb;
@@ -248,8 +248,8 @@ static void test_mounts_are_read_only_or_writable_and_may_be_new(void **s)
 	req.mounts = mounts;
 	req.n_mounts = 2;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "from host\nrw-ok\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "from host\nrw-ok\n");
 	assert_int_equal(access("/monkey-test", F_OK), -1);
 	rt_run_free(&r);
 	snprintf(path, sizeof(path), "rm -rf '%s' '%s'", ro, rw);
@@ -268,13 +268,13 @@ static void test_home_is_hidden_and_a_planted_key_unreadable(void **s)
 		 fake_home, fake_home, fake_home);
 	struct rt_run r;
 	rt_sh(cmd, &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "visible\nlisted\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "visible\nlisted\n");
 	rt_run_free(&r);
 	/* Whoever runs monkey. */
 	rt_sh("ls -A /root; echo listed", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "listed\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "listed\n");
 	rt_run_free(&r);
 }
 
@@ -289,7 +289,7 @@ static void test_run_and_engine_sockets_are_hidden(void **s)
 	      "ls -A /run /var/lib/docker /var/lib/containers 2>/dev/null; "
 	      "echo done",
 	      &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_null(strstr(r.out, "sock"));
 	assert_non_null(strstr(r.out, "done\n"));
 	rt_run_free(&r);
@@ -300,7 +300,7 @@ static void test_host_processes_are_out_of_sight(void **s)
 	(void)s;
 	struct rt_run r;
 	rt_sh("ls /proc | grep -c '^[0-9]'", &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	/* init, sh, grep and ls */
 	assert_true(atoi(r.out) <= 4);
 	rt_run_free(&r);
@@ -321,7 +321,7 @@ static void test_secrets_are_absent_from_every_readable_environ(void **s)
 	struct rt_run r = {0};
 	rt_request(&req, argv);
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_null(strstr(r.out, "found in"));
 	assert_non_null(strstr(r.out, " found 0\n"));
 	assert_true(atoi(r.out + strlen("readable ")) >= 1);
@@ -343,8 +343,8 @@ static void test_init_is_closed_to_the_command(void **s)
 	      "tr '\\0' '\\n' < /proc/1/cmdline | grep .; "
 	      "kill -9 1; kill -TERM 1; sleep 0.2; echo alive",
 	      &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "monkey-init\nalive\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "monkey-init\nalive\n");
 	rt_run_free(&r);
 }
 
@@ -359,10 +359,10 @@ static void test_sysctls_are_read_only(void **s)
 	rt_sh("echo changed > /proc/sys/kernel/hostname 2>/dev/null && echo "
 	      "written; grep -c ' /proc/sys ro,' /proc/self/mountinfo",
 	      &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_null(strstr(r.out, "written"));
 	if (rt_is_root())
-		rt_assert_out(&r, "1\n");
+		assert_out(&r, "1\n");
 	rt_run_free(&r);
 }
 
@@ -374,8 +374,8 @@ static void test_dev_is_minimal(void **s)
 	      "null-ok; head -c 4 /dev/zero | wc -c; touch /dev/new "
 	      "2>/dev/null && echo dev-writable",
 	      &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "fd full null ptmx pts random shm stderr stdin "
+	assert_ran_ok(&r);
+	assert_out(&r, "fd full null ptmx pts random shm stderr stdin "
 			  "stdout tty urandom zero \nnull-ok\n4\n");
 	rt_run_free(&r);
 }
@@ -404,7 +404,7 @@ static void test_image_directory_is_the_root(void **s)
 	req.image = rootfs;
 	req.envp = (const char *const[]){"PATH=/bin", NULL};
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	char want[1200];
 	/* The workspace and the tests' mount lie in the image at their own
 	 * paths (under /tmp or wherever they are). */

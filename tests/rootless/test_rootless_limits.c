@@ -53,7 +53,7 @@ static void test_cgroups_of_dead_monkeys_are_swept(void **s)
 	assert_int_equal(mkdir(alive, 0755), 0);
 	struct rt_run r;
 	rt_sh("true", &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	rt_run_free(&r);
 	assert_int_equal(access(dead, F_OK), -1);
 	assert_int_equal(access(alive, F_OK), 0);
@@ -237,8 +237,8 @@ static void test_pids_limit_without_cgroups_is_nproc(void **s)
 		return; /* cgroups: pids.max, see the test above */
 	struct rt_run r;
 	rt_sh("grep 'Max processes' /proc/self/limits | tr -s ' '", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "Max processes 50 50 processes \n");
+	assert_ran_ok(&r);
+	assert_out(&r, "Max processes 50 50 processes \n");
 	rt_run_free(&r);
 }
 
@@ -269,7 +269,7 @@ static void test_fork_bomb_is_contained(void **s)
 	rt_request(&req, argv);
 	rt_exec(&req, &r);
 	pthread_join(t, NULL);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(host_ok, 1);
 	int forked = -1;
 	char why[128] = "";
@@ -295,7 +295,7 @@ static void test_memory_hog_reports_oom_killed(void **s)
 	rt_request(&req, argv);
 	req.memory_bytes = 16u << 20;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	if (rt.be->capabilities & MONKEY_CAP_OOM_REPORT) {
 		assert_int_equal(r.res.oom_killed, MONKEY_YES);
 		assert_int_equal(r.res.signal, 9);
@@ -313,7 +313,7 @@ static void test_ordinary_exit_reports_no_oom(void **s)
 	(void)s;
 	struct rt_run r;
 	rt_sh("sh -c 'kill -9 $$'; exit $?", &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 137);
 	assert_int_equal(r.res.oom_killed,
 			 rt.be->capabilities & MONKEY_CAP_OOM_REPORT
@@ -336,8 +336,8 @@ static void test_requested_rlimits_are_applied(void **s)
 	req.file_size_bytes = 12345;
 	req.open_files = 77;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "Max cpu time 7 8 seconds\n"
+	assert_ran_ok(&r);
+	assert_out(&r, "Max cpu time 7 8 seconds\n"
 			  "Max file size 12345 12345 bytes\n"
 			  "Max open files 77 77 files\n");
 	rt_run_free(&r);
@@ -353,7 +353,7 @@ static void test_file_size_limit_stops_the_writer(void **s)
 	rt_request(&req, argv);
 	req.file_size_bytes = 1000;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_not_equal(r.res.exit_code, 0);
 	char path[700];
 	snprintf(path, sizeof(path), "%s/big", rt_workspace);

@@ -66,7 +66,7 @@ static void test_timeout_keeps_partial_output_and_says_timed_out(void **s)
 	(void)s;
 	struct tree_run t;
 	run_tree(&t, "sleep", NULL, 300, 1);
-	rt_assert_ran(&t.r);
+	assert_ran_ok(&t.r);
 	assert_int_equal(t.r.res.timed_out, 1);
 	assert_int_equal(t.r.res.cancelled, 0);
 	assert_int_equal(t.r.res.signal, SIGTERM);
@@ -125,7 +125,7 @@ static void test_normal_exit_kills_daemon_left_behind(void **s)
 	(void)s;
 	struct tree_run t;
 	run_tree(&t, "daemon", NULL, 20000, 2);
-	rt_assert_ran(&t.r);
+	assert_ran_ok(&t.r);
 	assert_int_equal(t.r.res.exit_code, 0);
 	assert_int_equal(t.r.res.timed_out, 0);
 	assert_true(t.r.ms < 2000);
@@ -145,8 +145,8 @@ static void test_processes_left_behind_are_gone_when_exec_returns(void **s)
 		struct rt_run r = {0};
 		rt_request(&req, argv);
 		rt_exec(&req, &r);
-		rt_assert_ran(&r);
-		rt_assert_out(&r, "left 3\n");
+		assert_ran_ok(&r);
+		assert_out(&r, "left 3\n");
 		assert_int_equal(rt_count_marked(marker), 0);
 		rt_run_free(&r);
 	}
@@ -157,7 +157,7 @@ static void test_grandchild_holding_output_pipe_does_not_hang(void **s)
 	(void)s;
 	struct tree_run t;
 	run_tree(&t, "hold-pipe", NULL, 20000, 2);
-	rt_assert_ran(&t.r);
+	assert_ran_ok(&t.r);
 	assert_int_equal(t.r.res.exit_code, 0);
 	assert_string_equal(t.r.out, "parent done\n");
 	assert_true(t.r.ms < 2000);
@@ -172,8 +172,8 @@ static void test_command_leads_its_own_session_and_group(void **s)
 	struct rt_run r = {0};
 	rt_request(&req, argv);
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "leader\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "leader\n");
 	rt_run_free(&r);
 }
 
@@ -190,15 +190,15 @@ static void test_killing_every_visible_process_from_inside(void **s)
 		 marker, marker);
 	struct rt_run r;
 	rt_sh(script, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	/* init, sh, ls and grep */
-	rt_assert_out(&r, "4\nsurvived\n");
+	assert_out(&r, "4\nsurvived\n");
 	assert_int_equal(r.res.exit_code, 0);
 	assert_int_equal(rt_count_marked(marker), 0);
 	rt_run_free(&r);
 	rt_sh("echo next", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "next\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "next\n");
 	rt_run_free(&r);
 }
 
@@ -227,7 +227,7 @@ static void test_cancel_fd_kills_the_tree_and_says_cancelled(void **s)
 	pthread_create(&th, NULL, cancel_later, &p[1]);
 	rt_exec(&req, &r);
 	pthread_join(th, NULL);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.cancelled, 1);
 	assert_int_equal(r.res.timed_out, 0);
 	assert_true(r.ms < 3000);
@@ -254,7 +254,7 @@ static void test_already_cancelled_request_starts_nothing(void **s)
 	rt_request(&req, argv);
 	req.cancel_fd = p[0];
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.cancelled, 1);
 	assert_int_equal(access(file, F_OK), -1);
 	close(p[0]);
@@ -271,7 +271,7 @@ static void test_output_sink_refusal_stops_the_command(void **s)
 	struct rt_run r = {.stop_after = 3};
 	rt_request(&req, argv);
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.cancelled, 1);
 	assert_true(r.ms < 5000);
 	rt_run_free(&r);
@@ -288,8 +288,8 @@ static void test_stdin_is_delivered_then_closed(void **s)
 	req.stdin_len = strlen(req.stdin_data);
 	req.has_stdin = 1;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "line one\nline two\neof-seen\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "line one\nline two\neof-seen\n");
 	rt_run_free(&r);
 }
 
@@ -309,7 +309,7 @@ static void test_large_stdin_and_output_flow_together(void **s)
 	req.stdin_len = n;
 	req.has_stdin = 1;
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.out_len, n);
 	assert_memory_equal(r.out, data, n);
 	free(data);
@@ -333,9 +333,9 @@ static void test_command_that_leaves_stdin_unread_ends_cleanly(void **s)
 	req.has_stdin = 1;
 	rt_exec(&req, &r);
 	free(data);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.exit_code, 0);
-	rt_assert_out(&r, "done\n");
+	assert_out(&r, "done\n");
 	rt_run_free(&r);
 }
 
@@ -344,8 +344,8 @@ static void test_without_stdin_the_command_reads_eof(void **s)
 	(void)s;
 	struct rt_run r;
 	rt_sh("cat; echo done", &r);
-	rt_assert_ran(&r);
-	rt_assert_out(&r, "done\n");
+	assert_ran_ok(&r);
+	assert_out(&r, "done\n");
 	rt_run_free(&r);
 }
 
@@ -357,7 +357,7 @@ static void test_terminating_signal_is_reported(void **s)
 	struct rt_run r = {0};
 	rt_request(&req, argv);
 	rt_exec(&req, &r);
-	rt_assert_ran(&r);
+	assert_ran_ok(&r);
 	assert_int_equal(r.res.signal, 11);
 	assert_int_equal(r.res.exit_code, -1);
 	rt_run_free(&r);
@@ -453,8 +453,8 @@ static void test_concurrent_commands_on_one_state(void **s)
 	for (int i = 0; i < N; i++) {
 		char want[64];
 		snprintf(want, sizeof(want), "thread-%d\nmonkey-init\n", i + 1);
-		rt_assert_ran(&runs[i]);
-		rt_assert_out(&runs[i], want);
+		assert_ran_ok(&runs[i]);
+		assert_out(&runs[i], want);
 		rt_run_free(&runs[i]);
 	}
 }
