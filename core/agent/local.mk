@@ -23,4 +23,4 @@ libmonkey_la_SOURCES += \
 	core/agent/replay_load.c
 libmonkey_la_LIBADD += -lm
 
-pkginclude_HEADERS += include/monkey/agent.h
+pkginclude_HEADERS += include/monkey/agent.h include/monkey/replay.h

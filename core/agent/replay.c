@@ -13,20 +13,20 @@
 #include "tools.h"
 #include "transcript.h"
 
-char *replay_command_workdir(const char *root, const struct replay_command *c,
-			     char **why)
+int monkey_replay_command_workdir(const char *root,
+				  const struct monkey_replay_command *c,
+				  char **workdir, struct monkey_error *err)
 {
-	*why = NULL;
+	*workdir = NULL;
 	_cleanup_free_ char *rel = NULL;
-	int r =
-	    tools_shell_workdir(root, c->workdir ? c->workdir : ".", &rel, why);
-	if (r < 0) {
-		if (!*why)
-			*why = strdup(strerror(-r));
-		return NULL;
-	}
-	return strcmp(rel, ".") ? monkey_strdup_printf("%s/%s", root, rel)
-				: strdup(root);
+	_cleanup_free_ char *why = NULL;
+	int r = tools_shell_workdir(root, c->workdir ? c->workdir : ".", &rel,
+				    &why);
+	if (r < 0)
+		return monkey_set_error(err, r, "%s", why ? why : strerror(-r));
+	*workdir = strcmp(rel, ".") ? monkey_strdup_printf("%s/%s", root, rel)
+				    : strdup(root);
+	return *workdir ? 0 : monkey_set_error(err, -ENOMEM, "out of memory");
 }
 
 /* The transcript's copy of one stream, made the same way. */
@@ -40,7 +40,8 @@ static char *output_copy(const struct monkey_capture *cap)
 	return cut ? monkey_utf8_sanitize(cut, n, NULL) : NULL;
 }
 
-static bool skipped(const struct replay_command *c, struct replay_check *chk)
+static bool skipped(const struct monkey_replay_command *c,
+		    struct monkey_replay_check *chk)
 {
 	if (!c->ran)
 		snprintf(chk->reason, sizeof(chk->reason),
@@ -55,9 +56,10 @@ static bool skipped(const struct replay_command *c, struct replay_check *chk)
 	return true;
 }
 
-int replay_run(struct monkey_executor *ex, const struct replay_command *c,
-	       int64_t timeout_cap_ms, struct replay_check *chk,
-	       struct monkey_error *err)
+int monkey_replay_run(struct monkey_executor *ex,
+		      const struct monkey_replay_command *c,
+		      int64_t timeout_cap_ms, struct monkey_replay_check *chk,
+		      struct monkey_error *err)
 {
 	memset(chk, 0, sizeof(*chk));
 	if (skipped(c, chk))
@@ -66,7 +68,7 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	 * recorded timeout can only shorten the replay's. */
 	struct tool_args a = {
 	    .kind = TOOL_SHELL,
-	    .argv = c->argv,
+	    .argv = {.v = c->argv, .n = c->argc},
 	    .workdir = c->workdir,
 	    .timeout_ms = c->timeout_ms,
 	    .stdin_data = c->stdin_data,
@@ -103,13 +105,13 @@ int replay_run(struct monkey_executor *ex, const struct replay_command *c,
 	chk->stderr_match = !strcmp(chk->stderr_sha256, c->stderr_sha256);
 	tools_shell_outcome_free(&so);
 	if (!chk->stdout_copy || !chk->stderr_copy) {
-		replay_check_free(chk);
+		monkey_replay_check_free(chk);
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
 
-void replay_check_free(struct replay_check *chk)
+void monkey_replay_check_free(struct monkey_replay_check *chk)
 {
 	free(chk->stdout_copy);
 	free(chk->stderr_copy);

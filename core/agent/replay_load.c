@@ -155,17 +155,18 @@ static int get_flag(const struct src *s, json_object *o, const char *k,
 	return r;
 }
 
-static void recorded_free(struct replay_recorded *r)
+static void recorded_free(struct monkey_replay_recorded *r)
 {
 	free(r->backend);
 	free(r->workspace);
 	free(r->image);
 }
 
-static void command_free(struct replay_command *c)
+static void command_free(struct monkey_replay_command *c)
 {
 	free(c->id);
-	monkey_strv_free(&c->argv);
+	struct monkey_strv argv = {.v = c->argv, .n = c->argc};
+	monkey_strv_free(&argv);
 	free(c->workdir);
 	free(c->stdin_data);
 	free(c->backend);
@@ -174,7 +175,7 @@ static void command_free(struct replay_command *c)
 	free(c->stderr_copy);
 }
 
-void replay_log_free(struct replay_log *log)
+void monkey_replay_log_free(struct monkey_replay_log *log)
 {
 	for (size_t i = 0; i < log->n; i++)
 		command_free(&log->cmds[i]);
@@ -199,7 +200,7 @@ int replay_backend_safety(const char *name, int recorded)
 }
 
 static int read_mounts(const struct src *s, json_object *l,
-		       struct replay_recorded *r)
+		       struct monkey_replay_recorded *r)
 {
 	json_object *m = get(l, "mounts");
 	if (!m)
@@ -215,7 +216,7 @@ static int read_mounts(const struct src *s, json_object *l,
 }
 
 static int read_limits(const struct src *s, json_object *l,
-		       struct replay_recorded *r)
+		       struct monkey_replay_recorded *r)
 {
 	if (!json_object_is_type(l, json_type_object))
 		return bad(s, "limits", "an object", l);
@@ -246,7 +247,7 @@ static int read_limits(const struct src *s, json_object *l,
 }
 
 static int read_sandbox(const struct src *s, json_object *sb,
-			struct replay_recorded *r)
+			struct monkey_replay_recorded *r)
 {
 	if (!json_object_is_type(sb, json_type_object))
 		return bad(s, "sandbox", "an object", sb);
@@ -264,9 +265,9 @@ static int read_sandbox(const struct src *s, json_object *sb,
 /* A header; the first one describes the recording (several runs may
  * have appended to one file), later ones are checked all the same. */
 static int read_header(const struct src *s, json_object *o,
-		       struct replay_log *log, bool first)
+		       struct monkey_replay_log *log, bool first)
 {
-	struct replay_recorded r = {
+	struct monkey_replay_recorded r = {
 	    .safety = replay_backend_safety(NULL, -1),
 	    .timeout_ms = -1,
 	    .memory_mb = -1,
@@ -295,31 +296,37 @@ static int read_header(const struct src *s, json_object *o,
 }
 
 static int read_argv(const struct src *s, json_object *o,
-		     struct replay_command *c)
+		     struct monkey_replay_command *c)
 {
 	json_object *a = get(o, "argv");
 	if (!a || !json_object_is_type(a, json_type_array) ||
 	    json_object_array_length(a) == 0 ||
 	    json_object_array_length(a) > REPLAY_MAX_ARGS)
 		return bad(s, "argv", "a non-empty array of strings", a);
+	struct monkey_strv argv = {0};
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		json_object *w = json_object_array_get_idx(a, i);
+		int r = 0;
 		if (!json_object_is_type(w, json_type_string) ||
 		    (i == 0 && !json_object_get_string_len(w)))
-			return bad(s, "argv",
-				   "an array of strings starting with a "
-				   "program",
-				   a);
-		if (monkey_strv_push(&c->argv, json_object_get_string(w)) < 0)
-			return monkey_set_error(s->err, -ENOMEM,
-						"out of memory");
+			r = bad(s, "argv",
+				"an array of strings starting with a program",
+				a);
+		else if (monkey_strv_push(&argv, json_object_get_string(w)) < 0)
+			r = monkey_set_error(s->err, -ENOMEM, "out of memory");
+		if (r < 0) {
+			monkey_strv_free(&argv);
+			return r;
+		}
 	}
+	c->argv = argv.v;
+	c->argc = argv.n;
 	return 0;
 }
 
 /* What a command that ran recorded about its result. */
 static int read_result(const struct src *s, json_object *o,
-		       struct replay_command *c)
+		       struct monkey_replay_command *c)
 {
 	const char *k_exit = key(s, "exitCode", "exit_code");
 	const char *k_out = key(s, "stdoutSha256", "stdout_sha256");
@@ -357,7 +364,7 @@ static int read_result(const struct src *s, json_object *o,
 }
 
 static int read_command(const struct src *s, json_object *o,
-			struct replay_command *c)
+			struct monkey_replay_command *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->line = s->line;
@@ -380,7 +387,8 @@ static int read_command(const struct src *s, json_object *o,
 
 /* One record.  Unknown record types are skipped: a newer monkey may add
  * some. */
-static int read_record(struct src *s, json_object *o, struct replay_log *log)
+static int read_record(struct src *s, json_object *o,
+		       struct monkey_replay_log *log)
 {
 	const char *type = NULL;
 	int rc = get_str(s, o, "type", &type, NULL);
@@ -408,7 +416,7 @@ static int read_record(struct src *s, json_object *o, struct replay_log *log)
 					"%s:%d: a command before the header "
 					"record",
 					s->path, s->line);
-	struct replay_command *v =
+	struct monkey_replay_command *v =
 	    realloc(log->cmds, (log->n + 1) * sizeof(*v));
 	if (!v)
 		return monkey_set_error(s->err, -ENOMEM, "out of memory");
@@ -465,7 +473,7 @@ static json_object *parse_line(const char *buf, size_t len)
 	return o;
 }
 
-static int load_lines(FILE *f, struct src *s, struct replay_log *log)
+static int load_lines(FILE *f, struct src *s, struct monkey_replay_log *log)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0;
@@ -498,19 +506,19 @@ static int load_lines(FILE *f, struct src *s, struct replay_log *log)
 	return r;
 }
 
-int replay_load_file(FILE *f, const char *name, struct replay_log *log,
+int replay_load_file(FILE *f, const char *name, struct monkey_replay_log *log,
 		     struct monkey_error *err)
 {
 	memset(log, 0, sizeof(*log));
 	struct src s = {.path = name, .err = err};
 	int r = load_lines(f, &s, log);
 	if (r < 0)
-		replay_log_free(log);
+		monkey_replay_log_free(log);
 	return r;
 }
 
-int replay_load(const char *path, struct replay_log *log,
-		struct monkey_error *err)
+int monkey_replay_load(const char *path, struct monkey_replay_log *log,
+		       struct monkey_error *err)
 {
 	memset(log, 0, sizeof(*log));
 	FILE *f = fopen(path, "re");

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <monkey/replay.h>
+
 #include "cli.h"
 #include "escape.h"
 #include "quote.h"
-#include "replay.h"
 
 /* Lines of differing output shown per stream and side. */
 #define DIFF_LINES 8
@@ -92,7 +93,7 @@ static const char *safety_name(int s)
 /* A backend weaker than the recording's, or one without a sandbox, runs
  * only when the user named it on this command line. */
 static int check_backend(struct monkey_executor *ex, const char *named,
-			 const struct replay_log *log)
+			 const struct monkey_replay_log *log)
 {
 	const struct monkey_backend *be = monkey_executor_backend(ex);
 	const char *name = monkey_executor_backend_name(ex);
@@ -149,7 +150,7 @@ static const char *fmt_flag(int v, const char *yes, const char *no)
 }
 
 static void show_limits(const struct monkey_exec_options *o, uint32_t caps,
-			const struct replay_recorded *r)
+			const struct monkey_replay_recorded *r)
 {
 	char now[64], rec[64];
 	const char *ne = "not enforced";
@@ -189,10 +190,10 @@ static void show_limits(const struct monkey_exec_options *o, uint32_t caps,
 /* This replay's sandbox beside the recording's, which is not applied. */
 static void show_setup(struct monkey_executor *ex,
 		       const struct monkey_exec_options *o,
-		       const struct replay_log *log, const char *file)
+		       const struct monkey_replay_log *log, const char *file)
 {
 	const struct monkey_backend *be = monkey_executor_backend(ex);
-	const struct replay_recorded *r = &log->rec;
+	const struct monkey_replay_recorded *r = &log->rec;
 	_cleanup_free_ char *f = clean(file, strlen(file));
 	printf("replaying %zu command%s of %s\n", log->n,
 	       log->n == 1 ? "" : "s", f ? f : "?");
@@ -218,18 +219,18 @@ static void show_setup(struct monkey_executor *ex,
  * stdin); returns its working directory (caller frees), or NULL when it
  * will not run (said why). */
 static char *show_command(size_t i, size_t n, struct monkey_executor *ex,
-			  const struct replay_command *c, int64_t cap_ms)
+			  const struct monkey_replay_command *c, int64_t cap_ms)
 {
 	_cleanup_free_ char *cmd =
-	    monkey_quote_argv((const char *const *)c->argv.v);
+	    monkey_quote_argv((const char *const *)c->argv);
 	printf("[%zu/%zu] $ %s\n", i, n, cmd ? cmd : "?");
 	if (!c->ran || c->cancelled)
 		return NULL; /* replay_run says why it is skipped */
-	_cleanup_free_ char *why = NULL;
-	char *wd =
-	    replay_command_workdir(monkey_executor_workspace(ex), c, &why);
-	if (!wd) {
-		put_clean("      -> skipped: %s\n", why);
+	char *wd = NULL;
+	struct monkey_error why = {0};
+	if (monkey_replay_command_workdir(monkey_executor_workspace(ex), c, &wd,
+					  &why) < 0) {
+		put_clean("      -> skipped: %s\n", why.message);
 		return NULL;
 	}
 	put_clean("      in %s", wd);
@@ -329,14 +330,14 @@ static void diff(const char *stream, const char *rec, const char *now)
 	free(b.len);
 }
 
-static void report(const struct replay_command *c,
-		   const struct replay_check *chk, bool verbose)
+static void report(const struct monkey_replay_command *c,
+		   const struct monkey_replay_check *chk, bool verbose)
 {
 	if (chk->skipped) {
 		put_clean("      -> skipped: %s\n", chk->reason);
 		return;
 	}
-	bool ok = replay_matches(chk);
+	bool ok = monkey_replay_matches(chk);
 	printf("      -> %s\n", ok ? "match" : "MISMATCH");
 	if (ok && !verbose)
 		return;
@@ -361,40 +362,41 @@ static void report(const struct replay_command *c,
 /* Runs every command; returns the exit status. */
 static int replay_all(struct monkey_executor *ex,
 		      const struct monkey_exec_options *o,
-		      const struct replay_log *log, bool verbose)
+		      const struct monkey_replay_log *log, bool verbose)
 {
 	size_t matched = 0, differ = 0, skipped = 0;
 	int status = 0;
 	for (size_t i = 0; i < log->n && !interrupted; i++) {
-		const struct replay_command *c = &log->cmds[i];
+		const struct monkey_replay_command *c = &log->cmds[i];
 		_cleanup_free_ char *wd =
 		    show_command(i + 1, log->n, ex, c, o->timeout_ms);
-		struct replay_check chk = {0};
+		struct monkey_replay_check chk = {0};
 		struct monkey_error err = {0};
 		if (!c->ran || c->cancelled) {
 			/* Not run: replay_run only says why. */
-			replay_run(ex, c, 0, &chk, &err);
+			monkey_replay_run(ex, c, 0, &chk, &err);
 		} else if (!wd) {
 			skipped++; /* show_command said why */
 			continue;
-		} else if (replay_run(ex, c, o->timeout_ms, &chk, &err) < 0) {
+		} else if (monkey_replay_run(ex, c, o->timeout_ms, &chk, &err) <
+			   0) {
 			monkey_cli_error("%s", err.message);
 			status = 1;
 			break;
 		}
 		if (interrupted) {
-			replay_check_free(&chk);
+			monkey_replay_check_free(&chk);
 			break;
 		}
 		report(c, &chk, verbose);
 		fflush(stdout);
 		if (chk.skipped)
 			skipped++;
-		else if (replay_matches(&chk))
+		else if (monkey_replay_matches(&chk))
 			matched++;
 		else
 			differ++;
-		replay_check_free(&chk);
+		monkey_replay_check_free(&chk);
 	}
 	printf("replay: %zu matched, %zu mismatched, %zu skipped\n", matched,
 	       differ, skipped);
@@ -446,7 +448,7 @@ int monkey_cli_replay(int argc, char **argv)
 {
 	struct monkey_cli_sandbox s;
 	monkey_cli_sandbox_init(&s);
-	struct replay_log log = {0};
+	struct monkey_replay_log log = {0};
 	bool verbose = false;
 	int status = parse(argc, argv, &s, &verbose);
 	if (status >= 0)
@@ -457,7 +459,7 @@ int monkey_cli_replay(int argc, char **argv)
 	const char *named = s.opts.sandbox;
 	const char *file = argv[optind];
 	struct monkey_error err = {0};
-	if (replay_load(file, &log, &err) < 0) {
+	if (monkey_replay_load(file, &log, &err) < 0) {
 		monkey_cli_error("%s", err.message);
 		goto out;
 	}
@@ -486,7 +488,7 @@ int monkey_cli_replay(int argc, char **argv)
 		status = 130;
 	}
 out:
-	replay_log_free(&log);
+	monkey_replay_log_free(&log);
 	monkey_cli_sandbox_free(&s);
 	return status;
 }

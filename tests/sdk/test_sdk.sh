@@ -85,6 +85,7 @@ for f in "$SDK_BINDIR/monkey" "$SDK_LIBDIR/libmonkey.so" \
 	"$SDK_INCLUDEDIR/backend.h" "$SDK_INCLUDEDIR/error.h" \
 	"$SDK_INCLUDEDIR/exec.h" "$SDK_INCLUDEDIR/sandbox.h" \
 	"$SDK_INCLUDEDIR/agent.h" "$SDK_INCLUDEDIR/verify.h" \
+	"$SDK_INCLUDEDIR/replay.h" \
 	"$SDK_PKGLIBEXECDIR/monkey-probe" \
 	"$SDK_PKGCONFIGDIR/monkey.pc" "$SDK_PKGCONFIGDIR/monkey-backend.pc" \
 	"$SDK_MANDIR/man1/monkey.1" "$SDK_MANDIR/man7/monkey-backend.7" \
