@@ -3,11 +3,17 @@
 # bench), each with its harness and its local.mk.  What every area may use
 # stays here: tests/testutil.[ch] (run a program, capture its output) and
 # the TAP wrapper of cmocka programs.
-TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CORE_CPPFLAGS) -I$(top_srcdir)/tests \
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \
+	-I$(top_srcdir)/core/agent -I$(top_srcdir)/tests \
 	-DMONKEY_BUILDDIR='"$(abs_top_builddir)"' \
 	-DMONKEY_SRCDIR='"$(abs_top_srcdir)"'
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread
+# Tests of the API link the library as it is installed; tests of what is
+# inside (the loader's steps, the agent's tools, the escaping) link
+# libmonkey-internal.la, which sees everything.
 TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
+INTERNAL_TEST_LIBS = libmonkey-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
+	$(PTHREAD_LIBS)
 
 # Test programs without an extension are cmocka programs: each of their
 # tests is reported on its own (PASS, FAIL or SKIP) through the TAP

@@ -14,20 +14,20 @@
 /* Tool outputs older than the last exchange are cut to this. */
 #define OLD_OUTPUT_MAX 1024
 
-void monkey_agent_options_init(struct monkey_agent_options *o)
+MONKEY_EXPORT void monkey_agent_options_init(struct monkey_agent_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->max_iterations = MONKEY_AGENT_DEFAULT_MAX_ITERATIONS;
 	o->max_retries = -1;
 }
 
-void monkey_agent_report_free(struct monkey_agent_report *rep)
+MONKEY_EXPORT void monkey_agent_report_free(struct monkey_agent_report *rep)
 {
 	free(rep->final_text);
 	rep->final_text = NULL;
 }
 
-int monkey_agent_exit_status(int end)
+MONKEY_EXPORT int monkey_agent_exit_status(int end)
 {
 	switch (end) {
 	case MONKEY_AGENT_END_ANSWER:
@@ -175,9 +175,10 @@ static int open_provider(struct monkey_agent *a, struct monkey_error *err)
 	return 0;
 }
 
-int monkey_agent_open(const struct monkey_agent_options *opts,
-		      const struct monkey_exec_options *exec,
-		      struct monkey_agent **out, struct monkey_error *err)
+MONKEY_EXPORT int monkey_agent_open(const struct monkey_agent_options *opts,
+				    const struct monkey_exec_options *exec,
+				    struct monkey_agent **out,
+				    struct monkey_error *err)
 {
 	*out = NULL;
 	struct monkey_agent *a = calloc(1, sizeof(*a));
@@ -223,39 +224,42 @@ int monkey_agent_open(const struct monkey_agent_options *opts,
 	return 0;
 }
 
-void monkey_agent_cancel(struct monkey_agent *a)
+MONKEY_EXPORT void monkey_agent_cancel(struct monkey_agent *a)
 {
 	a->cancel = 1;
 	if (a->ex)
 		monkey_executor_cancel(a->ex);
 }
 
-const char *monkey_agent_model(const struct monkey_agent *a)
+MONKEY_EXPORT const char *monkey_agent_model(const struct monkey_agent *a)
 {
 	return a->prov.model;
 }
 
-const char *monkey_agent_provider_name(const struct monkey_agent *a)
+MONKEY_EXPORT const char *
+monkey_agent_provider_name(const struct monkey_agent *a)
 {
 	return a->prov.ops->name;
 }
 
-const char *monkey_agent_base_url(const struct monkey_agent *a)
+MONKEY_EXPORT const char *monkey_agent_base_url(const struct monkey_agent *a)
 {
 	return a->prov.shown_url;
 }
 
-struct monkey_executor *monkey_agent_executor(struct monkey_agent *a)
+MONKEY_EXPORT struct monkey_executor *
+monkey_agent_executor(struct monkey_agent *a)
 {
 	return a->ex;
 }
 
-const char *monkey_agent_transcript_path(const struct monkey_agent *a)
+MONKEY_EXPORT const char *
+monkey_agent_transcript_path(const struct monkey_agent *a)
 {
 	return a->transcript_path;
 }
 
-void monkey_agent_close(struct monkey_agent *a)
+MONKEY_EXPORT void monkey_agent_close(struct monkey_agent *a)
 {
 	if (!a)
 		return;
@@ -395,8 +399,9 @@ static int loop(struct monkey_agent *a, struct agent_history *h,
 	return 0;
 }
 
-int monkey_agent_run(struct monkey_agent *a, const char *task,
-		     struct monkey_agent_report *rep, struct monkey_error *err)
+MONKEY_EXPORT int monkey_agent_run(struct monkey_agent *a, const char *task,
+				   struct monkey_agent_report *rep,
+				   struct monkey_error *err)
 {
 	memset(rep, 0, sizeof(*rep));
 	rep->end = MONKEY_AGENT_END_ERROR;

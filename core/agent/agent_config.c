@@ -36,7 +36,7 @@ static const struct {
     {"claude-3.5-haiku", "claude-3-5-haiku-latest"},
 };
 
-const char *monkey_agent_resolve_model(const char *name)
+MONKEY_EXPORT const char *monkey_agent_resolve_model(const char *name)
 {
 	if (!name)
 		return NULL;

@@ -1,6 +1,7 @@
 # The agent (in libmonkey): the loop, LLM providers, tools, transcripts and
 # replay.  "monkey agent" and "monkey replay" are in core/cli.
-libmonkey_la_SOURCES += \
+noinst_LTLIBRARIES += core/agent/libagent.la
+core_agent_libagent_la_SOURCES = \
 	core/agent/agent.c core/agent/agent_internal.h \
 	core/agent/agent_config.c core/agent/agent_config.h \
 	core/agent/agent_history.c core/agent/agent_history.h \
@@ -21,6 +22,9 @@ libmonkey_la_SOURCES += \
 	core/agent/transcript_hash.c core/agent/transcript_hash.h \
 	core/agent/replay.c core/agent/replay.h \
 	core/agent/replay_load.c
-libmonkey_la_LIBADD += -lm
+core_agent_libagent_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/core/lib -I$(top_srcdir)/core/agent
+core_agent_libagent_la_CFLAGS = $(LIB_CFLAGS) $(CURL_CFLAGS)
+libmonkey_internal_la_LIBADD += core/agent/libagent.la -lm
 
 pkginclude_HEADERS += include/monkey/agent.h include/monkey/replay.h

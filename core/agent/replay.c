@@ -13,9 +13,10 @@
 #include "tools.h"
 #include "transcript.h"
 
-int monkey_replay_command_workdir(const char *root,
-				  const struct monkey_replay_command *c,
-				  char **workdir, struct monkey_error *err)
+MONKEY_EXPORT int
+monkey_replay_command_workdir(const char *root,
+			      const struct monkey_replay_command *c,
+			      char **workdir, struct monkey_error *err)
 {
 	*workdir = NULL;
 	_cleanup_free_ char *rel = NULL;
@@ -56,10 +57,11 @@ static bool skipped(const struct monkey_replay_command *c,
 	return true;
 }
 
-int monkey_replay_run(struct monkey_executor *ex,
-		      const struct monkey_replay_command *c,
-		      int64_t timeout_cap_ms, struct monkey_replay_check *chk,
-		      struct monkey_error *err)
+MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
+				    const struct monkey_replay_command *c,
+				    int64_t timeout_cap_ms,
+				    struct monkey_replay_check *chk,
+				    struct monkey_error *err)
 {
 	memset(chk, 0, sizeof(*chk));
 	if (skipped(c, chk))
@@ -111,7 +113,7 @@ int monkey_replay_run(struct monkey_executor *ex,
 	return 0;
 }
 
-void monkey_replay_check_free(struct monkey_replay_check *chk)
+MONKEY_EXPORT void monkey_replay_check_free(struct monkey_replay_check *chk)
 {
 	free(chk->stdout_copy);
 	free(chk->stderr_copy);

@@ -175,7 +175,7 @@ static void command_free(struct monkey_replay_command *c)
 	free(c->stderr_copy);
 }
 
-void monkey_replay_log_free(struct monkey_replay_log *log)
+MONKEY_EXPORT void monkey_replay_log_free(struct monkey_replay_log *log)
 {
 	for (size_t i = 0; i < log->n; i++)
 		command_free(&log->cmds[i]);
@@ -517,8 +517,9 @@ int replay_load_file(FILE *f, const char *name, struct monkey_replay_log *log,
 	return r;
 }
 
-int monkey_replay_load(const char *path, struct monkey_replay_log *log,
-		       struct monkey_error *err)
+MONKEY_EXPORT int monkey_replay_load(const char *path,
+				     struct monkey_replay_log *log,
+				     struct monkey_error *err)
 {
 	memset(log, 0, sizeof(*log));
 	FILE *f = fopen(path, "re");

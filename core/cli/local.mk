@@ -9,6 +9,9 @@ monkey_SOURCES = \
 	core/cli/cli_agent.c \
 	core/cli/approval_tty.c \
 	core/cli/cli_replay.c
-monkey_CPPFLAGS = $(AM_CPPFLAGS) $(CORE_CPPFLAGS)
+monkey_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \
+	-I$(top_srcdir)/core/cli
 monkey_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-monkey_LDADD = libmonkey.la $(JSONC_LIBS)
+# The helpers of core/lib/libutil.la are linked in: libmonkey does not
+# export them.
+monkey_LDADD = libmonkey.la core/lib/libutil.la $(JSONC_LIBS)

@@ -152,7 +152,8 @@ static char *join(const char *a, size_t alen, const char *b, size_t blen,
 	return s;
 }
 
-char *monkey_capture_join(const struct monkey_capture *cap, size_t *len)
+MONKEY_EXPORT char *monkey_capture_join(const struct monkey_capture *cap,
+					size_t *len)
 {
 	uint64_t omitted = cap->total - cap->head_len - cap->tail_len;
 	return join(cap->head ? cap->head : "", cap->head_len,

@@ -59,7 +59,7 @@ struct monkey_executor {
 	int cancel_pipe[2];
 };
 
-void monkey_exec_options_init(struct monkey_exec_options *o)
+MONKEY_EXPORT void monkey_exec_options_init(struct monkey_exec_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = MONKEY_DEFAULT_TIMEOUT_MS;
@@ -463,8 +463,9 @@ static int resolve_options(struct monkey_executor *ex,
 	return 0;
 }
 
-int monkey_executor_open(const struct monkey_exec_options *opts,
-			 struct monkey_executor **out, struct monkey_error *err)
+MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
+				       struct monkey_executor **out,
+				       struct monkey_error *err)
 {
 	/* Before any backend is loaded or command run: a command runs as our
 	 * user (spawn, none) and could otherwise read /proc/PID/environ, mem,
@@ -561,7 +562,7 @@ static void set_limits(struct monkey_result *res,
 	res->limits_unknown = br->limits_unknown & ~res->limits_hit;
 }
 
-const char *monkey_limit_name(uint32_t bit)
+MONKEY_EXPORT const char *monkey_limit_name(uint32_t bit)
 {
 	switch (bit) {
 	case MONKEY_LIMIT_PIDS:
@@ -576,7 +577,7 @@ const char *monkey_limit_name(uint32_t bit)
 	return NULL;
 }
 
-const char *monkey_result_limit(const struct monkey_result *res)
+MONKEY_EXPORT const char *monkey_result_limit(const struct monkey_result *res)
 {
 	/* A kill by a limit ends the command; a refused fork or open only
 	 * breaks it. */
@@ -593,9 +594,10 @@ const char *monkey_result_limit(const struct monkey_result *res)
 	return NULL;
 }
 
-int monkey_executor_run(struct monkey_executor *ex,
-			const struct monkey_command *cmd,
-			struct monkey_result *res, struct monkey_error *err)
+MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
+				      const struct monkey_command *cmd,
+				      struct monkey_result *res,
+				      struct monkey_error *err)
 {
 	memset(res, 0, sizeof(*res));
 	res->oom_killed = MONKEY_UNKNOWN;
@@ -696,13 +698,13 @@ finish:
 	return 0;
 }
 
-void monkey_result_free(struct monkey_result *res)
+MONKEY_EXPORT void monkey_result_free(struct monkey_result *res)
 {
 	monkey_capture_clear(&res->out);
 	monkey_capture_clear(&res->err);
 }
 
-void monkey_executor_cancel(struct monkey_executor *ex)
+MONKEY_EXPORT void monkey_executor_cancel(struct monkey_executor *ex)
 {
 	/* A byte that is never read keeps the fd readable for good. */
 	if (ex && ex->cancel_pipe[1] >= 0) {
@@ -711,38 +713,42 @@ void monkey_executor_cancel(struct monkey_executor *ex)
 	}
 }
 
-const char *monkey_executor_backend_name(const struct monkey_executor *ex)
+MONKEY_EXPORT const char *
+monkey_executor_backend_name(const struct monkey_executor *ex)
 {
 	return ex->lb->desc.name;
 }
 
-const char *monkey_executor_requested_name(const struct monkey_executor *ex)
+MONKEY_EXPORT const char *
+monkey_executor_requested_name(const struct monkey_executor *ex)
 {
 	return ex->requested;
 }
 
-bool monkey_executor_fell_back(const struct monkey_executor *ex)
+MONKEY_EXPORT bool monkey_executor_fell_back(const struct monkey_executor *ex)
 {
 	return ex->fell_back;
 }
 
-const char *monkey_executor_fallback_reason(const struct monkey_executor *ex)
+MONKEY_EXPORT const char *
+monkey_executor_fallback_reason(const struct monkey_executor *ex)
 {
 	return ex->fallback_reason;
 }
 
-const struct monkey_backend *
+MONKEY_EXPORT const struct monkey_backend *
 monkey_executor_backend(const struct monkey_executor *ex)
 {
 	return &ex->lb->desc;
 }
 
-const char *monkey_executor_workspace(const struct monkey_executor *ex)
+MONKEY_EXPORT const char *
+monkey_executor_workspace(const struct monkey_executor *ex)
 {
 	return ex->workspace;
 }
 
-void monkey_executor_close(struct monkey_executor *ex)
+MONKEY_EXPORT void monkey_executor_close(struct monkey_executor *ex)
 {
 	if (!ex)
 		return;

@@ -13,7 +13,7 @@
 #include "loader.h"
 #include "util.h"
 
-const char *monkey_safety_name(int safety)
+MONKEY_EXPORT const char *monkey_safety_name(int safety)
 {
 	switch (safety) {
 	case MONKEY_SAFETY_NONE:
@@ -28,7 +28,7 @@ const char *monkey_safety_name(int safety)
 	return "unknown";
 }
 
-const char *monkey_capability_name(uint32_t bit)
+MONKEY_EXPORT const char *monkey_capability_name(uint32_t bit)
 {
 	switch (bit) {
 	case MONKEY_CAP_MEMORY:
@@ -146,9 +146,10 @@ static void describe(const char *name, const char *path,
 	monkey_backend_unload(lb);
 }
 
-int monkey_sandbox_list(const char *backend_dir,
-			struct monkey_backend_status **out, size_t *n,
-			char **dirs_out, struct monkey_error *err)
+MONKEY_EXPORT int monkey_sandbox_list(const char *backend_dir,
+				      struct monkey_backend_status **out,
+				      size_t *n, char **dirs_out,
+				      struct monkey_error *err)
 {
 	struct monkey_strv dirs = {0}, names = {0}, paths = {0};
 	int r = monkey_backend_search_path(backend_dir, &dirs, err);
@@ -178,17 +179,18 @@ int monkey_sandbox_list(const char *backend_dir,
 	return r;
 }
 
-int monkey_sandbox_info(const char *backend_dir, const char *name,
-			struct monkey_backend_status *out,
-			struct monkey_error *err)
+MONKEY_EXPORT int monkey_sandbox_info(const char *backend_dir, const char *name,
+				      struct monkey_backend_status *out,
+				      struct monkey_error *err)
 {
 	return monkey_sandbox_info_with(backend_dir, name, NULL, out, err);
 }
 
-int monkey_sandbox_info_with(const char *backend_dir, const char *name,
-			     const char *config_json,
-			     struct monkey_backend_status *out,
-			     struct monkey_error *err)
+MONKEY_EXPORT int monkey_sandbox_info_with(const char *backend_dir,
+					   const char *name,
+					   const char *config_json,
+					   struct monkey_backend_status *out,
+					   struct monkey_error *err)
 {
 	int r = monkey_backend_check_name(name, err);
 	if (r < 0)
@@ -213,7 +215,8 @@ int monkey_sandbox_info_with(const char *backend_dir, const char *name,
 	return r;
 }
 
-void monkey_backend_status_free(struct monkey_backend_status *st, size_t n)
+MONKEY_EXPORT void monkey_backend_status_free(struct monkey_backend_status *st,
+					      size_t n)
 {
 	for (size_t i = 0; st && i < n; i++) {
 		free(st[i].name);
@@ -224,7 +227,8 @@ void monkey_backend_status_free(struct monkey_backend_status *st, size_t n)
 	}
 }
 
-void monkey_backend_status_list_free(struct monkey_backend_status *st, size_t n)
+MONKEY_EXPORT void
+monkey_backend_status_list_free(struct monkey_backend_status *st, size_t n)
 {
 	monkey_backend_status_free(st, n);
 	free(st);

@@ -12,7 +12,10 @@
 
 #include <monkey/error.h>
 
-#define MONKEY_INTERNAL __attribute__((visibility("hidden")))
+/* libmonkey is built with hidden visibility: what it exports is marked,
+ * at its definition, and declared in include/monkey/ (core/lib/libmonkey.map
+ * lets through nothing without the monkey_ prefix). */
+#define MONKEY_EXPORT __attribute__((visibility("default")))
 
 /* Fill err (if not NULL) and return code (a negative errno value). */
 int monkey_set_error(struct monkey_error *err, int code, const char *fmt, ...)

@@ -1,9 +1,16 @@
 # "monkey sandbox verify" (in libmonkey): every claim of a backend attacked
 # by a probe, and the monkey-probe helper the probes run inside sandboxes.
-libmonkey_la_SOURCES += \
+noinst_LTLIBRARIES += core/verify/libverify.la
+core_verify_libverify_la_SOURCES = \
 	core/verify/verify.c core/verify/verify_int.h core/verify/verify_run.c \
-	core/verify/verify_probes_limits.c core/verify/verify_probes_isolation.c \
+	core/verify/verify_probes_limits.c \
+	core/verify/verify_probes_isolation.c \
 	core/verify/verify_probes_process.c
+core_verify_libverify_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/core/lib -I$(top_srcdir)/core/verify \
+	-DMONKEY_PROBE_PATH='"$(pkglibexecdir)/monkey-probe"'
+core_verify_libverify_la_CFLAGS = $(LIB_CFLAGS)
+libmonkey_internal_la_LIBADD += core/verify/libverify.la
 
 # The helper "monkey sandbox verify" runs inside sandboxes for the attacks
 # sh cannot make.  Linked static on its own flags, like the docker

@@ -29,12 +29,12 @@
 #define SECRET_VAR "MONKEY_VERIFY_SECRET"
 #define DEFAULT_JOBS 4
 
-void monkey_verify_options_init(struct monkey_verify_options *o)
+MONKEY_EXPORT void monkey_verify_options_init(struct monkey_verify_options *o)
 {
 	memset(o, 0, sizeof(*o));
 }
 
-const char *monkey_verdict_name(int verdict)
+MONKEY_EXPORT const char *monkey_verdict_name(int verdict)
 {
 	switch (verdict) {
 	case MONKEY_VERDICT_VERIFIED:
@@ -53,7 +53,7 @@ const char *monkey_verdict_name(int verdict)
 	return "unknown";
 }
 
-void monkey_verify_report_free(struct monkey_verify_report *r)
+MONKEY_EXPORT void monkey_verify_report_free(struct monkey_verify_report *r)
 {
 	if (!r)
 		return;
@@ -558,10 +558,9 @@ static void cleanup(struct vf_ctx *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
-int monkey_sandbox_verify(const char *name,
-			  const struct monkey_verify_options *opts,
-			  struct monkey_verify_report **out,
-			  struct monkey_error *err)
+MONKEY_EXPORT int monkey_sandbox_verify(
+    const char *name, const struct monkey_verify_options *opts,
+    struct monkey_verify_report **out, struct monkey_error *err)
 {
 	struct monkey_verify_options defaults;
 	if (!opts) {

@@ -11,6 +11,8 @@ tests_agent_libagentharness_la_CFLAGS = $(TEST_CFLAGS)
 
 AGENT_TEST_LIBS = tests/agent/libagentharness.la tests/libtestutil.la \
 	$(TEST_LIBS)
+AGENT_INTERNAL_TEST_LIBS = tests/agent/libagentharness.la \
+	tests/libtestutil.la $(INTERNAL_TEST_LIBS)
 
 # The agent's commands run through the default backend, spawn; a build
 # without it (a distribution's split) runs only the unit tests.
@@ -33,22 +35,22 @@ TESTS += $(agent_tests)
 tests_agent_test_agent_units_SOURCES = tests/agent/test_agent_units.c
 tests_agent_test_agent_units_CPPFLAGS = $(AGENT_TEST_CPPFLAGS) $(CURL_CFLAGS)
 tests_agent_test_agent_units_CFLAGS = $(TEST_CFLAGS)
-tests_agent_test_agent_units_LDADD = $(TEST_LIBS)
+tests_agent_test_agent_units_LDADD = $(INTERNAL_TEST_LIBS)
 
 tests_agent_test_tools_diff_SOURCES = tests/agent/test_tools_diff.c
 tests_agent_test_tools_diff_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)
 tests_agent_test_tools_diff_CFLAGS = $(TEST_CFLAGS)
-tests_agent_test_tools_diff_LDADD = $(TEST_LIBS)
+tests_agent_test_tools_diff_LDADD = $(INTERNAL_TEST_LIBS)
 # write_file/edit_file on a full tmpfs (SKIP where mounting is refused).
 tests_agent_test_agent_fs_full_SOURCES = tests/agent/test_agent_fs_full.c
 tests_agent_test_agent_fs_full_CPPFLAGS = $(AGENT_TEST_CPPFLAGS) $(CURL_CFLAGS)
 tests_agent_test_agent_fs_full_CFLAGS = $(TEST_CFLAGS)
-tests_agent_test_agent_fs_full_LDADD = $(AGENT_TEST_LIBS)
+tests_agent_test_agent_fs_full_LDADD = $(AGENT_INTERNAL_TEST_LIBS)
 
 tests_agent_test_agent_tools_SOURCES = tests/agent/test_agent_tools.c
 tests_agent_test_agent_tools_CPPFLAGS = $(AGENT_TEST_CPPFLAGS) $(CURL_CFLAGS)
 tests_agent_test_agent_tools_CFLAGS = $(TEST_CFLAGS)
-tests_agent_test_agent_tools_LDADD = $(AGENT_TEST_LIBS)
+tests_agent_test_agent_tools_LDADD = $(AGENT_INTERNAL_TEST_LIBS)
 
 tests_agent_test_agent_http_SOURCES = tests/agent/test_agent_http.c
 tests_agent_test_agent_http_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)
@@ -102,7 +104,7 @@ EXTRA_PROGRAMS += tests/agent/bench_agent
 tests_agent_bench_agent_SOURCES = tests/agent/bench_agent.c
 tests_agent_bench_agent_CPPFLAGS = $(AGENT_TEST_CPPFLAGS) $(CURL_CFLAGS)
 tests_agent_bench_agent_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_agent_bench_agent_LDADD = libmonkey.la $(JSONC_LIBS)
+tests_agent_bench_agent_LDADD = libmonkey-internal.la $(JSONC_LIBS)
 CLEANFILES += tests/agent/bench_agent$(EXEEXT)
 
 .PHONY: bench-agent

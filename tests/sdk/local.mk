@@ -1,9 +1,11 @@
 # The SDK as third parties and packagers meet it.  test_abi_compat: backends
 # built before fields were appended to the ABI keep working.  test_sdk.sh:
 # a staged "make install" of this build, its layout, the example backend and
-# a libmonkey program built against the stage alone.  configure-matrix.sh
-# (run by CI, not by "make check": it rebuilds the tree three times) builds,
-# tests and installs with each backend disabled.
+# a libmonkey program built against the stage alone.  test_exports.sh:
+# libmonkey exports exactly what include/monkey/ declares.
+# configure-matrix.sh (run by CI, not by "make check": it rebuilds the
+# tree once per backend) builds, tests and installs with each backend
+# disabled.
 SDK_TEST_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/tests/sdk
 
 # Test backends: one compiled against the frozen ABI 1.0 header, one whose
@@ -29,9 +31,9 @@ tests_sdk_test_abi_compat_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_abi_compat_LDADD = $(TEST_LIBS)
 
 TESTS += tests/sdk/test_abi_compat tests/sdk/test_manpages.sh \
-	tests/sdk/test_sdk.sh
+	tests/sdk/test_sdk.sh tests/sdk/test_exports.sh
 dist_noinst_SCRIPTS += tests/sdk/test_sdk.sh tests/sdk/test_manpages.sh \
-	tests/configure-matrix.sh
+	tests/sdk/test_exports.sh tests/configure-matrix.sh
 
 # test_sdk.sh asks the build tree for its settings: the compiler and flags
 # the example programs are built with (so that a sanitizer build checks them
