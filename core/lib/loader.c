@@ -129,13 +129,6 @@ static int not_regular(const char *name, const char *path,
 	    name, path);
 }
 
-static int steal_fd(int *fd)
-{
-	int f = *fd;
-	*fd = -1;
-	return f;
-}
-
 static const char *writers(mode_t mode)
 {
 	return (mode & S_IWOTH) ? "everyone" : "its group";

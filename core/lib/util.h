@@ -1,5 +1,6 @@
 /* Small helpers shared by the host library and the CLI: error setting,
- * growable string vectors, time, cleanup attributes. */
+ * growable string vectors, time (the cleanup attributes are in
+ * core/base/cleanup.h). */
 #ifndef MONKEY_UTIL_H
 #define MONKEY_UTIL_H
 
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include <monkey/error.h>
+
+#include "cleanup.h"
 
 /* libmonkey is built with hidden visibility: what it exports is marked,
  * at its definition, and declared in include/monkey/ (core/lib/libmonkey.map
@@ -42,27 +45,11 @@ void monkey_strv_free(struct monkey_strv *sv);
 /* The strings joined with sep between them (caller frees); NULL on
  * allocation failure. */
 char *monkey_strv_join(const struct monkey_strv *sv, const char *sep);
+/* A struct monkey_strv variable freed when it goes out of scope. */
+#define _cleanup_monkey_strv_ __attribute__((cleanup(monkey_strv_free)))
 
 /* printf into a new string; NULL on failure. */
 char *monkey_strdup_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-
-static inline void monkey_freep(void *p) { free(*(void **)p); }
-static inline void monkey_closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_free_ __attribute__((cleanup(monkey_freep)))
-#define _cleanup_close_ __attribute__((cleanup(monkey_closep)))
-
-static inline void *monkey_steal_pointer(void *pp)
-{
-	void **p = pp;
-	void *r = *p;
-	*p = NULL;
-	return r;
-}
-#define steal_pointer(pp) monkey_steal_pointer(pp)
 
 #endif

@@ -13,6 +13,8 @@
 
 #include <monkey/backend.h>
 
+#include "cleanup.h"
+
 /* The API version this backend speaks (Docker 20.10).  The engine's is
  * used when it is lower, down to DK_API_MIN. */
 #define DK_API_OURS_MAJOR 1
