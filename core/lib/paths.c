@@ -50,16 +50,11 @@ int monkey_resolve_dir_inside(const char *root, const char *base,
 	return 0;
 }
 
-/* A container path made canonical without the file system: "//" and "/./"
- * collapsed, no trailing "/".  Refuses "..", relative paths and "/". */
-static int clean_target(const char *spec, const char *dst, char **out,
-			struct monkey_error *err)
+/* dst collapsed into t ("//" and "/./" dropped, no trailing "/"); false
+ * when it holds "..". */
+static bool collapse(const char *dst, char *t)
 {
-	if (dst[0] != '/')
-		goto bad;
-	char *t = malloc(strlen(dst) + 1), *o = t;
-	if (!t)
-		return monkey_set_error(err, -ENOMEM, "out of memory");
+	char *o = t;
 	for (const char *p = dst; *p;) {
 		while (*p == '/')
 			p++;
@@ -68,23 +63,31 @@ static int clean_target(const char *spec, const char *dst, char **out,
 			p += n;
 			continue;
 		}
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			free(t);
-			goto bad;
-		}
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return false;
 		*o++ = '/';
 		memcpy(o, p, n);
 		o += n;
 		p += n;
 	}
 	*o = '\0';
-	if (!t[0]) {
-		free(t);
-		goto bad;
+	return true;
+}
+
+/* A container path made canonical without the file system: "//" and "/./"
+ * collapsed, no trailing "/".  Refuses "..", relative paths and "/". */
+static int clean_target(const char *spec, const char *dst, char **out,
+			struct monkey_error *err)
+{
+	_cleanup_free_ char *t = NULL;
+	if (dst[0] == '/') {
+		if (!(t = malloc(strlen(dst) + 1)))
+			return monkey_set_error(err, -ENOMEM, "out of memory");
+		if (collapse(dst, t) && t[0]) {
+			*out = steal_pointer(&t);
+			return 0;
+		}
 	}
-	*out = t;
-	return 0;
-bad:
 	return monkey_set_error(err, -EINVAL,
 				"--mount '%s': target '%s' must be an "
 				"absolute path other than / without '..'",

@@ -237,24 +237,12 @@ static void state_free(struct dk_state *st)
 	free(st);
 }
 
-static int docker_p_init(const struct monkey_host *host,
-			 const char *config_json, void **state,
-			 struct monkey_error *err)
+/* A zeroed state with its locks and who this process is. */
+static struct dk_state *state_new(const struct monkey_host *host)
 {
-	const char *image = NULL, *docker_host = NULL, *network = NULL;
-	int pull = -1;
-	json_object *root = NULL;
-
-	if (!host || !host->set_error || !host->log)
-		return -EINVAL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return host->set_error(err, -EIO,
-				       "libcurl failed to initialise");
 	struct dk_state *st = calloc(1, sizeof(*st));
-	if (!st) {
-		curl_global_cleanup();
-		return host->set_error(err, -ENOMEM, "out of memory");
-	}
+	if (!st)
+		return NULL;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->doomed_cond, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
@@ -269,32 +257,31 @@ static int docker_p_init(const struct monkey_host *host,
 			  "start time cannot be read: a later sweep will not "
 			  "remove containers it leaves");
 	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
+	return st;
+}
 
-	int rc = parse_config(st, config_json, &image, &docker_host, &network,
-			      &pull, &root, err);
-	if (rc < 0)
-		goto fail;
+/* --network's network: the configuration's, else MONKEY_DOCKER_NETWORK. */
+static int set_network(struct dk_state *st, const char *network,
+		       struct monkey_error *err)
+{
 	if (!network)
 		network = secure_getenv("MONKEY_DOCKER_NETWORK");
-	if (network && network[0] && !dk_network_valid(network)) {
-		rc =
-		    host->set_error(err, -EINVAL,
-				    "'%s' is not a valid network name "
-				    "(MONKEY_DOCKER_NETWORK or docker_network)",
-				    network);
-		goto fail;
-	}
-	if (network && network[0] && !(st->network = strdup(network))) {
-		rc = host->set_error(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (!image)
-		image = secure_getenv("MONKEY_DOCKER_IMAGE");
-	if (!image || !image[0])
-		image = DK_DEFAULT_IMAGE;
-	if (!docker_host)
-		docker_host = secure_getenv("DOCKER_HOST");
-	/* Only a command pulls (the probe never does). */
+	if (!network || !network[0])
+		return 0;
+	if (!dk_network_valid(network))
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "'%s' is not a valid network name "
+		    "(MONKEY_DOCKER_NETWORK or docker_network)",
+		    network);
+	if (!(st->network = strdup(network)))
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Only a command pulls (the probe never does). */
+static void set_pull(struct dk_state *st, int pull)
+{
 	if (pull < 0) {
 		const char *p = secure_getenv("MONKEY_DOCKER_PULL");
 		pull = !p || strcmp(p, "never") != 0;
@@ -305,46 +292,96 @@ static int docker_p_init(const struct monkey_host *host,
 		    "pulling is turned off by the configuration (pull: never)";
 	}
 	st->pull_missing = pull;
-	st->image = strdup(image);
-	if (!docker_host || !docker_host[0])
+}
+
+/* The engine's socket from DOCKER_HOST.  Another kind of DOCKER_HOST is
+ * not an init failure: probe reports it as the reason. */
+static void set_socket(struct dk_state *st, const char *docker_host)
+{
+	if (!docker_host)
+		docker_host = secure_getenv("DOCKER_HOST");
+	if (!docker_host || !docker_host[0]) {
 		st->socket_path = strdup(DK_DEFAULT_SOCKET);
-	else if (!strncmp(docker_host, "unix://", 7) && docker_host[7] == '/')
+		return;
+	}
+	if (!strncmp(docker_host, "unix://", 7) && docker_host[7] == '/') {
 		st->socket_path = strdup(docker_host + 7);
-	else {
-		/* Not an init failure: probe reports it as the reason. */
-		st->socket_path = strdup(DK_DEFAULT_SOCKET);
-		if (asprintf(&st->config_error,
-			     "DOCKER_HOST=%s is not supported: the docker "
-			     "backend talks to a local unix socket "
-			     "(unix:///path/to/docker.sock)",
-			     docker_host) < 0)
-			st->config_error = NULL;
+		return;
 	}
-	json_object_put(root);
-	root = NULL;
-	/* Fresh containers run the launcher too when there is one: it
-	 * reports the command's end sooner than the engine does. */
+	st->socket_path = strdup(DK_DEFAULT_SOCKET);
+	if (asprintf(
+		&st->config_error,
+		"DOCKER_HOST=%s is not supported: the docker backend talks "
+		"to a local unix socket (unix:///path/to/docker.sock)",
+		docker_host) < 0)
+		st->config_error = NULL;
+}
+
+/* The settings: the host's configuration first, then the environment,
+ * then the defaults. */
+static int configure(struct dk_state *st, const char *config_json,
+		     struct monkey_error *err)
+{
+	const char *image = NULL, *docker_host = NULL, *network = NULL;
+	int pull = -1;
+	_cleanup_json_ json_object *root = NULL;
+	int rc = parse_config(st, config_json, &image, &docker_host, &network,
+			      &pull, &root, err);
+	if (rc < 0 || (rc = set_network(st, network, err)) < 0)
+		return rc;
+	if (!image)
+		image = secure_getenv("MONKEY_DOCKER_IMAGE");
+	if (!image || !image[0])
+		image = DK_DEFAULT_IMAGE;
+	set_pull(st, pull);
+	st->image = strdup(image);
+	set_socket(st, docker_host);
+	if (!st->image || !st->socket_path)
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Fresh containers run the launcher too when there is one: it reports the
+ * command's end sooner than the engine does. */
+static int set_launcher(struct dk_state *st, struct monkey_error *err)
+{
+	const struct monkey_host *host = st->host;
 	st->launcher = dk_pool_find_launcher(host);
-	if (st->pool_size > 0) {
-		st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
-		if (!st->launcher)
-			host->log(host, MONKEY_LOG_WARNING,
-				  "docker: no usable monkey-launch (set "
-				  "MONKEY_DOCKER_LAUNCHER or reinstall): every "
-				  "command runs in a container started for it");
-	}
-	if (!st->image || !st->socket_path ||
-	    (st->pool_size > 0 && !st->ready)) {
-		rc = host->set_error(err, -ENOMEM, "out of memory");
-		goto fail;
+	if (st->pool_size <= 0)
+		return 0;
+	st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
+	if (!st->ready)
+		return host->set_error(err, -ENOMEM, "out of memory");
+	if (!st->launcher)
+		host->log(host, MONKEY_LOG_WARNING,
+			  "docker: no usable monkey-launch (set "
+			  "MONKEY_DOCKER_LAUNCHER or reinstall): every command "
+			  "runs in a container started for it");
+	return 0;
+}
+
+static int docker_p_init(const struct monkey_host *host,
+			 const char *config_json, void **state,
+			 struct monkey_error *err)
+{
+	if (!host || !host->set_error || !host->log)
+		return -EINVAL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return host->set_error(err, -EIO,
+				       "libcurl failed to initialise");
+	struct dk_state *st = state_new(host);
+	int rc = st ? 0 : host->set_error(err, -ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = configure(st, config_json, err);
+	if (rc == 0)
+		rc = set_launcher(st, err);
+	if (rc < 0) {
+		state_free(st);
+		curl_global_cleanup();
+		return rc;
 	}
 	*state = st;
 	return 0;
-fail:
-	json_object_put(root);
-	state_free(st);
-	curl_global_cleanup();
-	return rc;
 }
 
 /* Looks only: it neither sweeps nor pulls (monkey sandbox list and info

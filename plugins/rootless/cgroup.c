@@ -269,6 +269,28 @@ static int open_procs(struct rl_cgroup *cg, int c)
 	return 0;
 }
 
+/* One directory per controller (v1) or one (v2), named after this host
+ * and a sequence number, with its procs file open. */
+static int make_dirs(struct rl_state *st, struct rl_cgroup *cg)
+{
+	unsigned n = __atomic_add_fetch(&st->seq, 1, __ATOMIC_RELAXED);
+	int groups = rl_g.cg_version == 2 ? 1 : RL_CG_N;
+	for (int c = 0; c < groups; c++) {
+		if (!rl_g.cg_have[c] && rl_g.cg_version == 1)
+			continue;
+		snprintf(cg->dir[c], sizeof(cg->dir[c]), "%s/%s-%u",
+			 rl_g.cg_base[c], st->host->instance_id, n);
+		if (mkdir(cg->dir[c], 0755) < 0) {
+			cg->dir[c][0] = '\0';
+			return -errno;
+		}
+		int r = open_procs(cg, c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
 		     struct rl_cgroup *cg, struct monkey_error *err)
 {
@@ -280,26 +302,12 @@ int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
 	int r = prepare_base(err);
 	if (r < 0)
 		return r;
-	unsigned n = __atomic_add_fetch(&st->seq, 1, __ATOMIC_RELAXED);
-	int groups = rl_g.cg_version == 2 ? 1 : RL_CG_N;
-	for (int c = 0; c < groups; c++) {
-		if (!rl_g.cg_have[c] && rl_g.cg_version == 1)
-			continue;
-		snprintf(cg->dir[c], sizeof(cg->dir[c]), "%s/%s-%u",
-			 rl_g.cg_base[c], st->host->instance_id, n);
-		if (mkdir(cg->dir[c], 0755) < 0) {
-			r = -errno;
-			cg->dir[c][0] = '\0';
-			goto fail;
-		}
-		if ((r = open_procs(cg, c)) < 0)
-			goto fail;
-	}
-	r = rl_g.cg_version == 2 ? set_limits_v2(cg, req)
-				 : set_limits_v1(cg, req);
+	r = make_dirs(st, cg);
+	if (r == 0)
+		r = rl_g.cg_version == 2 ? set_limits_v2(cg, req)
+					 : set_limits_v1(cg, req);
 	if (r == 0)
 		return 0;
-fail:
 	rl_set_err(st->host, err, r,
 		   "rootless: cannot set up the command's cgroup under %s: %s",
 		   rl_g.cg_base[0][0] ? rl_g.cg_base[0] : rl_g.cg_base[1],
