@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "error_wrap.h"
 #include "loader.h"
 
 static pthread_mutex_t ltdl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -118,15 +119,13 @@ int monkey_backend_find(const char *name, const struct monkey_strv *dirs,
 	return -ENOENT;
 }
 
-static int not_regular(const char *name, const char *path,
-		       struct monkey_error *err)
+static int not_regular(const char *path, struct monkey_error *err)
 {
 	return monkey_set_error(
 	    err, -EPERM,
-	    "refusing backend '%s': %s is not a regular file (symlinks, "
-	    "directories and devices are not loaded); install the module "
-	    "file itself",
-	    name, path);
+	    "%s is not a regular file (symlinks, directories and devices are "
+	    "not loaded); install the module file itself",
+	    path);
 }
 
 static const char *writers(mode_t mode)
@@ -136,8 +135,47 @@ static const char *writers(mode_t mode)
 
 /* Whoever can write the directory can replace the module, unless it is
  * sticky and root's (like /tmp: only a file's owner may rename it). */
-static int check_dir(const char *name, const char *dir, int dfd,
-		     struct monkey_error *err)
+static int dir_refusal(const char *dir, const struct stat *st,
+		       struct monkey_error *err)
+{
+	if (!(st->st_mode & (S_IWGRP | S_IWOTH)) ||
+	    ((st->st_mode & S_ISVTX) && st->st_uid == 0))
+		return 0;
+	return monkey_set_error(err, -EPERM,
+				"its directory %s is writable by %s, who could "
+				"replace the module; run 'chmod go-w %s'",
+				dir, writers(st->st_mode), dir);
+}
+
+/* A module file must be a regular file, owned by root or by us, that only
+ * its owner can write: anything else is code someone else could replace. */
+static int file_refusal(const char *path, const struct stat *st,
+			struct monkey_error *err)
+{
+	if (!S_ISREG(st->st_mode))
+		return not_regular(path, err);
+	/* The effective user: a set-user-ID monkey must not run code that
+	 * the invoking user owns. */
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return monkey_set_error(
+		    err, -EPERM,
+		    "%s belongs to uid %u, neither root nor you (uid %u); "
+		    "install it as root or as yourself",
+		    path, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return monkey_set_error(err, -EPERM,
+					"%s is writable by %s; run 'chmod go-w "
+					"%s'",
+					path, writers(st->st_mode), path);
+	return 0;
+}
+
+/* Open base in the directory open on dfd and check the directory and the
+ * file that was opened, not whatever the names lead to later.  *refused
+ * tells a refusal (the module may not be loaded) from a failure to look. */
+static int open_checked(const char *name, const char *path, const char *dir,
+			int dfd, const char *base, int *fd, bool *refused,
+			struct monkey_error *err)
 {
 	struct stat st;
 	if (fstat(dfd, &st) < 0)
@@ -145,49 +183,59 @@ static int check_dir(const char *name, const char *dir, int dfd,
 					"cannot inspect backend directory "
 					"%s: %s",
 					dir, strerror(errno));
-	if (!(st.st_mode & (S_IWGRP | S_IWOTH)) ||
-	    ((st.st_mode & S_ISVTX) && st.st_uid == 0))
-		return 0;
-	return monkey_set_error(
-	    err, -EPERM,
-	    "refusing backend '%s': its directory %s is writable by %s, who "
-	    "could replace the module; run 'chmod go-w %s'",
-	    name, dir, writers(st.st_mode), dir);
-}
-
-/* A module file must be a regular file, owned by root or by us, that only
- * its owner can write: anything else is code someone else could replace. */
-static int check_file(const char *name, const char *path, int fd,
-		      struct monkey_error *err)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
+	*refused = true;
+	int r = dir_refusal(dir, &st, err);
+	if (r < 0)
+		return r;
+	/* Not even opened when it is no regular file: opening a FIFO would
+	 * block, a device may act on being opened. */
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(st.st_mode))
+		return not_regular(path, err);
+	_cleanup_close_ int f =
+	    openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (f < 0 && errno == ELOOP)
+		return not_regular(path, err); /* swapped for a link */
+	*refused = false;
+	if (f < 0)
+		return monkey_set_error(err, -errno,
+					"cannot open backend '%s' at %s: %s",
+					name, path, strerror(errno));
+	if (fstat(f, &st) < 0)
 		return monkey_set_error(err, -errno,
 					"cannot inspect backend '%s' at %s: %s",
 					name, path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return not_regular(name, path, err);
-	/* The effective user: a set-user-ID monkey must not run code that
-	 * the invoking user owns. */
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return monkey_set_error(
-		    err, -EPERM,
-		    "refusing backend '%s': %s belongs to uid %u, neither "
-		    "root nor you (uid %u); install it as root or as yourself",
-		    name, path, (unsigned)st.st_uid, (unsigned)geteuid());
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return monkey_set_error(
-		    err, -EPERM,
-		    "refusing backend '%s': %s is writable by %s; "
-		    "run 'chmod go-w %s'",
-		    name, path, writers(st.st_mode), path);
+	*refused = true;
+	if ((r = file_refusal(path, &st, err)) < 0)
+		return r;
+	*refused = false;
+	*fd = steal_fd(&f);
 	return 0;
 }
 
-/* Open the module at dir/base for loading and check the directory and the
- * file that was opened, not whatever the names lead to later.  On success
- * *fd is the open file and *real its absolute path with every symlink of
- * the directory resolved (caller frees). */
+/* The absolute path of base in the directory open on dfd, with every
+ * symlink of the directory resolved (caller frees). */
+static int real_path(const char *dir, int dfd, const char *base, char **real,
+		     struct monkey_error *err)
+{
+	char link[64], rdir[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	ssize_t n = readlink(link, rdir, sizeof(rdir) - 1);
+	if (n <= 0)
+		return monkey_set_error(err, -EIO,
+					"cannot tell where backend directory "
+					"%s is (is /proc mounted?): %s",
+					dir, strerror(errno));
+	rdir[n] = '\0';
+	*real =
+	    monkey_strdup_printf("%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+	if (!*real)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Open the module at path for loading, checked (open_checked).  On success
+ * *fd is the open file and *real its real path (real_path). */
 static int open_module(const char *name, const char *path, int *fd, char **real,
 		       struct monkey_error *err)
 {
@@ -207,38 +255,13 @@ static int open_module(const char *name, const char *path, int *fd, char **real,
 		return monkey_set_error(err, -errno,
 					"cannot open backend directory %s: %s",
 					dir, strerror(errno));
-	int r = check_dir(name, dir, dfd, err);
-	if (r < 0)
+	_cleanup_close_ int f = -1;
+	bool refused = false;
+	int r = open_checked(name, path, dir, dfd, base, &f, &refused, err);
+	if (r < 0 && refused)
+		return monkey_error_wrap(err, r, "refusing backend '%s'", name);
+	if (r < 0 || (r = real_path(dir, dfd, base, real, err)) < 0)
 		return r;
-	/* Not even opened when it is no regular file: opening a FIFO would
-	 * block, a device may act on being opened. */
-	struct stat st;
-	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !S_ISREG(st.st_mode))
-		return not_regular(name, path, err);
-	_cleanup_close_ int f =
-	    openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (f < 0 && errno == ELOOP)
-		return not_regular(name, path, err); /* swapped for a link */
-	if (f < 0)
-		return monkey_set_error(err, -errno,
-					"cannot open backend '%s' at %s: %s",
-					name, path, strerror(errno));
-	if ((r = check_file(name, path, f, err)) < 0)
-		return r;
-	char link[64], rdir[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
-	ssize_t n = readlink(link, rdir, sizeof(rdir) - 1);
-	if (n <= 0)
-		return monkey_set_error(err, -EIO,
-					"cannot tell where backend directory "
-					"%s is (is /proc mounted?): %s",
-					dir, strerror(errno));
-	rdir[n] = '\0';
-	*real =
-	    monkey_strdup_printf("%s/%s", strcmp(rdir, "/") ? rdir : "", base);
-	if (!*real)
-		return monkey_set_error(err, -ENOMEM, "out of memory");
 	*fd = steal_fd(&f);
 	return 0;
 }
@@ -265,30 +288,28 @@ static void ltdl_unref(void)
 	(offsetof(struct monkey_backend, fini) +                               \
 	 sizeof(((struct monkey_backend *)0)->fini))
 
-static int check_descriptor(const char *name, const char *path,
-			    const struct monkey_backend *d,
+/* What the module's entry point returns, checked: a descriptor of this
+ * ABI, large and complete enough, naming the backend it was asked for. */
+static int check_descriptor(const char *name, const struct monkey_backend *d,
 			    struct monkey_error *err)
 {
 	if (!d)
-		return monkey_set_error(err, -EINVAL,
-					"refusing backend '%s' (%s): its entry "
-					"point returned no descriptor",
-					name, path);
+		return monkey_set_error(
+		    err, -EINVAL, "its entry point returned no descriptor");
 	if (d->abi_major != MONKEY_BACKEND_ABI_MAJOR)
 		return monkey_set_error(
 		    err, -EPROTO,
-		    "refusing backend '%s' (%s): it was built for backend "
-		    "ABI %u.%u but this monkey speaks ABI %u.%u; rebuild "
-		    "the backend against this monkey's <monkey/backend.h>",
-		    name, path, d->abi_major, d->abi_minor,
-		    MONKEY_BACKEND_ABI_MAJOR, MONKEY_BACKEND_ABI_MINOR);
+		    "it was built for backend ABI %u.%u but this monkey speaks "
+		    "ABI %u.%u; rebuild the backend against this monkey's "
+		    "<monkey/backend.h>",
+		    d->abi_major, d->abi_minor, MONKEY_BACKEND_ABI_MAJOR,
+		    MONKEY_BACKEND_ABI_MINOR);
 	if (d->struct_size < REQUIRED_END)
 		return monkey_set_error(
 		    err, -EPROTO,
-		    "refusing backend '%s' (%s): its descriptor is %u bytes, "
-		    "smaller than the %zu bytes ABI %u requires; rebuild "
-		    "it against <monkey/backend.h>",
-		    name, path, d->struct_size, (size_t)REQUIRED_END,
+		    "its descriptor is %u bytes, smaller than the %zu bytes "
+		    "ABI %u requires; rebuild it against <monkey/backend.h>",
+		    d->struct_size, (size_t)REQUIRED_END,
 		    MONKEY_BACKEND_ABI_MAJOR);
 	const char *missing = !d->name	  ? "name"
 			      : !d->init  ? "init"
@@ -297,17 +318,33 @@ static int check_descriptor(const char *name, const char *path,
 			      : !d->fini  ? "fini"
 					  : NULL;
 	if (missing)
-		return monkey_set_error(err, -EPROTO,
-					"refusing backend '%s' (%s): it is "
-					"incomplete, its descriptor has no %s",
-					name, path, missing);
+		return monkey_set_error(
+		    err, -EPROTO, "it is incomplete, its descriptor has no %s",
+		    missing);
 	if (strcmp(d->name, name) != 0)
 		return monkey_set_error(
 		    err, -EPROTO,
-		    "refusing backend '%s' (%s): the module calls itself "
-		    "'%s'; a backend file must be named after its backend",
-		    name, path, d->name);
+		    "the module calls itself '%s'; a backend file must be "
+		    "named after its backend",
+		    d->name);
 	return 0;
+}
+
+/* The descriptor of the module loaded as h, checked. */
+static int entry_descriptor(const char *name, lt_dlhandle h,
+			    const struct monkey_backend **d,
+			    struct monkey_error *err)
+{
+	monkey_backend_entry_fn entry =
+	    (monkey_backend_entry_fn)lt_dlsym(h, MONKEY_BACKEND_ENTRY_SYMBOL);
+	if (!entry)
+		return monkey_set_error(
+		    err, -EPROTO,
+		    "it does not export the entry symbol %s, so it is not a "
+		    "monkey backend",
+		    MONKEY_BACKEND_ENTRY_SYMBOL);
+	*d = entry();
+	return check_descriptor(name, *d, err);
 }
 
 /* Most descriptor numbers tried for a name no loaded object has. */
@@ -432,6 +469,14 @@ static int dl_load(const char *name, const char *path, int *fd, lt_dlhandle *h,
 	return r;
 }
 
+static void dl_unload(lt_dlhandle h)
+{
+	pthread_mutex_lock(&ltdl_lock);
+	lt_dlclose(h);
+	pthread_mutex_unlock(&ltdl_lock);
+	ltdl_unref();
+}
+
 int monkey_backend_load_path(const char *name, const char *path,
 			     struct monkey_loaded_backend **out,
 			     struct monkey_error *err)
@@ -446,26 +491,17 @@ int monkey_backend_load_path(const char *name, const char *path,
 	lt_dlhandle h;
 	if ((r = dl_load(name, path, &fd, &h, err)) < 0)
 		return r;
-
-	monkey_backend_entry_fn entry =
-	    (monkey_backend_entry_fn)lt_dlsym(h, MONKEY_BACKEND_ENTRY_SYMBOL);
-	if (!entry) {
-		r = monkey_set_error(err, -EPROTO,
-				     "refusing backend '%s' (%s): it does not "
-				     "export the entry symbol %s, so it is not "
-				     "a monkey backend",
-				     name, path, MONKEY_BACKEND_ENTRY_SYMBOL);
-		goto fail;
+	const struct monkey_backend *d = NULL;
+	if ((r = entry_descriptor(name, h, &d, err)) < 0) {
+		dl_unload(h);
+		return monkey_error_wrap(err, r, "refusing backend '%s' (%s)",
+					 name, path);
 	}
-	const struct monkey_backend *d = entry();
-	if ((r = check_descriptor(name, path, d, err)) < 0)
-		goto fail;
-
 	struct monkey_loaded_backend *lb = calloc(1, sizeof(*lb));
 	if (!lb || !(lb->path = strdup(path))) {
 		free(lb);
-		r = monkey_set_error(err, -ENOMEM, "out of memory");
-		goto fail;
+		dl_unload(h);
+		return monkey_set_error(err, -ENOMEM, "out of memory");
 	}
 	size_t n = d->struct_size < sizeof(lb->desc) ? d->struct_size
 						     : sizeof(lb->desc);
@@ -475,12 +511,24 @@ int monkey_backend_load_path(const char *name, const char *path,
 	lb->fd = steal_fd(&fd);
 	*out = lb;
 	return 0;
-fail:
-	pthread_mutex_lock(&ltdl_lock);
-	lt_dlclose(h);
-	pthread_mutex_unlock(&ltdl_lock);
-	ltdl_unref();
-	return r;
+}
+
+/* -ENOENT with the message saying name is not installed, where monkey
+ * looked and which backends there are. */
+static int not_installed(const char *name, const struct monkey_strv *dirs,
+			 struct monkey_error *err)
+{
+	_cleanup_monkey_strv_ struct monkey_strv names = {0}, paths = {0};
+	if (monkey_backend_scan(dirs, &names, &paths) < 0)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
+	_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
+	if (!where || !have)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	return monkey_set_error(err, -ENOENT,
+				"backend '%s' is not installed (looked in %s); "
+				"available backends: %s",
+				name, where, *have ? have : "none");
 }
 
 int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
@@ -492,20 +540,8 @@ int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
 		return r;
 	_cleanup_free_ char *path = NULL;
 	r = monkey_backend_find(name, dirs, &path, err);
-	if (r == -ENOENT) {
-		struct monkey_strv names = {0}, paths = {0};
-		monkey_backend_scan(dirs, &names, &paths);
-		_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
-		_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
-		monkey_set_error(
-		    err, -ENOENT,
-		    "backend '%s' is not installed (looked in %s); "
-		    "available backends: %s",
-		    name, where ? where : "?", have && *have ? have : "none");
-		monkey_strv_free(&names);
-		monkey_strv_free(&paths);
-		return -ENOENT;
-	}
+	if (r == -ENOENT)
+		return not_installed(name, dirs, err);
 	if (r < 0)
 		return r;
 	return monkey_backend_load_path(name, path, out, err);
@@ -515,10 +551,7 @@ void monkey_backend_unload(struct monkey_loaded_backend *lb)
 {
 	if (!lb)
 		return;
-	pthread_mutex_lock(&ltdl_lock);
-	lt_dlclose(lb->handle);
-	pthread_mutex_unlock(&ltdl_lock);
-	ltdl_unref();
+	dl_unload(lb->handle);
 	/* Only now may the descriptor's number, and so the module's name,
 	 * be used again. */
 	if (lb->fd >= 0)
@@ -533,36 +566,45 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Add the backend whose module file is file in one of dirs, unless one
+ * of that name was found before (the first directory wins).  names and
+ * paths get an entry each or neither: they stay aligned. */
+static int scan_entry(const struct monkey_strv *dirs, const char *file,
+		      struct monkey_strv *names, struct monkey_strv *paths)
+{
+	size_t len = strlen(file);
+	if (len < 4 || file[0] == '.' || strcmp(file + len - 3, ".so") != 0)
+		return 0;
+	_cleanup_free_ char *name = strndup(file, len - 3);
+	if (!name)
+		return -ENOMEM;
+	for (size_t k = 0; k < names->n; k++)
+		if (strcmp(names->v[k], name) == 0)
+			return 0;
+	char *path = NULL;
+	int r = monkey_backend_find(name, dirs, &path, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0 || (r = monkey_strv_push_owned(paths, path)) < 0)
+		return r;
+	if ((r = monkey_strv_push_owned(names, steal_pointer(&name))) < 0) {
+		free(paths->v[--paths->n]);
+		paths->v[paths->n] = NULL;
+	}
+	return r;
+}
+
 int monkey_backend_scan(const struct monkey_strv *dirs,
 			struct monkey_strv *names, struct monkey_strv *paths)
 {
 	for (size_t i = 0; i < dirs->n; i++) {
-		DIR *d = opendir(dirs->v[i]);
-		if (!d)
-			continue;
+		_cleanup_closedir_ DIR *d = opendir(dirs->v[i]);
 		struct dirent *de;
-		while ((de = readdir(d))) {
-			size_t len = strlen(de->d_name);
-			if (len < 4 || de->d_name[0] == '.')
-				continue;
-			if (strcmp(de->d_name + len - 3, ".so") != 0)
-				continue;
-			_cleanup_free_ char *name =
-			    strndup(de->d_name, len - 3);
-			if (!name)
-				break;
-			bool seen = false;
-			for (size_t k = 0; k < names->n && !seen; k++)
-				seen = strcmp(names->v[k], name) == 0;
-			if (seen)
-				continue;
-			char *path = NULL;
-			if (monkey_backend_find(name, dirs, &path, NULL) < 0)
-				continue;
-			monkey_strv_push(names, name);
-			monkey_strv_push_owned(paths, path);
+		while (d && (de = readdir(d))) {
+			int r = scan_entry(dirs, de->d_name, names, paths);
+			if (r < 0)
+				return r;
 		}
-		closedir(d);
 	}
 	/* Sort names and keep paths aligned. */
 	for (size_t i = 1; i < names->n; i++)

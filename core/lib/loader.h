@@ -61,7 +61,9 @@ void monkey_backend_unload(struct monkey_loaded_backend *lb);
 extern void (*monkey_loader_checked_hook)(const char *path);
 
 /* Names of the backend modules present in dirs, first occurrence wins,
- * sorted; paths[i] is where names[i] was found. */
+ * sorted; paths[i] is where names[i] was found.  -ENOMEM when memory ran
+ * out: names and paths then hold what was found until then, still
+ * aligned, for the caller to free. */
 int monkey_backend_scan(const struct monkey_strv *dirs,
 			struct monkey_strv *names, struct monkey_strv *paths);
 

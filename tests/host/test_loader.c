@@ -23,6 +23,37 @@
 #include "loader.h"
 #include "testutil.h"
 
+/* Allocation failures on demand: the nth strdup or strndup from now on
+ * fails (0: none).  The library is linked into this program
+ * (libmonkey-internal), so its calls come here. */
+static int alloc_fail_in;
+
+static int alloc_fails(void)
+{
+	if (alloc_fail_in <= 0 || --alloc_fail_in > 0)
+		return 0;
+	errno = ENOMEM;
+	return 1;
+}
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = alloc_fails() ? NULL : malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+char *strndup(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	char *d = alloc_fails() ? NULL : malloc(n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
 static int load(const char *dir, const char *name,
 		struct monkey_loaded_backend **lb, struct monkey_error *err)
 {
@@ -506,6 +537,48 @@ static void test_a_reused_descriptor_name_loads_the_new_module(void **s)
 	dlclose(pin);
 }
 
+/* Memory running out at any allocation of a scan: it fails, or it finds
+ * every module; names[i] is found at paths[i] either way. */
+static void test_scan_out_of_memory_keeps_names_and_paths_aligned(void **s)
+{
+	(void)s;
+	struct monkey_strv dirs = {0}, all = {0}, all_paths = {0};
+	monkey_strv_push(&dirs, tu_modules_dir());
+	assert_int_equal(monkey_backend_scan(&dirs, &all, &all_paths), 0);
+	assert_true(all.n > 2);
+	for (int k = 1; k <= 2 * (int)all.n + 2; k++) {
+		struct monkey_strv names = {0}, paths = {0};
+		alloc_fail_in = k;
+		int r = monkey_backend_scan(&dirs, &names, &paths);
+		int injected = alloc_fail_in == 0;
+		alloc_fail_in = 0;
+		if (r != 0 && r != -ENOMEM)
+			fail_msg("allocation %d failing: scan returned %d", k,
+				 r);
+		if (r == 0 && names.n != all.n)
+			fail_msg("allocation %d failing: scan found %zu of "
+				 "%zu modules and said nothing",
+				 k, names.n, all.n);
+		if (!injected)
+			assert_int_equal(r, 0);
+		assert_int_equal(names.n, paths.n);
+		for (size_t i = 0; i < names.n; i++) {
+			char tail[256];
+			snprintf(tail, sizeof(tail), "/%s.so", names.v[i]);
+			size_t tl = strlen(tail), pl = strlen(paths.v[i]);
+			if (pl < tl || strcmp(paths.v[i] + pl - tl, tail))
+				fail_msg("allocation %d failing: %s is "
+					 "listed at %s",
+					 k, names.v[i], paths.v[i]);
+		}
+		monkey_strv_free(&names);
+		monkey_strv_free(&paths);
+	}
+	monkey_strv_free(&all);
+	monkey_strv_free(&all_paths);
+	monkey_strv_free(&dirs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +610,8 @@ int main(void)
 	    cmocka_unit_test(
 		test_a_reused_descriptor_name_loads_the_new_module),
 	    cmocka_unit_test(test_first_directory_wins),
+	    cmocka_unit_test(
+		test_scan_out_of_memory_keeps_names_and_paths_aligned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
