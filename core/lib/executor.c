@@ -24,13 +24,11 @@
 extern char **environ;
 
 struct monkey_executor {
-	struct monkey_host host; /* host_data points back here */
-	char instance_id[64];
 	monkey_notify_fn notify;
 	void *notify_ctx;
 
-	struct monkey_loaded_backend *lb;
-	void *state;
+	struct monkey_backend_instance *bi;
+	const struct monkey_backend *desc; /* bi's, borrowed */
 	char requested[128];
 	bool fell_back;
 	char fallback_reason[MONKEY_ERROR_MESSAGE_MAX];
@@ -85,31 +83,6 @@ static void notify(struct monkey_executor *ex, int level, const char *fmt, ...)
 	ex->notify(ex->notify_ctx, level, msg);
 }
 
-/* Upcalls for backends. */
-static void host_log(const struct monkey_host *host, int level, const char *fmt,
-		     ...)
-{
-	struct monkey_executor *ex = host->host_data;
-	if (!ex->notify)
-		return;
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ex->notify(ex->notify_ctx, level, msg);
-}
-
-static int host_set_error(struct monkey_error *err, int code, const char *fmt,
-			  ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	monkey_set_error_v(err, code, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 static struct json_object *config_json(struct monkey_executor *ex)
 {
 	struct json_object *o = json_object_new_object();
@@ -152,8 +125,8 @@ static struct json_object *config_json(struct monkey_executor *ex)
 	return o;
 }
 
-/* Load, initialise and probe one backend.  *stage says how far it got:
- * 0 not found, 1 refused, 2 init failed, 3 probe failed; *caps are the
+/* Load, initialise and probe one backend (monkey_backend_open).  *stage
+ * says how far it got (enum monkey_backend_stage); *caps are the
  * capabilities of a backend that loaded.  A probe that succeeds with a
  * message left a note (a missing image that will be pulled), which is
  * passed on. */
@@ -161,53 +134,28 @@ static int try_backend(struct monkey_executor *ex, const char *name,
 		       const struct monkey_strv *dirs, int *stage,
 		       uint32_t *caps, struct monkey_error *err)
 {
-	struct monkey_loaded_backend *lb = NULL;
-	int r = monkey_backend_load(name, dirs, &lb, err);
+	_cleanup_json_ struct json_object *cfg = config_json(ex);
+	struct monkey_backend_open_opts o = {
+	    .dirs = dirs,
+	    .config_json =
+		json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN),
+	    .log = ex->notify,
+	    .log_ctx = ex->notify_ctx,
+	};
+	struct monkey_backend_instance *bi = NULL;
+	int r = monkey_backend_open(name, &o, &bi, err);
+	*stage = bi		? bi->stage
+		 : r == -ENOENT ? MONKEY_BACKEND_MISSING
+				: MONKEY_BACKEND_REFUSED;
+	*caps = bi ? bi->lb->desc.capabilities : 0;
 	if (r < 0) {
-		*stage = r == -ENOENT ? 0 : 1;
+		monkey_backend_close(bi);
 		return r;
 	}
-	*caps = lb->desc.capabilities;
-	struct json_object *cfg = config_json(ex);
-	const char *cfgs =
-	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
-	void *state = NULL;
-	err->message[0] = '\0';
-	/* dladdr() inside the module names /proc/self/fd/N: tell it where
-	 * it really lives. */
-	ex->host.module_path = lb->real_path;
-	r = lb->desc.init(&ex->host, cfgs, &state, err);
-	json_object_put(cfg);
-	if (r < 0) {
-		if (!err->message[0])
-			monkey_set_error(err, r,
-					 "backend '%s' failed to initialise "
-					 "(error %d) without saying why",
-					 name, r);
-		*stage = 2;
-		ex->host.module_path = NULL;
-		monkey_backend_unload(lb);
-		return r;
-	}
-	err->code = 0;
-	err->message[0] = '\0';
-	r = lb->desc.probe(state, err);
-	if (r == 0 && err->message[0])
+	if (err->message[0])
 		notify(ex, MONKEY_LOG_INFO, "%s: %s", name, err->message);
-	if (r < 0) {
-		if (!err->message[0])
-			monkey_set_error(err, r,
-					 "backend '%s' is not available (error "
-					 "%d) and did not say why",
-					 name, r);
-		*stage = 3;
-		lb->desc.fini(state);
-		ex->host.module_path = NULL;
-		monkey_backend_unload(lb);
-		return r;
-	}
-	ex->lb = lb;
-	ex->state = state;
+	ex->bi = bi;
+	ex->desc = &bi->lb->desc;
 	return 0;
 }
 
@@ -240,12 +188,14 @@ static const char *no_fallback_why(const struct monkey_exec_options *opts,
 				   const char *name, int stage, int r,
 				   uint32_t caps)
 {
-	bool absent =
-	    stage == 0 ? is_shipped(name) : stage == 3 && r == -ENODEV;
+	bool absent = stage == MONKEY_BACKEND_MISSING
+			  ? is_shipped(name)
+			  : stage == MONKEY_BACKEND_INITIALISED && r == -ENODEV;
 	if (!absent)
 		return "";
-	bool takes_image = stage == 0 ? strcmp(name, "docker") == 0
-				      : (caps & MONKEY_CAP_IMAGE) != 0;
+	bool takes_image = stage == MONKEY_BACKEND_MISSING
+			       ? strcmp(name, "docker") == 0
+			       : (caps & MONKEY_CAP_IMAGE) != 0;
 	if (takes_image && image_named(opts, name))
 		return "an image was named (--image or MONKEY_DOCKER_IMAGE), "
 		       "so monkey does not fall back to spawn";
@@ -342,7 +292,7 @@ static const struct option_cap option_caps[] = {
 static int report_unenforced(struct monkey_executor *ex, uint32_t set,
 			     bool strict, struct monkey_error *err)
 {
-	const struct monkey_backend *d = &ex->lb->desc;
+	const struct monkey_backend *d = ex->desc;
 	char names[512] = "";
 	size_t len = 0;
 	for (size_t i = 0; i < sizeof(option_caps) / sizeof(option_caps[0]);
@@ -484,16 +434,6 @@ MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 	ex->cancel_pipe[0] = ex->cancel_pipe[1] = -1;
 	ex->notify = opts->notify;
 	ex->notify_ctx = opts->notify_ctx;
-	monkey_instance_id(ex->instance_id, sizeof(ex->instance_id));
-	ex->host = (struct monkey_host){
-	    .struct_size = sizeof(struct monkey_host),
-	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
-	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
-	    .log = host_log,
-	    .set_error = host_set_error,
-	    .instance_id = ex->instance_id,
-	    .host_data = ex,
-	};
 	int r = resolve_options(ex, opts, err);
 	if (r == 0 && pipe2(ex->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		r = monkey_set_error(err, -errno, "cannot create a pipe: %s",
@@ -506,7 +446,7 @@ MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 	}
 	/* Defaults (memory, cpus, pids) only go to backends that enforce
 	 * them for real; explicit settings go to every backend. */
-	uint32_t caps = ex->lb->desc.capabilities;
+	uint32_t caps = ex->desc->capabilities;
 	if (!(opts->explicit_set & MONKEY_OPT_MEMORY) &&
 	    !(caps & MONKEY_CAP_MEMORY))
 		ex->memory_bytes = 0;
@@ -655,7 +595,7 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 	    .oom_killed = MONKEY_UNKNOWN,
 	};
 	struct monkey_error berr = {0};
-	int r = ex->lb->desc.exec(ex->state, &req, &br, &berr);
+	int r = ex->desc->exec(ex->bi->state, &req, &br, &berr);
 	if (r < 0) {
 		int code = (r == -ENOENT) ? MONKEY_EXIT_NOTFOUND
 			   : (r == -EACCES || r == -ENOEXEC)
@@ -666,7 +606,7 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 		else
 			set_result_error(
 			    res, code, "%s: the %s backend failed (%s)",
-			    cmd->argv[0], ex->lb->desc.name, strerror(-r));
+			    cmd->argv[0], ex->desc->name, strerror(-r));
 		goto finish;
 	}
 	res->signal = br.signal;
@@ -686,7 +626,7 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 		set_result_error(res, MONKEY_EXIT_FAILURE,
 				 "the %s backend reported neither an exit "
 				 "status nor a signal for %s",
-				 ex->lb->desc.name, cmd->argv[0]);
+				 ex->desc->name, cmd->argv[0]);
 finish:
 	res->duration_ms = monkey_now_ms() - start;
 	if (monkey_capture_buf_finish(&sink.out, &res->out) < 0 ||
@@ -716,7 +656,7 @@ MONKEY_EXPORT void monkey_executor_cancel(struct monkey_executor *ex)
 MONKEY_EXPORT const char *
 monkey_executor_backend_name(const struct monkey_executor *ex)
 {
-	return ex->lb->desc.name;
+	return ex->desc->name;
 }
 
 MONKEY_EXPORT const char *
@@ -739,7 +679,7 @@ monkey_executor_fallback_reason(const struct monkey_executor *ex)
 MONKEY_EXPORT const struct monkey_backend *
 monkey_executor_backend(const struct monkey_executor *ex)
 {
-	return &ex->lb->desc;
+	return ex->desc;
 }
 
 MONKEY_EXPORT const char *
@@ -752,10 +692,7 @@ MONKEY_EXPORT void monkey_executor_close(struct monkey_executor *ex)
 {
 	if (!ex)
 		return;
-	if (ex->lb) {
-		ex->lb->desc.fini(ex->state);
-		monkey_backend_unload(ex->lb);
-	}
+	monkey_backend_close(ex->bi);
 	for (size_t i = 0; i < ex->n_mounts; i++) {
 		free((char *)ex->mounts[i].source);
 		free((char *)ex->mounts[i].target);

@@ -12,6 +12,7 @@
 #include <link.h>
 #include <ltdl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,118 @@ void monkey_backend_unload(struct monkey_loaded_backend *lb)
 	free(lb->path);
 	free(lb->real_path);
 	free(lb);
+}
+
+/* The host table's upcalls. */
+static void instance_log(const struct monkey_host *host, int level,
+			 const char *fmt, ...)
+{
+	const struct monkey_backend_instance *bi = host->host_data;
+	if (!bi->log)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bi->log(bi->log_ctx, level, msg);
+}
+
+static int instance_set_error(struct monkey_error *err, int code,
+			      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	monkey_set_error_v(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static struct monkey_backend_instance *
+instance_new(const struct monkey_backend_open_opts *o)
+{
+	struct monkey_backend_instance *bi = calloc(1, sizeof(*bi));
+	if (!bi)
+		return NULL;
+	bi->log = o->log;
+	bi->log_ctx = o->log_ctx;
+	monkey_instance_id(bi->instance_id, sizeof(bi->instance_id));
+	bi->host = (struct monkey_host){
+	    .struct_size = sizeof(struct monkey_host),
+	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
+	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
+	    .log = instance_log,
+	    .set_error = instance_set_error,
+	    .instance_id = bi->instance_id,
+	    .host_data = bi,
+	};
+	return bi;
+}
+
+/* init, then probe; a backend that fails without saying why gets a
+ * generic message naming it. */
+static int start(struct monkey_backend_instance *bi, const char *name,
+		 const char *config_json, struct monkey_error *err)
+{
+	const struct monkey_backend *d = &bi->lb->desc;
+	/* dladdr() inside the module names /proc/self/fd/N: tell it where
+	 * it really lives. */
+	bi->host.module_path = bi->lb->real_path;
+	err->code = 0;
+	err->message[0] = '\0';
+	int r = d->init(&bi->host, config_json, &bi->state, err);
+	if (r < 0) {
+		bi->state = NULL; /* nothing to fini after a failed init */
+		if ((bi->silent = !err->message[0]))
+			monkey_set_error(err, r,
+					 "backend '%s' failed to initialise "
+					 "(error %d) without saying why",
+					 name, r);
+		return r;
+	}
+	bi->stage = MONKEY_BACKEND_INITIALISED;
+	err->code = 0;
+	err->message[0] = '\0';
+	if ((r = d->probe(bi->state, err)) < 0) {
+		if ((bi->silent = !err->message[0]))
+			monkey_set_error(err, r,
+					 "backend '%s' is not available (error "
+					 "%d) and did not say why",
+					 name, r);
+		return r;
+	}
+	bi->stage = MONKEY_BACKEND_READY;
+	return 0;
+}
+
+int monkey_backend_open(const char *name,
+			const struct monkey_backend_open_opts *o,
+			struct monkey_backend_instance **out,
+			struct monkey_error *err)
+{
+	*out = NULL;
+	struct monkey_backend_instance *bi = instance_new(o);
+	if (!bi)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	int r = o->path ? monkey_backend_load_path(name, o->path, &bi->lb, err)
+			: monkey_backend_load(name, o->dirs, &bi->lb, err);
+	if (r < 0) {
+		free(bi);
+		return r;
+	}
+	bi->stage = MONKEY_BACKEND_LOADED;
+	*out = bi;
+	return start(bi, name, o->config_json, err);
+}
+
+void monkey_backend_close(struct monkey_backend_instance *bi)
+{
+	if (!bi)
+		return;
+	if (bi->state)
+		bi->lb->desc.fini(bi->state);
+	monkey_backend_unload(bi->lb);
+	free(bi);
 }
 
 static int cmp_str(const void *a, const void *b)

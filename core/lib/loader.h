@@ -1,11 +1,13 @@
 /* Backend loader: finds a backend module by name in the backend search
  * path, checks the file it opens and the descriptor, loads that very file,
- * and hands out a normalised copy of the descriptor. */
+ * and hands out a normalised copy of the descriptor.  monkey_backend_open
+ * owns a backend's whole life: load, init, probe, and fini at the end. */
 #ifndef MONKEY_LOADER_H
 #define MONKEY_LOADER_H
 
 #include <monkey/backend.h>
 #include <monkey/error.h>
+#include <monkey/exec.h>
 
 #include "util.h"
 
@@ -66,5 +68,52 @@ extern void (*monkey_loader_checked_hook)(const char *path);
  * aligned, for the caller to free. */
 int monkey_backend_scan(const struct monkey_strv *dirs,
 			struct monkey_strv *names, struct monkey_strv *paths);
+
+/* How far monkey_backend_open got with a backend. */
+enum monkey_backend_stage {
+	MONKEY_BACKEND_MISSING = 0,	/* not installed */
+	MONKEY_BACKEND_REFUSED = 1,	/* found, refused or not loadable */
+	MONKEY_BACKEND_LOADED = 2,	/* loaded; its init failed */
+	MONKEY_BACKEND_INITIALISED = 3, /* initialised; its probe failed */
+	MONKEY_BACKEND_READY = 4,	/* it can run commands */
+};
+
+/* One backend's life, as Slurm's plugin_load_from_file owns a plugin's:
+ * the module loaded, the host table it was given (with this process's
+ * instance id), its state. */
+struct monkey_backend_instance {
+	struct monkey_loaded_backend *lb;
+	void *state; /* the backend's; NULL until its init succeeded */
+	int stage;   /* enum monkey_backend_stage */
+	/* It failed without a message: err holds a generic one, which
+	 * names the backend. */
+	bool silent;
+	struct monkey_host host; /* host_data points at this instance */
+	char instance_id[64];
+	monkey_notify_fn log; /* where the backend's log lines go */
+	void *log_ctx;
+};
+
+struct monkey_backend_open_opts {
+	const struct monkey_strv *dirs; /* name is looked up in these, */
+	const char *path;		/* or its module is this file */
+	const char *config_json;	/* for init; NULL: none */
+	monkey_notify_fn log;		/* NULL: the backend's log is dropped */
+	void *log_ctx;
+};
+
+/* Load backend name, initialise it with o->config_json and probe it: 0
+ * when it can run commands (stage READY).  Otherwise a negative errno and
+ * err saying why (-ENOENT: not installed, with where monkey looked).
+ * *out is set once the module loaded, whatever happened after, so that a
+ * caller can describe what it found; close it in any case.  A probe that
+ * succeeds may leave a note in err (code 0). */
+int monkey_backend_open(const char *name,
+			const struct monkey_backend_open_opts *o,
+			struct monkey_backend_instance **out,
+			struct monkey_error *err);
+
+/* fini (once init succeeded), then unload.  NULL is fine. */
+void monkey_backend_close(struct monkey_backend_instance *bi);
 
 #endif

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,23 +74,9 @@ MONKEY_EXPORT const char *monkey_capability_name(uint32_t bit)
 	return NULL;
 }
 
-/* Probing logs go nowhere: list/info report the probe's verdict. */
-static void quiet_log(const struct monkey_host *h, int level, const char *fmt,
-		      ...)
-{
-	(void)h, (void)level, (void)fmt;
-}
-
-static int set_error_upcall(struct monkey_error *err, int code, const char *fmt,
-			    ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	monkey_set_error_v(err, code, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
+/* Load, initialise and probe the backend at path (monkey_backend_open)
+ * and describe what was found.  Its log goes nowhere: list and info
+ * report the probe's verdict. */
 static void describe(const char *name, const char *path,
 		     const char *config_json, struct monkey_backend_status *st)
 {
@@ -99,51 +84,24 @@ static void describe(const char *name, const char *path,
 	st->name = strdup(name);
 	st->path = strdup(path);
 	struct monkey_error err = {0};
-	struct monkey_loaded_backend *lb = NULL;
-	if (monkey_backend_load_path(name, path, &lb, &err) < 0) {
-		snprintf(st->reason, sizeof(st->reason), "%s", err.message);
-		return;
+	struct monkey_backend_open_opts o = {.path = path,
+					     .config_json = config_json};
+	struct monkey_backend_instance *bi = NULL;
+	int r = monkey_backend_open(name, &o, &bi, &err);
+	/* A probe that succeeds may leave a note in err. */
+	snprintf(st->reason, sizeof(st->reason), "%s", err.message);
+	st->available = r == 0;
+	if (bi) {
+		const struct monkey_backend *d = &bi->lb->desc;
+		st->loaded = true;
+		st->abi_major = d->abi_major;
+		st->abi_minor = d->abi_minor;
+		st->description = strdup(d->description ? d->description : "");
+		st->details = d->details ? strdup(d->details) : NULL;
+		st->safety = d->safety;
+		st->capabilities = d->capabilities;
 	}
-	const struct monkey_backend *d = &lb->desc;
-	st->loaded = true;
-	st->abi_major = d->abi_major;
-	st->abi_minor = d->abi_minor;
-	st->description = strdup(d->description ? d->description : "");
-	st->details = d->details ? strdup(d->details) : NULL;
-	st->safety = d->safety;
-	st->capabilities = d->capabilities;
-	char id[32];
-	snprintf(id, sizeof(id), "%ld-0", (long)getpid());
-	struct monkey_host host = {
-	    .struct_size = sizeof(host),
-	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
-	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
-	    .log = quiet_log,
-	    .set_error = set_error_upcall,
-	    .instance_id = id,
-	    .module_path = lb->real_path,
-	};
-	void *state = NULL;
-	if (d->init(&host, config_json, &state, &err) < 0) {
-		snprintf(st->reason, sizeof(st->reason), "%s",
-			 err.message[0] ? err.message
-					: "initialisation failed");
-	} else {
-		memset(&err, 0, sizeof(err));
-		/* A probe that succeeds may leave a note in err. */
-		if (d->probe(state, &err) == 0) {
-			st->available = true;
-			snprintf(st->reason, sizeof(st->reason), "%s",
-				 err.message);
-		} else {
-			snprintf(st->reason, sizeof(st->reason), "%s",
-				 err.message[0]
-				     ? err.message
-				     : "probe failed without a reason");
-		}
-		d->fini(state);
-	}
-	monkey_backend_unload(lb);
+	monkey_backend_close(bi);
 }
 
 MONKEY_EXPORT int monkey_sandbox_list(const char *backend_dir,

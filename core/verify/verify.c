@@ -23,6 +23,7 @@
 #include <monkey/sandbox.h>
 #include <monkey/verify.h>
 
+#include "error_wrap.h"
 #include "loader.h"
 #include "verify_int.h"
 
@@ -61,22 +62,6 @@ MONKEY_EXPORT void monkey_verify_report_free(struct monkey_verify_report *r)
 	free(r->path);
 	free(r->items);
 	free(r);
-}
-
-static void quiet_log(const struct monkey_host *h, int level, const char *fmt,
-		      ...)
-{
-	(void)h, (void)level, (void)fmt;
-}
-
-static int set_error_upcall(struct monkey_error *err, int code, const char *fmt,
-			    ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	monkey_set_error_v(err, code, fmt, ap);
-	va_end(ap);
-	return code;
 }
 
 static int random_hex(char *buf, size_t len)
@@ -331,57 +316,42 @@ static void find_helper(struct vf_ctx *c)
 
 /* ---- the backend ---- */
 
-static int open_backend(struct vf_ctx *c, struct monkey_loaded_backend **lb,
-			struct monkey_error *err)
+/* Open the backend under test (monkey_backend_open), without a pool:
+ * every probe's settings differ, and a pool only saves start time.  Its
+ * log goes nowhere. */
+static int open_backend(struct vf_ctx *c, struct monkey_error *err)
 {
 	struct monkey_strv dirs = {0};
 	int r = monkey_backend_search_path(c->opts->backend_dir, &dirs, err);
-	if (r == 0)
-		r = monkey_backend_load(c->name, &dirs, lb, err);
-	monkey_strv_free(&dirs);
-	if (r < 0)
+	if (r < 0) {
+		monkey_strv_free(&dirs);
 		return r;
-	c->desc = &(*lb)->desc;
-	c->caps = c->desc->capabilities;
-	monkey_instance_id(c->instance_id, sizeof(c->instance_id));
-	c->host = (struct monkey_host){
-	    .struct_size = sizeof(c->host),
-	    .abi_major = MONKEY_BACKEND_ABI_MAJOR,
-	    .abi_minor = MONKEY_BACKEND_ABI_MINOR,
-	    .log = quiet_log,
-	    .set_error = set_error_upcall,
-	    .instance_id = c->instance_id,
-	    .module_path = (*lb)->real_path,
-	};
-	/* No pool: every probe's settings differ, and a pool only saves
-	 * start time. */
-	struct json_object *cfg = json_object_new_object();
+	}
+	_cleanup_json_ struct json_object *cfg = json_object_new_object();
 	if (c->opts->image)
 		json_object_object_add(cfg, "image",
 				       json_object_new_string(c->opts->image));
 	json_object_object_add(cfg, "pool", json_object_new_int(0));
 	json_object_object_add(cfg, "workspace", json_object_new_string(c->ws));
-	err->message[0] = '\0';
-	r = c->desc->init(
-	    &c->host,
-	    json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN),
-	    &c->state, err);
-	json_object_put(cfg);
-	if (r < 0) {
-		c->state = NULL; /* nothing to fini after a failed init */
-		return monkey_set_error(
-		    err, r, "backend '%s' failed to initialise: %s", c->name,
-		    err->message[0] ? err->message : strerror(-r));
-	}
-	err->message[0] = '\0';
-	if ((r = c->desc->probe(c->state, err)) < 0) {
-		c->desc->fini(c->state);
-		c->state = NULL;
-		return monkey_set_error(
-		    err, r,
-		    "backend '%s' is not available, nothing to verify: %s",
-		    c->name, err->message[0] ? err->message : strerror(-r));
-	}
+	struct monkey_backend_open_opts o = {
+	    .dirs = &dirs,
+	    .config_json =
+		json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN),
+	};
+	r = monkey_backend_open(c->name, &o, &c->bi, err);
+	monkey_strv_free(&dirs);
+	if (r < 0 && c->bi && !c->bi->silent)
+		monkey_error_wrap(err, r,
+				  c->bi->stage == MONKEY_BACKEND_LOADED
+				      ? "backend '%s' failed to initialise"
+				      : "backend '%s' is not available, "
+					"nothing to verify",
+				  c->name);
+	if (r < 0)
+		return r;
+	c->desc = &c->bi->lb->desc;
+	c->state = c->bi->state;
+	c->caps = c->desc->capabilities;
 	return 0;
 }
 
@@ -493,12 +463,11 @@ static int make_items(struct vf_ctx *c)
 	return 0;
 }
 
-static int fill_report(struct vf_ctx *c, const struct monkey_loaded_backend *lb,
-		       int64_t start, struct monkey_verify_report **out)
+static int fill_report(struct vf_ctx *c, struct monkey_verify_report **out)
 {
 	struct monkey_verify_report *r = calloc(1, sizeof(*r));
 	if (!r || !(r->name = strdup(c->name)) ||
-	    !(r->path = strdup(lb->path))) {
+	    !(r->path = strdup(c->bi->lb->path))) {
 		monkey_verify_report_free(r);
 		return -ENOMEM;
 	}
@@ -516,7 +485,6 @@ static int fill_report(struct vf_ctx *c, const struct monkey_loaded_backend *lb,
 		    r->items[i].claimed && (v == MONKEY_VERDICT_NOT_PROBED ||
 					    v == MONKEY_VERDICT_SETUP_FAILED);
 	}
-	r->duration_ms = monkey_now_ms() - start;
 	*out = r;
 	return 0;
 }
@@ -574,10 +542,9 @@ MONKEY_EXPORT int monkey_sandbox_verify(
 	struct vf_ctx c = {
 	    .opts = opts, .name = name, .decoy = -1, .decoy_fd = -1};
 	pthread_mutex_init(&c.lock, NULL);
-	struct monkey_loaded_backend *lb = NULL;
 	r = prepare(&c, err);
 	if (r == 0)
-		r = open_backend(&c, &lb, err);
+		r = open_backend(&c, err);
 	if (r == 0 && (r = make_items(&c)) < 0)
 		monkey_set_error(err, r, "out of memory");
 	if (r == 0)
@@ -586,11 +553,12 @@ MONKEY_EXPORT int monkey_sandbox_verify(
 		find_helper(&c);
 		run_probes(&c);
 	}
-	if (c.state)
-		c.desc->fini(c.state);
-	if (r == 0 && fill_report(&c, lb, start, out) < 0)
+	if (r == 0 && fill_report(&c, out) < 0)
 		r = monkey_set_error(err, -ENOMEM, "out of memory");
-	monkey_backend_unload(lb);
+	monkey_backend_close(c.bi);
+	/* The backend's fini counts too (a container engine's removals). */
+	if (r == 0)
+		(*out)->duration_ms = monkey_now_ms() - start;
 	cleanup(&c);
 	return r;
 }

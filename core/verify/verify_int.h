@@ -13,6 +13,8 @@
 #include <monkey/backend.h>
 #include <monkey/verify.h>
 
+#include "loader.h"
+
 #include "util.h"
 
 /* Where the helper appears in backends that honour mounts: next to the
@@ -40,11 +42,10 @@ enum vf_outcome {
 struct vf_ctx {
 	const struct monkey_verify_options *opts;
 	const char *name;
-	/* The backend under test, initialised once for all probes. */
-	const struct monkey_backend *desc;
-	void *state;
-	struct monkey_host host;
-	char instance_id[64];
+	/* The backend under test, opened once for all probes. */
+	struct monkey_backend_instance *bi;
+	const struct monkey_backend *desc; /* bi's */
+	void *state;			   /* bi's */
 	uint32_t caps;
 
 	/* Files: root (0755) holds ws (the workspace), outside (a planted

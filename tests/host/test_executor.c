@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <monkey/exec.h>
+#include <monkey/sandbox.h>
 
 #include "testutil.h"
 
@@ -599,6 +600,25 @@ static void test_empty_command_is_rejected(void **s)
 	monkey_executor_close(ex);
 }
 
+/* Listing and describing backends hands them this process's instance id,
+ * as running commands does: the docker backend labels what it creates with
+ * it, and its sweep removes what belongs to an owner that is gone. */
+static void test_sandbox_info_gives_the_backend_this_process_id(void **s)
+{
+	(void)s;
+	struct monkey_backend_status st;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_sandbox_info_with(tu_modules_dir(), "reqdump",
+						  "{\"whoami\":true}", &st,
+						  &err),
+			 0);
+	char want[128];
+	snprintf(want, sizeof(want), "instance %s", tu_instance_id());
+	assert_true(st.available);
+	assert_string_equal(st.reason, want);
+	monkey_backend_status_free(&st, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +648,8 @@ int main(void)
 	    cmocka_unit_test(test_strict_refuses_unenforced_options),
 	    cmocka_unit_test(test_strict_does_not_fall_back),
 	    cmocka_unit_test(test_empty_command_is_rejected),
+	    cmocka_unit_test(
+		test_sandbox_info_gives_the_backend_this_process_id),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
