@@ -10,6 +10,7 @@
 
 #include "agent_config.h"
 #include "agent_internal.h"
+#include "error_wrap.h"
 
 /* Tool outputs older than the last exchange are cut to this. */
 #define OLD_OUTPUT_MAX 1024
@@ -101,15 +102,10 @@ static int open_sandbox(struct monkey_agent *a,
 	if (!(a->root = strdup(monkey_executor_workspace(a->ex))))
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	if (exec->workdir) {
-		char *msg = NULL;
 		r = tools_shell_workdir(a->root, exec->workdir,
-					&a->default_workdir, &msg);
-		if (r < 0) {
-			r = monkey_set_error(err, r, "--workdir: %s",
-					     msg ? msg : strerror(-r));
-			free(msg);
-			return r;
-		}
+					&a->default_workdir, err);
+		if (r < 0)
+			return monkey_error_wrap(err, r, "--workdir");
 	} else if (!(a->default_workdir = strdup("."))) {
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	}

@@ -204,8 +204,8 @@ int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 	struct tool_args args;
 	char *content = NULL;
 	bool is_error = false;
-	char *msg = NULL;
-	int r = tools_parse(call->name, call->input, &args, &msg);
+	struct monkey_error bad = {0};
+	int r = tools_parse(call->name, call->input, &args, &bad);
 	if (r == -ENOMEM)
 		return r;
 	if (r == 0 && args.kind == TOOL_SHELL) {
@@ -218,9 +218,9 @@ int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 			a->opts.cb.tool_start(a->opts.cb.ctx, &ev);
 		if (r < 0) {
 			/* The model sees what was wrong and can try again. */
-			content = msg;
+			content = strdup(bad.message);
 			is_error = true;
-			r = 0;
+			r = content ? 0 : -ENOMEM;
 		} else {
 			r = tools_fs_run(a->root, &args, a->opts.output_max,
 					 &content, &is_error);

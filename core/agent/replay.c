@@ -20,11 +20,10 @@ monkey_replay_command_workdir(const char *root,
 {
 	*workdir = NULL;
 	_cleanup_free_ char *rel = NULL;
-	_cleanup_free_ char *why = NULL;
-	int r = tools_shell_workdir(root, c->workdir ? c->workdir : ".", &rel,
-				    &why);
+	int r =
+	    tools_shell_workdir(root, c->workdir ? c->workdir : ".", &rel, err);
 	if (r < 0)
-		return monkey_set_error(err, r, "%s", why ? why : strerror(-r));
+		return r;
 	*workdir = strcmp(rel, ".") ? monkey_strdup_printf("%s/%s", root, rel)
 				    : strdup(root);
 	return *workdir ? 0 : monkey_set_error(err, -ENOMEM, "out of memory");

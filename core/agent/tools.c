@@ -86,50 +86,52 @@ const struct provider_tool monkey_tools[TOOL_COUNT] = {
 	},
 };
 
-static int fail(char **msg, const char *fmt, ...)
+/* A call the model got wrong: -EINVAL with what to do about it. */
+static int fail(struct monkey_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int fail(char **msg, const char *fmt, ...)
+static int fail(struct monkey_error *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(msg, fmt, ap) < 0) {
-		*msg = NULL;
-		va_end(ap);
-		return -ENOMEM;
-	}
+	monkey_set_error_v(err, -EINVAL, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
 
+static int no_memory(struct monkey_error *err)
+{
+	return monkey_set_error(err, -ENOMEM, "out of memory");
+}
+
 /* A string field: 0 found, 1 absent, <0 error (message set). */
 static int get_string(json_object *o, const char *key, bool required,
-		      char **out, size_t *len, char **msg)
+		      char **out, size_t *len, struct monkey_error *err)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !v) {
 		if (required)
 			return fail(
-			    msg, "missing required field '%s' (a string)", key);
+			    err, "missing required field '%s' (a string)", key);
 		return 1;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return fail(msg, "field '%s' must be a string, not %s", key,
+		return fail(err, "field '%s' must be a string, not %s", key,
 			    json_type_to_name(json_object_get_type(v)));
 	size_t n = (size_t)json_object_get_string_len(v);
 	*out = malloc(n + 1);
 	if (!*out)
-		return -ENOMEM;
+		return no_memory(err);
 	memcpy(*out, json_object_get_string(v), n);
 	(*out)[n] = '\0';
 	if (len)
 		*len = n;
 	else if (strlen(*out) != n)
-		return fail(msg, "field '%s' contains a NUL character", key);
+		return fail(err, "field '%s' contains a NUL character", key);
 	return 0;
 }
 
 static int get_int(json_object *o, const char *key, int64_t min, int64_t *out,
-		   char **msg)
+		   struct monkey_error *err)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !v)
@@ -141,99 +143,101 @@ static int get_int(json_object *o, const char *key, int64_t min, int64_t *out,
 		   d <= 9e18 && d == (double)(int64_t)d) {
 		*out = (int64_t)d;
 	} else {
-		return fail(msg, "field '%s' must be an integer", key);
+		return fail(err, "field '%s' must be an integer", key);
 	}
 	if (*out < min)
-		return fail(msg, "field '%s' must be at least %lld", key,
+		return fail(err, "field '%s' must be at least %lld", key,
 			    (long long)min);
 	return 0;
 }
 
-static int parse_shell(json_object *o, struct tool_args *a, char **msg)
+static int parse_shell(json_object *o, struct tool_args *a,
+		       struct monkey_error *err)
 {
 	json_object *cmd;
 	if (!json_object_object_get_ex(o, "command", &cmd) || !cmd)
-		return fail(msg, "missing required field 'command' (an array "
+		return fail(err, "missing required field 'command' (an array "
 				 "of strings, e.g. [\"ls\", \"-l\"])");
 	if (!json_object_is_type(cmd, json_type_array))
 		return fail(
-		    msg,
+		    err,
 		    "field 'command' must be an array of strings (argv), "
 		    "e.g. [\"sh\", \"-c\", \"echo hi\"], not %s",
 		    json_type_to_name(json_object_get_type(cmd)));
 	size_t n = json_object_array_length(cmd);
 	if (n == 0)
-		return fail(msg, "field 'command' must not be empty");
+		return fail(err, "field 'command' must not be empty");
 	for (size_t i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(cmd, i);
 		if (!s || !json_object_is_type(s, json_type_string))
-			return fail(msg,
+			return fail(err,
 				    "command[%zu] must be a string, not %s", i,
 				    json_type_to_name(json_object_get_type(s)));
 		const char *str = json_object_get_string(s);
 		if (strlen(str) != (size_t)json_object_get_string_len(s))
-			return fail(msg,
+			return fail(err,
 				    "command[%zu] contains a NUL character", i);
 		if (monkey_strv_push(&a->argv, str) < 0)
-			return -ENOMEM;
+			return no_memory(err);
 	}
 	if (!a->argv.v[0][0])
-		return fail(msg, "command[0] (the program) must not be empty");
+		return fail(err, "command[0] (the program) must not be empty");
 	int r;
-	if ((r = get_string(o, "workdir", false, &a->workdir, NULL, msg)) < 0)
+	if ((r = get_string(o, "workdir", false, &a->workdir, NULL, err)) < 0)
 		return r;
-	if ((r = get_int(o, "timeout_ms", 1, &a->timeout_ms, msg)) < 0)
+	if ((r = get_int(o, "timeout_ms", 1, &a->timeout_ms, err)) < 0)
 		return r;
-	r = get_string(o, "stdin", false, &a->stdin_data, &a->stdin_len, msg);
+	r = get_string(o, "stdin", false, &a->stdin_data, &a->stdin_len, err);
 	if (r < 0)
 		return r;
 	a->has_stdin = r == 0;
 	return 0;
 }
 
-static int parse_kind(int kind, json_object *o, struct tool_args *a, char **msg)
+static int parse_kind(int kind, json_object *o, struct tool_args *a,
+		      struct monkey_error *err)
 {
 	int r = 0;
 	switch (kind) {
 	case TOOL_SHELL:
-		return parse_shell(o, a, msg);
+		return parse_shell(o, a, err);
 	case TOOL_READ_FILE:
-		if ((r = get_string(o, "path", true, &a->path, NULL, msg)) < 0)
+		if ((r = get_string(o, "path", true, &a->path, NULL, err)) < 0)
 			return r;
-		if ((r = get_int(o, "offset", 1, &a->offset, msg)) < 0)
+		if ((r = get_int(o, "offset", 1, &a->offset, err)) < 0)
 			return r;
-		if ((r = get_int(o, "limit", 1, &a->limit, msg)) < 0)
+		if ((r = get_int(o, "limit", 1, &a->limit, err)) < 0)
 			return r;
 		return 0;
 	case TOOL_WRITE_FILE:
-		if ((r = get_string(o, "path", true, &a->path, NULL, msg)) < 0)
+		if ((r = get_string(o, "path", true, &a->path, NULL, err)) < 0)
 			return r;
 		/* Content may hold NUL bytes: files are bytes. */
 		size_t len;
 		if ((r = get_string(o, "content", true, &a->content, &len,
-				    msg)) < 0)
+				    err)) < 0)
 			return r;
 		a->content_len = len;
 		return 0;
 	case TOOL_EDIT_FILE:
-		if ((r = get_string(o, "path", true, &a->path, NULL, msg)) <
+		if ((r = get_string(o, "path", true, &a->path, NULL, err)) <
 			0 ||
 		    (r = get_string(o, "old_string", true, &a->old_string, NULL,
-				    msg)) < 0 ||
+				    err)) < 0 ||
 		    (r = get_string(o, "new_string", true, &a->new_string, NULL,
-				    msg)) < 0)
+				    err)) < 0)
 			return r;
 		if (!a->old_string[0])
-			return fail(msg, "field 'old_string' must not be empty "
+			return fail(err, "field 'old_string' must not be empty "
 					 "(use write_file to create a file)");
 		return 0;
 	case TOOL_LIST_FILES: {
-		if ((r = get_string(o, "path", false, &a->path, NULL, msg)) < 0)
+		if ((r = get_string(o, "path", false, &a->path, NULL, err)) < 0)
 			return r;
 		json_object *v;
 		if (json_object_object_get_ex(o, "recursive", &v) && v) {
 			if (!json_object_is_type(v, json_type_boolean))
-				return fail(msg, "field 'recursive' must be "
+				return fail(err, "field 'recursive' must be "
 						 "true or false");
 			a->recursive = json_object_get_boolean(v);
 		}
@@ -244,16 +248,15 @@ static int parse_kind(int kind, json_object *o, struct tool_args *a, char **msg)
 }
 
 int tools_parse(const char *name, const char *json, struct tool_args *a,
-		char **msg)
+		struct monkey_error *err)
 {
 	memset(a, 0, sizeof(*a));
-	*msg = NULL;
 	int kind = -1;
 	for (int i = 0; i < TOOL_COUNT; i++)
 		if (name && !strcmp(name, monkey_tools[i].name))
 			kind = i;
 	if (kind < 0)
-		return fail(msg,
+		return fail(err,
 			    "unknown tool '%s'; the tools are shell_execute, "
 			    "read_file, write_file, edit_file and list_files",
 			    name ? name : "");
@@ -262,7 +265,7 @@ int tools_parse(const char *name, const char *json, struct tool_args *a,
 		json = "{}";
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return -ENOMEM;
+		return no_memory(err);
 	size_t len = strlen(json);
 	json_object *o = json_tokener_parse_ex(tok, json, (int)len);
 	enum json_tokener_error je = json_tokener_get_error(tok);
@@ -270,7 +273,7 @@ int tools_parse(const char *name, const char *json, struct tool_args *a,
 	json_tokener_free(tok);
 	int r;
 	if (!o || je != json_tokener_success) {
-		r = fail(msg,
+		r = fail(err,
 			 "the arguments are not valid JSON (%s at byte %zu); "
 			 "send one JSON object that matches the tool's schema",
 			 je == json_tokener_continue
@@ -278,15 +281,15 @@ int tools_parse(const char *name, const char *json, struct tool_args *a,
 			     : json_tokener_error_desc(je),
 			 used);
 	} else if (json[used + strspn(json + used, " \t\r\n")]) {
-		r = fail(msg,
+		r = fail(err,
 			 "the arguments have extra text after the JSON "
 			 "object (at byte %zu)",
 			 used);
 	} else if (!json_object_is_type(o, json_type_object)) {
-		r = fail(msg, "the arguments must be a JSON object, not %s",
+		r = fail(err, "the arguments must be a JSON object, not %s",
 			 json_type_to_name(json_object_get_type(o)));
 	} else {
-		r = parse_kind(kind, o, a, msg);
+		r = parse_kind(kind, o, a, err);
 	}
 	json_object_put(o);
 	if (r < 0) {

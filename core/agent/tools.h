@@ -48,11 +48,11 @@ struct tool_args {
 };
 
 /* Parse and check the arguments of tool name.  On success returns 0; on a
- * bad call returns -EINVAL with *msg (caller frees) saying what is wrong in
- * words the model can act on ("unknown tool", "invalid JSON", "missing
- * field 'path'").  -ENOMEM with *msg NULL on allocation failure. */
+ * bad call returns -EINVAL with err saying what is wrong in words the model
+ * can act on ("unknown tool", "invalid JSON", "missing field 'path'").
+ * -ENOMEM when memory ran out: the run cannot go on. */
 int tools_parse(const char *name, const char *json, struct tool_args *a,
-		char **msg);
+		struct monkey_error *err);
 void tools_args_free(struct tool_args *a);
 
 /* Resolve path (relative to root, or absolute) so that it lies inside
@@ -62,7 +62,8 @@ void tools_args_free(struct tool_args *a);
  * TOOLS_PATH_PARENTS or mkdirs) the directories above it; mkdirs creates
  * them, after every check.  TOOLS_PATH_WRITE refuses a path inside a
  * directory the file tools may not change (tools_path_protected).
- * Returns 0 with *out (caller frees) or -errno with *msg (caller frees). */
+ * Returns 0 with *out (caller frees), or a negative errno with err saying
+ * why in words for the model (-ENOMEM: memory ran out). */
 enum tools_path_mode {
 	TOOLS_PATH_EXISTING = 0,
 	TOOLS_PATH_CREATE = 1,
@@ -72,7 +73,7 @@ enum tools_path_mode {
 	TOOLS_PATH_GIT_OK = 8,
 };
 int tools_path_resolve(const char *root, const char *path, int mode,
-		       bool mkdirs, char **out, char **msg);
+		       bool mkdirs, char **out, struct monkey_error *err);
 /* The protected directory (".git" or ".monkey") that rel, a path relative
  * to the workspace, lies in or names, at any depth and in any letter case
  * (a case-insensitive filesystem finds .GIT too); NULL when none.  .git
@@ -160,8 +161,9 @@ char *tools_shell_format(const struct tools_shell_outcome *o,
 			 size_t output_max);
 void tools_shell_outcome_free(struct tools_shell_outcome *o);
 
-/* Resolve a working directory argument to a path relative to root. */
+/* Resolve a working directory argument to a path relative to root (*rel,
+ * caller frees); errors as tools_path_resolve. */
 int tools_shell_workdir(const char *root, const char *workdir, char **rel,
-			char **msg);
+			struct monkey_error *err);
 
 #endif

@@ -93,14 +93,25 @@ static int error_text(char **content, bool *is_error, const char *fmt, ...)
 	return 0;
 }
 
+/* A path the model gave that cannot be used: the model is told why (a
+ * lack of memory is not its to hear). */
+static int path_refused(int r, const struct monkey_error *e, char **content,
+			bool *is_error)
+{
+	if (r == -ENOMEM)
+		return r;
+	return error_text(content, is_error, "%s", e->message);
+}
+
 static int read_file(const char *root, const struct tool_args *a, size_t budget,
 		     char **content, bool *is_error)
 {
-	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	_cleanup_free_ char *abs = NULL;
+	struct monkey_error e = {0};
 	int r = tools_path_resolve(root, a->path, TOOLS_PATH_EXISTING, false,
-				   &abs, &msg);
+				   &abs, &e);
 	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
+		return path_refused(r, &e, content, is_error);
 	int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -369,13 +380,13 @@ static int write_prepare(const char *root, const struct tool_args *a,
 			 bool writable_git, struct tools_fs_change *c,
 			 char **content, bool *is_error)
 {
-	_cleanup_free_ char *msg = NULL;
+	struct monkey_error e = {0};
 	int r = tools_path_resolve(
 	    root, a->path,
 	    path_mode(TOOLS_PATH_CREATE | TOOLS_PATH_PARENTS, writable_git),
-	    false, &c->abs, &msg);
+	    false, &c->abs, &e);
 	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
+		return path_refused(r, &e, content, is_error);
 	_cleanup_free_ char *old = NULL;
 	size_t olen = 0;
 	struct stat st = {0};
@@ -440,12 +451,12 @@ static int edit_prepare(const char *root, const struct tool_args *a,
 			bool writable_git, struct tools_fs_change *c,
 			char **content, bool *is_error)
 {
-	_cleanup_free_ char *msg = NULL;
+	struct monkey_error e = {0};
 	int r = tools_path_resolve(root, a->path,
 				   path_mode(TOOLS_PATH_EXISTING, writable_git),
-				   false, &c->abs, &msg);
+				   false, &c->abs, &e);
 	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
+		return path_refused(r, &e, content, is_error);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
 	r = load(c->abs, &data, &len);
@@ -513,12 +524,13 @@ int tools_fs_commit(const char *root, const struct tool_args *a,
 	bool edit = a->kind == TOOL_EDIT_FILE;
 	/* Checked again: the workspace may have changed while a person
 	 * looked at the change (a command left running, for one). */
-	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	_cleanup_free_ char *abs = NULL;
+	struct monkey_error e = {0};
 	int mode = edit ? TOOLS_PATH_EXISTING : TOOLS_PATH_CREATE;
 	int r = tools_path_resolve(root, a->path, path_mode(mode, writable_git),
-				   !edit, &abs, &msg);
+				   !edit, &abs, &e);
 	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
+		return path_refused(r, &e, content, is_error);
 	if (strcmp(abs, c->abs))
 		return error_text(content, is_error,
 				  "'%s' now resolves to another file than "
@@ -623,11 +635,12 @@ static int list_files(const char *root, const struct tool_args *a,
 		      size_t budget, char **content, bool *is_error)
 {
 	const char *path = a->path && *a->path ? a->path : ".";
-	_cleanup_free_ char *abs = NULL, *msg = NULL;
+	_cleanup_free_ char *abs = NULL;
+	struct monkey_error e = {0};
 	int r = tools_path_resolve(root, path, TOOLS_PATH_EXISTING, false, &abs,
-				   &msg);
+				   &e);
 	if (r < 0)
-		return msg ? error_text(content, is_error, "%s", msg) : r;
+		return path_refused(r, &e, content, is_error);
 	struct stat st;
 	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
 		return error_text(content, is_error,

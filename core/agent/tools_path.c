@@ -32,16 +32,9 @@ const char *tools_path_rel(const char *root, const char *abs)
 	return abs[rl] ? abs + rl + 1 : ".";
 }
 
-static int failf(char **msg, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int failf(char **msg, int code, const char *fmt, ...)
+static int no_memory(struct monkey_error *err)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(msg, fmt, ap) < 0)
-		*msg = NULL;
-	va_end(ap);
-	return *msg ? code : -ENOMEM;
+	return monkey_set_error(err, -ENOMEM, "out of memory");
 }
 
 static char *join(const char *a, const char *b)
@@ -51,12 +44,14 @@ static char *join(const char *a, const char *b)
 				    al && a[al - 1] == '/' ? "" : "/", b);
 }
 
-static int escape_error(const char *path, const char *resolved, char **msg)
+static int escape_error(const char *path, const char *resolved,
+			struct monkey_error *err)
 {
-	return failf(msg, -EPERM,
-		     "path '%s' is outside the workspace (it resolves to "
-		     "'%s'); only files inside the workspace can be used",
-		     path, resolved);
+	return monkey_set_error(
+	    err, -EPERM,
+	    "path '%s' is outside the workspace (it resolves to "
+	    "'%s'); only files inside the workspace can be used",
+	    path, resolved);
 }
 
 const char *tools_path_protected(const char *rel, bool writable_git)
@@ -77,7 +72,7 @@ const char *tools_path_protected(const char *rel, bool writable_git)
 /* With TOOLS_PATH_WRITE, refuse abs inside a protected directory (and free
  * *owned, the resolved path, then). */
 static int check_writable(const char *root, const char *path, const char *abs,
-			  int mode, char **owned, char **msg)
+			  int mode, char **owned, struct monkey_error *err)
 {
 	if (!(mode & TOOLS_PATH_WRITE))
 		return 0;
@@ -87,17 +82,19 @@ static int check_writable(const char *root, const char *path, const char *abs,
 		return 0;
 	int r;
 	if (!strcmp(dir, ".git"))
-		r = failf(msg, -EPERM,
-			  "'%s' is inside .git, which the file tools may not "
-			  "change: git runs the hooks and configuration there "
-			  "on the host. read_file and list_files still work; "
-			  "only the user can allow changes (--writable-git)",
-			  path);
+		r = monkey_set_error(
+		    err, -EPERM,
+		    "'%s' is inside .git, which the file tools may not "
+		    "change: git runs the hooks and configuration there "
+		    "on the host. read_file and list_files still work; "
+		    "only the user can allow changes (--writable-git)",
+		    path);
 	else
-		r = failf(msg, -EPERM,
-			  "'%s' is inside .monkey, monkey's own directory, "
-			  "which the file tools may not change",
-			  path);
+		r = monkey_set_error(
+		    err, -EPERM,
+		    "'%s' is inside .monkey, monkey's own directory, "
+		    "which the file tools may not change",
+		    path);
 	free(*owned);
 	*owned = NULL;
 	return r;
@@ -106,11 +103,11 @@ static int check_writable(const char *root, const char *path, const char *abs,
 /* The missing components of rest appended to *cur, all checked before
  * anything is created. */
 static int append_missing(const char *path, const char *rest, int mode,
-			  bool mkdirs, char **cur, char **msg)
+			  bool mkdirs, char **cur, struct monkey_error *err)
 {
 	_cleanup_free_ char *copy = strdup(rest);
 	if (!copy)
-		return -ENOMEM;
+		return no_memory(err);
 	size_t parts = 0;
 	char *save = NULL;
 	for (char *c = strtok_r(copy, "/", &save); c;
@@ -118,34 +115,35 @@ static int append_missing(const char *path, const char *rest, int mode,
 		if (!strcmp(c, "."))
 			continue;
 		if (!strcmp(c, ".."))
-			return failf(msg, -EINVAL,
-				     "path '%s' uses '..' below a directory "
-				     "that does not exist",
-				     path);
+			return monkey_set_error(
+			    err, -EINVAL,
+			    "path '%s' uses '..' below a directory "
+			    "that does not exist",
+			    path);
 		char *next = join(*cur, c);
 		if (!next)
-			return -ENOMEM;
+			return no_memory(err);
 		free(*cur);
 		*cur = next;
 		parts++;
 	}
 	if (parts > 1 && !mkdirs && !(mode & TOOLS_PATH_PARENTS))
-		return failf(msg, -ENOENT, "directory of '%s' does not exist",
-			     path);
+		return monkey_set_error(
+		    err, -ENOENT, "directory of '%s' does not exist", path);
 	return 0;
 }
 
 /* Create the directories of abs below its first existing_len bytes. */
 static int make_parents(const char *root, char *abs, size_t existing_len,
-			char **msg)
+			struct monkey_error *err)
 {
 	for (char *s = abs + existing_len + 1; (s = strchr(s, '/')); s++) {
 		*s = '\0';
 		int r = 0;
 		if (mkdir(abs, 0777) < 0 && errno != EEXIST)
-			r = failf(msg, -errno,
-				  "cannot create directory '%s': %s",
-				  tools_path_rel(root, abs), strerror(errno));
+			r = monkey_set_error(
+			    err, -errno, "cannot create directory '%s': %s",
+			    tools_path_rel(root, abs), strerror(errno));
 		*s = '/';
 		if (r < 0)
 			return r;
@@ -154,16 +152,15 @@ static int make_parents(const char *root, char *abs, size_t existing_len,
 }
 
 int tools_path_resolve(const char *root, const char *path, int mode,
-		       bool mkdirs, char **out, char **msg)
+		       bool mkdirs, char **out, struct monkey_error *err)
 {
 	*out = NULL;
-	*msg = NULL;
 	if (!path || !*path)
-		return failf(msg, -EINVAL, "path is empty");
+		return monkey_set_error(err, -EINVAL, "path is empty");
 	_cleanup_free_ char *copy = strdup(path);
 	_cleanup_free_ char *cur = strdup(path[0] == '/' ? "/" : root);
 	if (!copy || !cur)
-		return -ENOMEM;
+		return no_memory(err);
 	char *save = NULL;
 	char *missing = NULL; /* first component that does not exist */
 	for (char *c = strtok_r(copy, "/", &save); c;
@@ -181,49 +178,53 @@ int tools_path_resolve(const char *root, const char *path, int mode,
 		}
 		_cleanup_free_ char *cand = join(cur, c);
 		if (!cand)
-			return -ENOMEM;
+			return no_memory(err);
 		struct stat st;
 		if (lstat(cand, &st) < 0) {
 			if (errno != ENOENT)
-				return failf(msg, -errno, "cannot use '%s': %s",
-					     path, strerror(errno));
+				return monkey_set_error(err, -errno,
+							"cannot use '%s': %s",
+							path, strerror(errno));
 			missing = c;
 			break;
 		}
 		char *real = realpath(cand, NULL);
 		if (!real) {
 			if (errno == ENOENT && S_ISLNK(st.st_mode))
-				return failf(msg, -ENOENT,
-					     "'%s' is a symlink to a missing "
-					     "target; refusing to follow it",
-					     path);
-			return failf(msg, -errno, "cannot resolve '%s': %s",
-				     path, strerror(errno));
+				return monkey_set_error(
+				    err, -ENOENT,
+				    "'%s' is a symlink to a missing "
+				    "target; refusing to follow it",
+				    path);
+			return monkey_set_error(err, -errno,
+						"cannot resolve '%s': %s", path,
+						strerror(errno));
 		}
 		free(cur);
 		cur = real;
 	}
 	if (!missing) {
 		if (!inside(root, cur))
-			return escape_error(path, cur, msg);
+			return escape_error(path, cur, err);
 		*out = steal_pointer(&cur);
-		return check_writable(root, path, *out, mode, out, msg);
+		return check_writable(root, path, *out, mode, out, err);
 	}
 	/* The existing part must be inside; what is missing is created
 	 * below it, so it is inside too. */
 	if (!inside(root, cur))
-		return escape_error(path, cur, msg);
+		return escape_error(path, cur, err);
 	if (!(mode & TOOLS_PATH_CREATE))
-		return failf(msg, -ENOENT, "'%s' does not exist", path);
+		return monkey_set_error(err, -ENOENT, "'%s' does not exist",
+					path);
 	/* strtok_r cut copy at each '/': take the rest from path. */
 	size_t existing_len = strlen(cur);
 	int r = append_missing(path, path + (missing - copy), mode, mkdirs,
-			       &cur, msg);
+			       &cur, err);
 	if (r < 0)
 		return r;
-	if ((r = check_writable(root, path, cur, mode, &cur, msg)) < 0)
+	if ((r = check_writable(root, path, cur, mode, &cur, err)) < 0)
 		return r;
-	if (mkdirs && (r = make_parents(root, cur, existing_len, msg)) < 0)
+	if (mkdirs && (r = make_parents(root, cur, existing_len, err)) < 0)
 		return r;
 	*out = steal_pointer(&cur);
 	return 0;

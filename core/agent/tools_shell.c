@@ -32,23 +32,20 @@ static int on_output(void *ctx, int stream, const void *data, size_t len)
 /* A working directory the model gave: inside the workspace, a directory,
  * returned relative to root. */
 int tools_shell_workdir(const char *root, const char *workdir, char **rel,
-			char **msg)
+			struct monkey_error *err)
 {
 	*rel = NULL;
-	*msg = NULL;
 	_cleanup_free_ char *abs = NULL;
 	int r = tools_path_resolve(root, workdir, TOOLS_PATH_EXISTING, false,
-				   &abs, msg);
+				   &abs, err);
 	if (r < 0)
 		return r;
 	struct stat st;
-	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*msg = monkey_strdup_printf("workdir '%s' is not a directory",
-					    workdir);
-		return *msg ? -ENOTDIR : -ENOMEM;
-	}
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return monkey_set_error(
+		    err, -ENOTDIR, "workdir '%s' is not a directory", workdir);
 	*rel = strdup(tools_path_rel(root, abs));
-	return *rel ? 0 : -ENOMEM;
+	return *rel ? 0 : monkey_set_error(err, -ENOMEM, "out of memory");
 }
 
 int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
@@ -56,12 +53,15 @@ int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 {
 	memset(o, 0, sizeof(*o));
 	if (a->workdir) {
-		char *msg = NULL;
+		struct monkey_error e = {0};
 		int r = tools_shell_workdir(c->root, a->workdir,
-					    &o->workdir_rel, &msg);
+					    &o->workdir_rel, &e);
+		if (r == -ENOMEM)
+			return r;
 		if (r < 0) {
-			o->error = msg;
-			return msg ? 0 : r;
+			/* Not run: the model is told why. */
+			o->error = strdup(e.message);
+			return o->error ? 0 : -ENOMEM;
 		}
 	} else {
 		o->workdir_rel =

@@ -9,12 +9,34 @@
 
 #include "util.h"
 
+/* A message cut to fit ends at a character boundary: it may reach a model
+ * in a JSON document, which must stay UTF-8. */
+static void cut_at_character(char *s)
+{
+	size_t len = strlen(s);
+	if (!len)
+		return;
+	size_t lead = len - 1;
+	while (lead > 0 && ((unsigned char)s[lead] & 0xC0) == 0x80)
+		lead--;
+	unsigned char c = (unsigned char)s[lead];
+	size_t want = c < 0x80		   ? 1
+		      : (c & 0xE0) == 0xC0 ? 2
+		      : (c & 0xF0) == 0xE0 ? 3
+		      : (c & 0xF8) == 0xF0 ? 4
+					   : 1;
+	if (len - lead < want)
+		s[lead] = '\0';
+}
+
 int monkey_set_error_v(struct monkey_error *err, int code, const char *fmt,
 		       va_list ap)
 {
 	if (err) {
 		err->code = code;
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		int n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		if (n >= (int)sizeof(err->message))
+			cut_at_character(err->message);
 		/* Messages are one line. */
 		for (char *p = err->message; *p; p++)
 			if (*p == '\n' || *p == '\r')

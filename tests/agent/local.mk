@@ -123,6 +123,7 @@ FUZZ_SECONDS = 30
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include \
+	-I$(top_srcdir)/core/base \
 	-I$(top_srcdir)/core/lib -I$(top_srcdir)/core/agent \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS)
 FUZZ_SSE_SRC = tests/agent/fuzz/fuzz_sse.c core/agent/sse.c \

@@ -63,10 +63,11 @@ static char *call(const char *root, const char *tool, const char *json,
 		  bool *is_error)
 {
 	struct tool_args a;
-	char *msg = NULL, *content = NULL;
-	if (tools_parse(tool, json, &a, &msg) < 0 ||
+	struct monkey_error err = {0};
+	char *content = NULL;
+	if (tools_parse(tool, json, &a, &err) < 0 ||
 	    tools_fs_run(root, &a, 10240, &content, is_error) < 0) {
-		check(false, "%s could not run: %s", tool, msg ? msg : "");
+		check(false, "%s could not run: %s", tool, err.message);
 		exit(1);
 	}
 	tools_args_free(&a);

@@ -63,10 +63,10 @@ static const char *p(struct fx *f, const char *rel)
 static void call(struct fx *f, const char *tool, const char *json)
 {
 	struct tool_args a;
-	char *msg = NULL;
+	struct monkey_error err = {0};
 	free(f->content);
 	f->content = NULL;
-	assert_int_equal(tools_parse(tool, json, &a, &msg), 0);
+	assert_int_equal(tools_parse(tool, json, &a, &err), 0);
 	assert_int_equal(
 	    tools_fs_run(f->root, &a, 10240, &f->content, &f->is_error), 0);
 	tools_args_free(&a);
@@ -212,9 +212,10 @@ static int call_with_fsize_limit(struct fx *f, const char *tool,
 		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
 			_exit(3);
 		struct tool_args a;
-		char *msg = NULL, *content = NULL;
+		struct monkey_error err = {0};
+		char *content = NULL;
 		bool is_error = false;
-		if (tools_parse(tool, json, &a, &msg) < 0 ||
+		if (tools_parse(tool, json, &a, &err) < 0 ||
 		    tools_fs_run(f->root, &a, 10240, &content, &is_error) < 0)
 			_exit(4);
 		printf("%s: %s\n", tool, content);
@@ -410,8 +411,8 @@ struct sh {
 static void shell(struct fx *f, struct sh *s, int64_t cap, const char *json)
 {
 	struct tool_args a;
-	char *msg = NULL;
-	assert_int_equal(tools_parse("shell_execute", json, &a, &msg), 0);
+	struct monkey_error err = {0};
+	assert_int_equal(tools_parse("shell_execute", json, &a, &err), 0);
 	struct tools_shell_ctx c = {
 	    .ex = s->ex,
 	    .root = f->root,

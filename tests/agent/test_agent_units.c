@@ -23,6 +23,7 @@
 
 #include "agent_config.h"
 #include "agent_history.h"
+#include "jsonout.h"
 #include "provider.h"
 #include "quote.h"
 #include "sse.h"
@@ -374,12 +375,11 @@ static void expect_parse_error(const char *tool, const char *json,
 			       const char *fragment)
 {
 	struct tool_args a;
-	char *msg = NULL;
-	assert_int_equal(tools_parse(tool, json, &a, &msg), -EINVAL);
-	assert_non_null(msg);
-	if (!strstr(msg, fragment))
-		fail_msg("'%s' lacks '%s'", msg, fragment);
-	free(msg);
+	struct monkey_error err = {0};
+	assert_int_equal(tools_parse(tool, json, &a, &err), -EINVAL);
+	assert_int_equal(err.code, -EINVAL);
+	if (!strstr(err.message, fragment))
+		fail_msg("'%s' lacks '%s'", err.message, fragment);
 	tools_args_free(&a);
 }
 
@@ -420,16 +420,38 @@ static void test_tool_arguments_are_checked(void **state)
 			   "'recursive' must be true or false");
 }
 
+/* What the model is told about a bad call goes back in a JSON request: a
+ * message cut to fit the error record ends at a character boundary. */
+static void test_tool_errors_stay_utf8_when_cut(void **state)
+{
+	(void)state;
+	char name[1300] = "";
+	for (int i = 0; i < 600; i++)
+		strcat(name, "\xc3\xa9"); /* e acute */
+	struct tool_args a;
+	struct monkey_error err = {0};
+	assert_int_equal(tools_parse(name, "{}", &a, &err), -EINVAL);
+	size_t len = strlen(err.message), clean_len = 0;
+	assert_true(len > 900);
+	char *clean = monkey_utf8_sanitize(err.message, len, &clean_len);
+	assert_non_null(clean);
+	if (clean_len != len || memcmp(clean, err.message, len))
+		fail_msg("the message ends in a cut character: ...%s",
+			 err.message + len - 8);
+	free(clean);
+	tools_args_free(&a);
+}
+
 static void test_tool_arguments_parse(void **state)
 {
 	(void)state;
 	struct tool_args a;
-	char *msg = NULL;
+	struct monkey_error err = {0};
 	assert_int_equal(tools_parse("shell_execute",
 				     "{\"command\": [\"sh\", \"-c\", \"x\"], "
 				     "\"workdir\": \"sub\", \"timeout_ms\": "
 				     "1500.0, \"stdin\": \"in\\u0000put\"} \n",
-				     &a, &msg),
+				     &a, &err),
 			 0);
 	assert_int_equal(a.kind, TOOL_SHELL);
 	assert_int_equal(a.argv.n, 3);
@@ -441,7 +463,7 @@ static void test_tool_arguments_parse(void **state)
 	assert_memory_equal(a.stdin_data, "in\0put", 6);
 	tools_args_free(&a);
 	/* An empty argument string (a tool called without input) is {}. */
-	assert_int_equal(tools_parse("list_files", "", &a, &msg), 0);
+	assert_int_equal(tools_parse("list_files", "", &a, &err), 0);
 	assert_null(a.path);
 	tools_args_free(&a);
 }
@@ -796,6 +818,7 @@ int main(void)
 		test_openai_invalid_arguments_are_kept_for_an_error_result),
 	    cmocka_unit_test(test_openai_error_chunk_is_reported),
 	    cmocka_unit_test(test_tool_arguments_are_checked),
+	    cmocka_unit_test(test_tool_errors_stay_utf8_when_cut),
 	    cmocka_unit_test(test_tool_arguments_parse),
 	    cmocka_unit_test(test_argv_is_quoted_readably),
 	    cmocka_unit_test(test_sha256_known_vectors),

@@ -54,15 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(json, data + 1, size - 1);
 	json[size - 1] = '\0';
 	struct tool_args a;
-	char *msg = NULL;
-	int r = tools_parse(name, json, &a, &msg);
+	struct monkey_error err = {0};
+	int r = tools_parse(name, json, &a, &err);
 	if (r == 0) {
 		if (a.path) {
-			char *abs = NULL, *m = NULL;
+			char *abs = NULL;
+			struct monkey_error e = {0};
 			tools_path_resolve(root, a.path, TOOLS_PATH_EXISTING,
-					   false, &abs, &m);
+					   false, &abs, &e);
 			free(abs);
-			free(m);
 		}
 		if (a.kind == TOOL_READ_FILE || a.kind == TOOL_LIST_FILES) {
 			char *content = NULL;
@@ -73,13 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a.kind == TOOL_SHELL) {
 			free(monkey_quote_argv((const char *const *)a.argv.v));
 			if (a.workdir) {
-				char *rel = NULL, *m = NULL;
-				tools_shell_workdir(root, a.workdir, &rel, &m);
+				char *rel = NULL;
+				struct monkey_error e = {0};
+				tools_shell_workdir(root, a.workdir, &rel, &e);
 				free(rel);
-				free(m);
 			}
 		}
-	} else if (r == -EINVAL && !msg) {
+	} else if (r == -EINVAL && !err.message[0]) {
 		abort(); /* every refusal must say why */
 	}
 	/* What a person is shown: the bytes as a diff against a.txt's, and
@@ -95,7 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((unsigned char)e[i] < 0x20 && e[i] != '\n' && e[i] != '\t')
 			abort();
 	free(e);
-	free(msg);
 	tools_args_free(&a);
 	free(json);
 	return 0;
