@@ -47,6 +47,12 @@ struct provider_callbacks {
 struct provider;
 struct provider_stream;
 
+/* What an error answer of the API says. */
+struct provider_api_error {
+	char type[128];	   /* "rate_limit_error", "insufficient_quota" */
+	char message[512]; /* the provider's words */
+};
+
 /* What differs between wire formats. */
 struct provider_ops {
 	const char *name;	 /* "anthropic" */
@@ -65,9 +71,10 @@ struct provider_ops {
 	 * provider_stream_fail(). */
 	int (*event)(struct provider_stream *s, const char *event,
 		     const char *data, size_t len);
-	/* Pull the error type and message out of an error body. */
-	void (*parse_error)(const char *body, size_t len, char *type,
-			    size_t type_len, char *msg, size_t msg_len);
+	/* Pull the error type and message out of an error body (fields it
+	 * does not find stay empty). */
+	void (*parse_error)(const char *body, size_t len,
+			    struct provider_api_error *e);
 };
 
 extern const struct provider_ops provider_anthropic_ops;

@@ -330,17 +330,17 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 	return r;
 }
 
-static void parse_error(const char *body, size_t len, char *type,
-			size_t type_len, char *msg, size_t msg_len)
+static void parse_error(const char *body, size_t len,
+			struct provider_api_error *pe)
 {
 	(void)len;
 	json_object *o = json_tokener_parse(body);
 	json_object *e = obj_field(o, "error");
 	const char *t = str_field(e, "type"), *m = str_field(e, "message");
 	if (t)
-		snprintf(type, type_len, "%s", t);
+		snprintf(pe->type, sizeof(pe->type), "%s", t);
 	if (m)
-		snprintf(msg, msg_len, "%s", m);
+		snprintf(pe->message, sizeof(pe->message), "%s", m);
 	json_object_put(o);
 }
 

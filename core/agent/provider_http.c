@@ -15,6 +15,7 @@
 
 #include <monkey/backend.h>
 
+#include "error_wrap.h"
 #include "provider.h"
 #include "sse.h"
 #include "util.h"
@@ -267,8 +268,8 @@ enum attempt { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FAIL, ATTEMPT_CANCELLED };
 
 /* Why a reply past the bound was cut off, naming the bound and the
  * option that raises it. */
-static void too_large(const struct provider *p, const char *url, char *why,
-		      size_t why_len)
+static int too_large(const struct provider *p, const char *url,
+		     struct monkey_error *why)
 {
 	char size[32];
 	if (p->reply_max % (1024 * 1024) == 0)
@@ -276,91 +277,96 @@ static void too_large(const struct provider *p, const char *url, char *why,
 			 p->reply_max / (1024 * 1024));
 	else
 		snprintf(size, sizeof(size), "%zu bytes", p->reply_max);
-	snprintf(why, why_len,
-		 "%s: the reply from %s went past %s, the bound on one reply "
-		 "(what is received and what parsing it holds at once), and "
-		 "was cut off; if a model really answers with more, raise it "
-		 "with --reply-max BYTES",
-		 p->ops->name, url, size);
+	return monkey_set_error(
+	    why, -EFBIG,
+	    "the reply from %s went past %s, the bound on one reply (what is "
+	    "received and what parsing it holds at once), and was cut off; "
+	    "if a model really answers with more, raise it with --reply-max "
+	    "BYTES",
+	    url, size);
 }
 
-static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
-			     const char *errbuf, const char *url, char *why,
-			     size_t why_len)
+/* An answer other than 2xx: the provider's error, or what came. */
+static enum attempt http_error(struct provider *p, struct xfer *x,
+			       struct monkey_error *why)
 {
-	const char *name = p->ops->name;
+	struct provider_api_error pe = {"", ""};
+	p->ops->parse_error(x->body ? x->body : "", x->body_len, &pe);
+	if (!pe.message[0]) {
+		/* Not the provider's JSON: show what came. */
+		size_t n = x->body_len < 300 ? x->body_len : 300;
+		snprintf(pe.message, sizeof(pe.message), "%.*s", (int)n,
+			 x->body ? x->body : "");
+		if (!pe.message[0])
+			snprintf(pe.message, sizeof(pe.message),
+				 "(empty body)");
+	}
+	const char *hint = "";
+	char hintbuf[96];
+	if (x->status == 401 || x->status == 403) {
+		snprintf(hintbuf, sizeof(hintbuf), " (check %s)",
+			 p->ops->key_var);
+		hint = hintbuf;
+	}
+	monkey_set_error(why, -EIO, "HTTP %ld%s%s: %s%s", x->status,
+			 pe.type[0] ? " " : "", pe.type, pe.message, hint);
+	if (strcasecmp(x->should_retry, "true") == 0)
+		return ATTEMPT_RETRY;
+	if (strcasecmp(x->should_retry, "false") == 0)
+		return ATTEMPT_FAIL;
+	/* An exhausted quota looks like a rate limit but waiting does not
+	 * help. */
+	if (strstr(pe.type, "insufficient_quota"))
+		return ATTEMPT_FAIL;
+	return status_retryable(x->status) ? ATTEMPT_RETRY : ATTEMPT_FAIL;
+}
+
+/* The outcome of one attempt, and why when it is not OK (without the
+ * provider's name, which the caller puts in front). */
+static enum attempt classify(struct provider *p, struct xfer *x, CURLcode rc,
+			     const char *errbuf, const char *url,
+			     struct monkey_error *why)
+{
 	if (p->cancel && *p->cancel)
 		return ATTEMPT_CANCELLED;
 	if (x->too_large) {
-		too_large(p, url, why, why_len);
+		too_large(p, url, why);
 		return ATTEMPT_FAIL;
 	}
 	if (rc != CURLE_OK && !x->parser_stopped && !x->s->failed) {
 		if (rc == CURLE_WRITE_ERROR && !x->is_sse && x->checked) {
-			snprintf(why, why_len, "%s: out of memory", name);
+			monkey_set_error(why, -ENOMEM, "out of memory");
 			return ATTEMPT_FAIL;
 		}
-		snprintf(why, why_len,
-			 "%s: cannot complete the request to %s: %s", name, url,
-			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		monkey_set_error(why, -EIO,
+				 "cannot complete the request to %s: %s", url,
+				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return ATTEMPT_RETRY; /* connection errors are retried */
 	}
 	if (!x->checked)
 		curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &x->status);
-	if (x->status < 200 || x->status >= 300) {
-		char type[128] = "", msg[512] = "";
-		p->ops->parse_error(x->body ? x->body : "", x->body_len, type,
-				    sizeof(type), msg, sizeof(msg));
-		if (!msg[0]) {
-			/* Not the provider's JSON: show what came. */
-			size_t n = x->body_len < 300 ? x->body_len : 300;
-			snprintf(msg, sizeof(msg), "%.*s", (int)n,
-				 x->body ? x->body : "");
-			for (char *c = msg; *c; c++)
-				if (*c == '\n' || *c == '\r')
-					*c = ' ';
-			if (!msg[0])
-				snprintf(msg, sizeof(msg), "(empty body)");
-		}
-		const char *hint = "";
-		char hintbuf[96];
-		if (x->status == 401 || x->status == 403) {
-			snprintf(hintbuf, sizeof(hintbuf), " (check %s)",
-				 p->ops->key_var);
-			hint = hintbuf;
-		}
-		snprintf(why, why_len, "%s: HTTP %ld%s%s: %s%s", name,
-			 x->status, type[0] ? " " : "", type, msg, hint);
-		if (strcasecmp(x->should_retry, "true") == 0)
-			return ATTEMPT_RETRY;
-		if (strcasecmp(x->should_retry, "false") == 0)
-			return ATTEMPT_FAIL;
-		/* An exhausted quota looks like a rate limit but waiting does
-		 * not help. */
-		if (strstr(type, "insufficient_quota"))
-			return ATTEMPT_FAIL;
-		return status_retryable(x->status) ? ATTEMPT_RETRY
-						   : ATTEMPT_FAIL;
-	}
+	if (x->status < 200 || x->status >= 300)
+		return http_error(p, x, why);
 	if (!x->is_sse) {
 		size_t n = x->body_len < 200 ? x->body_len : 200;
-		snprintf(why, why_len,
-			 "%s: expected an event stream (text/event-stream) "
-			 "but got '%s': %.*s",
-			 name, x->content_type[0] ? x->content_type : "no type",
-			 (int)n, x->body ? x->body : "");
+		monkey_set_error(
+		    why, -EPROTO,
+		    "expected an event stream (text/event-stream) but got "
+		    "'%s': %.*s",
+		    x->content_type[0] ? x->content_type : "no type", (int)n,
+		    x->body ? x->body : "");
 		return ATTEMPT_FAIL;
 	}
 	if (x->s->failed) {
-		snprintf(why, why_len, "%s: %s%s%s", name, x->s->err_type,
-			 x->s->err_type[0] ? ": " : "", x->s->err_msg);
+		monkey_set_error(why, -EIO, "%s%s%s", x->s->err_type,
+				 x->s->err_type[0] ? ": " : "", x->s->err_msg);
 		return x->s->retryable ? ATTEMPT_RETRY : ATTEMPT_FAIL;
 	}
 	if (!x->s->done) {
-		snprintf(why, why_len,
-			 "%s: the stream ended before %s (connection cut "
-			 "mid-reply)",
-			 name, p->ops->done_event);
+		monkey_set_error(why, -EIO,
+				 "the stream ended before %s (connection cut "
+				 "mid-reply)",
+				 p->ops->done_event);
 		return ATTEMPT_RETRY;
 	}
 	return ATTEMPT_OK;
@@ -391,14 +397,15 @@ int provider_http_run(struct provider *p, const char *body,
 	for (int attempt = 0;; attempt++) {
 		struct xfer x = {.p = p, .s = s};
 		char errbuf[CURL_ERROR_SIZE] = "";
-		char why[1024] = "";
+		struct monkey_error why = {0};
 		provider_stream_reset(s);
 		s->turn->attempts = attempt + 1;
 		monkey_sse_init(&x.sse, event_max(p, 0), on_sse, &x);
 		setup(p, &x, url, h, body, errbuf);
 		CURLcode rc = curl_easy_perform(p->curl);
-		enum attempt a =
-		    classify(p, &x, rc, errbuf, shown, why, sizeof(why));
+		enum attempt a = classify(p, &x, rc, errbuf, shown, &why);
+		if (a != ATTEMPT_OK && a != ATTEMPT_CANCELLED)
+			monkey_error_wrap(&why, -EIO, "%s", p->ops->name);
 		int64_t wait = retry_after_ms(&x);
 		monkey_sse_free(&x.sse);
 		free(x.body);
@@ -414,15 +421,16 @@ int provider_http_run(struct provider *p, const char *body,
 			if (a == ATTEMPT_RETRY && attempt > 0)
 				ret = monkey_set_error(
 				    err, -EIO, "%s (gave up after %d attempts)",
-				    why, attempt + 1);
+				    why.message, attempt + 1);
 			else
-				ret = monkey_set_error(err, -EIO, "%s", why);
+				ret = monkey_set_error(err, -EIO, "%s",
+						       why.message);
 			break;
 		}
 		if (wait < 0)
 			wait = backoff_ms(p, attempt);
 		notice(p, MONKEY_LOG_WARNING,
-		       "%s; waiting %.1f s before retry %d of %d", why,
+		       "%s; waiting %.1f s before retry %d of %d", why.message,
 		       (double)wait / 1000.0, attempt + 1, max_retries);
 		if (!sleep_cancellable(p, wait)) {
 			ret = monkey_set_error(err, -ECANCELED,

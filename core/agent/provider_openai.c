@@ -339,8 +339,8 @@ static int event(struct provider_stream *s, const char *ev, const char *data,
 	return r;
 }
 
-static void parse_error(const char *body, size_t len, char *type,
-			size_t type_len, char *msg, size_t msg_len)
+static void parse_error(const char *body, size_t len,
+			struct provider_api_error *pe)
 {
 	(void)len;
 	json_object *o = json_tokener_parse(body), *e;
@@ -351,7 +351,8 @@ static void parse_error(const char *body, size_t len, char *type,
 	if (json_object_object_get_ex(o, "error", &e)) {
 		if (json_object_is_type(e, json_type_string)) {
 			/* Ollama: {"error": "model 'x' not found"} */
-			snprintf(msg, msg_len, "%s", json_object_get_string(e));
+			snprintf(pe->message, sizeof(pe->message), "%s",
+				 json_object_get_string(e));
 		} else {
 			const char *t = str_field(e, "type");
 			const char *c = str_field(e, "code");
@@ -359,18 +360,21 @@ static void parse_error(const char *body, size_t len, char *type,
 			/* "code" carries insufficient_quota and friends when
 			 * "type" is generic. */
 			if (c && t && strcmp(c, t))
-				snprintf(type, type_len, "%s/%s", t, c);
+				snprintf(pe->type, sizeof(pe->type), "%s/%s", t,
+					 c);
 			else if (t || c)
-				snprintf(type, type_len, "%s", t ? t : c);
+				snprintf(pe->type, sizeof(pe->type), "%s",
+					 t ? t : c);
 			if (m)
-				snprintf(msg, msg_len, "%s", m);
+				snprintf(pe->message, sizeof(pe->message), "%s",
+					 m);
 		}
 	} else {
 		const char *m = str_field(o, "detail");
 		if (!m)
 			m = str_field(o, "message");
 		if (m)
-			snprintf(msg, msg_len, "%s", m);
+			snprintf(pe->message, sizeof(pe->message), "%s", m);
 	}
 	json_object_put(o);
 }
