@@ -41,14 +41,15 @@ struct option *monkey_cli_longopts(const struct option *extra);
 #define MONKEY_CLI_OPT_BASE 0x1000
 
 /* Handle one getopt_long result.  Returns 1 when opt was a shared option
- * (handled), 0 when it was not, -1 when its argument is invalid (a message
- * naming the option was printed). */
+ * (handled), 0 when it was not, a negative errno when its argument is
+ * invalid (err names the option and says what it takes) or memory ran
+ * out. */
 int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
-			      const char *arg);
+			      const char *arg, struct monkey_error *err);
 
 /* After parsing: apply MONKEY_SANDBOX and friends, point opts at the
- * vectors, install the notice printer.  Returns 0 or -1 (printed). */
-int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s);
+ * vectors, install the notice printer. */
+void monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s);
 
 /* Help text for the shared options (for --help of each subcommand). */
 extern const char monkey_cli_sandbox_help[];

@@ -310,17 +310,16 @@ enum {
 };
 
 static int parse_int(const char *flag, const char *arg, long min, long max,
-		     long *out)
+		     long *out, struct monkey_error *err)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(arg, &end, 10);
-	if (errno || !*arg || *end || v < min || v > max) {
-		monkey_cli_error("%s '%s': expected a whole number from %ld to "
-				 "%ld",
-				 flag, arg, min, max);
-		return -1;
-	}
+	if (errno || !*arg || *end || v < min || v > max)
+		return monkey_set_error(err, -EINVAL,
+					"%s '%s': expected a whole number from "
+					"%ld to %ld",
+					flag, arg, min, max);
 	*out = v;
 	return 0;
 }
@@ -331,6 +330,118 @@ struct args {
 	struct monkey_agent_options ao;
 	struct ui ui;
 };
+
+/* The bounds of a run: turns, reply size, retries, what the model sees. */
+static int bound_option(struct monkey_agent_options *ao, int opt,
+			const char *arg, struct monkey_error *err)
+{
+	static const struct {
+		int opt;
+		const char *flag;
+		long min, max;
+	} bounds[] = {
+	    {OPT_MAX_ITERATIONS, "--max-iterations", 1, 100000},
+	    {OPT_MAX_TOKENS, "--max-tokens", 1, 1000000},
+	    {OPT_MAX_RETRIES, "--max-retries", 0, 10},
+	    {OPT_MODEL_OUTPUT, "--model-output", 256, 16 << 20},
+	    {OPT_HISTORY_MAX, "--history-max", 16384, 1 << 30},
+	    {OPT_REPLY_MAX, "--reply-max", 65536, 1L << 30},
+	};
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		if (bounds[i].opt != opt)
+			continue;
+		long v = 0;
+		int r = parse_int(bounds[i].flag, arg, bounds[i].min,
+				  bounds[i].max, &v, err);
+		if (r < 0)
+			return r;
+		if (opt == OPT_MAX_ITERATIONS)
+			ao->max_iterations = (int)v;
+		else if (opt == OPT_MAX_TOKENS)
+			ao->max_tokens = (int)v;
+		else if (opt == OPT_MAX_RETRIES)
+			ao->max_retries = (int)v;
+		else if (opt == OPT_MODEL_OUTPUT)
+			ao->output_max = (size_t)v;
+		else if (opt == OPT_HISTORY_MAX)
+			ao->history_max = (size_t)v;
+		else
+			ao->reply_max = (size_t)v;
+		return 1;
+	}
+	return 0;
+}
+
+/* One option of monkey agent's own: 1 handled, 0 not one of them, a
+ * negative errno with err saying what is wrong. */
+static int agent_option(struct args *a, int opt, const char *arg,
+			struct monkey_error *err)
+{
+	struct monkey_agent_options *ao = &a->ao;
+	switch (opt) {
+	case OPT_TASK:
+		a->task = arg;
+		return 1;
+	case OPT_TASK_FILE:
+		a->task_file = arg;
+		return 1;
+	case OPT_MODEL:
+		ao->model = arg;
+		return 1;
+	case OPT_PROVIDER:
+		if (!strcmp(arg, "anthropic"))
+			ao->provider = MONKEY_PROVIDER_ANTHROPIC;
+		else if (!strcmp(arg, "openai"))
+			ao->provider = MONKEY_PROVIDER_OPENAI;
+		else
+			return monkey_set_error(err, -EINVAL,
+						"--provider '%s': expected "
+						"anthropic or openai",
+						arg);
+		return 1;
+	case OPT_BASE_URL:
+		ao->base_url = arg;
+		return 1;
+	case OPT_REQUIRE_APPROVAL:
+		ao->require_approval = true;
+		return 1;
+	case 'y':
+		ao->auto_approve = true;
+		return 1;
+	case OPT_TRANSCRIPT:
+		ao->transcript = arg;
+		return 1;
+	case OPT_NO_TRANSCRIPT:
+		ao->no_transcript = true;
+		return 1;
+	case 'q':
+		a->ui.quiet = true;
+		return 1;
+	case 'v':
+		a->ui.verbose = true;
+		return 1;
+	}
+	return bound_option(ao, opt, arg, err);
+}
+
+/* After the options: a task, from one place. */
+static int check_task(int argc, char **argv, const struct args *a)
+{
+	if (optind < argc) {
+		monkey_cli_error("agent: unexpected argument '%s'; quote the "
+				 "task: --task \"...\"",
+				 argv[optind]);
+		return 2;
+	}
+	if (!a->task == !a->task_file) {
+		monkey_cli_error(a->task ? "agent: give --task or --task-file, "
+					   "not both"
+					 : "agent: no task; give --task TEXT "
+					   "or --task-file FILE");
+		return 2;
+	}
+	return -1;
+}
 
 /* Returns -1 to go on, or the exit status. */
 static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
@@ -362,117 +473,28 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 		monkey_cli_error("out of memory");
 		return 1;
 	}
-	struct monkey_agent_options *ao = &a->ao;
-	long v;
+	struct monkey_error err = {0};
 	int c;
 	opterr = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "yqvh", longopts, NULL)) != -1) {
-		int r = monkey_cli_sandbox_option(s, c, optarg);
-		if (r < 0)
-			return 2;
-		if (r > 0)
-			continue;
-		switch (c) {
-		case OPT_TASK:
-			a->task = optarg;
-			break;
-		case OPT_TASK_FILE:
-			a->task_file = optarg;
-			break;
-		case OPT_MODEL:
-			ao->model = optarg;
-			break;
-		case OPT_PROVIDER:
-			if (!strcmp(optarg, "anthropic")) {
-				ao->provider = MONKEY_PROVIDER_ANTHROPIC;
-			} else if (!strcmp(optarg, "openai")) {
-				ao->provider = MONKEY_PROVIDER_OPENAI;
-			} else {
-				monkey_cli_error("--provider '%s': expected "
-						 "anthropic or openai",
-						 optarg);
-				return 2;
-			}
-			break;
-		case OPT_BASE_URL:
-			ao->base_url = optarg;
-			break;
-		case OPT_MAX_ITERATIONS:
-			if (parse_int("--max-iterations", optarg, 1, 100000,
-				      &v) < 0)
-				return 2;
-			ao->max_iterations = (int)v;
-			break;
-		case OPT_MAX_TOKENS:
-			if (parse_int("--max-tokens", optarg, 1, 1000000, &v) <
-			    0)
-				return 2;
-			ao->max_tokens = (int)v;
-			break;
-		case OPT_MAX_RETRIES:
-			if (parse_int("--max-retries", optarg, 0, 10, &v) < 0)
-				return 2;
-			ao->max_retries = (int)v;
-			break;
-		case OPT_MODEL_OUTPUT:
-			if (parse_int("--model-output", optarg, 256, 16 << 20,
-				      &v) < 0)
-				return 2;
-			ao->output_max = (size_t)v;
-			break;
-		case OPT_HISTORY_MAX:
-			if (parse_int("--history-max", optarg, 16384, 1 << 30,
-				      &v) < 0)
-				return 2;
-			ao->history_max = (size_t)v;
-			break;
-		case OPT_REPLY_MAX:
-			if (parse_int("--reply-max", optarg, 65536, 1L << 30,
-				      &v) < 0)
-				return 2;
-			ao->reply_max = (size_t)v;
-			break;
-		case OPT_REQUIRE_APPROVAL:
-			ao->require_approval = true;
-			break;
-		case 'y':
-			ao->auto_approve = true;
-			break;
-		case OPT_TRANSCRIPT:
-			ao->transcript = optarg;
-			break;
-		case OPT_NO_TRANSCRIPT:
-			ao->no_transcript = true;
-			break;
-		case 'q':
-			a->ui.quiet = true;
-			break;
-		case 'v':
-			a->ui.verbose = true;
-			break;
-		case 'h':
-			help();
-			return 0;
-		default:
-			monkey_cli_error("try 'monkey agent --help'");
+		int r = monkey_cli_sandbox_option(s, c, optarg, &err);
+		if (r == 0)
+			r = agent_option(a, c, optarg, &err);
+		if (r < 0) {
+			monkey_cli_error("%s", err.message);
 			return 2;
 		}
-	}
-	if (optind < argc) {
-		monkey_cli_error("agent: unexpected argument '%s'; quote the "
-				 "task: --task \"...\"",
-				 argv[optind]);
+		if (r > 0)
+			continue;
+		if (c == 'h') {
+			help();
+			return 0;
+		}
+		monkey_cli_error("try 'monkey agent --help'");
 		return 2;
 	}
-	if (!a->task == !a->task_file) {
-		monkey_cli_error(a->task ? "agent: give --task or --task-file, "
-					   "not both"
-					 : "agent: no task; give --task TEXT "
-					   "or --task-file FILE");
-		return 2;
-	}
-	return -1;
+	return check_task(argc, argv, a);
 }
 
 /* Append ", text" (or "text") to a line being built. */
@@ -574,6 +596,95 @@ static void banner(struct monkey_agent *agent, const struct ui *ui,
 				backend, off);
 }
 
+/* The task: --task's text or --task-file's contents (*buf, caller
+ * frees); NULL when it cannot be read or is empty (said why). */
+static const char *get_task(const struct args *a, char **buf)
+{
+	if (a->task_file && !(*buf = read_task_file(a->task_file)))
+		return NULL;
+	const char *task = a->task ? a->task : *buf;
+	if (!task[strspn(task, " \t\r\n")]) {
+		monkey_cli_error("agent: the task is empty");
+		return NULL;
+	}
+	return task;
+}
+
+/* The sandbox and the agent report through this UI. */
+static void connect_ui(struct monkey_cli_sandbox *s, struct args *a)
+{
+	monkey_cli_sandbox_finish(s);
+	/* An agent runs many commands: keep one sandbox warm (--pool 0
+	 * turns it off). */
+	if (!(s->opts.explicit_set & MONKEY_OPT_POOL))
+		s->opts.pool = 1;
+	/* Executor notices go through the same printer as the agent's, so
+	 * --verbose shows them and lines do not break streamed text. */
+	s->opts.notify = on_notice;
+	s->opts.notify_ctx = &a->ui;
+	a->ao.cb = (struct monkey_agent_callbacks){
+	    .text = on_text,
+	    .notice = on_notice,
+	    .tool_start = on_tool_start,
+	    .tool_end = on_tool_end,
+	    .command_output = on_output,
+	    .approve = on_approve,
+	    .ctx = &a->ui,
+	};
+}
+
+/* How the run ended, for the user; the exit status. */
+static int finish(struct monkey_agent *agent, struct ui *ui,
+		  struct monkey_agent_report *rep)
+{
+	end_line(ui);
+	if (ui->quiet && rep->final_text &&
+	    rep->end == MONKEY_AGENT_END_ANSWER) {
+		size_t n = 0;
+		char *e =
+		    monkey_escape(rep->final_text, strlen(rep->final_text),
+				  MONKEY_ESC_MULTILINE, &n);
+		bool mid = false;
+		put(stdout, e, n, &mid);
+		if (mid)
+			fputc('\n', stdout);
+	}
+	if (rep->end == MONKEY_AGENT_END_ERROR)
+		monkey_cli_error("error: %s", rep->message);
+	else if (rep->end != MONKEY_AGENT_END_ANSWER)
+		monkey_cli_error("%s", rep->message);
+	if (!ui->quiet && monkey_agent_transcript_path(agent))
+		monkey_cli_line(stderr, "monkey: transcript %s",
+				monkey_agent_transcript_path(agent));
+	return monkey_agent_exit_status(rep->end);
+}
+
+/* Open the agent and run the task to its end; the exit status. */
+static int run(struct monkey_cli_sandbox *s, struct args *a, const char *task)
+{
+	connect_ui(s, a);
+	install_signals();
+	struct monkey_error err = {0};
+	struct monkey_agent *agent = NULL;
+	int r = monkey_agent_open(&a->ao, &s->opts, &agent, &err);
+	if (r < 0) {
+		monkey_cli_open_error(s, err.message);
+		return r == -ENOKEY || r == -EINVAL ? 2 : 1;
+	}
+	banner(agent, &a->ui, s);
+	running = agent;
+	if (interrupted)
+		monkey_agent_cancel(agent);
+	struct monkey_agent_report rep;
+	monkey_agent_run(agent, task, &rep, &err);
+	running = NULL;
+	int status = finish(agent, &a->ui, &rep);
+	monkey_agent_report_free(&rep);
+	monkey_agent_close(agent);
+	fflush(stdout);
+	return status;
+}
+
 int monkey_cli_agent(int argc, char **argv)
 {
 	struct monkey_cli_sandbox s;
@@ -582,75 +693,12 @@ int monkey_cli_agent(int argc, char **argv)
 	a.ui.text.flags = MONKEY_ESC_MULTILINE;
 	a.ui.output[0].flags = a.ui.output[1].flags = MONKEY_ESC_MULTILINE;
 	monkey_agent_options_init(&a.ao);
-	int status = parse(argc, argv, &s, &a);
 	_cleanup_free_ char *task_buf = NULL;
-	if (status >= 0)
-		goto out;
-	status = 2;
-	if (a.task_file && !(task_buf = read_task_file(a.task_file)))
-		goto out;
-	const char *task = a.task ? a.task : task_buf;
-	if (!task[strspn(task, " \t\r\n")]) {
-		monkey_cli_error("agent: the task is empty");
-		goto out;
+	int status = parse(argc, argv, &s, &a);
+	if (status < 0) {
+		const char *task = get_task(&a, &task_buf);
+		status = task ? run(&s, &a, task) : 2;
 	}
-	monkey_cli_sandbox_finish(&s);
-	/* An agent runs many commands: keep one sandbox warm (--pool 0
-	 * turns it off). */
-	if (!(s.opts.explicit_set & MONKEY_OPT_POOL))
-		s.opts.pool = 1;
-	/* Executor notices go through the same printer as the agent's, so
-	 * --verbose shows them and lines do not break streamed text. */
-	s.opts.notify = on_notice;
-	s.opts.notify_ctx = &a.ui;
-	a.ao.cb = (struct monkey_agent_callbacks){
-	    .text = on_text,
-	    .notice = on_notice,
-	    .tool_start = on_tool_start,
-	    .tool_end = on_tool_end,
-	    .command_output = on_output,
-	    .approve = on_approve,
-	    .ctx = &a.ui,
-	};
-	install_signals();
-	struct monkey_error err = {0};
-	struct monkey_agent *agent = NULL;
-	int r = monkey_agent_open(&a.ao, &s.opts, &agent, &err);
-	if (r < 0) {
-		monkey_cli_open_error(&s, err.message);
-		status = r == -ENOKEY || r == -EINVAL ? 2 : 1;
-		goto out;
-	}
-	banner(agent, &a.ui, &s);
-	running = agent;
-	if (interrupted)
-		monkey_agent_cancel(agent);
-	struct monkey_agent_report rep;
-	r = monkey_agent_run(agent, task, &rep, &err);
-	running = NULL;
-	end_line(&a.ui);
-	if (a.ui.quiet && rep.final_text &&
-	    rep.end == MONKEY_AGENT_END_ANSWER) {
-		size_t n = 0;
-		char *e = monkey_escape(rep.final_text, strlen(rep.final_text),
-					MONKEY_ESC_MULTILINE, &n);
-		bool mid = false;
-		put(stdout, e, n, &mid);
-		if (mid)
-			fputc('\n', stdout);
-	}
-	status = monkey_agent_exit_status(rep.end);
-	if (rep.end == MONKEY_AGENT_END_ERROR)
-		monkey_cli_error("error: %s", rep.message);
-	else if (rep.end != MONKEY_AGENT_END_ANSWER)
-		monkey_cli_error("%s", rep.message);
-	if (!a.ui.quiet && monkey_agent_transcript_path(agent))
-		monkey_cli_line(stderr, "monkey: transcript %s",
-				monkey_agent_transcript_path(agent));
-	monkey_agent_report_free(&rep);
-	monkey_agent_close(agent);
-	fflush(stdout);
-out:
 	monkey_cli_sandbox_free(&s);
 	return status;
 }

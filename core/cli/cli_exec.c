@@ -160,7 +160,9 @@ static void help(void)
 
 enum { OPT_JSON = 1, OPT_STDIN, OPT_HELP };
 
-int monkey_cli_exec(int argc, char **argv)
+/* Parses the options; returns -1 to go on (the command starts at
+ * argv[optind]), or the exit status. */
+static int parse(int argc, char **argv, struct monkey_cli_sandbox *s)
 {
 	static const struct option extra[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
@@ -168,127 +170,149 @@ int monkey_cli_exec(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	struct monkey_cli_sandbox s;
-	monkey_cli_sandbox_init(&s);
 	_cleanup_free_ struct option *longopts = monkey_cli_longopts(extra);
-	_cleanup_free_ char *stdin_data = NULL;
-	size_t stdin_len = 0;
-	int status = MONKEY_EXIT_FAILURE, c;
 	if (!longopts)
-		goto out;
+		return MONKEY_EXIT_FAILURE;
+	struct monkey_error err = {0};
+	int c;
 	opterr = 1;
 	optind = 1;
 	/* "+": options stop at the command, so its own flags are its own. */
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		int r = monkey_cli_sandbox_option(&s, c, optarg);
-		if (r < 0)
-			goto out;
+		int r = monkey_cli_sandbox_option(s, c, optarg, &err);
+		if (r < 0) {
+			monkey_cli_error("%s", err.message);
+			return MONKEY_EXIT_FAILURE;
+		}
 		if (r > 0)
 			continue;
 		switch (c) {
 		case OPT_JSON:
-			s.json = true;
+			s->json = true;
 			break;
 		case OPT_STDIN:
-			s.stdin_file = optarg;
-			s.opts.explicit_set |= MONKEY_OPT_STDIN;
+			s->stdin_file = optarg;
+			s->opts.explicit_set |= MONKEY_OPT_STDIN;
 			break;
 		case 'h':
 			help();
-			status = 0;
-			goto out;
+			return 0;
 		default:
 			monkey_cli_error("try 'monkey exec --help'");
-			goto out;
+			return MONKEY_EXIT_FAILURE;
 		}
 	}
 	if (optind >= argc) {
 		monkey_cli_error("exec: no command given; usage: monkey exec "
 				 "[OPTIONS] -- CMD [ARG...]");
-		goto out;
+		return MONKEY_EXIT_FAILURE;
 	}
-	if (s.stdin_file &&
-	    read_stdin_file(s.stdin_file, &stdin_data, &stdin_len) < 0)
-		goto out;
-	monkey_cli_sandbox_finish(&s);
+	return -1;
+}
 
-	install_signals();
+/* With --json, a failure to open the executor is a result too. */
+static void print_open_failure(const struct monkey_cli_sandbox *s,
+			       const struct monkey_error *err)
+{
+	struct monkey_result res = {.exit_code = MONKEY_EXIT_FAILURE,
+				    .oom_killed = MONKEY_UNKNOWN};
+	snprintf(res.error, sizeof(res.error), "%s", err->message);
+	const char *req =
+	    s->opts.sandbox ? s->opts.sandbox : MONKEY_DEFAULT_SANDBOX;
+	_cleanup_json_ struct json_object *o =
+	    monkey_result_to_json(&res, req, req, false);
+	json_object_object_add(o, "sandbox", NULL);
+	monkey_cli_print_json(
+	    stdout, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+/* What the command did, said the way the user asked for. */
+static void report(struct monkey_executor *ex,
+		   const struct monkey_cli_sandbox *s, const char *prog,
+		   const struct monkey_result *res)
+{
+	if (s->json) {
+		_cleanup_json_ struct json_object *o =
+		    monkey_result_to_json(res, monkey_executor_backend_name(ex),
+					  monkey_executor_requested_name(ex),
+					  monkey_executor_fell_back(ex));
+		monkey_cli_print_json(
+		    stdout, json_object_to_json_string_ext(
+				o, JSON_C_TO_STRING_PLAIN |
+				       JSON_C_TO_STRING_NOSLASHESCAPE));
+		return;
+	}
+	if (res->error[0])
+		monkey_cli_error("%s", res->error);
+	else if (res->timed_out)
+		monkey_cli_error("%s timed out and was killed (--timeout "
+				 "%lld ms); raise it with --timeout MS",
+				 prog, (long long)s->opts.timeout_ms);
+	else if (res->cancelled)
+		monkey_cli_error("%s was interrupted and stopped", prog);
+	if (res->oom_killed == MONKEY_YES)
+		monkey_cli_error("%s ran out of memory and was killed "
+				 "(--memory %llu MB); raise it with --memory "
+				 "MB",
+				 prog, (unsigned long long)s->opts.memory_mb);
+	say_limits(res, &s->opts, prog);
+}
+
+/* Open the executor, run the command, report; the exit status. */
+static int run(struct monkey_cli_sandbox *s, const char *const *argv,
+	       const char *stdin_data, size_t stdin_len)
+{
 	struct monkey_error err = {0};
 	struct monkey_executor *ex = NULL;
-	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {
-		if (s.json) {
-			struct monkey_result res = {
-			    .exit_code = MONKEY_EXIT_FAILURE,
-			    .oom_killed = MONKEY_UNKNOWN};
-			snprintf(res.error, sizeof(res.error), "%s",
-				 err.message);
-			const char *req = s.opts.sandbox
-					      ? s.opts.sandbox
-					      : MONKEY_DEFAULT_SANDBOX;
-			struct json_object *o =
-			    monkey_result_to_json(&res, req, req, false);
-			json_object_object_add(o, "sandbox", NULL);
-			monkey_cli_print_json(stdout,
-					      json_object_to_json_string_ext(
-						  o, JSON_C_TO_STRING_PLAIN));
-			json_object_put(o);
-		}
-		monkey_cli_open_error(&s, err.message);
-		goto out;
+	install_signals();
+	if (monkey_executor_open(&s->opts, &ex, &err) < 0) {
+		if (s->json)
+			print_open_failure(s, &err);
+		monkey_cli_open_error(s, err.message);
+		return MONKEY_EXIT_FAILURE;
 	}
 	running = ex;
 	if (caught_signal)
 		monkey_executor_cancel(ex);
-
 	struct monkey_command cmd = {
-	    .argv = (const char *const *)(argv + optind),
+	    .argv = argv,
 	    .stdin_data = stdin_data,
 	    .stdin_len = stdin_len,
-	    .has_stdin = s.stdin_file != NULL,
-	    .tee = s.json ? NULL : passthrough,
+	    .has_stdin = s->stdin_file != NULL,
+	    .tee = s->json ? NULL : passthrough,
 	};
 	struct monkey_result res;
+	int status = MONKEY_EXIT_FAILURE;
 	if (monkey_executor_run(ex, &cmd, &res, &err) < 0) {
 		monkey_cli_error("%s", err.message);
 	} else {
 		status = res.exit_code;
 		if (res.cancelled && caught_signal)
 			status = 128 + caught_signal;
-		if (s.json) {
-			struct json_object *o = monkey_result_to_json(
-			    &res, monkey_executor_backend_name(ex),
-			    monkey_executor_requested_name(ex),
-			    monkey_executor_fell_back(ex));
-			monkey_cli_print_json(
-			    stdout, json_object_to_json_string_ext(
-					o, JSON_C_TO_STRING_PLAIN |
-					       JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(o);
-		} else if (res.error[0]) {
-			monkey_cli_error("%s", res.error);
-		} else if (res.timed_out) {
-			monkey_cli_error(
-			    "%s timed out and was killed (--timeout "
-			    "%lld ms); raise it with --timeout MS",
-			    cmd.argv[0], (long long)s.opts.timeout_ms);
-		} else if (res.cancelled) {
-			monkey_cli_error("%s was interrupted and stopped",
-					 cmd.argv[0]);
-		}
-		if (res.oom_killed == MONKEY_YES && !s.json)
-			monkey_cli_error("%s ran out of memory and was killed "
-					 "(--memory %llu MB); raise it with "
-					 "--memory MB",
-					 cmd.argv[0],
-					 (unsigned long long)s.opts.memory_mb);
-		if (!s.json)
-			say_limits(&res, &s.opts, cmd.argv[0]);
+		report(ex, s, argv[0], &res);
 		monkey_result_free(&res);
 	}
 	running = NULL;
 	monkey_executor_close(ex);
 	fflush(stdout);
-out:
+	return status;
+}
+
+int monkey_cli_exec(int argc, char **argv)
+{
+	struct monkey_cli_sandbox s;
+	monkey_cli_sandbox_init(&s);
+	_cleanup_free_ char *stdin_data = NULL;
+	size_t stdin_len = 0;
+	int status = parse(argc, argv, &s);
+	if (status < 0 && s.stdin_file &&
+	    read_stdin_file(s.stdin_file, &stdin_data, &stdin_len) < 0)
+		status = MONKEY_EXIT_FAILURE;
+	if (status < 0) {
+		monkey_cli_sandbox_finish(&s);
+		status = run(&s, (const char *const *)(argv + optind),
+			     stdin_data, stdin_len);
+	}
 	monkey_cli_sandbox_free(&s);
 	return status;
 }

@@ -213,17 +213,17 @@ struct option *monkey_cli_longopts(const struct option *extra)
 
 /* Strict number parsing: the whole argument, in range. */
 static int parse_u64(const char *flag, const char *arg, const char *unit,
-		     const char *example, uint64_t max, uint64_t *out)
+		     const char *example, uint64_t max, uint64_t *out,
+		     struct monkey_error *err)
 {
 	char *end = NULL;
 	errno = 0;
 	if (!arg[0] || arg[0] == '-' ||
-	    (*out = strtoull(arg, &end, 10), errno) || *end || *out > max) {
-		monkey_cli_error("%s '%s': expected a whole number of %s, e.g. "
-				 "%s %s",
-				 flag, arg, unit, flag, example);
-		return -1;
-	}
+	    (*out = strtoull(arg, &end, 10), errno) || *end || *out > max)
+		return monkey_set_error(err, -EINVAL,
+					"%s '%s': expected a whole number of "
+					"%s, e.g. %s %s",
+					flag, arg, unit, flag, example);
 	return 0;
 }
 
@@ -231,7 +231,7 @@ static int parse_u64(const char *flag, const char *arg, const char *unit,
  * with docker's units: b, k, m, g, t (binary multiples), each optionally
  * followed by "b" or "ib" ("512m", "1.5g", "2GiB").  Rounded up to whole
  * megabytes. */
-static int parse_memory(const char *arg, uint64_t *mb)
+static int parse_memory(const char *arg, uint64_t *mb, struct monkey_error *err)
 {
 	static const char units[] = "bkmgt";
 	char *end = NULL;
@@ -253,29 +253,39 @@ static int parse_memory(const char *arg, uint64_t *mb)
 	double bytes =
 	    shift < 0 ? v * 1048576.0 : v * (double)(1ull << (10 * shift));
 	if (errno || v < 0 || *u || !isfinite(v) || bytes > 1e18 ||
-	    (shift < 0 && v != floor(v))) {
-		monkey_cli_error("--memory '%s': expected megabytes (e.g. "
-				 "--memory 512) or a size with a unit (512m, "
-				 "1.5g, 2GiB)",
-				 arg);
-		return -1;
-	}
-	if (bytes < 6.0 * 1048576.0) {
-		monkey_cli_error(
-		    "--memory %s: the smallest limit is 6 MB, e.g. "
-		    "--memory 64 or --memory 64m",
-		    arg);
-		return -1;
-	}
+	    (shift < 0 && v != floor(v)))
+		return monkey_set_error(err, -EINVAL,
+					"--memory '%s': expected megabytes "
+					"(e.g. --memory 512) or a size with a "
+					"unit (512m, 1.5g, 2GiB)",
+					arg);
+	if (bytes < 6.0 * 1048576.0)
+		return monkey_set_error(err, -EINVAL,
+					"--memory %s: the smallest limit is 6 "
+					"MB, e.g. --memory 64 or --memory 64m",
+					arg);
 	*mb = (uint64_t)ceil(bytes / 1048576.0);
 	return 0;
 }
 
-int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
-			      const char *arg)
+static int parse_cpus(const char *arg, double *out, struct monkey_error *err)
 {
-	struct monkey_exec_options *o = &s->opts;
-	uint64_t v;
+	char *end = NULL;
+	errno = 0;
+	double d = strtod(arg, &end);
+	if (errno || !*arg || *end || !isfinite(d) || d <= 0 || d > 4096)
+		return monkey_set_error(err, -EINVAL,
+					"--cpus '%s': expected a positive "
+					"number of CPUs, e.g. --cpus 1.5",
+					arg);
+	*out = d;
+	return 0;
+}
+
+/* Which backend, from where, and how hard to insist on it. */
+static int backend_option(struct monkey_exec_options *o, int opt,
+			  const char *arg)
+{
 	switch (opt) {
 	case OPT_SANDBOX:
 		o->sandbox = arg;
@@ -289,88 +299,111 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 	case OPT_BACKEND_DIR:
 		o->backend_dir = arg;
 		return 1;
-	case OPT_TIMEOUT:
-		if (parse_u64("--timeout", arg, "milliseconds", "30000",
-			      INT64_MAX / 2, &v) < 0)
-			return -1;
-		o->timeout_ms = (int64_t)v;
-		s->timeout_set = true;
-		return 1;
-	case OPT_KILL_GRACE:
-		if (parse_u64("--kill-grace", arg, "milliseconds", "2000",
-			      INT64_MAX / 2, &v) < 0)
-			return -1;
-		o->kill_grace_ms = (int64_t)v;
-		return 1;
-	case OPT_MEMORY:
-		if (parse_memory(arg, &v) < 0)
-			return -1;
-		o->memory_mb = v;
-		o->explicit_set |= MONKEY_OPT_MEMORY;
-		return 1;
-	case OPT_CPUS: {
-		char *end = NULL;
-		errno = 0;
-		double d = strtod(arg, &end);
-		if (errno || !*arg || *end || !isfinite(d) || d <= 0 ||
-		    d > 4096) {
-			monkey_cli_error("--cpus '%s': expected a positive "
-					 "number of CPUs, e.g. --cpus 1.5",
-					 arg);
-			return -1;
-		}
-		o->cpus = d;
-		o->explicit_set |= MONKEY_OPT_CPUS;
+	case OPT_STRICT:
+		o->strict = true;
 		return 1;
 	}
-	case OPT_PIDS:
-		if (parse_u64("--pids", arg, "processes", "100", INT64_MAX,
-			      &v) < 0)
-			return -1;
-		if (v == 0) {
-			monkey_cli_error("--pids 0: a command needs at least "
-					 "one process, e.g. --pids 100");
-			return -1;
-		}
-		o->pids = (int64_t)v;
-		o->explicit_set |= MONKEY_OPT_PIDS;
-		return 1;
+	return 0;
+}
+
+/* The limits a backend enforces (or is asked to). */
+static int rlimit_option(struct monkey_exec_options *o, int opt,
+			 const char *arg, struct monkey_error *err)
+{
+	uint64_t v = 0;
+	int r;
+	switch (opt) {
 	case OPT_CPU_TIME:
-		if (parse_u64("--cpu-time", arg, "seconds", "60", UINT32_MAX,
-			      &v) < 0)
-			return -1;
+		if ((r = parse_u64("--cpu-time", arg, "seconds", "60",
+				   UINT32_MAX, &v, err)) < 0)
+			return r;
 		o->cpu_time_s = v;
 		o->explicit_set |= MONKEY_OPT_CPU_TIME;
 		return 1;
 	case OPT_FILE_SIZE:
-		if (parse_u64("--file-size", arg, "bytes", "1048576",
-			      UINT64_MAX, &v) < 0)
-			return -1;
+		if ((r = parse_u64("--file-size", arg, "bytes", "1048576",
+				   UINT64_MAX, &v, err)) < 0)
+			return r;
 		o->file_size_bytes = v;
 		o->explicit_set |= MONKEY_OPT_FILE_SIZE;
 		return 1;
 	case OPT_OPEN_FILES:
-		if (parse_u64("--open-files", arg, "files", "256", 1 << 20,
-			      &v) < 0)
-			return -1;
+		if ((r = parse_u64("--open-files", arg, "files", "256", 1 << 20,
+				   &v, err)) < 0)
+			return r;
 		o->open_files = v;
 		o->explicit_set |= MONKEY_OPT_OPEN_FILES;
 		return 1;
+	}
+	return 0;
+}
+
+static int limit_option(struct monkey_cli_sandbox *s, int opt, const char *arg,
+			struct monkey_error *err)
+{
+	struct monkey_exec_options *o = &s->opts;
+	uint64_t v = 0;
+	int r;
+	switch (opt) {
+	case OPT_TIMEOUT:
+		if ((r = parse_u64("--timeout", arg, "milliseconds", "30000",
+				   INT64_MAX / 2, &v, err)) < 0)
+			return r;
+		o->timeout_ms = (int64_t)v;
+		s->timeout_set = true;
+		return 1;
+	case OPT_KILL_GRACE:
+		if ((r = parse_u64("--kill-grace", arg, "milliseconds", "2000",
+				   INT64_MAX / 2, &v, err)) < 0)
+			return r;
+		o->kill_grace_ms = (int64_t)v;
+		return 1;
+	case OPT_MEMORY:
+		if ((r = parse_memory(arg, &v, err)) < 0)
+			return r;
+		o->memory_mb = v;
+		o->explicit_set |= MONKEY_OPT_MEMORY;
+		return 1;
+	case OPT_CPUS:
+		if ((r = parse_cpus(arg, &o->cpus, err)) < 0)
+			return r;
+		o->explicit_set |= MONKEY_OPT_CPUS;
+		return 1;
+	case OPT_PIDS:
+		if ((r = parse_u64("--pids", arg, "processes", "100", INT64_MAX,
+				   &v, err)) < 0)
+			return r;
+		if (v == 0)
+			return monkey_set_error(err, -EINVAL,
+						"--pids 0: a command needs at "
+						"least one process, e.g. "
+						"--pids 100");
+		o->pids = (int64_t)v;
+		o->explicit_set |= MONKEY_OPT_PIDS;
+		return 1;
 	case OPT_MAX_OUTPUT:
-		if (parse_u64("--max-output", arg, "bytes", "1048576",
-			      (uint64_t)1 << 32, &v) < 0)
-			return -1;
+		if ((r = parse_u64("--max-output", arg, "bytes", "1048576",
+				   (uint64_t)1 << 32, &v, err)) < 0)
+			return r;
 		o->max_output = (size_t)v;
 		return 1;
 	case OPT_POOL:
-		if (parse_u64("--pool", arg, "containers", "2", 64, &v) < 0)
-			return -1;
+		if ((r = parse_u64("--pool", arg, "containers", "2", 64, &v,
+				   err)) < 0)
+			return r;
 		o->pool = (int)v;
 		o->explicit_set |= MONKEY_OPT_POOL;
 		return 1;
-	case OPT_STRICT:
-		o->strict = true;
-		return 1;
+	}
+	return rlimit_option(o, opt, arg, err);
+}
+
+/* What the command sees: network, files, user, image. */
+static int isolation_option(struct monkey_cli_sandbox *s, int opt,
+			    const char *arg, struct monkey_error *err)
+{
+	struct monkey_exec_options *o = &s->opts;
+	switch (opt) {
 	case OPT_NETWORK:
 		o->network = true;
 		o->explicit_set |= MONKEY_OPT_NETWORK;
@@ -387,18 +420,9 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 		return 1;
 	case OPT_MOUNT:
 		o->explicit_set |= MONKEY_OPT_MOUNTS;
-		return monkey_strv_push(&s->mounts, arg) < 0 ? -1 : 1;
-	case OPT_ENV:
-		if (!strchr(arg, '=')) {
-			monkey_cli_error("--env '%s': expected NAME=VALUE, "
-					 "e.g. --env DEBUG=1 (use --pass-env "
-					 "%s to pass the host's value)",
-					 arg, arg);
-			return -1;
-		}
-		return monkey_strv_push(&s->env, arg) < 0 ? -1 : 1;
-	case OPT_PASS_ENV:
-		return monkey_strv_push(&s->pass_env, arg) < 0 ? -1 : 1;
+		if (monkey_strv_push(&s->mounts, arg) < 0)
+			return monkey_set_error(err, -ENOMEM, "out of memory");
+		return 1;
 	case OPT_IMAGE:
 		o->image = arg;
 		o->explicit_set |= MONKEY_OPT_IMAGE;
@@ -414,7 +438,47 @@ int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
 	return 0;
 }
 
-int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
+/* The command's environment. */
+static int env_option(struct monkey_cli_sandbox *s, int opt, const char *arg,
+		      struct monkey_error *err)
+{
+	struct monkey_strv *to;
+	switch (opt) {
+	case OPT_ENV:
+		if (!strchr(arg, '='))
+			return monkey_set_error(
+			    err, -EINVAL,
+			    "--env '%s': expected NAME=VALUE, e.g. --env "
+			    "DEBUG=1 (use --pass-env %s to pass the host's "
+			    "value)",
+			    arg, arg);
+		to = &s->env;
+		break;
+	case OPT_PASS_ENV:
+		to = &s->pass_env;
+		break;
+	default:
+		return 0;
+	}
+	if (monkey_strv_push(to, arg) < 0)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
+	return 1;
+}
+
+int monkey_cli_sandbox_option(struct monkey_cli_sandbox *s, int opt,
+			      const char *arg, struct monkey_error *err)
+{
+	int r = backend_option(&s->opts, opt, arg);
+	if (!r)
+		r = limit_option(s, opt, arg, err);
+	if (!r)
+		r = isolation_option(s, opt, arg, err);
+	if (!r)
+		r = env_option(s, opt, arg, err);
+	return r;
+}
+
+void monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 {
 	struct monkey_exec_options *o = &s->opts;
 	if (!o->sandbox) {
@@ -439,5 +503,4 @@ int monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 	o->n_pass_env = s->pass_env.n;
 	o->notify = monkey_cli_notify;
 	o->notify_ctx = NULL;
-	return 0;
 }

@@ -415,13 +415,16 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	_cleanup_free_ struct option *longopts = monkey_cli_longopts(extra);
 	if (!longopts)
 		return 2;
+	struct monkey_error err = {0};
 	opterr = 1;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		int r = monkey_cli_sandbox_option(s, c, optarg);
-		if (r < 0)
+		int r = monkey_cli_sandbox_option(s, c, optarg, &err);
+		if (r < 0) {
+			monkey_cli_error("%s", err.message);
 			return 2;
+		}
 		if (r > 0)
 			continue;
 		if (c == 'v') {
@@ -444,6 +447,42 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	return -1;
 }
 
+/* Open the sandbox, check it may replay this recording, and run every
+ * command; the exit status. */
+static int replay(struct monkey_cli_sandbox *s,
+		  const struct monkey_replay_log *log, const char *file,
+		  bool verbose)
+{
+	/* Only a backend named here may be weaker than the recording's;
+	 * MONKEY_SANDBOX, applied by finish, does not count. */
+	const char *named = s->opts.sandbox;
+	monkey_cli_sandbox_finish(s);
+	struct monkey_error err = {0};
+	struct monkey_executor *ex = NULL;
+	if (monkey_executor_open(&s->opts, &ex, &err) < 0) {
+		monkey_cli_error("%s", err.message);
+		return 1;
+	}
+	if (check_backend(ex, named, log) < 0) {
+		monkey_executor_close(ex);
+		return 2;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	running = ex;
+	show_setup(ex, &s->opts, log, file);
+	int status = replay_all(ex, &s->opts, log, verbose);
+	running = NULL;
+	monkey_executor_close(ex);
+	if (interrupted) {
+		monkey_cli_error("replay interrupted");
+		status = 130;
+	}
+	return status;
+}
+
 int monkey_cli_replay(int argc, char **argv)
 {
 	struct monkey_cli_sandbox s;
@@ -451,43 +490,16 @@ int monkey_cli_replay(int argc, char **argv)
 	struct monkey_replay_log log = {0};
 	bool verbose = false;
 	int status = parse(argc, argv, &s, &verbose);
-	if (status >= 0)
-		goto out;
-	status = 2;
-	/* Only a backend named here may be weaker than the recording's;
-	 * MONKEY_SANDBOX, applied by finish, does not count. */
-	const char *named = s.opts.sandbox;
-	const char *file = argv[optind];
-	struct monkey_error err = {0};
-	if (monkey_replay_load(file, &log, &err) < 0) {
-		monkey_cli_error("%s", err.message);
-		goto out;
+	if (status < 0) {
+		const char *file = argv[optind];
+		struct monkey_error err = {0};
+		if (monkey_replay_load(file, &log, &err) < 0) {
+			monkey_cli_error("%s", err.message);
+			status = 2;
+		} else {
+			status = replay(&s, &log, file, verbose);
+		}
 	}
-	monkey_cli_sandbox_finish(&s);
-	struct monkey_executor *ex = NULL;
-	if (monkey_executor_open(&s.opts, &ex, &err) < 0) {
-		monkey_cli_error("%s", err.message);
-		status = 1;
-		goto out;
-	}
-	if (check_backend(ex, named, &log) < 0) {
-		monkey_executor_close(ex);
-		goto out;
-	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	running = ex;
-	show_setup(ex, &s.opts, &log, file);
-	status = replay_all(ex, &s.opts, &log, verbose);
-	running = NULL;
-	monkey_executor_close(ex);
-	if (interrupted) {
-		monkey_cli_error("replay interrupted");
-		status = 130;
-	}
-out:
 	monkey_replay_log_free(&log);
 	monkey_cli_sandbox_free(&s);
 	return status;
