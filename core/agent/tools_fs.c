@@ -103,6 +103,98 @@ static int path_refused(int r, const struct monkey_error *e, char **content,
 	return error_text(content, is_error, "%s", e->message);
 }
 
+/* Where read_file is in the file, and what it has taken. */
+struct reading {
+	int64_t first; /* the first line to show */
+	int64_t line;  /* the line being read */
+	int64_t last_shown;
+	struct out o;
+	bool cut, binary, mid_line, ends_nl;
+};
+
+/* The lines of one block that fall in the range asked for, up to the
+ * budget. */
+static void take_lines(struct reading *rd, const struct tool_args *a,
+		       size_t budget, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(buf + i, '\n', n - i);
+		size_t end = nl ? (size_t)(nl - buf) + 1 : n;
+		if (rd->line >= rd->first) {
+			if (a->limit && rd->line >= rd->first + a->limit) {
+				rd->cut = true;
+				return;
+			}
+			size_t take = end - i;
+			if (rd->o.len + take > budget) {
+				take = budget - rd->o.len;
+				rd->cut = rd->mid_line = true;
+			}
+			out_add(&rd->o, buf + i, take);
+			rd->last_shown = rd->line;
+			if (rd->cut)
+				return;
+		}
+		i = end;
+		if (nl)
+			rd->line++;
+	}
+}
+
+/* Read in blocks, never a whole line at once: a file may be one
+ * gigabyte-long line.  0, or -errno when reading failed. */
+static int read_lines(int fd, const struct tool_args *a, size_t budget,
+		      struct reading *rd)
+{
+	char buf[65536];
+	ssize_t n;
+	while (!rd->cut && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (memchr(buf, '\0', (size_t)n)) {
+			rd->binary = true;
+			return 0;
+		}
+		rd->ends_nl = buf[n - 1] == '\n';
+		take_lines(rd, a, budget, buf, (size_t)n);
+	}
+	return 0;
+}
+
+/* What was read, and where the model can read on. */
+static int reading_result(struct reading *rd, const struct tool_args *a,
+			  const struct stat *st, char **content, bool *is_error)
+{
+	int64_t lines = rd->ends_nl ? rd->line - 1 : rd->line;
+	if (!rd->last_shown && rd->first > 1 && rd->first > lines) {
+		free(rd->o.s);
+		return error_text(
+		    content, is_error,
+		    "'%s' has only %lld lines; offset %lld is past its end",
+		    a->path, (long long)lines, (long long)rd->first);
+	}
+	if (st->st_size == 0)
+		out_printf(&rd->o, "(empty file)");
+	if (rd->mid_line)
+		out_printf(
+		    &rd->o,
+		    "\n[line %lld is cut here: '%s' has %lld bytes; read "
+		    "on with offset=%lld, or use shell_execute (cut, "
+		    "head -c) for long lines]",
+		    (long long)rd->last_shown, a->path, (long long)st->st_size,
+		    (long long)(rd->last_shown + 1));
+	else if (rd->cut)
+		out_printf(&rd->o,
+			   "\n[showing lines %lld-%lld of '%s' (%lld bytes); "
+			   "read on with offset=%lld]",
+			   (long long)rd->first, (long long)rd->last_shown,
+			   a->path, (long long)st->st_size,
+			   (long long)(rd->last_shown + 1));
+	return result(&rd->o, content, is_error, false);
+}
+
 static int read_file(const char *root, const struct tool_args *a, size_t budget,
 		     char **content, bool *is_error)
 {
@@ -112,107 +204,34 @@ static int read_file(const char *root, const struct tool_args *a, size_t budget,
 				   &abs, &e);
 	if (r < 0)
 		return path_refused(r, &e, content, is_error);
-	int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return error_text(content, is_error, "cannot open '%s': %s",
-				  a->path, strerror(e));
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
+				  a->path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
 		return error_text(content, is_error,
 				  "'%s' is a directory; use list_files",
 				  a->path);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
+	if (!S_ISREG(st.st_mode))
 		return error_text(content, is_error,
 				  "'%s' is not a regular file", a->path);
+	struct reading rd = {
+	    .first = a->offset > 0 ? a->offset : 1, .line = 1, .ends_nl = true};
+	if ((r = read_lines(fd, a, budget, &rd)) < 0) {
+		free(rd.o.s);
+		return error_text(content, is_error, "cannot read '%s': %s",
+				  a->path, strerror(-r));
 	}
-	/* Read in blocks, never a whole line at once: a file may be one
-	 * gigabyte-long line. */
-	int64_t first = a->offset > 0 ? a->offset : 1;
-	int64_t line = 1, last_shown = 0;
-	struct out o = {0};
-	bool cut = false, binary = false, mid_line = false, ends_nl = true;
-	char buf[65536];
-	ssize_t n;
-	while (!cut && (n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			free(o.s);
-			return error_text(content, is_error,
-					  "cannot read '%s': %s", a->path,
-					  strerror(e));
-		}
-		if (memchr(buf, '\0', (size_t)n)) {
-			binary = true;
-			break;
-		}
-		ends_nl = buf[n - 1] == '\n';
-		for (size_t i = 0; i < (size_t)n;) {
-			char *nl = memchr(buf + i, '\n', (size_t)n - i);
-			size_t end = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
-			if (line >= first) {
-				if (a->limit && line >= first + a->limit) {
-					cut = true;
-					break;
-				}
-				size_t take = end - i;
-				if (o.len + take > budget) {
-					take = budget - o.len;
-					cut = mid_line = true;
-				}
-				out_add(&o, buf + i, take);
-				last_shown = line;
-				if (cut)
-					break;
-			}
-			i = end;
-			if (nl)
-				line++;
-		}
-	}
-	close(fd);
-	if (binary) {
-		free(o.s);
+	if (rd.binary) {
+		free(rd.o.s);
 		return error_text(content, is_error,
 				  "'%s' is a binary file (%lld bytes); inspect "
 				  "it with shell_execute (od, file, ...)",
 				  a->path, (long long)st.st_size);
 	}
-	int64_t lines = ends_nl ? line - 1 : line;
-	if (!last_shown && first > 1 && first > lines) {
-		free(o.s);
-		return error_text(
-		    content, is_error,
-		    "'%s' has only %lld lines; offset %lld is past "
-		    "its end",
-		    a->path, (long long)lines, (long long)first);
-	}
-	if (st.st_size == 0)
-		out_printf(&o, "(empty file)");
-	if (mid_line)
-		out_printf(
-		    &o,
-		    "\n[line %lld is cut here: '%s' has %lld bytes; read "
-		    "on with offset=%lld, or use shell_execute (cut, "
-		    "head -c) for long lines]",
-		    (long long)last_shown, a->path, (long long)st.st_size,
-		    (long long)(last_shown + 1));
-	else if (cut)
-		out_printf(&o,
-			   "\n[showing lines %lld-%lld of '%s' (%lld bytes); "
-			   "read on with offset=%lld]",
-			   (long long)first, (long long)last_shown, a->path,
-			   (long long)st.st_size, (long long)(last_shown + 1));
-	return result(&o, content, is_error, false);
+	return reading_result(&rd, a, &st, content, is_error);
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -534,34 +534,14 @@ MONKEY_EXPORT const char *monkey_result_limit(const struct monkey_result *res)
 	return NULL;
 }
 
-MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
-				      const struct monkey_command *cmd,
-				      struct monkey_result *res,
-				      struct monkey_error *err)
+/* The backend request for cmd: the executor's resolved settings, what the
+ * command sets itself, and the sink that captures its output. */
+static void make_request(const struct monkey_executor *ex,
+			 const struct monkey_command *cmd, const char *workdir,
+			 struct sink *sink, struct monkey_exec_request *req)
 {
-	memset(res, 0, sizeof(*res));
-	res->oom_killed = MONKEY_UNKNOWN;
-	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
-		return monkey_set_error(
-		    err, -EINVAL,
-		    "no command given: pass the program and "
-		    "its arguments, e.g. -- ls -l");
-	int64_t start = monkey_now_ms();
-	struct sink sink = {.tee = cmd->tee, .tee_ctx = cmd->tee_ctx};
-	monkey_capture_buf_init(&sink.out, ex->max_output);
-	monkey_capture_buf_init(&sink.err, ex->max_output);
-
-	_cleanup_free_ char *workdir = NULL;
-	struct monkey_error werr = {0};
-	if (cmd->workdir && monkey_resolve_dir_inside(
-				ex->workspace, ex->workspace, cmd->workdir,
-				"workdir", &workdir, &werr) < 0) {
-		set_result_error(res, MONKEY_EXIT_FAILURE, "%s", werr.message);
-		goto finish;
-	}
-
-	struct monkey_exec_request req = {
-	    .struct_size = sizeof(req),
+	*req = (struct monkey_exec_request){
+	    .struct_size = sizeof(*req),
 	    .argv = cmd->argv,
 	    .envp = (const char *const *)ex->env.v,
 	    .user_envp = (const char *const *)ex->user_env.v,
@@ -586,9 +566,66 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 	    .stdin_len = cmd->stdin_len,
 	    .has_stdin = cmd->has_stdin,
 	    .output = sink_output,
-	    .output_ctx = &sink,
+	    .output_ctx = sink,
 	    .cancel_fd = ex->cancel_pipe[0],
 	};
+}
+
+/* The backend's answer as "monkey exec" reports it: the exit status of
+ * docker run and timeout(1), or 125-127 with the reason. */
+static void map_result(const struct monkey_executor *ex, const char *prog,
+		       int r, const struct monkey_error *berr,
+		       const struct monkey_exec_result *br,
+		       struct monkey_result *res)
+{
+	if (r < 0) {
+		int code = (r == -ENOENT) ? MONKEY_EXIT_NOTFOUND
+			   : (r == -EACCES || r == -ENOEXEC)
+			       ? MONKEY_EXIT_NOEXEC
+			       : MONKEY_EXIT_FAILURE;
+		if (berr->message[0])
+			set_result_error(res, code, "%s", berr->message);
+		else
+			set_result_error(res, code,
+					 "%s: the %s backend failed (%s)", prog,
+					 ex->desc->name, strerror(-r));
+		return;
+	}
+	res->signal = br->signal;
+	res->timed_out = br->timed_out != 0;
+	res->cancelled = br->cancelled != 0;
+	res->oom_killed = br->oom_killed;
+	set_limits(res, br);
+	if (res->timed_out)
+		res->exit_code = MONKEY_EXIT_TIMEOUT;
+	else if (res->cancelled)
+		res->exit_code = 130;
+	else if (br->signal > 0)
+		res->exit_code = 128 + br->signal;
+	else if (br->exit_code >= 0)
+		res->exit_code = br->exit_code;
+	else
+		set_result_error(res, MONKEY_EXIT_FAILURE,
+				 "the %s backend reported neither an exit "
+				 "status nor a signal for %s",
+				 ex->desc->name, prog);
+}
+
+/* Run cmd through the backend into res and sink. */
+static void run_command(struct monkey_executor *ex,
+			const struct monkey_command *cmd, struct sink *sink,
+			struct monkey_result *res)
+{
+	_cleanup_free_ char *workdir = NULL;
+	struct monkey_error werr = {0};
+	if (cmd->workdir && monkey_resolve_dir_inside(
+				ex->workspace, ex->workspace, cmd->workdir,
+				"workdir", &workdir, &werr) < 0) {
+		set_result_error(res, MONKEY_EXIT_FAILURE, "%s", werr.message);
+		return;
+	}
+	struct monkey_exec_request req;
+	make_request(ex, cmd, workdir, sink, &req);
 	struct monkey_exec_result br = {
 	    .struct_size = sizeof(br),
 	    .exit_code = -1,
@@ -596,38 +633,26 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 	};
 	struct monkey_error berr = {0};
 	int r = ex->desc->exec(ex->bi->state, &req, &br, &berr);
-	if (r < 0) {
-		int code = (r == -ENOENT) ? MONKEY_EXIT_NOTFOUND
-			   : (r == -EACCES || r == -ENOEXEC)
-			       ? MONKEY_EXIT_NOEXEC
-			       : MONKEY_EXIT_FAILURE;
-		if (berr.message[0])
-			set_result_error(res, code, "%s", berr.message);
-		else
-			set_result_error(
-			    res, code, "%s: the %s backend failed (%s)",
-			    cmd->argv[0], ex->desc->name, strerror(-r));
-		goto finish;
-	}
-	res->signal = br.signal;
-	res->timed_out = br.timed_out != 0;
-	res->cancelled = br.cancelled != 0;
-	res->oom_killed = br.oom_killed;
-	set_limits(res, &br);
-	if (res->timed_out)
-		res->exit_code = MONKEY_EXIT_TIMEOUT;
-	else if (res->cancelled)
-		res->exit_code = 130;
-	else if (br.signal > 0)
-		res->exit_code = 128 + br.signal;
-	else if (br.exit_code >= 0)
-		res->exit_code = br.exit_code;
-	else
-		set_result_error(res, MONKEY_EXIT_FAILURE,
-				 "the %s backend reported neither an exit "
-				 "status nor a signal for %s",
-				 ex->desc->name, cmd->argv[0]);
-finish:
+	map_result(ex, cmd->argv[0], r, &berr, &br, res);
+}
+
+MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
+				      const struct monkey_command *cmd,
+				      struct monkey_result *res,
+				      struct monkey_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	res->oom_killed = MONKEY_UNKNOWN;
+	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
+		return monkey_set_error(
+		    err, -EINVAL,
+		    "no command given: pass the program and "
+		    "its arguments, e.g. -- ls -l");
+	int64_t start = monkey_now_ms();
+	struct sink sink = {.tee = cmd->tee, .tee_ctx = cmd->tee_ctx};
+	monkey_capture_buf_init(&sink.out, ex->max_output);
+	monkey_capture_buf_init(&sink.err, ex->max_output);
+	run_command(ex, cmd, &sink, res);
 	res->duration_ms = monkey_now_ms() - start;
 	if (monkey_capture_buf_finish(&sink.out, &res->out) < 0 ||
 	    monkey_capture_buf_finish(&sink.err, &res->err) < 0) {
