@@ -186,10 +186,18 @@ static void net_verdict(struct vf_ctx *c, const char *tried,
 	}
 }
 
+static void close_listeners(struct listener (*ls)[2])
+{
+	for (size_t i = 0; i < 2; i++)
+		if ((*ls)[i].fd >= 0)
+			close((*ls)[i].fd);
+}
+
 void vf_probe_network(struct vf_ctx *c)
 {
-	struct listener ls[2] = {{.fd = -1, .what = "host loopback"},
-				 {.fd = -1, .what = "this host's address"}};
+	_cleanup_(close_listeners) struct listener ls[2] = {
+	    {.fd = -1, .what = "host loopback"},
+	    {.fd = -1, .what = "this host's address"}};
 	struct sockaddr_in lo = {.sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct sockaddr_storage ha;
@@ -204,7 +212,7 @@ void vf_probe_network(struct vf_ctx *c)
 		vf_report(c, MONKEY_CAP_NETWORK_ISOLATION, VF_SETUP,
 			  "listen on 127.0.0.1 and this host's address",
 			  "cannot open a listener: %s", strerror(-r));
-		goto out;
+		return;
 	}
 	snprintf(tried, sizeof(tried),
 		 "connect (%s, no network asked for) to listeners monkey "
@@ -213,12 +221,10 @@ void vf_probe_network(struct vf_ctx *c)
 		 have_host ? " and " : " (this host has no other address)",
 		 have_host ? ls[1].addr : "", have_host ? " port " : "",
 		 have_host ? ls[1].port : "");
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !setup(c, MONKEY_CAP_NETWORK_ISOLATION, tried, "network",
-			 net_script)) {
-		free(x);
-		goto out;
-	}
+			 net_script))
+		return;
 	x->argv[0] = "sh";
 	x->argv[1] = "p.sh";
 	x->argv[2] = c->helper ? c->helper : "-";
@@ -230,11 +236,6 @@ void vf_probe_network(struct vf_ctx *c)
 	x->with_helper = true;
 	if (vf_run(c, x, MONKEY_CAP_NETWORK_ISOLATION, tried))
 		net_verdict(c, tried, ls, n, x);
-	free(x);
-out:
-	for (size_t i = 0; i < 2; i++)
-		if (ls[i].fd >= 0)
-			close(ls[i].fd);
 }
 
 /* ---- file system ---- */
@@ -261,10 +262,9 @@ void vf_probe_fs(struct vf_ctx *c)
 	    "../../outside/%s", strrchr(c->planted, '/') + 1);
 	_cleanup_free_ char *content =
 	    monkey_strdup_printf("monkey-verify-planted-%s", c->token);
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !script || !rel || !content ||
 	    !setup(c, MONKEY_CAP_FS_ISOLATION, tried, "fs", script)) {
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -273,7 +273,7 @@ void vf_probe_fs(struct vf_ctx *c)
 	x->argv[3] = rel;
 	x->dir = "fs";
 	if (!vf_run(c, x, MONKEY_CAP_FS_ISOLATION, tried))
-		goto out;
+		return;
 	char text[MONKEY_VERIFY_TEXT_MAX] = "";
 	size_t len = 0;
 	if (strstr(x->out, content))
@@ -306,8 +306,6 @@ void vf_probe_fs(struct vf_ctx *c)
 				"process's environment"
 			      : " (no grep inside: /proc was not searched)",
 			  c->decoy > 0 ? "" : " (no decoy process ran)");
-out:
-	free(x);
 }
 
 /* ---- read-only root ---- */
@@ -350,10 +348,9 @@ void vf_probe_rootfs(struct vf_ctx *c)
 	    "/var/tmp, else /) and in /tmp, which must stay writable";
 	_cleanup_free_ char *script =
 	    monkey_strdup_printf(rootfs_script, c->token);
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !script ||
 	    !setup(c, MONKEY_CAP_READ_ONLY_ROOT, tried, "rootfs", script)) {
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -361,7 +358,7 @@ void vf_probe_rootfs(struct vf_ctx *c)
 	x->dir = "rootfs";
 	x->read_only_root = 1;
 	if (!vf_run(c, x, MONKEY_CAP_READ_ONLY_ROOT, tried))
-		goto out;
+		return;
 	/* What a sandbox that shares the host's root wrote is removed; the
 	 * name holds this run's random token. */
 	static const char *const dirs[] = {"/var/tmp", "", "/tmp"};
@@ -396,8 +393,6 @@ void vf_probe_rootfs(struct vf_ctx *c)
 			  vf_line(x, "denied", NULL, NULL)
 			      ? "permission denied"
 			      : "no such directory");
-out:
-	free(x);
 }
 
 /* ---- mounts ---- */
@@ -435,11 +430,10 @@ void vf_probe_mounts(struct vf_ctx *c)
 	    "\techo rw-written\n"
 	    "fi\n",
 	    c->token);
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !ro_t || !rw_t || !ro_new || !rw_out || !ro_content ||
 	    !rw_content || !script ||
 	    !setup(c, MONKEY_CAP_MOUNTS, tried, "mounts", script)) {
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -451,7 +445,7 @@ void vf_probe_mounts(struct vf_ctx *c)
 	x->mounts[1] = (struct monkey_mount){c->mnt_rw, rw_t, 0};
 	x->n_mounts = 2;
 	if (!vf_run(c, x, MONKEY_CAP_MOUNTS, tried))
-		goto out;
+		return;
 	bool seen = strstr(x->out, ro_content) != NULL;
 	bool ro_written = access(ro_new, F_OK) == 0;
 	bool rw_ok = host_file_is(rw_out, rw_content);
@@ -470,8 +464,6 @@ void vf_probe_mounts(struct vf_ctx *c)
 			  seen ? "read" : "not visible",
 			  ro_written ? " and WRITTEN through it" : "",
 			  rw_ok ? "written" : "not written");
-out:
-	free(x);
 }
 
 /* ---- user ---- */
@@ -493,9 +485,8 @@ void vf_probe_user(struct vf_ctx *c)
 	char user[32], tried[96];
 	snprintf(user, sizeof(user), "%ld:%ld", want, want);
 	snprintf(tried, sizeof(tried), "run as user %s, read its ids", user);
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !setup(c, MONKEY_CAP_USER, tried, "user", user_script)) {
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -503,7 +494,7 @@ void vf_probe_user(struct vf_ctx *c)
 	x->dir = "user";
 	x->user = user;
 	if (!vf_run(c, x, MONKEY_CAP_USER, tried))
-		goto out;
+		return;
 	long ru = -1, eu = -1, rg = -1, eg = -1;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
@@ -520,8 +511,6 @@ void vf_probe_user(struct vf_ctx *c)
 			  "it ran as uid %ld (effective %ld), gid %ld "
 			  "(effective %ld)",
 			  ru, eu, rg, eg);
-out:
-	free(x);
 }
 
 /* ---- clean environment ---- */
@@ -540,17 +529,16 @@ void vf_probe_env(struct vf_ctx *c)
 	    "\twhile read -r f; do echo \"proc-leak $f\"; done\n"
 	    "if env | grep -q -F %s; then echo mark-ok; fi\n",
 	    c->secret, c->secret, c->envp_mark);
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !script ||
 	    !setup(c, MONKEY_CAP_CLEAN_ENV, tried, "env", script)) {
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
 	x->argv[1] = "p.sh";
 	x->dir = "env";
 	if (!vf_run(c, x, MONKEY_CAP_CLEAN_ENV, tried))
-		goto out;
+		return;
 	char how[200], where[200] = "";
 	vf_describe(x, how, sizeof(how));
 	const char *p = strstr(x->out, "proc-leak ");
@@ -578,6 +566,4 @@ void vf_probe_env(struct vf_ctx *c)
 			      ? "; the variable given in envp arrived"
 			      : "; the variable given in envp did not arrive "
 				"either");
-out:
-	free(x);
 }

@@ -83,10 +83,9 @@ void vf_probe_memory(struct vf_ctx *c)
 			     "the memory probe's OOM kill");
 		return;
 	}
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	_cleanup_free_ char *dir = vf_probe_dir(c, "memory");
 	if (!x || !dir) {
-		free(x);
 		return;
 	}
 	x->argv[0] = c->helper;
@@ -96,7 +95,7 @@ void vf_probe_memory(struct vf_ctx *c)
 	x->with_helper = true;
 	x->memory_bytes = (uint64_t)MEM_LIMIT_MIB << 20;
 	if (!vf_run(c, x, MONKEY_CAP_MEMORY, tried))
-		goto out;
+		return;
 	long mib = 0, fail_at = -1, e = 0, done = -1;
 	vf_line(x, "touched", &mib, NULL);
 	bool refused = vf_line(x, "alloc-failed", &fail_at, &e);
@@ -127,8 +126,6 @@ void vf_probe_memory(struct vf_ctx *c)
 	vf_report(c, MONKEY_CAP_MEMORY, o, tried, "%s", text);
 	vf_report(c, MONKEY_CAP_MEMORY_APPROX, o, tried, "%s", text);
 	report_oom(c, x, sig, refused, refused ? fail_at : mib);
-out:
-	free(x);
 }
 
 static const char pids_script[] =
@@ -146,14 +143,13 @@ void vf_probe_pids(struct vf_ctx *c)
 	snprintf(tried, sizeof(tried),
 		 "fork %s processes under a limit of %d%s", PIDS_TRY,
 		 PIDS_LIMIT, c->helper ? "" : " (sh: sleep in background)");
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	_cleanup_free_ char *dir = vf_probe_dir(c, "pids");
 	if (!x || !dir ||
 	    vf_write_file(c, "pids/p.sh", pids_script, strlen(pids_script),
 			  0644) < 0) {
 		vf_report(c, MONKEY_CAP_PIDS, VF_SETUP, tried,
 			  "cannot write the probe's script");
-		free(x);
 		return;
 	}
 	x->argv[0] = c->helper ? c->helper : "sh";
@@ -163,7 +159,7 @@ void vf_probe_pids(struct vf_ctx *c)
 	x->with_helper = true;
 	x->pids = PIDS_LIMIT;
 	if (!vf_run(c, x, MONKEY_CAP_PIDS, tried))
-		goto out;
+		return;
 	long n = -1, e = 0;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
@@ -182,8 +178,6 @@ void vf_probe_pids(struct vf_ctx *c)
 			  (x->res.limits_hit & MONKEY_LIMIT_PIDS) ? "names"
 								  : "does not "
 								    "name");
-out:
-	free(x);
 }
 
 void vf_probe_cpu(struct vf_ctx *c)
@@ -194,7 +188,7 @@ void vf_probe_cpu(struct vf_ctx *c)
 		vf_no_helper(c, MONKEY_CAP_CPU, tried);
 		return;
 	}
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x)
 		return;
 	x->argv[0] = c->helper;
@@ -203,7 +197,7 @@ void vf_probe_cpu(struct vf_ctx *c)
 	x->with_helper = true;
 	x->cpus = CPU_SHARE;
 	if (!vf_run(c, x, MONKEY_CAP_CPU, tried))
-		goto out;
+		return;
 	long cpu = -1, wall = -1;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
@@ -220,8 +214,6 @@ void vf_probe_cpu(struct vf_ctx *c)
 			  tried, "they got %.2f CPUs (%ld ms of CPU in %ld ms)",
 			  share, cpu, wall);
 	}
-out:
-	free(x);
 }
 
 void vf_probe_cpu_time(struct vf_ctx *c)
@@ -229,14 +221,13 @@ void vf_probe_cpu_time(struct vf_ctx *c)
 	static const char tried[] =
 	    "a shell busy loop under a CPU-time limit of 1 s (10 s timeout)";
 	static const char script[] = "while :; do :; done\n";
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	_cleanup_free_ char *dir = vf_probe_dir(c, "cpu-time");
 	if (!x || !dir ||
 	    vf_write_file(c, "cpu-time/p.sh", script, strlen(script), 0644) <
 		0) {
 		vf_report(c, MONKEY_CAP_CPU_TIME, VF_SETUP, tried,
 			  "cannot write the probe's script");
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -247,7 +238,7 @@ void vf_probe_cpu_time(struct vf_ctx *c)
 	 * limit) and for a backend that only kills at the hard one. */
 	x->timeout_ms = 10000;
 	if (!vf_run(c, x, MONKEY_CAP_CPU_TIME, tried))
-		goto out;
+		return;
 	int sig = killed_by(x);
 	char how[200];
 	vf_describe(x, how, sizeof(how));
@@ -263,8 +254,6 @@ void vf_probe_cpu_time(struct vf_ctx *c)
 		vf_report(c, MONKEY_CAP_CPU_TIME,
 			  x->rc < 0 ? VF_BROKEN : VF_UNPROBED, tried,
 			  "the loop ended otherwise: %s", how);
-out:
-	free(x);
 }
 
 static const char fsize_script[] =
@@ -279,7 +268,7 @@ void vf_probe_file_size(struct vf_ctx *c)
 {
 	static const char tried[] =
 	    "write 4 MiB to a file under a file-size limit of 1 MiB";
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	_cleanup_free_ char *dir = vf_probe_dir(c, "file-size");
 	_cleanup_free_ char *big =
 	    dir ? monkey_strdup_printf("%s/big", dir) : NULL;
@@ -288,7 +277,6 @@ void vf_probe_file_size(struct vf_ctx *c)
 			  strlen(fsize_script), 0644) < 0) {
 		vf_report(c, MONKEY_CAP_FILE_SIZE, VF_SETUP, tried,
 			  "cannot write the probe's script");
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -296,7 +284,7 @@ void vf_probe_file_size(struct vf_ctx *c)
 	x->dir = "file-size";
 	x->file_size_bytes = FSIZE_LIMIT;
 	if (!vf_run(c, x, MONKEY_CAP_FILE_SIZE, tried))
-		goto out;
+		return;
 	struct stat st;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
@@ -315,8 +303,6 @@ void vf_probe_file_size(struct vf_ctx *c)
 			  (long long)st.st_size,
 			  status > 128 ? "was killed, status " : "exited ",
 			  status);
-out:
-	free(x);
 }
 
 void vf_probe_open_files(struct vf_ctx *c)
@@ -327,7 +313,7 @@ void vf_probe_open_files(struct vf_ctx *c)
 		vf_no_helper(c, MONKEY_CAP_OPEN_FILES, tried);
 		return;
 	}
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x)
 		return;
 	x->argv[0] = c->helper;
@@ -336,7 +322,7 @@ void vf_probe_open_files(struct vf_ctx *c)
 	x->with_helper = true;
 	x->open_files = OPEN_LIMIT;
 	if (!vf_run(c, x, MONKEY_CAP_OPEN_FILES, tried))
-		goto out;
+		return;
 	long n = -1, e = 0;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
@@ -350,6 +336,4 @@ void vf_probe_open_files(struct vf_ctx *c)
 	else
 		vf_report(c, MONKEY_CAP_OPEN_FILES, VF_HOLDS, tried,
 			  "open %ld failed (%s)", n + 1, strerror((int)e));
-out:
-	free(x);
 }

@@ -53,10 +53,11 @@ void vf_probe_stdin(struct vf_ctx *c)
 	static const char tried[] =
 	    "pipe 1.5 MiB of binary data (NUL bytes included) through cat and "
 	    "compare byte for byte; run cat without stdin_data";
-	unsigned char *data = stdin_data(c->token);
-	struct vf_exec *x = new_exec(), *y = new_exec();
+	_cleanup_free_ unsigned char *data = stdin_data(c->token);
+	_cleanup_free_ struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *y = new_exec();
 	if (!data || !x || !y)
-		goto out;
+		return;
 	x->argv[0] = y->argv[0] = "cat";
 	x->stdin_data = x->expect = data;
 	x->stdin_len = x->expect_len = STDIN_LEN;
@@ -64,7 +65,7 @@ void vf_probe_stdin(struct vf_ctx *c)
 	y->timeout_ms = 5000;
 	if (!vf_run(c, x, MONKEY_CAP_STDIN, tried) ||
 	    !vf_run(c, y, MONKEY_CAP_STDIN, tried))
-		goto out;
+		return;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
 	if (x->rc < 0 || x->res.exit_code != 0)
@@ -91,10 +92,6 @@ void vf_probe_stdin(struct vf_ctx *c)
 			  "all %d bytes came back unchanged; without "
 			  "stdin_data cat read end-of-file at once",
 			  STDIN_LEN);
-out:
-	free(data);
-	free(x);
-	free(y);
 }
 
 /* ---- timeout and cancel ---- */
@@ -112,11 +109,10 @@ void vf_probe_timeout(struct vf_ctx *c)
 {
 	static const char tried[] =
 	    "a SIGTERM-ignoring shell under a 1 s timeout, 0.5 s grace";
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !write_script(c, "timeout", "p.sh", hold_script, 0644)) {
 		vf_report(c, MONKEY_CAP_TIMEOUT, VF_SETUP, tried,
 			  "cannot write the probe's script");
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -124,7 +120,7 @@ void vf_probe_timeout(struct vf_ctx *c)
 	x->dir = "timeout";
 	x->timeout_ms = 1000;
 	if (!vf_run(c, x, MONKEY_CAP_TIMEOUT, tried))
-		goto out;
+		return;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
 	const char *kept = strstr(x->out, "ready") ? "its output so far kept"
@@ -148,8 +144,6 @@ void vf_probe_timeout(struct vf_ctx *c)
 			  "exec returned after %lld ms without timed_out set: "
 			  "%s",
 			  (long long)x->ms, how);
-out:
-	free(x);
 }
 
 void vf_probe_cancel(struct vf_ctx *c)
@@ -157,11 +151,10 @@ void vf_probe_cancel(struct vf_ctx *c)
 	static const char tried[] =
 	    "a SIGTERM-ignoring shell; cancel_fd fires once it printed, 0.5 s "
 	    "grace";
-	struct vf_exec *x = new_exec();
+	_cleanup_free_ struct vf_exec *x = new_exec();
 	if (!x || !write_script(c, "cancel", "p.sh", hold_script, 0644)) {
 		vf_report(c, MONKEY_CAP_CANCEL, VF_SETUP, tried,
 			  "cannot write the probe's script");
-		free(x);
 		return;
 	}
 	x->argv[0] = "sh";
@@ -172,7 +165,7 @@ void vf_probe_cancel(struct vf_ctx *c)
 	/* Long after the cancel, for a backend that ignores it. */
 	x->timeout_ms = 8000;
 	if (!vf_run(c, x, MONKEY_CAP_CANCEL, tried))
-		goto out;
+		return;
 	char how[200];
 	vf_describe(x, how, sizeof(how));
 	int64_t after = x->ms - (x->cancelled_at >= 0 ? x->cancelled_at : 0);
@@ -194,8 +187,6 @@ void vf_probe_cancel(struct vf_ctx *c)
 			      ? "not stopped by the cancel"
 			      : "stopped",
 			  (long long)after, how);
-out:
-	free(x);
 }
 
 /* ---- kill-tree ---- */
