@@ -13,7 +13,7 @@
 
 #include <monkey/backend.h>
 
-#include "docker.h"
+#include "attach.h"
 
 #define DK_RECV_BUF (64 * 1024)
 #define DK_HEADER_MAX (16 * 1024)

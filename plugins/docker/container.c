@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
+#include "container.h"
 
 static void add_str(json_object *o, const char *key, const char *val)
 {
@@ -581,8 +581,6 @@ int dk_container_remove(struct dk_state *st, const char *id,
 		rc = dk_engine_error(st, &r, err,
 				     "removing container %.12s failed", id);
 	dk_response_free(&r);
-	if (rc == 0)
-		dk_live_remove(st, id);
 	return rc;
 }
 

@@ -1,9 +1,10 @@
-/* The docker backend's descriptor and entry points: configuration, probe,
- * exec, teardown, and the list of containers not yet removed (so that fini
- * removes what an interrupted command left). */
+/* The docker backend's descriptor and entry points, its top layer (on the
+ * pool, the run layer and everything below): configuration, probe, the
+ * choice of how one command runs, teardown. */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,132 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
-
-void dk_live_add(struct dk_state *st, const char *id)
-{
-	char *copy = strdup(id);
-	if (!copy)
-		return;
-	pthread_mutex_lock(&st->lock);
-	if (st->n_live == st->cap_live) {
-		size_t n = st->cap_live ? st->cap_live * 2 : 8;
-		char **p = realloc(st->live, n * sizeof(*p));
-		if (!p) {
-			pthread_mutex_unlock(&st->lock);
-			free(copy);
-			return;
-		}
-		st->live = p;
-		st->cap_live = n;
-	}
-	st->live[st->n_live++] = copy;
-	pthread_mutex_unlock(&st->lock);
-}
-
-void dk_live_remove(struct dk_state *st, const char *id)
-{
-	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < st->n_live; i++) {
-		if (!strcmp(st->live[i], id)) {
-			free(st->live[i]);
-			st->live[i] = st->live[--st->n_live];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&st->lock);
-}
-
-/* The janitor: sweeps once when asked, then deletes queued containers,
- * until fini says stop and nothing is left to do. */
-static void *janitor_main(void *arg)
-{
-	struct dk_state *st = arg;
-	struct monkey_error e = {0};
-
-	pthread_mutex_lock(&st->lock);
-	for (;;) {
-		while (!st->n_doomed && !st->sweep_pending && !st->stopping)
-			pthread_cond_wait(&st->doomed_cond, &st->lock);
-		if (st->sweep_pending) {
-			st->sweep_pending = 0;
-			pthread_mutex_unlock(&st->lock);
-			dk_sweep(st);
-			pthread_mutex_lock(&st->lock);
-			continue;
-		}
-		if (!st->n_doomed)
-			break;
-		char *id = st->doomed[--st->n_doomed];
-		pthread_mutex_unlock(&st->lock);
-		if (dk_container_remove(st, id, &e) < 0)
-			st->host->log(
-			    st->host, MONKEY_LOG_WARNING,
-			    "docker: container %.12s could not be removed: %s",
-			    id, e.message);
-		free(id);
-		pthread_mutex_lock(&st->lock);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return NULL;
-}
-
-/* Called with st->lock held: 1 when the janitor runs. */
-static int janitor_running(struct dk_state *st)
-{
-	if (!st->remover_started && !st->stopping)
-		st->remover_started =
-		    pthread_create(&st->remover, NULL, janitor_main, st) == 0;
-	return st->remover_started;
-}
-
-void dk_sweep_once(struct dk_state *st)
-{
-	pthread_mutex_lock(&st->lock);
-	int first = !st->swept;
-	st->swept = 1;
-	int background = first && janitor_running(st);
-	if (background) {
-		st->sweep_pending = 1;
-		pthread_cond_signal(&st->doomed_cond);
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (first && !background)
-		dk_sweep(st);
-}
-
-void dk_remove_later(struct dk_state *st, const char *id)
-{
-	struct monkey_error e = {0};
-	char *copy = strdup(id);
-
-	pthread_mutex_lock(&st->lock);
-	int running = copy && janitor_running(st);
-	if (running && st->n_doomed == st->cap_doomed) {
-		size_t n = st->cap_doomed ? st->cap_doomed * 2 : 8;
-		char **p = realloc(st->doomed, n * sizeof(*p));
-		if (p) {
-			st->doomed = p;
-			st->cap_doomed = n;
-		}
-	}
-	int queued = 0;
-	if (running && st->n_doomed < st->cap_doomed) {
-		st->doomed[st->n_doomed++] = copy;
-		queued = 1;
-		pthread_cond_signal(&st->doomed_cond);
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (queued)
-		return;
-	/* No thread or no memory: remove now. */
-	free(copy);
-	if (dk_container_remove(st, id, &e) < 0)
-		st->host->log(
-		    st->host, MONKEY_LOG_WARNING,
-		    "docker: container %.12s could not be removed: %s", id,
-		    e.message);
-}
+#include "pool.h"
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
@@ -411,6 +287,57 @@ static int docker_p_probe(void *state, struct monkey_error *err)
 	return 0;
 }
 
+static int fd_ready(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* One command: the engine reached and the sweep started once, then a
+ * prestarted container when one with its settings is ready, else one
+ * created for it that runs the launcher, else (no launcher, or one the
+ * engine cannot run) the command directly. */
+static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
+		   struct monkey_exec_result *result, struct monkey_error *err)
+{
+	const char *image =
+	    req->image && req->image[0] ? req->image : st->image;
+	int rc;
+
+	if (!req->output)
+		return st->host->set_error(err, -EINVAL,
+					   "no output sink in the request");
+	if (!dk_image_valid(image))
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "'%s' is not a valid image name (expected e.g. "
+		    "debian:bookworm-slim)",
+		    image);
+	if (fd_ready(req->cancel_fd)) {
+		result->cancelled = 1;
+		return 0;
+	}
+	pthread_mutex_lock(&st->lock);
+	int connected = st->api_prefix[0] != '\0';
+	pthread_mutex_unlock(&st->lock);
+	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
+		return rc;
+	dk_sweep_once(st);
+
+	int handled = 0;
+	if (st->pool_size > 0) {
+		rc = dk_pool_exec(st, req, image, result, &handled, err);
+		if (handled)
+			return rc;
+	}
+	if (st->launcher) {
+		rc = dk_launch_cold(st, req, image, result, &handled, err);
+		if (handled)
+			return rc;
+	}
+	return dk_run_direct(st, req, image, result, err);
+}
+
 static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 			 struct monkey_exec_result *result,
 			 struct monkey_error *err)
@@ -422,39 +349,18 @@ static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 		    err, -EINVAL,
 		    "exec request or result is older than this docker backend "
 		    "understands");
-	return dk_run(st, req, result, err);
+	return dk_exec(st, req, result, err);
 }
 
 static void docker_p_fini(void *state)
 {
 	struct dk_state *st = state;
-	struct monkey_error e = {0};
 	if (!st)
 		return;
 	/* Prestarted containers first: their removal may go through the
 	 * janitor. */
 	dk_pool_fini(st);
-	/* Let the janitor finish its sweep and queue. */
-	pthread_mutex_lock(&st->lock);
-	st->stopping = 1;
-	int started = st->remover_started;
-	pthread_cond_signal(&st->doomed_cond);
-	pthread_mutex_unlock(&st->lock);
-	if (started)
-		pthread_join(st->remover, NULL);
-	/* Containers a failed removal left: one more try each. */
-	while (st->n_live) {
-		char *id = st->live[st->n_live - 1];
-		char copy[DK_ID_MAX];
-		snprintf(copy, sizeof(copy), "%s", id);
-		if (dk_container_remove(st, copy, &e) < 0) {
-			st->host->log(
-			    st->host, MONKEY_LOG_WARNING,
-			    "docker: container %.12s is left behind: %s", copy,
-			    e.message);
-			dk_live_remove(st, copy);
-		}
-	}
+	dk_live_stop(st);
 	state_free(st);
 	curl_global_cleanup();
 }

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "docker.h"
+#include "pool.h"
 
 #ifndef DK_LAUNCHER_PATH
 #define DK_LAUNCHER_PATH "/usr/local/libexec/monkey/monkey-launch"
