@@ -108,8 +108,9 @@ void dk_sweep(struct dk_state *st);
 
 /* Containers this process created: every one is added once created and
  * removed from the list once the engine removed it, so that fini knows
- * what an interrupted command left. */
-void dk_live_add(struct dk_state *st, const char *id);
+ * what an interrupted command left.  -ENOMEM when it cannot be added: a
+ * container not on the list must not be kept. */
+int dk_live_add(struct dk_state *st, const char *id);
 void dk_live_remove(struct dk_state *st, const char *id);
 /* Remove a container of this process now (dk_container_remove) and
  * forget it. */

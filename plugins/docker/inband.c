@@ -43,6 +43,7 @@ static int match_out(struct dk_launch_filter *f, int stream, const void *data,
 	struct dk_rec_stream *r = &f->s[stream == MONKEY_STREAM_STDERR];
 	const char *p = data;
 	size_t start = 0; /* the first byte not yet passed on */
+	int rc;
 
 	for (size_t i = 0; i < len && !r->done; i++) {
 		char c = p[i];
@@ -62,14 +63,14 @@ static int match_out(struct dk_launch_filter *f, int stream, const void *data,
 			 * itself can begin another. */
 			size_t held = r->matched;
 			r->matched = 0;
-			if (emit(f, stream, f->mark, held) < 0)
-				return -1;
+			if ((rc = emit(f, stream, f->mark, held)) < 0)
+				return rc;
 			start = i;
 		}
 		if (c == f->mark[r->matched]) {
 			if (r->matched == 0 &&
-			    emit(f, stream, p + start, i - start) < 0)
-				return -1;
+			    (rc = emit(f, stream, p + start, i - start)) < 0)
+				return rc;
 			start = i + 1;
 			if (++r->matched == f->mark_len) {
 				r->in_record = 1;
@@ -78,8 +79,8 @@ static int match_out(struct dk_launch_filter *f, int stream, const void *data,
 		}
 	}
 	if (!r->done && !r->in_record && !r->matched &&
-	    emit(f, stream, p + start, len - start) < 0)
-		return -1;
+	    (rc = emit(f, stream, p + start, len - start)) < 0)
+		return rc;
 	return dk_launch_filter_done(f);
 }
 
@@ -110,13 +111,14 @@ int dk_launch_ready_sink(void *ctx, int stream, const void *data, size_t len)
 	size_t *m = &r->matched[err];
 	for (size_t i = 0; i < len; i++) {
 		if (*m == n)
-			return -1; /* nothing follows it before the command */
+			return -EPROTO; /* nothing follows it before the
+					   command */
 		if (p[i] == ready[*m]) {
 			(*m)++;
 			continue;
 		}
 		if (err)
-			return -1;
+			return -EPROTO;
 		/* The mark's first byte occurs in it once: only this byte
 		 * can begin another. */
 		r->dropped += *m;
@@ -204,8 +206,9 @@ unsigned char *dk_launch_input(const struct monkey_exec_request *req,
 int dk_launch_nonce(char out[33])
 {
 	unsigned char r[16];
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -1;
+	ssize_t n = getrandom(r, sizeof(r), 0);
+	if (n != (ssize_t)sizeof(r))
+		return n < 0 ? -errno : -EIO;
 	for (int i = 0; i < 16; i++)
 		sprintf(out + 2 * i, "%02x", r[i]);
 	return 0;
@@ -244,8 +247,8 @@ static int tristate(char c)
 	return c == '1' ? MONKEY_YES : c == '0' ? MONKEY_NO : MONKEY_UNKNOWN;
 }
 
-/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu".  Returns 0, or -1
- * when the record is not one of those. */
+/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu".  Returns 0, or
+ * -EPROTO when the record is not one of those. */
 static int apply_status(const char *rec, struct monkey_exec_result *result)
 {
 	char how[8], oom, pids, cpu;
@@ -253,7 +256,7 @@ static int apply_status(const char *rec, struct monkey_exec_result *result)
 	if (sscanf(rec, "%7[a-z]:%d:%c:%c:%c%n", how, &n, &oom, &pids, &cpu,
 		   &used) != 5 ||
 	    rec[used] != '\0')
-		return -1;
+		return -EPROTO;
 	if (!strcmp(how, "exit") && n >= 0 && n <= 255) {
 		result->exit_code = n;
 		result->signal = 0;
@@ -261,7 +264,7 @@ static int apply_status(const char *rec, struct monkey_exec_result *result)
 		result->exit_code = -1;
 		result->signal = n;
 	} else {
-		return -1;
+		return -EPROTO;
 	}
 	result->oom_killed = tristate(oom);
 	/* Hosts of ABI 1.0 have neither field. */

@@ -12,11 +12,11 @@
 
 #include "container.h"
 
-void dk_live_add(struct dk_state *st, const char *id)
+int dk_live_add(struct dk_state *st, const char *id)
 {
 	char *copy = strdup(id);
 	if (!copy)
-		return;
+		return -ENOMEM;
 	pthread_mutex_lock(&st->lock);
 	if (st->n_live == st->cap_live) {
 		size_t n = st->cap_live ? st->cap_live * 2 : 8;
@@ -24,13 +24,14 @@ void dk_live_add(struct dk_state *st, const char *id)
 		if (!p) {
 			pthread_mutex_unlock(&st->lock);
 			free(copy);
-			return;
+			return -ENOMEM;
 		}
 		st->live = p;
 		st->cap_live = n;
 	}
 	st->live[st->n_live++] = copy;
 	pthread_mutex_unlock(&st->lock);
+	return 0;
 }
 
 void dk_live_remove(struct dk_state *st, const char *id)

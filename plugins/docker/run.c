@@ -89,7 +89,11 @@ int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
 		free(sb);
 		return rc;
 	}
-	dk_live_add(st, sb->id);
+	if (dk_live_add(st, sb->id) < 0) {
+		/* fini would not know of it: it goes now. */
+		dk_sandbox_destroy(sb, 0);
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	}
 	sb->t_created = now_ms();
 	/* Attach before start, so no early output is lost. */
 	rc = dk_attach_open(st, sb->id, has_stdin, &sb->att, err);

@@ -33,6 +33,8 @@ tests_docker_test_docker_errors_SOURCES = tests/docker/test_docker_errors.c \
 tests_docker_test_docker_errors_CPPFLAGS = $(DOCKER_TEST_CPPFLAGS)
 tests_docker_test_docker_errors_CFLAGS = $(DOCKER_TEST_CFLAGS)
 tests_docker_test_docker_errors_LDADD = $(DOCKER_TEST_LIBS)
+# Its strdup stands in for the C library's in docker.so too.
+tests_docker_test_docker_errors_LDFLAGS = -rdynamic
 
 tests_docker_test_docker_exec_SOURCES = tests/docker/test_docker_exec.c \
 	$(DOCKER_HARNESS)

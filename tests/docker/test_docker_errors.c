@@ -26,6 +26,22 @@
 
 #include "docker_harness.h"
 
+/* While set, copying a container id (64 hex digits) fails as if memory
+ * ran out.  docker.so's strdup is this one: the program exports its
+ * symbols (-rdynamic). */
+static volatile int fail_id_copies;
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s);
+	if (fail_id_copies && n == 64 && strspn(s, "0123456789abcdef") == n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	char *d = malloc(n + 1);
+	return d ? memcpy(d, s, n + 1) : NULL;
+}
+
 /* Init a state on docker_host (NULL: the environment's) and probe it. */
 static int probe_with(const char *docker_host, const char *image,
 		      struct monkey_error *err)
@@ -293,6 +309,28 @@ static void test_invalid_configuration_is_refused(void **s)
 	assert_contains(err.message, "sometimes");
 	/* Unknown keys are ignored. */
 	assert_int_equal(dt_init("{\"pool\":3,\"whatever\":{}}", &st, &err), 0);
+	dt_backend->fini(st);
+}
+
+/* A container this process could not keep track of (memory ran out) is
+ * not left to chance: the command fails and the container is removed at
+ * once; the teardown checks that none is left. */
+static void test_untracked_container_is_removed_at_once(void **s)
+{
+	(void)s;
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(dt_init("{\"pool\":0}", &st, &err), 0);
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, argv);
+	fail_id_copies = 1;
+	dt_exec(st, &req, &r);
+	fail_id_copies = 0;
+	assert_int_equal(r.rc, -ENOMEM);
+	assert_contains(r.err.message, "out of memory");
+	dt_run_free(&r);
 	dt_backend->fini(st);
 }
 
@@ -952,6 +990,7 @@ int main(void)
 	    T(test_engine_going_away_mid_command_is_an_error_not_a_hang),
 	    T(test_sweep_removes_only_provably_orphaned_containers),
 	    T(test_probe_removes_nothing_and_pulls_nothing),
+	    T(test_untracked_container_is_removed_at_once),
 	};
 	return cmocka_run_group_tests_name("docker backend errors", tests, NULL,
 					   NULL);
