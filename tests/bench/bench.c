@@ -530,9 +530,8 @@ struct workload {
 	struct row rows[N_ROWS];
 };
 
-static void print_table(struct workload *w, int nw, double *tput,
-			struct rss *rss, const char **rss_names, int nrss,
-			const double *phase, int phases)
+/* Latency per workload and row, against docker run. */
+static void print_latencies(struct workload *w, int nw)
 {
 	for (int k = 0; k < nw; k++) {
 		double base = w[k].rows[R_CLI].p50;
@@ -555,19 +554,27 @@ static void print_table(struct workload *w, int nw, double *tput,
 			printf("\n");
 		}
 	}
-	if (whole[W_SPAWN].n) {
-		printf("\nwhole process, %d interleaved runs each\n",
-		       whole[W_SPAWN].n + whole[W_SPAWN].failed);
-		printf("  %-40s %9s %9s %9s %12s\n", "", "p50 ms", "p90 ms",
-		       "p99 ms", "p50/spawn");
-		for (int i = 0; i < N_WHOLE; i++)
-			if (whole[i].n || whole[i].failed)
-				printf("  %-40s %9.2f %9.2f %9.2f %11.2fx%s\n",
-				       whole[i].name, whole[i].p50,
-				       whole[i].p90, whole[i].p99,
-				       whole[i].p50 / whole[W_SPAWN].p50,
-				       whole[i].failed ? "  (failures)" : "");
-	}
+}
+
+/* monkey exec as a whole process, per backend. */
+static void print_whole(void)
+{
+	if (!whole[W_SPAWN].n)
+		return;
+	printf("\nwhole process, %d interleaved runs each\n",
+	       whole[W_SPAWN].n + whole[W_SPAWN].failed);
+	printf("  %-40s %9s %9s %9s %12s\n", "", "p50 ms", "p90 ms", "p99 ms",
+	       "p50/spawn");
+	for (int i = 0; i < N_WHOLE; i++)
+		if (whole[i].n || whole[i].failed)
+			printf("  %-40s %9.2f %9.2f %9.2f %11.2fx%s\n",
+			       whole[i].name, whole[i].p50, whole[i].p90,
+			       whole[i].p99, whole[i].p50 / whole[W_SPAWN].p50,
+			       whole[i].failed ? "  (failures)" : "");
+}
+
+static void print_rootless_phases(void)
+{
 	double p[5];
 	static const char *const rl_names[] = {
 	    "root view prepared before (the third command on)",
@@ -587,11 +594,12 @@ static void print_table(struct workload *w, int nw, double *tput,
 			       b ? ", building the root view" : "", p[2], p[3],
 			       p[4]);
 		}
-	if (w[0].rows[R_BWRAP].n)
-		printf(
-		    "\nbubblewrap: bwrap --unshare-all --ro-bind / / --tmpfs "
-		    "/tmp --die-with-parent CMD (and --dev /dev for the 1 "
-		    "MiB row, which reads /dev/zero)\n");
+}
+
+/* Throughput and the host's memory while a command floods output. */
+static void print_throughput_and_rss(const double *tput, const struct rss *rss,
+				     const char **rss_names, int nrss)
+{
 	printf("\nthroughput, %d concurrent streams of `true` (commands/s)\n",
 	       STREAMS);
 	for (int i = 1; i < N_ROWS; i++)
@@ -609,6 +617,10 @@ static void print_table(struct workload *w, int nw, double *tput,
 			       rss_names[i], rss[i].peak_kib / 1024.0,
 			       (rss[i].peak_kib - rss[i].before_kib) / 1024.0,
 			       rss[i].secs);
+}
+
+static void print_docker_phases(const double *phase, int phases)
+{
 	if (phases)
 		printf(
 		    "\ndocker cold, mean ms per phase over %d commands: "
@@ -625,7 +637,12 @@ static void print_table(struct workload *w, int nw, double *tput,
 		       count.pool_phases,
 		       count.pool_phase[0] / count.pool_phases,
 		       count.pool_phase[1] / count.pool_phases);
+}
 
+/* Whether the figures meet the targets the design sets. */
+static void print_targets(struct workload *w, const struct rss *rss,
+			  const char **rss_names, int nrss)
+{
 	printf("\ntargets\n");
 	struct row *t = w[0].rows;
 	double base = t[R_CLI].p50;
@@ -668,6 +685,23 @@ static void print_table(struct workload *w, int nw, double *tput,
 			       rss_names[i], (int)(16 - strlen(rss_names[i])),
 			       "", over <= 8 ? "met" : "NOT met", over);
 		}
+}
+
+static void print_table(struct workload *w, int nw, double *tput,
+			struct rss *rss, const char **rss_names, int nrss,
+			const double *phase, int phases)
+{
+	print_latencies(w, nw);
+	print_whole();
+	print_rootless_phases();
+	if (w[0].rows[R_BWRAP].n)
+		printf(
+		    "\nbubblewrap: bwrap --unshare-all --ro-bind / / --tmpfs "
+		    "/tmp --die-with-parent CMD (and --dev /dev for the 1 "
+		    "MiB row, which reads /dev/zero)\n");
+	print_throughput_and_rss(tput, rss, rss_names, nrss);
+	print_docker_phases(phase, phases);
+	print_targets(w, rss, rss_names, nrss);
 }
 
 static void json_row(const struct row *r, double base, int last)
@@ -766,10 +800,13 @@ static void usage(const char *prog)
 	    prog);
 }
 
-int main(int argc, char **argv)
+struct bench_args {
+	int n, l, m, per, no_docker, no_rss, json;
+};
+
+/* The command line; -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct bench_args *a)
 {
-	int n = 20, l = 200, m = 50, per = 5, no_docker = 0, no_rss = 0,
-	    json = 0;
 	static const struct option opts[] = {
 	    {"image", required_argument, NULL, 'i'},
 	    {"no-docker", no_argument, NULL, 'D'},
@@ -778,44 +815,208 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	*a = (struct bench_args){.n = 20, .l = 200, .m = 50, .per = 5};
 	if (getenv("MONKEY_DOCKER_IMAGE") && getenv("MONKEY_DOCKER_IMAGE")[0])
 		image = getenv("MONKEY_DOCKER_IMAGE");
 	int c;
 	while ((c = getopt_long(argc, argv, "n:l:m:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			n = atoi(optarg);
+			a->n = atoi(optarg);
 			break;
 		case 'l':
-			l = atoi(optarg);
+			a->l = atoi(optarg);
 			break;
 		case 'm':
-			m = atoi(optarg);
+			a->m = atoi(optarg);
 			break;
 		case 't':
-			per = atoi(optarg);
+			a->per = atoi(optarg);
 			break;
 		case 'i':
 			image = optarg;
 			break;
 		case 'D':
-			no_docker = 1;
+			a->no_docker = 1;
 			break;
 		case 'R':
-			no_rss = 1;
+			a->no_rss = 1;
 			break;
 		case 'j':
-			json = 1;
+			a->json = 1;
 			break;
 		default:
 			usage(argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (n < 1 || l < 1 || m < 0 || per < 1) {
+	if (a->n < 1 || a->l < 1 || a->m < 0 || a->per < 1) {
 		usage(argv[0]);
 		return 2;
 	}
+	return -1;
+}
+
+/* The executors of the rows, NULL where a backend is missing. */
+struct executors {
+	struct monkey_executor *sp, *no, *rl, *cold, *pooled;
+	int cli; /* the docker CLI works here */
+};
+
+static void open_executors(const struct bench_args *a, struct executors *x)
+{
+	*x = (struct executors){.sp = open_executor("spawn", 0),
+				.no = open_executor("none", 0),
+				.rl = open_executor("rootless", 0)};
+	if (a->no_docker)
+		return;
+	x->cold = open_executor("docker", 0);
+	x->pooled = open_executor("docker", 1);
+	x->cli = docker_cli(NULL, 1) >= 0;
+	if (!x->cli)
+		fprintf(stderr, "bench: the docker CLI does not work here; no "
+				"docker run row\n");
+}
+
+static void close_executors(struct executors *x)
+{
+	struct monkey_executor *all[] = {x->sp, x->no, x->rl, x->cold,
+					 x->pooled};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i])
+			monkey_executor_close(all[i]);
+}
+
+/* The rows on this machine, interleaved, so drift in machine load hits
+ * all alike. */
+static void local_rows(struct workload *w, int k, int l,
+		       const struct executors *x)
+{
+	struct row *r = w->rows;
+	const char *const *a = w->argv;
+	fprintf(stderr, "bench: %s, local rows...\n", w->name);
+	const char **bw = bwrap_argv(a, k > 0);
+	for (int i = 0; i < l; i++) {
+		row_add(&r[R_RAW], spawn_and_wait(a, 1));
+		if (x->sp)
+			row_add(&r[R_SPAWN], ex_run(x->sp, a));
+		if (x->no)
+			row_add(&r[R_NONE], ex_run(x->no, a));
+		if (x->rl)
+			row_add(&r[R_ROOTLESS], ex_run(x->rl, a));
+		if (bw)
+			row_add(&r[R_BWRAP], spawn_and_wait(bw, 1));
+	}
+}
+
+/* One pooled command, counting whether it took a prestarted container. */
+static void pooled_run(struct row *r, struct monkey_executor *pooled,
+		       const char *const *a)
+{
+	pthread_mutex_lock(&count.lock);
+	int before = count.pooled;
+	pthread_mutex_unlock(&count.lock);
+	row_add(r, ex_run(pooled, a));
+	pthread_mutex_lock(&count.lock);
+	r->pooled_hits += count.pooled - before;
+	pthread_mutex_unlock(&count.lock);
+}
+
+/* An agent thinks between commands (a model turn takes seconds): each
+ * docker command starts on an engine done with the one before, so a
+ * path's background work (the delete after the answer, the pool's refill)
+ * does not slow the next row.  The pause is not timed; back-to-back load
+ * is what the throughput rows measure. */
+static void docker_rows(struct workload *w, int n, const struct executors *x)
+{
+	struct row *r = w->rows;
+	const char *const *a = w->argv;
+	if (x->cold || x->pooled || x->cli)
+		fprintf(stderr, "bench: %s, docker rows...\n", w->name);
+	/* Warm each path once (image cache, pool keyed). */
+	if (x->cold)
+		ex_run(x->cold, a);
+	if (x->pooled)
+		ex_run(x->pooled, a);
+	if (x->cli)
+		docker_cli(a, 0);
+	for (int i = 0; i < n; i++) {
+		if (x->cold) {
+			usleep(THINK_MS * 1000);
+			count_phases = 1;
+			row_add(&r[R_COLD], ex_run(x->cold, a));
+			count_phases = 0;
+		}
+		if (x->cli) {
+			usleep(THINK_MS * 1000);
+			row_add(&r[R_CLI], docker_cli(a, 0));
+		}
+		if (x->pooled) {
+			usleep(THINK_MS * 1000);
+			pooled_run(&r[R_POOLED], x->pooled, a);
+		}
+	}
+}
+
+static void throughputs(const struct bench_args *a, const struct executors *x,
+			double *tput)
+{
+	fprintf(stderr, "bench: throughput...\n");
+	if (x->sp)
+		tput[R_SPAWN] = throughput(x->sp, a->per * 10);
+	if (x->no)
+		tput[R_NONE] = throughput(x->no, a->per * 10);
+	if (x->rl)
+		tput[R_ROOTLESS] = throughput(x->rl, a->per * 10);
+	if (x->cold)
+		tput[R_COLD] = throughput(x->cold, a->per);
+	if (x->cli)
+		tput[R_CLI] = throughput(NULL, a->per);
+	if (a->no_docker)
+		return;
+	/* One prestarted container per stream. */
+	struct monkey_executor *p4 = open_executor("docker", STREAMS);
+	if (p4) {
+		ex_run(p4, argv_true);
+		sleep(1);
+		tput[R_POOLED] = throughput(p4, a->per);
+		monkey_executor_close(p4);
+	}
+}
+
+static void print_header(const struct bench_args *a)
+{
+	double load[3] = {0};
+	FILE *lf = fopen("/proc/loadavg", "r");
+	if (lf && fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+		load[0] = -1;
+	if (lf)
+		fclose(lf);
+	printf("monkey benchmark: %d local runs and %d docker runs per row, "
+	       "image %s, host peak RSS %.1f MiB, load average %.2f on %ld "
+	       "CPUs\n",
+	       a->l, a->n, image, maxrss_kib() / 1024.0, load[0],
+	       sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void free_rows(struct workload *w, int nw)
+{
+	for (int k = 0; k < nw; k++)
+		for (int i = 0; i < N_ROWS; i++)
+			free(w[k].rows[i].ms);
+	for (int i = 0; i < N_WHOLE; i++)
+		free(whole[i].ms);
+	for (int b = 0; b < 3; b++)
+		for (int i = 0; i < 5; i++)
+			free(count.rl_phase[b][i]);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_args a;
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
 	snprintf(workspace, sizeof(workspace), "/tmp/monkey-bench-XXXXXX");
 	if (!mkdtemp(workspace)) {
 		perror("mkdtemp");
@@ -829,167 +1030,53 @@ int main(int argc, char **argv)
 	/* First, before any thread exists: the 1 GiB runs fork. */
 	const char *rss_names[2] = {"spawn", "docker"};
 	struct rss rss[2] = {{0}};
-	if (!no_rss) {
+	if (!a.no_rss) {
 		fprintf(stderr, "bench: 1 GiB of output through spawn...\n");
 		rss[0] = rss_of_gib("spawn");
-		if (!no_docker) {
+		if (!a.no_docker) {
 			fprintf(stderr,
 				"bench: 1 GiB of output through docker...\n");
 			rss[1] = rss_of_gib("docker");
 		}
 	}
 
-	struct monkey_executor *sp = open_executor("spawn", 0);
-	struct monkey_executor *no = open_executor("none", 0);
-	struct monkey_executor *rl = open_executor("rootless", 0);
-	struct monkey_executor *cold = NULL, *pooled = NULL;
-	int cli = 0;
-	if (!no_docker) {
-		cold = open_executor("docker", 0);
-		pooled = open_executor("docker", 1);
-		cli = docker_cli(NULL, 1) >= 0;
-		if (!cli)
-			fprintf(stderr, "bench: the docker CLI does not work "
-					"here; no docker run row\n");
-	}
-
+	struct executors x;
+	open_executors(&a, &x);
 	struct workload w[2] = {{.name = "`true`", .argv = argv_true},
 				{.name = "1 MiB to stdout (`head -c 1048576 "
 					 "/dev/zero`)",
 				 .argv = argv_mib}};
-	double phase[6] = {0};
 	for (int k = 0; k < 2; k++) {
-		struct row *r = w[k].rows;
-		const char *const *a = w[k].argv;
 		for (int i = 0; i < N_ROWS; i++)
-			row_init(&r[i], row_names[i], i >= R_COLD,
-				 i < R_COLD ? l : n);
-		fprintf(stderr, "bench: %s, local rows...\n", w[k].name);
-		const char **bw = bwrap_argv(a, k > 0);
-		/* Interleaved, so drift in machine load hits all alike. */
-		for (int i = 0; i < l; i++) {
-			row_add(&r[R_RAW], spawn_and_wait(a, 1));
-			if (sp)
-				row_add(&r[R_SPAWN], ex_run(sp, a));
-			if (no)
-				row_add(&r[R_NONE], ex_run(no, a));
-			if (rl)
-				row_add(&r[R_ROOTLESS], ex_run(rl, a));
-			if (bw)
-				row_add(&r[R_BWRAP], spawn_and_wait(bw, 1));
-		}
-		if (cold || pooled || cli)
-			fprintf(stderr, "bench: %s, docker rows...\n",
-				w[k].name);
-		/* Warm each path once (image cache, pool keyed). */
-		if (cold)
-			ex_run(cold, a);
-		if (pooled)
-			ex_run(pooled, a);
-		if (cli)
-			docker_cli(a, 0);
-		/* An agent thinks between commands (a model turn takes
-		 * seconds): each docker command starts on an engine done
-		 * with the one before, so a path's background work (the
-		 * delete after the answer, the pool's refill) does not slow
-		 * the next row.  The pause is not timed; back-to-back load
-		 * is what the throughput rows measure. */
-		for (int i = 0; i < n; i++) {
-			if (cold) {
-				usleep(THINK_MS * 1000);
-				count_phases = 1;
-				row_add(&r[R_COLD], ex_run(cold, a));
-				count_phases = 0;
-			}
-			if (cli) {
-				usleep(THINK_MS * 1000);
-				row_add(&r[R_CLI], docker_cli(a, 0));
-			}
-			if (pooled) {
-				usleep(THINK_MS * 1000);
-				pthread_mutex_lock(&count.lock);
-				int before = count.pooled;
-				pthread_mutex_unlock(&count.lock);
-				row_add(&r[R_POOLED], ex_run(pooled, a));
-				pthread_mutex_lock(&count.lock);
-				r[R_POOLED].pooled_hits +=
-				    count.pooled - before;
-				pthread_mutex_unlock(&count.lock);
-			}
-		}
+			row_init(&w[k].rows[i], row_names[i], i >= R_COLD,
+				 i < R_COLD ? a.l : a.n);
+		local_rows(&w[k], k, a.l, &x);
+		docker_rows(&w[k], a.n, &x);
 		for (int i = 0; i < N_ROWS; i++)
-			row_done(&r[i]);
+			row_done(&w[k].rows[i]);
 	}
 	/* The deletes of the last commands run after their answers. */
+	double phase[6] = {0};
 	for (int i = 0; i < 6 && count.phases; i++)
 		phase[i] = count.phase[i] / count.phases;
 
-	if (m > 0) {
+	if (a.m > 0) {
 		fprintf(stderr, "bench: whole processes...\n");
-		whole_processes(whole, m, rl != NULL);
+		whole_processes(whole, a.m, x.rl != NULL);
 	}
-
 	double tput[N_ROWS] = {0};
-	fprintf(stderr, "bench: throughput...\n");
-	if (sp)
-		tput[R_SPAWN] = throughput(sp, per * 10);
-	if (no)
-		tput[R_NONE] = throughput(no, per * 10);
-	if (rl)
-		tput[R_ROOTLESS] = throughput(rl, per * 10);
-	if (cold)
-		tput[R_COLD] = throughput(cold, per);
-	if (cli)
-		tput[R_CLI] = throughput(NULL, per);
-	if (!no_docker) {
-		/* One prestarted container per stream. */
-		struct monkey_executor *p4 = open_executor("docker", STREAMS);
-		if (p4) {
-			ex_run(p4, argv_true);
-			sleep(1);
-			tput[R_POOLED] = throughput(p4, per);
-			monkey_executor_close(p4);
-		}
-	}
+	throughputs(&a, &x, tput);
 
-	if (json)
-		print_json(w, 2, tput, rss, rss_names, no_docker ? 1 : 2, phase,
-			   count.phases);
-	else {
-		double load[3] = {0};
-		FILE *lf = fopen("/proc/loadavg", "r");
-		if (lf && fscanf(lf, "%lf %lf %lf", &load[0], &load[1],
-				 &load[2]) != 3)
-			load[0] = -1;
-		if (lf)
-			fclose(lf);
-		printf("monkey benchmark: %d local runs and %d docker runs per "
-		       "row, image %s, host peak RSS %.1f MiB, load average "
-		       "%.2f on %ld CPUs\n",
-		       l, n, image, maxrss_kib() / 1024.0, load[0],
-		       sysconf(_SC_NPROCESSORS_ONLN));
-		print_table(w, 2, tput, rss, rss_names, no_docker ? 1 : 2,
+	if (a.json) {
+		print_json(w, 2, tput, rss, rss_names, a.no_docker ? 1 : 2,
+			   phase, count.phases);
+	} else {
+		print_header(&a);
+		print_table(w, 2, tput, rss, rss_names, a.no_docker ? 1 : 2,
 			    phase, count.phases);
 	}
-
-	if (sp)
-		monkey_executor_close(sp);
-	if (no)
-		monkey_executor_close(no);
-	if (rl)
-		monkey_executor_close(rl);
-	if (cold)
-		monkey_executor_close(cold);
-	if (pooled)
-		monkey_executor_close(pooled);
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < N_ROWS; i++)
-			free(w[k].rows[i].ms);
-	for (int i = 0; i < N_WHOLE; i++)
-		free(whole[i].ms);
-	for (int b = 0; b < 3; b++)
-		for (int i = 0; i < 5; i++)
-			free(count.rl_phase[b][i]);
+	close_executors(&x);
+	free_rows(w, 2);
 	rmdir(workspace);
 	return 0;
 }

@@ -108,9 +108,10 @@ static void add(struct series *s, double ms)
 		s->ms[s->n++] = ms;
 }
 
-int main(int argc, char **argv)
+/* The command line; -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, int *n, int *no_cli,
+		      int *no_monkey)
 {
-	int n = 30, no_cli = 0, no_monkey = 0;
 	static const struct option opts[] = {
 	    {"image", required_argument, NULL, 'i'},
 	    {"no-cli", no_argument, NULL, 'c'},
@@ -122,16 +123,16 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			n = atoi(optarg);
+			*n = atoi(optarg);
 			break;
 		case 'i':
 			setenv("MONKEY_DOCKER_IMAGE", optarg, 1);
 			break;
 		case 'c':
-			no_cli = 1;
+			*no_cli = 1;
 			break;
 		case 'm':
-			no_monkey = 1;
+			*no_monkey = 1;
 			break;
 		default:
 			printf("usage: %s [-n N] [--image IMG] [--no-cli] "
@@ -140,19 +141,20 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (n < 1)
-		n = 1;
+	if (*n < 1)
+		*n = 1;
+	return -1;
+}
 
-	dt_setup_or_exit("bench_docker");
-	dt_log_hook = on_log;
-
-	char monkey[1024], user[64], vol[512];
+/* The monkey program to time (size PATH_MAX): in the build tree ./monkey
+ * is libtool's shell wrapper, which costs a shell start per run, so the
+ * real program in .libs, as installed, with its library found there. */
+static void find_monkey(char *monkey, size_t size)
+{
 	const char *bd = getenv("MONKEY_BUILDDIR");
-	/* In the build tree ./monkey is libtool's shell wrapper, which costs
-	 * a shell start per run; time the real program as installed. */
 	char libs[900];
 	snprintf(libs, sizeof(libs), "%s/.libs", bd ? bd : MONKEY_BUILDDIR);
-	snprintf(monkey, sizeof(monkey), "%s/monkey", libs);
+	snprintf(monkey, size, "%s/monkey", libs);
 	if (access(monkey, X_OK) == 0) {
 		const char *old = getenv("LD_LIBRARY_PATH");
 		char *path = malloc(strlen(libs) + (old ? strlen(old) : 0) + 2);
@@ -160,9 +162,81 @@ int main(int argc, char **argv)
 		setenv("LD_LIBRARY_PATH", path, 1);
 		free(path);
 	} else {
-		snprintf(monkey, sizeof(monkey), "%s/monkey",
-			 bd ? bd : MONKEY_BUILDDIR);
+		snprintf(monkey, size, "%s/monkey", bd ? bd : MONKEY_BUILDDIR);
 	}
+}
+
+/* Rotate the order so load drift hits every row alike.  An untimed pause
+ * first, as between an agent's commands: each run starts on an engine
+ * done with the one before (its delete after the answer). */
+static void measure(struct series *rows, int n, char **monkey_exec,
+		    char **docker_run)
+{
+	fprintf(stderr, "running %d rounds...\n", n);
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < 3; k++) {
+			int which = (i + k) % 3;
+			usleep(300 * 1000);
+			if (which == 0)
+				add(&rows[0], run_inprocess());
+			else if (which == 1 && monkey_exec)
+				add(&rows[1], run_process(monkey_exec));
+			else if (which == 2 && docker_run)
+				add(&rows[2], run_process(docker_run));
+		}
+	}
+	for (int k = 0; k < 3; k++)
+		qsort(rows[k].ms, (size_t)rows[k].n, sizeof(double),
+		      cmp_double);
+}
+
+static void print_rows(struct series *rows, int n)
+{
+	double base = rows[2].n ? pct(&rows[2], 50) : 0;
+	printf("\n`true` in a fresh hardened container, %d rounds, engine at "
+	       "%s, image %s\n",
+	       n, dt_socket(), dt_image);
+	printf("%-42s %8s %8s %8s %10s\n", "", "p50 ms", "p90 ms", "runs",
+	       "p50/CLI");
+	for (int k = 0; k < 3; k++) {
+		struct series *s = &rows[k];
+		if (!s->n && !s->failed)
+			continue;
+		printf("%-42s %8.1f %8.1f %8d", s->name, pct(s, 50), pct(s, 90),
+		       s->n);
+		if (base > 0)
+			printf(" %9.2fx", pct(s, 50) / base);
+		if (s->failed)
+			printf("  (%d failed)", s->failed);
+		printf("\n");
+	}
+	if (phase_n) {
+		static const char *names[] = {"create",	      "attach",
+					      "start",	      "run to end",
+					      "inspect/wait", "delete"};
+		printf("\nin-process phases, mean ms over %d commands:",
+		       phase_n);
+		for (int i = 0; i < 6; i++)
+			printf(" %s %.1f%s", names[i], phase_sum[i] / phase_n,
+			       i < 5 ? "," : "\n");
+	}
+	if (base > 0 && rows[0].n)
+		printf("target in-process p50 <= 0.5x docker run: %s (%.2fx)\n",
+		       pct(&rows[0], 50) <= 0.5 * base ? "met" : "NOT met",
+		       pct(&rows[0], 50) / base);
+}
+
+int main(int argc, char **argv)
+{
+	int n = 30, no_cli = 0, no_monkey = 0;
+	int status = parse_args(argc, argv, &n, &no_cli, &no_monkey);
+	if (status >= 0)
+		return status;
+	dt_setup_or_exit("bench_docker");
+	dt_log_hook = on_log;
+
+	char monkey[1024], user[64], vol[512];
+	find_monkey(monkey, sizeof(monkey));
 	if (!no_monkey && access(monkey, X_OK) != 0) {
 		fprintf(stderr,
 			"note: %s not built; skipping the whole-process row\n",
@@ -222,7 +296,6 @@ int main(int argc, char **argv)
 	    {"docker run --rm, same flags (CLI)",
 	     calloc((size_t)n, sizeof(double)), 0, 0},
 	};
-
 	/* Warm the engine's caches for every path once. */
 	run_inprocess();
 	if (!no_monkey)
@@ -231,60 +304,9 @@ int main(int argc, char **argv)
 		run_process(docker_run);
 	phase_n = 0;
 	memset(phase_sum, 0, sizeof(phase_sum));
-
-	fprintf(stderr, "running %d rounds...\n", n);
-	for (int i = 0; i < n; i++) {
-		/* Rotate the order so load drift hits every row alike.  An
-		 * untimed pause first, as between an agent's commands: each
-		 * run starts on an engine done with the one before (its
-		 * delete after the answer). */
-		for (int k = 0; k < 3; k++) {
-			int which = (i + k) % 3;
-			usleep(300 * 1000);
-			if (which == 0)
-				add(&rows[0], run_inprocess());
-			else if (which == 1 && !no_monkey)
-				add(&rows[1], run_process(monkey_exec));
-			else if (which == 2 && !no_cli)
-				add(&rows[2], run_process(docker_run));
-		}
-	}
-
-	for (int k = 0; k < 3; k++)
-		qsort(rows[k].ms, (size_t)rows[k].n, sizeof(double),
-		      cmp_double);
-	double base = rows[2].n ? pct(&rows[2], 50) : 0;
-	printf("\n`true` in a fresh hardened container, %d rounds, engine at "
-	       "%s, image %s\n",
-	       n, dt_socket(), dt_image);
-	printf("%-42s %8s %8s %8s %10s\n", "", "p50 ms", "p90 ms", "runs",
-	       "p50/CLI");
-	for (int k = 0; k < 3; k++) {
-		struct series *s = &rows[k];
-		if (!s->n && !s->failed)
-			continue;
-		printf("%-42s %8.1f %8.1f %8d", s->name, pct(s, 50), pct(s, 90),
-		       s->n);
-		if (base > 0)
-			printf(" %9.2fx", pct(s, 50) / base);
-		if (s->failed)
-			printf("  (%d failed)", s->failed);
-		printf("\n");
-	}
-	if (phase_n) {
-		static const char *names[] = {"create",	      "attach",
-					      "start",	      "run to end",
-					      "inspect/wait", "delete"};
-		printf("\nin-process phases, mean ms over %d commands:",
-		       phase_n);
-		for (int i = 0; i < 6; i++)
-			printf(" %s %.1f%s", names[i], phase_sum[i] / phase_n,
-			       i < 5 ? "," : "\n");
-	}
-	if (base > 0 && rows[0].n)
-		printf("target in-process p50 <= 0.5x docker run: %s (%.2fx)\n",
-		       pct(&rows[0], 50) <= 0.5 * base ? "met" : "NOT met",
-		       pct(&rows[0], 50) / base);
+	measure(rows, n, no_monkey ? NULL : monkey_exec,
+		no_cli ? NULL : docker_run);
+	print_rows(rows, n);
 	for (int k = 0; k < 3; k++)
 		free(rows[k].ms);
 	return 0;

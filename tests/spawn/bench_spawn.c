@@ -107,6 +107,128 @@ static void usage(const char *prog)
 		prog);
 }
 
+/* The spawn backend's exec against raw posix_spawn + waitpid, in this
+ * process; 0, or 1 when a run failed. */
+static int in_process(const struct monkey_backend *be, void *state, int n)
+{
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return 1;
+	char *targv[] = {"/bin/true", NULL};
+	char *tenv[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+			NULL};
+	struct monkey_exec_request req = {
+	    .struct_size = sizeof(req),
+	    .argv = (const char *const *)targv,
+	    .envp = (const char *const *)tenv,
+	    .user_envp = (const char *const *)(tenv + 3),
+	    .workspace = cwd,
+	    .workdir = cwd,
+	    .timeout_ms = 60000,
+	    .kill_grace_ms = 2000,
+	    .output = discard,
+	    .cancel_fd = -1,
+	};
+	struct monkey_error err = {0};
+	double *raw = calloc((size_t)n, sizeof(double));
+	double *sp = calloc((size_t)n, sizeof(double));
+	/* Warm up caches (page cache, dynamic loader) for both. */
+	for (int i = 0; i < 20; i++) {
+		struct monkey_exec_result res = {.struct_size = sizeof(res)};
+		raw_spawn(targv, tenv);
+		be->exec(state, &req, &res, &err);
+	}
+	for (int i = 0; i < n; i++) {
+		raw[i] = raw_spawn(targv, tenv);
+		struct monkey_exec_result res = {.struct_size = sizeof(res),
+						 .exit_code = -1};
+		double t = now_ms();
+		int r = be->exec(state, &req, &res, &err);
+		sp[i] = now_ms() - t;
+		if (r < 0 || res.exit_code != 0) {
+			fprintf(stderr, "bench_spawn: run %d failed: %s\n", i,
+				err.message);
+			return 1;
+		}
+	}
+	printf("In-process, %d runs of /bin/true each, interleaved (ms):\n", n);
+	printf("  %-44s %8s %8s %8s\n", "", "p50", "p90", "p99");
+	row("raw posix_spawn + waitpid", raw, n);
+	row("spawn backend exec", sp, n);
+	printf("  ratio spawn/raw at p50: %.3f (target <= 1.25)\n",
+	       pct(sp, n, 0.5) / pct(raw, n, 0.5));
+	free(raw);
+	free(sp);
+	return 0;
+}
+
+/* One "monkey exec" of /bin/true as a process; its time, or -1. */
+static double one_monkey_exec(const char *monkey, char **margv, char **menv)
+{
+	double t = now_ms();
+	pid_t pid;
+	int st;
+	if (posix_spawn(&pid, monkey, NULL, NULL, margv, menv) != 0) {
+		fprintf(stderr, "bench_spawn: cannot run %s\n", monkey);
+		return -1;
+	}
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench_spawn: monkey exec failed (status %d)\n",
+			st);
+		return -1;
+	}
+	return now_ms() - t;
+}
+
+/* "monkey exec" as a whole process against /bin/true; 0, or 1 when a run
+ * failed.  In a build tree "monkey" is libtool's wrapper script, which
+ * costs a shell and a few seds per run; the program behind it is timed,
+ * as it runs once installed. */
+static int whole_process(const char *builddir, int m)
+{
+	char monkey[4096], libpath[4200];
+	char **menv = environ;
+	snprintf(monkey, sizeof(monkey), "%s/.libs/monkey", builddir);
+	if (access(monkey, X_OK) == 0) {
+		size_t ne = 0;
+		while (environ[ne])
+			ne++;
+		menv = calloc(ne + 2, sizeof(char *));
+		memcpy(menv, environ, ne * sizeof(char *));
+		snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s/.libs",
+			 builddir);
+		menv[ne] = libpath;
+	} else {
+		snprintf(monkey, sizeof(monkey), "%s/monkey", builddir);
+	}
+	char bdir[4096];
+	snprintf(bdir, sizeof(bdir), "%s/plugins/spawn/.libs", builddir);
+	char *margv[] = {monkey, "exec", "--sandbox", "spawn", "--backend-dir",
+			 bdir,	 "--",	 "/bin/true", NULL};
+	char *targv[] = {"/bin/true", NULL};
+	double *pt = calloc((size_t)m, sizeof(double));
+	double *pm = calloc((size_t)m, sizeof(double));
+	for (int i = 0; i < m; i++) {
+		pt[i] = raw_spawn(targv, environ);
+		if ((pm[i] = one_monkey_exec(monkey, margv, menv)) < 0)
+			return 1;
+	}
+	printf("\nWhole process, %d runs each, interleaved (ms), "
+	       "monkey = %s:\n",
+	       m, monkey);
+	printf("  %-44s %8s %8s %8s\n", "", "p50", "p90", "p99");
+	row("/bin/true", pt, m);
+	row("monkey exec --sandbox spawn -- /bin/true", pm, m);
+	printf("  ratio monkey exec / /bin/true at p50: %.3f\n",
+	       pct(pm, m, 0.5) / pct(pt, m, 0.5));
+	free(pt);
+	free(pm);
+	if (menv != environ)
+		free(menv);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int n = 2000, m = 200, c;
@@ -159,118 +281,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_spawn: %s\n", err.message);
 		return 1;
 	}
-	char cwd[4096];
-	if (!getcwd(cwd, sizeof(cwd)))
+	if (in_process(be, state, n))
 		return 1;
-	char *targv[] = {"/bin/true", NULL};
-	char *tenv[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
-			NULL};
-	struct monkey_exec_request req = {
-	    .struct_size = sizeof(req),
-	    .argv = (const char *const *)targv,
-	    .envp = (const char *const *)tenv,
-	    .user_envp = (const char *const *)(tenv + 3),
-	    .workspace = cwd,
-	    .workdir = cwd,
-	    .timeout_ms = 60000,
-	    .kill_grace_ms = 2000,
-	    .output = discard,
-	    .cancel_fd = -1,
-	};
-
-	double *raw = calloc((size_t)n, sizeof(double));
-	double *sp = calloc((size_t)n, sizeof(double));
-	/* Warm up caches (page cache, dynamic loader) for both. */
-	for (int i = 0; i < 20; i++) {
-		struct monkey_exec_result res = {.struct_size = sizeof(res)};
-		raw_spawn(targv, tenv);
-		be->exec(state, &req, &res, &err);
-	}
-	for (int i = 0; i < n; i++) {
-		raw[i] = raw_spawn(targv, tenv);
-		struct monkey_exec_result res = {.struct_size = sizeof(res),
-						 .exit_code = -1};
-		double t = now_ms();
-		int r = be->exec(state, &req, &res, &err);
-		sp[i] = now_ms() - t;
-		if (r < 0 || res.exit_code != 0) {
-			fprintf(stderr, "bench_spawn: run %d failed: %s\n", i,
-				err.message);
-			return 1;
-		}
-	}
-	printf("In-process, %d runs of /bin/true each, interleaved (ms):\n", n);
-	printf("  %-44s %8s %8s %8s\n", "", "p50", "p90", "p99");
-	row("raw posix_spawn + waitpid", raw, n);
-	row("spawn backend exec", sp, n);
-	printf("  ratio spawn/raw at p50: %.3f (target <= 1.25)\n",
-	       pct(sp, n, 0.5) / pct(raw, n, 0.5));
 	be->fini(state);
-
-	if (m > 0) {
-		/* In a build tree "monkey" is libtool's wrapper script, which
-		 * costs a shell and a few seds per run; time the program
-		 * behind it, as it runs once installed. */
-		char monkey[4096], libpath[4200];
-		char **menv = environ;
-		snprintf(monkey, sizeof(monkey), "%s/.libs/monkey", builddir);
-		if (access(monkey, X_OK) == 0) {
-			size_t ne = 0;
-			while (environ[ne])
-				ne++;
-			menv = calloc(ne + 2, sizeof(char *));
-			memcpy(menv, environ, ne * sizeof(char *));
-			snprintf(libpath, sizeof(libpath),
-				 "LD_LIBRARY_PATH=%s/.libs", builddir);
-			menv[ne] = libpath;
-		} else {
-			snprintf(monkey, sizeof(monkey), "%s/monkey", builddir);
-		}
-		char *margv[] = {monkey,  "exec",	   "--sandbox",
-				 "spawn", "--backend-dir", NULL,
-				 "--",	  "/bin/true",	   NULL};
-		char bdir[4096];
-		snprintf(bdir, sizeof(bdir), "%s/plugins/spawn/.libs",
-			 builddir);
-		margv[5] = bdir;
-		double *pt = calloc((size_t)m, sizeof(double));
-		double *pm = calloc((size_t)m, sizeof(double));
-		for (int i = 0; i < m; i++) {
-			pt[i] = raw_spawn(targv, environ);
-			double t = now_ms();
-			pid_t pid;
-			int st;
-			if (posix_spawn(&pid, monkey, NULL, NULL, margv,
-					menv) != 0) {
-				fprintf(stderr, "bench_spawn: cannot run %s\n",
-					monkey);
-				return 1;
-			}
-			waitpid(pid, &st, 0);
-			pm[i] = now_ms() - t;
-			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-				fprintf(stderr,
-					"bench_spawn: monkey exec failed "
-					"(status %d)\n",
-					st);
-				return 1;
-			}
-		}
-		printf("\nWhole process, %d runs each, interleaved (ms), "
-		       "monkey = %s:\n",
-		       m, monkey);
-		printf("  %-44s %8s %8s %8s\n", "", "p50", "p90", "p99");
-		row("/bin/true", pt, m);
-		row("monkey exec --sandbox spawn -- /bin/true", pm, m);
-		printf("  ratio monkey exec / /bin/true at p50: %.3f\n",
-		       pct(pm, m, 0.5) / pct(pt, m, 0.5));
-		free(pt);
-		free(pm);
-		if (menv != environ)
-			free(menv);
-	}
-	free(raw);
-	free(sp);
+	if (m > 0 && whole_process(builddir, m))
+		return 1;
 	dlclose(dl);
 	return 0;
 }

@@ -123,232 +123,326 @@ static int usage(void)
 	return 2;
 }
 
+/* Each argument followed by a NUL byte. */
+static int m_args(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++)
+		write_all(1, argv[i], strlen(argv[i]) + 1);
+	return 0;
+}
+
+static int m_exit(int argc, char **argv)
+{
+	(void)argc;
+	return atoi(argv[2]);
+}
+
+static int m_raise(int argc, char **argv)
+{
+	(void)argc;
+	signal(atoi(argv[2]), SIG_DFL);
+	raise(atoi(argv[2]));
+	return 99;
+}
+
+/* Prints, then ignores SIGTERM and waits to be killed. */
+static int m_trap_term(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ignore_term();
+	record_pid();
+	say("partial output\n");
+	forever();
+	return 0;
+}
+
+static int m_sleep(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	record_pid();
+	say("partial output\n");
+	forever();
+	return 0;
+}
+
+/* A child that leaves our session (and ignores SIGTERM). */
+static int m_setsid_grandchild(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	record_pid();
+	ready_prepare();
+	if (fork() == 0) {
+		setsid();
+		ignore_term();
+		record_pid();
+		ready_signal();
+		forever();
+	}
+	ready_wait();
+	say("started\n");
+	forever();
+	return 0;
+}
+
+/* Leaves a double-forked daemon behind; argv[2] "wait" makes
+ * the main process wait to be killed instead of exiting. */
+static int m_daemon(int argc, char **argv)
+{
+	record_pid();
+	spawn_daemon();
+	say("daemonized\n");
+	if (argc > 2 && !strcmp(argv[2], "wait"))
+		forever();
+	return 0;
+}
+
+/* Leaves a setsid child that ignores SIGTERM, then sends our
+ * parent (the backend's reaper) SIGKILL or SIGSTOP (argv[2]
+ * "KILL" or "STOP") and waits. */
+static int m_attack_reaper(int argc, char **argv)
+{
+	record_pid();
+	ready_prepare();
+	if (fork() == 0) {
+		setsid();
+		ignore_term();
+		record_pid();
+		ready_signal();
+		forever();
+	}
+	ready_wait();
+	say("attacking\n");
+	int sig = argc > 2 && !strcmp(argv[2], "STOP") ? SIGSTOP : SIGKILL;
+	if (kill(getppid(), sig) < 0)
+		return 96;
+	forever();
+	return 0;
+}
+
+/* A grandchild keeps stdout and stderr open after we exit. */
+static int m_hold_pipe(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	record_pid();
+	ready_prepare();
+	if (fork() == 0) {
+		ignore_term();
+		record_pid();
+		ready_signal();
+		forever();
+	}
+	ready_wait();
+	say("parent done\n");
+	return 0;
+}
+
+/* Exits at once, leaving a child that has closed its output
+ * (so only the leftover sweep can find it). */
+static int m_leave_child(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	record_pid();
+	ready_prepare();
+	if (fork() == 0) {
+		to_devnull();
+		record_pid();
+		ready_signal();
+		forever();
+	}
+	ready_wait();
+	say("left a child\n");
+	return 0;
+}
+
+/* Keeps forking children that ignore SIGTERM, as fast as it
+ * can, until killed. */
+static int m_forker(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ignore_term();
+	record_pid();
+	say("forking\n");
+	for (int i = 0; i < 200; i++) {
+		ready_prepare();
+		if (fork() == 0) {
+			record_pid();
+			ready_signal();
+			forever();
+		}
+		ready_wait();
+		usleep(2000);
+	}
+	forever();
+	return 0;
+}
+
+/* argv[2] bytes of 'x' (in 1 MiB writes) to stdout. */
+static int m_spew(int argc, char **argv)
+{
+	(void)argc;
+	unsigned long long left = strtoull(argv[2], NULL, 10);
+	size_t sz = 1 << 20;
+	char *buf = malloc(sz);
+	memset(buf, 'x', sz);
+	while (left) {
+		size_t n = left < sz ? (size_t)left : sz;
+		write_all(1, buf, n);
+		left -= n;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Every byte value, then invalid UTF-8, on both streams. */
+static int m_binary(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	unsigned char b[256 + 6];
+	for (int i = 0; i < 256; i++)
+		b[i] = (unsigned char)i;
+	memcpy(b + 256, "\xc3\x28\xff\xfe\xed\xa0", 6);
+	write_all(1, b, sizeof(b));
+	write_all(2, b, sizeof(b));
+	return 0;
+}
+
+/* Writes argv[2] bytes to stdout before reading stdin; then
+ * prints how many stdin bytes it read, and their sum, to
+ * stderr. */
+static int m_write_then_read(int argc, char **argv)
+{
+	(void)argc;
+	unsigned long long n = strtoull(argv[2], NULL, 10);
+	char buf[65536];
+	memset(buf, 'o', sizeof(buf));
+	while (n) {
+		size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+		write_all(1, buf, k);
+		n -= k;
+	}
+	unsigned long long total = 0, sum = 0;
+	ssize_t r;
+	while ((r = read(0, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+		for (ssize_t i = 0; i < r; i++) {
+			total++;
+			sum += (unsigned char)buf[i];
+		}
+	char line[128];
+	snprintf(line, sizeof(line), "read %llu sum %llu\n", total, sum);
+	write_all(2, line, strlen(line));
+	return 0;
+}
+
+/* argv[3] bytes to the file argv[2]. */
+static int m_write_file(int argc, char **argv)
+{
+	(void)argc;
+	signal(SIGXFSZ, SIG_DFL);
+	FILE *f = fopen(argv[2], "w");
+	if (!f)
+		return 3;
+	size_t n = strtoul(argv[3], NULL, 10);
+	for (size_t i = 0; i < n; i++)
+		fputc('f', f);
+	return fclose(f) == 0 ? 0 : 4;
+}
+
+/* Uses CPU until a limit stops it. */
+static int m_burn(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	volatile unsigned long x = 0;
+	for (;;)
+		x++;
+	return 0;
+}
+
+/* pid, process group and session, and whether we are the
+ * leader of both. */
+static int m_session(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("%s\n", getsid(0) == getpid() && getpgrp() == getpid()
+			   ? "leader"
+			   : "not-leader");
+	return 0;
+}
+
+static int m_pwd(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return 3;
+	say(cwd);
+	say("\n");
+	return 0;
+}
+
+/* argv[2] repeated argv[3] times on stdout and stderr, from
+ * this process and from a child, with small pauses. */
+static int m_tag(int argc, char **argv)
+{
+	(void)argc;
+	int n = atoi(argv[3]);
+	pid_t c = fork();
+	for (int i = 0; i < n; i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "%s %s %d\n", argv[2],
+			 c == 0 ? "child" : "parent", i);
+		write_all(1, line, strlen(line));
+		write_all(2, line, strlen(line));
+		usleep(500);
+	}
+	if (c == 0)
+		_exit(0);
+	int st;
+	waitpid(c, &st, 0);
+	return atoi(argv[2]) % 100;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} modes[] = {
+    {"args", m_args},
+    {"exit", m_exit},
+    {"raise", m_raise},
+    {"trap-term", m_trap_term},
+    {"sleep", m_sleep},
+    {"setsid-grandchild", m_setsid_grandchild},
+    {"daemon", m_daemon},
+    {"attack-reaper", m_attack_reaper},
+    {"hold-pipe", m_hold_pipe},
+    {"leave-child", m_leave_child},
+    {"forker", m_forker},
+    {"spew", m_spew},
+    {"binary", m_binary},
+    {"write-then-read", m_write_then_read},
+    {"write-file", m_write_file},
+    {"burn", m_burn},
+    {"session", m_session},
+    {"pwd", m_pwd},
+    {"tag", m_tag},
+};
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage();
-	const char *mode = argv[1];
 	pidfile = getenv("PIDFILE");
-
-	if (!strcmp(mode, "args")) {
-		/* Each argument followed by a NUL byte. */
-		for (int i = 2; i < argc; i++)
-			write_all(1, argv[i], strlen(argv[i]) + 1);
-		return 0;
-	}
-	if (!strcmp(mode, "exit"))
-		return atoi(argv[2]);
-	if (!strcmp(mode, "raise")) {
-		signal(atoi(argv[2]), SIG_DFL);
-		raise(atoi(argv[2]));
-		return 99;
-	}
-	if (!strcmp(mode, "trap-term")) {
-		/* Prints, then ignores SIGTERM and waits to be killed. */
-		ignore_term();
-		record_pid();
-		say("partial output\n");
-		forever();
-	}
-	if (!strcmp(mode, "sleep")) {
-		record_pid();
-		say("partial output\n");
-		forever();
-	}
-	if (!strcmp(mode, "setsid-grandchild")) {
-		/* A child that leaves our session (and ignores SIGTERM). */
-		record_pid();
-		ready_prepare();
-		if (fork() == 0) {
-			setsid();
-			ignore_term();
-			record_pid();
-			ready_signal();
-			forever();
-		}
-		ready_wait();
-		say("started\n");
-		forever();
-	}
-	if (!strcmp(mode, "daemon")) {
-		/* Leaves a double-forked daemon behind; argv[2] "wait" makes
-		 * the main process wait to be killed instead of exiting. */
-		record_pid();
-		spawn_daemon();
-		say("daemonized\n");
-		if (argc > 2 && !strcmp(argv[2], "wait"))
-			forever();
-		return 0;
-	}
-	if (!strcmp(mode, "attack-reaper")) {
-		/* Leaves a setsid child that ignores SIGTERM, then sends our
-		 * parent (the backend's reaper) SIGKILL or SIGSTOP (argv[2]
-		 * "KILL" or "STOP") and waits. */
-		record_pid();
-		ready_prepare();
-		if (fork() == 0) {
-			setsid();
-			ignore_term();
-			record_pid();
-			ready_signal();
-			forever();
-		}
-		ready_wait();
-		say("attacking\n");
-		int sig =
-		    argc > 2 && !strcmp(argv[2], "STOP") ? SIGSTOP : SIGKILL;
-		if (kill(getppid(), sig) < 0)
-			return 96;
-		forever();
-	}
-	if (!strcmp(mode, "hold-pipe")) {
-		/* A grandchild keeps stdout and stderr open after we exit. */
-		record_pid();
-		ready_prepare();
-		if (fork() == 0) {
-			ignore_term();
-			record_pid();
-			ready_signal();
-			forever();
-		}
-		ready_wait();
-		say("parent done\n");
-		return 0;
-	}
-	if (!strcmp(mode, "leave-child")) {
-		/* Exits at once, leaving a child that has closed its output
-		 * (so only the leftover sweep can find it). */
-		record_pid();
-		ready_prepare();
-		if (fork() == 0) {
-			to_devnull();
-			record_pid();
-			ready_signal();
-			forever();
-		}
-		ready_wait();
-		say("left a child\n");
-		return 0;
-	}
-	if (!strcmp(mode, "forker")) {
-		/* Keeps forking children that ignore SIGTERM, as fast as it
-		 * can, until killed. */
-		ignore_term();
-		record_pid();
-		say("forking\n");
-		for (int i = 0; i < 200; i++) {
-			ready_prepare();
-			if (fork() == 0) {
-				record_pid();
-				ready_signal();
-				forever();
-			}
-			ready_wait();
-			usleep(2000);
-		}
-		forever();
-	}
-	if (!strcmp(mode, "spew")) {
-		/* argv[2] bytes of 'x' (in 1 MiB writes) to stdout. */
-		unsigned long long left = strtoull(argv[2], NULL, 10);
-		size_t sz = 1 << 20;
-		char *buf = malloc(sz);
-		memset(buf, 'x', sz);
-		while (left) {
-			size_t n = left < sz ? (size_t)left : sz;
-			write_all(1, buf, n);
-			left -= n;
-		}
-		free(buf);
-		return 0;
-	}
-	if (!strcmp(mode, "binary")) {
-		/* Every byte value, then invalid UTF-8, on both streams. */
-		unsigned char b[256 + 6];
-		for (int i = 0; i < 256; i++)
-			b[i] = (unsigned char)i;
-		memcpy(b + 256, "\xc3\x28\xff\xfe\xed\xa0", 6);
-		write_all(1, b, sizeof(b));
-		write_all(2, b, sizeof(b));
-		return 0;
-	}
-	if (!strcmp(mode, "write-then-read")) {
-		/* Writes argv[2] bytes to stdout before reading stdin; then
-		 * prints how many stdin bytes it read, and their sum, to
-		 * stderr. */
-		unsigned long long n = strtoull(argv[2], NULL, 10);
-		char buf[65536];
-		memset(buf, 'o', sizeof(buf));
-		while (n) {
-			size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
-			write_all(1, buf, k);
-			n -= k;
-		}
-		unsigned long long total = 0, sum = 0;
-		ssize_t r;
-		while ((r = read(0, buf, sizeof(buf))) > 0 ||
-		       (r < 0 && errno == EINTR))
-			for (ssize_t i = 0; i < r; i++) {
-				total++;
-				sum += (unsigned char)buf[i];
-			}
-		char line[128];
-		snprintf(line, sizeof(line), "read %llu sum %llu\n", total,
-			 sum);
-		write_all(2, line, strlen(line));
-		return 0;
-	}
-	if (!strcmp(mode, "write-file")) {
-		/* argv[3] bytes to the file argv[2]. */
-		signal(SIGXFSZ, SIG_DFL);
-		FILE *f = fopen(argv[2], "w");
-		if (!f)
-			return 3;
-		size_t n = strtoul(argv[3], NULL, 10);
-		for (size_t i = 0; i < n; i++)
-			fputc('f', f);
-		return fclose(f) == 0 ? 0 : 4;
-	}
-	if (!strcmp(mode, "burn")) {
-		/* Uses CPU until a limit stops it. */
-		volatile unsigned long x = 0;
-		for (;;)
-			x++;
-	}
-	if (!strcmp(mode, "session")) {
-		/* pid, process group and session, and whether we are the
-		 * leader of both. */
-		printf("%s\n", getsid(0) == getpid() && getpgrp() == getpid()
-				   ? "leader"
-				   : "not-leader");
-		return 0;
-	}
-	if (!strcmp(mode, "pwd")) {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return 3;
-		say(cwd);
-		say("\n");
-		return 0;
-	}
-	if (!strcmp(mode, "tag")) {
-		/* argv[2] repeated argv[3] times on stdout and stderr, from
-		 * this process and from a child, with small pauses. */
-		int n = atoi(argv[3]);
-		pid_t c = fork();
-		for (int i = 0; i < n; i++) {
-			char line[128];
-			snprintf(line, sizeof(line), "%s %s %d\n", argv[2],
-				 c == 0 ? "child" : "parent", i);
-			write_all(1, line, strlen(line));
-			write_all(2, line, strlen(line));
-			usleep(500);
-		}
-		if (c == 0)
-			_exit(0);
-		int st;
-		waitpid(c, &st, 0);
-		return atoi(argv[2]) % 100;
-	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(argv[1], modes[i].name))
+			return modes[i].run(argc, argv);
 	return usage();
 }
