@@ -133,8 +133,12 @@ FUZZ_SSE_SRC = tests/agent/fuzz/fuzz_sse.c core/agent/sse.c \
 	core/lib/util.c
 FUZZ_REPLAY_SRC = tests/agent/fuzz/fuzz_replay.c core/agent/replay_load.c \
 	core/lib/util.c
+# tools_shell.c (the shell tool's working directory) brings the executor
+# it runs commands through.
 FUZZ_TOOLS_SRC = tests/agent/fuzz/fuzz_tools.c core/agent/tools.c \
 	core/agent/tools_path.c core/agent/tools_fs.c core/agent/tools_diff.c \
+	core/agent/tools_shell.c core/agent/transcript_hash.c \
+	core/lib/executor.c core/lib/loader.c core/lib/env.c core/lib/paths.c \
 	core/lib/quote.c \
 	core/lib/escape.c core/lib/capture.c core/lib/util.c
 
@@ -145,8 +149,10 @@ tests/agent/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h
 
 tests/agent/fuzz/fuzz-tools: $(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) config.h
 	@$(MKDIR_P) tests/agent/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
-		$(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) $(CURL_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) \
+		-DMONKEY_BACKEND_DIR='"$(backenddir)"' -o $@ \
+		$(FUZZ_TOOLS_SRC:%=$(top_srcdir)/%) $(JSONC_LIBS) $(CURL_LIBS) \
+		$(LTDL_LIBS) -pthread
 
 tests/agent/fuzz/fuzz-replay: $(FUZZ_REPLAY_SRC:%=$(top_srcdir)/%) config.h
 	@$(MKDIR_P) tests/agent/fuzz
