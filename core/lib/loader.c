@@ -171,33 +171,36 @@ static int file_refusal(const char *path, const struct stat *st,
 	return 0;
 }
 
+/* A refusal (the module may not be loaded), said once for all of them. */
+static int refuse(struct monkey_error *err, int r, const char *name)
+{
+	return monkey_error_wrap(err, r, "refusing backend '%s'", name);
+}
+
 /* Open base in the directory open on dfd and check the directory and the
- * file that was opened, not whatever the names lead to later.  *refused
- * tells a refusal (the module may not be loaded) from a failure to look. */
+ * file that was opened, not whatever the names lead to later. */
 static int open_checked(const char *name, const char *path, const char *dir,
-			int dfd, const char *base, int *fd, bool *refused,
+			int dfd, const char *base, int *fd,
 			struct monkey_error *err)
 {
 	struct stat st;
+	int r;
 	if (fstat(dfd, &st) < 0)
 		return monkey_set_error(err, -errno,
 					"cannot inspect backend directory "
 					"%s: %s",
 					dir, strerror(errno));
-	*refused = true;
-	int r = dir_refusal(dir, &st, err);
-	if (r < 0)
-		return r;
+	if ((r = dir_refusal(dir, &st, err)) < 0)
+		return refuse(err, r, name);
 	/* Not even opened when it is no regular file: opening a FIFO would
 	 * block, a device may act on being opened. */
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    !S_ISREG(st.st_mode))
-		return not_regular(path, err);
+		return refuse(err, not_regular(path, err), name);
 	_cleanup_close_ int f =
 	    openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (f < 0 && errno == ELOOP)
-		return not_regular(path, err); /* swapped for a link */
-	*refused = false;
+	if (f < 0 && errno == ELOOP) /* swapped for a link */
+		return refuse(err, not_regular(path, err), name);
 	if (f < 0)
 		return monkey_set_error(err, -errno,
 					"cannot open backend '%s' at %s: %s",
@@ -206,10 +209,8 @@ static int open_checked(const char *name, const char *path, const char *dir,
 		return monkey_set_error(err, -errno,
 					"cannot inspect backend '%s' at %s: %s",
 					name, path, strerror(errno));
-	*refused = true;
 	if ((r = file_refusal(path, &st, err)) < 0)
-		return r;
-	*refused = false;
+		return refuse(err, r, name);
 	*fd = steal_fd(&f);
 	return 0;
 }
@@ -257,10 +258,7 @@ static int open_module(const char *name, const char *path, int *fd, char **real,
 					"cannot open backend directory %s: %s",
 					dir, strerror(errno));
 	_cleanup_close_ int f = -1;
-	bool refused = false;
-	int r = open_checked(name, path, dir, dfd, base, &f, &refused, err);
-	if (r < 0 && refused)
-		return monkey_error_wrap(err, r, "refusing backend '%s'", name);
+	int r = open_checked(name, path, dir, dfd, base, &f, err);
 	if (r < 0 || (r = real_path(dir, dfd, base, real, err)) < 0)
 		return r;
 	*fd = steal_fd(&f);
