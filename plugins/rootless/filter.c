@@ -175,12 +175,15 @@ static struct sock_fprog *export_bpf(scmp_filter_ctx ctx, int *e)
 	return steal_pointer(&prog);
 }
 
-const struct sock_fprog *rl_filter_build(char *errbuf, size_t len)
+int rl_filter_build(const struct sock_fprog **out, struct monkey_error *err)
 {
+	*out = NULL;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
-		snprintf(errbuf, len, "libseccomp: seccomp_init failed");
-		return NULL;
+		err->code = -ENOMEM;
+		snprintf(err->message, sizeof(err->message),
+			 "libseccomp: seccomp_init failed");
+		return err->code;
 	}
 	const char *failed = "attributes";
 	/* A binary tree of system call numbers instead of a list: the
@@ -199,14 +202,15 @@ const struct sock_fprog *rl_filter_build(char *errbuf, size_t len)
 				     SCMP_ACT_ERRNO(ENOSYS));
 	if (r == 0)
 		r = add_rules(ctx, &failed);
-	struct sock_fprog *prog = NULL;
-	if (r == 0 && !(prog = export_bpf(ctx, &r)))
+	if (r == 0 && !(*out = export_bpf(ctx, &r)))
 		failed = "export";
-	if (r < 0)
-		snprintf(errbuf, len,
+	if (r < 0) {
+		err->code = r;
+		snprintf(err->message, sizeof(err->message),
 			 "libseccomp: cannot build the seccomp filter (%s): "
 			 "%s",
 			 failed, strerror(-r));
+	}
 	seccomp_release(ctx);
-	return prog;
+	return r;
 }
