@@ -572,6 +572,8 @@ static void test_strict_refuses_unenforced_options(void **s)
 static void test_strict_does_not_fall_back(void **s)
 {
 	(void)s;
+	/* Not an image named: --strict is the reason. */
+	unsetenv("MONKEY_DOCKER_IMAGE");
 	struct monkey_exec_options o;
 	opts_init(&o, "docker");
 	o.backend_dir = "/nonexistent";
