@@ -71,7 +71,7 @@ else
 	echo "(no ANTHROPIC_API_KEY: using the local scripted model server)"
 	portfile=$(mktemp)
 	rm -f "$portfile"
-	python3 tests/llm_server.py --script tests/agent/multistep.json \
+	python3 tests/agent/llm_server.py --script tests/agent/scripts/multistep.json \
 		--port-file "$portfile" --log /dev/null &
 	server=$!
 	trap 'kill $server 2>/dev/null || true; rm -f "$portfile"' EXIT

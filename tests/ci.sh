@@ -9,7 +9,7 @@
 # This is the test command README.md gives and .ci/run calls.  Run it as
 # root, or as a user who may sudo, from anywhere in a clone.  "monkey sandbox
 # verify" runs on every backend (tests/verify-backends.sh; the example
-# backend through tests/test_sdk.sh).
+# backend through tests/sdk/test_sdk.sh).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -113,7 +113,7 @@ fi
 # that RLIMIT_NPROC bounds the processes instead.  The user builds its own
 # tree (ASan + UBSan) from the distribution tarball in a directory it owns:
 # a checkout under /root is not one it may enter.
-rootless_tests="tests/test_rootless tests/test_rootless_limits tests/test_rootless_tree tests/test_rootless_probe tests/test_rootless_cli.sh"
+rootless_tests="tests/rootless/test_rootless tests/rootless/test_rootless_limits tests/rootless/test_rootless_tree tests/rootless/test_rootless_probe tests/rootless/test_rootless_cli.sh"
 check_as_user() {
 	local user=monkeyci dir tarball
 	id "$user" >/dev/null 2>&1 ||

@@ -1,10 +1,19 @@
-# Tests: cmocka unit tests, integration tests and test-only modules.
-# Each area keeps its own fragment.
-TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
+# Tests: cmocka unit tests, integration tests and test-only modules, one
+# folder per area (host, spawn, docker, rootless, agent, sdk, verify,
+# bench), each with its harness and its local.mk.  What every area may use
+# stays here: tests/testutil.[ch] (run a program, capture its output) and
+# the TAP wrapper of cmocka programs.
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \
+	-I$(top_srcdir)/core/agent -I$(top_srcdir)/tests \
 	-DMONKEY_BUILDDIR='"$(abs_top_builddir)"' \
 	-DMONKEY_SRCDIR='"$(abs_top_srcdir)"'
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -pthread
+# Tests of the API link the library as it is installed; tests of what is
+# inside (the loader's steps, the agent's tools, the escaping) link
+# libmonkey-internal.la, which sees everything.
 TEST_LIBS = libmonkey.la $(CMOCKA_LIBS) $(JSONC_LIBS) $(PTHREAD_LIBS)
+INTERNAL_TEST_LIBS = libmonkey-internal.la $(CMOCKA_LIBS) $(JSONC_LIBS) \
+	$(PTHREAD_LIBS)
 
 # Test programs without an extension are cmocka programs: each of their
 # tests is reported on its own (PASS, FAIL or SKIP) through the TAP
@@ -40,11 +49,52 @@ print-light-tests:
 	@for t in $(TESTS); do echo "$$t"; done | grep -Ev '$(HEAVY_TESTS_RE)' | tr '\n' ' '; echo
 .PHONY: print-tests print-light-tests
 
-include tests/core.mk
-include tests/spawn.mk
-include tests/docker.mk
-include tests/rootless.mk
-include tests/agent.mk
-include tests/sdk.mk
-include tests/verify.mk
-include tests/bench.mk
+# Test backends (tests/modules): broken descriptors the loader refuses,
+# one that records the requests it gets, and two that lie about their
+# capabilities for the verifier to catch (tests/verify).
+TEST_MODULE_LDFLAGS = -module -avoid-version -shared -rpath /nowhere \
+	-export-symbols-regex '^monkey_backend_entry$$'
+TEST_MODULE_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+check_LTLIBRARIES += tests/modules/reqdump.la tests/modules/badabi.la \
+	tests/modules/small.la tests/modules/incomplete.la \
+	tests/modules/noentry.la tests/modules/future.la \
+	tests/modules/unavail.la tests/modules/misnamed.la
+tests_modules_reqdump_la_SOURCES = tests/modules/reqdump.c
+tests_modules_reqdump_la_CFLAGS = $(TEST_MODULE_CFLAGS)
+tests_modules_reqdump_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_badabi_la_SOURCES = tests/modules/broken.c
+tests_modules_badabi_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=1
+tests_modules_badabi_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_small_la_SOURCES = tests/modules/broken.c
+tests_modules_small_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=2
+tests_modules_small_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_incomplete_la_SOURCES = tests/modules/broken.c
+tests_modules_incomplete_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=3
+tests_modules_incomplete_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_noentry_la_SOURCES = tests/modules/broken.c
+tests_modules_noentry_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=4
+tests_modules_noentry_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_modules_future_la_SOURCES = tests/modules/broken.c
+tests_modules_future_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=5
+tests_modules_future_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_unavail_la_SOURCES = tests/modules/broken.c
+tests_modules_unavail_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=6
+tests_modules_unavail_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_misnamed_la_SOURCES = tests/modules/broken.c
+tests_modules_misnamed_la_CFLAGS = $(TEST_MODULE_CFLAGS) -DBROKEN_KIND=7
+tests_modules_misnamed_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+
+# Helpers any test may link: run a program and capture its output.
+check_LTLIBRARIES += tests/libtestutil.la
+tests_libtestutil_la_SOURCES = tests/testutil.c tests/testutil.h
+tests_libtestutil_la_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_libtestutil_la_CFLAGS = $(TEST_CFLAGS)
+
+include tests/host/local.mk
+include tests/spawn/local.mk
+include tests/docker/local.mk
+include tests/rootless/local.mk
+include tests/agent/local.mk
+include tests/sdk/local.mk
+include tests/verify/local.mk
+include tests/bench/local.mk

@@ -179,3 +179,22 @@ bool tu_contains(const char *haystack, const char *needle)
 {
 	return haystack && strstr(haystack, needle) != NULL;
 }
+
+const char *tu_instance_id(void)
+{
+	static char id[64];
+	char stat[1024] = "";
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (f) {
+		size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+		stat[n] = '\0';
+		fclose(f);
+	}
+	/* Field 22, the start time, is the 20th after the ")" of field 2. */
+	char *p = strrchr(stat, ')');
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	snprintf(id, sizeof(id), "%ld-%llu", (long)getpid(),
+		 p ? strtoull(p + 1, NULL, 10) : 0ULL);
+	return id;
+}

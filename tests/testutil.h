@@ -40,4 +40,8 @@ void tu_write_file(const char *path, const char *content);
 
 bool tu_contains(const char *haystack, const char *needle);
 
+/* This process's "<pid>-<start time>", the form of monkey_host.instance_id
+ * (static buffer). */
+const char *tu_instance_id(void);
+
 #endif

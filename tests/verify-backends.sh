@@ -4,7 +4,7 @@
 # as an unprivileged user too), docker through Docker's engine and through
 # podman's service must verify clean; the lying test backend (tests/modules/liar.c) must
 # fail with exactly its two lies named.  Prints each report.  (The
-# out-of-tree example backend is verified by tests/test_sdk.sh, against a
+# out-of-tree example backend is verified by tests/sdk/test_sdk.sh, against a
 # staged install.)
 #
 #   tests/verify-backends.sh BUILDDIR       (after "make check" built it)

@@ -359,119 +359,164 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* One command under supervise: its streams and where the loop is. */
+struct supervision {
+	const struct monkey_exec_request *req;
+	struct monkey_exec_result *result;
+	pid_t pid;
+	int pidfd;
+	int fds[2]; /* stdout, stderr; -1 once closed */
+	int stdin_fd;
+	size_t stdin_off;
+	int64_t deadline;    /* -1: none */
+	int64_t kill_at;     /* when SIGKILL follows SIGTERM */
+	int64_t drain_until; /* see supervise */
+	int exited, stopping;
+	char *buf;
+};
+
+/* What the streams hold, to the output sink.  A sink that says stop is
+ * treated as a cancel. */
+static void pass_output(struct supervision *sv, const struct pollfd *p,
+			const int idx[2])
+{
+	static const int streams[2] = {MONKEY_STREAM_STDOUT,
+				       MONKEY_STREAM_STDERR};
+	for (int s = 0; s < 2; s++) {
+		if (idx[s] < 0 || !p[idx[s]].revents)
+			continue;
+		ssize_t r = sv->buf ? read(sv->fds[s], sv->buf, READ_CHUNK) : 0;
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			close_fd(&sv->fds[s]);
+			continue;
+		}
+		if (sv->req->output(sv->req->output_ctx, streams[s], sv->buf,
+				    (size_t)r) < 0 &&
+		    !sv->stopping) {
+			sv->result->cancelled = 1;
+			sv->stopping = 1;
+		}
+	}
+}
+
+static void feed_stdin(struct supervision *sv)
+{
+	const struct monkey_exec_request *req = sv->req;
+	ssize_t w = write_nosigpipe(sv->stdin_fd,
+				    (const char *)req->stdin_data + sv->stdin_off,
+				    req->stdin_len - sv->stdin_off);
+	if (w > 0)
+		sv->stdin_off += (size_t)w;
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+	    sv->stdin_off == req->stdin_len)
+		close_fd(&sv->stdin_fd); /* EOF for the command */
+}
+
+/* The deadline, the grace time and the drain at now: 1 when the loop is
+ * over. */
+static int step(struct supervision *sv, int64_t now)
+{
+	if (sv->drain_until >= 0 && now >= sv->drain_until)
+		return 1;
+	if (!sv->stopping && sv->deadline >= 0 && now >= sv->deadline) {
+		sv->result->timed_out = 1;
+		sv->stopping = 1;
+	}
+	if (sv->stopping && sv->kill_at < 0 && !sv->exited) {
+		/* PID 1 of a namespace gets SIGTERM only if it handles it;
+		 * SIGKILL always ends it, and with it every process in the
+		 * namespace. */
+		kill(sv->pid, SIGTERM);
+		sv->kill_at = now + (sv->req->kill_grace_ms > 0
+					 ? sv->req->kill_grace_ms
+					 : 0);
+	}
+	if (sv->kill_at >= 0 && now >= sv->kill_at && !sv->exited) {
+		kill(sv->pid, SIGKILL);
+		sv->kill_at = now + 1000;
+	}
+	if (sv->exited && sv->kill_at >= 0)
+		sv->kill_at = -1;
+	return 0;
+}
+
+/* How long poll may sleep: until the next timer is due. */
+static int64_t wait_ms(const struct supervision *sv, int64_t now)
+{
+	int64_t wait = -1;
+	if (!sv->stopping && sv->deadline >= 0)
+		wait = sv->deadline > now ? sv->deadline - now : 0;
+	if (sv->kill_at >= 0)
+		wait = sv->kill_at > now ? sv->kill_at - now : 0;
+	if (sv->drain_until >= 0)
+		wait = sv->drain_until > now ? sv->drain_until - now : 0;
+	return wait > 60000 ? 60000 : wait;
+}
+
 /* The poll loop: stream output, feed stdin, watch the deadline and the
  * cancel descriptor, and stop the command when asked.  Returns when the
- * command has exited and its output is drained. */
+ * command has exited and its output is drained.  Once the command is gone
+ * the kernel kills the rest of its namespace, so the pipes close at once;
+ * only a process stuck in the kernel could keep them open, and it is not
+ * waited for. */
 static void supervise(const struct monkey_exec_request *req, pid_t pid,
 		      int pidfd, int out_fd, int err_fd, int stdin_fd,
 		      struct monkey_exec_result *result)
 {
-	int fds[2] = {out_fd, err_fd};
-	const int streams[2] = {MONKEY_STREAM_STDOUT, MONKEY_STREAM_STDERR};
-	size_t stdin_off = 0;
-	int64_t deadline = req->timeout_ms > 0 ? now_ms() + req->timeout_ms : -1;
-	int64_t kill_at = -1; /* when SIGKILL follows SIGTERM */
-	/* Once the command is gone the kernel kills the rest of its
-	 * namespace, so the pipes close at once; only a process stuck in
-	 * the kernel could keep them open, and it is not waited for. */
-	int64_t drain_until = -1;
-	int exited = 0, stopping = 0;
-	char *buf = malloc(READ_CHUNK);
-
-	if (stdin_fd >= 0 && req->stdin_len == 0)
-		close_fd(&stdin_fd);
-	while (!exited || fds[0] >= 0 || fds[1] >= 0) {
+	struct supervision sv = {
+	    .req = req,
+	    .result = result,
+	    .pid = pid,
+	    .pidfd = pidfd,
+	    .fds = {out_fd, err_fd},
+	    .stdin_fd = stdin_fd,
+	    .deadline = req->timeout_ms > 0 ? now_ms() + req->timeout_ms : -1,
+	    .kill_at = -1,
+	    .drain_until = -1,
+	    .buf = malloc(READ_CHUNK),
+	};
+	if (sv.stdin_fd >= 0 && req->stdin_len == 0)
+		close_fd(&sv.stdin_fd);
+	while (!sv.exited || sv.fds[0] >= 0 || sv.fds[1] >= 0) {
 		struct pollfd p[5];
-		int n = 0, i_out = -1, i_err = -1, i_in = -1, i_cancel = -1,
+		int n = 0, idx[2] = {-1, -1}, i_in = -1, i_cancel = -1,
 		    i_pid = -1;
-		if (fds[0] >= 0)
-			p[i_out = n++] = (struct pollfd){fds[0], POLLIN, 0};
-		if (fds[1] >= 0)
-			p[i_err = n++] = (struct pollfd){fds[1], POLLIN, 0};
-		if (stdin_fd >= 0)
-			p[i_in = n++] = (struct pollfd){stdin_fd, POLLOUT, 0};
-		if (req->cancel_fd >= 0 && !stopping)
+		if (sv.fds[0] >= 0)
+			p[idx[0] = n++] = (struct pollfd){sv.fds[0], POLLIN, 0};
+		if (sv.fds[1] >= 0)
+			p[idx[1] = n++] = (struct pollfd){sv.fds[1], POLLIN, 0};
+		if (sv.stdin_fd >= 0)
+			p[i_in = n++] =
+			    (struct pollfd){sv.stdin_fd, POLLOUT, 0};
+		if (req->cancel_fd >= 0 && !sv.stopping)
 			p[i_cancel = n++] =
-				(struct pollfd){req->cancel_fd, POLLIN, 0};
-		if (!exited)
+			    (struct pollfd){req->cancel_fd, POLLIN, 0};
+		if (!sv.exited)
 			p[i_pid = n++] = (struct pollfd){pidfd, POLLIN, 0};
-
-		int64_t now = now_ms(), wait = -1;
-		if (!stopping && deadline >= 0)
-			wait = deadline > now ? deadline - now : 0;
-		if (kill_at >= 0)
-			wait = kill_at > now ? kill_at - now : 0;
-		if (drain_until >= 0)
-			wait = drain_until > now ? drain_until - now : 0;
-		if (poll(p, (nfds_t)n, (int)(wait > 60000 ? 60000 : wait)) <
-			    0 &&
+		if (poll(p, (nfds_t)n, (int)wait_ms(&sv, now_ms())) < 0 &&
 		    errno != EINTR)
 			break;
-		now = now_ms();
-
-		const int idx[2] = {i_out, i_err};
-		for (int s = 0; s < 2; s++) {
-			if (idx[s] < 0 || !p[idx[s]].revents)
-				continue;
-			ssize_t r = buf ? read(fds[s], buf, READ_CHUNK) : 0;
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r <= 0) {
-				close_fd(&fds[s]);
-				continue;
-			}
-			/* A sink that says stop is treated as a cancel. */
-			if (req->output(req->output_ctx, streams[s], buf,
-					(size_t)r) < 0 &&
-			    !stopping) {
-				result->cancelled = 1;
-				stopping = 1;
-			}
-		}
-		if (i_in >= 0 && p[i_in].revents) {
-			ssize_t w = write_nosigpipe(
-				stdin_fd, (const char *)req->stdin_data + stdin_off,
-				req->stdin_len - stdin_off);
-			if (w > 0)
-				stdin_off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
-			    stdin_off == req->stdin_len)
-				close_fd(&stdin_fd); /* EOF for the command */
-		}
+		int64_t now = now_ms();
+		pass_output(&sv, p, idx);
+		if (i_in >= 0 && p[i_in].revents)
+			feed_stdin(&sv);
 		if (i_cancel >= 0 && p[i_cancel].revents) {
 			result->cancelled = 1;
-			stopping = 1;
+			sv.stopping = 1;
 		}
 		if (i_pid >= 0 && p[i_pid].revents) {
-			exited = 1;
-			drain_until = now + 2000;
+			sv.exited = 1;
+			sv.drain_until = now + 2000;
 		}
-		if (drain_until >= 0 && now >= drain_until)
+		if (step(&sv, now))
 			break;
-		if (!stopping && deadline >= 0 && now >= deadline) {
-			result->timed_out = 1;
-			stopping = 1;
-		}
-		if (stopping && kill_at < 0 && !exited) {
-			/* PID 1 of a namespace gets SIGTERM only if it
-			 * handles it; SIGKILL always ends it, and with it
-			 * every process in the namespace. */
-			kill(pid, SIGTERM);
-			kill_at = now + (req->kill_grace_ms > 0
-						 ? req->kill_grace_ms
-						 : 0);
-		}
-		if (kill_at >= 0 && now >= kill_at && !exited) {
-			kill(pid, SIGKILL);
-			kill_at = now + 1000;
-		}
-		if (exited && kill_at >= 0)
-			kill_at = -1;
 	}
-	close_fd(&fds[0]);
-	close_fd(&fds[1]);
-	close_fd(&stdin_fd);
-	free(buf);
+	close_fd(&sv.fds[0]);
+	close_fd(&sv.fds[1]);
+	close_fd(&sv.stdin_fd);
+	free(sv.buf);
 }
 
 static int unshare_exec(void *state, const struct monkey_exec_request *req,

@@ -466,11 +466,162 @@ static void normalize_request(const struct monkey_exec_request *in,
 
 static const char *const empty_env[] = {NULL};
 
+/* The request as this runner reads it (normalize_request), with the argv
+ * that runs and the name messages use. */
+static int check_request(const struct monkey_host *host,
+			 const struct monkey_exec_request *req_in,
+			 const struct procrun_opts *opts,
+			 struct monkey_exec_request *req,
+			 const char *const **argv, const char **name,
+			 struct monkey_error *err)
+{
+	if (!req_in)
+		return procrun_set_err(host, err, -EINVAL,
+				       "no request or result given");
+	normalize_request(req_in, req);
+	*argv = opts && opts->argv ? opts->argv : req->argv;
+	if (!*argv || !(*argv)[0] || !req->output)
+		return procrun_set_err(
+		    host, err, -EINVAL,
+		    "the request has no command or no output sink");
+	*name = opts && opts->display_name ? opts->display_name : (*argv)[0];
+	if (!(*argv)[0][0])
+		return procrun_set_err(host, err, -ENOENT,
+				       "an empty program name cannot be run");
+	if (!req->envp)
+		req->envp = empty_env;
+	return 0;
+}
+
+/* The command's stdout, stderr and stdin: our ends and its ends, -1 when
+ * closed or handed on. */
+struct pipes {
+	int out[2], err[2], in[2];
+};
+
+static void pipes_close(struct pipes *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->out[i] >= 0)
+			close(p->out[i]);
+		if (p->err[i] >= 0)
+			close(p->err[i]);
+		if (p->in[i] >= 0)
+			close(p->in[i]);
+	}
+}
+
+/* stdin is a pipe when the request has data for it, else /dev/null. */
+static int open_pipes(struct pipes *p, int has_stdin)
+{
+	*p = (struct pipes){{-1, -1}, {-1, -1}, {-1, -1}};
+	int rc;
+	if ((rc = procrun_make_pipe(p->out, 0)) < 0 ||
+	    (rc = procrun_make_pipe(p->err, 0)) < 0)
+		return rc;
+	if (has_stdin)
+		return procrun_make_pipe(p->in, 1);
+	p->in[0] = procrun_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	return p->in[0] < 0 ? -errno : 0;
+}
+
+/* Everything the command needs before it can start: the host prepared,
+ * the candidate paths of its program, its working directory open, its
+ * rlimits planned, its pipes and our read buffer. */
+static int prepare(const struct monkey_host *host,
+		   const struct monkey_exec_request *req,
+		   const struct procrun_opts *opts, const char *const *argv,
+		   const char *name, struct procrun_spawn *s, struct pipes *p,
+		   char **buf, struct monkey_error *err)
+{
+	int rc = procrun_host_setup(host, err);
+	if (rc < 0)
+		return rc;
+	procrun_host_mark(s);
+	s->paths =
+	    procrun_exec_candidates(argv[0], procrun_env_path(req->envp));
+	if (!s->paths)
+		return procrun_set_err(host, err, -ENOMEM, "out of memory");
+	if ((rc = procrun_open_workdir(host, req, &s->wd_fd, err)) < 0)
+		return rc;
+	if (opts && opts->apply_rlimits)
+		procrun_plan_rlimits(s, req);
+	if ((rc = open_pipes(p, req->has_stdin)) < 0 ||
+	    (rc = (*buf = malloc(READ_CHUNK)) ? 0 : -ENOMEM) < 0)
+		return procrun_set_err(
+		    host, err, rc, "%s: cannot set up the command's pipes: %s",
+		    name, strerror(-rc));
+	s->argv = (char *const *)argv;
+	s->envp = (char *const *)req->envp;
+	s->in_fd = p->in[0];
+	s->out_fd = p->out[1];
+	s->err_fd = p->err[1];
+	return 0;
+}
+
+/* Start the command under its reaper and run it to its end. */
+static int run_command(const struct monkey_host *host, const char *name,
+		       struct run *r, struct procrun_spawn *s, struct pipes *p,
+		       struct monkey_exec_result *result,
+		       struct monkey_error *err)
+{
+	struct procrun_msg start;
+	/* Takes (and closes) the command's ends and the workdir fd. */
+	int rc = procrun_spawn_start(s, &r->proc, &start);
+	s->wd_fd = p->in[0] = p->out[1] = p->err[1] = -1;
+	r->out_fd = steal_fd(&p->out[0]);
+	r->err_fd = steal_fd(&p->err[0]);
+	r->in_fd = steal_fd(&p->in[1]);
+	if (rc == -ECHILD) {
+		r->reaper_done = 1;
+		r->reaper_lost = 1;
+		begin_orphan_sweeps(r, now_ms());
+	} else if (rc < 0) {
+		return procrun_set_err(host, err, rc,
+				       "%s: cannot create a process: %s", name,
+				       strerror(-rc));
+	}
+	if (!r->reaper_done && (start.pid < 0 || start.a))
+		return not_started(host, name, r, s,
+				   procrun_env_path(r->req->envp), &start, err);
+	int lrc = supervise(r);
+	return report(host, name, r, lrc, result, err);
+}
+
 static int exec_request(const struct monkey_host *host,
 			const struct monkey_exec_request *req_in,
 			const struct procrun_opts *opts,
 			struct monkey_exec_result *result,
-			struct monkey_error *err);
+			struct monkey_error *err)
+{
+	struct monkey_exec_request req;
+	const char *const *argv = NULL;
+	const char *name = NULL;
+	if (!result)
+		return procrun_set_err(host, err, -EINVAL,
+				       "no request or result given");
+	int rc = check_request(host, req_in, opts, &req, &argv, &name, err);
+	if (rc < 0)
+		return rc;
+	struct procrun_spawn s = {.wd_fd = -1};
+	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
+	struct run r = {.req = &req, .out_fd = -1, .err_fd = -1, .in_fd = -1};
+	r.cancel_fd = req.cancel_fd;
+	rc = prepare(host, &req, opts, argv, name, &s, &p, &r.buf, err);
+	if (rc == 0)
+		rc = run_command(host, name, &r, &s, &p, result, err);
+	pipes_close(&p);
+	if (s.wd_fd >= 0)
+		close(s.wd_fd);
+	if (r.out_fd >= 0)
+		close(r.out_fd);
+	if (r.err_fd >= 0)
+		close(r.err_fd);
+	close_stdin(&r);
+	free((char **)s.paths);
+	free(r.buf);
+	return rc;
+}
 
 int procrun_exec(const struct monkey_host *host,
 		 const struct monkey_exec_request *req_in,
@@ -484,139 +635,6 @@ int procrun_exec(const struct monkey_host *host,
 	int r = exec_request(host, req_in, opts, result, err);
 	pthread_setcancelstate(old_state, NULL);
 	return r;
-}
-
-static int exec_request(const struct monkey_host *host,
-			const struct monkey_exec_request *req_in,
-			const struct procrun_opts *opts,
-			struct monkey_exec_result *result,
-			struct monkey_error *err)
-{
-	struct monkey_exec_request req;
-	if (!req_in || !result)
-		return procrun_set_err(host, err, -EINVAL,
-				       "no request or result given");
-	normalize_request(req_in, &req);
-	const char *const *argv = opts && opts->argv ? opts->argv : req.argv;
-	if (!argv || !argv[0] || !req.output)
-		return procrun_set_err(
-		    host, err, -EINVAL,
-		    "the request has no command or no output sink");
-	const char *name =
-	    opts && opts->display_name ? opts->display_name : argv[0];
-	if (!argv[0][0])
-		return procrun_set_err(host, err, -ENOENT,
-				       "an empty program name cannot be run");
-	if (!req.envp)
-		req.envp = empty_env;
-	int rc = procrun_host_setup(host, err);
-	if (rc < 0)
-		return rc;
-
-	struct procrun_spawn s;
-	memset(&s, 0, sizeof(s));
-	s.wd_fd = -1;
-	procrun_host_mark(&s);
-	const char *path = procrun_env_path(req.envp);
-	char **paths = procrun_exec_candidates(argv[0], path);
-	if (!paths)
-		return procrun_set_err(host, err, -ENOMEM, "out of memory");
-	rc = procrun_open_workdir(host, &req, &s.wd_fd, err);
-	if (rc < 0) {
-		free(paths);
-		return rc;
-	}
-	if (opts && opts->apply_rlimits)
-		procrun_plan_rlimits(&s, &req);
-
-	struct run r;
-	memset(&r, 0, sizeof(r));
-	r.req = &req;
-	r.out_fd = r.err_fd = r.in_fd = -1;
-	r.cancel_fd = req.cancel_fd;
-	int outp[2], errp[2], inp[2] = {-1, -1};
-	if ((rc = procrun_make_pipe(outp, 0)) < 0) {
-		outp[0] = outp[1] = errp[0] = errp[1] = -1;
-		goto setup_failed;
-	}
-	if ((rc = procrun_make_pipe(errp, 0)) < 0) {
-		errp[0] = errp[1] = -1;
-		goto setup_failed;
-	}
-	if (req.has_stdin) {
-		if ((rc = procrun_make_pipe(inp, 1)) < 0)
-			goto setup_failed;
-	} else {
-		inp[0] =
-		    procrun_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
-		if (inp[0] < 0) {
-			rc = -errno;
-			goto setup_failed;
-		}
-	}
-	r.buf = malloc(READ_CHUNK);
-	if (!r.buf) {
-		rc = -ENOMEM;
-		goto setup_failed;
-	}
-	s.paths = paths;
-	s.argv = (char *const *)argv;
-	s.envp = (char *const *)req.envp;
-	s.in_fd = inp[0];
-	s.out_fd = outp[1];
-	s.err_fd = errp[1];
-	struct procrun_msg start;
-	/* Takes (and closes) the command's ends and the workdir fd. */
-	rc = procrun_spawn_start(&s, &r.proc, &start);
-	s.wd_fd = inp[0] = outp[1] = errp[1] = -1;
-	r.out_fd = outp[0];
-	r.err_fd = errp[0];
-	r.in_fd = inp[1];
-	if (rc == -ECHILD) {
-		r.reaper_done = 1;
-		r.reaper_lost = 1;
-		begin_orphan_sweeps(&r, now_ms());
-		rc = 0;
-	} else if (rc < 0) {
-		rc = procrun_set_err(host, err, rc,
-				     "%s: cannot create a process: %s", name,
-				     strerror(-rc));
-		goto out;
-	}
-	if (!r.reaper_done && (start.pid < 0 || start.a)) {
-		rc = not_started(host, name, &r, &s, path, &start, err);
-		goto out;
-	}
-	int lrc = supervise(&r);
-	rc = report(host, name, &r, lrc, result, err);
-	goto out;
-
-setup_failed:
-	rc = procrun_set_err(host, err, rc,
-			     "%s: cannot set up the command's pipes: %s", name,
-			     strerror(-rc));
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-		if (inp[i] >= 0)
-			close(inp[i]);
-	}
-	if (s.wd_fd >= 0)
-		close(s.wd_fd);
-	free(paths);
-	free(r.buf);
-	return rc;
-out:
-	if (r.out_fd >= 0)
-		close(r.out_fd);
-	if (r.err_fd >= 0)
-		close(r.err_fd);
-	close_stdin(&r);
-	free(paths);
-	free(r.buf);
-	return rc;
 }
 
 int procrun_probe(const struct monkey_host *host, struct monkey_error *err)

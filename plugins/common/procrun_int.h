@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cleanup.h"
 #include "procrun.h"
 
 /* Messages the reaper writes on the status pipe (each well below PIPE_BUF,

@@ -345,25 +345,23 @@ static ssize_t read_start(pid_t pid, int fd, struct procrun_msg *start)
 	}
 }
 
-int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
+/* Clone the reaper and read its START message (procrun_spawn_start). */
+static int start_reaper(struct procrun_spawn *s, struct procrun_proc *p,
 			struct procrun_msg *start)
 {
 	int sp[2] = {-1, -1};
-	int ret = 0;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t len = 2 * (STACK_SIZE + (size_t)page);
 
 	memset(p, 0, sizeof(*p));
 	p->status_fd = -1;
 	char *base = stacks_get(len, (size_t)page);
-	if (!base) {
-		ret = -errno;
-		goto close_cmd_fds;
-	}
+	if (!base)
+		return -errno;
 	if (pipe2(sp, O_CLOEXEC) < 0) {
-		ret = -errno;
+		int e = errno;
 		stacks_put(base, len);
-		goto close_cmd_fds;
+		return -e;
 	}
 	s->status_fd = sp[1];
 	s->host_pid = getpid();
@@ -382,8 +380,7 @@ int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		close(sp[0]);
 		stacks_put(base, len);
-		ret = -clone_err;
-		goto close_cmd_fds;
+		return -clone_err;
 	}
 	ssize_t n = read_start(pid, sp[0], start);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -393,15 +390,21 @@ int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
 	p->status_fd = sp[0];
 	p->stacks = base;
 	p->stacks_len = len;
-	if (n != (ssize_t)sizeof(*start)) {
-		/* R was killed before it could report: by the command, which
-		 * runs from its execve on, or from outside.  What R had is
-		 * the host's now; the caller sweeps it up. */
-		procrun_spawn_reap(p);
-		p->main = -1;
-		ret = -ECHILD;
-	}
-close_cmd_fds:
+	if (n == (ssize_t)sizeof(*start))
+		return 0;
+	/* R was killed before it could report: by the command, which runs
+	 * from its execve on, or from outside.  What R had is the host's
+	 * now; the caller sweeps it up. */
+	procrun_spawn_reap(p);
+	p->main = -1;
+	return -ECHILD;
+}
+
+int procrun_spawn_start(struct procrun_spawn *s, struct procrun_proc *p,
+			struct procrun_msg *start)
+{
+	int ret = start_reaper(s, p, start);
+	/* The command's ends are its own now (or nobody's). */
 	close(s->in_fd);
 	close(s->out_fd);
 	close(s->err_fd);

@@ -13,7 +13,7 @@
 
 #include <monkey/backend.h>
 
-#include "docker.h"
+#include "attach.h"
 
 #define DK_RECV_BUF (64 * 1024)
 #define DK_HEADER_MAX (16 * 1024)
@@ -85,95 +85,120 @@ static int send_all(struct dk_attach *a, const char *data, size_t len,
 	return 0;
 }
 
-/* Read the upgrade answer's head; keep what follows it for the pump. */
-static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
-		       struct monkey_error *err)
+/* Receive the upgrade answer until its head is complete: *end points at
+ * the blank line that ends it in head (DK_HEADER_MAX + 1 bytes), *have
+ * counts what arrived (the stream's first bytes may follow the head). */
+static int receive_head(struct dk_attach *a, const char *id, int64_t deadline,
+			char *head, size_t *have, char **end,
+			struct monkey_error *err)
 {
-	char *head = malloc(DK_HEADER_MAX + 1);
-	size_t have = 0;
-	char *end = NULL;
-	int ret = 0;
-
-	if (!head)
-		return a->st->host->set_error(err, -ENOMEM, "out of memory");
-	while (!end) {
-		if (have == DK_HEADER_MAX) {
-			ret = a->st->host->set_error(
+	*end = NULL;
+	while (!*end) {
+		if (*have == DK_HEADER_MAX)
+			return a->st->host->set_error(
 			    err, -EPROTO,
 			    "the %s sent an oversized attach answer",
 			    a->st->engine_name);
-			goto out;
-		}
 		size_t n = 0;
-		CURLcode rc = curl_easy_recv(a->curl, head + have,
-					     DK_HEADER_MAX - have, &n);
+		CURLcode rc = curl_easy_recv(a->curl, head + *have,
+					     DK_HEADER_MAX - *have, &n);
 		if (rc == CURLE_AGAIN) {
-			if (!wait_fd(a->fd, POLLIN, deadline)) {
-				ret = a->st->host->set_error(
+			if (!wait_fd(a->fd, POLLIN, deadline))
+				return a->st->host->set_error(
 				    err, -ETIMEDOUT,
 				    "%s did not answer the attach request "
 				    "within %lld ms",
 				    a->st->engine_name,
 				    (long long)a->st->api_timeout_ms);
-				goto out;
-			}
 			continue;
 		}
-		if (rc != CURLE_OK || n == 0) {
-			ret = a->st->host->set_error(
+		if (rc != CURLE_OK || n == 0)
+			return a->st->host->set_error(
 			    err, -ECONNRESET,
 			    "%s closed the connection while attaching to "
 			    "container %.12s",
 			    a->st->engine_name, id);
-			goto out;
-		}
-		have += n;
-		head[have] = '\0';
-		end = strstr(head, "\r\n\r\n");
+		*have += n;
+		head[*have] = '\0';
+		*end = strstr(head, "\r\n\r\n");
 	}
+	return 0;
+}
 
+/* An answer other than the upgrade: its JSON body says why. */
+static int refused(struct dk_attach *a, const char *id, int status,
+		   const char *body, struct monkey_error *err)
+{
+	struct dk_response r = {.status = status, .body = (char *)body};
+	int ret = dk_engine_error(a->st, &r, err,
+				  "attaching to container %.12s failed", id);
+	/* podman creates the process when attaching, so a missing program
+	 * shows up here rather than at start. */
+	int code = dk_exec_failure(r.body);
+	if (!code)
+		return ret;
+	dk_engine_error(a->st, &r, err, "starting the command failed");
+	if (err)
+		err->code = code;
+	return code;
+}
+
+/* Read the upgrade answer's head; keep what follows it for the pump. */
+static int read_answer(struct dk_attach *a, const char *id, int64_t deadline,
+		       struct monkey_error *err)
+{
+	_cleanup_free_ char *head = malloc(DK_HEADER_MAX + 1);
+	size_t have = 0;
+	char *end;
+	if (!head)
+		return a->st->host->set_error(err, -ENOMEM, "out of memory");
+	int ret = receive_head(a, id, deadline, head, &have, &end, err);
+	if (ret < 0)
+		return ret;
 	size_t head_len = (size_t)(end - head) + 4;
 	int status = 0;
-	if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) {
-		ret =
-		    a->st->host->set_error(err, -EPROTO,
-					   "the %s answered the attach request "
-					   "with something that is not HTTP",
-					   a->st->engine_name);
-		goto out;
-	}
-	if (status != 101 && status != 200) {
-		/* An error answer: its JSON body says why. */
-		struct dk_response r = {.status = status,
-					.body = head + head_len};
-		ret = dk_engine_error(
-		    a->st, &r, err, "attaching to container %.12s failed", id);
-		/* podman creates the process when attaching, so a missing
-		 * program shows up here rather than at start. */
-		int code = dk_exec_failure(r.body);
-		if (code) {
-			dk_engine_error(a->st, &r, err,
-					"starting the command failed");
-			ret = code;
-			if (err)
-				err->code = code;
-		}
-		goto out;
-	}
+	if (sscanf(head, "HTTP/1.%*d %d", &status) != 1)
+		return a->st->host->set_error(
+		    err, -EPROTO,
+		    "the %s answered the attach request with something that "
+		    "is not HTTP",
+		    a->st->engine_name);
+	if (status != 101 && status != 200)
+		return refused(a, id, status, head + head_len, err);
 	a->pending_len = have - head_len;
 	if (a->pending_len) {
 		a->pending = malloc(a->pending_len);
-		if (!a->pending) {
-			ret = a->st->host->set_error(err, -ENOMEM,
-						     "out of memory");
-			goto out;
-		}
+		if (!a->pending)
+			return a->st->host->set_error(err, -ENOMEM,
+						      "out of memory");
 		memcpy(a->pending, head + head_len, a->pending_len);
 	}
-out:
-	free(head);
-	return ret;
+	return 0;
 }
+
+/* Open the connection libcurl hijacks for us and find its socket. */
+static int connect_raw(struct dk_attach *a, struct monkey_error *err)
+{
+	struct dk_state *st = a->st;
+	CURLcode rc = curl_easy_perform(a->curl);
+	if (rc != CURLE_OK) {
+		long oserr = 0;
+		curl_easy_getinfo(a->curl, CURLINFO_OS_ERRNO, &oserr);
+		return st->host->set_error(
+		    err, -ECONNREFUSED,
+		    "cannot connect to the %s at %s to attach: %s",
+		    st->engine_name, st->socket_path,
+		    oserr ? strerror((int)oserr) : curl_easy_strerror(rc));
+	}
+	if (curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &a->fd) !=
+		CURLE_OK ||
+	    a->fd == CURL_SOCKET_BAD)
+		return st->host->set_error(
+		    err, -EIO, "libcurl gave no socket for the attach stream");
+	return 0;
+}
+
+static void attach_closep(struct dk_attach **a) { dk_attach_close(*a); }
 
 int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 		   struct dk_attach **out, struct monkey_error *err)
@@ -181,37 +206,19 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 	char req[512];
 	char prefix[sizeof(st->api_prefix)];
 	int64_t deadline = now_ms() + st->api_timeout_ms;
-	int ret;
 
-	struct dk_attach *a = calloc(1, sizeof(*a));
+	_cleanup_(attach_closep) struct dk_attach *a = calloc(1, sizeof(*a));
 	if (!a)
 		return st->host->set_error(err, -ENOMEM, "out of memory");
 	a->st = st;
 	a->fd = CURL_SOCKET_BAD;
 	a->curl = dk_raw_handle(st);
-	if (!a->curl) {
-		free(a);
+	if (!a->curl)
 		return st->host->set_error(
 		    err, -ENOMEM, "out of memory creating an HTTP handle");
-	}
-	CURLcode rc = curl_easy_perform(a->curl);
-	if (rc != CURLE_OK) {
-		long oserr = 0;
-		curl_easy_getinfo(a->curl, CURLINFO_OS_ERRNO, &oserr);
-		ret = st->host->set_error(
-		    err, -ECONNREFUSED,
-		    "cannot connect to the %s at %s to attach: %s",
-		    st->engine_name, st->socket_path,
-		    oserr ? strerror((int)oserr) : curl_easy_strerror(rc));
-		goto fail;
-	}
-	if (curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &a->fd) !=
-		CURLE_OK ||
-	    a->fd == CURL_SOCKET_BAD) {
-		ret = st->host->set_error(
-		    err, -EIO, "libcurl gave no socket for the attach stream");
-		goto fail;
-	}
+	int ret = connect_raw(a, err);
+	if (ret < 0)
+		return ret;
 
 	pthread_mutex_lock(&st->lock);
 	memcpy(prefix, st->api_prefix, sizeof(prefix));
@@ -225,19 +232,13 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 		 "Content-Length: 0\r\n"
 		 "\r\n",
 		 prefix, id, with_stdin ? "&stdin=1" : "");
-	ret = send_all(a, req, strlen(req), deadline, err);
-	if (ret < 0)
-		goto fail;
-	ret = read_answer(a, id, deadline, err);
-	if (ret < 0)
-		goto fail;
+	if ((ret = send_all(a, req, strlen(req), deadline, err)) < 0 ||
+	    (ret = read_answer(a, id, deadline, err)) < 0)
+		return ret;
 	a->stdin_closed = !with_stdin;
 	a->with_stdin = with_stdin;
-	*out = a;
+	*out = steal_pointer(&a);
 	return 0;
-fail:
-	dk_attach_close(a);
-	return ret;
 }
 
 int dk_attach_stale(struct dk_attach *a)

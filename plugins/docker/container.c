@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
+#include "container.h"
 
 static void add_str(json_object *o, const char *key, const char *val)
 {
@@ -112,35 +112,43 @@ char *dk_container_workdir(const struct monkey_exec_request *req)
 	return out;
 }
 
+/* 1 when path is a .git a container gets read-only: no --mount onto it
+ * (that already decides what is there), a directory or a regular file
+ * (lstat), whose identity fills g. */
+static int git_to_protect(const struct monkey_exec_request *req,
+			  const char *path, struct dk_git *g)
+{
+	struct stat sb;
+	for (size_t i = 0; i < req->n_mounts; i++)
+		if (!strcmp(req->mounts[i].target, path))
+			return 0;
+	if (lstat(path, &sb) < 0 ||
+	    (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
+		return 0;
+	g->dev = (uint64_t)sb.st_dev;
+	g->ino = (uint64_t)sb.st_ino;
+	return 1;
+}
+
 int dk_git_protected(struct dk_state *st, const struct monkey_exec_request *req,
 		     struct dk_git *g)
 {
-	struct stat sb;
 	memset(g, 0, sizeof(*g));
 	if (st->writable_git || !req->workspace)
 		return 0;
 	size_t l = strlen(req->workspace);
 	while (l > 1 && req->workspace[l - 1] == '/')
 		l--;
-	if (asprintf(&g->path, "%.*s/.git", (int)l,
-		     l == 1 ? "" : req->workspace) < 0) {
-		g->path = NULL;
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%.*s/.git", (int)l, l == 1 ? "" : req->workspace) <
+	    0) {
+		path = NULL;
 		return 0;
 	}
-	/* A --mount onto it already decides what is there. */
-	for (size_t i = 0; i < req->n_mounts; i++)
-		if (!strcmp(req->mounts[i].target, g->path))
-			goto none;
-	if (lstat(g->path, &sb) < 0 ||
-	    (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
-		goto none;
-	g->dev = (uint64_t)sb.st_dev;
-	g->ino = (uint64_t)sb.st_ino;
+	if (!git_to_protect(req, path, g))
+		return 0;
+	g->path = steal_pointer(&path);
 	return 1;
-none:
-	free(g->path);
-	g->path = NULL;
-	return 0;
 }
 
 /* Owner labels (sweep.c), and the pool's. */
@@ -573,8 +581,6 @@ int dk_container_remove(struct dk_state *st, const char *id,
 		rc = dk_engine_error(st, &r, err,
 				     "removing container %.12s failed", id);
 	dk_response_free(&r);
-	if (rc == 0)
-		dk_live_remove(st, id);
 	return rc;
 }
 

@@ -1,9 +1,10 @@
-/* The docker backend's descriptor and entry points: configuration, probe,
- * exec, teardown, and the list of containers not yet removed (so that fini
- * removes what an interrupted command left). */
+/* The docker backend's descriptor and entry points, its top layer (on the
+ * pool, the run layer and everything below): configuration, probe, the
+ * choice of how one command runs, teardown. */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,132 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
-
-void dk_live_add(struct dk_state *st, const char *id)
-{
-	char *copy = strdup(id);
-	if (!copy)
-		return;
-	pthread_mutex_lock(&st->lock);
-	if (st->n_live == st->cap_live) {
-		size_t n = st->cap_live ? st->cap_live * 2 : 8;
-		char **p = realloc(st->live, n * sizeof(*p));
-		if (!p) {
-			pthread_mutex_unlock(&st->lock);
-			free(copy);
-			return;
-		}
-		st->live = p;
-		st->cap_live = n;
-	}
-	st->live[st->n_live++] = copy;
-	pthread_mutex_unlock(&st->lock);
-}
-
-void dk_live_remove(struct dk_state *st, const char *id)
-{
-	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < st->n_live; i++) {
-		if (!strcmp(st->live[i], id)) {
-			free(st->live[i]);
-			st->live[i] = st->live[--st->n_live];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&st->lock);
-}
-
-/* The janitor: sweeps once when asked, then deletes queued containers,
- * until fini says stop and nothing is left to do. */
-static void *janitor_main(void *arg)
-{
-	struct dk_state *st = arg;
-	struct monkey_error e = {0};
-
-	pthread_mutex_lock(&st->lock);
-	for (;;) {
-		while (!st->n_doomed && !st->sweep_pending && !st->stopping)
-			pthread_cond_wait(&st->doomed_cond, &st->lock);
-		if (st->sweep_pending) {
-			st->sweep_pending = 0;
-			pthread_mutex_unlock(&st->lock);
-			dk_sweep(st);
-			pthread_mutex_lock(&st->lock);
-			continue;
-		}
-		if (!st->n_doomed)
-			break;
-		char *id = st->doomed[--st->n_doomed];
-		pthread_mutex_unlock(&st->lock);
-		if (dk_container_remove(st, id, &e) < 0)
-			st->host->log(
-			    st->host, MONKEY_LOG_WARNING,
-			    "docker: container %.12s could not be removed: %s",
-			    id, e.message);
-		free(id);
-		pthread_mutex_lock(&st->lock);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return NULL;
-}
-
-/* Called with st->lock held: 1 when the janitor runs. */
-static int janitor_running(struct dk_state *st)
-{
-	if (!st->remover_started && !st->stopping)
-		st->remover_started =
-		    pthread_create(&st->remover, NULL, janitor_main, st) == 0;
-	return st->remover_started;
-}
-
-void dk_sweep_once(struct dk_state *st)
-{
-	pthread_mutex_lock(&st->lock);
-	int first = !st->swept;
-	st->swept = 1;
-	int background = first && janitor_running(st);
-	if (background) {
-		st->sweep_pending = 1;
-		pthread_cond_signal(&st->doomed_cond);
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (first && !background)
-		dk_sweep(st);
-}
-
-void dk_remove_later(struct dk_state *st, const char *id)
-{
-	struct monkey_error e = {0};
-	char *copy = strdup(id);
-
-	pthread_mutex_lock(&st->lock);
-	int running = copy && janitor_running(st);
-	if (running && st->n_doomed == st->cap_doomed) {
-		size_t n = st->cap_doomed ? st->cap_doomed * 2 : 8;
-		char **p = realloc(st->doomed, n * sizeof(*p));
-		if (p) {
-			st->doomed = p;
-			st->cap_doomed = n;
-		}
-	}
-	int queued = 0;
-	if (running && st->n_doomed < st->cap_doomed) {
-		st->doomed[st->n_doomed++] = copy;
-		queued = 1;
-		pthread_cond_signal(&st->doomed_cond);
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (queued)
-		return;
-	/* No thread or no memory: remove now. */
-	free(copy);
-	if (dk_container_remove(st, id, &e) < 0)
-		st->host->log(
-		    st->host, MONKEY_LOG_WARNING,
-		    "docker: container %.12s could not be removed: %s", id,
-		    e.message);
-}
+#include "pool.h"
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
@@ -237,24 +113,12 @@ static void state_free(struct dk_state *st)
 	free(st);
 }
 
-static int docker_p_init(const struct monkey_host *host,
-			 const char *config_json, void **state,
-			 struct monkey_error *err)
+/* A zeroed state with its locks and who this process is. */
+static struct dk_state *state_new(const struct monkey_host *host)
 {
-	const char *image = NULL, *docker_host = NULL, *network = NULL;
-	int pull = -1;
-	json_object *root = NULL;
-
-	if (!host || !host->set_error || !host->log)
-		return -EINVAL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return host->set_error(err, -EIO,
-				       "libcurl failed to initialise");
 	struct dk_state *st = calloc(1, sizeof(*st));
-	if (!st) {
-		curl_global_cleanup();
-		return host->set_error(err, -ENOMEM, "out of memory");
-	}
+	if (!st)
+		return NULL;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->doomed_cond, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
@@ -269,32 +133,31 @@ static int docker_p_init(const struct monkey_host *host,
 			  "start time cannot be read: a later sweep will not "
 			  "remove containers it leaves");
 	snprintf(st->engine_name, sizeof(st->engine_name), "Docker engine");
+	return st;
+}
 
-	int rc = parse_config(st, config_json, &image, &docker_host, &network,
-			      &pull, &root, err);
-	if (rc < 0)
-		goto fail;
+/* --network's network: the configuration's, else MONKEY_DOCKER_NETWORK. */
+static int set_network(struct dk_state *st, const char *network,
+		       struct monkey_error *err)
+{
 	if (!network)
 		network = secure_getenv("MONKEY_DOCKER_NETWORK");
-	if (network && network[0] && !dk_network_valid(network)) {
-		rc =
-		    host->set_error(err, -EINVAL,
-				    "'%s' is not a valid network name "
-				    "(MONKEY_DOCKER_NETWORK or docker_network)",
-				    network);
-		goto fail;
-	}
-	if (network && network[0] && !(st->network = strdup(network))) {
-		rc = host->set_error(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (!image)
-		image = secure_getenv("MONKEY_DOCKER_IMAGE");
-	if (!image || !image[0])
-		image = DK_DEFAULT_IMAGE;
-	if (!docker_host)
-		docker_host = secure_getenv("DOCKER_HOST");
-	/* Only a command pulls (the probe never does). */
+	if (!network || !network[0])
+		return 0;
+	if (!dk_network_valid(network))
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "'%s' is not a valid network name "
+		    "(MONKEY_DOCKER_NETWORK or docker_network)",
+		    network);
+	if (!(st->network = strdup(network)))
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Only a command pulls (the probe never does). */
+static void set_pull(struct dk_state *st, int pull)
+{
 	if (pull < 0) {
 		const char *p = secure_getenv("MONKEY_DOCKER_PULL");
 		pull = !p || strcmp(p, "never") != 0;
@@ -305,46 +168,96 @@ static int docker_p_init(const struct monkey_host *host,
 		    "pulling is turned off by the configuration (pull: never)";
 	}
 	st->pull_missing = pull;
-	st->image = strdup(image);
-	if (!docker_host || !docker_host[0])
+}
+
+/* The engine's socket from DOCKER_HOST.  Another kind of DOCKER_HOST is
+ * not an init failure: probe reports it as the reason. */
+static void set_socket(struct dk_state *st, const char *docker_host)
+{
+	if (!docker_host)
+		docker_host = secure_getenv("DOCKER_HOST");
+	if (!docker_host || !docker_host[0]) {
 		st->socket_path = strdup(DK_DEFAULT_SOCKET);
-	else if (!strncmp(docker_host, "unix://", 7) && docker_host[7] == '/')
+		return;
+	}
+	if (!strncmp(docker_host, "unix://", 7) && docker_host[7] == '/') {
 		st->socket_path = strdup(docker_host + 7);
-	else {
-		/* Not an init failure: probe reports it as the reason. */
-		st->socket_path = strdup(DK_DEFAULT_SOCKET);
-		if (asprintf(&st->config_error,
-			     "DOCKER_HOST=%s is not supported: the docker "
-			     "backend talks to a local unix socket "
-			     "(unix:///path/to/docker.sock)",
-			     docker_host) < 0)
-			st->config_error = NULL;
+		return;
 	}
-	json_object_put(root);
-	root = NULL;
-	/* Fresh containers run the launcher too when there is one: it
-	 * reports the command's end sooner than the engine does. */
+	st->socket_path = strdup(DK_DEFAULT_SOCKET);
+	if (asprintf(
+		&st->config_error,
+		"DOCKER_HOST=%s is not supported: the docker backend talks "
+		"to a local unix socket (unix:///path/to/docker.sock)",
+		docker_host) < 0)
+		st->config_error = NULL;
+}
+
+/* The settings: the host's configuration first, then the environment,
+ * then the defaults. */
+static int configure(struct dk_state *st, const char *config_json,
+		     struct monkey_error *err)
+{
+	const char *image = NULL, *docker_host = NULL, *network = NULL;
+	int pull = -1;
+	_cleanup_json_ json_object *root = NULL;
+	int rc = parse_config(st, config_json, &image, &docker_host, &network,
+			      &pull, &root, err);
+	if (rc < 0 || (rc = set_network(st, network, err)) < 0)
+		return rc;
+	if (!image)
+		image = secure_getenv("MONKEY_DOCKER_IMAGE");
+	if (!image || !image[0])
+		image = DK_DEFAULT_IMAGE;
+	set_pull(st, pull);
+	st->image = strdup(image);
+	set_socket(st, docker_host);
+	if (!st->image || !st->socket_path)
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Fresh containers run the launcher too when there is one: it reports the
+ * command's end sooner than the engine does. */
+static int set_launcher(struct dk_state *st, struct monkey_error *err)
+{
+	const struct monkey_host *host = st->host;
 	st->launcher = dk_pool_find_launcher(host);
-	if (st->pool_size > 0) {
-		st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
-		if (!st->launcher)
-			host->log(host, MONKEY_LOG_WARNING,
-				  "docker: no usable monkey-launch (set "
-				  "MONKEY_DOCKER_LAUNCHER or reinstall): every "
-				  "command runs in a container started for it");
-	}
-	if (!st->image || !st->socket_path ||
-	    (st->pool_size > 0 && !st->ready)) {
-		rc = host->set_error(err, -ENOMEM, "out of memory");
-		goto fail;
+	if (st->pool_size <= 0)
+		return 0;
+	st->ready = calloc((size_t)st->pool_size, sizeof(*st->ready));
+	if (!st->ready)
+		return host->set_error(err, -ENOMEM, "out of memory");
+	if (!st->launcher)
+		host->log(host, MONKEY_LOG_WARNING,
+			  "docker: no usable monkey-launch (set "
+			  "MONKEY_DOCKER_LAUNCHER or reinstall): every command "
+			  "runs in a container started for it");
+	return 0;
+}
+
+static int docker_p_init(const struct monkey_host *host,
+			 const char *config_json, void **state,
+			 struct monkey_error *err)
+{
+	if (!host || !host->set_error || !host->log)
+		return -EINVAL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return host->set_error(err, -EIO,
+				       "libcurl failed to initialise");
+	struct dk_state *st = state_new(host);
+	int rc = st ? 0 : host->set_error(err, -ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = configure(st, config_json, err);
+	if (rc == 0)
+		rc = set_launcher(st, err);
+	if (rc < 0) {
+		state_free(st);
+		curl_global_cleanup();
+		return rc;
 	}
 	*state = st;
 	return 0;
-fail:
-	json_object_put(root);
-	state_free(st);
-	curl_global_cleanup();
-	return rc;
 }
 
 /* Looks only: it neither sweeps nor pulls (monkey sandbox list and info
@@ -374,6 +287,57 @@ static int docker_p_probe(void *state, struct monkey_error *err)
 	return 0;
 }
 
+static int fd_ready(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* One command: the engine reached and the sweep started once, then a
+ * prestarted container when one with its settings is ready, else one
+ * created for it that runs the launcher, else (no launcher, or one the
+ * engine cannot run) the command directly. */
+static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
+		   struct monkey_exec_result *result, struct monkey_error *err)
+{
+	const char *image =
+	    req->image && req->image[0] ? req->image : st->image;
+	int rc;
+
+	if (!req->output)
+		return st->host->set_error(err, -EINVAL,
+					   "no output sink in the request");
+	if (!dk_image_valid(image))
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "'%s' is not a valid image name (expected e.g. "
+		    "debian:bookworm-slim)",
+		    image);
+	if (fd_ready(req->cancel_fd)) {
+		result->cancelled = 1;
+		return 0;
+	}
+	pthread_mutex_lock(&st->lock);
+	int connected = st->api_prefix[0] != '\0';
+	pthread_mutex_unlock(&st->lock);
+	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
+		return rc;
+	dk_sweep_once(st);
+
+	int handled = 0;
+	if (st->pool_size > 0) {
+		rc = dk_pool_exec(st, req, image, result, &handled, err);
+		if (handled)
+			return rc;
+	}
+	if (st->launcher) {
+		rc = dk_launch_cold(st, req, image, result, &handled, err);
+		if (handled)
+			return rc;
+	}
+	return dk_run_direct(st, req, image, result, err);
+}
+
 static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 			 struct monkey_exec_result *result,
 			 struct monkey_error *err)
@@ -385,39 +349,18 @@ static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 		    err, -EINVAL,
 		    "exec request or result is older than this docker backend "
 		    "understands");
-	return dk_run(st, req, result, err);
+	return dk_exec(st, req, result, err);
 }
 
 static void docker_p_fini(void *state)
 {
 	struct dk_state *st = state;
-	struct monkey_error e = {0};
 	if (!st)
 		return;
 	/* Prestarted containers first: their removal may go through the
 	 * janitor. */
 	dk_pool_fini(st);
-	/* Let the janitor finish its sweep and queue. */
-	pthread_mutex_lock(&st->lock);
-	st->stopping = 1;
-	int started = st->remover_started;
-	pthread_cond_signal(&st->doomed_cond);
-	pthread_mutex_unlock(&st->lock);
-	if (started)
-		pthread_join(st->remover, NULL);
-	/* Containers a failed removal left: one more try each. */
-	while (st->n_live) {
-		char *id = st->live[st->n_live - 1];
-		char copy[DK_ID_MAX];
-		snprintf(copy, sizeof(copy), "%s", id);
-		if (dk_container_remove(st, copy, &e) < 0) {
-			st->host->log(
-			    st->host, MONKEY_LOG_WARNING,
-			    "docker: container %.12s is left behind: %s", copy,
-			    e.message);
-			dk_live_remove(st, copy);
-		}
-	}
+	dk_live_stop(st);
 	state_free(st);
 	curl_global_cleanup();
 }

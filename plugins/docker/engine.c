@@ -14,7 +14,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
+#include "engine.h"
 
 /* Bodies larger than this are refused (an inspect is a few KiB; a list of
  * every container on a busy host stays well below). */

@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
+#include "container.h"
 
 /* A pull may take minutes on a slow link, but not forever. */
 #define DK_PULL_TIMEOUT_MS (30 * 60 * 1000)

@@ -1,10 +1,10 @@
-/* One command through monkey-launch (launch.c), in a prestarted pooled
- * container or in one created for it: once the launcher's ready lines
- * arrived the command goes to it on stdin, and the launcher's records at
- * the end of stdout and stderr say how it ended.  Once both arrived the
- * output is complete and the answer is known, so the backend neither
- * waits for the engine to see the container stop nor asks it how the
- * command ended (and the engine removes the container by itself). */
+/* The launcher's in-band protocol (launch.c is the other side): the header
+ * that carries a command and its stdin to monkey-launch, the ready lines
+ * it says before it reads them, and the records at the end of its stdout
+ * and stderr that say how the command ended, taken out of the output as it
+ * streams.  Once both records arrived the output is complete and the
+ * answer is known, so the backend neither waits for the engine to see the
+ * container stop nor asks it how the command ended. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,60 +15,35 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "docker.h"
+#include "inband.h"
 
 #define LAUNCH_MARK "\036monkey-launch:"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- taking the launcher's records out of the output ---- */
-
-struct rec_stream {
-	size_t matched; /* bytes of the mark held back */
-	int in_record;	/* past the mark, before the newline */
-	int done;	/* the record arrived; what follows is dropped */
-	char rec[1024];
-	size_t rec_len;
-};
-
 /* The launcher's first words, on stdout and on stderr, before it reads
  * the command: until they arrive nothing of the command can have run, and
  * what the streams carry instead (the runtime's or the engine's complaint
  * that the launcher could not be executed) is not the command's output. */
 #define LAUNCH_READY "\036monkey-launch:ready\n"
 
-/* Holds back bytes while they could begin this command's record (the
- * marker and its nonce), passes everything else on at once. */
-struct launch_filter {
-	monkey_output_fn out;
-	void *ctx;
-	char mark[96];
-	size_t mark_len;
-	struct rec_stream s[2]; /* stdout, stderr */
-};
+/* ---- taking the launcher's records out of the output ---- */
 
-static int emit(struct launch_filter *f, int stream, const char *p, size_t n)
+static int emit(struct dk_launch_filter *f, int stream, const char *p, size_t n)
 {
 	return n ? f->out(f->ctx, stream, p, n) : 0;
 }
 
 /* Both records arrived: the output is complete, the answer known. */
-static int finished(const struct launch_filter *f)
+int dk_launch_filter_done(const struct dk_launch_filter *f)
 {
 	return f->s[0].done && f->s[1].done;
 }
 
-static int match_out(struct launch_filter *f, int stream, const void *data,
+static int match_out(struct dk_launch_filter *f, int stream, const void *data,
 		     size_t len)
 {
-	struct rec_stream *r = &f->s[stream == MONKEY_STREAM_STDERR];
+	struct dk_rec_stream *r = &f->s[stream == MONKEY_STREAM_STDERR];
 	const char *p = data;
 	size_t start = 0; /* the first byte not yet passed on */
+	int rc;
 
 	for (size_t i = 0; i < len && !r->done; i++) {
 		char c = p[i];
@@ -88,14 +63,14 @@ static int match_out(struct launch_filter *f, int stream, const void *data,
 			 * itself can begin another. */
 			size_t held = r->matched;
 			r->matched = 0;
-			if (emit(f, stream, f->mark, held) < 0)
-				return -1;
+			if ((rc = emit(f, stream, f->mark, held)) < 0)
+				return rc;
 			start = i;
 		}
 		if (c == f->mark[r->matched]) {
 			if (r->matched == 0 &&
-			    emit(f, stream, p + start, i - start) < 0)
-				return -1;
+			    (rc = emit(f, stream, p + start, i - start)) < 0)
+				return rc;
 			start = i + 1;
 			if (++r->matched == f->mark_len) {
 				r->in_record = 1;
@@ -104,42 +79,46 @@ static int match_out(struct launch_filter *f, int stream, const void *data,
 		}
 	}
 	if (!r->done && !r->in_record && !r->matched &&
-	    emit(f, stream, p + start, len - start) < 0)
-		return -1;
-	return finished(f);
+	    (rc = emit(f, stream, p + start, len - start)) < 0)
+		return rc;
+	return dk_launch_filter_done(f);
 }
 
-static int filter_out(void *ctx, int stream, const void *data, size_t len)
+void dk_launch_filter_init(struct dk_launch_filter *f, monkey_output_fn out,
+			   void *ctx, const char *nonce)
+{
+	memset(f, 0, sizeof(*f));
+	f->out = out;
+	f->ctx = ctx;
+	f->mark_len = (size_t)snprintf(f->mark, sizeof(f->mark),
+				       "%s%s:", LAUNCH_MARK, nonce);
+}
+
+int dk_launch_filter_sink(void *ctx, int stream, const void *data, size_t len)
 {
 	return match_out(ctx, stream, data, len);
 }
 
-/* A sink for the ready lines alone, one on each stream: 1 once both came
- * whole, -1 when stderr carries anything else.  The streams travel apart
- * (either may overtake the other), so stdout up to its ready line is
- * dropped: it is not a command's, none has run yet. */
-struct ready_sink {
-	size_t matched[2]; /* stdout, stderr */
-	uint64_t dropped;
-};
-
-static int ready_only(void *ctx, int stream, const void *data, size_t len)
+/* The streams travel apart (either may overtake the other), so stdout up
+ * to its ready line is dropped: it is not a command's, none has run yet. */
+int dk_launch_ready_sink(void *ctx, int stream, const void *data, size_t len)
 {
 	static const char ready[] = LAUNCH_READY;
 	const size_t n = sizeof(ready) - 1;
-	struct ready_sink *r = ctx;
+	struct dk_launch_ready *r = ctx;
 	const char *p = data;
 	int err = stream == MONKEY_STREAM_STDERR;
 	size_t *m = &r->matched[err];
 	for (size_t i = 0; i < len; i++) {
 		if (*m == n)
-			return -1; /* nothing follows it before the command */
+			return -EPROTO; /* nothing follows it before the
+					   command */
 		if (p[i] == ready[*m]) {
 			(*m)++;
 			continue;
 		}
 		if (err)
-			return -1;
+			return -EPROTO;
 		/* The mark's first byte occurs in it once: only this byte
 		 * can begin another. */
 		r->dropped += *m;
@@ -149,38 +128,8 @@ static int ready_only(void *ctx, int stream, const void *data, size_t len)
 	return r->matched[0] == n && r->matched[1] == n ? 1 : 0;
 }
 
-int dk_launch_await_ready(struct dk_state *st, struct dk_sandbox *sb,
-			  struct monkey_error *err)
-{
-	struct ready_sink r = {0};
-	struct dk_io io = {
-	    .output = ready_only,
-	    .output_ctx = &r,
-	    .cancel_fd = -1,
-	    .sink_can_finish = 1,
-	    .hold_stdin = 1, /* the command comes later */
-	};
-	int end =
-	    dk_attach_pump(sb->att, &io, now_ms() + st->api_timeout_ms, err);
-	if (r.dropped)
-		st->host->log(st->host, MONKEY_LOG_DEBUG,
-			      "docker: container %.12s wrote %llu bytes to "
-			      "stdout before monkey-launch was ready (dropped)",
-			      sb->id, (unsigned long long)r.dropped);
-	if (end == DK_PUMP_DONE)
-		return 0;
-	if (end < 0)
-		return end;
-	return st->host->set_error(
-	    err, -ENOEXEC, "container %.12s did not run monkey-launch (%s): %s",
-	    sb->id, DK_LAUNCHER_TARGET,
-	    end == DK_PUMP_DEADLINE ? "it said nothing"
-	    : end == DK_PUMP_EOF    ? "the container ended"
-				    : "it wrote something else");
-}
-
 /* At the end of the stream: bytes held back were output after all. */
-static void flush_held(struct launch_filter *f)
+void dk_launch_filter_flush(struct dk_launch_filter *f)
 {
 	for (int i = 0; i < 2; i++)
 		if (f->s[i].matched && !f->s[i].done)
@@ -218,9 +167,9 @@ static size_t put_u64(unsigned char *p, uint64_t v)
 /* The launcher's header followed by the command's stdin data, whose
  * length the header carries: the stream stays open after it.  git, when
  * it has a path, is the read-only .git the launcher checks first. */
-static unsigned char *build_input(const struct monkey_exec_request *req,
-				  const char *nonce, const char *wd,
-				  const struct dk_git *git, size_t *len)
+unsigned char *dk_launch_input(const struct monkey_exec_request *req,
+			       const char *nonce, const char *wd,
+			       const struct dk_git *git, size_t *len)
 {
 	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4 + 4 + 8;
 	if (git->path)
@@ -254,11 +203,12 @@ static unsigned char *build_input(const struct monkey_exec_request *req,
 	return buf;
 }
 
-static int make_nonce(char out[33])
+int dk_launch_nonce(char out[33])
 {
 	unsigned char r[16];
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -1;
+	ssize_t n = getrandom(r, sizeof(r), 0);
+	if (n != (ssize_t)sizeof(r))
+		return n < 0 ? -errno : -EIO;
 	for (int i = 0; i < 16; i++)
 		sprintf(out + 2 * i, "%02x", r[i]);
 	return 0;
@@ -297,8 +247,8 @@ static int tristate(char c)
 	return c == '1' ? MONKEY_YES : c == '0' ? MONKEY_NO : MONKEY_UNKNOWN;
 }
 
-/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu".  Returns 0, or -1
- * when the record is not one of those. */
+/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu".  Returns 0, or
+ * -EPROTO when the record is not one of those. */
 static int apply_status(const char *rec, struct monkey_exec_result *result)
 {
 	char how[8], oom, pids, cpu;
@@ -306,7 +256,7 @@ static int apply_status(const char *rec, struct monkey_exec_result *result)
 	if (sscanf(rec, "%7[a-z]:%d:%c:%c:%c%n", how, &n, &oom, &pids, &cpu,
 		   &used) != 5 ||
 	    rec[used] != '\0')
-		return -1;
+		return -EPROTO;
 	if (!strcmp(how, "exit") && n >= 0 && n <= 255) {
 		result->exit_code = n;
 		result->signal = 0;
@@ -314,7 +264,7 @@ static int apply_status(const char *rec, struct monkey_exec_result *result)
 		result->exit_code = -1;
 		result->signal = n;
 	} else {
-		return -1;
+		return -EPROTO;
 	}
 	result->oom_killed = tristate(oom);
 	/* Hosts of ABI 1.0 have neither field. */
@@ -333,25 +283,23 @@ static int apply_status(const char *rec, struct monkey_exec_result *result)
 /* The launcher could not read the cgroup's OOM count: the engine's event
  * log still knows after the container is gone (docker; podman says no
  * OOM events, so its answer stays unknown). */
-static void oom_from_events(struct dk_state *st, struct dk_sandbox *sb,
+static void oom_from_events(struct dk_state *st, const char *id, time_t since,
 			    struct monkey_exec_result *result)
 {
 	struct monkey_error e = {0};
 	if (result->oom_killed != MONKEY_UNKNOWN || st->is_podman)
 		return;
-	int r = dk_container_oom_event(st, sb->id, sb->wall_begin - 1, &e);
+	int r = dk_container_oom_event(st, id, since, &e);
 	if (r >= 0)
 		result->oom_killed = r ? MONKEY_YES : MONKEY_NO;
 }
 
-/* The answer from the records, once the run is over. */
-static int apply_records(struct dk_state *st, struct dk_sandbox *sb,
-			 const struct launch_filter *f, int rc,
-			 struct monkey_exec_result *result,
-			 struct monkey_error *err)
+/* The answer from the records, once the run is over (see inband.h). */
+int dk_launch_answer(struct dk_state *st, const struct dk_launch_filter *f,
+		     const char *id, time_t since,
+		     struct monkey_exec_result *result,
+		     struct monkey_error *err)
 {
-	if (rc < 0)
-		return rc;
 	if (!f->s[1].done)
 		return 0; /* the engine's answer (dk_sandbox_run) stands */
 	/* The records say how the command ended more exactly than the
@@ -364,122 +312,6 @@ static int apply_records(struct dk_state *st, struct dk_sandbox *sb,
 		    "monkey-launch sent a record this backend does not know "
 		    "(%.100s): reinstall monkey so the two match",
 		    f->s[1].rec);
-	oom_from_events(st, sb, result);
+	oom_from_events(st, id, since, result);
 	return 0;
-}
-
-int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
-		  const struct monkey_exec_request *req, const char *wd,
-		  int pooled, struct monkey_exec_result *result,
-		  struct monkey_error *err)
-{
-	char nonce[33];
-	size_t len = 0;
-	unsigned char *input = NULL;
-	struct dk_git git;
-	dk_git_protected(st, req, &git);
-	if (make_nonce(nonce) < 0 ||
-	    !(input = build_input(req, nonce, wd ? wd : "", &git, &len))) {
-		free(git.path);
-		dk_sandbox_destroy(sb, 0);
-		return st->host->set_error(err, -ENOMEM,
-					   "preparing the command failed");
-	}
-	/* From here on the command may run: whatever goes wrong is
-	 * reported, never retried elsewhere. */
-	struct launch_filter f = {.out = req->output, .ctx = req->output_ctx};
-	f.mark_len = (size_t)snprintf(f.mark, sizeof(f.mark),
-				      "%s%s:", LAUNCH_MARK, nonce);
-	struct dk_io io = {
-	    .stdin_data = input,
-	    .stdin_len = len,
-	    .keep_stdin_open = 1,
-	    .output = filter_out,
-	    .output_ctx = &f,
-	    .cancel_fd = req->cancel_fd,
-	    .sink_can_finish = 1,
-	};
-	int64_t t0 = now_ms();
-	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
-				result, err);
-	free(input);
-	free(git.path);
-	flush_held(&f);
-	rc = apply_records(st, sb, &f, rc, result, err);
-	/* Create, attach and start times are in the sandbox's own log line
-	 * (for a pooled one, the filler's). */
-	st->host->log(
-	    st->host, MONKEY_LOG_DEBUG,
-	    "docker: %s container %.12s ran the command in "
-	    "%lld ms (output done %lld; %s)",
-	    pooled ? "pooled" : "fresh", sb->id, (long long)(now_ms() - t0),
-	    (long long)(sb->t_ended ? sb->t_ended - t0 : -1),
-	    finished(&f) ? "the launcher reported" : "the engine reported");
-	dk_sandbox_destroy(sb, 1);
-	return rc;
-}
-
-/* The engine's refusal names the launcher (its bind mount or its exec):
- * the engine cannot run it here (a confined daemon that cannot see the
- * file, a mount without exec), and commands must run without it. */
-static int launcher_refused(const struct monkey_error *e)
-{
-	return strstr(e->message, DK_LAUNCHER_TARGET) ||
-	       strstr(e->message, "monkey-launch");
-}
-
-/* The command runs directly from now on: the engine cannot run the
- * launcher. */
-static void launcher_off(struct dk_state *st, const struct monkey_error *e)
-{
-	__atomic_store_n(&st->launcher_broken, 1, __ATOMIC_RELAXED);
-	st->host->log(st->host, MONKEY_LOG_WARNING,
-		      "docker: the engine cannot run monkey-launch (%s): "
-		      "commands run directly as PID 1, slower to report their "
-		      "end and not stopped when monkey dies; the pool is off",
-		      e->message);
-}
-
-int dk_launch_cold(struct dk_state *st, const struct monkey_exec_request *req,
-		   const char *image, struct monkey_exec_result *result,
-		   int *handled, struct monkey_error *err)
-{
-	struct monkey_error e = {0};
-	struct dk_sandbox *sb = NULL;
-
-	*handled = 0;
-	if (!st->launcher ||
-	    __atomic_load_n(&st->launcher_broken, __ATOMIC_RELAXED))
-		return 0;
-	/* Anything wrong with the request is the direct path's to report. */
-	char *body = dk_create_body(st, req, image, st->launcher, 0, &e);
-	if (!body)
-		return 0;
-	int rc =
-	    dk_sandbox_prepare(st, body, image, 1, req->cancel_fd, &sb, &e);
-	free(body);
-	if (rc == 0)
-		sb->auto_remove = 1;
-	/* Until the ready line came, nothing of the command was sent: only
-	 * then may it run elsewhere. */
-	if (rc == 0 && ((rc = dk_sandbox_start(sb, &e)) < 0 ||
-			(rc = dk_launch_await_ready(st, sb, &e)) < 0))
-		dk_sandbox_destroy(sb, 0);
-	if (rc == -ENOEXEC ||
-	    (rc < 0 && rc != -ECANCELED && launcher_refused(&e))) {
-		launcher_off(st, &e);
-		return 0;
-	}
-	*handled = 1;
-	if (rc == -ECANCELED) {
-		/* Stopped while pulling the image: nothing ran. */
-		result->cancelled = 1;
-		return 0;
-	}
-	if (rc == 0)
-		/* The runtime entered the working directory (WorkingDir). */
-		rc = dk_launch_run(st, sb, req, NULL, 0, result, &e);
-	if (rc < 0 && err)
-		*err = e;
-	return rc;
 }

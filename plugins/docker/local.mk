@@ -2,16 +2,20 @@ if BACKEND_DOCKER
 backend_LTLIBRARIES += plugins/docker/docker.la
 pkglibexec_SCRIPTS = plugins/docker/monkey-launch
 endif
+# Layers, each on those above it in this list, one header each: the
+# state they share; HTTP to the engine; containers, images, the sweep and
+# the containers not yet removed; the attach stream and the launcher's
+# protocol; one command in one container; the warm pool; entry points.
 plugins_docker_docker_la_SOURCES = \
-	plugins/docker/docker.c plugins/docker/docker.h \
-	plugins/docker/engine.c \
-	plugins/docker/attach.c \
-	plugins/docker/container.c \
-	plugins/docker/image.c \
-	plugins/docker/sweep.c \
-	plugins/docker/run.c \
-	plugins/docker/pool.c \
-	plugins/docker/inband.c
+	plugins/docker/state.h \
+	plugins/docker/engine.c plugins/docker/engine.h \
+	plugins/docker/container.c plugins/docker/image.c \
+	plugins/docker/sweep.c plugins/docker/live.c plugins/docker/container.h \
+	plugins/docker/attach.c plugins/docker/attach.h \
+	plugins/docker/inband.c plugins/docker/inband.h \
+	plugins/docker/run.c plugins/docker/run_launch.c plugins/docker/run.h \
+	plugins/docker/pool.c plugins/docker/pool.h \
+	plugins/docker/docker.c
 plugins_docker_docker_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDK_LAUNCHER_PATH='"$(pkglibexecdir)/monkey-launch"'
 plugins_docker_docker_la_CFLAGS = $(BACKEND_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) -pthread

@@ -6,7 +6,8 @@
  * and a filler thread starts the next one in the background.
  *
  * Commands with other settings, or arriving when none is ready, take the
- * cold path (run.c); the pool then follows the latest settings. */
+ * cold path (run_launch.c, run.c); the pool then follows the latest
+ * settings. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -20,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "docker.h"
+#include "pool.h"
 
 #ifndef DK_LAUNCHER_PATH
 #define DK_LAUNCHER_PATH "/usr/local/libexec/monkey/monkey-launch"

@@ -2,12 +2,12 @@
  * until the stream ends (or kill at the deadline / on cancel), wait,
  * inspect, delete.  The container is removed on every path.
  *
- * The steps are split around struct dk_sandbox so that the warm pool
- * (pool.c) reuses them: dk_sandbox_prepare() and dk_sandbox_start() ahead
- * of time for a container whose process is the launcher reading its
- * command on stdin, then at exec time dk_sandbox_run() with a dk_io whose
- * stdin carries the command first, and dk_sandbox_destroy(sb, 1) after
- * the answer. */
+ * The steps are split around struct dk_sandbox so that the launcher's
+ * path (run_launch.c) and the warm pool (pool.c) reuse them:
+ * dk_sandbox_prepare() and dk_sandbox_start() ahead of time for a
+ * container whose process is the launcher reading its command on stdin,
+ * then at exec time dk_sandbox_run() with a dk_io whose stdin carries the
+ * command first, and dk_sandbox_destroy(sb, 1) after the answer. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,19 +19,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "docker.h"
+#include "run.h"
 
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int fd_ready(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
 static int discard(void *ctx, int stream, const void *data, size_t len)
@@ -52,7 +46,7 @@ void dk_sandbox_destroy(struct dk_sandbox *sb, int later)
 	dk_attach_close(sb->att);
 	if (sb->id[0] && later)
 		dk_remove_later(sb->st, sb->id);
-	else if (sb->id[0] && dk_container_remove(sb->st, sb->id, &e) < 0)
+	else if (sb->id[0] && dk_remove_now(sb->st, sb->id, &e) < 0)
 		sb->st->host->log(
 		    sb->st->host, MONKEY_LOG_WARNING,
 		    "docker: container %.12s could not be removed: %s", sb->id,
@@ -95,7 +89,11 @@ int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
 		free(sb);
 		return rc;
 	}
-	dk_live_add(st, sb->id);
+	if (dk_live_add(st, sb->id) < 0) {
+		/* fini would not know of it: it goes now. */
+		dk_sandbox_destroy(sb, 0);
+		return st->host->set_error(err, -ENOMEM, "out of memory");
+	}
 	sb->t_created = now_ms();
 	/* Attach before start, so no early output is lost. */
 	rc = dk_attach_open(st, sb->id, has_stdin, &sb->att, err);
@@ -310,51 +308,16 @@ int dk_sandbox_run(struct dk_sandbox *sb, struct dk_io io, int64_t timeout_ms,
 	return 0;
 }
 
-int dk_run(struct dk_state *st, const struct monkey_exec_request *req,
-	   struct monkey_exec_result *result, struct monkey_error *err)
+int dk_run_direct(struct dk_state *st, const struct monkey_exec_request *req,
+		  const char *image, struct monkey_exec_result *result,
+		  struct monkey_error *err)
 {
-	const char *image =
-	    req->image && req->image[0] ? req->image : st->image;
 	struct dk_sandbox *sb = NULL;
-	int rc;
-
-	if (!req->output)
-		return st->host->set_error(err, -EINVAL,
-					   "no output sink in the request");
-	if (!dk_image_valid(image))
-		return st->host->set_error(
-		    err, -EINVAL,
-		    "'%s' is not a valid image name (expected e.g. "
-		    "debian:bookworm-slim)",
-		    image);
-	if (fd_ready(req->cancel_fd)) {
-		result->cancelled = 1;
-		return 0;
-	}
-	pthread_mutex_lock(&st->lock);
-	int connected = st->api_prefix[0] != '\0';
-	pthread_mutex_unlock(&st->lock);
-	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
-		return rc;
-	dk_sweep_once(st);
-
-	if (st->pool_size > 0) {
-		int handled = 0;
-		rc = dk_pool_exec(st, req, image, result, &handled, err);
-		if (handled)
-			return rc;
-	}
-	if (st->launcher) {
-		int handled = 0;
-		rc = dk_launch_cold(st, req, image, result, &handled, err);
-		if (handled)
-			return rc;
-	}
 	char *body = dk_create_body(st, req, image, NULL, 0, err);
 	if (!body)
 		return err && err->code ? err->code : -ENOMEM;
-	rc = dk_sandbox_prepare(st, body, image, req->has_stdin, req->cancel_fd,
-				&sb, err);
+	int rc = dk_sandbox_prepare(st, body, image, req->has_stdin,
+				    req->cancel_fd, &sb, err);
 	free(body);
 	if (rc == -ECANCELED) {
 		/* Stopped while pulling the image: nothing ran. */

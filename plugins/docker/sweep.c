@@ -18,7 +18,7 @@
 
 #include <json-c/json.h>
 
-#include "docker.h"
+#include "container.h"
 
 /* Field 22 of /proc/<pid>/stat, the start time in clock ticks since boot;
  * 0 when it cannot be read. */

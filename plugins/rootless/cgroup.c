@@ -269,17 +269,10 @@ static int open_procs(struct rl_cgroup *cg, int c)
 	return 0;
 }
 
-int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
-		     struct rl_cgroup *cg, struct monkey_error *err)
+/* One directory per controller (v1) or one (v2), named after this host
+ * and a sequence number, with its procs file open. */
+static int make_dirs(struct rl_state *st, struct rl_cgroup *cg)
 {
-	memset(cg, 0, sizeof(*cg));
-	for (int c = 0; c < RL_CG_N; c++)
-		cg->procs_fd[c] = -1;
-	if (!rl_g.cg_version)
-		return 0;
-	int r = prepare_base(err);
-	if (r < 0)
-		return r;
 	/* One counter for the process: the name carries the host's instance
 	 * id, which every state of this process shares. */
 	static unsigned seq;
@@ -291,18 +284,33 @@ int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
 		snprintf(cg->dir[c], sizeof(cg->dir[c]), "%s/%s-%u",
 			 rl_g.cg_base[c], st->host->instance_id, n);
 		if (mkdir(cg->dir[c], 0755) < 0) {
-			r = -errno;
 			cg->dir[c][0] = '\0';
-			goto fail;
+			return -errno;
 		}
-		if ((r = open_procs(cg, c)) < 0)
-			goto fail;
+		int r = open_procs(cg, c);
+		if (r < 0)
+			return r;
 	}
-	r = rl_g.cg_version == 2 ? set_limits_v2(cg, req)
-				 : set_limits_v1(cg, req);
+	return 0;
+}
+
+int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
+		     struct rl_cgroup *cg, struct monkey_error *err)
+{
+	memset(cg, 0, sizeof(*cg));
+	for (int c = 0; c < RL_CG_N; c++)
+		cg->procs_fd[c] = -1;
+	if (!rl_g.cg_version)
+		return 0;
+	int r = prepare_base(err);
+	if (r < 0)
+		return r;
+	r = make_dirs(st, cg);
+	if (r == 0)
+		r = rl_g.cg_version == 2 ? set_limits_v2(cg, req)
+					 : set_limits_v1(cg, req);
 	if (r == 0)
 		return 0;
-fail:
 	rl_set_err(st->host, err, r,
 		   "rootless: cannot set up the command's cgroup under %s: %s",
 		   rl_g.cg_base[0][0] ? rl_g.cg_base[0] : rl_g.cg_base[1],

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "rootless.h"
 
 #ifndef CLONE_NEWTIME
@@ -147,42 +148,42 @@ static int add_rules(scmp_filter_ctx ctx, const char **failed)
  * descriptor only). */
 static struct sock_fprog *export_bpf(scmp_filter_ctx ctx, int *e)
 {
-	int fd = memfd_create("monkey-seccomp", MFD_CLOEXEC);
+	_cleanup_close_ int fd = memfd_create("monkey-seccomp", MFD_CLOEXEC);
 	if (fd < 0) {
 		*e = -errno;
 		return NULL;
 	}
-	struct sock_fprog *prog = NULL;
 	int r = seccomp_export_bpf(ctx, fd);
 	struct stat sb;
 	if (r < 0 || fstat(fd, &sb) < 0 || sb.st_size <= 0 ||
 	    sb.st_size % sizeof(struct sock_filter)) {
 		*e = r < 0 ? r : -EIO;
-		goto out;
+		return NULL;
 	}
-	prog = calloc(1, sizeof(*prog) + (size_t)sb.st_size);
+	_cleanup_free_ struct sock_fprog *prog =
+	    calloc(1, sizeof(*prog) + (size_t)sb.st_size);
 	if (!prog) {
 		*e = -ENOMEM;
-		goto out;
+		return NULL;
 	}
 	prog->filter = (struct sock_filter *)(prog + 1);
 	prog->len = (unsigned short)(sb.st_size / sizeof(struct sock_filter));
 	if (pread(fd, prog->filter, (size_t)sb.st_size, 0) != sb.st_size) {
-		free(prog);
-		prog = NULL;
 		*e = -EIO;
+		return NULL;
 	}
-out:
-	close(fd);
-	return prog;
+	return steal_pointer(&prog);
 }
 
-const struct sock_fprog *rl_filter_build(char *errbuf, size_t len)
+int rl_filter_build(const struct sock_fprog **out, struct monkey_error *err)
 {
+	*out = NULL;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
-		snprintf(errbuf, len, "libseccomp: seccomp_init failed");
-		return NULL;
+		err->code = -ENOMEM;
+		snprintf(err->message, sizeof(err->message),
+			 "libseccomp: seccomp_init failed");
+		return err->code;
 	}
 	const char *failed = "attributes";
 	/* A binary tree of system call numbers instead of a list: the
@@ -201,14 +202,15 @@ const struct sock_fprog *rl_filter_build(char *errbuf, size_t len)
 				     SCMP_ACT_ERRNO(ENOSYS));
 	if (r == 0)
 		r = add_rules(ctx, &failed);
-	struct sock_fprog *prog = NULL;
-	if (r == 0 && !(prog = export_bpf(ctx, &r)))
+	if (r == 0 && !(*out = export_bpf(ctx, &r)))
 		failed = "export";
-	if (r < 0)
-		snprintf(errbuf, len,
+	if (r < 0) {
+		err->code = r;
+		snprintf(err->message, sizeof(err->message),
 			 "libseccomp: cannot build the seccomp filter (%s): "
 			 "%s",
 			 failed, strerror(-r));
+	}
 	seccomp_release(ctx);
-	return prog;
+	return r;
 }

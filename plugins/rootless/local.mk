@@ -1,6 +1,6 @@
 # The rootless backend: user, mount, PID, network, IPC, UTS and cgroup
 # namespaces without a daemon; needs libseccomp.  Built against the public
-# header only.
+# header and the header-only core/base alone.
 if BACKEND_ROOTLESS
 backend_LTLIBRARIES += plugins/rootless/rootless.la
 endif
@@ -15,7 +15,8 @@ plugins_rootless_rootless_la_SOURCES = \
 	plugins/rootless/filter.c plugins/rootless/probe.c \
 	plugins/rootless/netns.c \
 	plugins/rootless/rlsys.h
-plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include
+plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include \
+	-I$(top_srcdir)/core/base
 plugins_rootless_rootless_la_CFLAGS = $(BACKEND_CFLAGS) $(SECCOMP_CFLAGS) -pthread
 plugins_rootless_rootless_la_LDFLAGS = $(BACKEND_LDFLAGS)
 plugins_rootless_rootless_la_LIBADD = $(SECCOMP_LIBS) $(PTHREAD_LIBS)

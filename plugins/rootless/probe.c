@@ -292,9 +292,9 @@ int rl_probe(struct rl_state *st, struct monkey_error *err)
 			       "needs it to set up user namespaces"),
 		    err);
 	if (!rl_g.filter)
-		return absent(
-		    rl_set_err(st->host, err, -ENOSYS, "%s", rl_g.filter_error),
-		    err);
+		return absent(rl_set_err(st->host, err, -ENOSYS, "%s",
+					 rl_g.filter_error.message),
+			      err);
 	struct trial t;
 	int r = run_trial(st, &t);
 	if (r < 0)

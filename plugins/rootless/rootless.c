@@ -298,8 +298,7 @@ static void find_capabilities(void)
 	rl_g.nproc_pids = geteuid() != 0;
 	/* Unknown: drop up to 63; the kernel refuses the ones it lacks. */
 	rl_g.last_cap = (int)read_long("/proc/sys/kernel/cap_last_cap", 63);
-	rl_g.filter =
-	    rl_filter_build(rl_g.filter_error, sizeof(rl_g.filter_error));
+	rl_filter_build(&rl_g.filter, &rl_g.filter_error);
 	uint32_t caps =
 	    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_READ_ONLY_ROOT |
 	    MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |

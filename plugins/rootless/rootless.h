@@ -51,7 +51,7 @@ struct rl_global {
 	int nproc_pids;		    /* pids enforced with RLIMIT_NPROC */
 	int last_cap;		    /* /proc/sys/kernel/cap_last_cap */
 	const struct sock_fprog *filter; /* NULL when it could not be built */
-	char filter_error[256];
+	struct monkey_error filter_error;
 };
 extern struct rl_global rl_g;
 
@@ -235,9 +235,9 @@ int rl_set_err(const struct monkey_host *host, struct monkey_error *err,
 	       int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* filter.c: builds the seccomp filter once; NULL and a message in errbuf
- * when libseccomp fails. */
-const struct sock_fprog *rl_filter_build(char *errbuf, size_t len);
+/* filter.c: builds the seccomp filter once into *out; a negative errno
+ * and err saying why when libseccomp fails (*out NULL). */
+int rl_filter_build(const struct sock_fprog **out, struct monkey_error *err);
 
 /* cgroup.c */
 struct rl_cgroup {

@@ -20,10 +20,11 @@ static int rd_init(const struct monkey_host *h, const char *config_json,
 }
 
 /* Unavailable unless the host said where the module is (ABI 1.1), so that
- * tests see every host fill host.module_path. */
+ * tests see every host fill host.module_path.  With "whoami" in its
+ * configuration it leaves the instance id the host gave it as a note. */
 static int rd_probe(void *state, struct monkey_error *err)
 {
-	(void)state;
+	const char *config = state;
 	const char *m =
 	    MONKEY_STRUCT_HAS(host, module_path) ? host->module_path : NULL;
 	size_t n = m ? strlen(m) : 0;
@@ -32,6 +33,9 @@ static int rd_probe(void *state, struct monkey_error *err)
 				       "the host's module_path is %s, not the "
 				       "absolute path of reqdump.so",
 				       m ? m : "NULL");
+	if (config && strstr(config, "\"whoami\""))
+		return host->set_error(err, 0, "instance %s",
+				       host->instance_id);
 	return 0;
 }
 

@@ -1,0 +1,3 @@
+# Private headers both sides of the backend ABI include (libmonkey, the CLI
+# and the backends); header-only, never installed.
+noinst_HEADERS += core/base/cleanup.h core/base/error_wrap.h

@@ -1,0 +1,18 @@
+# The benchmark suite: `make bench` (arguments in BENCH_ARGS, e.g.
+# BENCH_ARGS='-n 50 --json').  Prints figures; never part of make check.
+# Same as: MONKEY_BACKEND_PATH=$PWD/plugins/spawn/.libs:$PWD/plugins/none/.libs:$PWD/plugins/docker/.libs:$PWD/plugins/rootless/.libs
+#          tests/bench/bench [-n N] [-l N] [-m N] [-t N] [--image IMG] [--json]
+BENCH_TEST_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/tests/bench
+EXTRA_PROGRAMS += tests/bench/bench
+tests_bench_bench_SOURCES = tests/bench/bench.c
+tests_bench_bench_CPPFLAGS = $(BENCH_TEST_CPPFLAGS)
+tests_bench_bench_CFLAGS = $(AM_CFLAGS) -pthread
+tests_bench_bench_LDADD = libmonkey.la $(PTHREAD_LIBS)
+CLEANFILES += tests/bench/bench$(EXEEXT)
+
+.PHONY: bench
+bench: tests/bench/bench$(EXEEXT) monkey$(EXEEXT) $(backend_LTLIBRARIES) $(pkglibexec_SCRIPTS)
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/spawn/.libs:$(abs_top_builddir)/plugins/none/.libs:$(abs_top_builddir)/plugins/docker/.libs:$(abs_top_builddir)/plugins/rootless/.libs' \
+	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox} \
+	MONKEY_BUILDDIR='$(abs_top_builddir)' \
+	./tests/bench/bench $(BENCH_ARGS)
