@@ -525,22 +525,6 @@ int monkey_backend_load_path(const char *name, const char *path,
 
 /* -ENOENT with the message saying name is not installed, where monkey
  * looked and which backends there are. */
-static int not_installed(const char *name, const struct monkey_strv *dirs,
-			 struct monkey_error *err)
-{
-	_cleanup_monkey_strv_ struct monkey_strv names = {0}, paths = {0};
-	if (monkey_backend_scan(dirs, &names, &paths) < 0)
-		return monkey_set_error(err, -ENOMEM, "out of memory");
-	_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
-	_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
-	if (!where || !have)
-		return monkey_set_error(err, -ENOMEM, "out of memory");
-	return monkey_set_error(err, -ENOENT,
-				"backend '%s' is not installed (looked in %s); "
-				"available backends: %s",
-				name, where, *have ? have : "none");
-}
-
 /* "; install it with: apt install monkey-backend-docker" for the shipped
  * backends a distribution packages on their own (configure
  * --with-backend-package and --with-package-install), else "". */
@@ -555,28 +539,30 @@ static void package_hint(const char *name, char *buf, size_t n)
 		 MONKEY_PACKAGE_INSTALL, (int)(at - fmt), fmt, name, at + 2);
 }
 
+/* -ENOENT with the message saying name is not installed, where monkey
+ * looked, which backends there are and, for a backend a distribution
+ * packages on its own, the package to install. */
 static int not_installed(const char *name, const struct monkey_strv *dirs,
 			 struct monkey_error *err)
 {
-	struct monkey_strv names = {0}, paths = {0};
-	monkey_backend_scan(dirs, &names, &paths);
+	_cleanup_monkey_strv_ struct monkey_strv names = {0}, paths = {0};
+	if (monkey_backend_scan(dirs, &names, &paths) < 0)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
 	_cleanup_free_ char *where = monkey_strv_join(dirs, ", ");
 	_cleanup_free_ char *have = monkey_strv_join(&names, ", ");
+	if (!where || !have)
+		return monkey_set_error(err, -ENOMEM, "out of memory");
 	char hint[256];
 	package_hint(name, hint, sizeof(hint));
-	monkey_set_error(err, -ENOENT,
-			 "backend '%s' is not installed (looked in %s); "
-			 "available backends: %s%s",
-			 name,
-			 where && *where
-			     ? where
-			     : "no directory: MONKEY_BACKEND_PATH_ONLY=1 and "
-			       "neither --backend-dir nor MONKEY_BACKEND_PATH "
-			       "names one",
-			 have && *have ? have : "none", hint);
-	monkey_strv_free(&names);
-	monkey_strv_free(&paths);
-	return -ENOENT;
+	return monkey_set_error(
+	    err, -ENOENT,
+	    "backend '%s' is not installed (looked in %s); available "
+	    "backends: %s%s",
+	    name,
+	    *where ? where
+		   : "no directory: MONKEY_BACKEND_PATH_ONLY=1 and neither "
+		     "--backend-dir nor MONKEY_BACKEND_PATH names one",
+	    *have ? have : "none", hint);
 }
 
 int monkey_backend_load(const char *name, const struct monkey_strv *dirs,
