@@ -920,44 +920,60 @@ static void test_sweep_removes_only_provably_orphaned_containers(void **s)
 	dt_run_free(&r);
 }
 
-/* Probing (what monkey sandbox list and info do) looks and changes
- * nothing: no sweep, no pull. */
-static void test_probe_removes_nothing_and_pulls_nothing(void **s)
+/* One round of probing with the orphans in place; says whether they were
+ * still there afterwards. */
+static int probe_round(int probed[3], struct monkey_error *err)
 {
-	(void)s;
 	struct owned o;
 	create_the_owned(&o);
 	void *st = NULL;
-	struct monkey_error err = {0};
 	dt_log_clear();
-	int probed[3] = {-1, -1, -1};
 	/* The backend's default image (maybe missing: a note). */
-	if (dt_init(NULL, &st, &err) == 0) {
-		probed[0] = dt_backend->probe(st, &err);
-		probed[1] = dt_backend->probe(st, &err);
+	if (dt_init(NULL, &st, err) == 0) {
+		probed[0] = dt_backend->probe(st, err);
+		probed[1] = dt_backend->probe(st, err);
 		dt_backend->fini(st);
 	}
 	/* An image that is missing: a note, and nothing pulled. */
 	char cfg[256];
 	snprintf(cfg, sizeof(cfg), "{\"image\":\"%s\"}",
 		 "127.0.0.1:1/monkey/absent:probe");
-	if (dt_init(cfg, &st, &err) == 0) {
-		memset(&err, 0, sizeof(err));
-		probed[2] = dt_backend->probe(st, &err);
+	if (dt_init(cfg, &st, err) == 0) {
+		memset(err, 0, sizeof(*err));
+		probed[2] = dt_backend->probe(st, err);
 		dt_backend->fini(st);
 	}
-	int dead = dt_container_exists(o.dead);
-	int rebooted = dt_container_exists(o.rebooted);
+	int kept =
+	    dt_container_exists(o.dead) && dt_container_exists(o.rebooted);
 	remove_the_owned(&o);
+	return kept;
+}
+
+/* Probing (what monkey sandbox list and info do) looks and changes
+ * nothing: no sweep, no pull.  The orphans are provably orphaned, so any
+ * other monkey starting on the same engine meanwhile (a parallel test)
+ * may rightly sweep them: a round where they vanished and this probe
+ * logged no removal says nothing, and is tried again. */
+static void test_probe_removes_nothing_and_pulls_nothing(void **s)
+{
+	(void)s;
+	int probed[3] = {-1, -1, -1};
+	struct monkey_error err = {0};
+	int kept = 0;
+	for (int round = 0; round < 3 && !kept; round++) {
+		memset(&err, 0, sizeof(err));
+		kept = probe_round(probed, &err);
+		if (dt_log_contains("left behind"))
+			break;
+	}
 	assert_int_equal(probed[0], 0);
 	assert_int_equal(probed[1], 0);
 	assert_int_equal(probed[2], 0);
-	assert_int_equal(dead, 1);
-	assert_int_equal(rebooted, 1);
+	assert_false(dt_log_contains("left behind"));
+	assert_int_equal(kept, 1);
 	assert_int_equal(err.code, 0);
 	assert_contains(err.message, "127.0.0.1:1/monkey/absent:probe");
 	assert_contains(err.message, "not present locally");
-	assert_false(dt_log_contains("left behind"));
 	assert_false(dt_log_contains("pulling"));
 }
 
