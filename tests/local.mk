@@ -31,4 +31,5 @@ include tests/rootless.mk
 include tests/agent.mk
 include tests/sdk.mk
 include tests/verify.mk
+include tests/proxy.mk
 include tests/bench.mk

@@ -1,0 +1,23 @@
+# Tests of the egress proxy: its rules, addresses and request parser (unit
+# tests built from the sources, since those functions are internal to
+# libmonkey), the proxy itself on real loopback sockets, the in-sandbox
+# forwarder, and the whole path through a container.
+PROXY_UNIT_SRC = core/proxy_rules.c core/proxy_addr.c core/proxy_request.c \
+	core/util.c
+
+if HAVE_CMOCKA
+PROXY_TESTS = tests/test_proxy_rules tests/test_proxy_request
+check_PROGRAMS += $(PROXY_TESTS)
+TESTS += $(PROXY_TESTS)
+endif
+
+tests_test_proxy_rules_SOURCES = tests/test_proxy_rules.c $(PROXY_UNIT_SRC)
+tests_test_proxy_rules_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_proxy_rules_CFLAGS = $(TEST_CFLAGS)
+tests_test_proxy_rules_LDADD = $(CMOCKA_LIBS)
+
+tests_test_proxy_request_SOURCES = tests/test_proxy_request.c $(PROXY_UNIT_SRC)
+tests_test_proxy_request_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_proxy_request_CFLAGS = $(TEST_CFLAGS)
+tests_test_proxy_request_LDADD = $(CMOCKA_LIBS)
+
