@@ -2,11 +2,13 @@
 # tests built from the sources, since those functions are internal to
 # libmonkey), the proxy itself on real loopback sockets, the in-sandbox
 # forwarder, and the whole path through a container.
+PROXY_HARNESS = tests/proxy_harness.c tests/proxy_harness.h
 PROXY_UNIT_SRC = core/proxy_rules.c core/proxy_addr.c core/proxy_request.c \
 	core/util.c
 
 if HAVE_CMOCKA
-PROXY_TESTS = tests/test_proxy_rules tests/test_proxy_request
+PROXY_TESTS = tests/test_proxy_rules tests/test_proxy_request \
+	tests/test_proxy
 check_PROGRAMS += $(PROXY_TESTS)
 TESTS += $(PROXY_TESTS)
 endif
@@ -21,3 +23,7 @@ tests_test_proxy_request_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_proxy_request_CFLAGS = $(TEST_CFLAGS)
 tests_test_proxy_request_LDADD = $(CMOCKA_LIBS)
 
+tests_test_proxy_SOURCES = tests/test_proxy.c $(PROXY_HARNESS)
+tests_test_proxy_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_proxy_CFLAGS = $(TEST_CFLAGS)
+tests_test_proxy_LDADD = $(TEST_LIBS)
