@@ -8,7 +8,7 @@ PROXY_UNIT_SRC = core/proxy_rules.c core/proxy_addr.c core/proxy_request.c \
 
 if HAVE_CMOCKA
 PROXY_TESTS = tests/test_proxy_rules tests/test_proxy_request \
-	tests/test_proxy
+	tests/test_proxy tests/test_proxy_forward
 check_PROGRAMS += $(PROXY_TESTS)
 TESTS += $(PROXY_TESTS)
 endif
@@ -27,3 +27,8 @@ tests_test_proxy_SOURCES = tests/test_proxy.c $(PROXY_HARNESS)
 tests_test_proxy_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_proxy_CFLAGS = $(TEST_CFLAGS)
 tests_test_proxy_LDADD = $(TEST_LIBS)
+
+tests_test_proxy_forward_SOURCES = tests/test_proxy_forward.c $(PROXY_HARNESS)
+tests_test_proxy_forward_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_proxy_forward_CFLAGS = $(TEST_CFLAGS)
+tests_test_proxy_forward_LDADD = tests/libtestutil.la $(TEST_LIBS)
