@@ -18,6 +18,7 @@ void *proxy_slot_main(void *arg)
 {
 	struct proxy_slot *slot = arg;
 	int fd = slot->fd;
+	pthread_setname_np(pthread_self(), "mk-proxy-conn");
 	while (fd >= 0) {
 		proxy_conn_serve(slot->p, slot, fd);
 		fd = proxy_next_pending(slot->p, slot);

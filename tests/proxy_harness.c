@@ -321,7 +321,8 @@ bool ph_closed_within(int fd, int timeout_ms)
 	for (;;) {
 		int64_t left = end - now_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+		/* Polled once at least: a timeout of 0 asks "already?". */
+		if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0)
 			return false;
 		ssize_t r = recv(fd, b, sizeof(b), 0);
 		if (r <= 0)
@@ -395,6 +396,29 @@ int ph_threads(void)
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.')
 			n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int ph_threads_named(const char *prefix)
+{
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], comm[64] = "";
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		FILE *f = fopen(path, "re");
+		if (f && fgets(comm, sizeof(comm), f) &&
+		    strncmp(comm, prefix, strlen(prefix)) == 0)
+			n++;
+		if (f)
+			fclose(f);
+	}
 	if (d)
 		closedir(d);
 	return n;

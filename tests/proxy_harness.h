@@ -63,8 +63,10 @@ struct monkey_proxy *ph_proxy(const char *const *allow, size_t n_allow,
 
 /* Whether a unix socket bound at path shows in /proc/net/unix. */
 bool ph_unix_listed(const char *path);
-/* This process's thread count. */
+/* This process's thread count, and of those whose name starts with
+ * prefix. */
 int ph_threads(void);
+int ph_threads_named(const char *prefix);
 
 /* Drain p and return its records (caller frees the report). */
 void ph_drain(struct monkey_proxy *p, struct monkey_proxy_report *r);

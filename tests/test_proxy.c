@@ -131,6 +131,34 @@ static void test_plain_body_is_bounded_by_content_length(void **state)
 	free(ans);
 }
 
+static void echo_quits_soon(struct monkey_proxy_options *o)
+{
+	o->idle_timeout_ms = 500;
+}
+
+/* The same when the rest comes after the body, in another write: the
+ * echo server shows everything the upstream was sent. */
+static void test_bytes_after_the_body_are_not_forwarded(void **state)
+{
+	(void)state;
+	start(PH_ECHO, echo_quits_soon);
+	int fd = ph_connect_unix(monkey_proxy_socket_path(px));
+	char text[256], ans[4096];
+	snprintf(text, sizeof(text),
+		 "POST http://%s/ HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
+		 "hello",
+		 allow_rule);
+	assert_int_equal(ph_send_all(fd, text, strlen(text)), 0);
+	usleep(100 * 1000);
+	const char *more = "GET http://other.test/ HTTP/1.1\r\n\r\n";
+	ph_send_all(fd, more, strlen(more));
+	size_t n = ph_read_all(fd, ans, sizeof(ans) - 1, 5000);
+	close(fd);
+	assert_true(n > 0);
+	assert_non_null(strstr(ans, "\r\n\r\nhello"));
+	assert_null(strstr(ans, "other.test"));
+}
+
 static void fill_pattern(unsigned char *b, size_t n)
 {
 	uint32_t x = 12345;
@@ -647,6 +675,7 @@ static void test_nothing_listens_after_close(void **state)
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_true(ph_unix_listed(sock));
+	assert_true(ph_threads_named("mk-proxy") >= 1);
 	/* A tunnel open and a connection mid-header when it closes. */
 	int fd = ph_connect_unix(sock);
 	char line[128], head[512];
@@ -657,8 +686,11 @@ static void test_nothing_listens_after_close(void **state)
 	ph_send_all(half, "GET http://", 11);
 	monkey_proxy_close(px);
 	px = NULL;
-	assert_true(ph_closed_within(fd, 1000));
-	assert_true(ph_closed_within(half, 1000));
+	/* Close has waited for its threads: they are gone, and so are the
+	 * connections they served. */
+	assert_int_equal(ph_threads_named("mk-proxy"), 0);
+	assert_true(ph_closed_within(fd, 0));
+	assert_true(ph_closed_within(half, 0));
 	close(fd);
 	close(half);
 	assert_false(ph_unix_listed(sock));
@@ -776,6 +808,7 @@ int main(void)
 	    T(test_plain_http_to_an_allowed_name_is_forwarded),
 	    T(test_plain_http_without_host_gets_one),
 	    T(test_plain_body_is_bounded_by_content_length),
+	    T(test_bytes_after_the_body_are_not_forwarded),
 	    T(test_connect_relays_binary_bytes_both_ways),
 	    T(test_connect_forwards_bytes_sent_with_the_header),
 	    T(test_unlisted_name_gets_403_naming_the_option),

@@ -244,12 +244,14 @@ static void test_tunnels_relay_binary_several_at_once(void **state)
 		assert_true(t[i].fd >= 0);
 		pthread_create(&th[i], NULL, run_tunnel, &t[i]);
 	}
+	/* All joined before any assertion: they use this frame. */
 	for (int i = 0; i < N; i++) {
 		pthread_join(th[i], NULL);
 		close(t[i].fd);
+	}
+	for (int i = 0; i < N; i++)
 		if (!t[i].ok)
 			fail_msg("tunnel %d did not echo its bytes", i);
-	}
 	struct monkey_proxy_report r;
 	ph_drain(px, &r);
 	assert_int_equal(r.n_records, N);
