@@ -32,3 +32,16 @@ tests_test_proxy_forward_SOURCES = tests/test_proxy_forward.c $(PROXY_HARNESS)
 tests_test_proxy_forward_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_proxy_forward_CFLAGS = $(TEST_CFLAGS)
 tests_test_proxy_forward_LDADD = tests/libtestutil.la $(TEST_LIBS)
+
+# The whole path through real containers; needs the docker backend and the
+# static forwarder.
+if BACKEND_DOCKER
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_proxy_docker
+TESTS += tests/test_proxy_docker
+endif
+endif
+tests_test_proxy_docker_SOURCES = tests/test_proxy_docker.c $(PROXY_HARNESS)
+tests_test_proxy_docker_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_proxy_docker_CFLAGS = $(TEST_CFLAGS)
+tests_test_proxy_docker_LDADD = tests/libtestutil.la $(TEST_LIBS)
