@@ -45,3 +45,26 @@ tests_test_proxy_docker_SOURCES = tests/test_proxy_docker.c $(PROXY_HARNESS)
 tests_test_proxy_docker_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_proxy_docker_CFLAGS = $(TEST_CFLAGS)
 tests_test_proxy_docker_LDADD = tests/libtestutil.la $(TEST_LIBS)
+
+# The request parser (and the option values) under libFuzzer, run by
+# `make fuzz` with the other targets (see tests/agent.mk).
+FUZZ_PROXY_SRC = tests/fuzz/fuzz_proxy_request.c core/proxy_request.c \
+	core/proxy_rules.c core/proxy_addr.c core/util.c
+tests/fuzz/fuzz-proxy: $(FUZZ_PROXY_SRC:%=$(top_srcdir)/%) config.h
+	@$(MKDIR_P) tests/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CPPFLAGS) -o $@ \
+		$(FUZZ_PROXY_SRC:%=$(top_srcdir)/%)
+
+fuzz-proxy: tests/fuzz/fuzz-proxy
+	@$(MKDIR_P) tests/fuzz/work-proxy
+	tests/fuzz/fuzz-proxy -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		$(FUZZ_ARGS) tests/fuzz/work-proxy \
+		$(top_srcdir)/tests/fuzz/corpus/proxy
+
+fuzz: fuzz-proxy
+clean-fuzz: clean-fuzz-proxy
+clean-fuzz-proxy:
+	-rm -rf tests/fuzz/work-proxy
+.PHONY: fuzz-proxy clean-fuzz-proxy
+CLEANFILES += tests/fuzz/fuzz-proxy
+EXTRA_DIST += tests/fuzz/fuzz_proxy_request.c
