@@ -68,3 +68,28 @@ clean-fuzz-proxy:
 .PHONY: fuzz-proxy clean-fuzz-proxy
 CLEANFILES += tests/fuzz/fuzz-proxy
 EXTRA_DIST += tests/fuzz/fuzz_proxy_request.c
+
+# The benchmark: `make bench-proxy` (BENCH_ARGS='-n 1000 --bytes N
+# --no-container').  Prints figures; never part of make check.  Its client
+# is static so that it runs inside containers of the test image too.
+EXTRA_PROGRAMS += tests/bench_proxy
+tests_bench_proxy_SOURCES = tests/bench_proxy.c
+tests_bench_proxy_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_proxy_CFLAGS = $(AM_CFLAGS) -pthread
+tests_bench_proxy_LDADD = libmonkey.la $(PTHREAD_LIBS)
+CLEANFILES += tests/bench_proxy$(EXEEXT) tests/bench-proxy-client
+EXTRA_DIST += tests/bench_proxy_client.c
+
+tests/bench-proxy-client: $(srcdir)/tests/bench_proxy_client.c
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CC) -static -O2 -Wall -o $@ \
+	    $(srcdir)/tests/bench_proxy_client.c 2>/dev/null || \
+	  $(CC) -O2 -Wall -o $@ $(srcdir)/tests/bench_proxy_client.c
+
+.PHONY: bench-proxy
+bench-proxy: tests/bench_proxy$(EXEEXT) tests/bench-proxy-client \
+		core/monkey-proxy-forward $(backend_LTLIBRARIES)
+	MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/docker/.libs:$(abs_top_builddir)/plugins/spawn/.libs' \
+	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox} \
+	MONKEY_BUILDDIR='$(abs_top_builddir)' \
+	./tests/bench_proxy $(BENCH_ARGS)
