@@ -19,9 +19,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <grp.h>
 
 #include "proxy_harness.h"
 
@@ -702,6 +704,54 @@ static void test_nothing_listens_after_close(void **state)
 	assert_int_equal(ph_threads(), threads);
 }
 
+/* 0 when user nobody can connect to sock, else the errno. */
+static int connect_as_nobody(const char *sock)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(100);
+		int fd = ph_connect_unix(sock);
+		_exit(fd >= 0 ? 0 : errno);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 101;
+}
+
+/* /var/tmp: a parent every user may enter (here /tmp is root's). */
+static void in_var_tmp(struct monkey_proxy_options *o)
+{
+	o->parent_dir = "/var/tmp";
+}
+
+static void for_nobody(struct monkey_proxy_options *o)
+{
+	in_var_tmp(o);
+	o->owner_uid = o->owner_gid = 65534;
+}
+
+/* The directory is the host user's alone, unless given to the sandbox's
+ * user. */
+static void test_only_the_owner_may_connect(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	start(PH_HTTP, in_var_tmp);
+	assert_int_equal(connect_as_nobody(monkey_proxy_socket_path(px)),
+			 EACCES);
+	monkey_proxy_close(px);
+	const char *allow[] = {"allowed.test"};
+	px = ph_proxy(allow, 1, NULL, 0, for_nobody);
+	struct stat st;
+	assert_int_equal(stat(monkey_proxy_dir(px), &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(connect_as_nobody(monkey_proxy_socket_path(px)), 0);
+}
+
 /* ---- records ---- */
 
 static int seen_by_callback;
@@ -826,6 +876,7 @@ int main(void)
 	    T(test_silent_client_gets_408),
 	    T(test_busy_tunnel_ends_at_the_total_timeout),
 	    T(test_nothing_listens_after_close),
+	    T(test_only_the_owner_may_connect),
 	    T(test_records_go_to_the_callback_and_keep_the_newest),
 	    T(test_record_json_and_line),
 	    T(test_env_points_at_the_forwarder),

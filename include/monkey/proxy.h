@@ -113,8 +113,9 @@ int monkey_proxy_record_line(const struct monkey_proxy_record *rec, char *buf,
  * Caller frees; NULL on allocation failure. */
 char *monkey_proxy_record_json(const struct monkey_proxy_record *rec);
 
-/* Called on a proxy thread as each connection ends; must not call
- * monkey_proxy_close.  The record is borrowed for the call. */
+/* Called on a proxy thread as each connection ends, possibly from several
+ * threads at once; must not call monkey_proxy_close.  The record is
+ * borrowed for the call. */
 typedef void (*monkey_proxy_record_fn)(void *ctx,
 				       const struct monkey_proxy_record *rec);
 
