@@ -156,7 +156,9 @@ struct monkey_proxy;
 
 /* Parse the rules (errors name the bad value), make the private
  * directory and listen on its socket; serve connections on the proxy's
- * own threads until monkey_proxy_close.  Does not print. */
+ * own threads (an acceptor and at most max_connections more, named
+ * mk-proxy-*) until monkey_proxy_close.  Does not print, and raises no
+ * SIGPIPE. */
 int monkey_proxy_open(const struct monkey_proxy_options *o,
 		      struct monkey_proxy **out, struct monkey_error *err);
 
@@ -188,7 +190,9 @@ int monkey_proxy_drain(struct monkey_proxy *p, struct monkey_proxy_report *out,
 void monkey_proxy_report_free(struct monkey_proxy_report *r);
 
 /* Stop the threads, close every connection, remove the socket and its
- * directory.  Records not drained are lost.  NULL is fine. */
+ * directory.  Records not drained are lost.  A thread in the middle of a
+ * name lookup finishes it first (bounded by the resolver's own timeouts,
+ * resolv.conf's timeout and attempts).  NULL is fine. */
 void monkey_proxy_close(struct monkey_proxy *p);
 
 /* The environment a command in proxy mode gets, for a forwarder on
