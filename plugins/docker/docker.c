@@ -293,6 +293,23 @@ static int fd_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+static int dk_exec_proxied(struct dk_state *st,
+			   const struct monkey_exec_request *req,
+			   const char *image, struct monkey_exec_result *result,
+			   struct monkey_error *err)
+{
+	int handled = 0;
+	int rc = dk_launch_cold(st, req, image, result, &handled, err);
+	if (handled)
+		return rc;
+	return st->host->set_error(
+	    err, -EOPNOTSUPP,
+	    "docker: --allow-domain needs monkey-launch in the container, "
+	    "which %s; reinstall monkey (or set MONKEY_DOCKER_LAUNCHER to a "
+	    "usable one)",
+	    st->launcher ? "the engine cannot run" : "is not installed");
+}
+
 /* One command: the engine reached and the sweep started once, then a
  * prestarted container when one with its settings is ready, else one
  * created for it that runs the launcher, else (no launcher, or one the
@@ -324,6 +341,10 @@ static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
 		return rc;
 	dk_sweep_once(st);
 
+	/* Proxy mode: only a fresh container's launcher starts the
+	 * forwarder (pooled ones were made without the proxy's binds). */
+	if (dk_req_proxy(req))
+		return dk_exec_proxied(st, req, image, result, err);
 	int handled = 0;
 	if (st->pool_size > 0) {
 		rc = dk_pool_exec(st, req, image, result, &handled, err);
@@ -378,6 +399,7 @@ static const struct monkey_backend docker_backend = {
 		    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
 		    MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
 		    MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
+		    MONKEY_CAP_EGRESS_PROXY |
 		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL,
     .init = docker_p_init,
     .probe = docker_p_probe,
