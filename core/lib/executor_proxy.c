@@ -15,7 +15,8 @@
 #include "executor_proxy.h"
 
 #ifndef MONKEY_PROXY_FORWARD_PATH
-#define MONKEY_PROXY_FORWARD_PATH "/usr/local/libexec/monkey/monkey-proxy-forward"
+#define MONKEY_PROXY_FORWARD_PATH                                              \
+	"/usr/local/libexec/monkey/monkey-proxy-forward"
 #endif
 
 /* How long a result waits for the proxy to finish the connections of a
@@ -37,8 +38,8 @@ int exec_proxy_check(const struct monkey_exec_options *o,
 		    0)
 			return r;
 	for (size_t i = 0; i < o->n_proxy_resolve; i++)
-		if ((r = monkey_proxy_check_resolve(o->proxy_resolve[i],
-						    err)) < 0)
+		if ((r = monkey_proxy_check_resolve(o->proxy_resolve[i], err)) <
+		    0)
 			return r;
 	if (o->n_proxy_resolve && !o->n_allow_domains)
 		return monkey_set_error(

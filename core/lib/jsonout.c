@@ -128,9 +128,9 @@ proxy_record_json(const struct monkey_proxy_record *r)
 	    o, "decision",
 	    json_object_new_string(monkey_proxy_decision_name(r->decision)));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
-	json_object_object_add(
-	    o, "reason",
-	    r->reason[0] ? json_object_new_string(r->reason) : NULL);
+	json_object_object_add(o, "reason",
+			       r->reason[0] ? json_object_new_string(r->reason)
+					    : NULL);
 	json_object_object_add(o, "bytesUp",
 			       json_object_new_int64((int64_t)r->bytes_up));
 	json_object_object_add(o, "bytesDown",

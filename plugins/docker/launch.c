@@ -583,8 +583,9 @@ static void start(char **argv, const char *prog, int in, const sigset_t *mask)
  * the command's failure. */
 static void start_forwarder(char **args, const sigset_t *mask)
 {
-	char *argv[] = {args[0],   "--port", args[1],		"--ready-fd",
-			"3",	   "--die-with-parent", args[2], NULL};
+	char *argv[] = {args[0],      "--port", args[1],
+			"--ready-fd", "3",	"--die-with-parent",
+			args[2],      NULL};
 	char *envp[] = {NULL};
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)

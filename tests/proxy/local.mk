@@ -52,6 +52,24 @@ tests_proxy_test_proxy_docker_LDADD = tests/libtestutil.la $(TEST_LIBS)
 EXTRA_tests_proxy_test_proxy_docker_DEPENDENCIES = \
 	core/proxy/monkey-proxy-forward
 
+# Proxy mode through the monkey program: docker and podman, and the
+# spawn backend's warning.
+if BACKEND_DOCKER
+if BACKEND_SPAWN
+if HAVE_CMOCKA
+check_PROGRAMS += tests/proxy/test_proxy_cli
+TESTS += tests/proxy/test_proxy_cli
+endif
+endif
+endif
+tests_proxy_test_proxy_cli_SOURCES = tests/proxy/test_proxy_cli.c \
+	$(PROXY_HARNESS)
+tests_proxy_test_proxy_cli_CPPFLAGS = $(PROXY_TEST_CPPFLAGS)
+tests_proxy_test_proxy_cli_CFLAGS = $(TEST_CFLAGS)
+tests_proxy_test_proxy_cli_LDADD = tests/libtestutil.la $(TEST_LIBS)
+EXTRA_tests_proxy_test_proxy_cli_DEPENDENCIES = \
+	core/proxy/monkey-proxy-forward
+
 # The request parser (and the option values) under libFuzzer, run by
 # `make fuzz` with the other targets (see tests/agent/local.mk).
 FUZZ_PROXY_SRC = tests/agent/fuzz/fuzz_proxy_request.c \
