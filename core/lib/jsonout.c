@@ -142,10 +142,8 @@ proxy_record_json(const struct monkey_proxy_record *r)
 	return o;
 }
 
-/* In proxy mode: "network", every connection; "networkDenied", the
- * distinct host:port refused; "networkDropped", records that did not
- * fit. */
-static void add_network(struct json_object *o, const struct monkey_result *res)
+void monkey_network_to_json(struct json_object *o,
+			    const struct monkey_result *res)
 {
 	if (!res->proxied)
 		return;
@@ -204,6 +202,6 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 	json_object_object_add(
 	    o, "error",
 	    res->error[0] ? json_object_new_string(res->error) : NULL);
-	add_network(o, res);
+	monkey_network_to_json(o, res);
 	return o;
 }
