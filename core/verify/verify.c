@@ -441,7 +441,8 @@ static void run_probes(struct vf_ctx *c)
 
 static int make_items(struct vf_ctx *c)
 {
-	c->items = calloc(21, sizeof(*c->items));
+	/* One per capability bit there can be, and exit-status. */
+	c->items = calloc(33, sizeof(*c->items));
 	if (!c->items)
 		return -ENOMEM;
 	for (uint32_t bit = 1; bit; bit <<= 1) {
