@@ -60,8 +60,8 @@ monkey_proxy_record_line(const struct monkey_proxy_record *rec, char *buf,
 		snprintf(addr, sizeof(addr), " (%s)", rec->address);
 	if (rec->status)
 		snprintf(status, sizeof(status), " %d", rec->status);
-	return snprintf(buf, len, "%s%s%s %s%s, %s up, %s down, %lld ms%s%s",
-			rec->method, rec->method[0] ? " " : "", target,
+	return snprintf(buf, len, "%s%s%s%s %s%s, %s up, %s down, %lld ms%s%s",
+			rec->method, rec->method[0] ? " " : "", target, addr,
 			monkey_proxy_decision_name(rec->decision), status, up,
 			down, (long long)rec->duration_ms,
 			rec->reason[0] ? ": " : "", rec->reason);

@@ -821,6 +821,18 @@ static void test_record_json_and_line(void **state)
 	assert_string_equal(line, "CONNECT evil.test:443 denied 403, 12 B up, "
 				  "0 B down, 3 ms: evil.test port 443 is not "
 				  "in the allowlist");
+	/* The address connected to, when it is not the host itself. */
+	rec.decision = MONKEY_PROXY_ALLOWED;
+	rec.status = 200;
+	rec.reason[0] = '\0';
+	strcpy(rec.address, "192.0.2.7");
+	monkey_proxy_record_line(&rec, line, sizeof(line));
+	assert_string_equal(line, "CONNECT evil.test:443 (192.0.2.7) allowed "
+				  "200, 12 B up, 0 B down, 3 ms");
+	strcpy(rec.host, "192.0.2.7");
+	monkey_proxy_record_line(&rec, line, sizeof(line));
+	assert_string_equal(line, "CONNECT 192.0.2.7:443 allowed 200, 12 B up, "
+				  "0 B down, 3 ms");
 }
 
 static void test_env_points_at_the_forwarder(void **state)

@@ -186,8 +186,8 @@ static void verbose_lists(const char *docker_host)
 	if (r.status != 0)
 		fail_msg("exit %d: %s", r.status, r.err);
 	char line[128];
-	snprintf(line, sizeof(line), "monkey: proxy: GET %s allowed 200",
-		 allow_rule);
+	snprintf(line, sizeof(line),
+		 "monkey: proxy: GET %s (127.0.0.1) allowed 200", allow_rule);
 	if (!tu_contains(r.err, line) ||
 	    !tu_contains(r.err, "monkey: proxy: GET denied.test:") ||
 	    !tu_contains(r.err, "the egress proxy refused denied.test:"))
