@@ -73,7 +73,7 @@ static char *usable(const char *path)
 
 /* MONKEY_PROXY_FORWARDER, else the build tree's (libmonkey is
  * .libs/libmonkey.so there), else the installed one. */
-static char *find_forwarder(const char **tried)
+char *monkey_proxy_forwarder_find(const char **tried)
 {
 	const char *env = secure_getenv("MONKEY_PROXY_FORWARDER");
 	if (env && *env)
@@ -146,7 +146,7 @@ int exec_proxy_open(const struct monkey_exec_options *o, const char *user,
 		    struct exec_proxy **out, struct monkey_error *err)
 {
 	const char *tried = NULL;
-	_cleanup_free_ char *fwd = find_forwarder(&tried);
+	_cleanup_free_ char *fwd = monkey_proxy_forwarder_find(&tried);
 	if (!fwd)
 		return monkey_set_error(
 		    err, -ENOENT,

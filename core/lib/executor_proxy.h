@@ -9,6 +9,11 @@
 
 struct exec_proxy;
 
+/* The monkey-proxy-forward to run in sandboxes (MONKEY_PROXY_FORWARDER,
+ * else the build tree's, else the installed one), resolved, or NULL when
+ * *tried names no usable file.  Caller frees. */
+char *monkey_proxy_forwarder_find(const char **tried);
+
 /* Check --allow-domain and --proxy-resolve values, and that they go with
  * the rest of the options; 0 or -EINVAL naming what is wrong. */
 int exec_proxy_check(const struct monkey_exec_options *o,
