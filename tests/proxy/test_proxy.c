@@ -287,10 +287,13 @@ static void test_unlisted_name_gets_403_naming_the_option(void **state)
 	assert_int_equal(r.records[0].decision, MONKEY_PROXY_DENIED);
 	assert_int_equal(r.records[0].status, 403);
 	assert_string_equal(r.records[0].address, "");
+	/* A connection's record is kept as it ends, after its client read
+	 * the answer: on a loaded machine the second may end first. */
 	assert_int_equal(r.n_denied, 2);
 	snprintf(want, sizeof(want), "denied.test:%u", port);
-	assert_string_equal(r.denied[0], want);
-	assert_string_equal(r.denied[1], "denied.test:80");
+	bool first = !strcmp(r.denied[0], want);
+	assert_string_equal(r.denied[first ? 0 : 1], want);
+	assert_string_equal(r.denied[first ? 1 : 0], "denied.test:80");
 	monkey_proxy_report_free(&r);
 }
 
