@@ -410,7 +410,11 @@ static const struct monkey_backend docker_backend = {
 	"compatible service works too. Hardened by default: all capabilities "
 	"dropped, no-new-privileges, memory limit with no extra swap, CPU "
 	"quota, pids limit, no network (--network attaches to the engine's "
-	"default network, or to MONKEY_DOCKER_NETWORK), explicit nofile "
+	"default network, or to MONKEY_DOCKER_NETWORK; with --allow-domain "
+	"a fresh container, never a pooled one, reaches only the allowed "
+	"hosts through monkey's egress proxy, whose socket directory and "
+	"forwarder are bound read-only at " DK_PROXY_DIR_TARGET
+	" and " DK_PROXY_FORWARDER_TARGET "), explicit nofile "
 	"(1024/4096) and nproc (4096) ulimits, read-only root with an "
 	"exec-able tmpfs /tmp on --read-only, runs as the invoking uid:gid "
 	"unless --user. The workspace is bind-mounted at its own host path "
