@@ -67,6 +67,29 @@ void dk_sandbox_destroy(struct dk_sandbox *sb, int later)
 	free(sb);
 }
 
+/* podman now and then answers an attach to a container it has just
+ * created with HTTP 500 "failed to connect to container's attach socket"
+ * (conmon has not made the socket yet).  Nothing has started and nothing
+ * was sent, so asking again is safe; any other failure is final. */
+static int attach_new(struct dk_state *st, struct dk_sandbox *sb,
+		      struct monkey_error *err)
+{
+	struct monkey_error e = {0};
+	int rc = 0;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		if (attempt)
+			usleep(20000 * attempt);
+		e = (struct monkey_error){0};
+		rc = dk_attach_open(st, sb->id, sb->has_stdin, &sb->att, &e);
+		if (rc == 0 || !st->is_podman ||
+		    !strstr(e.message, "attach socket"))
+			break;
+	}
+	if (rc < 0 && err)
+		*err = e;
+	return rc;
+}
+
 int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
 		       int has_stdin, int pull_fd, struct dk_sandbox **out,
 		       struct monkey_error *err)
@@ -96,7 +119,7 @@ int dk_sandbox_prepare(struct dk_state *st, const char *body, const char *image,
 	}
 	sb->t_created = now_ms();
 	/* Attach before start, so no early output is lost. */
-	rc = dk_attach_open(st, sb->id, has_stdin, &sb->att, err);
+	rc = attach_new(st, sb, err);
 	if (rc < 0) {
 		dk_sandbox_destroy(sb, 0);
 		return rc;

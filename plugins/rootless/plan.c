@@ -354,6 +354,7 @@ int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
 		 (unsigned)st->uid);
 	snprintf(p->gid_map, sizeof(p->gid_map), "%u %u 1\n", (unsigned)st->gid,
 		 (unsigned)st->gid);
+	p->undumpable = rl_undumpable();
 	p->new_net = !req->network;
 	p->uid0 = st->uid == 0;
 	p->mount_sysfs = p->new_net;

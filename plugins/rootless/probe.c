@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,15 +44,31 @@ enum trial_step {
 struct trial {
 	int proc_fd;
 	char uid_map[32], gid_map[32];
-	int step; /* the failed step, 0 when all went well */
+	int undumpable; /* see rl_undumpable() */
+	int step;	/* the failed step, 0 when all went well */
 	int err;
 	int done;	/* reached the end */
 	char what[256]; /* T_PROC: the mount that covers part of /proc */
 };
 
-RL_CHILD static int write_at(int dirfd, const char *path, const char *data)
+/* Open with the shared memory dumpable when it is not (see
+ * rl_undumpable()), and put that back at once. */
+RL_CHILD static int open_map(const struct trial *t, const char *path)
 {
-	int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+	if (t->undumpable)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	int fd = openat(t->proc_fd, path, O_WRONLY | O_CLOEXEC);
+	int e = errno;
+	if (t->undumpable)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	errno = e;
+	return fd;
+}
+
+RL_CHILD static int write_at(const struct trial *t, const char *path,
+			     const char *data)
+{
+	int fd = open_map(t, path);
 	if (fd < 0)
 		return -1;
 	ssize_t n = write(fd, data, strlen(data));
@@ -74,10 +91,9 @@ RL_CHILD static int trial_fail(struct trial *t, int step)
 RL_CHILD static int trial_main(void *arg)
 {
 	struct trial *t = arg;
-	if ((write_at(t->proc_fd, "self/setgroups", "deny") < 0 &&
-	     errno != ENOENT) ||
-	    write_at(t->proc_fd, "self/uid_map", t->uid_map) < 0 ||
-	    write_at(t->proc_fd, "self/gid_map", t->gid_map) < 0)
+	if ((write_at(t, "self/setgroups", "deny") < 0 && errno != ENOENT) ||
+	    write_at(t, "self/uid_map", t->uid_map) < 0 ||
+	    write_at(t, "self/gid_map", t->gid_map) < 0)
 		trial_fail(t, T_MAP);
 	t->done = 1;
 	_exit(0);
@@ -115,6 +131,7 @@ static int run_trial(struct rl_state *st, struct trial *t)
 		 (unsigned)st->uid);
 	snprintf(t->gid_map, sizeof(t->gid_map), "%u %u 1\n", (unsigned)st->gid,
 		 (unsigned)st->gid);
+	t->undumpable = rl_undumpable();
 	/* Present since Linux 5.2 and 5.12: fail on the bad descriptor. */
 	if (syscall(SYS_open_tree, -1, "", 0) < 0 && errno == ENOSYS)
 		return t->step = T_MOUNT_API, t->err = ENOSYS, 0;

@@ -130,6 +130,12 @@ enum rl_start {
 	RL_START_TEMPLATE, /* C enters the template and makes init */
 };
 
+/* Whether this process cannot be dumped and is not root: then its /proc
+ * files belong to root and it may not open even its own uid_map, so the
+ * child that maps the user makes the shared memory dumpable for those
+ * opens alone (sandbox.c, probe.c). */
+int rl_undumpable(void);
+
 struct rl_plan {
 	int start;		    /* enum rl_start */
 	const struct rl_view *view; /* to build, when there is no template */
@@ -137,6 +143,7 @@ struct rl_plan {
 	int donate_fd;		    /* socket that receives a new template */
 	int proc_fd;
 	char uid_map[32], gid_map[32];
+	int undumpable; /* see rl_undumpable() */
 	int new_net;
 	int net_fd;	 /* a network namespace made ahead, or -1 */
 	int own_userns;	 /* a user namespace for this command alone */

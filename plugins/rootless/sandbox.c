@@ -95,32 +95,49 @@ RL_CHILD static void c_fail(const struct rl_plan *p, int stage, long err,
 	c_exit(1);
 }
 
-RL_CHILD static long c_write(int dirfd, const char *path, const char *data)
+int rl_undumpable(void)
 {
-	long fd = RL_SYS4(SYS_openat, dirfd, path, O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	size_t len = 0;
-	while (data[len])
-		len++;
-	long r = RL_SYS3(SYS_write, fd, data, len);
-	RL_SYS1(SYS_close, fd);
-	return r < 0 ? r : 0;
+	return geteuid() != 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
 }
 
 /* Map the invoking user onto itself in the user namespace just created:
  * one line each, which an unprivileged process may write for itself once
  * setgroups(2) is given up.  Through the host's /proc: this process's own
- * mounts may not show a writable one. */
+ * mounts may not show a writable one.  monkey's host is not dumpable (so
+ * that commands running as the same user cannot read its memory), and
+ * this process shares the host's memory, which makes its /proc files
+ * root's: it becomes dumpable for the three opens only, while no command
+ * of this sandbox exists yet. */
 RL_CHILD static void c_map_user(const struct rl_plan *p)
 {
-	long r = c_write(p->proc_fd, "self/setgroups", "deny");
-	if (r < 0 && r != -ENOENT)
-		c_fail(p, RL_STAGE_MAP, r, "/proc/self/setgroups");
-	if ((r = c_write(p->proc_fd, "self/uid_map", p->uid_map)) < 0)
-		c_fail(p, RL_STAGE_MAP, r, "/proc/self/uid_map");
-	if ((r = c_write(p->proc_fd, "self/gid_map", p->gid_map)) < 0)
-		c_fail(p, RL_STAGE_MAP, r, "/proc/self/gid_map");
+	static const char *const file[3] = {"self/setgroups", "self/uid_map",
+					    "self/gid_map"};
+	static const char *const shown[3] = {
+	    "/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map"};
+	const char *data[3] = {"deny", p->uid_map, p->gid_map};
+	long fd[3];
+
+	if (p->undumpable)
+		RL_SYS2(SYS_prctl, PR_SET_DUMPABLE, 1);
+	for (int i = 0; i < 3; i++)
+		fd[i] = RL_SYS4(SYS_openat, p->proc_fd, file[i],
+				O_WRONLY | O_CLOEXEC, 0);
+	if (p->undumpable)
+		RL_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
+	for (int i = 0; i < 3; i++) {
+		/* Kernels before 3.19 have no setgroups file. */
+		if (i == 0 && fd[i] == -ENOENT)
+			continue;
+		if (fd[i] < 0)
+			c_fail(p, RL_STAGE_MAP, fd[i], shown[i]);
+		size_t len = 0;
+		while (data[i][len])
+			len++;
+		long r = RL_SYS3(SYS_write, fd[i], data[i], len);
+		RL_SYS1(SYS_close, fd[i]);
+		if (r < 0)
+			c_fail(p, RL_STAGE_MAP, r, shown[i]);
+	}
 }
 
 /* Hand the new template's namespaces to the host, which keeps them for

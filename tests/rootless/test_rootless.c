@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,10 +44,10 @@ static void test_every_capability_set_is_empty(void **s)
 	rt_sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status", &r);
 	assert_ran_ok(&r);
 	assert_out(&r, "CapInh:\t0000000000000000\n"
-			  "CapPrm:\t0000000000000000\n"
-			  "CapEff:\t0000000000000000\n"
-			  "CapBnd:\t0000000000000000\n"
-			  "CapAmb:\t0000000000000000\n");
+		       "CapPrm:\t0000000000000000\n"
+		       "CapEff:\t0000000000000000\n"
+		       "CapBnd:\t0000000000000000\n"
+		       "CapAmb:\t0000000000000000\n");
 	rt_run_free(&r);
 }
 
@@ -66,7 +67,8 @@ static void test_no_new_privs_and_a_seccomp_filter(void **s)
 static void test_seccomp_refuses_what_docker_refuses(void **s)
 {
 	(void)s;
-	const char *argv[] = {rt_program("rootless/rootless_helper"), "seccomp", NULL};
+	const char *argv[] = {rt_program("rootless/rootless_helper"), "seccomp",
+			      NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
 	rt_request(&req, argv);
@@ -96,7 +98,8 @@ static void test_only_an_up_loopback_interface(void **s)
 	assert_ran_ok(&r);
 	assert_out(&r, "lo\nlo\n1\n");
 	rt_run_free(&r);
-	const char *argv[] = {rt_program("rootless/rootless_helper"), "loopback", NULL};
+	const char *argv[] = {rt_program("rootless/rootless_helper"),
+			      "loopback", NULL};
 	struct monkey_exec_request req;
 	rt_request(&req, argv);
 	memset(&r, 0, sizeof(r));
@@ -121,8 +124,8 @@ static void test_network_namespace_made_ahead_has_loopback_up(void **s)
 		assert_ran_ok(&r);
 		assert_out(&r, "lo\n1\n");
 		rt_run_free(&r);
-		const char *argv[] = {rt_program("rootless/rootless_helper"), "loopback",
-				      NULL};
+		const char *argv[] = {rt_program("rootless/rootless_helper"),
+				      "loopback", NULL};
 		struct monkey_exec_request req;
 		rt_request(&req, argv);
 		memset(&r, 0, sizeof(r));
@@ -318,8 +321,8 @@ static void test_secrets_are_absent_from_every_readable_environ(void **s)
 {
 	(void)s;
 	assert_non_null(getenv("MONKEY_TEST_API_KEY"));
-	const char *argv[] = {rt_program("rootless/rootless_helper"), "environ", SECRET,
-			      NULL};
+	const char *argv[] = {rt_program("rootless/rootless_helper"), "environ",
+			      SECRET, NULL};
 	struct monkey_exec_request req;
 	struct rt_run r = {0};
 	rt_request(&req, argv);
@@ -351,6 +354,38 @@ static void test_init_is_closed_to_the_command(void **s)
 	rt_run_free(&r);
 }
 
+/* monkey's host makes itself impossible to dump (its memory holds the API
+ * key), which makes its /proc files root's: an unprivileged host must
+ * still probe and map its user into a new sandbox (the sandbox's first
+ * process shares its memory), and be as undumpable as before afterwards.
+ * As root the question does not arise; CI runs this as an ordinary
+ * user too. */
+static void test_an_undumpable_host_still_maps_its_user(void **s)
+{
+	(void)s;
+	int was = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	assert_int_equal(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), 0);
+	void *st = NULL;
+	struct monkey_error err = {0};
+	assert_int_equal(rt.be->init(&rt.host, NULL, &st, &err), 0);
+	if (rt.be->probe(st, &err) < 0)
+		fail_msg("probe: %s", err.message);
+	/* A state of its own: no user namespace made before to reuse. */
+	const char *argv[] = {"id", "-u", NULL};
+	struct monkey_exec_request req;
+	struct rt_run r = {0};
+	rt_request(&req, argv);
+	rt_exec_on(st, &req, &r);
+	assert_ran_ok(&r);
+	char want[32];
+	snprintf(want, sizeof(want), "%u\n", (unsigned)geteuid());
+	assert_out(&r, want);
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	rt_run_free(&r);
+	rt.be->fini(st);
+	prctl(PR_SET_DUMPABLE, was, 0, 0, 0);
+}
+
 /* Run as root, the command is uid 0 without capabilities: sysctls that
  * check only the file's owner would be writable, as Docker knows; /proc/sys
  * is read-only (the hostname sysctl is the sandbox's own: harmless to
@@ -379,7 +414,7 @@ static void test_dev_is_minimal(void **s)
 	      &r);
 	assert_ran_ok(&r);
 	assert_out(&r, "fd full null ptmx pts random shm stderr stdin "
-			  "stdout tty urandom zero \nnull-ok\n4\n");
+		       "stdout tty urandom zero \nnull-ok\n4\n");
 	rt_run_free(&r);
 }
 
@@ -487,6 +522,7 @@ int main(int argc, char **argv)
 	rt_setup_or_exit("test_rootless");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_exit_status_and_streams_are_separate),
+	    cmocka_unit_test(test_an_undumpable_host_still_maps_its_user),
 	    cmocka_unit_test(test_every_capability_set_is_empty),
 	    cmocka_unit_test(test_no_new_privs_and_a_seccomp_filter),
 	    cmocka_unit_test(test_seccomp_refuses_what_docker_refuses),

@@ -85,7 +85,26 @@ if [ -n "$unprefixed" ]; then
 	echo "$unprefixed" | sed 's/^/  /'
 	status=1
 fi
+# The Debian symbols file lists the same functions: a new one that is
+# not there would make the package build name it with the Debian
+# revision, which lintian rejects.
+symbols=$srcdir/packaging/debian/libmonkey0.symbols
+if [ -f "$symbols" ]; then
+	sed -n 's/^ \([A-Za-z_0-9]*\)@Base .*/\1/p' "$symbols" | sort -u \
+		>"$tmp/listed"
+	unlisted=$(comm -23 "$tmp/exported" "$tmp/listed")
+	stale=$(comm -13 "$tmp/exported" "$tmp/listed")
+	if [ -n "$unlisted$stale" ]; then
+		echo "FAIL: $symbols does not match the exports; add new ones" \
+			"(NAME@Base VERSION, VERSION the upstream version that" \
+			"adds it) and drop removed ones (and bump the soname):"
+		[ -n "$unlisted" ] && echo "$unlisted" | sed 's/^/  missing: /'
+		[ -n "$stale" ] && echo "$stale" | sed 's/^/  not exported: /'
+		status=1
+	fi
+fi
 [ $status = 0 ] &&
 	echo "ok: libmonkey exports the $(wc -l <"$tmp/declared") functions" \
-		"include/monkey/ declares, and nothing else"
+		"include/monkey/ declares, and nothing else; the symbols file" \
+		"lists them"
 exit $status
