@@ -97,6 +97,19 @@ static void prompt_shell(FILE *f, const char *name, bool shell)
 			name);
 }
 
+/* Proxy mode: the hosts the user allowed, reached through the proxy in
+ * HTTP_PROXY and HTTPS_PROXY. */
+static void prompt_allowlist(FILE *f, const struct monkey_exec_options *eo)
+{
+	fprintf(f, "- Commands reach only these hosts, through the HTTP "
+		   "proxy set in HTTP_PROXY and HTTPS_PROXY (tools that "
+		   "ignore those variables have no network):");
+	for (size_t i = 0; i < eo->n_allow_domains; i++)
+		fprintf(f, "%s %s", i ? "," : "", eo->allow_domains[i]);
+	fprintf(f, ". Other hosts are refused; the user can allow more "
+		   "with --allow-domain.\n");
+}
+
 static void prompt_isolation(FILE *f, uint32_t caps,
 			     const struct monkey_exec_options *eo)
 {
@@ -117,6 +130,8 @@ static void prompt_isolation(FILE *f, uint32_t caps,
 			   "sandbox does not isolate it.\n");
 	else if (eo->network)
 		fprintf(f, "- Commands have network access.\n");
+	else if (eo->n_allow_domains && (caps & MONKEY_CAP_EGRESS_PROXY))
+		prompt_allowlist(f, eo);
 	else
 		fprintf(f, "- Commands have no network access: downloads and "
 			   "package installs will fail.\n");

@@ -176,6 +176,7 @@ static void add_result(json_object *o, const struct tools_shell_outcome *so)
 	if (r->error[0])
 		json_object_object_add(o, "error",
 				       json_object_new_string(r->error));
+	monkey_network_to_json(o, r);
 }
 
 void agent_record_command(struct monkey_agent *a, const char *id,

@@ -120,6 +120,38 @@ static const char *tristate(int v)
 	return v == MONKEY_YES ? "true" : v == MONKEY_NO ? "false" : "unknown";
 }
 
+/* In proxy mode, the hosts the egress proxy refused and the option that
+ * would let each through, so that the model knows why a download failed
+ * (and does not retry it); "" else.  Caller frees. */
+static char *network_denied(const struct monkey_result *r)
+{
+	struct monkey_strv lines = {0};
+	for (size_t i = 0; i < r->network.n_denied; i++) {
+		const char *hp = r->network.denied[i];
+		const char *colon = strrchr(hp, ':');
+		bool default_port =
+		    colon && (!strcmp(colon, ":80") || !strcmp(colon, ":443"));
+		int len = default_port ? (int)(colon - hp) : (int)strlen(hp);
+		if (monkey_strv_push_owned(
+			&lines,
+			monkey_strdup_printf("  %s (the user may allow it with "
+					     "--allow-domain %.*s)\n",
+					     hp, len, hp)) < 0) {
+			monkey_strv_free(&lines);
+			return NULL;
+		}
+	}
+	if (!lines.n)
+		return strdup("");
+	_cleanup_free_ char *body = monkey_strv_join(&lines, "");
+	monkey_strv_free(&lines);
+	return body ? monkey_strdup_printf(
+			  "network_denied (the sandbox reaches only the "
+			  "allowed hosts, through a proxy):\n%s",
+			  body)
+		    : NULL;
+}
+
 char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 {
 	if (!o->ran)
@@ -143,7 +175,8 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 	}
 	_cleanup_free_ char *os = monkey_shorten(out, olen, omax, NULL);
 	_cleanup_free_ char *es = monkey_shorten(err, elen, emax, NULL);
-	if (!os || !es)
+	_cleanup_free_ char *denied = network_denied(r);
+	if (!os || !es || !denied)
 		return NULL;
 	char sig[48] = "none";
 	if (r->signal)
@@ -168,7 +201,7 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 	    "oom_killed: %s\nlimit_hit: %s\n%s"
 	    "duration_ms: %lld\n"
 	    "stdout (%llu bytes):\n%s%s"
-	    "stderr (%llu bytes):\n%s%s",
+	    "stderr (%llu bytes):\n%s%s%s",
 	    lowered, r->error[0] ? "error: " : "", r->error,
 	    r->error[0] ? "\n" : "", r->exit_code, sig,
 	    r->timed_out ? "true" : "false", timeout_note,
@@ -180,5 +213,5 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 	    (long long)r->duration_ms, (unsigned long long)r->out.total, os,
 	    olen && os[strlen(os) - 1] != '\n' ? "\n" : "",
 	    (unsigned long long)r->err.total, es,
-	    elen && es[strlen(es) - 1] != '\n' ? "\n" : "");
+	    elen && es[strlen(es) - 1] != '\n' ? "\n" : "", denied);
 }

@@ -23,6 +23,8 @@ struct monkey_cli_sandbox {
 	struct monkey_strv mounts;
 	struct monkey_strv env;
 	struct monkey_strv pass_env;
+	struct monkey_strv allow_domains; /* --allow-domain */
+	struct monkey_strv proxy_resolve; /* --proxy-resolve */
 	bool json;
 	bool timeout_set;	/* --timeout was given */
 	bool sandbox_from_env;	/* the backend came from MONKEY_SANDBOX */

@@ -132,6 +132,28 @@ static void say_limits(const struct monkey_result *res,
 				 prog, (unsigned long long)o->open_files);
 }
 
+/* The egress proxy's connections: each one with -v, and the refused
+ * hosts always, with the option that would let them through (host names
+ * come from the sandbox: escaped). */
+static void say_network(const struct monkey_result *res, bool verbose)
+{
+	if (!res->proxied)
+		return;
+	const struct monkey_proxy_report *n = &res->network;
+	char line[1024];
+	for (size_t i = 0; verbose && i < n->n_records; i++) {
+		monkey_proxy_record_line(&n->records[i], line, sizeof(line));
+		monkey_cli_error("proxy: %s", line);
+	}
+	if (verbose && n->dropped)
+		monkey_cli_error("proxy: %llu more connections not recorded",
+				 (unsigned long long)n->dropped);
+	for (size_t i = 0; i < n->n_denied; i++)
+		monkey_cli_error("the egress proxy refused %s; --allow-domain "
+				 "lets a host through",
+				 n->denied[i]);
+}
+
 static void help(void)
 {
 	printf(
@@ -146,6 +168,8 @@ static void help(void)
 	    "  --stdin FILE    feed FILE (or - for monkey's stdin) to the "
 	    "command;\n"
 	    "                  default /dev/null\n"
+	    "  -v, --verbose   list every connection through the egress "
+	    "proxy\n"
 	    "  -h, --help      show this help\n"
 	    "\n%s\n"
 	    "Exit status: the command's; 124 timed out; 125 monkey or the "
@@ -160,6 +184,8 @@ static void help(void)
 
 enum { OPT_JSON = 1, OPT_STDIN, OPT_HELP };
 
+static bool verbose;
+
 /* Parses the options; returns -1 to go on (the command starts at
  * argv[optind]), or the exit status. */
 static int parse(int argc, char **argv, struct monkey_cli_sandbox *s)
@@ -168,6 +194,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s)
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"stdin", required_argument, NULL, OPT_STDIN},
 	    {"help", no_argument, NULL, 'h'},
+	    {"verbose", no_argument, NULL, 'v'},
 	    {0},
 	};
 	_cleanup_free_ struct option *longopts = monkey_cli_longopts(extra);
@@ -178,7 +205,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s)
 	opterr = 1;
 	optind = 1;
 	/* "+": options stop at the command, so its own flags are its own. */
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
 		int r = monkey_cli_sandbox_option(s, c, optarg, &err);
 		if (r < 0) {
 			monkey_cli_error("%s", err.message);
@@ -193,6 +220,9 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s)
 		case OPT_STDIN:
 			s->stdin_file = optarg;
 			s->opts.explicit_set |= MONKEY_OPT_STDIN;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'h':
 			help();
@@ -256,6 +286,7 @@ static void report(struct monkey_executor *ex,
 				 "MB",
 				 prog, (unsigned long long)s->opts.memory_mb);
 	say_limits(res, &s->opts, prog);
+	say_network(res, verbose);
 }
 
 /* Open the executor, run the command, report; the exit status. */

@@ -41,6 +41,8 @@ enum {
 	OPT_POOL,
 	OPT_STRICT,
 	OPT_WRITABLE_GIT,
+	OPT_ALLOW_DOMAIN,
+	OPT_PROXY_RESOLVE,
 };
 
 static const struct option shared[] = {
@@ -69,6 +71,8 @@ static const struct option shared[] = {
     {"pool", required_argument, NULL, OPT_POOL},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"writable-git", no_argument, NULL, OPT_WRITABLE_GIT},
+    {"allow-domain", required_argument, NULL, OPT_ALLOW_DOMAIN},
+    {"proxy-resolve", required_argument, NULL, OPT_PROXY_RESOLVE},
 };
 
 const char monkey_cli_sandbox_help[] =
@@ -91,6 +95,14 @@ const char monkey_cli_sandbox_help[] =
     "  --file-size BYTES   largest file the command may write (none)\n"
     "  --open-files N      open file limit (none)\n"
     "  --network           give the command a network (default: none)\n"
+    "  --allow-domain PATTERN  let the command reach these hosts, and only\n"
+    "                      these, through monkey's egress proxy\n"
+    "                      (repeatable): example.com, *.example.com, an\n"
+    "                      address, or a preset (@npm, @pypi, @crates, @go,\n"
+    "                      @debian, @github); :PORT for another port than\n"
+    "                      80 and 443\n"
+    "  --proxy-resolve HOST[:PORT]:ADDR  the proxy connects to ADDR for HOST\n"
+    "                      (as curl's --resolve; repeatable)\n"
     "  --read-only         read-only root filesystem, writable /tmp\n"
     "  --workspace DIR     workspace root (default: current directory)\n"
     "  --workdir DIR       working directory inside the workspace; a\n"
@@ -194,6 +206,8 @@ void monkey_cli_sandbox_free(struct monkey_cli_sandbox *s)
 	monkey_strv_free(&s->mounts);
 	monkey_strv_free(&s->env);
 	monkey_strv_free(&s->pass_env);
+	monkey_strv_free(&s->allow_domains);
+	monkey_strv_free(&s->proxy_resolve);
 }
 
 struct option *monkey_cli_longopts(const struct option *extra)
@@ -457,6 +471,16 @@ static int env_option(struct monkey_cli_sandbox *s, int opt, const char *arg,
 	case OPT_PASS_ENV:
 		to = &s->pass_env;
 		break;
+	case OPT_ALLOW_DOMAIN:
+		if (monkey_proxy_check_allow(arg, err) < 0)
+			return -EINVAL;
+		to = &s->allow_domains;
+		break;
+	case OPT_PROXY_RESOLVE:
+		if (monkey_proxy_check_resolve(arg, err) < 0)
+			return -EINVAL;
+		to = &s->proxy_resolve;
+		break;
 	default:
 		return 0;
 	}
@@ -501,6 +525,10 @@ void monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 	o->n_env = s->env.n;
 	o->pass_env = (const char *const *)s->pass_env.v;
 	o->n_pass_env = s->pass_env.n;
+	o->allow_domains = (const char *const *)s->allow_domains.v;
+	o->n_allow_domains = s->allow_domains.n;
+	o->proxy_resolve = (const char *const *)s->proxy_resolve.v;
+	o->n_proxy_resolve = s->proxy_resolve.n;
 	o->notify = monkey_cli_notify;
 	o->notify_ctx = NULL;
 }

@@ -17,6 +17,7 @@
 
 #include "capture.h"
 #include "env.h"
+#include "executor_proxy.h"
 #include "loader.h"
 #include "paths.h"
 #include "util.h"
@@ -52,6 +53,7 @@ struct monkey_executor {
 	size_t max_output;
 	int pool;
 	bool writable_git;
+	struct exec_proxy *proxy; /* NULL unless in proxy mode */
 
 	/* Self-pipe for monkey_executor_cancel(). */
 	int cancel_pipe[2];
@@ -284,6 +286,7 @@ static const struct option_cap option_caps[] = {
     {MONKEY_OPT_FILE_SIZE, MONKEY_CAP_FILE_SIZE, "--file-size"},
     {MONKEY_OPT_OPEN_FILES, MONKEY_CAP_OPEN_FILES, "--open-files"},
     {MONKEY_OPT_POOL, MONKEY_CAP_POOL, "--pool"},
+    {MONKEY_OPT_ALLOW_DOMAIN, MONKEY_CAP_EGRESS_PROXY, "--allow-domain"},
 };
 
 /* The options the user set that the backend does not enforce, as
@@ -381,6 +384,8 @@ static int resolve_options(struct monkey_executor *ex,
 					     ex->n_mounts, o->mounts, err)) < 0)
 			return r;
 	}
+	if ((r = exec_proxy_check(o, err)) < 0)
+		return r;
 	if ((r = monkey_env_build(o, environ, &ex->env, &ex->user_env, err)) <
 	    0)
 		return r;
@@ -450,8 +455,14 @@ MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 	if (!(opts->explicit_set & MONKEY_OPT_MEMORY) &&
 	    !(caps & MONKEY_CAP_MEMORY))
 		ex->memory_bytes = 0;
-	if ((r = report_unenforced(ex, opts->explicit_set, opts->strict, err)) <
-	    0) {
+	uint32_t set = opts->explicit_set;
+	if (opts->n_allow_domains)
+		set |= MONKEY_OPT_ALLOW_DOMAIN;
+	if ((r = report_unenforced(ex, set, opts->strict, err)) == 0 &&
+	    opts->n_allow_domains && (caps & MONKEY_CAP_EGRESS_PROXY))
+		r = exec_proxy_open(opts, ex->user, &ex->env, &ex->user_env,
+				    &ex->proxy, err);
+	if (r < 0) {
 		monkey_executor_close(ex);
 		return r;
 	}
@@ -569,6 +580,7 @@ static void make_request(const struct monkey_executor *ex,
 	    .output_ctx = sink,
 	    .cancel_fd = ex->cancel_pipe[0],
 	};
+	exec_proxy_fill(ex->proxy, req);
 }
 
 /* The backend's answer as "monkey exec" reports it: the exit status of
@@ -634,6 +646,7 @@ static void run_command(struct monkey_executor *ex,
 	struct monkey_error berr = {0};
 	int r = ex->desc->exec(ex->bi->state, &req, &br, &berr);
 	map_result(ex, cmd->argv[0], r, &berr, &br, res);
+	exec_proxy_collect(ex->proxy, res);
 }
 
 MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
@@ -667,6 +680,7 @@ MONKEY_EXPORT void monkey_result_free(struct monkey_result *res)
 {
 	monkey_capture_clear(&res->out);
 	monkey_capture_clear(&res->err);
+	monkey_proxy_report_free(&res->network);
 }
 
 MONKEY_EXPORT void monkey_executor_cancel(struct monkey_executor *ex)
@@ -718,6 +732,7 @@ MONKEY_EXPORT void monkey_executor_close(struct monkey_executor *ex)
 	if (!ex)
 		return;
 	monkey_backend_close(ex->bi);
+	exec_proxy_close(ex->proxy);
 	for (size_t i = 0; i < ex->n_mounts; i++) {
 		free((char *)ex->mounts[i].source);
 		free((char *)ex->mounts[i].target);

@@ -110,6 +110,57 @@ static void add_limits(struct json_object *o, const struct monkey_result *res)
 	json_object_object_add(o, "limitsUnknown", unknown);
 }
 
+/* One connection through the egress proxy (the keys of
+ * monkey_proxy_record_json). */
+static struct json_object *
+proxy_record_json(const struct monkey_proxy_record *r)
+{
+	struct json_object *o = json_object_new_object();
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "host", json_object_new_string(r->host));
+	json_object_object_add(o, "port", json_object_new_int(r->port));
+	json_object_object_add(
+	    o, "address",
+	    r->address[0] ? json_object_new_string(r->address) : NULL);
+	json_object_object_add(o, "method", json_object_new_string(r->method));
+	json_object_object_add(
+	    o, "decision",
+	    json_object_new_string(monkey_proxy_decision_name(r->decision)));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "reason",
+			       r->reason[0] ? json_object_new_string(r->reason)
+					    : NULL);
+	json_object_object_add(o, "bytesUp",
+			       json_object_new_int64((int64_t)r->bytes_up));
+	json_object_object_add(o, "bytesDown",
+			       json_object_new_int64((int64_t)r->bytes_down));
+	json_object_object_add(o, "startUnixMs",
+			       json_object_new_int64(r->start_unix_ms));
+	json_object_object_add(o, "durationMs",
+			       json_object_new_int64(r->duration_ms));
+	return o;
+}
+
+void monkey_network_to_json(struct json_object *o,
+			    const struct monkey_result *res)
+{
+	if (!res->proxied)
+		return;
+	const struct monkey_proxy_report *n = &res->network;
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; arr && i < n->n_records; i++)
+		json_object_array_add(arr, proxy_record_json(&n->records[i]));
+	json_object_object_add(o, "network", arr);
+	struct json_object *denied = json_object_new_array();
+	for (size_t i = 0; denied && i < n->n_denied; i++)
+		json_object_array_add(denied,
+				      json_object_new_string(n->denied[i]));
+	json_object_object_add(o, "networkDenied", denied);
+	json_object_object_add(o, "networkDropped",
+			       json_object_new_int64((int64_t)n->dropped));
+}
+
 struct json_object *monkey_result_to_json(const struct monkey_result *res,
 					  const char *sandbox,
 					  const char *requested, bool fell_back)
@@ -151,5 +202,6 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 	json_object_object_add(
 	    o, "error",
 	    res->error[0] ? json_object_new_string(res->error) : NULL);
+	monkey_network_to_json(o, res);
 	return o;
 }

@@ -21,4 +21,11 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 					  const char *requested,
 					  bool fell_back);
 
+/* In proxy mode (res->proxied), add to o "network" (every connection
+ * through the egress proxy, as monkey_proxy_record_json has it),
+ * "networkDenied" (the distinct host:port refused) and "networkDropped"
+ * (records that did not fit); nothing else. */
+void monkey_network_to_json(struct json_object *o,
+			    const struct monkey_result *res);
+
 #endif

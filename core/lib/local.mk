@@ -21,11 +21,13 @@ noinst_LTLIBRARIES += core/lib/libcore.la
 core_lib_libcore_la_SOURCES = \
 	core/lib/loader.c core/lib/loader.h \
 	core/lib/executor.c \
+	core/lib/executor_proxy.c core/lib/executor_proxy.h \
 	core/lib/sandbox.c \
 	core/lib/env.c core/lib/env.h \
 	core/lib/capture.c core/lib/capture.h \
 	core/lib/paths.c core/lib/paths.h
-core_lib_libcore_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib
+core_lib_libcore_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \
+	-DMONKEY_PROXY_FORWARD_PATH='"$(pkglibexecdir)/monkey-proxy-forward"'
 core_lib_libcore_la_CFLAGS = $(LIB_CFLAGS)
 
 noinst_LTLIBRARIES += libmonkey-internal.la

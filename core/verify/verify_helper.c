@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HELPER_VERSION "monkey-probe 1"
+#define HELPER_VERSION "monkey-probe 2"
 #define MIB (1024 * 1024)
 
 /* stdout may be a pipe the backend reads slowly: every line goes out at
@@ -201,6 +201,44 @@ static int do_connect(const char *addr, long port)
 	return 0;
 }
 
+/* Ask the egress proxy's forwarder on 127.0.0.1:proxy_port for a tunnel
+ * to host:port and print its answer's status line as "answer HOST LINE"
+ * (nothing when none came within three seconds). */
+static int do_tunnel(long proxy_port, const char *host, long port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)proxy_port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		say("tunnel-failed %s %d\n", host, errno);
+		if (s >= 0)
+			close(s);
+		return 0;
+	}
+	char req[600], line[256];
+	int n = snprintf(req, sizeof(req),
+			 "CONNECT %.255s:%ld HTTP/1.1\r\nHost: %.255s:%ld"
+			 "\r\n\r\n",
+			 host, port, host, port);
+	ssize_t w = write(s, req, (size_t)n);
+	(void)w;
+	size_t got = 0;
+	struct pollfd p = {s, POLLIN, 0};
+	while (got < sizeof(line) - 1 && poll(&p, 1, 3000) == 1) {
+		ssize_t r = read(s, line + got, 1);
+		if (r <= 0 || line[got] == '\n')
+			break;
+		if (line[got] != '\r')
+			got++;
+	}
+	line[got] = '\0';
+	if (got)
+		say("answer %s %s\n", host, line);
+	close(s);
+	return 0;
+}
+
 /* Open /dev/null up to n times; report how many opens succeeded and the
  * errno of the first that failed. */
 static int do_open(long n)
@@ -240,13 +278,17 @@ int main(int argc, char **argv)
 		return do_spin(arg_num(argv[2], 60000));
 	if (!strcmp(cmd, "connect") && argc == 4)
 		return do_connect(argv[2], arg_num(argv[3], 65535));
+	if (!strcmp(cmd, "tunnel") && argc == 5)
+		return do_tunnel(arg_num(argv[2], 65535), argv[3],
+				 arg_num(argv[4], 65535));
 	if (!strcmp(cmd, "open") && argc == 3)
 		return do_open(arg_num(argv[2], 1 << 20));
 	if (!strcmp(cmd, "crash") && argc == 2)
 		return do_crash();
 	fprintf(stderr,
 		"usage: monkey-probe version | alloc MIB | fork N | spin MS | "
-		"connect ADDR PORT | open N | crash\n"
+		"connect ADDR PORT | tunnel PROXY-PORT HOST PORT | open N | "
+		"crash\n"
 		"(run by \"monkey sandbox verify\" inside a sandbox)\n");
 	return 2;
 }

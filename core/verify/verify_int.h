@@ -20,7 +20,7 @@
 /* Where the helper appears in backends that honour mounts: next to the
  * docker backend's launcher, a place every container runtime creates. */
 #define VF_HELPER_TARGET "/dev/.monkey-probe"
-#define VF_HELPER_VERSION "monkey-probe 1"
+#define VF_HELPER_VERSION "monkey-probe 2"
 #define VF_TOKEN_LEN 24
 #define VF_OUT_MAX 65536
 #define VF_ERR_MAX 4096
@@ -94,6 +94,9 @@ struct vf_exec {
 	struct monkey_mount mounts[3];
 	size_t n_mounts;
 	bool with_helper; /* add the helper's mount, when it is mounted */
+	/* Proxy mode (the egress-proxy probe): the request's ABI 1.2 block. */
+	const char *proxy_dir, *proxy_forwarder;
+	unsigned proxy_port;
 	const void *stdin_data;
 	size_t stdin_len;
 	bool has_stdin;
@@ -177,5 +180,6 @@ void vf_probe_kill_tree(struct vf_ctx *c);
 void vf_probe_cancel(struct vf_ctx *c);
 void vf_probe_exit_status(struct vf_ctx *c);
 void vf_probe_unprobeable(struct vf_ctx *c);
+void vf_probe_egress_proxy(struct vf_ctx *c);
 
 #endif

@@ -1,4 +1,5 @@
-/* Probes of isolation: the network (listeners monkey opens on this host),
+/* Probes of isolation: the network (listeners monkey opens on this host;
+ * in proxy mode, the egress proxy's allowlist),
  * the file system (a file planted outside the workspace, other processes'
  * environments), the read-only root, mounts, the user and the clean
  * environment. */
@@ -18,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <monkey/proxy.h>
+
+#include "executor_proxy.h"
 #include "verify_int.h"
 
 static struct vf_exec *new_exec(void)
@@ -566,4 +570,183 @@ void vf_probe_env(struct vf_ctx *c)
 			      ? "; the variable given in envp arrived"
 			      : "; the variable given in envp did not arrive "
 				"either");
+}
+
+/* ---- egress proxy ---- */
+
+#define PROXY_ALLOWED "allowed.verify.test"
+#define PROXY_DENIED "refused.verify.test"
+
+/* $1 monkey-probe or "-", $2 the forwarder's port, $3 the upstream's port
+ * (both names are pinned to 127.0.0.1, where monkey listens), $4 $5 this
+ * host's listener, to be reached directly. */
+static const char proxy_script[] =
+    "for h in " PROXY_ALLOWED " " PROXY_DENIED "; do\n"
+    "\tif [ \"$1\" != - ]; then\n"
+    "\t\t\"$1\" tunnel \"$2\" \"$h\" \"$3\"\n"
+    "\telif command -v nc >/dev/null 2>&1; then\n"
+    "\t\tprintf 'CONNECT %s:%s HTTP/1.1\\r\\nHost: %s:%s\\r\\n\\r\\n' "
+    "\"$h\" \"$3\" \"$h\" \"$3\" |\n"
+    "\t\t\tnc -w 3 127.0.0.1 \"$2\" 2>/dev/null | head -n 1 |\n"
+    "\t\t\ttr -d '\\r' | sed \"s/^/answer $h /\"\n"
+    "\telse\n"
+    "\t\techo notool\n"
+    "\t\texit 0\n"
+    "\tfi\n"
+    "done\n"
+    "if [ \"$1\" != - ]; then\n"
+    "\t\"$1\" connect \"$4\" \"$5\"\n"
+    "elif echo x | nc -w 2 \"$4\" \"$5\" >/dev/null 2>&1; then\n"
+    "\techo \"connected $4\"\n"
+    "else\n"
+    "\techo \"connect-failed $4\"\n"
+    "fi\n";
+
+/* The answer line the script printed for host ("" when none). */
+static const char *proxy_answer(const struct vf_exec *x, const char *host,
+				char *buf, size_t len)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "answer %s ", host);
+	const char *p = strstr(x->out, key);
+	buf[0] = '\0';
+	if (p)
+		snprintf(buf, len, "%.*s", (int)strcspn(p + strlen(key), "\n"),
+			 p + strlen(key));
+	return buf;
+}
+
+static void proxy_verdict(struct vf_ctx *c, const char *tried,
+			  struct listener *ls, const struct vf_exec *x)
+{
+	char ok[96], no[96], how[200];
+	proxy_answer(x, PROXY_ALLOWED, ok, sizeof(ok));
+	proxy_answer(x, PROXY_DENIED, no, sizeof(no));
+	int upstream = reached(&ls[0]), direct = reached(&ls[1]);
+	vf_describe(x, how, sizeof(how));
+	enum vf_outcome o = VF_BROKEN;
+	if (x->rc < 0)
+		;
+	else if (vf_line(x, "notool", NULL, NULL))
+		o = VF_UNPROBED;
+	else if (direct || vf_line(x, "connected", NULL, NULL))
+		snprintf(how, sizeof(how),
+			 "a direct connection reached monkey's listener on "
+			 "%s port %s",
+			 ls[1].addr, ls[1].port);
+	else if (upstream > 1 || strstr(no, " 200"))
+		snprintf(how, sizeof(how),
+			 "%s, not in the allowlist, got "
+			 "through ('%s')",
+			 PROXY_DENIED, no);
+	else if (!strstr(ok, " 200") || upstream != 1)
+		snprintf(how, sizeof(how),
+			 "the allowed name did not get through ('%s'): the "
+			 "proxy is not reachable inside",
+			 ok);
+	else if (!strstr(no, " 403"))
+		snprintf(how, sizeof(how), "%s was not refused ('%s')",
+			 PROXY_DENIED, no);
+	else {
+		o = VF_HOLDS;
+		snprintf(how, sizeof(how),
+			 "%s got through (%s), %s was refused (%s), the "
+			 "direct connection failed",
+			 PROXY_ALLOWED, ok, PROXY_DENIED, no);
+	}
+	vf_report(c, MONKEY_CAP_EGRESS_PROXY, o, tried, "%s",
+		  o == VF_UNPROBED
+		      ? "neither monkey-probe nor nc is available inside"
+		      : how);
+}
+
+/* Listeners for the proxy probe: the upstream on 127.0.0.1, and this
+ * host's address (or loopback, on a host without one) for the direct
+ * attempt. */
+static int proxy_listeners(struct listener ls[2])
+{
+	struct sockaddr_in lo = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_storage ha;
+	socklen_t hl = 0;
+	int r = listen_on((struct sockaddr *)&lo, sizeof(lo), &ls[0]);
+	if (r == 0 && host_address(&ha, &hl))
+		r = listen_on((struct sockaddr *)&ha, hl, &ls[1]);
+	else if (r == 0)
+		r = listen_on((struct sockaddr *)&lo, sizeof(lo), &ls[1]);
+	return r;
+}
+
+static struct monkey_proxy *proxy_open(struct vf_ctx *c, const char *tried,
+				       const struct listener *up)
+{
+	char allow[96];
+	snprintf(allow, sizeof(allow), PROXY_ALLOWED ":%s", up->port);
+	const char *const allows[] = {allow};
+	const char *const pins[] = {PROXY_ALLOWED ":127.0.0.1",
+				    PROXY_DENIED ":127.0.0.1"};
+	struct monkey_proxy_options po;
+	monkey_proxy_options_init(&po);
+	po.allow = allows;
+	po.n_allow = 1;
+	po.resolve = pins;
+	po.n_resolve = 2;
+	po.idle_timeout_ms = 5000;
+	struct monkey_proxy *p = NULL;
+	struct monkey_error e = {0};
+	if (monkey_proxy_open(&po, &p, &e) < 0)
+		vf_report(c, MONKEY_CAP_EGRESS_PROXY, VF_SETUP, tried,
+			  "cannot open the egress proxy: %s", e.message);
+	return p;
+}
+
+static void proxy_closep(struct monkey_proxy **p) { monkey_proxy_close(*p); }
+
+void vf_probe_egress_proxy(struct vf_ctx *c)
+{
+	static const char tried[] =
+	    "in proxy mode, CONNECT (monkey-probe or nc) through the "
+	    "forwarder on 127.0.0.1:3128 "
+	    "to an allowed name and to one the allowlist lacks (both pinned "
+	    "to a listener monkey opened on 127.0.0.1), then connect "
+	    "directly to a listener on this host's address";
+	if (!(c->caps & MONKEY_CAP_EGRESS_PROXY)) {
+		vf_report(c, MONKEY_CAP_EGRESS_PROXY, VF_UNPROBED, tried,
+			  "the backend takes no egress proxy (--allow-domain "
+			  "is not enforced there)");
+		return;
+	}
+	const char *where = NULL;
+	_cleanup_free_ char *fwd = monkey_proxy_forwarder_find(&where);
+	if (!fwd) {
+		vf_report(c, MONKEY_CAP_EGRESS_PROXY, VF_SETUP, tried,
+			  "no usable monkey-proxy-forward at %s", where);
+		return;
+	}
+	_cleanup_(close_listeners) struct listener ls[2] = {
+	    {.fd = -1, .what = "upstream"}, {.fd = -1, .what = "direct"}};
+	int r = proxy_listeners(ls);
+	if (r < 0) {
+		vf_report(c, MONKEY_CAP_EGRESS_PROXY, VF_SETUP, tried,
+			  "cannot open a listener: %s", strerror(-r));
+		return;
+	}
+	_cleanup_(proxy_closep) struct monkey_proxy *p =
+	    proxy_open(c, tried, ls);
+	_cleanup_free_ struct vf_exec *x = new_exec();
+	if (!p || !x ||
+	    !setup(c, MONKEY_CAP_EGRESS_PROXY, tried, "proxy", proxy_script))
+		return;
+	const char *argv[] = {
+	    "sh",      "p.sh",	   c->helper ? c->helper : "-",
+	    "3128",    ls[0].port, ls[1].addr,
+	    ls[1].port};
+	memcpy(x->argv, argv, sizeof(argv));
+	x->dir = "proxy";
+	x->with_helper = true;
+	x->proxy_dir = monkey_proxy_dir(p);
+	x->proxy_forwarder = fwd;
+	x->proxy_port = 3128;
+	if (vf_run(c, x, MONKEY_CAP_EGRESS_PROXY, tried))
+		proxy_verdict(c, tried, ls, x);
 }

@@ -144,6 +144,9 @@ static void build_request(struct vf_ctx *c, struct vf_exec *x,
 	    .stdin_data = x->stdin_data,
 	    .stdin_len = x->stdin_len,
 	    .has_stdin = x->has_stdin,
+	    .proxy_dir = x->proxy_dir,
+	    .proxy_forwarder = x->proxy_forwarder,
+	    .proxy_port = x->proxy_port,
 	};
 }
 

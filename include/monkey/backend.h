@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define MONKEY_BACKEND_ABI_MAJOR 1
-#define MONKEY_BACKEND_ABI_MINOR 1
+#define MONKEY_BACKEND_ABI_MINOR 2
 
 /* The one symbol a backend exports: a function of type
  * monkey_backend_entry_fn. */
@@ -83,6 +83,9 @@ enum monkey_capability {
 	MONKEY_CAP_OOM_REPORT = 1u << 17,   /* oom_killed is reported */
 	MONKEY_CAP_POOL = 1u << 18,         /* prestarted sandboxes (pool) */
 	MONKEY_CAP_CANCEL = 1u << 19,       /* cancel_fd stops the command */
+	/* ABI 1.2: proxy_dir is honoured: the command has no route out but
+	 * the forwarder to the host's egress proxy (see proxy_dir). */
+	MONKEY_CAP_EGRESS_PROXY = 1u << 20,
 };
 
 /* Log levels for monkey_host.log. */
@@ -216,6 +219,20 @@ struct monkey_exec_request {
 	 * command is killed and everything it created is removed, then exec
 	 * returns with result->cancelled = 1. */
 	int cancel_fd;
+	/* ABI 1.2: egress proxy.  When proxy_dir is not NULL the command runs
+	 * in proxy mode: network is 0, and a backend with
+	 * MONKEY_CAP_EGRESS_PROXY gives it no route out, makes proxy_dir (the
+	 * directory of the proxy's unix socket, MONKEY_PROXY_SOCKET_NAME)
+	 * reachable inside the sandbox, and starts proxy_forwarder (the
+	 * host path of monkey-proxy-forward, a static program: "[--port
+	 * PORT] [--ready-fd N] [--die-with-parent] SOCKET") there before the
+	 * command, listening on 127.0.0.1:proxy_port in the sandbox's own
+	 * network namespace.  envp already holds HTTP_PROXY and
+	 * its kin for that port.  A backend without the capability ignores
+	 * these fields (the host warns, or refuses with --strict). */
+	const char *proxy_dir;
+	const char *proxy_forwarder;
+	unsigned proxy_port;
 };
 
 /* What happened.  Filled by the backend; the host zeroes it and sets

@@ -11,6 +11,7 @@
 
 #include <monkey/backend.h>
 #include <monkey/error.h>
+#include <monkey/proxy.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,8 @@ enum monkey_option_bit {
 	MONKEY_OPT_FILE_SIZE = 1u << 10,
 	MONKEY_OPT_OPEN_FILES = 1u << 11,
 	MONKEY_OPT_POOL = 1u << 12,
+	/* Set by the executor itself when allow_domains is not empty. */
+	MONKEY_OPT_ALLOW_DOMAIN = 1u << 13,
 };
 
 /* Notice callback: the executor never prints.  level is a
@@ -91,6 +94,16 @@ struct monkey_exec_options {
 	 * container backends mount it read-only: git on the host runs what
 	 * .git/config and hooks say). */
 	bool writable_git;
+	/* Egress proxy (monkey/proxy.h): --allow-domain patterns and
+	 * --proxy-resolve pins.  Any allow rule puts commands in proxy mode:
+	 * the executor opens the proxy with the executor and closes it with
+	 * it, the backend (MONKEY_CAP_EGRESS_PROXY) gives commands no route
+	 * but the proxy, and they get HTTP_PROXY and its kin.  Excludes
+	 * network. */
+	const char *const *allow_domains;
+	size_t n_allow_domains;
+	const char *const *proxy_resolve;
+	size_t n_proxy_resolve;
 };
 
 void monkey_exec_options_init(struct monkey_exec_options *opts);
@@ -145,6 +158,13 @@ struct monkey_result {
 	/* enum monkey_limit bits the backend could not watch this time: for
 	 * these a clear bit in limits_hit means "cannot tell", not "no". */
 	uint32_t limits_unknown;
+	/* Proxy mode only (proxied): every connection the command made
+	 * through the egress proxy and the hosts it was refused, gathered
+	 * once the proxy was idle after the command (commands run at once
+	 * through one executor share the proxy: each result holds what
+	 * ended during its run). */
+	bool proxied;
+	struct monkey_proxy_report network;
 };
 
 /* The limit that ended or broke the command, the most decisive first:

@@ -197,8 +197,16 @@ static void add_limits(json_object *hc, const struct monkey_exec_request *req)
 	json_object_object_add(hc, "Ulimits", ul);
 }
 
-/* The workspace at its own path, the user's binds, the read-only .git
- * and the launcher. */
+const char *dk_req_proxy(const struct monkey_exec_request *req)
+{
+	if (!MONKEY_STRUCT_HAS(req, proxy_port) || !req->proxy_dir ||
+	    !req->proxy_forwarder)
+		return NULL;
+	return req->proxy_dir;
+}
+
+/* The workspace at its own path, the user's binds, the read-only .git,
+ * the launcher and, in proxy mode, the proxy's socket and forwarder. */
 static json_object *build_mounts(struct dk_state *st,
 				 const struct monkey_exec_request *req,
 				 const char *launcher)
@@ -220,6 +228,11 @@ static json_object *build_mounts(struct dk_state *st,
 	free(git.path);
 	if (launcher)
 		add_bind(mounts, launcher, DK_LAUNCHER_TARGET, 1);
+	if (dk_req_proxy(req)) {
+		add_bind(mounts, req->proxy_dir, DK_PROXY_DIR_TARGET, 1);
+		add_bind(mounts, req->proxy_forwarder,
+			 DK_PROXY_FORWARDER_TARGET, 1);
+	}
 	return mounts;
 }
 
@@ -300,6 +313,21 @@ static int body_wd_user(struct dk_state *st,
 	return 0;
 }
 
+/* The launcher, told in proxy mode to start the forwarder first. */
+static void add_launcher_cmd(json_object *cmd,
+			     const struct monkey_exec_request *req)
+{
+	json_object_array_add(cmd, json_object_new_string(DK_LAUNCHER_TARGET));
+	if (!dk_req_proxy(req))
+		return;
+	char port[16];
+	snprintf(port, sizeof(port), "%u", req->proxy_port);
+	const char *args[] = {"--proxy-forward", DK_PROXY_FORWARDER_TARGET,
+			      port, DK_PROXY_DIR_TARGET "/proxy.sock"};
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+		json_object_array_add(cmd, json_object_new_string(args[i]));
+}
+
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		     const char *image, const char *launcher, int pooled,
 		     struct monkey_error *err)
@@ -315,8 +343,7 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	json_object *body = json_object_new_object();
 	json_object *cmd = json_object_new_array();
 	if (launcher)
-		json_object_array_add(
-		    cmd, json_object_new_string(DK_LAUNCHER_TARGET));
+		add_launcher_cmd(cmd, req);
 	else
 		for (const char *const *a = req->argv; *a; a++)
 			json_object_array_add(cmd, json_object_new_string(*a));

@@ -35,6 +35,10 @@ int dk_git_protected(struct dk_state *st, const struct monkey_exec_request *req,
  * root as working directory; argv, workdir and stdin of req play no part
  * in it, so two requests that may share a pooled container have equal
  * bodies.  pooled adds the pool's label. */
+/* The request's egress proxy directory (ABI 1.2), NULL when it is not
+ * in proxy mode or comes from an older host. */
+const char *dk_req_proxy(const struct monkey_exec_request *req);
+
 char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 		     const char *image, const char *launcher, int pooled,
 		     struct monkey_error *err);

@@ -293,6 +293,23 @@ static int fd_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+static int dk_exec_proxied(struct dk_state *st,
+			   const struct monkey_exec_request *req,
+			   const char *image, struct monkey_exec_result *result,
+			   struct monkey_error *err)
+{
+	int handled = 0;
+	int rc = dk_launch_cold(st, req, image, result, &handled, err);
+	if (handled)
+		return rc;
+	return st->host->set_error(
+	    err, -EOPNOTSUPP,
+	    "docker: --allow-domain needs monkey-launch in the container, "
+	    "which %s; reinstall monkey (or set MONKEY_DOCKER_LAUNCHER to a "
+	    "usable one)",
+	    st->launcher ? "the engine cannot run" : "is not installed");
+}
+
 /* One command: the engine reached and the sweep started once, then a
  * prestarted container when one with its settings is ready, else one
  * created for it that runs the launcher, else (no launcher, or one the
@@ -324,6 +341,10 @@ static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
 		return rc;
 	dk_sweep_once(st);
 
+	/* Proxy mode: only a fresh container's launcher starts the
+	 * forwarder (pooled ones were made without the proxy's binds). */
+	if (dk_req_proxy(req))
+		return dk_exec_proxied(st, req, image, result, err);
 	int handled = 0;
 	if (st->pool_size > 0) {
 		rc = dk_pool_exec(st, req, image, result, &handled, err);
@@ -371,14 +392,14 @@ static const struct monkey_backend docker_backend = {
     .description =
 	"a fresh hardened container per command (Docker Engine API or podman)",
     .safety = MONKEY_SAFETY_HIGH,
-    .capabilities = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
-		    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
-		    MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS |
-		    MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
-		    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-		    MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
-		    MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
-		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL,
+    .capabilities =
+	MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+	MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+	MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
+	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+	MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
+	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_EGRESS_PROXY |
+	MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL,
     .init = docker_p_init,
     .probe = docker_p_probe,
     .exec = docker_p_exec,
@@ -389,7 +410,11 @@ static const struct monkey_backend docker_backend = {
 	"compatible service works too. Hardened by default: all capabilities "
 	"dropped, no-new-privileges, memory limit with no extra swap, CPU "
 	"quota, pids limit, no network (--network attaches to the engine's "
-	"default network, or to MONKEY_DOCKER_NETWORK), explicit nofile "
+	"default network, or to MONKEY_DOCKER_NETWORK; with --allow-domain "
+	"a fresh container, never a pooled one, reaches only the allowed "
+	"hosts through monkey's egress proxy, whose socket directory and "
+	"forwarder are bound read-only at " DK_PROXY_DIR_TARGET
+	" and " DK_PROXY_FORWARDER_TARGET "), explicit nofile "
 	"(1024/4096) and nproc (4096) ulimits, read-only root with an "
 	"exec-able tmpfs /tmp on --read-only, runs as the invoking uid:gid "
 	"unless --user. The workspace is bind-mounted at its own host path "

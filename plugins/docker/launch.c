@@ -576,6 +576,50 @@ static void start(char **argv, const char *prog, int in, const sigset_t *mask)
 	}
 }
 
+/* Proxy mode: "--proxy-forward FORWARDER PORT SOCKET" on the launcher's
+ * command line.  The forwarder listens on 127.0.0.1:PORT in the
+ * container (which has no other way out) before the command starts; it
+ * dies with the launcher.  A forwarder that does not say it is ready is
+ * the command's failure. */
+static void start_forwarder(char **args, const sigset_t *mask)
+{
+	char *argv[] = {args[0],      "--port", args[1],
+			"--ready-fd", "3",	"--die-with-parent",
+			args[2],      NULL};
+	char *envp[] = {NULL};
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		fail(errno, "proxy", "cannot create a pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, mask, NULL);
+		if (pfd[1] == 3 ? fcntl(3, F_SETFD, 0) < 0
+				: dup2(pfd[1], 3) < 0)
+			_exit(125);
+		execve(args[0], argv, envp);
+		_exit(127);
+	}
+	if (pid < 0)
+		fail(errno, "proxy", "cannot fork");
+	close(pfd[1]);
+	char buf[64] = "";
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof(buf) - 1 &&
+	       (n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	close(pfd[0]);
+	if (strncmp(buf, "ready ", 6) != 0)
+		fail(ECONNREFUSED, "proxy",
+		     "the egress proxy's forwarder (monkey-proxy-forward) did "
+		     "not start");
+}
+
 static void report(int status, unsigned long long ticks, long pids_before)
 {
 	long kills = oom_kills(), pids_after = pids_refusals();
@@ -633,8 +677,11 @@ static int command_stdin(uint32_t flags, struct feed *f)
 	return in[0];
 }
 
-int main(void)
+int main(int argc, char **argv_in)
 {
+	char **proxy = argc == 5 && !strcmp(argv_in[1], "--proxy-forward")
+			   ? argv_in + 2
+			   : NULL;
 	char magic[4];
 	uint32_t flags;
 	uint64_t stdin_len;
@@ -682,6 +729,8 @@ int main(void)
 	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGCHLD, &sa, NULL);
+	if (proxy)
+		start_forwarder(proxy, &old);
 	long pids_before = pids_refusals();
 	start(argv, prog, in, &old);
 	sa.sa_handler = forward;

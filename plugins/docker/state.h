@@ -36,6 +36,11 @@
 #define DK_POOL_LABEL "monkey.pool"
 /* Where pooled containers see the launcher (a read-only bind). */
 #define DK_LAUNCHER_TARGET "/dev/.monkey-launch"
+/* Proxy mode (ABI 1.2): where a container sees the egress proxy's socket
+ * directory and its forwarder (read-only binds); the launcher starts the
+ * forwarder before the command. */
+#define DK_PROXY_DIR_TARGET "/dev/.monkey-proxy"
+#define DK_PROXY_FORWARDER_TARGET "/dev/.monkey-proxy-forward"
 
 /* Per-call limits: no engine call may hang a command forever. */
 #define DK_PING_TIMEOUT_MS 5000

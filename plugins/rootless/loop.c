@@ -294,6 +294,8 @@ static const char *stage_name(int stage)
 	    [RL_STAGE_MOUNT] = "mount the command's file systems",
 	    [RL_STAGE_NET] = "bring up the loopback interface",
 	    [RL_STAGE_INIT] = "start the command process",
+	    [RL_STAGE_PROXY] = "start the egress proxy's forwarder "
+			       "(monkey-proxy-forward)",
 	    [RL_STAGE_STDIO] = "set up standard input and output",
 	    [RL_STAGE_CHDIR] = "enter the working directory",
 	    [RL_STAGE_RLIMIT] = "apply a resource limit",

@@ -116,6 +116,14 @@ static int in_place(const struct rl_view *v)
 	return 1;
 }
 
+const char *rl_req_proxy(const struct monkey_exec_request *req)
+{
+	if (!MONKEY_STRUCT_HAS(req, proxy_port) || !req->proxy_dir ||
+	    !req->proxy_forwarder)
+		return NULL;
+	return req->proxy_dir;
+}
+
 int rl_plan_view(struct rl_state *st, const struct monkey_exec_request *req,
 		 struct rl_request_view *rv, struct monkey_error *err)
 {
@@ -133,7 +141,7 @@ int rl_plan_view(struct rl_state *st, const struct monkey_exec_request *req,
 	rv->view.root = rv->image ? rv->image : "/";
 	rv->view.host_root = !rv->image;
 	rv->view.hide = rv->image ? NULL : st->hide;
-	rv->binds = calloc(req->n_mounts + 2, sizeof(*rv->binds));
+	rv->binds = calloc(req->n_mounts + 4, sizeof(*rv->binds));
 	if (!rv->binds)
 		return rl_set_err(host, err, -ENOMEM, "out of memory");
 	rv->view.binds = rv->binds;
@@ -150,6 +158,13 @@ int rl_plan_view(struct rl_state *st, const struct monkey_exec_request *req,
 					  "rootless: --mount source %s: %s",
 					  m->source, strerror(-r));
 	}
+	if (rl_req_proxy(req) &&
+	    ((r = add_bind(rv, req->proxy_dir, RL_PROXY_DIR_TARGET, 1)) < 0 ||
+	     (r = add_bind(rv, req->proxy_forwarder, RL_PROXY_FORWARDER_TARGET,
+			   1)) < 0))
+		return rl_set_err(
+		    host, err, r, "rootless: the egress proxy's %s: %s",
+		    "socket directory or forwarder", strerror(-r));
 	/* A resolv.conf that lives in the hidden /run stays readable. */
 	if (!rv->image && st->reveal)
 		(void)add_bind(rv, st->reveal, st->reveal, 1); /* or gone */
@@ -311,6 +326,24 @@ static void plan_rlimits(struct rl_plan *p,
 	}
 }
 
+/* The forwarder I starts: it listens on 127.0.0.1:PORT in the command's
+ * network namespace, says so on fd 3, and dies with I. */
+static void plan_proxy(struct rl_plan *p, const struct monkey_exec_request *req)
+{
+	if (!rl_req_proxy(req))
+		return;
+	snprintf(p->proxy_port, sizeof(p->proxy_port), "%u", req->proxy_port);
+	char *const argv[] = {RL_PROXY_FORWARDER_TARGET,
+			      "--port",
+			      p->proxy_port,
+			      "--ready-fd",
+			      "3",
+			      "--die-with-parent",
+			      RL_PROXY_DIR_TARGET "/proxy.sock",
+			      NULL};
+	memcpy(p->proxy_argv, argv, sizeof(argv));
+}
+
 int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
 		    const struct rl_request_view *rv, struct rl_plan *p,
 		    struct monkey_error *err)
@@ -362,6 +395,7 @@ int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
 		return rl_set_err(st->host, err, -ENOMEM, "out of memory");
 	p->paths = paths;
 	plan_rlimits(p, req);
+	plan_proxy(p, req);
 	p->filter = rl_g.filter;
 	p->last_cap = rl_g.last_cap;
 	return 0;

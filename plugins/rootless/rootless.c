@@ -244,7 +244,10 @@ static void compose_details(void)
 	    "EPERM (clone3 with ENOSYS, so that the C library uses clone, "
 	    "whose flags are checked). Only an up loopback interface "
 	    "exists unless --network, which shares the host's network (and "
-	    "its abstract unix sockets). The sandbox's PID 1 reports the "
+	    "its abstract unix sockets); with --allow-domain the sandbox's "
+	    "init first starts monkey's egress proxy forwarder on "
+	    "127.0.0.1:3128 there, the only way out. The sandbox's PID 1 "
+	    "reports the "
 	    "command's end and takes every other process with it: nothing "
 	    "the command started survives it, after a normal exit, a "
 	    "timeout (SIGTERM to every process, SIGKILL after --kill-grace) "
@@ -304,7 +307,7 @@ static void find_capabilities(void)
 	    MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
 	    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_IMAGE |
 	    MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
-	    MONKEY_CAP_CANCEL;
+	    MONKEY_CAP_CANCEL | MONKEY_CAP_EGRESS_PROXY;
 	if (rl_g.cg_have[RL_CG_MEMORY])
 		caps |= MONKEY_CAP_MEMORY | MONKEY_CAP_OOM_REPORT;
 	else

@@ -170,6 +170,10 @@ struct rl_plan {
 	char *x_stack_top; /* X's stack, in I's copy of the memory */
 	/* Written by X in I's memory when it cannot start. */
 	int x_errno, x_stage, x_interp;
+	/* Proxy mode (ABI 1.2): the forwarder's argv, which I runs, in the
+	 * new network namespace, before the command; argv[0] NULL else. */
+	char *proxy_argv[8];
+	char proxy_port[16];
 };
 
 /* Steps that can fail, reported in rl_msg.stage. */
@@ -183,6 +187,7 @@ enum rl_stage {
 	RL_STAGE_MOUNT,	    /* the command's own mounts (what: which) */
 	RL_STAGE_NET,	    /* the loopback interface */
 	RL_STAGE_INIT,	    /* init's own setup */
+	RL_STAGE_PROXY,	    /* the egress proxy's forwarder */
 	/* The command process, before execve. */
 	RL_STAGE_STDIO,
 	RL_STAGE_CHDIR,
@@ -227,6 +232,14 @@ struct rl_request_view {
 };
 
 /* plan.c */
+/* Where a sandbox sees the egress proxy's socket directory and its
+ * forwarder in proxy mode (read-only binds). */
+#define RL_PROXY_DIR_TARGET "/dev/.monkey-proxy"
+#define RL_PROXY_FORWARDER_TARGET "/dev/.monkey-proxy-forward"
+/* The request's proxy directory (ABI 1.2), NULL when it is not in proxy
+ * mode or comes from an older host. */
+const char *rl_req_proxy(const struct monkey_exec_request *req);
+
 int rl_plan_view(struct rl_state *st, const struct monkey_exec_request *req,
 		 struct rl_request_view *rv, struct monkey_error *err);
 void rl_request_view_free(struct rl_request_view *rv);

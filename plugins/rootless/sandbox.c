@@ -437,6 +437,61 @@ RL_CHILD static void i_setup(struct rl_plan *p)
 	}
 }
 
+/* Proxy mode: the forwarder F, I's child in the command's namespaces,
+ * unprivileged as the command is, listening on 127.0.0.1 before the
+ * command starts (it says "ready PORT" on fd 3).  It dies with I, and
+ * i_finish kills it with the rest. */
+RL_CHILD static void f_main(struct rl_plan *p, int ready_fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(p->err_fd, 2) < 0)
+		_exit(125);
+	if (ready_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready_fd, 3) < 0)
+		_exit(125);
+	drop_privileges(p);
+	if (syscall(SYS_close_range, 4, ~0U, 0) < 0)
+		_exit(125);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(p->proxy_argv[0], p->proxy_argv, (char *const[]){NULL});
+	_exit(127);
+}
+
+RL_CHILD static void i_start_forwarder(struct rl_plan *p)
+{
+	struct rl_fail f = {.err = ECONNREFUSED, .stage = RL_STAGE_PROXY};
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		f.err = errno;
+		i_fail(p, &f);
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		f_main(p, pfd[1]);
+	if (pid < 0) {
+		f.err = errno;
+		i_fail(p, &f);
+	}
+	close(pfd[1]);
+	char buf[32];
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof(buf) - 1 &&
+	       (n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(pfd[0]);
+	if (strncmp(buf, "ready ", 6) != 0)
+		i_fail(p, &f);
+}
+
 /* The command has ended: kill what it left and reap it all, then report.
  * The host may return as soon as it reads this: not one process of the
  * command remains (all of them are init's children by now, and a PID
@@ -536,6 +591,8 @@ RL_CHILD static void init_main(struct rl_plan *p)
 			sigaction(sig, &dfl, NULL);
 	i_close_fds(p);
 	i_setup(p);
+	if (p->proxy_argv[0])
+		i_start_forwarder(p);
 	blank_host_strings();
 	sigset_t chld;
 	sigemptyset(&chld);

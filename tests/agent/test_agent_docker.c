@@ -283,6 +283,54 @@ static void test_ctrl_c_removes_the_running_container(void **state)
 	ta_ws_free(&ws);
 }
 
+/* --allow-domain: the model hears which hosts it may reach, and a
+ * refused one comes back in the tool result with the option that would
+ * allow it; the transcript records the proxy's decision.  The refused
+ * name is never resolved: no server is needed. */
+static void test_a_denied_host_is_told_to_the_model(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	struct tu_run run;
+	ta_ws_new(&ws);
+	ta_server_start_json(
+	    &srv,
+	    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"n1\", "
+	    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"sh\", "
+	    "\"-c\", \"wget -q -O- http://denied.test/; echo done\"]}}]}}, "
+	    "{\"expect\": {\"tool_results\": [{\"contains\": "
+	    "\"denied.test:80 (the user may allow it with --allow-domain "
+	    "denied.test)\"}]}, \"reply\": {\"text\": \"ok\"}}]}");
+	const char *args[] = {"--docker", "--no-fallback",  "--image",
+			      image(),	  "--allow-domain", "allowed.test",
+			      NULL};
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
+	assert_int_equal(run.status, 0);
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	char *p = ta_request_system(&srv, 0);
+	assert_non_null(p);
+	assert_true(tu_contains(p, "Commands reach only these hosts"));
+	assert_true(tu_contains(p, "allowed.test"));
+	free(p);
+	json_object *tr = ta_transcript(&ws);
+	json_object *cmd = ta_record(tr, "command", 0);
+	json_object *denied = json_object_object_get(cmd, "networkDenied");
+	assert_int_equal(json_object_array_length(denied), 1);
+	assert_string_equal(
+	    json_object_get_string(json_object_array_get_idx(denied, 0)),
+	    "denied.test:80");
+	json_object *rec = json_object_array_get_idx(
+	    json_object_object_get(cmd, "network"), 0);
+	assert_string_equal(ta_str(rec, "decision"), "denied");
+	json_object_put(tr);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +341,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_a_limit_hit_is_told_to_the_model_and_recorded),
 	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
+	    cmocka_unit_test(test_a_denied_host_is_told_to_the_model),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);
 }

@@ -10,7 +10,8 @@
  * too, each the way a real backend might: the host's environment instead
  * of envp, stdin cut at the first NUL byte, a timeout that kills without
  * saying so, cancel_fd ignored, and a missing program reported as a
- * sandbox failure. */
+ * sandbox failure; and it claims the egress proxy and ignores it, so
+ * that commands keep the host's network. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -259,7 +260,8 @@ static const struct monkey_backend desc = {
     .safety = MONKEY_SAFETY_LOW,
     .capabilities = MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_KILL_TREE |
 		    MONKEY_CAP_TIMEOUT | MONKEY_CAP_CANCEL | MONKEY_CAP_STDIN |
-		    MONKEY_CAP_CLEAN_ENV,
+		    MONKEY_CAP_CLEAN_ENV |
+		    (FLAWED ? MONKEY_CAP_EGRESS_PROXY : 0),
     .init = liar_init,
     .probe = liar_probe,
     .exec = liar_exec,

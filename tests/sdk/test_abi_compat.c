@@ -3,6 +3,7 @@
  * the host never reads past the struct_size a backend declared. */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,9 +65,10 @@ static void run(struct monkey_executor *ex, const char *const *argv,
 	char *out = monkey_capture_join(&res.out, NULL);
 	assert_non_null(out);
 	if (res.exit_code != want_exit || strcmp(out, want_out) != 0)
-		fail_msg("got exit %d, stdout '%s', error '%s'; wanted exit %d, "
-			 "stdout '%s'",
-			 res.exit_code, out, res.error, want_exit, want_out);
+		fail_msg(
+		    "got exit %d, stdout '%s', error '%s'; wanted exit %d, "
+		    "stdout '%s'",
+		    res.exit_code, out, res.error, want_exit, want_out);
 	free(out);
 	monkey_result_free(&res);
 }
@@ -86,15 +88,14 @@ static void test_backend_built_against_abi_1_0_header_loads_and_runs(void **s)
 	monkey_executor_close(ex);
 }
 
-static void test_descriptor_ending_at_fini_reads_optional_fields_as_null(
-	void **s)
+static void
+test_descriptor_ending_at_fini_reads_optional_fields_as_null(void **s)
 {
 	(void)s;
 	struct monkey_executor *ex = open_backend("minimal");
 	const struct monkey_backend *d = monkey_executor_backend(ex);
-	assert_int_equal(d->struct_size,
-			 offsetof(struct monkey_backend, fini) +
-				 sizeof(d->fini));
+	assert_int_equal(d->struct_size, offsetof(struct monkey_backend, fini) +
+					     sizeof(d->fini));
 	/* The module has 0xA5 bytes where a longer descriptor would hold
 	 * details: the host must not have copied them. */
 	assert_null(d->details);
@@ -130,7 +131,8 @@ static void test_sandbox_list_shows_old_backends_as_available(void **s)
 			 0);
 	int seen = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(st[i].name, "abi10") && strcmp(st[i].name, "minimal"))
+		if (strcmp(st[i].name, "abi10") &&
+		    strcmp(st[i].name, "minimal"))
 			continue;
 		seen++;
 		if (!st[i].loaded || !st[i].available)
@@ -144,16 +146,60 @@ static void test_sandbox_list_shows_old_backends_as_available(void **s)
 	monkey_backend_status_list_free(st, n);
 }
 
+static void keep_notice(void *ctx, int level, const char *msg)
+{
+	if (level == MONKEY_LOG_WARNING)
+		snprintf(ctx, 512, "%s", msg);
+}
+
+/* A backend built before ABI 1.2 cannot offer the egress proxy: a host
+ * asked for --allow-domain warns that it is not enforced, opens no proxy
+ * and runs the command as before; with --strict it refuses. */
+static void test_abi_1_0_backend_gets_the_proxy_warning(void **s)
+{
+	(void)s;
+	const char *const allow[] = {"example.com"};
+	char notice[512] = "";
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	o.sandbox = "abi10";
+	o.backend_dir = sdk_dir();
+	o.no_fallback = true;
+	o.allow_domains = allow;
+	o.n_allow_domains = 1;
+	o.notify = keep_notice;
+	o.notify_ctx = notice;
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	if (monkey_executor_open(&o, &ex, &err) < 0)
+		fail_msg("opening abi10: %s", err.message);
+	assert_string_equal(notice,
+			    "--allow-domain is not enforced by the abi10 "
+			    "backend");
+	const char *const argv[] = {"one", NULL};
+	struct monkey_command cmd = {.argv = argv};
+	struct monkey_result res;
+	assert_int_equal(monkey_executor_run(ex, &cmd, &res, &err), 0);
+	assert_int_equal(res.exit_code, 1);
+	assert_false(res.proxied);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+	o.strict = true;
+	assert_int_equal(monkey_executor_open(&o, &ex, &err), -EOPNOTSUPP);
+	assert_non_null(strstr(err.message, "--allow-domain"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_backend_built_against_abi_1_0_header_loads_and_runs),
-		cmocka_unit_test(
-			test_descriptor_ending_at_fini_reads_optional_fields_as_null),
-		cmocka_unit_test(
-			test_sandbox_info_of_minimal_descriptor_has_no_details),
-		cmocka_unit_test(test_sandbox_list_shows_old_backends_as_available),
+	    cmocka_unit_test(
+		test_backend_built_against_abi_1_0_header_loads_and_runs),
+	    cmocka_unit_test(
+		test_descriptor_ending_at_fini_reads_optional_fields_as_null),
+	    cmocka_unit_test(
+		test_sandbox_info_of_minimal_descriptor_has_no_details),
+	    cmocka_unit_test(test_sandbox_list_shows_old_backends_as_available),
+	    cmocka_unit_test(test_abi_1_0_backend_gets_the_proxy_warning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
