@@ -502,6 +502,18 @@ static void set_limits(struct monkey_result *res,
 	res->limits_unknown = br->limits_unknown & ~res->limits_hit;
 }
 
+/* Resource use as the backend measured it; a backend built for ABI 1.0 or
+ * 1.1 never touches the fields, which keep the -1 run_command put there. */
+static void set_usage(struct monkey_result *res,
+		      const struct monkey_exec_result *br)
+{
+	res->peak_memory_bytes =
+	    br->peak_memory_bytes >= 0 ? br->peak_memory_bytes : -1;
+	res->cpu_user_ms = br->cpu_user_us >= 0 ? br->cpu_user_us / 1000 : -1;
+	res->cpu_system_ms =
+	    br->cpu_system_us >= 0 ? br->cpu_system_us / 1000 : -1;
+}
+
 MONKEY_EXPORT const char *monkey_limit_name(uint32_t bit)
 {
 	switch (bit) {
@@ -596,6 +608,7 @@ static void map_result(const struct monkey_executor *ex, const char *prog,
 	res->cancelled = br->cancelled != 0;
 	res->oom_killed = br->oom_killed;
 	set_limits(res, br);
+	set_usage(res, br);
 	if (res->timed_out)
 		res->exit_code = MONKEY_EXIT_TIMEOUT;
 	else if (res->cancelled)
@@ -630,6 +643,9 @@ static void run_command(struct monkey_executor *ex,
 	    .struct_size = sizeof(br),
 	    .exit_code = -1,
 	    .oom_killed = MONKEY_UNKNOWN,
+	    .peak_memory_bytes = -1,
+	    .cpu_user_us = -1,
+	    .cpu_system_us = -1,
 	};
 	struct monkey_error berr = {0};
 	int r = ex->desc->exec(ex->bi->state, &req, &br, &berr);
@@ -643,6 +659,7 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 {
 	memset(res, 0, sizeof(*res));
 	res->oom_killed = MONKEY_UNKNOWN;
+	res->peak_memory_bytes = res->cpu_user_ms = res->cpu_system_ms = -1;
 	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
 		return monkey_set_error(
 		    err, -EINVAL,

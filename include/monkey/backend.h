@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define MONKEY_BACKEND_ABI_MAJOR 1
-#define MONKEY_BACKEND_ABI_MINOR 1
+#define MONKEY_BACKEND_ABI_MINOR 2
 
 /* The one symbol a backend exports: a function of type
  * monkey_backend_entry_fn. */
@@ -237,6 +237,16 @@ struct monkey_exec_result {
 	 * not watch this time (podman without pids.events): for these, a
 	 * clear bit in limits_hit means "cannot tell", not "no". */
 	uint32_t limits_unknown;
+	/* ABI 1.2: resource use.  The host sets each figure to -1
+	 * ("unknown") before exec; a backend overwrites those it can
+	 * measure, for this command alone.  Wall time is the host's to
+	 * measure. */
+	int64_t peak_memory_bytes; /* the cgroup's memory high-water mark, or
+				      the largest ru_maxrss of the command's
+				      processes */
+	int64_t cpu_user_us;	   /* CPU time of every process of the
+				      command, as far as they were reaped */
+	int64_t cpu_system_us;
 	/* New fields go here, at the end. */
 };
 

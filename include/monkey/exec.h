@@ -145,6 +145,12 @@ struct monkey_result {
 	/* enum monkey_limit bits the backend could not watch this time: for
 	 * these a clear bit in limits_hit means "cannot tell", not "no". */
 	uint32_t limits_unknown;
+	/* Resource use, -1 when the backend cannot tell: peak memory in
+	 * bytes and CPU time in milliseconds, of every process of the
+	 * command as far as the backend saw them. */
+	int64_t peak_memory_bytes;
+	int64_t cpu_user_ms;
+	int64_t cpu_system_ms;
 };
 
 /* The limit that ended or broke the command, the most decisive first:

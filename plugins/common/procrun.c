@@ -60,6 +60,8 @@ struct run {
 	    sweep_interval, next_watch;
 	int sigpipe_was_pending;
 	char *buf;
+	int have_usage;
+	struct procrun_msg usage; /* PROCRUN_MSG_USAGE */
 };
 
 static void close_stdin(struct run *r)
@@ -192,6 +194,10 @@ static void read_status(struct run *r, int64_t now)
 			r->main_was_last = m.b == 1;
 			r->drain_deadline = now + PROCRUN_DRAIN_MS;
 			close_stdin(r);
+		}
+		if (m.kind == PROCRUN_MSG_USAGE) {
+			r->have_usage = 1;
+			r->usage = m;
 		}
 		return;
 	}
@@ -395,6 +401,11 @@ static int report(const struct monkey_host *host, const char *name,
 	if (MONKEY_STRUCT_HAS(result, cancelled)) {
 		result->timed_out = r->timed_out;
 		result->cancelled = r->cancelled;
+	}
+	if (r->have_usage && MONKEY_STRUCT_HAS(result, cpu_system_us)) {
+		result->peak_memory_bytes = (int64_t)r->usage.pid * 1024;
+		result->cpu_user_us = (int64_t)r->usage.a * 1000;
+		result->cpu_system_us = (int64_t)r->usage.b * 1000;
 	}
 	return 0;
 }

@@ -19,6 +19,10 @@ enum procrun_msg_kind {
 	PROCRUN_MSG_EXIT = 2,  /* pid: main process, a: its wait status,
 				  b: 1 when no other process is left (the
 				  reaper is exiting), 0 when some may be */
+	PROCRUN_MSG_USAGE = 3, /* the reaper's last message, once every
+				  process of the command is reaped: pid:
+				  largest peak RSS in KiB, a: user CPU ms,
+				  b: system CPU ms */
 };
 
 struct procrun_msg {
