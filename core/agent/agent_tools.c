@@ -121,6 +121,7 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 		    .timeout_cap_ms = a->timeout_ms,
 		    .tee = a->opts.cb.command_output,
 		    .tee_ctx = a->opts.cb.ctx,
+		    .progress = a->opts.cb.command_progress,
 		};
 		int r = tools_shell_run(&sc, args, &so);
 		if (r < 0)

@@ -88,4 +88,21 @@ void monkey_cli_show_diff(const char *diff);
 /* "create", "edit" or "replace" for a file change. */
 const char *monkey_cli_change_verb(const struct monkey_agent_tool_event *ev);
 
+/* Resource use (cli_usage.c): ", 12 MiB, 30 ms CPU" for what r knows,
+ * "" when it knows nothing. */
+void monkey_cli_usage_text(const struct monkey_result *r, char *buf,
+			   size_t len);
+/* The live line of a running command on a terminal: elapsed time and
+ * memory in use, rewritten in place, cleared before anything else is
+ * printed. */
+struct monkey_cli_live {
+	FILE *f;
+	bool tty;
+	bool shown;
+};
+void monkey_cli_live_init(struct monkey_cli_live *l, FILE *f);
+void monkey_cli_live_update(struct monkey_cli_live *l,
+			    const struct monkey_progress *p);
+void monkey_cli_live_clear(struct monkey_cli_live *l);
+
 #endif

@@ -54,6 +54,7 @@ struct ui {
 	 * cut a UTF-8 character between two chunks. */
 	struct monkey_escaper text;
 	struct monkey_escaper output[2];
+	struct monkey_cli_live live;
 };
 
 /* Write an escaped chunk (NULL after an allocation failure: nothing). */
@@ -95,6 +96,7 @@ static void on_notice(void *ctx, int level, const char *msg)
 	struct ui *ui = ctx;
 	if (level < MONKEY_LOG_WARNING && !ui->verbose)
 		return;
+	monkey_cli_live_clear(&ui->live);
 	end_line(ui);
 	if (level >= MONKEY_LOG_WARNING)
 		monkey_cli_error(
@@ -161,10 +163,13 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 		char *e = monkey_escaper_flush(&ui->output[i], &n);
 		put(stderr, e, n, NULL);
 	}
+	monkey_cli_live_clear(&ui->live);
 	const struct monkey_result *r = ev->result;
 	if (r) {
-		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s\n", r->exit_code,
-			(long long)r->duration_ms,
+		char use[96];
+		monkey_cli_usage_text(r, use, sizeof(use));
+		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s%s\n",
+			r->exit_code, (long long)r->duration_ms, use,
 			r->timed_out ? ", timed out" : "",
 			r->oom_killed == MONKEY_YES ? ", out of memory" : "",
 			r->cancelled ? ", interrupted" : "");
@@ -185,10 +190,18 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 	}
 }
 
+static void on_progress(void *ctx, const struct monkey_progress *p)
+{
+	struct ui *ui = ctx;
+	if (!ui->quiet)
+		monkey_cli_live_update(&ui->live, p);
+}
+
 static int on_output(void *ctx, int stream, const void *data, size_t len)
 {
 	struct ui *ui = ctx;
 	if (ui->verbose) {
+		monkey_cli_live_clear(&ui->live);
 		size_t n = 0;
 		char *e = monkey_escaper_feed(
 		    &ui->output[stream == MONKEY_STREAM_STDERR], data, len, &n);
@@ -630,7 +643,9 @@ static void connect_ui(struct monkey_cli_sandbox *s, struct args *a)
 	    .command_output = on_output,
 	    .approve = on_approve,
 	    .ctx = &a->ui,
+	    .command_progress = on_progress,
 	};
+	monkey_cli_live_init(&a->ui.live, stderr);
 }
 
 /* How the run ended, for the user; the exit status. */

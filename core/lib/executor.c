@@ -580,6 +580,8 @@ static void make_request(const struct monkey_executor *ex,
 	    .output = sink_output,
 	    .output_ctx = sink,
 	    .cancel_fd = ex->cancel_pipe[0],
+	    .progress = cmd->progress,
+	    .progress_ctx = cmd->progress_ctx,
 	};
 }
 

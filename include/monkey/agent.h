@@ -124,6 +124,9 @@ struct monkey_agent_callbacks {
 	int (*approve)(void *ctx, const struct monkey_agent_tool_event *ev,
 		       const char **reason);
 	void *ctx;
+	/* How a running shell command is doing (optional; see
+	 * monkey_command.progress), with ctx above. */
+	monkey_progress_fn command_progress;
 };
 
 /* Initialise with monkey_agent_options_init(), then set fields.  Strings

@@ -160,6 +160,18 @@ struct monkey_mount {
 typedef int (*monkey_output_fn)(void *ctx, int stream, const void *data,
 				size_t len);
 
+/* ABI 1.2: resource use.  How a running command is doing, for a live
+ * display. */
+struct monkey_progress {
+	uint32_t struct_size;
+	int64_t elapsed_ms;   /* since the command started */
+	int64_t memory_bytes; /* memory in use now; -1 when unknown */
+};
+
+/* Progress sink: called by the backend from the thread that called exec,
+ * while the command runs.  p is borrowed for the call. */
+typedef void (*monkey_progress_fn)(void *ctx, const struct monkey_progress *p);
+
 /* One command to run.  Everything is borrowed from the host for the
  * duration of exec.  The host has already validated and resolved it:
  * workdir lies inside workspace (symlinks resolved), mounts exist, envp is
@@ -216,6 +228,14 @@ struct monkey_exec_request {
 	 * command is killed and everything it created is removed, then exec
 	 * returns with result->cancelled = 1. */
 	int cancel_fd;
+	/* ABI 1.2: resource use.  Optional (NULL: none): the backend calls
+	 * progress every half second or so while the command runs, from
+	 * its own wait loop, never after exec returns.  A callback rather
+	 * than an entry point to ask with: exec blocks its thread, and the
+	 * backend alone knows which processes or container are the
+	 * command's while it runs. */
+	monkey_progress_fn progress;
+	void *progress_ctx;
 };
 
 /* What happened.  Filled by the backend; the host zeroes it and sets

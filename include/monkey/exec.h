@@ -124,6 +124,11 @@ struct monkey_command {
 	 * through to a terminal).  Same contract as monkey_output_fn. */
 	monkey_output_fn tee;
 	void *tee_ctx;
+	/* Optional: how the command is doing while it runs (elapsed time,
+	 * memory in use), every half second or so, from the thread in
+	 * monkey_executor_run; only from backends that can tell. */
+	monkey_progress_fn progress;
+	void *progress_ctx;
 };
 
 struct monkey_result {

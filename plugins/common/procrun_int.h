@@ -162,6 +162,11 @@ void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone);
  * not be read. */
 int procrun_tree_signal(pid_t reaper, int sig);
 
+/* Memory in use now by the reaper's descendants (the sum of their
+ * resident sets, shared pages counted once per process), or -1 when
+ * /proc cannot tell. */
+long long procrun_tree_rss(pid_t reaper);
+
 /* For a command whose reaper is gone: SIGKILL every marked child of the
  * host (what the dead reaper had, reparented to us) and all its
  * descendants, and reap those marked children that have died.  Returns how
