@@ -284,6 +284,15 @@ static void help(void)
 	    "                        else in "
 	    "~/.local/state/monkey/sessions/)\n"
 	    "  --no-transcript       write no transcript\n"
+	    "  --audit-log FILE      append a hash-chained JSON record of "
+	    "every\n"
+	    "                        security-relevant event to FILE (also "
+	    "MONKEY_AUDIT_LOG);\n"
+	    "                        check it with 'monkey audit verify "
+	    "FILE'\n"
+	    "  --audit-key FILE      also sign each record with HMAC-SHA256 "
+	    "under the key\n"
+	    "                        in FILE\n"
 	    "  -q, --quiet           print only the final answer\n"
 	    "  -v, --verbose         also show command output and details\n"
 	    "  -h, --help            show this help\n"
@@ -320,6 +329,8 @@ enum {
 	OPT_REQUIRE_APPROVAL,
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
+	OPT_AUDIT_LOG,
+	OPT_AUDIT_KEY,
 };
 
 static int parse_int(const char *flag, const char *arg, long min, long max,
@@ -427,6 +438,12 @@ static int agent_option(struct args *a, int opt, const char *arg,
 	case OPT_NO_TRANSCRIPT:
 		ao->no_transcript = true;
 		return 1;
+	case OPT_AUDIT_LOG:
+		ao->audit_log = arg;
+		return 1;
+	case OPT_AUDIT_KEY:
+		ao->audit_key = arg;
+		return 1;
 	case 'q':
 		a->ui.quiet = true;
 		return 1;
@@ -476,6 +493,8 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"yes", no_argument, NULL, 'y'},
 	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
 	    {"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
+	    {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+	    {"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -505,6 +524,15 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 			return 0;
 		}
 		monkey_cli_error("try 'monkey agent --help'");
+		return 2;
+	}
+	if (!a->ao.audit_log) {
+		const char *env = getenv("MONKEY_AUDIT_LOG");
+		a->ao.audit_log = env && *env ? env : NULL;
+	}
+	if (a->ao.audit_key && !a->ao.audit_log) {
+		monkey_cli_error("agent: --audit-key needs an audit log: give "
+				 "--audit-log FILE (or MONKEY_AUDIT_LOG)");
 		return 2;
 	}
 	return check_task(argc, argv, a);

@@ -165,6 +165,12 @@ struct monkey_agent_options {
 	 * framed); past it the request fails.  0 =
 	 * MONKEY_AGENT_DEFAULT_REPLY_MAX. */
 	size_t reply_max;
+	/* Audit log (monkey/audit.h): one record per security-relevant event
+	 * appended to this file (created 0600; a symbolic link is refused),
+	 * hash-chained, and with an HMAC of each record when audit_key names
+	 * a key file.  NULL: none. */
+	const char *audit_log;
+	const char *audit_key;
 };
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);
