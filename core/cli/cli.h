@@ -22,6 +22,7 @@ int monkey_cli_audit(int argc, char **argv);
 struct monkey_cli_sandbox {
 	struct monkey_exec_options opts;
 	struct monkey_strv mounts;
+	struct monkey_strv caches;
 	struct monkey_strv env;
 	struct monkey_strv pass_env;
 	bool json;

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "caches.h"
 #include "capture.h"
 #include "env.h"
 #include "loader.h"
@@ -38,6 +39,8 @@ struct monkey_executor {
 	char *workdir;
 	struct monkey_mount *mounts;
 	size_t n_mounts;
+	struct monkey_cache_mount *caches; /* for MONKEY_CAP_CACHE_VOLUMES */
+	size_t n_caches;
 	struct monkey_strv env;
 	struct monkey_strv user_env;
 	char *image;
@@ -413,6 +416,56 @@ static int resolve_options(struct monkey_executor *ex,
 	return 0;
 }
 
+/* Does the environment already set the variable of "VAR=value"? */
+static bool env_has(const struct monkey_strv *env, const char *entry)
+{
+	size_t n = strcspn(entry, "=") + 1;
+	for (size_t i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], entry, n))
+			return true;
+	return false;
+}
+
+/* The caches the options name, as this backend takes them: its volumes,
+ * bind mounts of host directories, and the variables pointing the tools
+ * at them (a variable the user set wins). */
+static int apply_caches(struct monkey_executor *ex,
+			const struct monkey_exec_options *o,
+			struct monkey_error *err)
+{
+	struct monkey_cache_plan p;
+	int r = monkey_cache_plan_make(o->caches, o->n_caches,
+				       ex->desc->capabilities, ex->workspace,
+				       &p, err);
+	struct monkey_mount *m =
+	    r == 0 && p.n_mounts
+		? realloc(ex->mounts,
+			  (ex->n_mounts + p.n_mounts) * sizeof(*m))
+		: ex->mounts;
+	if (r == 0 && p.n_mounts && !m)
+		r = monkey_set_error(err, -ENOMEM, "out of memory");
+	if (r == 0) {
+		ex->mounts = m;
+		for (size_t i = 0; i < p.n_mounts; i++)
+			ex->mounts[ex->n_mounts++] = p.mounts[i];
+		p.n_mounts = 0;
+		ex->caches = p.volumes;
+		ex->n_caches = p.n_volumes;
+		p.volumes = NULL;
+		p.n_volumes = 0;
+		for (size_t i = 0; r == 0 && i < p.env.n; i++)
+			if (!env_has(&ex->env, p.env.v[i]) &&
+			    (monkey_strv_push(&ex->env, p.env.v[i]) < 0 ||
+			     monkey_strv_push(&ex->user_env, p.env.v[i]) < 0))
+				r = monkey_set_error(err, -ENOMEM,
+						     "out of memory");
+		if (p.note[0])
+			notify(ex, MONKEY_LOG_WARNING, "%s", p.note);
+	}
+	monkey_cache_plan_free(&p);
+	return r;
+}
+
 MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 				       struct monkey_executor **out,
 				       struct monkey_error *err)
@@ -440,6 +493,8 @@ MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 				     strerror(errno));
 	if (r == 0)
 		r = choose_backend(ex, opts, err);
+	if (r == 0)
+		r = apply_caches(ex, opts, err);
 	if (r < 0) {
 		monkey_executor_close(ex);
 		return r;
@@ -582,6 +637,8 @@ static void make_request(const struct monkey_executor *ex,
 	    .cancel_fd = ex->cancel_pipe[0],
 	    .progress = cmd->progress,
 	    .progress_ctx = cmd->progress_ctx,
+	    .caches = ex->caches,
+	    .n_caches = ex->n_caches,
 	};
 }
 
@@ -742,6 +799,11 @@ MONKEY_EXPORT void monkey_executor_close(struct monkey_executor *ex)
 		free((char *)ex->mounts[i].target);
 	}
 	free(ex->mounts);
+	for (size_t i = 0; i < ex->n_caches; i++) {
+		free((char *)ex->caches[i].name);
+		free((char *)ex->caches[i].target);
+	}
+	free(ex->caches);
 	monkey_strv_free(&ex->env);
 	monkey_strv_free(&ex->user_env);
 	free(ex->workspace);

@@ -83,6 +83,11 @@ enum monkey_capability {
 	MONKEY_CAP_OOM_REPORT = 1u << 17,   /* oom_killed is reported */
 	MONKEY_CAP_POOL = 1u << 18,         /* prestarted sandboxes (pool) */
 	MONKEY_CAP_CANCEL = 1u << 19,       /* cancel_fd stops the command */
+	/* ABI 1.2: dependency caches. */
+	MONKEY_CAP_CACHE_VOLUMES = 1u << 20, /* caches[] are mounted from the
+						backend's own named volumes,
+						listed and removed through
+						caches_list and cache_remove */
 };
 
 /* Log levels for monkey_host.log. */
@@ -145,6 +150,18 @@ struct monkey_host {
 	const char *module_path;
 	/* New fields go here, at the end. */
 };
+
+/* ABI 1.2: dependency caches.  A persistent cache the command names,
+ * mounted read-write at target. */
+struct monkey_cache_mount {
+	const char *name;   /* [A-Za-z0-9][A-Za-z0-9_.-]*, validated */
+	const char *target; /* absolute path inside the sandbox */
+};
+
+/* What caches_list reports for each cache.  size_bytes and last_use (Unix
+ * seconds) are -1 when unknown. */
+typedef void (*monkey_cache_fn)(void *ctx, const char *name,
+				int64_t size_bytes, int64_t last_use);
 
 /* One bind mount. */
 struct monkey_mount {
@@ -236,6 +253,11 @@ struct monkey_exec_request {
 	 * command's while it runs. */
 	monkey_progress_fn progress;
 	void *progress_ctx;
+	/* ABI 1.2: dependency caches.  Given only to backends with
+	 * MONKEY_CAP_CACHE_VOLUMES (the host turns caches into mounts or
+	 * environment variables for the others). */
+	const struct monkey_cache_mount *caches;
+	size_t n_caches;
 };
 
 /* What happened.  Filled by the backend; the host zeroes it and sets
@@ -337,6 +359,14 @@ struct monkey_backend {
 	/* Optional: a one-paragraph text for "monkey sandbox info" (limits it
 	 * applies, defaults, caveats).  May be NULL. */
 	const char *details;
+	/* ABI 1.2: dependency caches (with MONKEY_CAP_CACHE_VOLUMES).
+	 * caches_list calls each once per cache this backend keeps;
+	 * cache_remove removes one (-ENOENT when there is none of that
+	 * name, -EBUSY when a sandbox uses it). */
+	int (*caches_list)(void *state, monkey_cache_fn each, void *ctx,
+			   struct monkey_error *err);
+	int (*cache_remove)(void *state, const char *name,
+			    struct monkey_error *err);
 	/* New fields go here, at the end. */
 };
 

@@ -91,6 +91,11 @@ struct monkey_exec_options {
 	 * container backends mount it read-only: git on the host runs what
 	 * .git/config and hooks say). */
 	bool writable_git;
+	/* Dependency caches: "NAME:DST" or a preset ("@pip", "@npm",
+	 * "@cargo", "@go"), each mounted read-write at DST for these
+	 * commands only. */
+	const char *const *caches;
+	size_t n_caches;
 };
 
 void monkey_exec_options_init(struct monkey_exec_options *opts);
