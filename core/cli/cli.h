@@ -17,6 +17,7 @@ int monkey_cli_sandbox(int argc, char **argv);
 int monkey_cli_agent(int argc, char **argv);
 int monkey_cli_replay(int argc, char **argv);
 int monkey_cli_audit(int argc, char **argv);
+int monkey_cli_cache(int argc, char **argv);
 
 /* Sandbox options shared by exec, agent and replay. */
 struct monkey_cli_sandbox {

@@ -25,6 +25,8 @@ static void usage(FILE *f)
 	    "  sandbox list | info NAME           show the installed backends\n"
 	    "  sandbox verify NAME                check a backend's claims by "
 	    "attack\n"
+	    "  cache   list | prune [NAME...]     the dependency caches of "
+	    "--cache\n"
 	    "  audit   verify FILE [--key KEY]    check an audit log's hash "
 	    "chain\n"
 	    "\n"
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
 		return monkey_cli_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return monkey_cli_replay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cache"))
+		return monkey_cli_cache(argc - 1, argv + 1);
 	if (!strcmp(cmd, "audit"))
 		return monkey_cli_audit(argc - 1, argv + 1);
 	monkey_cli_error("unknown command '%s'; try 'monkey --help'", cmd);

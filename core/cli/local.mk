@@ -9,6 +9,7 @@ monkey_SOURCES = \
 	core/cli/cli_agent.c \
 	core/cli/cli_usage.c \
 	core/cli/cli_audit.c \
+	core/cli/cli_cache.c \
 	core/cli/approval_tty.c \
 	core/cli/cli_replay.c
 monkey_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \

@@ -4,6 +4,7 @@
  * write redirects them. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -49,10 +50,10 @@ int monkey_cache_parse(const char *spec, struct monkey_cache_spec *out,
 				snprintf(out->name, sizeof(out->name), "%s",
 					 presets[i].name);
 				out->target = strdup(presets[i].target);
-				return out->target ? 0
-						   : monkey_set_error(
-							 err, -ENOMEM,
-							 "out of memory");
+				return out->target
+					   ? 0
+					   : monkey_set_error(err, -ENOMEM,
+							      "out of memory");
 			}
 		return monkey_set_error(err, -EINVAL,
 					"--cache %s: no such preset; the "
@@ -150,8 +151,8 @@ int monkey_cache_root(bool create, char **path, struct monkey_error *err)
 	if (fd < 0 && errno == ENOENT && create && mkdir(base, 0700) == 0)
 		fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return monkey_set_error(err, -errno, "cannot open %s: %s",
-					base, strerror(errno));
+		return monkey_set_error(err, -errno, "cannot open %s: %s", base,
+					strerror(errno));
 	char *p = strdup(base);
 	for (const char *const *c = use_xdg ? xdg_below : home_below;
 	     fd >= 0 && p && *c; c++) {
@@ -270,9 +271,8 @@ static int plan_dir(struct monkey_cache_plan *p,
 		m->target = strdup(s->target);
 		m->read_only = 0;
 		dir = NULL;
-		r = m->target && add_env(p, s, s->target, false) == 0
-			? 0
-			: -ENOMEM;
+		r = m->target && add_env(p, s, s->target, false) == 0 ? 0
+								      : -ENOMEM;
 	} else if (r == 0) {
 		r = add_env(p, s, dir, true) == 0 ? 0 : -ENOMEM;
 	}
@@ -338,4 +338,131 @@ void monkey_cache_plan_free(struct monkey_cache_plan *p)
 	free(p->mounts);
 	monkey_strv_free(&p->env);
 	memset(p, 0, sizeof(*p));
+}
+
+/* Bytes below dir (a descriptor it takes), links not followed. */
+static int64_t tree_size(int dir)
+{
+	DIR *d = fdopendir(dir);
+	if (!d) {
+		close(dir);
+		return 0;
+	}
+	int64_t total = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		total += (int64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					     O_CLOEXEC);
+			if (sub >= 0)
+				total += tree_size(sub);
+		}
+	}
+	closedir(d);
+	return total;
+}
+
+int monkey_cache_dirs_list(monkey_cache_list_fn each, void *ctx,
+			   struct monkey_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct monkey_error e = {0};
+	int root = monkey_cache_root(false, &path, &e);
+	if (root == -ENOENT)
+		return 0; /* no cache yet */
+	if (root < 0) {
+		if (err)
+			*err = e;
+		return root;
+	}
+	DIR *d = fdopendir(root);
+	if (!d) {
+		close(root);
+		return monkey_set_error(err, -errno, "cannot read %s: %s", path,
+					strerror(errno));
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!monkey_cache_name_ok(de->d_name))
+			continue;
+		int fd =
+		    openat(dirfd(d), de->d_name,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		each(ctx, "directory", de->d_name, tree_size(fd),
+		     (int64_t)st.st_mtime);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Remove everything below dir (a descriptor it keeps), links not
+ * followed. */
+static int remove_below(int dir)
+{
+	int dup_fd = dup(dir);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	int r = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			continue;
+		int sub =
+		    openat(dirfd(d), e->d_name,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			r = -errno;
+			continue;
+		}
+		/* A directory the cache's tool left read-only. */
+		fchmod(sub, 0700);
+		int s = remove_below(sub);
+		close(sub);
+		if (s < 0 || unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+			r = s < 0 ? s : -errno;
+	}
+	closedir(d);
+	return r;
+}
+
+int monkey_cache_dir_remove(const char *name, struct monkey_error *err)
+{
+	if (!monkey_cache_name_ok(name))
+		return monkey_set_error(err, -EINVAL,
+					"'%s' is not a cache name", name);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int root = monkey_cache_root(false, &path, err);
+	if (root < 0)
+		return root;
+	_cleanup_close_ int fd =
+	    openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return monkey_set_error(err, errno == ENOENT ? -ENOENT : -errno,
+					"no cache directory %s/%s", path, name);
+	int r = remove_below(fd);
+	if (r == 0 && unlinkat(root, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	if (r < 0)
+		return monkey_set_error(err, r, "cannot remove %s/%s: %s", path,
+					name, strerror(-r));
+	return 0;
 }

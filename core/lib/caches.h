@@ -12,15 +12,15 @@
 
 /* A preset: where the tool is pointed, by which variables. */
 struct monkey_cache_preset {
-	const char *name;    /* "pip" */
-	const char *target;  /* where it is mounted in a sandbox */
-	const char *var[2];  /* variables pointing the tool at it */
-	const char *sub[2];  /* each variable's subdirectory ("" none) */
+	const char *name;   /* "pip" */
+	const char *target; /* where it is mounted in a sandbox */
+	const char *var[2]; /* variables pointing the tool at it */
+	const char *sub[2]; /* each variable's subdirectory ("" none) */
 };
 
 struct monkey_cache_spec {
 	char name[MONKEY_CACHE_NAME_MAX + 1];
-	char *target; /* caller frees */
+	char *target;				  /* caller frees */
 	const struct monkey_cache_preset *preset; /* NULL for NAME:DST */
 };
 
@@ -44,12 +44,11 @@ int monkey_cache_root(bool create, char **path, struct monkey_error *err);
 int monkey_cache_dir(int root, const char *root_path, const char *name,
 		     char **path, struct monkey_error *err);
 
-
-
 #include <stddef.h>
 #include <stdint.h>
 
 #include <monkey/backend.h>
+#include <monkey/exec.h>
 
 #include "util.h"
 
@@ -72,4 +71,11 @@ int monkey_cache_plan_make(const char *const *specs, size_t n, uint32_t caps,
 			   const char *workspace, struct monkey_cache_plan *p,
 			   struct monkey_error *err);
 void monkey_cache_plan_free(struct monkey_cache_plan *p);
+
+/* The directory caches, each with its size and last use (the directory's
+ * time, which each use sets); none when there is no cache directory. */
+int monkey_cache_dirs_list(monkey_cache_list_fn each, void *ctx,
+			   struct monkey_error *err);
+/* Remove directory cache name and everything in it. */
+int monkey_cache_dir_remove(const char *name, struct monkey_error *err);
 #endif

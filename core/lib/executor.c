@@ -439,8 +439,7 @@ static int apply_caches(struct monkey_executor *ex,
 				       &p, err);
 	struct monkey_mount *m =
 	    r == 0 && p.n_mounts
-		? realloc(ex->mounts,
-			  (ex->n_mounts + p.n_mounts) * sizeof(*m))
+		? realloc(ex->mounts, (ex->n_mounts + p.n_mounts) * sizeof(*m))
 		: ex->mounts;
 	if (r == 0 && p.n_mounts && !m)
 		r = monkey_set_error(err, -ENOMEM, "out of memory");
@@ -752,6 +751,49 @@ MONKEY_EXPORT void monkey_executor_cancel(struct monkey_executor *ex)
 		ssize_t n = write(ex->cancel_pipe[1], "x", 1);
 		(void)n;
 	}
+}
+
+struct volume_ctx {
+	monkey_cache_list_fn each;
+	void *ctx;
+	const char *where;
+};
+
+static void volume_seen(void *ctx, const char *name, int64_t size,
+			int64_t last_use)
+{
+	struct volume_ctx *v = ctx;
+	v->each(v->ctx, v->where, name, size, last_use);
+}
+
+MONKEY_EXPORT int monkey_caches_list(struct monkey_executor *ex,
+				     monkey_cache_list_fn each, void *ctx,
+				     struct monkey_error *err)
+{
+	int r = monkey_cache_dirs_list(each, ctx, err);
+	if (r < 0 || !ex ||
+	    !(ex->desc->capabilities & MONKEY_CAP_CACHE_VOLUMES) ||
+	    !ex->desc->caches_list)
+		return r;
+	struct volume_ctx v = {each, ctx, ex->desc->name};
+	return ex->desc->caches_list(ex->bi->state, volume_seen, &v, err);
+}
+
+MONKEY_EXPORT int monkey_cache_remove(struct monkey_executor *ex,
+				      const char *where, const char *name,
+				      struct monkey_error *err)
+{
+	if (!strcmp(where, "directory"))
+		return monkey_cache_dir_remove(name, err);
+	if (!monkey_cache_name_ok(name))
+		return monkey_set_error(err, -EINVAL,
+					"'%s' is not a cache name", name);
+	if (!ex || strcmp(where, ex->desc->name) || !ex->desc->cache_remove)
+		return monkey_set_error(err, -ENOTSUP,
+					"no backend to remove %s cache %s "
+					"with",
+					where, name);
+	return ex->desc->cache_remove(ex->bi->state, name, err);
 }
 
 MONKEY_EXPORT const char *

@@ -213,6 +213,22 @@ const char *monkey_executor_workspace(const struct monkey_executor *ex);
 
 void monkey_executor_close(struct monkey_executor *ex);
 
+/* Dependency caches (--cache).  where is "directory" for the host's
+ * directories ($XDG_CACHE_HOME/monkey/caches/NAME), else the name of the
+ * backend that keeps the cache as a volume.  size_bytes and last_use
+ * (Unix seconds) are -1 when unknown. */
+typedef void (*monkey_cache_list_fn)(void *ctx, const char *where,
+				     const char *name, int64_t size_bytes,
+				     int64_t last_use);
+/* Every directory cache, then, when ex is not NULL and its backend keeps
+ * caches as volumes, those. */
+int monkey_caches_list(struct monkey_executor *ex, monkey_cache_list_fn each,
+		       void *ctx, struct monkey_error *err);
+/* Remove one cache: where "directory" (ex may be NULL), or ex's backend's
+ * name.  -ENOENT when there is none of that name. */
+int monkey_cache_remove(struct monkey_executor *ex, const char *where,
+			const char *name, struct monkey_error *err);
+
 /* Exit codes of "monkey exec" (docker run / timeout(1) conventions). */
 #define MONKEY_EXIT_TIMEOUT 124
 #define MONKEY_EXIT_FAILURE 125

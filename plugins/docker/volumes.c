@@ -14,29 +14,39 @@
 #include "engine.h"
 
 /* The cache name of a volume entry of /system/df, or NULL when it is not
- * one of ours. */
+ * one of ours: named monkey-cache-NAME, and labelled monkey.cache=NAME
+ * when it has labels (podman 4 drops the labels of a volume a container
+ * creates, so the name alone must do there). */
 static const char *cache_name(json_object *vol)
 {
 	json_object *labels, *name, *v;
-	if (!json_object_object_get_ex(vol, "Labels", &labels) ||
-	    !json_object_object_get_ex(labels, DK_CACHE_LABEL, &v) ||
-	    !json_object_object_get_ex(vol, "Name", &name))
+	if (!json_object_object_get_ex(vol, "Name", &name))
 		return NULL;
 	const char *n = json_object_get_string(name);
-	const char *c = json_object_get_string(v);
 	size_t pl = strlen(DK_CACHE_PREFIX);
-	if (!n || !c || strncmp(n, DK_CACHE_PREFIX, pl) || strcmp(n + pl, c))
+	if (!n || strncmp(n, DK_CACHE_PREFIX, pl) || !n[pl])
 		return NULL;
-	return c;
+	if (json_object_object_get_ex(vol, "Labels", &labels) &&
+	    json_object_object_get_ex(labels, DK_CACHE_LABEL, &v) &&
+	    strcmp(json_object_get_string(v), n + pl))
+		return NULL;
+	return n + pl;
 }
 
 int dk_caches_list(struct dk_state *st, monkey_cache_fn each, void *ctx,
 		   struct monkey_error *err)
 {
 	struct dk_response r = {0};
-	/* /system/df, not /volumes: it has the sizes. */
+	/* /system/df, not /volumes: it has the sizes.  Podman's fails while
+	 * any container is being removed: then the names alone. */
 	int rc = dk_request(st, "GET", "/system/df", NULL, st->api_timeout_ms,
 			    -1, &r, err);
+	if (rc == 0 && r.status != 200) {
+		dk_response_free(&r);
+		memset(&r, 0, sizeof(r));
+		rc = dk_request(st, "GET", "/volumes", NULL, st->api_timeout_ms,
+				-1, &r, err);
+	}
 	if (rc < 0)
 		return rc;
 	if (r.status != 200) {
@@ -84,9 +94,8 @@ int dk_cache_remove(struct dk_state *st, const char *name,
 	if (r.status == 204)
 		rc = 0;
 	else if (r.status == 404)
-		rc = st->host->set_error(err, -ENOENT,
-					 "no cache %s in the %s", name,
-					 st->engine_name);
+		rc = st->host->set_error(err, -ENOENT, "no cache %s in the %s",
+					 name, st->engine_name);
 	else if (r.status == 409)
 		rc = st->host->set_error(err, -EBUSY,
 					 "cache %s is in use by a container "
