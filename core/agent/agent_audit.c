@@ -168,5 +168,13 @@ void agent_audit_end(struct monkey_agent *a,
 	agent_audit(a, "session_end", o);
 }
 
-/* Network decisions of the egress proxy go here when it reports them:
- * agent_audit(a, "network", {host, port, decision, rule}). */
+void agent_audit_network(struct monkey_agent *a, const char *host, int port,
+			 const char *decision, const char *rule)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "host", str_or_null(host));
+	json_object_object_add(o, "port", json_object_new_int(port));
+	json_object_object_add(o, "decision", str_or_null(decision));
+	json_object_object_add(o, "rule", str_or_null(rule));
+	agent_audit(a, "network", o);
+}

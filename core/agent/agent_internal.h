@@ -76,6 +76,11 @@ void agent_audit_refused(struct monkey_agent *a, const char *event,
 			 const char *reason);
 void agent_audit_end(struct monkey_agent *a,
 		     const struct monkey_agent_report *rep);
+/* A decision of the egress proxy ("allowed" / "denied", and the rule
+ * that decided): the hook its records go through once it reports them;
+ * nothing calls it yet. */
+void agent_audit_network(struct monkey_agent *a, const char *host, int port,
+			 const char *decision, const char *rule);
 
 void agent_notice(struct monkey_agent *a, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

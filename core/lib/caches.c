@@ -251,9 +251,8 @@ static int add_env(struct monkey_cache_plan *p,
 
 /* One cache backed by a host directory. */
 static int plan_dir(struct monkey_cache_plan *p,
-		    const struct monkey_cache_spec *s, uint32_t caps,
-		    const char *ws, int root, const char *root_path,
-		    struct monkey_error *err)
+		    const struct monkey_cache_spec *s, uint32_t caps, int root,
+		    const char *root_path, struct monkey_error *err)
 {
 	char *dir = NULL;
 	int fd = monkey_cache_dir(root, root_path, s->name, &dir, err);
@@ -264,8 +263,8 @@ static int plan_dir(struct monkey_cache_plan *p,
 		if (*s->preset->sub[i])
 			mkdirat(fd, s->preset->sub[i], 0700);
 	close(fd);
-	int r = check_not_workspace("directory", dir, ws, err);
-	if (r == 0 && (caps & MONKEY_CAP_MOUNTS)) {
+	int r = 0;
+	if (caps & MONKEY_CAP_MOUNTS) {
 		struct monkey_mount *m = &p->mounts[p->n_mounts++];
 		m->source = dir;
 		m->target = strdup(s->target);
@@ -280,6 +279,26 @@ static int plan_dir(struct monkey_cache_plan *p,
 	if (r == -ENOMEM)
 		monkey_set_error(err, r, "out of memory");
 	return r;
+}
+
+/* The caches' directory, which must not overlap the workspace (as it
+ * resolves: XDG_CACHE_HOME may be a link), before any cache is made in
+ * it. */
+static int open_root(const char *ws, char **path, struct monkey_error *err)
+{
+	int root = monkey_cache_root(true, path, err);
+	if (root < 0)
+		return root;
+	char *real = realpath(*path, NULL);
+	int r = check_not_workspace("directory", real ? real : *path, ws, err);
+	free(real);
+	if (r < 0) {
+		close(root);
+		free(*path);
+		*path = NULL;
+		return r;
+	}
+	return root;
 }
 
 int monkey_cache_plan_make(const char *const *specs, size_t n, uint32_t caps,
@@ -314,10 +333,10 @@ int monkey_cache_plan_make(const char *const *specs, size_t n, uint32_t caps,
 						   "out of memory");
 		} else if (r == 0) {
 			if (root < 0)
-				root = monkey_cache_root(true, &root_path, err);
-			r = root < 0 ? root
-				     : plan_dir(p, &s, caps, workspace, root,
-						root_path, err);
+				root = open_root(workspace, &root_path, err);
+			r = root < 0
+				? root
+				: plan_dir(p, &s, caps, root, root_path, err);
 		}
 		free(s.target);
 	}

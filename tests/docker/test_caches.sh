@@ -52,6 +52,10 @@ case $msg in *"no '/', no '..'"*) ok "and the message says why" ;;
 *) not_ok "and the message says why: $msg" ;; esac
 "$MONKEY" exec --sandbox spawn --cache "$NAME:$WS/sub" -- true 2>/dev/null
 check "a DST in the workspace is refused" "$?" 125
+XDG_CACHE_HOME="$WS/xdg" "$MONKEY" exec --sandbox spawn --cache "$NAME:/deps" -- true 2>/dev/null
+check "a cache directory inside the workspace is refused" "$?" 125
+[ ! -e "$WS/xdg/monkey/caches/$NAME" ] && ok "and no cache is made there" ||
+	not_ok "and no cache is made there"
 mv "$XDG_CACHE_HOME/monkey/caches/$NAME" "$XDG_CACHE_HOME/real"
 ln -s "$XDG_CACHE_HOME/real" "$XDG_CACHE_HOME/monkey/caches/$NAME"
 "$MONKEY" exec --sandbox spawn --cache "$NAME:/deps" -- true 2>/dev/null
