@@ -378,6 +378,7 @@ static int m_alloc(int argc, char **argv)
 		return 1;
 	for (size_t i = 0; i < n; i += 4096)
 		p[i] = 1;
+	free((void *)p);
 	return 0;
 }
 
