@@ -63,7 +63,6 @@ struct run {
 	int have_usage;
 	struct procrun_msg usage;	/* PROCRUN_MSG_USAGE */
 	int64_t started, next_progress; /* req->progress calls */
-	long long host_hwm_kib;		/* see host_peak_kib */
 	long long most_seen;		/* largest progress sample, bytes */
 };
 
@@ -225,22 +224,16 @@ static void read_status(struct run *r, int64_t now)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* The host's own memory high-water mark (VmHWM), or -1.  The command is
- * started from the host's memory (CLONE_VM|CLONE_VFORK, as posix_spawn
- * does), and execve keeps that memory's high-water mark in the new
- * process's ru_maxrss: a ru_maxrss at or below it says nothing about the
- * command. */
+/* The host's own memory high-water mark, in KiB.  The command is started
+ * from the host's memory (CLONE_VM|CLONE_VFORK, as posix_spawn does), and
+ * execve keeps that memory's high-water mark in the new process's
+ * ru_maxrss: a ru_maxrss at or below it says nothing about the command.
+ * Read when the command has ended: the mark only grows, so this is never
+ * below what the command inherited. */
 static long long host_peak_kib(void)
 {
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[128];
-	long long v = -1;
-	while (f && v < 0 && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %lld", &v) != 1)
-			v = -1;
-	if (f)
-		fclose(f);
-	return v;
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
 }
 
 /* Tell req->progress how the command is doing, twice a second. */
@@ -445,7 +438,8 @@ static int report(const struct monkey_host *host, const char *name,
 	if (r->have_usage && MONKEY_STRUCT_HAS(result, cpu_system_us)) {
 		/* Under the host's mark, the most a progress sample saw
 		 * is the best there is. */
-		if (r->host_hwm_kib >= 0 && r->usage.pid > r->host_hwm_kib)
+		long long host_kib = host_peak_kib();
+		if (host_kib >= 0 && r->usage.pid > host_kib)
 			result->peak_memory_bytes =
 			    (int64_t)r->usage.pid * 1024;
 		else if (r->most_seen > 0)
@@ -625,7 +619,6 @@ static int run_command(const struct monkey_host *host, const char *name,
 		       struct monkey_error *err)
 {
 	struct procrun_msg start;
-	r->host_hwm_kib = host_peak_kib();
 	/* Takes (and closes) the command's ends and the workdir fd. */
 	int rc = procrun_spawn_start(s, &r->proc, &start);
 	s->wd_fd = p->in[0] = p->out[1] = p->err[1] = -1;
