@@ -136,6 +136,8 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 	json_object_object_add(o, "env", names);
 	json_object_object_add(o, "passEnv",
 			       strs(eo->pass_env, eo->n_pass_env));
+	/* The dependency caches the commands may write (--cache). */
+	json_object_object_add(o, "caches", strs(eo->caches, eo->n_caches));
 	return o;
 }
 

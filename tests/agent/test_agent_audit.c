@@ -177,6 +177,8 @@ static void test_real_run_logs_each_event_and_verifies(void **state)
 	assert_true(tu_contains(f->lines[3], "\"exitCode\":0"));
 	assert_true(tu_contains(f->lines[3], "\"cpuUserMs\":"));
 	assert_true(tu_contains(f->lines[4], "../escape.txt"));
+	/* The session names the caches its commands may write: none. */
+	assert_true(tu_contains(f->lines[0], "\"caches\":[]"));
 	/* No secret: neither the API key nor an --env value. */
 	for (int i = 0; i < f->n; i++) {
 		assert_false(tu_contains(f->lines[i], TA_KEY));
