@@ -181,6 +181,7 @@ MONKEY_EXPORT int monkey_agent_open(const struct monkey_agent_options *opts,
 	if (!a)
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	a->tr.fd = -1;
+	a->audit.fd = -1;
 	a->opts = *opts;
 	struct monkey_agent_options *o = &a->opts;
 	if (o->max_iterations <= 0)
@@ -206,6 +207,10 @@ MONKEY_EXPORT int monkey_agent_open(const struct monkey_agent_options *opts,
 	bool oom = false;
 	a->transcript_opt = dup_opt(o->transcript, &oom);
 	o->transcript = a->transcript_opt;
+	a->audit_log_opt = dup_opt(o->audit_log, &oom);
+	o->audit_log = a->audit_log_opt;
+	a->audit_key_opt = dup_opt(o->audit_key, &oom);
+	o->audit_key = a->audit_key_opt;
 	if (o->system_prompt)
 		a->system_prompt = dup_opt(o->system_prompt, &oom);
 	o->system_prompt = a->system_prompt;
@@ -267,6 +272,9 @@ MONKEY_EXPORT void monkey_agent_close(struct monkey_agent *a)
 	free(a->root);
 	free(a->default_workdir);
 	free(a->transcript_opt);
+	audit_close(&a->audit);
+	free(a->audit_log_opt);
+	free(a->audit_key_opt);
 	free(a->system_prompt);
 	free(a->transcript_path);
 	free(a);
@@ -425,6 +433,19 @@ MONKEY_EXPORT int monkey_agent_run(struct monkey_agent *a, const char *task,
 		a->transcript_path = strdup(a->tr.path);
 		agent_record_header(a, task);
 	}
+	if (a->opts.audit_log) {
+		audit_close(&a->audit);
+		r = audit_open(&a->audit, a->opts.audit_log, a->opts.audit_key,
+			       a->prov.api_key, err);
+		if (r < 0) {
+			snprintf(rep->message, sizeof(rep->message), "%s",
+				 err->message);
+			transcript_close(&a->tr);
+			a->running = false;
+			return r;
+		}
+		agent_audit_session(a);
+	}
 	struct agent_history h = {0};
 	struct agent_message first = {.role = AGENT_ROLE_USER};
 	if (agent_message_add_text(&first, task) < 0 ||
@@ -439,6 +460,8 @@ MONKEY_EXPORT int monkey_agent_run(struct monkey_agent *a, const char *task,
 	}
 	rep->tool_calls = a->tool_calls;
 	agent_record_end(a, rep);
+	agent_audit_end(a, rep);
+	audit_close(&a->audit);
 	transcript_close(&a->tr);
 	agent_history_free(&h);
 	a->running = false;

@@ -11,6 +11,7 @@
 #include <monkey/agent.h>
 
 #include "agent_history.h"
+#include "audit.h"
 #include "provider.h"
 #include "tools.h"
 #include "transcript.h"
@@ -31,6 +32,10 @@ struct monkey_agent {
 	char *transcript_path;
 	struct transcript tr;
 	int tool_calls;
+	char *audit_log_opt, *audit_key_opt;
+	struct audit audit;	  /* fd -1 when there is no audit log */
+	const char *approval;	  /* the last call's decision ... */
+	const char *approval_how; /* ... and how it was given */
 };
 
 /* One tool call of the model: run it (approval, sandbox, transcript) and
@@ -53,6 +58,29 @@ void agent_record_command(struct monkey_agent *a, const char *id,
 void agent_record_end(struct monkey_agent *a,
 		      const struct monkey_agent_report *rep);
 void agent_record(struct monkey_agent *a, const char *type, json_object *rec);
+
+/* Audit records (agent_audit.c); like the transcript, a failure to write
+ * is reported once and ends the log. */
+void agent_audit(struct monkey_agent *a, const char *event, json_object *rec);
+void agent_audit_session(struct monkey_agent *a);
+void agent_audit_command(struct monkey_agent *a, const struct tool_args *args,
+			 const struct tools_shell_outcome *so);
+/* A file write: the SHA-256 of what the file held (NULL: it was new) and
+ * of what was written. */
+void agent_audit_write(struct monkey_agent *a, const char *path,
+		       const char *before, const char *after);
+/* A call that was not carried out: "denial" (approval denied) or
+ * "refusal" (monkey refused it). */
+void agent_audit_refused(struct monkey_agent *a, const char *event,
+			 const char *tool, const struct tool_args *args,
+			 const char *reason);
+void agent_audit_end(struct monkey_agent *a,
+		     const struct monkey_agent_report *rep);
+/* A decision of the egress proxy ("allowed" / "denied", and the rule
+ * that decided): the hook its records go through once it reports them;
+ * nothing calls it yet. */
+void agent_audit_network(struct monkey_agent *a, const char *host, int port,
+			 const char *decision, const char *rule);
 
 void agent_notice(struct monkey_agent *a, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -54,6 +54,12 @@ static void add_int(json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
+/* A resource figure, null when the backend could not tell (-1). */
+static void add_figure(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, v >= 0 ? json_object_new_int64(v) : NULL);
+}
+
 /* The limits in force: only those the backend enforces (its capability
  * flags), so that the header never claims a limit that was not there. */
 static json_object *enforced_limits(const struct monkey_exec_options *eo,
@@ -130,6 +136,8 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 	json_object_object_add(o, "env", names);
 	json_object_object_add(o, "passEnv",
 			       strs(eo->pass_env, eo->n_pass_env));
+	/* The dependency caches the commands may write (--cache). */
+	json_object_object_add(o, "caches", strs(eo->caches, eo->n_caches));
 	return o;
 }
 
@@ -153,6 +161,9 @@ static void add_result(json_object *o, const struct tools_shell_outcome *so)
 			       json_object_new_int(r->exit_code));
 	json_object_object_add(o, "signal", json_object_new_int(r->signal));
 	add_int(o, "durationMs", r->duration_ms);
+	add_figure(o, "peakMemoryBytes", r->peak_memory_bytes);
+	add_figure(o, "cpuUserMs", r->cpu_user_ms);
+	add_figure(o, "cpuSystemMs", r->cpu_system_ms);
 	json_object_object_add(o, "timedOut",
 			       json_object_new_boolean(r->timed_out));
 	json_object_object_add(

@@ -5,12 +5,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent_internal.h"
 #include "quote.h"
+#include "transcript_hash.h"
 
 static void record_call(struct monkey_agent *a, const struct agent_block *b)
 {
@@ -63,6 +66,11 @@ static bool approved(struct monkey_agent *a, const char *id,
 		     const struct tool_args *args,
 		     const struct monkey_agent_tool_event *ev, const char **why)
 {
+	a->approval = "approved";
+	a->approval_how = a->opts.auto_approve	      ? "--yes"
+			  : !a->opts.require_approval ? "not required"
+			  : a->always_approved ? "always, answered earlier"
+					       : "asked";
 	if (!a->opts.require_approval || a->opts.auto_approve ||
 	    a->always_approved)
 		return true;
@@ -72,10 +80,15 @@ static bool approved(struct monkey_agent *a, const char *id,
 		d = a->opts.cb.approve(a->opts.cb.ctx, ev, &reason);
 	else
 		reason = "approval is required and nobody can be asked";
+	if (!a->opts.cb.approve)
+		a->approval_how = "nobody to ask";
 	if (a->cancel) {
 		d = MONKEY_APPROVAL_DENY;
 		reason = "the run was interrupted";
 	}
+	a->approval = d == MONKEY_APPROVAL_DENY	    ? "denied"
+		      : d == MONKEY_APPROVAL_ALWAYS ? "always"
+						    : "approved";
 	if (d == MONKEY_APPROVAL_ALWAYS)
 		a->always_approved = true;
 	record_approval(a, id, args,
@@ -86,6 +99,7 @@ static bool approved(struct monkey_agent *a, const char *id,
 	if (d != MONKEY_APPROVAL_DENY)
 		return true;
 	*why = reason ? reason : "the user denied it";
+	agent_audit_refused(a, "denial", ev->name, args, *why);
 	return false;
 }
 
@@ -121,11 +135,13 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 		    .timeout_cap_ms = a->timeout_ms,
 		    .tee = a->opts.cb.command_output,
 		    .tee_ctx = a->opts.cb.ctx,
+		    .progress = a->opts.cb.command_progress,
 		};
 		int r = tools_shell_run(&sc, args, &so);
 		if (r < 0)
 			return r;
 		agent_record_command(a, call->id, args, &so);
+		agent_audit_command(a, args, &so);
 		*content = tools_shell_format(&so, a->opts.output_max);
 		*is_error = !so.ran || so.res.error[0];
 	}
@@ -141,6 +157,52 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 	ev->workdir = NULL;
 	ev->result = NULL;
 	return *content ? 0 : -ENOMEM;
+}
+
+/* SHA-256 of the file at path as it is now (not following a final
+ * symbolic link), into out; false when it cannot be read. */
+static bool file_sha256(const char *path, char out[65])
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct monkey_sha256 s;
+	monkey_sha256_init(&s);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0)
+			monkey_sha256_update(&s, buf, (size_t)n);
+	if (n < 0)
+		return false;
+	monkey_sha256_hex(&s, out);
+	return true;
+}
+
+/* tools_fs_commit, with the write in the audit log. */
+static int commit_audited(struct monkey_agent *a, const struct tool_args *args,
+			  const struct tools_fs_change *ch, char **content,
+			  bool *is_error)
+{
+	char before[65], after[65];
+	bool had =
+	    a->audit.fd >= 0 && ch->exists && file_sha256(ch->abs, before);
+	int r = tools_fs_commit(a->root, args, a->opts.writable_git, ch,
+				content, is_error);
+	if (r < 0 || a->audit.fd < 0)
+		return r;
+	if (*is_error) {
+		agent_audit_refused(a, "refusal",
+				    args->kind == TOOL_EDIT_FILE ? "edit_file"
+								 : "write_file",
+				    args, *content);
+		return r;
+	}
+	audit_sha256_hex(ch->data, ch->len, after);
+	agent_audit_write(a, tools_path_rel(a->root, ch->abs),
+			  had ? before : NULL, after);
+	return r;
 }
 
 /* Runs one write_file or edit_file call.  The change is computed first,
@@ -159,6 +221,8 @@ static int run_file_change(struct monkey_agent *a,
 		return r;
 	bool go = !*content;
 	ev->path = args->path;
+	if (!go)
+		agent_audit_refused(a, "refusal", call->name, args, *content);
 	if (go) {
 		ev->path = tools_path_rel(a->root, ch.abs);
 		ev->diff = ch.diff.text;
@@ -177,8 +241,7 @@ static int run_file_change(struct monkey_agent *a,
 	if (a->opts.cb.tool_start)
 		a->opts.cb.tool_start(a->opts.cb.ctx, ev);
 	if (go)
-		r = tools_fs_commit(a->root, args, a->opts.writable_git, &ch,
-				    content, is_error);
+		r = commit_audited(a, args, &ch, content, is_error);
 	if (r == 0 && *content && a->opts.cb.tool_end) {
 		ev->content = *content;
 		ev->is_error = *is_error;

@@ -6,6 +6,7 @@ core_agent_libagent_la_SOURCES = \
 	core/agent/agent_config.c core/agent/agent_config.h \
 	core/agent/agent_history.c core/agent/agent_history.h \
 	core/agent/agent_record.c \
+	core/agent/agent_audit.c \
 	core/agent/agent_tools.c \
 	core/agent/provider.c core/agent/provider.h \
 	core/agent/provider_http.c \
@@ -20,6 +21,8 @@ core_agent_libagent_la_SOURCES = \
 	core/agent/transcript.c core/agent/transcript.h \
 	core/agent/transcript_dir.c core/agent/transcript_dir.h \
 	core/agent/transcript_hash.c core/agent/transcript_hash.h \
+	core/agent/audit.c core/agent/audit.h \
+	core/agent/audit_verify.c \
 	core/agent/replay.c core/agent/replay.h \
 	core/agent/replay_load.c
 core_agent_libagent_la_CPPFLAGS = $(AM_CPPFLAGS) \
@@ -27,4 +30,5 @@ core_agent_libagent_la_CPPFLAGS = $(AM_CPPFLAGS) \
 core_agent_libagent_la_CFLAGS = $(LIB_CFLAGS) $(CURL_CFLAGS)
 libmonkey_internal_la_LIBADD += core/agent/libagent.la -lm
 
-pkginclude_HEADERS += include/monkey/agent.h include/monkey/replay.h
+pkginclude_HEADERS += include/monkey/agent.h include/monkey/replay.h \
+	include/monkey/audit.h

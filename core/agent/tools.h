@@ -151,6 +151,7 @@ struct tools_shell_ctx {
 	int64_t timeout_cap_ms;	     /* the user's limit; 0 = none */
 	monkey_output_fn tee;	     /* live output, may be NULL */
 	void *tee_ctx;
+	monkey_progress_fn progress; /* may be NULL; with tee_ctx */
 };
 
 int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,

@@ -91,6 +91,8 @@ int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 	    .has_stdin = a->has_stdin,
 	    .tee = on_output,
 	    .tee_ctx = &t,
+	    .progress = c->progress,
+	    .progress_ctx = c->tee_ctx,
 	};
 	struct monkey_error err = {0};
 	int r = monkey_executor_run(c->ex, &cmd, &o->res, &err);

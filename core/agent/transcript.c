@@ -68,8 +68,7 @@ int transcript_open(struct transcript *t, const char *path, const char *secret,
 	return r;
 }
 
-/* Copy s with every occurrence of secret replaced. */
-static char *redact(const char *s, const char *secret)
+char *transcript_redact(const char *s, const char *secret)
 {
 	if (!secret || !strstr(s, secret))
 		return strdup(s);
@@ -124,7 +123,7 @@ int transcript_write(struct transcript *t, const char *type, json_object *rec)
 	json_object_put(rec);
 	const char *s = json_object_to_json_string_ext(
 	    line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *clean = s ? redact(s, t->secret) : NULL;
+	char *clean = s ? transcript_redact(s, t->secret) : NULL;
 	json_object_put(line);
 	if (!clean)
 		return -ENOMEM;

@@ -32,6 +32,9 @@ int transcript_open(struct transcript *t, const char *path, const char *secret,
 /* Append rec with "type" and "time" fields added in front.  Takes a
  * reference to rec (puts it). */
 int transcript_write(struct transcript *t, const char *type, json_object *rec);
+/* Copy s with every occurrence of secret (may be NULL) replaced by
+ * [REDACTED]; caller frees; NULL on allocation failure. */
+char *transcript_redact(const char *s, const char *secret);
 void transcript_close(struct transcript *t);
 
 /* json-c helpers the record builders share. */

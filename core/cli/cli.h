@@ -16,11 +16,14 @@ int monkey_cli_exec(int argc, char **argv);
 int monkey_cli_sandbox(int argc, char **argv);
 int monkey_cli_agent(int argc, char **argv);
 int monkey_cli_replay(int argc, char **argv);
+int monkey_cli_audit(int argc, char **argv);
+int monkey_cli_cache(int argc, char **argv);
 
 /* Sandbox options shared by exec, agent and replay. */
 struct monkey_cli_sandbox {
 	struct monkey_exec_options opts;
 	struct monkey_strv mounts;
+	struct monkey_strv caches;
 	struct monkey_strv env;
 	struct monkey_strv pass_env;
 	struct monkey_strv allow_domains; /* --allow-domain */
@@ -89,5 +92,22 @@ int monkey_cli_approve(void *ctx, const struct monkey_agent_tool_event *ev,
 void monkey_cli_show_diff(const char *diff);
 /* "create", "edit" or "replace" for a file change. */
 const char *monkey_cli_change_verb(const struct monkey_agent_tool_event *ev);
+
+/* Resource use (cli_usage.c): ", 12 MiB, 30 ms CPU" for what r knows,
+ * "" when it knows nothing. */
+void monkey_cli_usage_text(const struct monkey_result *r, char *buf,
+			   size_t len);
+/* The live line of a running command on a terminal: elapsed time and
+ * memory in use, rewritten in place, cleared before anything else is
+ * printed. */
+struct monkey_cli_live {
+	FILE *f;
+	bool tty;
+	bool shown;
+};
+void monkey_cli_live_init(struct monkey_cli_live *l, FILE *f);
+void monkey_cli_live_update(struct monkey_cli_live *l,
+			    const struct monkey_progress *p);
+void monkey_cli_live_clear(struct monkey_cli_live *l);
 
 #endif

@@ -54,6 +54,7 @@ struct ui {
 	 * cut a UTF-8 character between two chunks. */
 	struct monkey_escaper text;
 	struct monkey_escaper output[2];
+	struct monkey_cli_live live;
 };
 
 /* Write an escaped chunk (NULL after an allocation failure: nothing). */
@@ -95,6 +96,7 @@ static void on_notice(void *ctx, int level, const char *msg)
 	struct ui *ui = ctx;
 	if (level < MONKEY_LOG_WARNING && !ui->verbose)
 		return;
+	monkey_cli_live_clear(&ui->live);
 	end_line(ui);
 	if (level >= MONKEY_LOG_WARNING)
 		monkey_cli_error(
@@ -161,10 +163,13 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 		char *e = monkey_escaper_flush(&ui->output[i], &n);
 		put(stderr, e, n, NULL);
 	}
+	monkey_cli_live_clear(&ui->live);
 	const struct monkey_result *r = ev->result;
 	if (r) {
-		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s\n", r->exit_code,
-			(long long)r->duration_ms,
+		char use[96];
+		monkey_cli_usage_text(r, use, sizeof(use));
+		fprintf(stderr, "  -> exit %d in %lld ms%s%s%s%s\n",
+			r->exit_code, (long long)r->duration_ms, use,
 			r->timed_out ? ", timed out" : "",
 			r->oom_killed == MONKEY_YES ? ", out of memory" : "",
 			r->cancelled ? ", interrupted" : "");
@@ -185,10 +190,18 @@ static void on_tool_end(void *ctx, const struct monkey_agent_tool_event *ev)
 	}
 }
 
+static void on_progress(void *ctx, const struct monkey_progress *p)
+{
+	struct ui *ui = ctx;
+	if (!ui->quiet)
+		monkey_cli_live_update(&ui->live, p);
+}
+
 static int on_output(void *ctx, int stream, const void *data, size_t len)
 {
 	struct ui *ui = ctx;
 	if (ui->verbose) {
+		monkey_cli_live_clear(&ui->live);
 		size_t n = 0;
 		char *e = monkey_escaper_feed(
 		    &ui->output[stream == MONKEY_STREAM_STDERR], data, len, &n);
@@ -271,6 +284,15 @@ static void help(void)
 	    "                        else in "
 	    "~/.local/state/monkey/sessions/)\n"
 	    "  --no-transcript       write no transcript\n"
+	    "  --audit-log FILE      append a hash-chained JSON record of "
+	    "every\n"
+	    "                        security-relevant event to FILE (also "
+	    "MONKEY_AUDIT_LOG);\n"
+	    "                        check it with 'monkey audit verify "
+	    "FILE'\n"
+	    "  --audit-key FILE      also sign each record with HMAC-SHA256 "
+	    "under the key\n"
+	    "                        in FILE\n"
 	    "  -q, --quiet           print only the final answer\n"
 	    "  -v, --verbose         also show command output and details\n"
 	    "  -h, --help            show this help\n"
@@ -307,6 +329,8 @@ enum {
 	OPT_REQUIRE_APPROVAL,
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
+	OPT_AUDIT_LOG,
+	OPT_AUDIT_KEY,
 };
 
 static int parse_int(const char *flag, const char *arg, long min, long max,
@@ -414,6 +438,12 @@ static int agent_option(struct args *a, int opt, const char *arg,
 	case OPT_NO_TRANSCRIPT:
 		ao->no_transcript = true;
 		return 1;
+	case OPT_AUDIT_LOG:
+		ao->audit_log = arg;
+		return 1;
+	case OPT_AUDIT_KEY:
+		ao->audit_key = arg;
+		return 1;
 	case 'q':
 		a->ui.quiet = true;
 		return 1;
@@ -463,6 +493,8 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"yes", no_argument, NULL, 'y'},
 	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
 	    {"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
+	    {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+	    {"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -492,6 +524,15 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 			return 0;
 		}
 		monkey_cli_error("try 'monkey agent --help'");
+		return 2;
+	}
+	if (!a->ao.audit_log) {
+		const char *env = getenv("MONKEY_AUDIT_LOG");
+		a->ao.audit_log = env && *env ? env : NULL;
+	}
+	if (a->ao.audit_key && !a->ao.audit_log) {
+		monkey_cli_error("agent: --audit-key needs an audit log: give "
+				 "--audit-log FILE (or MONKEY_AUDIT_LOG)");
 		return 2;
 	}
 	return check_task(argc, argv, a);
@@ -630,7 +671,9 @@ static void connect_ui(struct monkey_cli_sandbox *s, struct args *a)
 	    .command_output = on_output,
 	    .approve = on_approve,
 	    .ctx = &a->ui,
+	    .command_progress = on_progress,
 	};
+	monkey_cli_live_init(&a->ui.live, stderr);
 }
 
 /* How the run ended, for the user; the exit status. */

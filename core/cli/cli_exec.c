@@ -245,7 +245,10 @@ static void print_open_failure(const struct monkey_cli_sandbox *s,
 			       const struct monkey_error *err)
 {
 	struct monkey_result res = {.exit_code = MONKEY_EXIT_FAILURE,
-				    .oom_killed = MONKEY_UNKNOWN};
+				    .oom_killed = MONKEY_UNKNOWN,
+				    .peak_memory_bytes = -1,
+				    .cpu_user_ms = -1,
+				    .cpu_system_ms = -1};
 	snprintf(res.error, sizeof(res.error), "%s", err->message);
 	const char *req =
 	    s->opts.sandbox ? s->opts.sandbox : MONKEY_DEFAULT_SANDBOX;

@@ -25,6 +25,10 @@ static void usage(FILE *f)
 	    "  sandbox list | info NAME           show the installed backends\n"
 	    "  sandbox verify NAME                check a backend's claims by "
 	    "attack\n"
+	    "  cache   list | prune [NAME...]     the dependency caches of "
+	    "--cache\n"
+	    "  audit   verify FILE [--key KEY]    check an audit log's hash "
+	    "chain\n"
 	    "\n"
 	    "Options:\n"
 	    "  -h, --help     show this help (\"monkey COMMAND --help\" for a "
@@ -68,6 +72,10 @@ int main(int argc, char **argv)
 		return monkey_cli_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return monkey_cli_replay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cache"))
+		return monkey_cli_cache(argc - 1, argv + 1);
+	if (!strcmp(cmd, "audit"))
+		return monkey_cli_audit(argc - 1, argv + 1);
 	monkey_cli_error("unknown command '%s'; try 'monkey --help'", cmd);
 	return 2;
 }

@@ -31,6 +31,7 @@ enum {
 	OPT_WORKSPACE,
 	OPT_WORKDIR,
 	OPT_MOUNT,
+	OPT_CACHE,
 	OPT_ENV,
 	OPT_PASS_ENV,
 	OPT_IMAGE,
@@ -61,6 +62,7 @@ static const struct option shared[] = {
     {"workspace", required_argument, NULL, OPT_WORKSPACE},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
     {"mount", required_argument, NULL, OPT_MOUNT},
+    {"cache", required_argument, NULL, OPT_CACHE},
     {"env", required_argument, NULL, OPT_ENV},
     {"pass-env", required_argument, NULL, OPT_PASS_ENV},
     {"image", required_argument, NULL, OPT_IMAGE},
@@ -111,6 +113,9 @@ const char monkey_cli_sandbox_help[] =
     "  --mount SRC:DST[:ro|rw]  bind mount (repeatable); for a SRC that holds\n"
     "                      ':' use type=bind,src=SRC,dst=DST[,ro]; DST may\n"
     "                      not lie inside the workspace\n"
+    "  --cache NAME:DST    a persistent dependency cache at DST, read-write\n"
+    "                      (repeatable); presets @pip @npm @cargo @go also\n"
+    "                      point the tool at it; see 'monkey cache list'\n"
     "  --env NAME=VALUE    set a variable for the command (repeatable)\n"
     "  --pass-env NAME     pass a host variable through (repeatable)\n"
     "  --image NAME        container image (env MONKEY_DOCKER_IMAGE)\n"
@@ -204,6 +209,7 @@ void monkey_cli_sandbox_init(struct monkey_cli_sandbox *s)
 void monkey_cli_sandbox_free(struct monkey_cli_sandbox *s)
 {
 	monkey_strv_free(&s->mounts);
+	monkey_strv_free(&s->caches);
 	monkey_strv_free(&s->env);
 	monkey_strv_free(&s->pass_env);
 	monkey_strv_free(&s->allow_domains);
@@ -437,6 +443,10 @@ static int isolation_option(struct monkey_cli_sandbox *s, int opt,
 		if (monkey_strv_push(&s->mounts, arg) < 0)
 			return monkey_set_error(err, -ENOMEM, "out of memory");
 		return 1;
+	case OPT_CACHE:
+		if (monkey_strv_push(&s->caches, arg) < 0)
+			return monkey_set_error(err, -ENOMEM, "out of memory");
+		return 1;
 	case OPT_IMAGE:
 		o->image = arg;
 		o->explicit_set |= MONKEY_OPT_IMAGE;
@@ -521,6 +531,8 @@ void monkey_cli_sandbox_finish(struct monkey_cli_sandbox *s)
 	}
 	o->mounts = (const char *const *)s->mounts.v;
 	o->n_mounts = s->mounts.n;
+	o->caches = (const char *const *)s->caches.v;
+	o->n_caches = s->caches.n;
 	o->env = (const char *const *)s->env.v;
 	o->n_env = s->env.n;
 	o->pass_env = (const char *const *)s->pass_env.v;

@@ -7,6 +7,9 @@ monkey_SOURCES = \
 	core/cli/cli_exec.c \
 	core/cli/cli_sandbox.c \
 	core/cli/cli_agent.c \
+	core/cli/cli_usage.c \
+	core/cli/cli_audit.c \
+	core/cli/cli_cache.c \
 	core/cli/approval_tty.c \
 	core/cli/cli_replay.c
 monkey_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "caches.h"
 #include "capture.h"
 #include "env.h"
 #include "executor_proxy.h"
@@ -39,6 +40,8 @@ struct monkey_executor {
 	char *workdir;
 	struct monkey_mount *mounts;
 	size_t n_mounts;
+	struct monkey_cache_mount *caches; /* for MONKEY_CAP_CACHE_VOLUMES */
+	size_t n_caches;
 	struct monkey_strv env;
 	struct monkey_strv user_env;
 	char *image;
@@ -418,6 +421,55 @@ static int resolve_options(struct monkey_executor *ex,
 	return 0;
 }
 
+/* Does the environment already set the variable of "VAR=value"? */
+static bool env_has(const struct monkey_strv *env, const char *entry)
+{
+	size_t n = strcspn(entry, "=") + 1;
+	for (size_t i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], entry, n))
+			return true;
+	return false;
+}
+
+/* The caches the options name, as this backend takes them: its volumes,
+ * bind mounts of host directories, and the variables pointing the tools
+ * at them (a variable the user set wins). */
+static int apply_caches(struct monkey_executor *ex,
+			const struct monkey_exec_options *o,
+			struct monkey_error *err)
+{
+	struct monkey_cache_plan p;
+	int r = monkey_cache_plan_make(o->caches, o->n_caches,
+				       ex->desc->capabilities, ex->workspace,
+				       &p, err);
+	struct monkey_mount *m =
+	    r == 0 && p.n_mounts
+		? realloc(ex->mounts, (ex->n_mounts + p.n_mounts) * sizeof(*m))
+		: ex->mounts;
+	if (r == 0 && p.n_mounts && !m)
+		r = monkey_set_error(err, -ENOMEM, "out of memory");
+	if (r == 0) {
+		ex->mounts = m;
+		for (size_t i = 0; i < p.n_mounts; i++)
+			ex->mounts[ex->n_mounts++] = p.mounts[i];
+		p.n_mounts = 0;
+		ex->caches = p.volumes;
+		ex->n_caches = p.n_volumes;
+		p.volumes = NULL;
+		p.n_volumes = 0;
+		for (size_t i = 0; r == 0 && i < p.env.n; i++)
+			if (!env_has(&ex->env, p.env.v[i]) &&
+			    (monkey_strv_push(&ex->env, p.env.v[i]) < 0 ||
+			     monkey_strv_push(&ex->user_env, p.env.v[i]) < 0))
+				r = monkey_set_error(err, -ENOMEM,
+						     "out of memory");
+		if (p.note[0])
+			notify(ex, MONKEY_LOG_WARNING, "%s", p.note);
+	}
+	monkey_cache_plan_free(&p);
+	return r;
+}
+
 MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 				       struct monkey_executor **out,
 				       struct monkey_error *err)
@@ -445,6 +497,8 @@ MONKEY_EXPORT int monkey_executor_open(const struct monkey_exec_options *opts,
 				     strerror(errno));
 	if (r == 0)
 		r = choose_backend(ex, opts, err);
+	if (r == 0)
+		r = apply_caches(ex, opts, err);
 	if (r < 0) {
 		monkey_executor_close(ex);
 		return r;
@@ -513,6 +567,18 @@ static void set_limits(struct monkey_result *res,
 	res->limits_unknown = br->limits_unknown & ~res->limits_hit;
 }
 
+/* Resource use as the backend measured it; a backend built for ABI 1.0 or
+ * 1.1 never touches the fields, which keep the -1 run_command put there. */
+static void set_usage(struct monkey_result *res,
+		      const struct monkey_exec_result *br)
+{
+	res->peak_memory_bytes =
+	    br->peak_memory_bytes >= 0 ? br->peak_memory_bytes : -1;
+	res->cpu_user_ms = br->cpu_user_us >= 0 ? br->cpu_user_us / 1000 : -1;
+	res->cpu_system_ms =
+	    br->cpu_system_us >= 0 ? br->cpu_system_us / 1000 : -1;
+}
+
 MONKEY_EXPORT const char *monkey_limit_name(uint32_t bit)
 {
 	switch (bit) {
@@ -579,6 +645,10 @@ static void make_request(const struct monkey_executor *ex,
 	    .output = sink_output,
 	    .output_ctx = sink,
 	    .cancel_fd = ex->cancel_pipe[0],
+	    .progress = cmd->progress,
+	    .progress_ctx = cmd->progress_ctx,
+	    .caches = ex->caches,
+	    .n_caches = ex->n_caches,
 	};
 	exec_proxy_fill(ex->proxy, req);
 }
@@ -608,6 +678,7 @@ static void map_result(const struct monkey_executor *ex, const char *prog,
 	res->cancelled = br->cancelled != 0;
 	res->oom_killed = br->oom_killed;
 	set_limits(res, br);
+	set_usage(res, br);
 	if (res->timed_out)
 		res->exit_code = MONKEY_EXIT_TIMEOUT;
 	else if (res->cancelled)
@@ -642,6 +713,9 @@ static void run_command(struct monkey_executor *ex,
 	    .struct_size = sizeof(br),
 	    .exit_code = -1,
 	    .oom_killed = MONKEY_UNKNOWN,
+	    .peak_memory_bytes = -1,
+	    .cpu_user_us = -1,
+	    .cpu_system_us = -1,
 	};
 	struct monkey_error berr = {0};
 	int r = ex->desc->exec(ex->bi->state, &req, &br, &berr);
@@ -656,6 +730,7 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 {
 	memset(res, 0, sizeof(*res));
 	res->oom_killed = MONKEY_UNKNOWN;
+	res->peak_memory_bytes = res->cpu_user_ms = res->cpu_system_ms = -1;
 	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
 		return monkey_set_error(
 		    err, -EINVAL,
@@ -690,6 +765,49 @@ MONKEY_EXPORT void monkey_executor_cancel(struct monkey_executor *ex)
 		ssize_t n = write(ex->cancel_pipe[1], "x", 1);
 		(void)n;
 	}
+}
+
+struct volume_ctx {
+	monkey_cache_list_fn each;
+	void *ctx;
+	const char *where;
+};
+
+static void volume_seen(void *ctx, const char *name, int64_t size,
+			int64_t last_use)
+{
+	struct volume_ctx *v = ctx;
+	v->each(v->ctx, v->where, name, size, last_use);
+}
+
+MONKEY_EXPORT int monkey_caches_list(struct monkey_executor *ex,
+				     monkey_cache_list_fn each, void *ctx,
+				     struct monkey_error *err)
+{
+	int r = monkey_cache_dirs_list(each, ctx, err);
+	if (r < 0 || !ex ||
+	    !(ex->desc->capabilities & MONKEY_CAP_CACHE_VOLUMES) ||
+	    !ex->desc->caches_list)
+		return r;
+	struct volume_ctx v = {each, ctx, ex->desc->name};
+	return ex->desc->caches_list(ex->bi->state, volume_seen, &v, err);
+}
+
+MONKEY_EXPORT int monkey_cache_remove(struct monkey_executor *ex,
+				      const char *where, const char *name,
+				      struct monkey_error *err)
+{
+	if (!strcmp(where, "directory"))
+		return monkey_cache_dir_remove(name, err);
+	if (!monkey_cache_name_ok(name))
+		return monkey_set_error(err, -EINVAL,
+					"'%s' is not a cache name", name);
+	if (!ex || strcmp(where, ex->desc->name) || !ex->desc->cache_remove)
+		return monkey_set_error(err, -ENOTSUP,
+					"no backend to remove %s cache %s "
+					"with",
+					where, name);
+	return ex->desc->cache_remove(ex->bi->state, name, err);
 }
 
 MONKEY_EXPORT const char *
@@ -738,6 +856,11 @@ MONKEY_EXPORT void monkey_executor_close(struct monkey_executor *ex)
 		free((char *)ex->mounts[i].target);
 	}
 	free(ex->mounts);
+	for (size_t i = 0; i < ex->n_caches; i++) {
+		free((char *)ex->caches[i].name);
+		free((char *)ex->caches[i].target);
+	}
+	free(ex->caches);
 	monkey_strv_free(&ex->env);
 	monkey_strv_free(&ex->user_env);
 	free(ex->workspace);

@@ -161,6 +161,20 @@ void monkey_network_to_json(struct json_object *o,
 			       json_object_new_int64((int64_t)n->dropped));
 }
 
+static struct json_object *figure(int64_t v)
+{
+	return v >= 0 ? json_object_new_int64(v) : NULL;
+}
+
+/* Resource use: null where the backend cannot tell. */
+static void add_usage(struct json_object *o, const struct monkey_result *res)
+{
+	json_object_object_add(o, "peakMemoryBytes",
+			       figure(res->peak_memory_bytes));
+	json_object_object_add(o, "cpuUserMs", figure(res->cpu_user_ms));
+	json_object_object_add(o, "cpuSystemMs", figure(res->cpu_system_ms));
+}
+
 struct json_object *monkey_result_to_json(const struct monkey_result *res,
 					  const char *sandbox,
 					  const char *requested, bool fell_back)
@@ -189,6 +203,7 @@ struct json_object *monkey_result_to_json(const struct monkey_result *res,
 	add_limits(o, res);
 	json_object_object_add(o, "durationMs",
 			       json_object_new_int64(res->duration_ms));
+	add_usage(o, res);
 	json_object_object_add(o, "stdout", capture_json(&res->out));
 	json_object_object_add(o, "stderr", capture_json(&res->err));
 	json_object_object_add(o, "stdoutBytes",

@@ -25,7 +25,8 @@ core_lib_libcore_la_SOURCES = \
 	core/lib/sandbox.c \
 	core/lib/env.c core/lib/env.h \
 	core/lib/capture.c core/lib/capture.h \
-	core/lib/paths.c core/lib/paths.h
+	core/lib/paths.c core/lib/paths.h \
+	core/lib/caches.c core/lib/caches.h
 core_lib_libcore_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core/lib \
 	-DMONKEY_PROXY_FORWARD_PATH='"$(pkglibexecdir)/monkey-proxy-forward"'
 core_lib_libcore_la_CFLAGS = $(LIB_CFLAGS)

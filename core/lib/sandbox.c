@@ -72,6 +72,8 @@ MONKEY_EXPORT const char *monkey_capability_name(uint32_t bit)
 		return "cancel";
 	case MONKEY_CAP_EGRESS_PROXY:
 		return "egress-proxy";
+	case MONKEY_CAP_CACHE_VOLUMES:
+		return "cache-volumes";
 	}
 	return NULL;
 }

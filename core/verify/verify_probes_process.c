@@ -509,4 +509,7 @@ void vf_probe_unprobeable(struct vf_ctx *c)
 	vf_report(c, MONKEY_CAP_POOL, VF_UNPROBED, tried,
 		  "a pool only saves start time: there is nothing to attack "
 		  "(the probes ran without one)");
+	vf_report(c, MONKEY_CAP_CACHE_VOLUMES, VF_UNPROBED, tried,
+		  "caches keep files between runs, the way a mount does; the "
+		  "probes ran without one");
 }

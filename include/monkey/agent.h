@@ -124,6 +124,9 @@ struct monkey_agent_callbacks {
 	int (*approve)(void *ctx, const struct monkey_agent_tool_event *ev,
 		       const char **reason);
 	void *ctx;
+	/* How a running shell command is doing (optional; see
+	 * monkey_command.progress), with ctx above. */
+	monkey_progress_fn command_progress;
 };
 
 /* Initialise with monkey_agent_options_init(), then set fields.  Strings
@@ -162,6 +165,12 @@ struct monkey_agent_options {
 	 * framed); past it the request fails.  0 =
 	 * MONKEY_AGENT_DEFAULT_REPLY_MAX. */
 	size_t reply_max;
+	/* Audit log (monkey/audit.h): one record per security-relevant event
+	 * appended to this file (created 0600; a symbolic link is refused),
+	 * hash-chained, and with an HMAC of each record when audit_key names
+	 * a key file.  NULL: none. */
+	const char *audit_log;
+	const char *audit_key;
 };
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);

@@ -86,6 +86,11 @@ enum monkey_capability {
 	/* ABI 1.2: proxy_dir is honoured: the command has no route out but
 	 * the forwarder to the host's egress proxy (see proxy_dir). */
 	MONKEY_CAP_EGRESS_PROXY = 1u << 20,
+	/* ABI 1.2: dependency caches. */
+	MONKEY_CAP_CACHE_VOLUMES = 1u << 21, /* caches[] are mounted from the
+						backend's own named volumes,
+						listed and removed through
+						caches_list and cache_remove */
 };
 
 /* Log levels for monkey_host.log. */
@@ -149,6 +154,18 @@ struct monkey_host {
 	/* New fields go here, at the end. */
 };
 
+/* ABI 1.2: dependency caches.  A persistent cache the command names,
+ * mounted read-write at target. */
+struct monkey_cache_mount {
+	const char *name;   /* [A-Za-z0-9][A-Za-z0-9_.-]*, validated */
+	const char *target; /* absolute path inside the sandbox */
+};
+
+/* What caches_list reports for each cache.  size_bytes and last_use (Unix
+ * seconds) are -1 when unknown. */
+typedef void (*monkey_cache_fn)(void *ctx, const char *name,
+				int64_t size_bytes, int64_t last_use);
+
 /* One bind mount. */
 struct monkey_mount {
 	const char *source; /* absolute host path, already resolved */
@@ -162,6 +179,18 @@ struct monkey_mount {
  * then reported like a cancellation). */
 typedef int (*monkey_output_fn)(void *ctx, int stream, const void *data,
 				size_t len);
+
+/* ABI 1.2: resource use.  How a running command is doing, for a live
+ * display. */
+struct monkey_progress {
+	uint32_t struct_size;
+	int64_t elapsed_ms;   /* since the command started */
+	int64_t memory_bytes; /* memory in use now; -1 when unknown */
+};
+
+/* Progress sink: called by the backend from the thread that called exec,
+ * while the command runs.  p is borrowed for the call. */
+typedef void (*monkey_progress_fn)(void *ctx, const struct monkey_progress *p);
 
 /* One command to run.  Everything is borrowed from the host for the
  * duration of exec.  The host has already validated and resolved it:
@@ -233,6 +262,19 @@ struct monkey_exec_request {
 	const char *proxy_dir;
 	const char *proxy_forwarder;
 	unsigned proxy_port;
+	/* ABI 1.2: resource use.  Optional (NULL: none): the backend calls
+	 * progress every half second or so while the command runs, from
+	 * its own wait loop, never after exec returns.  A callback rather
+	 * than an entry point to ask with: exec blocks its thread, and the
+	 * backend alone knows which processes or container are the
+	 * command's while it runs. */
+	monkey_progress_fn progress;
+	void *progress_ctx;
+	/* ABI 1.2: dependency caches.  Given only to backends with
+	 * MONKEY_CAP_CACHE_VOLUMES (the host turns caches into mounts or
+	 * environment variables for the others). */
+	const struct monkey_cache_mount *caches;
+	size_t n_caches;
 };
 
 /* What happened.  Filled by the backend; the host zeroes it and sets
@@ -254,6 +296,16 @@ struct monkey_exec_result {
 	 * not watch this time (podman without pids.events): for these, a
 	 * clear bit in limits_hit means "cannot tell", not "no". */
 	uint32_t limits_unknown;
+	/* ABI 1.2: resource use.  The host sets each figure to -1
+	 * ("unknown") before exec; a backend overwrites those it can
+	 * measure, for this command alone.  Wall time is the host's to
+	 * measure. */
+	int64_t peak_memory_bytes; /* the cgroup's memory high-water mark, or
+				      the largest ru_maxrss of the command's
+				      processes */
+	int64_t cpu_user_us;	   /* CPU time of every process of the
+				      command, as far as they were reaped */
+	int64_t cpu_system_us;
 	/* New fields go here, at the end. */
 };
 
@@ -324,6 +376,14 @@ struct monkey_backend {
 	/* Optional: a one-paragraph text for "monkey sandbox info" (limits it
 	 * applies, defaults, caveats).  May be NULL. */
 	const char *details;
+	/* ABI 1.2: dependency caches (with MONKEY_CAP_CACHE_VOLUMES).
+	 * caches_list calls each once per cache this backend keeps;
+	 * cache_remove removes one (-ENOENT when there is none of that
+	 * name, -EBUSY when a sandbox uses it). */
+	int (*caches_list)(void *state, monkey_cache_fn each, void *ctx,
+			   struct monkey_error *err);
+	int (*cache_remove)(void *state, const char *name,
+			    struct monkey_error *err);
 	/* New fields go here, at the end. */
 };
 

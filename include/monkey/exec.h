@@ -104,6 +104,11 @@ struct monkey_exec_options {
 	size_t n_allow_domains;
 	const char *const *proxy_resolve;
 	size_t n_proxy_resolve;
+	/* Dependency caches: "NAME:DST" or a preset ("@pip", "@npm",
+	 * "@cargo", "@go"), each mounted read-write at DST for these
+	 * commands only. */
+	const char *const *caches;
+	size_t n_caches;
 };
 
 void monkey_exec_options_init(struct monkey_exec_options *opts);
@@ -137,6 +142,11 @@ struct monkey_command {
 	 * through to a terminal).  Same contract as monkey_output_fn. */
 	monkey_output_fn tee;
 	void *tee_ctx;
+	/* Optional: how the command is doing while it runs (elapsed time,
+	 * memory in use), every half second or so, from the thread in
+	 * monkey_executor_run; only from backends that can tell. */
+	monkey_progress_fn progress;
+	void *progress_ctx;
 };
 
 struct monkey_result {
@@ -165,6 +175,12 @@ struct monkey_result {
 	 * ended during its run). */
 	bool proxied;
 	struct monkey_proxy_report network;
+	/* Resource use, -1 when the backend cannot tell: peak memory in
+	 * bytes and CPU time in milliseconds, of every process of the
+	 * command as far as the backend saw them. */
+	int64_t peak_memory_bytes;
+	int64_t cpu_user_ms;
+	int64_t cpu_system_ms;
 };
 
 /* The limit that ended or broke the command, the most decisive first:
@@ -216,6 +232,22 @@ monkey_executor_backend(const struct monkey_executor *ex);
 const char *monkey_executor_workspace(const struct monkey_executor *ex);
 
 void monkey_executor_close(struct monkey_executor *ex);
+
+/* Dependency caches (--cache).  where is "directory" for the host's
+ * directories ($XDG_CACHE_HOME/monkey/caches/NAME), else the name of the
+ * backend that keeps the cache as a volume.  size_bytes and last_use
+ * (Unix seconds) are -1 when unknown. */
+typedef void (*monkey_cache_list_fn)(void *ctx, const char *where,
+				     const char *name, int64_t size_bytes,
+				     int64_t last_use);
+/* Every directory cache, then, when ex is not NULL and its backend keeps
+ * caches as volumes, those. */
+int monkey_caches_list(struct monkey_executor *ex, monkey_cache_list_fn each,
+		       void *ctx, struct monkey_error *err);
+/* Remove one cache: where "directory" (ex may be NULL), or ex's backend's
+ * name.  -ENOENT when there is none of that name. */
+int monkey_cache_remove(struct monkey_executor *ex, const char *where,
+			const char *name, struct monkey_error *err);
 
 /* Exit codes of "monkey exec" (docker run / timeout(1) conventions). */
 #define MONKEY_EXIT_TIMEOUT 124

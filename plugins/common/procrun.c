@@ -60,6 +60,10 @@ struct run {
 	    sweep_interval, next_watch;
 	int sigpipe_was_pending;
 	char *buf;
+	int have_usage;
+	struct procrun_msg usage;	/* PROCRUN_MSG_USAGE */
+	int64_t started, next_progress; /* req->progress calls */
+	long long most_seen;		/* largest progress sample, bytes */
 };
 
 static void close_stdin(struct run *r)
@@ -193,6 +197,10 @@ static void read_status(struct run *r, int64_t now)
 			r->drain_deadline = now + PROCRUN_DRAIN_MS;
 			close_stdin(r);
 		}
+		if (m.kind == PROCRUN_MSG_USAGE) {
+			r->have_usage = 1;
+			r->usage = m;
+		}
 		return;
 	}
 	/* EOF: the reaper is exiting.  When it exits by itself, every process
@@ -216,6 +224,34 @@ static void read_status(struct run *r, int64_t now)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* The host's own memory high-water mark, in KiB.  The command is started
+ * from the host's memory (CLONE_VM|CLONE_VFORK, as posix_spawn does), and
+ * execve keeps that memory's high-water mark in the new process's
+ * ru_maxrss: a ru_maxrss at or below it says nothing about the command.
+ * Read when the command has ended: the mark only grows, so this is never
+ * below what the command inherited. */
+static long long host_peak_kib(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* Tell req->progress how the command is doing, twice a second. */
+static void progress_tick(struct run *r, int64_t now)
+{
+	if (!r->req->progress || r->reaper_done || now < r->next_progress)
+		return;
+	r->next_progress = now + PROCRUN_PROGRESS_MS;
+	struct monkey_progress p = {
+	    .struct_size = sizeof(p),
+	    .elapsed_ms = now - r->started,
+	    .memory_bytes = procrun_tree_rss(r->proc.reaper),
+	};
+	if (p.memory_bytes > r->most_seen)
+		r->most_seen = p.memory_bytes;
+	r->req->progress(r->req->progress_ctx, &p);
+}
+
 /* Advance the timers; returns 1 when the run is over. */
 static int step_timers(struct run *r, int64_t now, int64_t *wake)
 {
@@ -228,6 +264,7 @@ static int step_timers(struct run *r, int64_t now, int64_t *wake)
 		return 0;
 	}
 	watch_reaper(r, now);
+	progress_tick(r, now);
 	if (!r->stage) {
 		if (!r->main_exited && r->deadline && now >= r->deadline) {
 			r->timed_out = 1;
@@ -274,6 +311,8 @@ static int step_timers(struct run *r, int64_t now, int64_t *wake)
 		*wake = min64(*wake, r->next_sweep);
 	if (!r->reaper_done)
 		*wake = min64(*wake, r->next_watch);
+	if (r->req->progress && !r->reaper_done)
+		*wake = min64(*wake, r->next_progress);
 	return 0;
 }
 
@@ -396,6 +435,18 @@ static int report(const struct monkey_host *host, const char *name,
 		result->timed_out = r->timed_out;
 		result->cancelled = r->cancelled;
 	}
+	if (r->have_usage && MONKEY_STRUCT_HAS(result, cpu_system_us)) {
+		/* Under the host's mark, the most a progress sample saw
+		 * is the best there is. */
+		long long host_kib = host_peak_kib();
+		if (host_kib >= 0 && r->usage.pid > host_kib)
+			result->peak_memory_bytes =
+			    (int64_t)r->usage.pid * 1024;
+		else if (r->most_seen > 0)
+			result->peak_memory_bytes = r->most_seen;
+		result->cpu_user_us = (int64_t)r->usage.a * 1000;
+		result->cpu_system_us = (int64_t)r->usage.b * 1000;
+	}
 	return 0;
 }
 
@@ -424,6 +475,8 @@ static int supervise(struct run *r)
 {
 	const struct monkey_exec_request *req = r->req;
 	r->next_watch = now_ms() + PROCRUN_WATCH_MS;
+	r->started = now_ms();
+	r->next_progress = r->started + PROCRUN_PROGRESS_MS;
 	if (req->timeout_ms > 0)
 		r->deadline = now_ms() + req->timeout_ms;
 	sigset_t pipe_set, old_mask;

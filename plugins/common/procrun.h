@@ -19,6 +19,8 @@
  * (by the command: kill -STOP $PPID).  A stopped reaper is killed, and the
  * command's processes with it. */
 #define PROCRUN_WATCH_MS 100
+/* How often req->progress hears from a running command. */
+#define PROCRUN_PROGRESS_MS 500
 
 /* Longest time spent sending SIGKILL to processes that will not die (a
  * process in uninterruptible sleep cannot be killed) before exec gives up

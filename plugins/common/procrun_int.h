@@ -19,6 +19,10 @@ enum procrun_msg_kind {
 	PROCRUN_MSG_EXIT = 2,  /* pid: main process, a: its wait status,
 				  b: 1 when no other process is left (the
 				  reaper is exiting), 0 when some may be */
+	PROCRUN_MSG_USAGE = 3, /* the reaper's last message, once every
+				  process of the command is reaped: pid:
+				  largest peak RSS in KiB, a: user CPU ms,
+				  b: system CPU ms */
 };
 
 struct procrun_msg {
@@ -157,6 +161,11 @@ void procrun_spawn_finish(struct procrun_proc *p, int reaper_gone);
  * the number of processes signalled, or a negative errno when /proc could
  * not be read. */
 int procrun_tree_signal(pid_t reaper, int sig);
+
+/* Memory in use now by the reaper's descendants (the sum of their
+ * resident sets, shared pages counted once per process), or -1 when
+ * /proc cannot tell. */
+long long procrun_tree_rss(pid_t reaper);
 
 /* For a command whose reaper is gone: SIGKILL every marked child of the
  * host (what the dead reaper had, reparented to us) and all its

@@ -182,6 +182,24 @@ CHILD_CODE static void send_msg(int fd, int kind, int pid, int a, int b)
 		;
 }
 
+/* What every process of the command used, all of them reaped by now (R
+ * reaped them, or their parents did and R reaped those): the kernel
+ * accumulates their CPU time and the largest peak RSS in R's
+ * RUSAGE_CHILDREN.  R's own figures (RUSAGE_SELF) would count the host's
+ * memory, which R shares. */
+CHILD_CODE static void send_usage(int fd)
+{
+	struct rusage ru;
+	if (RAW2(SYS_getrusage, RUSAGE_CHILDREN, &ru) < 0)
+		return;
+	long user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+	long sys_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+	send_msg(fd, PROCRUN_MSG_USAGE,
+		 ru.ru_maxrss > INT32_MAX ? INT32_MAX : (int)ru.ru_maxrss,
+		 user_ms > INT32_MAX ? INT32_MAX : (int)user_ms,
+		 sys_ms > INT32_MAX ? INT32_MAX : (int)sys_ms);
+}
+
 /* R: the command's private subreaper.  All signals stay blocked here (it
  * must not die of the terminal's SIGINT, and host handlers must never run
  * in it); SIGKILL still works. */
@@ -254,6 +272,7 @@ CHILD_CODE static int reaper_main(void *arg)
 				break;
 		}
 	}
+	send_usage(sfd);
 	raw_exit(0);
 	return 0;
 }

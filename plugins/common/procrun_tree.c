@@ -99,6 +99,43 @@ static int signal_by_children_files(pid_t reaper, int sig)
 	return r < 0 ? r : count;
 }
 
+/* Resident pages of pid (statm's second field), 0 when it is gone. */
+static long long resident_pages(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	FILE *f = fopen(path, "re");
+	long long size = 0, rss = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lld %lld", &size, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss;
+}
+
+long long procrun_tree_rss(pid_t reaper)
+{
+	if (procrun_tree_force_stat_scan)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)reaper,
+		 (int)reaper);
+	if (access(path, R_OK) < 0)
+		return -1;
+	struct pidv q = {0};
+	long long pages = 0;
+	int r = pidv_push(&q, reaper);
+	for (size_t i = 0; r == 0 && i < q.n; i++) {
+		/* The reaper shares the host's memory: not the command's. */
+		if (q.v[i] != reaper)
+			pages += resident_pages(q.v[i]);
+		r = children_of(q.v[i], &q);
+	}
+	free(q.v);
+	return r < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
+}
+
 /* Parent pid from /proc/<pid>/stat: the field after "(comm) S". */
 static pid_t stat_ppid(int pid)
 {

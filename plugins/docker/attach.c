@@ -339,6 +339,30 @@ static void feed_stdin(struct dk_attach *a, struct dk_io *io)
 	a->stdin_closed = 1;
 }
 
+/* Tell io->progress how long the command has run; the poll timeout that
+ * wakes for the next call.  Memory in use stays unknown: the container's
+ * cgroup is the launcher's to read, and the engine's stats cost a request
+ * per call. */
+static int progress_tick(struct dk_io *io, int timeout)
+{
+	if (!io->progress)
+		return timeout;
+	int64_t now = now_ms();
+	if (!io->next_progress_ms)
+		io->next_progress_ms = io->started_ms + DK_PROGRESS_MS;
+	if (now >= io->next_progress_ms) {
+		struct monkey_progress p = {
+		    .struct_size = sizeof(p),
+		    .elapsed_ms = now - io->started_ms,
+		    .memory_bytes = -1,
+		};
+		io->progress(io->progress_ctx, &p);
+		io->next_progress_ms = now + DK_PROGRESS_MS;
+	}
+	int64_t left = io->next_progress_ms - now;
+	return timeout < 0 || left < timeout ? (int)left : timeout;
+}
+
 int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 		   struct monkey_error *err)
 {
@@ -367,6 +391,7 @@ int dk_attach_pump(struct dk_attach *a, struct dk_io *io, int64_t until_ms,
 				return DK_PUMP_DEADLINE;
 			timeout = left > 60000 ? 60000 : (int)left;
 		}
+		timeout = progress_tick(io, timeout);
 		int n = poll(p, (nfds_t)nfds, timeout);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -24,6 +24,8 @@ enum dk_pump_end {
 };
 
 /* Where stdin comes from and output goes while pumping. */
+#define DK_PROGRESS_MS 500
+
 struct dk_io {
 	const unsigned char *stdin_data;
 	size_t stdin_len;
@@ -40,6 +42,11 @@ struct dk_io {
 	/* Leave stdin open and unwritten (waiting for a launcher's first
 	 * line before its command is sent). */
 	int hold_stdin;
+	/* ABI 1.2: the request's progress sink (may be NULL), told the
+	 * elapsed time since started_ms twice a second. */
+	monkey_progress_fn progress;
+	void *progress_ctx;
+	int64_t started_ms, next_progress_ms;
 };
 
 /* Move data until the stream ends, until_ms (monotonic ms; 0 = never)

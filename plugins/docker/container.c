@@ -50,6 +50,26 @@ static void add_bind(json_object *arr, const char *src, const char *dst, int ro)
 	json_object_array_add(arr, m);
 }
 
+/* ABI 1.2: a dependency cache, the named volume monkey-cache-NAME with
+ * the label monkey.cache=NAME (the engine creates it, labelled, on first
+ * use). */
+static void add_cache(json_object *arr, const struct monkey_cache_mount *c)
+{
+	char vol[128];
+	snprintf(vol, sizeof(vol), "%s%s", DK_CACHE_PREFIX, c->name);
+	json_object *m = json_object_new_object();
+	add_str(m, "Type", "volume");
+	add_str(m, "Source", vol);
+	add_str(m, "Target", c->target);
+	add_bool(m, "ReadOnly", 0);
+	json_object *labels = json_object_new_object();
+	add_str(labels, DK_CACHE_LABEL, c->name);
+	json_object *vo = json_object_new_object();
+	json_object_object_add(vo, "Labels", labels);
+	json_object_object_add(m, "VolumeOptions", vo);
+	json_object_array_add(arr, m);
+}
+
 /* Host variables worth keeping inside a container: they describe the
  * terminal and language, not host paths (PATH and HOME come from the
  * image). */
@@ -217,6 +237,9 @@ static json_object *build_mounts(struct dk_state *st,
 	for (size_t i = 0; i < req->n_mounts; i++)
 		add_bind(mounts, req->mounts[i].source, req->mounts[i].target,
 			 req->mounts[i].read_only);
+	if (MONKEY_STRUCT_HAS(req, n_caches))
+		for (size_t i = 0; i < req->n_caches; i++)
+			add_cache(mounts, &req->caches[i]);
 	/* Git runs hooks and config from .git on the host (core.fsmonitor,
 	 * hooks/): a command must not plant them.  The launcher checks at
 	 * the command's start that the mount is this very .git, read-only

@@ -130,4 +130,15 @@ void dk_sweep_once(struct dk_state *st);
  * once more to remove what is left, logging what stays behind. */
 void dk_live_stop(struct dk_state *st);
 
+/* ABI 1.2: dependency caches are volumes named DK_CACHE_PREFIX NAME and
+ * labelled DK_CACHE_LABEL=NAME. */
+#define DK_CACHE_PREFIX "monkey-cache-"
+#define DK_CACHE_LABEL "monkey.cache"
+
+/* volumes.c: the caches_list and cache_remove entry points. */
+int dk_caches_list(struct dk_state *st, monkey_cache_fn each, void *ctx,
+		   struct monkey_error *err);
+int dk_cache_remove(struct dk_state *st, const char *name,
+		    struct monkey_error *err);
+
 #endif

@@ -373,6 +373,22 @@ static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 	return dk_exec(st, req, result, err);
 }
 
+static int docker_p_caches_list(void *state, monkey_cache_fn each, void *ctx,
+				struct monkey_error *err)
+{
+	struct dk_state *st = state;
+	int rc = dk_engine_connect(st, err);
+	return rc < 0 ? rc : dk_caches_list(st, each, ctx, err);
+}
+
+static int docker_p_cache_remove(void *state, const char *name,
+				 struct monkey_error *err)
+{
+	struct dk_state *st = state;
+	int rc = dk_engine_connect(st, err);
+	return rc < 0 ? rc : dk_cache_remove(st, name, err);
+}
+
 static void docker_p_fini(void *state)
 {
 	struct dk_state *st = state;
@@ -399,11 +415,14 @@ static const struct monkey_backend docker_backend = {
 	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
 	MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
 	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_EGRESS_PROXY |
-	MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL,
+	MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL |
+	MONKEY_CAP_CACHE_VOLUMES,
     .init = docker_p_init,
     .probe = docker_p_probe,
     .exec = docker_p_exec,
     .fini = docker_p_fini,
+    .caches_list = docker_p_caches_list,
+    .cache_remove = docker_p_cache_remove,
     .details =
 	"Runs each command in a new container through the Docker Engine API "
 	"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); podman's "

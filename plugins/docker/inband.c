@@ -247,15 +247,55 @@ static int tristate(char c)
 	return c == '1' ? MONKEY_YES : c == '0' ? MONKEY_NO : MONKEY_UNKNOWN;
 }
 
-/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu".  Returns 0, or
- * -EPROTO when the record is not one of those. */
+/* One figure of the usage tail: a number, or "?" (-1).  Returns the
+ * text after it, NULL when it is neither. */
+static const char *usage_figure(const char *p, int64_t *v)
+{
+	if (*p == '?') {
+		*v = -1;
+		return p + 1;
+	}
+	char *end;
+	errno = 0;
+	long long x = strtoll(p, &end, 10);
+	if (end == p || x < 0 || errno)
+		return NULL;
+	*v = x;
+	return end;
+}
+
+/* ":peak:user_us:sys_us" (ABI 1.2: resource use), or nothing from a
+ * launcher that predates it.  Returns 0 or -EPROTO. */
+static int apply_usage(const char *tail, struct monkey_exec_result *result)
+{
+	if (!*tail)
+		return 0;
+	int64_t v[3];
+	for (int i = 0; i < 3; i++) {
+		if (*tail++ != ':' || !(tail = usage_figure(tail, &v[i])))
+			return -EPROTO;
+	}
+	if (*tail)
+		return -EPROTO;
+	if (MONKEY_STRUCT_HAS(result, cpu_system_us)) {
+		result->peak_memory_bytes = v[0];
+		result->cpu_user_us = v[1];
+		result->cpu_system_us = v[2];
+	}
+	return 0;
+}
+
+/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu", then the usage
+ * figures.  Returns 0, or -EPROTO when the record is not one of those. */
 static int apply_status(const char *rec, struct monkey_exec_result *result)
 {
 	char how[8], oom, pids, cpu;
 	int n, used = 0;
 	if (sscanf(rec, "%7[a-z]:%d:%c:%c:%c%n", how, &n, &oom, &pids, &cpu,
 		   &used) != 5 ||
-	    rec[used] != '\0')
+	    (rec[used] != '\0' && rec[used] != ':'))
+		return -EPROTO;
+	if (apply_usage(rec + used, result) < 0)
 		return -EPROTO;
 	if (!strcmp(how, "exit") && n >= 0 && n <= 255) {
 		result->exit_code = n;

@@ -31,13 +31,15 @@
  * When the command has ended, one record goes to each stream:
  *   stdout: "\036monkey-launch:" nonce ":end\n"
  *   stderr: "\036monkey-launch:" nonce ":" how ":" N ":" oom ":" pids ":"
- *           cpu "\n"
+ *           cpu ":" peak ":" user ":" sys "\n"
  * how is "exit" (N its status) or "signal" (N the signal); oom is 1 when
  * the kernel's OOM killer killed a process of the container, 0 when not,
  * ? when the cgroup does not say; pids is 1 when a fork failed at the
  * container's pids limit while the command ran, 0 when none did, ? when
  * the cgroup does not say; cpu is 1 when the command was killed at its
- * CPU-time limit (RLIMIT_CPU), else 0.  Each record follows everything the
+ * CPU-time limit (RLIMIT_CPU), else 0; peak is the container's memory
+ * high-water mark in bytes, user and sys the CPU time the command used in
+ * microseconds, each ? when unknown.  Each record follows everything the
  * command wrote to that stream, so once both arrived the output is
  * complete.  When the command cannot be started the stderr record is
  *   "\036monkey-launch:" nonce ":fail:" errno ":" stage ":" message "\n"
@@ -238,6 +240,117 @@ static long pids_refusals(void)
 	    "/sys/fs/cgroup/pids.events",
 	};
 	return cgroup_count(files, 2, "max");
+}
+
+/* The first number in the first of files that can be read (after key
+ * and a space when key is given), or -1. */
+static long long cgroup_value(const char *const *files, size_t n,
+			      const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		FILE *f = fopen(files[i], "re");
+		char line[128];
+		long long v = -1;
+		size_t kl = key ? strlen(key) : 0;
+		if (!f)
+			continue;
+		while (v < 0 && fgets(line, sizeof(line), f))
+			if (!key ||
+			    (!strncmp(line, key, kl) && line[kl] == ' '))
+				if (sscanf(line + (key ? kl + 1 : 0), "%lld",
+					   &v) != 1)
+					v = -1;
+		fclose(f);
+		if (v >= 0)
+			return v;
+	}
+	return -1;
+}
+
+/* Resource use of the container's cgroup (ABI 1.2): its memory
+ * high-water mark in bytes and its CPU time in microseconds, -1 each when
+ * the cgroup does not say. */
+struct usage {
+	long long peak, user_us, sys_us;
+};
+
+static void cgroup_usage(struct usage *u)
+{
+	static const char *const peak[] = {
+	    "/sys/fs/cgroup/memory/memory.max_usage_in_bytes",
+	    "/sys/fs/cgroup/memory.peak",
+	};
+	static const char *const user_v1[] = {
+	    "/sys/fs/cgroup/cpuacct/cpuacct.usage_user",
+	    "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage_user",
+	};
+	static const char *const sys_v1[] = {
+	    "/sys/fs/cgroup/cpuacct/cpuacct.usage_sys",
+	    "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage_sys",
+	};
+	static const char *const stat_v2[] = {"/sys/fs/cgroup/cpu.stat"};
+	u->peak = cgroup_value(peak, 2, NULL);
+	long long user_ns = cgroup_value(user_v1, 2, NULL);
+	long long sys_ns = cgroup_value(sys_v1, 2, NULL);
+	u->user_us = user_ns < 0 ? -1 : user_ns / 1000;
+	u->sys_us = sys_ns < 0 ? -1 : sys_ns / 1000;
+	if (u->user_us < 0 || u->sys_us < 0) {
+		u->user_us = cgroup_value(stat_v2, 1, "user_usec");
+		u->sys_us = cgroup_value(stat_v2, 1, "system_usec");
+	}
+}
+
+/* What the processes the launcher reaped used: the figures when the
+ * cgroup cannot be read (every process of the container ends up the
+ * launcher's to reap). */
+static void rusage_usage(struct usage *u)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_CHILDREN, &ru) < 0) {
+		u->peak = u->user_us = u->sys_us = -1;
+		return;
+	}
+	u->peak = (long long)ru.ru_maxrss * 1024;
+	u->user_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
+	u->sys_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
+}
+
+/* The container's counters before the command: CPU time is counted from
+ * here.  The memory high-water mark cannot be reset (the cgroup is
+ * mounted read-only), so it covers the container's life, which is one
+ * command's. */
+static void usage_begin(struct usage *cg, struct usage *ru)
+{
+	cgroup_usage(cg);
+	rusage_usage(ru);
+}
+
+/* ":peak:user_us:sys_us" of the command into buf, each figure a number or
+ * "?". */
+static void usage_text(const struct usage *cg0, const struct usage *ru0,
+		       char *buf, size_t len)
+{
+	struct usage cg, ru, d;
+	cgroup_usage(&cg);
+	rusage_usage(&ru);
+	const struct usage *now = &cg, *then = cg0;
+	if (cg.user_us < 0 || cg0->user_us < 0)
+		now = &ru, then = ru0;
+	d.peak = cg.peak >= 0 ? cg.peak : ru.peak;
+	d.user_us = now->user_us >= 0 && then->user_us >= 0
+			? now->user_us - then->user_us
+			: -1;
+	d.sys_us = now->sys_us >= 0 && then->sys_us >= 0
+		       ? now->sys_us - then->sys_us
+		       : -1;
+	char f[3][24];
+	long long v[3] = {d.peak, d.user_us, d.sys_us};
+	for (int i = 0; i < 3; i++)
+		if (v[i] < 0)
+			snprintf(f[i], sizeof(f[i]), "?");
+		else
+			snprintf(f[i], sizeof(f[i]), "%lld", v[i]);
+	snprintf(buf, len, ":%s:%s:%s", f[0], f[1], f[2]);
 }
 
 /* CPU time the process used itself (fields 14 and 15 of its stat, in
@@ -620,21 +733,24 @@ static void start_forwarder(char **args, const sigset_t *mask)
 		     "not start");
 }
 
-static void report(int status, unsigned long long ticks, long pids_before)
+static void report(int status, unsigned long long ticks, long pids_before,
+		   const struct usage *cg0, const struct usage *ru0)
 {
 	long kills = oom_kills(), pids_after = pids_refusals();
 	const char *oom = kills < 0 ? "?" : kills > 0 ? "1" : "0";
 	const char *pids = pids_before < 0 || pids_after < 0 ? "?"
 			   : pids_after > pids_before	     ? "1"
 							     : "0";
-	char text[64];
+	char use[80];
+	usage_text(cg0, ru0, use, sizeof(use));
+	char text[160];
 	if (WIFSIGNALED(status))
-		snprintf(text, sizeof(text), "signal:%d:%s:%s:%d",
+		snprintf(text, sizeof(text), "signal:%d:%s:%s:%d%s",
 			 WTERMSIG(status), oom, pids,
-			 cpu_limit_hit(status, ticks));
+			 cpu_limit_hit(status, ticks), use);
 	else
-		snprintf(text, sizeof(text), "exit:%d:%s:%s:0",
-			 WEXITSTATUS(status), oom, pids);
+		snprintf(text, sizeof(text), "exit:%d:%s:%s:0%s",
+			 WEXITSTATUS(status), oom, pids, use);
 	record(1, "end");
 	record(2, text);
 }
@@ -732,6 +848,8 @@ int main(int argc, char **argv_in)
 	if (proxy)
 		start_forwarder(proxy, &old);
 	long pids_before = pids_refusals();
+	struct usage cg0, ru0;
+	usage_begin(&cg0, &ru0);
 	start(argv, prog, in, &old);
 	sa.sa_handler = forward;
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
@@ -748,7 +866,7 @@ int main(int argc, char **argv_in)
 	kill_all();
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
-	report(status, ticks, pids_before);
+	report(status, ticks, pids_before, &cg0, &ru0);
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 				   : WEXITSTATUS(status);
 }

@@ -10,7 +10,8 @@ plugins_docker_docker_la_SOURCES = \
 	plugins/docker/state.h \
 	plugins/docker/engine.c plugins/docker/engine.h \
 	plugins/docker/container.c plugins/docker/image.c \
-	plugins/docker/sweep.c plugins/docker/live.c plugins/docker/container.h \
+	plugins/docker/sweep.c plugins/docker/live.c plugins/docker/volumes.c \
+	plugins/docker/container.h \
 	plugins/docker/attach.c plugins/docker/attach.h \
 	plugins/docker/inband.c plugins/docker/inband.h \
 	plugins/docker/run.c plugins/docker/run_launch.c plugins/docker/run.h \

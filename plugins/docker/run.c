@@ -358,6 +358,11 @@ int dk_run_direct(struct dk_state *st, const struct monkey_exec_request *req,
 		    .output_ctx = req->output_ctx,
 		    .cancel_fd = req->cancel_fd,
 		};
+		if (MONKEY_STRUCT_HAS(req, progress_ctx) && req->progress) {
+			io.progress = req->progress;
+			io.progress_ctx = req->progress_ctx;
+			io.started_ms = now_ms();
+		}
 		rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				    result, err);
 	}

@@ -82,6 +82,11 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	    .sink_can_finish = 1,
 	};
 	int64_t t0 = now_ms();
+	if (MONKEY_STRUCT_HAS(req, progress_ctx) && req->progress) {
+		io.progress = req->progress;
+		io.progress_ctx = req->progress_ctx;
+		io.started_ms = t0;
+	}
 	int rc = dk_sandbox_run(sb, io, req->timeout_ms, req->kill_grace_ms,
 				result, err);
 	free(input);

@@ -336,9 +336,55 @@ static long long keyed_value(const char *dir, const char *file, const char *key)
 	return -1;
 }
 
+/* The number a one-number file holds, or -1. */
+static long long number_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX], buf[64];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!dir[0] || read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	return end == buf ? -1 : v;
+}
+
+/* Resource use from the command's own cgroup, made for it alone: its
+ * memory high-water mark and CPU time (ABI 1.2). */
+static void report_usage(const struct rl_cgroup *cg,
+			 struct monkey_exec_result *result)
+{
+	if (!MONKEY_STRUCT_HAS(result, cpu_system_us))
+		return;
+	long long peak = -1, user = -1, sys = -1;
+	if (rl_g.cg_version == 2) {
+		if (rl_g.cg_have[RL_CG_MEMORY])
+			peak = number_file(cg->dir[0], "memory.peak");
+		user = keyed_value(cg->dir[0], "cpu.stat", "user_usec");
+		sys = keyed_value(cg->dir[0], "cpu.stat", "system_usec");
+	} else {
+		if (rl_g.cg_have[RL_CG_MEMORY])
+			peak = number_file(cg->dir[RL_CG_MEMORY],
+					   "memory.max_usage_in_bytes");
+		/* cpuacct is mounted with cpu on most systems. */
+		long long u =
+		    number_file(cg->dir[RL_CG_CPU], "cpuacct.usage_user");
+		long long s =
+		    number_file(cg->dir[RL_CG_CPU], "cpuacct.usage_sys");
+		user = u < 0 ? -1 : u / 1000;
+		sys = s < 0 ? -1 : s / 1000;
+	}
+	if (peak >= 0)
+		result->peak_memory_bytes = peak;
+	if (user >= 0 && sys >= 0) {
+		result->cpu_user_us = user;
+		result->cpu_system_us = sys;
+	}
+}
+
 void rl_cgroup_report(const struct rl_cgroup *cg,
 		      struct monkey_exec_result *result)
 {
+	report_usage(cg, result);
 	const char *mem =
 	    rl_g.cg_version == 2 ? cg->dir[0] : cg->dir[RL_CG_MEMORY];
 	const char *pids =

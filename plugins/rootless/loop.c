@@ -130,6 +130,10 @@ void rl_run_on_msg(struct run *r, const struct rl_msg *m, int64_t now)
 		r->exited = 1;
 		r->exit_status = m->status;
 		r->t_exited = rl_now_us();
+		if (m->stage == 1) {
+			memcpy(&r->usage, m->what, sizeof(r->usage));
+			r->have_usage = 1;
+		}
 		r->init_gone = 1;
 		r->drain_deadline = now + RL_DRAIN_MS;
 		close_stdin(r);
@@ -360,6 +364,20 @@ static int exec_failure(const struct monkey_host *host, const char *name,
 			  strerror(e));
 }
 
+/* The rusage figures, for those the cgroup did not give (no cgroup, or
+ * a controller it lacks). */
+static void report_usage(const struct run *r, struct monkey_exec_result *result)
+{
+	if (!r->have_usage || !MONKEY_STRUCT_HAS(result, cpu_system_us))
+		return;
+	if (result->peak_memory_bytes < 0)
+		result->peak_memory_bytes = r->usage.peak_kib * 1024;
+	if (result->cpu_user_us < 0 || result->cpu_system_us < 0) {
+		result->cpu_user_us = r->usage.user_us;
+		result->cpu_system_us = r->usage.sys_us;
+	}
+}
+
 int rl_run_finish(struct rl_state *st, struct run *r,
 		  struct monkey_exec_result *result, struct monkey_error *err)
 {
@@ -406,5 +424,6 @@ int rl_run_finish(struct rl_state *st, struct run *r,
 		result->timed_out = r->timed_out;
 		result->cancelled = r->cancelled;
 	}
+	report_usage(r, result);
 	return 0;
 }

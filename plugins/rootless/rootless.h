@@ -216,6 +216,14 @@ struct rl_msg {
 	char what[236];
 };
 
+/* In an EXIT message's what when its stage is 1: what the command's
+ * processes used, from init's RUSAGE_CHILDREN. */
+struct rl_usage {
+	int64_t peak_kib;
+	int64_t user_us;
+	int64_t sys_us;
+};
+
 /* A failed step inside the sandbox. */
 struct rl_fail {
 	int err;

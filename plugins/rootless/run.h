@@ -25,6 +25,8 @@ struct run {
 	int sigpipe_was_pending;
 	int64_t t_started, t_exited;
 	char *buf;
+	int have_usage;
+	struct rl_usage usage; /* from the EXIT message */
 };
 
 /* run.c */

@@ -348,6 +348,31 @@ RL_CHILD static void i_send(const struct rl_plan *p, int kind, int pid, int err,
 	c_send(p->status_fd, &m);
 }
 
+/* EXIT, with what every process of the command used (init reaped them
+ * all, or their parents did and init reaped those) in what: the figures
+ * for when there is no cgroup. */
+RL_CHILD static void i_send_exit(const struct rl_plan *p, pid_t x, int status)
+{
+	struct rl_msg m;
+	memset(&m, 0, sizeof(m));
+	m.kind = RL_MSG_EXIT;
+	m.pid = x;
+	m.status = status;
+	struct rusage ru;
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+		struct rl_usage u = {
+		    .peak_kib = ru.ru_maxrss,
+		    .user_us =
+			ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec,
+		    .sys_us =
+			ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec,
+		};
+		m.stage = 1;
+		memcpy(m.what, &u, sizeof(u));
+	}
+	c_send(p->status_fd, &m);
+}
+
 RL_CHILD static void i_fail(const struct rl_plan *p, const struct rl_fail *f)
 {
 	struct rl_msg m;
@@ -503,7 +528,7 @@ __attribute__((noreturn)) RL_CHILD static void i_finish(const struct rl_plan *p,
 	kill(-1, SIGKILL);
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
-	i_send(p, RL_MSG_EXIT, x, 0, 0, status);
+	i_send_exit(p, x, status);
 	_exit(0);
 }
 

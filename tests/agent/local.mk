@@ -24,7 +24,7 @@ agent_tests += tests/agent/test_agent_tools tests/agent/test_agent_http \
 	tests/agent/test_agent_approval \
 	tests/agent/test_agent_api tests/agent/test_agent_tty \
 	tests/agent/test_agent_protect \
-	tests/agent/test_agent_show
+	tests/agent/test_agent_show tests/agent/test_agent_audit
 if BACKEND_DOCKER
 agent_tests += tests/agent/test_agent_docker
 endif
@@ -56,6 +56,12 @@ tests_agent_test_agent_http_SOURCES = tests/agent/test_agent_http.c
 tests_agent_test_agent_http_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)
 tests_agent_test_agent_http_CFLAGS = $(TEST_CFLAGS)
 tests_agent_test_agent_http_LDADD = $(AGENT_TEST_LIBS)
+
+tests_agent_test_agent_audit_SOURCES = tests/agent/test_agent_audit.c
+tests_agent_test_agent_audit_CPPFLAGS = $(AGENT_TEST_CPPFLAGS) \
+	-I$(top_srcdir)/core/agent -I$(top_srcdir)/core/lib
+tests_agent_test_agent_audit_CFLAGS = $(TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_agent_test_agent_audit_LDADD = $(AGENT_INTERNAL_TEST_LIBS)
 
 tests_agent_test_agent_cli_SOURCES = tests/agent/test_agent_cli.c
 tests_agent_test_agent_cli_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)

@@ -75,6 +75,12 @@ static void test_multi_step_task_writes_file_and_runs_command(void **state)
 	assert_true(tu_contains(f->run.err, "[shell_execute] $ sh src/hello.sh "
 					    "'the sandbox'"));
 	assert_true(tu_contains(f->run.err, "-> exit 0"));
+	/* Resource use follows the time: "in 3 ms, 1 ms CPU" (the peak
+	 * memory of so small a command is more than spawn can tell). */
+	const char *sum = strstr(f->run.err, "-> exit 0 in ");
+	long long ms, cpu;
+	assert_int_equal(
+	    sscanf(sum, "-> exit 0 in %lld ms, %lld ms CPU", &ms, &cpu), 2);
 }
 
 static void test_start_banner_names_model_and_sandbox(void **state)
@@ -336,6 +342,9 @@ static void test_transcript_records_the_run(void **state)
 	assert_true(json_object_object_get_ex(c, "durationMs", NULL));
 	/* null: spawn cannot tell. */
 	assert_true(json_object_object_get_ex(c, "oomKilled", NULL));
+	assert_true(json_object_object_get_ex(c, "peakMemoryBytes", NULL));
+	assert_true(ta_int(c, "cpuUserMs") >= 0);
+	assert_true(json_object_object_get_ex(c, "cpuSystemMs", NULL));
 	assert_int_equal(ta_int(c, "stdoutBytes"),
 			 strlen("hi from the sandbox\n"));
 	assert_int_equal(ta_int(c, "stderrBytes"), 0);

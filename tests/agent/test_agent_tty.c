@@ -184,12 +184,36 @@ static void test_quiet_answer_is_escaped(void **state)
 	    strstr(f->out, "All \\x1b[8mhidden\\x1b[0m done.\\r\n"));
 }
 
+/* A command that runs for more than a second shows a live line with its
+ * elapsed time and memory, rewritten in place, and cleared before the
+ * result line. */
+static void test_long_command_shows_a_live_line_then_clears_it(void **state)
+{
+	struct fx *f = *state;
+	ta_server_start_json(
+	    &f->srv, "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": "
+		     "\"l1\", \"name\": \"shell_execute\", \"input\": "
+		     "{\"command\": [\"sleep\", \"1.8\"]}}]}}, "
+		     "{\"reply\": {\"text\": \"slept\"}}]}");
+	run_on_tty(f, "y\n", "--yes");
+	assert_int_equal(f->status, 0);
+	const char *live = strstr(f->out, "\r  ... running 1.");
+	assert_non_null(live);
+	assert_non_null(strstr(live, " KiB\x1b[K") ? strstr(live, " KiB")
+						   : strstr(live, " MiB"));
+	const char *clear = strstr(live, "\r\x1b[K  -> exit 0 in ");
+	assert_non_null(clear);
+	/* Only the one command's line, and nothing after its clearing. */
+	assert_null(strstr(clear + 1, "... running"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	    T(test_hostile_model_output_is_shown_escaped),
 	    T(test_quiet_answer_is_escaped),
+	    T(test_long_command_shows_a_live_line_then_clears_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,6 +233,9 @@ void dt_exec(void *st, const struct monkey_exec_request *req,
 	run->res.struct_size = sizeof(run->res);
 	run->res.exit_code = -1;
 	run->res.oom_killed = MONKEY_UNKNOWN;
+	run->res.peak_memory_bytes = -1;
+	run->res.cpu_user_us = -1;
+	run->res.cpu_system_us = -1;
 	r.output = sink;
 	r.output_ctx = run;
 	int64_t t0 = dt_now_ms();

@@ -18,7 +18,8 @@ TESTS += tests/docker/test_docker tests/docker/test_docker_errors \
 	tests/docker/test_docker_direct.sh
 # The CLI tests check the fallback to spawn too.
 if BACKEND_SPAWN
-TESTS += tests/docker/test_docker_cli.sh tests/docker/test_docker_podman.sh
+TESTS += tests/docker/test_docker_cli.sh tests/docker/test_docker_podman.sh \
+	tests/docker/test_caches.sh
 endif
 endif
 endif
@@ -53,7 +54,7 @@ EXTRA_DIST += tests/docker/test_docker_pooled.sh \
 	tests/docker/docker_suites.sh
 EXTRA_DIST += tests/engines.sh tests/make-test-image.sh \
 	tests/docker/test_docker_cli.sh \
-	tests/docker/test_docker_podman.sh
+	tests/docker/test_docker_podman.sh tests/docker/test_caches.sh
 
 # Benchmark: prints figures, never part of make check.
 EXTRA_PROGRAMS += tests/docker/bench_docker

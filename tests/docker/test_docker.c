@@ -920,6 +920,50 @@ static void test_cpu_time_limit_kill_is_reported(void **s)
 	dt_run_free(&r);
 }
 
+/* Resource use (ABI 1.2), from the container's cgroup: 64 MiB written to
+ * the tmpfs /tmp are charged to its memory, and a shell that spins until
+ * it used 300 ms of CPU (as its own /proc/self/stat counts it, read by a
+ * builtin so no other process runs) is charged at least that. */
+static void test_resource_use_of_known_commands(void **s)
+{
+	(void)s;
+	if (!dt_launcher)
+		skip();
+	const char *mem[] = {"sh", "-c",
+			     "dd if=/dev/zero of=/tmp/x bs=1048576 count=64 "
+			     "2>/dev/null",
+			     NULL};
+	const char *cpu[] = {"sh", "-c",
+			     "while :; do read -r l </proc/self/stat; "
+			     "set -- $l; [ $((${14}+${15})) -ge 30 ] && break; "
+			     "done",
+			     NULL};
+	struct monkey_exec_request req;
+	struct dt_run r = {0};
+	dt_request(&req, mem);
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	print_message("64 MiB in /tmp: peak %lld KiB\n",
+		      (long long)r.res.peak_memory_bytes / 1024);
+	assert_true(r.res.peak_memory_bytes >= 64 << 20);
+	assert_true(r.res.peak_memory_bytes <= 100 << 20);
+	dt_run_free(&r);
+
+	memset(&r, 0, sizeof(r));
+	dt_request(&req, cpu);
+	req.cpus = 1;
+	dt_exec(NULL, &req, &r);
+	assert_ran_ok(&r);
+	int64_t used = r.res.cpu_user_us + r.res.cpu_system_us;
+	print_message("300 ms spin: user %lld us, system %lld us\n",
+		      (long long)r.res.cpu_user_us,
+		      (long long)r.res.cpu_system_us);
+	assert_true(r.res.cpu_user_us >= 0 && r.res.cpu_system_us >= 0);
+	assert_true(used >= 290 * 1000);
+	assert_true(used <= 800 * 1000);
+	dt_run_free(&r);
+}
+
 struct bg_run {
 	struct monkey_exec_request req;
 	struct dt_run r;
@@ -1095,6 +1139,7 @@ int main(void)
 	    T(test_forks_refused_at_the_pids_limit_are_reported),
 	    T(test_a_command_within_its_limits_reports_none),
 	    T(test_cpu_time_limit_kill_is_reported),
+	    T(test_resource_use_of_known_commands),
 	    T(test_concurrent_commands_on_one_state),
 	    T(test_engine_sees_the_hardening),
 	};

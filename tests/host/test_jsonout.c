@@ -102,6 +102,40 @@ static void test_result_object_has_every_field(void **s)
 	monkey_result_free(&r);
 }
 
+/* Resource use: figures in bytes and milliseconds, null where the
+ * backend cannot tell (-1), and 0 stays a figure. */
+static void test_result_reports_resource_use_or_null(void **s)
+{
+	(void)s;
+	struct monkey_result r;
+	memset(&r, 0, sizeof(r));
+	r.oom_killed = MONKEY_UNKNOWN;
+	r.peak_memory_bytes = 12582912;
+	r.cpu_user_ms = 30;
+	r.cpu_system_ms = 0;
+	struct json_object *o =
+	    monkey_result_to_json(&r, "spawn", "spawn", false);
+	struct json_object *v;
+	assert_true(json_object_object_get_ex(o, "peakMemoryBytes", &v));
+	assert_int_equal(json_object_get_int64(v), 12582912);
+	assert_true(json_object_object_get_ex(o, "cpuUserMs", &v));
+	assert_int_equal(json_object_get_int64(v), 30);
+	assert_true(json_object_object_get_ex(o, "cpuSystemMs", &v));
+	assert_non_null(v);
+	assert_int_equal(json_object_get_int64(v), 0);
+	json_object_put(o);
+
+	r.peak_memory_bytes = r.cpu_user_ms = r.cpu_system_ms = -1;
+	o = monkey_result_to_json(&r, "spawn", "spawn", false);
+	static const char *fields[] = {"peakMemoryBytes", "cpuUserMs",
+				       "cpuSystemMs"};
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(json_object_object_get_ex(o, fields[i], &v));
+		assert_null(v);
+	}
+	json_object_put(o);
+}
+
 /* Which limit ended the command, every one it ran into, and the ones the
  * backend could not watch (so that their absence is not read as "no"). */
 static void test_result_names_the_limits_hit(void **s)
@@ -144,6 +178,7 @@ int main(void)
 	    cmocka_unit_test(test_binary_output_round_trips_as_valid_json),
 	    cmocka_unit_test(test_result_object_has_every_field),
 	    cmocka_unit_test(test_result_names_the_limits_hit),
+	    cmocka_unit_test(test_result_reports_resource_use_or_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,6 +256,9 @@ void rt_exec_on(void *st, const struct monkey_exec_request *req_in,
 	    .struct_size = sizeof(r->res),
 	    .exit_code = -1,
 	    .oom_killed = MONKEY_UNKNOWN,
+	    .peak_memory_bytes = -1,
+	    .cpu_user_us = -1,
+	    .cpu_system_us = -1,
 	};
 	memset(&r->err, 0, sizeof(r->err));
 	int64_t t = rt_now_ms();

@@ -350,6 +350,43 @@ static void test_memory_hog_reports_oom_killed(void **s)
 	rt_run_free(&r);
 }
 
+static void run_helper(const char *mode, const char *arg, struct rt_run *r)
+{
+	const char *argv[] = {rt_program("spawn/spawn_helper"), mode, arg,
+			      NULL};
+	struct monkey_exec_request req;
+	rt_request(&req, argv);
+	req.memory_bytes = 0; /* the figures, not the limit */
+	req.cpus = 0;
+	memset(r, 0, sizeof(*r));
+	rt_exec(&req, r);
+	assert_ran_ok(r);
+	assert_int_equal(r->res.exit_code, 0);
+}
+
+/* Resource use (ABI 1.2), from the command's cgroup where it has one,
+ * else from init's rusage: 64 MiB touched, and 300 ms of CPU. */
+static void test_resource_use_of_known_commands(void **s)
+{
+	(void)s;
+	struct rt_run r;
+	run_helper("alloc", "67108864", &r);
+	print_message("64 MiB touched: peak %lld KiB\n",
+		      (long long)r.res.peak_memory_bytes / 1024);
+	assert_true(r.res.peak_memory_bytes >= 64 << 20);
+	assert_true(r.res.peak_memory_bytes <= 112 << 20);
+	rt_run_free(&r);
+	run_helper("spin", "300", &r);
+	int64_t used = r.res.cpu_user_us + r.res.cpu_system_us;
+	print_message("300 ms spin: user %lld us, system %lld us\n",
+		      (long long)r.res.cpu_user_us,
+		      (long long)r.res.cpu_system_us);
+	assert_true(r.res.cpu_user_us >= 0 && r.res.cpu_system_us >= 0);
+	assert_true(used >= 290 * 1000);
+	assert_true(used <= 600 * 1000);
+	rt_run_free(&r);
+}
+
 static void test_ordinary_exit_reports_no_oom(void **s)
 {
 	(void)s;
@@ -421,6 +458,9 @@ int main(void)
 	    cmocka_unit_test(test_ordinary_exit_reports_no_oom),
 	    cmocka_unit_test(test_requested_rlimits_are_applied),
 	    cmocka_unit_test(test_file_size_limit_stops_the_writer),
+	    /* Last: a command that touches 64 MiB leaves its cgroup
+	     * busy for a while after it ends. */
+	    cmocka_unit_test(test_resource_use_of_known_commands),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("rootless limits", tests, NULL, NULL);

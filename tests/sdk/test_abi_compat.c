@@ -88,8 +88,28 @@ static void test_backend_built_against_abi_1_0_header_loads_and_runs(void **s)
 	monkey_executor_close(ex);
 }
 
-static void
-test_descriptor_ending_at_fini_reads_optional_fields_as_null(void **s)
+/* ABI 1.2's resource figures: a 1.0 backend knows nothing of them, and
+ * the result says "unknown" rather than 0. */
+static void test_backend_built_against_abi_1_0_reports_no_resource_use(
+	void **s)
+{
+	(void)s;
+	struct monkey_executor *ex = open_backend("abi10");
+	const char *const argv[] = {"one", NULL};
+	struct monkey_command cmd = {.argv = argv};
+	struct monkey_result res;
+	struct monkey_error err = {0};
+	assert_int_equal(monkey_executor_run(ex, &cmd, &res, &err), 0);
+	assert_int_equal(res.exit_code, 1);
+	assert_true(res.peak_memory_bytes == -1);
+	assert_true(res.cpu_user_ms == -1);
+	assert_true(res.cpu_system_ms == -1);
+	monkey_result_free(&res);
+	monkey_executor_close(ex);
+}
+
+static void test_descriptor_ending_at_fini_reads_optional_fields_as_null(
+	void **s)
 {
 	(void)s;
 	struct monkey_executor *ex = open_backend("minimal");
@@ -194,6 +214,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
 		test_backend_built_against_abi_1_0_header_loads_and_runs),
+	    cmocka_unit_test(
+		test_backend_built_against_abi_1_0_reports_no_resource_use),
 	    cmocka_unit_test(
 		test_descriptor_ending_at_fini_reads_optional_fields_as_null),
 	    cmocka_unit_test(

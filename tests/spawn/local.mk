@@ -24,7 +24,7 @@ SPAWN_TESTS += tests/spawn/test_spawn_tree tests/spawn/test_spawn_backend \
 	tests/spawn/test_spawn_hygiene tests/spawn/test_spawn_threads \
 	tests/spawn/test_spawn_rss
 if BACKEND_NONE
-SPAWN_TESTS += tests/spawn/test_none_backend
+SPAWN_TESTS += tests/spawn/test_none_backend tests/spawn/test_spawn_usage
 endif
 endif
 check_PROGRAMS += $(SPAWN_TESTS)
@@ -55,6 +55,11 @@ tests_spawn_test_none_backend_SOURCES = tests/spawn/test_none_backend.c
 tests_spawn_test_none_backend_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
 tests_spawn_test_none_backend_CFLAGS = $(TEST_CFLAGS)
 tests_spawn_test_none_backend_LDADD = $(SPAWN_TEST_LIBS)
+
+tests_spawn_test_spawn_usage_SOURCES = tests/spawn/test_spawn_usage.c
+tests_spawn_test_spawn_usage_CPPFLAGS = $(SPAWN_TEST_CPPFLAGS)
+tests_spawn_test_spawn_usage_CFLAGS = $(TEST_CFLAGS)
+tests_spawn_test_spawn_usage_LDADD = $(SPAWN_TEST_LIBS)
 
 # The runner itself, linked in directly: paths a module cannot be made to
 # take (no /proc/<pid>/task/<tid>/children, a reaper killed from outside).

@@ -169,6 +169,9 @@ int sh_exec(struct sh_backend *b, struct monkey_exec_request *req,
 	    .struct_size = sizeof(r->res),
 	    .exit_code = -1,
 	    .oom_killed = MONKEY_UNKNOWN,
+	    .peak_memory_bytes = -1,
+	    .cpu_user_us = -1,
+	    .cpu_system_us = -1,
 	};
 	memset(&r->err, 0, sizeof(r->err));
 	req->output = collect;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *pidfile;
@@ -365,6 +366,39 @@ static int m_burn(int argc, char **argv)
 	return 0;
 }
 
+/* Allocates argv[2] bytes and touches every page, so that all of them
+ * are resident at once, then exits. */
+static int m_alloc(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage();
+	size_t n = strtoull(argv[2], NULL, 10);
+	volatile char *p = malloc(n);
+	if (!p)
+		return 1;
+	for (size_t i = 0; i < n; i += 4096)
+		p[i] = 1;
+	free((void *)p);
+	return 0;
+}
+
+/* Uses argv[2] milliseconds of CPU time (user time, mostly), then
+ * exits. */
+static int m_spin(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage();
+	long ms = atol(argv[2]);
+	volatile unsigned long x = 0;
+	struct timespec t;
+	do {
+		for (int i = 0; i < 100000; i++)
+			x++;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	} while (t.tv_sec * 1000 + t.tv_nsec / 1000000 < ms);
+	return 0;
+}
+
 /* pid, process group and session, and whether we are the
  * leader of both. */
 static int m_session(int argc, char **argv)
@@ -431,6 +465,8 @@ static const struct {
     {"write-then-read", m_write_then_read},
     {"write-file", m_write_file},
     {"burn", m_burn},
+    {"alloc", m_alloc},
+    {"spin", m_spin},
     {"session", m_session},
     {"pwd", m_pwd},
     {"tag", m_tag},
