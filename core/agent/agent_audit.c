@@ -37,6 +37,23 @@ static json_object *figure(int64_t v)
 	return v >= 0 ? json_object_new_int64(v) : NULL;
 }
 
+/* Proxy mode's rules, from the sandbox record; NULL without them (no
+ * network, or all of it: the sandbox record's limits say which). */
+static json_object *network_rules(struct monkey_agent *a)
+{
+	json_object *allow = NULL, *pins = NULL;
+	if (!json_object_object_get_ex(a->sandbox_info, "allowDomains",
+				       &allow) ||
+	    !json_object_array_length(allow))
+		return NULL;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "allowDomains", json_object_get(allow));
+	if (json_object_object_get_ex(a->sandbox_info, "proxyResolve", &pins))
+		json_object_object_add(o, "proxyResolve",
+				       json_object_get(pins));
+	return o;
+}
+
 /* The session: who runs what model in which sandbox, with which limits.
  * The sandbox object is the transcript header's (limits the backend
  * enforces, --env names without values). */
@@ -52,10 +69,9 @@ void agent_audit_session(struct monkey_agent *a)
 			       json_object_new_string(a->prov.model));
 	json_object_object_add(o, "workspace", json_object_new_string(a->root));
 	json_object_object_add(o, "sandbox", json_object_get(a->sandbox_info));
-	/* Hooks: the backends cannot tell an image's digest yet, and
-	 * network rules come with the egress proxy. */
+	/* Hook: the backends cannot tell an image's digest yet. */
 	json_object_object_add(o, "imageDigest", NULL);
-	json_object_object_add(o, "networkRules", NULL);
+	json_object_object_add(o, "networkRules", network_rules(a));
 	json_object_object_add(
 	    o, "approval",
 	    json_object_new_string(a->opts.auto_approve	       ? "--yes"
@@ -125,6 +141,10 @@ void agent_audit_command(struct monkey_agent *a, const struct tool_args *args,
 		json_object_object_add(o, "error", str_or_null(so->error));
 	}
 	agent_audit(a, "command", o);
+	/* Each connection the command made through the egress proxy. */
+	for (size_t i = 0; so->ran && r->proxied && i < r->network.n_records;
+	     i++)
+		agent_audit_network(a, &r->network.records[i]);
 }
 
 void agent_audit_write(struct monkey_agent *a, const char *path,
@@ -168,13 +188,27 @@ void agent_audit_end(struct monkey_agent *a,
 	agent_audit(a, "session_end", o);
 }
 
-void agent_audit_network(struct monkey_agent *a, const char *host, int port,
-			 const char *decision, const char *rule)
+void agent_audit_network(struct monkey_agent *a,
+			 const struct monkey_proxy_record *r)
 {
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "host", str_or_null(host));
-	json_object_object_add(o, "port", json_object_new_int(port));
-	json_object_object_add(o, "decision", str_or_null(decision));
-	json_object_object_add(o, "rule", str_or_null(rule));
+	json_object_object_add(o, "host", json_object_new_string(r->host));
+	json_object_object_add(o, "port", json_object_new_int(r->port));
+	json_object_object_add(o, "address",
+			       str_or_null(r->address[0] ? r->address : NULL));
+	json_object_object_add(o, "method",
+			       str_or_null(r->method[0] ? r->method : NULL));
+	json_object_object_add(
+	    o, "decision",
+	    json_object_new_string(monkey_proxy_decision_name(r->decision)));
+	json_object_object_add(o, "reason",
+			       str_or_null(r->reason[0] ? r->reason : NULL));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "bytesUp",
+			       json_object_new_int64((int64_t)r->bytes_up));
+	json_object_object_add(o, "bytesDown",
+			       json_object_new_int64((int64_t)r->bytes_down));
+	json_object_object_add(o, "durationMs",
+			       json_object_new_int64(r->duration_ms));
 	agent_audit(a, "network", o);
 }

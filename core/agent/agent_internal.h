@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include <monkey/agent.h>
+#include <monkey/proxy.h>
 
 #include "agent_history.h"
 #include "audit.h"
@@ -79,8 +80,8 @@ void agent_audit_end(struct monkey_agent *a,
 /* A decision of the egress proxy ("allowed" / "denied", and the rule
  * that decided): the hook its records go through once it reports them;
  * nothing calls it yet. */
-void agent_audit_network(struct monkey_agent *a, const char *host, int port,
-			 const char *decision, const char *rule);
+void agent_audit_network(struct monkey_agent *a,
+			 const struct monkey_proxy_record *r);
 
 void agent_notice(struct monkey_agent *a, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

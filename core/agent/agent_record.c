@@ -138,6 +138,11 @@ json_object *agent_record_sandbox(const struct monkey_exec_options *eo,
 			       strs(eo->pass_env, eo->n_pass_env));
 	/* The dependency caches the commands may write (--cache). */
 	json_object_object_add(o, "caches", strs(eo->caches, eo->n_caches));
+	/* Proxy mode's rules (--allow-domain, --proxy-resolve). */
+	json_object_object_add(o, "allowDomains",
+			       strs(eo->allow_domains, eo->n_allow_domains));
+	json_object_object_add(o, "proxyResolve",
+			       strs(eo->proxy_resolve, eo->n_proxy_resolve));
 	return o;
 }
 

@@ -287,6 +287,43 @@ static void test_ctrl_c_removes_the_running_container(void **state)
  * refused one comes back in the tool result with the option that would
  * allow it; the transcript records the proxy's decision.  The refused
  * name is never resolved: no server is needed. */
+/* The audit log of that run: the session's network rules, and the
+ * refused connection as a network record after its command. */
+static int same(const char *a, const char *b) { return a && !strcmp(a, b); }
+
+static void audit_has_the_rules_and_the_denial(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	char line[16384];
+	int rules = 0, denied = 0, command = 0;
+	while (fgets(line, sizeof(line), f)) {
+		json_object *o = json_tokener_parse(line);
+		assert_non_null(o);
+		const char *ev = ta_str(o, "event");
+		if (same(ev, "session_start")) {
+			json_object *r =
+			    json_object_object_get(o, "networkRules");
+			json_object *a =
+			    json_object_object_get(r, "allowDomains");
+			rules = json_object_array_length(a) == 1 &&
+				same(json_object_get_string(
+					 json_object_array_get_idx(a, 0)),
+				     "allowed.test");
+		} else if (same(ev, "command")) {
+			command = 1;
+		} else if (same(ev, "network")) {
+			denied = command &&
+				 same(ta_str(o, "host"), "denied.test") &&
+				 same(ta_str(o, "decision"), "denied");
+		}
+		json_object_put(o);
+	}
+	fclose(f);
+	assert_true(rules);
+	assert_true(denied);
+}
+
 static void test_a_denied_host_is_told_to_the_model(void **state)
 {
 	(void)state;
@@ -304,8 +341,17 @@ static void test_a_denied_host_is_told_to_the_model(void **state)
 	    "{\"expect\": {\"tool_results\": [{\"contains\": "
 	    "\"denied.test:80 (the user may allow it with --allow-domain "
 	    "denied.test)\"}]}, \"reply\": {\"text\": \"ok\"}}]}");
-	const char *args[] = {"--docker", "--no-fallback",  "--image",
-			      image(),	  "--allow-domain", "allowed.test",
+	/* The audit log lies beside the transcript, out of the workspace. */
+	char audit[4300];
+	snprintf(audit, sizeof(audit), "%s.audit", ws.transcript);
+	const char *args[] = {"--docker",
+			      "--no-fallback",
+			      "--image",
+			      image(),
+			      "--allow-domain",
+			      "allowed.test",
+			      "--audit-log",
+			      audit,
 			      NULL};
 	assert_int_equal(ta_agent(&run, &srv, &ws, "t", args, NULL), 0);
 	assert_int_equal(run.status, 0);
@@ -326,6 +372,8 @@ static void test_a_denied_host_is_told_to_the_model(void **state)
 	    json_object_object_get(cmd, "network"), 0);
 	assert_string_equal(ta_str(rec, "decision"), "denied");
 	json_object_put(tr);
+	audit_has_the_rules_and_the_denial(audit);
+	unlink(audit);
 	tu_run_free(&run);
 	ta_server_stop(&srv);
 	ta_ws_free(&ws);
