@@ -408,6 +408,71 @@ char *dk_create_body(struct dk_state *st, const struct monkey_exec_request *req,
 	return out;
 }
 
+/* The body of the container that hands a new cache volume's root to
+ * user (see dk_caches_prepare): root with CAP_CHOWN alone, no network,
+ * no new privileges, small limits, and nothing mounted but the volume
+ * and the launcher, which does the one chown. */
+char *dk_own_body(struct dk_state *st, const char *image, const char *volume,
+		  const char *user, struct monkey_error *err)
+{
+	char ids[64];
+	snprintf(ids, sizeof(ids), "%s", user);
+	char *colon = strchr(ids, ':');
+	if (!colon || !st->launcher)
+		return st->host->set_error(err, -EINVAL,
+					   "cannot hand a cache to '%s'", user),
+		       NULL;
+	*colon = '\0';
+	json_object *body = json_object_new_object();
+	json_object *cmd = json_object_new_array();
+	const char *args[] = {DK_LAUNCHER_TARGET, "--own", DK_OWN_TARGET, ids,
+			      colon + 1};
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+		json_object_array_add(cmd, json_object_new_string(args[i]));
+	add_str(body, "Image", image);
+	json_object_object_add(body, "Cmd", cmd);
+	json_object_object_add(body, "Entrypoint", json_object_new_array());
+	add_str(body, "User", "0:0");
+	add_bool(body, "NetworkDisabled", 1);
+	json_object_object_add(body, "Labels", build_labels(st, 0));
+	json_object *hc = json_object_new_object();
+	json_object *drop = json_object_new_array();
+	json_object_array_add(drop, json_object_new_string("ALL"));
+	json_object_object_add(hc, "CapDrop", drop);
+	json_object *add = json_object_new_array();
+	json_object_array_add(add, json_object_new_string("CHOWN"));
+	json_object_object_add(hc, "CapAdd", add);
+	json_object *sec = json_object_new_array();
+	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
+	json_object_object_add(hc, "SecurityOpt", sec);
+	add_str(hc, "NetworkMode", "none");
+	add_i64(hc, "Memory", 64 << 20);
+	add_i64(hc, "MemorySwap", 64 << 20);
+	add_i64(hc, "PidsLimit", 8);
+	/* Explicit, as for commands: podman will not raise its defaults
+	 * without CAP_SYS_RESOURCE. */
+	json_object *ul = json_object_new_array();
+	add_ulimit(ul, "nofile", DK_NOFILE_SOFT, DK_NOFILE_HARD);
+	add_ulimit(ul, "nproc", DK_NPROC, DK_NPROC);
+	json_object_object_add(hc, "Ulimits", ul);
+	json_object *mounts = json_object_new_array();
+	json_object *m = json_object_new_object();
+	add_str(m, "Type", "volume");
+	add_str(m, "Source", volume);
+	add_str(m, "Target", DK_OWN_TARGET);
+	json_object_array_add(mounts, m);
+	add_bind(mounts, st->launcher, DK_LAUNCHER_TARGET, 1);
+	json_object_object_add(hc, "Mounts", mounts);
+	json_object_object_add(body, "HostConfig", hc);
+	const char *s =
+	    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	char *out = s ? strdup(s) : NULL;
+	json_object_put(body);
+	if (!out)
+		st->host->set_error(err, -ENOMEM, "out of memory");
+	return out;
+}
+
 static int valid_id(const char *id)
 {
 	size_t n = strspn(id, "0123456789abcdef");

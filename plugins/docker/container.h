@@ -134,6 +134,19 @@ void dk_live_stop(struct dk_state *st);
  * labelled DK_CACHE_LABEL=NAME. */
 #define DK_CACHE_PREFIX "monkey-cache-"
 #define DK_CACHE_LABEL "monkey.cache"
+/* A cache volume the engine makes on first mount is root's: a command
+ * that runs as another user could not write its own cache.  Before such a
+ * command, each cache volume that does not exist yet is created, labelled,
+ * and its root handed to the user by monkey-launch --own in a short
+ * container of its own.  Volumes that exist are left as they are. */
+int dk_caches_prepare(struct dk_state *st,
+		      const struct monkey_exec_request *req, const char *image,
+		      struct monkey_error *err);
+/* Where the container that hands a new cache to its user mounts it. */
+#define DK_OWN_TARGET "/dev/.monkey-cache"
+/* That container's create body (user is "UID:GID").  Caller frees. */
+char *dk_own_body(struct dk_state *st, const char *image, const char *volume,
+		  const char *user, struct monkey_error *err);
 
 /* volumes.c: the caches_list and cache_remove entry points. */
 int dk_caches_list(struct dk_state *st, monkey_cache_fn each, void *ctx,

@@ -340,6 +340,8 @@ static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
 		return rc;
 	dk_sweep_once(st);
+	if ((rc = dk_caches_prepare(st, req, image, err)) < 0)
+		return rc;
 
 	/* Proxy mode: only a fresh container's launcher starts the
 	 * forwarder (pooled ones were made without the proxy's binds). */

@@ -793,8 +793,33 @@ static int command_stdin(uint32_t flags, struct feed *f)
 	return in[0];
 }
 
+/* "--own DIR UID GID": hand a new cache volume's root to the command's
+ * user.  Run once per new cache, as root with CAP_CHOWN alone, in a
+ * container of its own (the docker backend's dk_caches_prepare). */
+static int own(const char *dir, const char *uid_s, const char *gid_s)
+{
+	char *end1, *end2;
+	errno = 0;
+	unsigned long uid = strtoul(uid_s, &end1, 10);
+	unsigned long gid = strtoul(gid_s, &end2, 10);
+	if (errno || *end1 || *end2 || end1 == uid_s || end2 == gid_s ||
+	    uid > 0xfffffffeUL || gid > 0xfffffffeUL)
+		return 2;
+	if (lchown(dir, (uid_t)uid, (gid_t)gid) < 0) {
+		int e = errno;
+		put_all(2, "monkey-launch: cannot hand the cache to its user: ",
+			50);
+		put_all(2, strerror(e), strlen(strerror(e)));
+		put_all(2, "\n", 1);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv_in)
 {
+	if (argc == 5 && !strcmp(argv_in[1], "--own"))
+		return own(argv_in[2], argv_in[3], argv_in[4]);
 	char **proxy = argc == 5 && !strcmp(argv_in[1], "--proxy-forward")
 			   ? argv_in + 2
 			   : NULL;

@@ -91,6 +91,13 @@ for sock in /var/run/docker.sock /run/podman/podman.sock; do
 	opts="--sandbox docker --no-fallback --image $IMAGE"
 	# shellcheck disable=SC2086
 	persists "$sock" $opts
+	# A new cache is its command's user's, not root's.
+	# shellcheck disable=SC2086
+	got=$("$MONKEY" exec $opts --user 65534:65534 --cache "u$NAME:/deps" -- \
+		sh -c 'echo w > /deps/f && stat -c %u:%g /deps' 2>&1)
+	check "$sock: a new cache is writable by a user other than root" "$got" 65534:65534
+	# shellcheck disable=SC2086
+	"$MONKEY" cache prune "u$NAME" $opts >/dev/null
 	# shellcheck disable=SC2086
 	list=$("$MONKEY" cache list $opts)
 	case $list in *docker*"$NAME"*) ok "$sock: cache list shows the volume" ;;
