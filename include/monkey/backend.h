@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define MONKEY_BACKEND_ABI_MAJOR 1
-#define MONKEY_BACKEND_ABI_MINOR 1
+#define MONKEY_BACKEND_ABI_MINOR 2
 
 /* The one symbol a backend exports: a function of type
  * monkey_backend_entry_fn. */
@@ -83,6 +83,10 @@ enum monkey_capability {
 	MONKEY_CAP_OOM_REPORT = 1u << 17,   /* oom_killed is reported */
 	MONKEY_CAP_POOL = 1u << 18,         /* prestarted sandboxes (pool) */
 	MONKEY_CAP_CANCEL = 1u << 19,       /* cancel_fd stops the command */
+	/* ABI 1.2: session_open, session_exec and session_close are set:
+	 * what a command writes outside the workspace persists to the
+	 * session's next command. */
+	MONKEY_CAP_SESSION = 1u << 20,
 };
 
 /* Log levels for monkey_host.log. */
@@ -283,6 +287,45 @@ typedef int (*monkey_backend_exec_fn)(void *state,
 /* Release everything; state is invalid afterwards. */
 typedef void (*monkey_backend_fini_fn)(void *state);
 
+/* ---- ABI 1.2: sessions ----
+ * A session is one sandbox that runs a sequence of commands: what a
+ * command writes anywhere writable in the sandbox is there for the next
+ * one.  Nothing else remains after a command: every process it started
+ * is killed before session_exec returns (at exit, timeout, cancel or OOM
+ * alike).  Limits that are sandbox-wide (memory, pids, CPU) apply to the
+ * session as a whole.  See monkey-backend(7), "SESSIONS". */
+
+/* Open a session whose sandbox has the settings of req (image, user,
+ * mounts, limits, network, read-only root, workspace, environment);
+ * argv, workdir, stdin, timeout, output and cancel_fd of req play no
+ * part (argv and output are NULL).  May prepare the sandbox ahead (start
+ * a container in the background) so that the first command does not
+ * wait.  *session is handed to session_exec and session_close.
+ * -EOPNOTSUPP: no sessions as configured (the host then runs the
+ * commands through exec). */
+typedef int (*monkey_backend_session_open_fn)(
+    void *state, const struct monkey_exec_request *req, void **session,
+    struct monkey_error *err);
+
+/* Run one command in the session, with exec's contract for req, result
+ * and the return value; the settings that open took are the session's
+ * (the request's own limits, image, user, mounts and network are
+ * ignored).  One command at a time: concurrent calls on one session are
+ * serialised by the backend.  When the sandbox turned out to be gone
+ * before the command was sent (killed from outside) the backend starts a
+ * new one, runs the command there and leaves a note in err with code 0
+ * saying that files outside the workspace are gone; when it died while
+ * the command ran it returns -ECONNRESET, saying so, and the next call
+ * starts a new one. */
+typedef int (*monkey_backend_session_exec_fn)(
+    void *session, const struct monkey_exec_request *req,
+    struct monkey_exec_result *result, struct monkey_error *err);
+
+/* End the session: everything it started is killed and its sandbox
+ * removed before it returns.  session is invalid afterwards.  Called
+ * before fini. */
+typedef void (*monkey_backend_session_close_fn)(void *session);
+
 /* The descriptor.  Constant, owned by the backend, alive while it is
  * loaded. */
 struct monkey_backend {
@@ -307,6 +350,13 @@ struct monkey_backend {
 	/* Optional: a one-paragraph text for "monkey sandbox info" (limits it
 	 * applies, defaults, caveats).  May be NULL. */
 	const char *details;
+	/* ABI 1.2, sessions (MONKEY_CAP_SESSION): all three or none.  A
+	 * backend without them still serves sessions: the host runs their
+	 * commands one by one through exec and tells the user that state
+	 * does not persist. */
+	monkey_backend_session_open_fn session_open;
+	monkey_backend_session_exec_fn session_exec;
+	monkey_backend_session_close_fn session_close;
 	/* New fields go here, at the end. */
 };
 

@@ -145,6 +145,9 @@ struct monkey_result {
 	/* enum monkey_limit bits the backend could not watch this time: for
 	 * these a clear bit in limits_hit means "cannot tell", not "no". */
 	uint32_t limits_unknown;
+	/* Only in a session (monkey/session.h): its sandbox was lost and a
+	 * new one started, so files outside the workspace are gone. */
+	bool session_reset;
 };
 
 /* The limit that ended or broke the command, the most decisive first:

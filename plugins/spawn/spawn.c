@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <monkey/backend.h>
@@ -43,16 +44,62 @@ static int spawn_p_exec(void *state, const struct monkey_exec_request *req,
 
 static void spawn_p_fini(void *state) { free(state); }
 
+/* A session here is the machine itself: files persist anyway, and every
+ * command is still killed whole at its end.  What the session holds is
+ * the order of its commands. */
+struct spawn_session {
+	struct spawn_state *st;
+	pthread_mutex_t lock;
+};
+
+static int spawn_p_session_open(void *state,
+				const struct monkey_exec_request *req,
+				void **session, struct monkey_error *err)
+{
+	struct spawn_state *st = state;
+	(void)req;
+	struct spawn_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return st->host->set_error(err, -ENOMEM,
+					   "spawn: out of memory");
+	s->st = st;
+	pthread_mutex_init(&s->lock, NULL);
+	*session = s;
+	return 0;
+}
+
+static int spawn_p_session_exec(void *session,
+				const struct monkey_exec_request *req,
+				struct monkey_exec_result *result,
+				struct monkey_error *err)
+{
+	struct spawn_session *s = session;
+	pthread_mutex_lock(&s->lock);
+	int r = spawn_p_exec(s->st, req, result, err);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void spawn_p_session_close(void *session)
+{
+	struct spawn_session *s = session;
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
 static const struct monkey_backend spawn_backend = {
     MONKEY_BACKEND_HEADER,
     .name = "spawn",
     .description = "process sandbox on this machine: argv exec, own "
 		   "session, whole-tree kill, clean environment, rlimits",
     .safety = MONKEY_SAFETY_MEDIUM,
-    .capabilities =
-	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-	MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL | MONKEY_CAP_MEMORY_APPROX |
-	MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES,
+    .capabilities = MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE |
+		    MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_STDIN |
+		    MONKEY_CAP_CANCEL | MONKEY_CAP_MEMORY_APPROX |
+		    MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE |
+		    MONKEY_CAP_OPEN_FILES | MONKEY_CAP_SESSION,
     .init = spawn_p_init,
     .probe = spawn_p_probe,
     .exec = spawn_p_exec,
@@ -95,7 +142,14 @@ static const struct monkey_backend spawn_backend = {
 	"privileged process can remove. The docker backend closes all of "
 	"this: the command sees no process of yours and no file but the "
 	"workspace and what you mount, with .git read-only; a rootless "
-	"backend on user namespaces would too.",
+	"backend on user namespaces would too.\n\n"
+	"Sessions (monkey agent runs in one): the commands run one after "
+	"another on this machine, so every file they write persists, inside "
+	"the workspace or not; each command is still killed whole at its "
+	"end.",
+    .session_open = spawn_p_session_open,
+    .session_exec = spawn_p_session_exec,
+    .session_close = spawn_p_session_close,
 };
 
 MONKEY_BACKEND_EXPORT(&spawn_backend)
