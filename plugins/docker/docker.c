@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "pool.h"
+#include "session.h"
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
@@ -293,6 +293,30 @@ static int fd_ready(int fd)
 	return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+/* The engine reached and the sweep started, once. */
+static int engine_ready(struct dk_state *st, struct monkey_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int connected = st->api_prefix[0] != '\0';
+	pthread_mutex_unlock(&st->lock);
+	int rc = connected ? 0 : dk_engine_connect(st, err);
+	if (rc == 0)
+		dk_sweep_once(st);
+	return rc;
+}
+
+/* An image name a request may use. */
+static int check_image(struct dk_state *st, const char *image,
+		       struct monkey_error *err)
+{
+	if (dk_image_valid(image))
+		return 0;
+	return st->host->set_error(err, -EINVAL,
+				   "'%s' is not a valid image name (expected "
+				   "e.g. debian:bookworm-slim)",
+				   image);
+}
+
 /* One command: the engine reached and the sweep started once, then a
  * prestarted container when one with its settings is ready, else one
  * created for it that runs the launcher, else (no launcher, or one the
@@ -307,22 +331,14 @@ static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	if (!req->output)
 		return st->host->set_error(err, -EINVAL,
 					   "no output sink in the request");
-	if (!dk_image_valid(image))
-		return st->host->set_error(
-		    err, -EINVAL,
-		    "'%s' is not a valid image name (expected e.g. "
-		    "debian:bookworm-slim)",
-		    image);
+	if ((rc = check_image(st, image, err)) < 0)
+		return rc;
 	if (fd_ready(req->cancel_fd)) {
 		result->cancelled = 1;
 		return 0;
 	}
-	pthread_mutex_lock(&st->lock);
-	int connected = st->api_prefix[0] != '\0';
-	pthread_mutex_unlock(&st->lock);
-	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
+	if ((rc = engine_ready(st, err)) < 0)
 		return rc;
-	dk_sweep_once(st);
 
 	int handled = 0;
 	if (st->pool_size > 0) {
@@ -352,6 +368,38 @@ static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 	return dk_exec(st, req, result, err);
 }
 
+static int docker_p_session_open(void *state,
+				 const struct monkey_exec_request *req,
+				 void **session, struct monkey_error *err)
+{
+	struct dk_state *st = state;
+	const char *image =
+	    req && req->image && req->image[0] ? req->image : st->image;
+	int rc;
+	if (!req || !MONKEY_STRUCT_HAS(req, cancel_fd))
+		return st->host->set_error(
+		    err, -EINVAL,
+		    "session settings are older than this docker backend "
+		    "understands");
+	if ((rc = check_image(st, image, err)) < 0 ||
+	    (rc = engine_ready(st, err)) < 0)
+		return rc;
+	return dk_session_open(st, req, (struct dk_session **)session, err);
+}
+
+static int docker_p_session_exec(void *session,
+				 const struct monkey_exec_request *req,
+				 struct monkey_exec_result *result,
+				 struct monkey_error *err)
+{
+	if (!req || !result || !MONKEY_STRUCT_HAS(req, cancel_fd) ||
+	    !MONKEY_STRUCT_HAS(result, oom_killed))
+		return -EINVAL;
+	return dk_session_exec(session, req, result, err);
+}
+
+static void docker_p_session_close(void *session) { dk_session_close(session); }
+
 static void docker_p_fini(void *state)
 {
 	struct dk_state *st = state;
@@ -371,14 +419,14 @@ static const struct monkey_backend docker_backend = {
     .description =
 	"a fresh hardened container per command (Docker Engine API or podman)",
     .safety = MONKEY_SAFETY_HIGH,
-    .capabilities = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
-		    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
-		    MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS |
-		    MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
-		    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-		    MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
-		    MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
-		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL,
+    .capabilities =
+	MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+	MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+	MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
+	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+	MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
+	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_OOM_REPORT |
+	MONKEY_CAP_CANCEL | MONKEY_CAP_POOL | MONKEY_CAP_SESSION,
     .init = docker_p_init,
     .probe = docker_p_probe,
     .exec = docker_p_exec,
@@ -431,7 +479,24 @@ static const struct monkey_backend docker_backend = {
 	"containers whose owner is provably gone: another boot, or a pid of "
 	"its own PID namespace that is free or now another process's. "
 	"Owners in other PID namespaces, or whose liveness cannot be read, "
-	"keep theirs.",
+	"keep theirs.\n\n"
+	"Sessions (monkey agent runs in one unless --fresh-sandbox): one "
+	"container with the same hardening serves all of a session's "
+	"commands, so files written anywhere writable persist; memory, CPU "
+	"and pids limits apply to the session as a whole. Its monkey-launch "
+	"runs each command in its own process group under a per-command "
+	"subreaper, with the command's own environment, working directory, "
+	"stdin and timeout, and when the command ends kills every process "
+	"in the container but itself, setsid daemons included. The "
+	"container starts in the background when the session opens (or is "
+	"taken from the pool). If it dies, the next command runs in a new "
+	"one and says that files outside the workspace are gone; a "
+	"command running when it died fails with that message. It is "
+	"removed when the session closes, and when monkey dies its "
+	"launcher sees the stream end and the engine removes it.",
+    .session_open = docker_p_session_open,
+    .session_exec = docker_p_session_exec,
+    .session_close = docker_p_session_close,
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)

@@ -12,12 +12,27 @@
  * connection, so end of file there means monkey is gone (however it died),
  * and the launcher kills everything in the container and exits.
  *
+ * In a session (flags bit 1 of the first header) it serves commands one
+ * after another: PID 1 forks one worker per command, a child subreaper
+ * that reads the rest of that command's header and runs it exactly as
+ * below, then, at its end, kills every process of the container but
+ * itself and PID 1 (which no signal from inside the container reaches),
+ * so nothing a command started (a setsid daemon, a double fork) outlives
+ * it; files remain.  The worker enforces the command's timeout itself
+ * (SIGTERM to every process, SIGKILL after the grace time), and a "K"
+ * byte after the command's stdin asks it to stop the same way (cancel).
+ * PID 1 then reads the next header; "K" bytes before it are late cancels
+ * and skipped.
+ *
  * Built static (the image may hold nothing but the user's files) and
  * bind-mounted read-only into the containers by the docker backend.
  *
  * Header on stdin, integers as 32-bit big-endian (64-bit ones as two):
  *   "MKL3" flags nonce-len nonce workdir-len workdir
- *   nguard {path-len path dev64 ino64}*nguard argc {len arg}*argc stdin-len64
+ *   nguard {path-len path dev64 ino64}*nguard argc {len arg}*argc
+ *   [timeout-ms64 grace-ms64 nenv {len NAME=value}*nenv] stdin-len64
+ * The bracketed part is there in a session only (flags bit 1); the
+ * variables are set over the container's environment for the command.
  * Each guard is a path that must be a read-only mount of that very inode
  * (the workspace's .git, which monkey looked at without following
  * symlinks; the engine mounted whatever the path named later): otherwise
@@ -37,7 +52,10 @@
  * ? when the cgroup does not say; pids is 1 when a fork failed at the
  * container's pids limit while the command ran, 0 when none did, ? when
  * the cgroup does not say; cpu is 1 when the command was killed at its
- * CPU-time limit (RLIMIT_CPU), else 0.  Each record follows everything the
+ * CPU-time limit (RLIMIT_CPU), else 0.  In a session the stderr record
+ * has one more field, ":t" when the worker stopped the command at its
+ * timeout, ":c" when at a cancel, ":-" otherwise, and oom counts only
+ * this command's OOM kills.  Each record follows everything the
  * command wrote to that stream, so once both arrived the output is
  * complete.  When the command cannot be started the stderr record is
  *   "\036monkey-launch:" nonce ":fail:" errno ":" stage ":" message "\n"
@@ -66,6 +84,20 @@
 extern char **environ;
 
 static char nonce[65];
+/* A session's worker (see above): not PID 1, yet it kills every process
+ * of the container at the end of its command. */
+static int session_worker;
+/* A session's command: its timeout and grace (0: none), and why the
+ * worker stopped it ('t' timeout, 'c' cancel, '-' it did not). */
+static int64_t cmd_timeout_ms, cmd_grace_ms;
+static char stop_why = '-';
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int read_full(void *buf, size_t len)
 {
@@ -289,7 +321,7 @@ static int chld_pipe[2] = {-1, -1};
 /* Everything in the container dies (as PID 1; else the command's group). */
 static void kill_all(void)
 {
-	if (getpid() == 1)
+	if (getpid() == 1 || session_worker)
 		kill(-1, SIGKILL);
 	else if (child > 0)
 		kill(-child, SIGKILL);
@@ -322,6 +354,7 @@ static const int forwarded[] = {SIGTERM, SIGINT,  SIGHUP,
 /* The command's stdin: the next `left` bytes of ours, through a pipe. */
 struct feed {
 	uint64_t left; /* bytes of the command's stdin still to read */
+	int cancel;    /* a session's "K" came after the stdin */
 	int out;       /* the pipe's write end; -1 once closed */
 	size_t off, len;
 	char buf[65536];
@@ -354,8 +387,13 @@ static void feed_read(struct feed *f)
 		return;
 	if (n <= 0)
 		host_gone();
-	if (!f->left)
-		return; /* past the command's stdin: nothing is sent there */
+	if (!f->left) {
+		/* Past the command's stdin: nothing is sent there.  In a
+		 * session a "K" asks for the command to stop. */
+		if (session_worker && memchr(dst, 'K', (size_t)n))
+			f->cancel = 1;
+		return;
+	}
 	f->left -= (uint64_t)n;
 	if (f->out >= 0) {
 		f->off = 0;
@@ -405,9 +443,36 @@ static int reap(int *status, unsigned long long *ticks)
 	}
 }
 
+/* A session's worker stops its command at the timeout or a cancel:
+ * SIGTERM to every process, SIGKILL once the grace time passed.  Returns
+ * how long poll may sleep before this must look again (-1: no limit). */
+static int stopper(const struct feed *f, int64_t t0, int64_t *kill_at)
+{
+	int64_t now = mono_ms();
+	if (!session_worker)
+		return -1;
+	if (stop_why == '-' &&
+	    (f->cancel || (cmd_timeout_ms > 0 && now - t0 >= cmd_timeout_ms))) {
+		stop_why = f->cancel ? 'c' : 't';
+		kill(-1, SIGTERM);
+		*kill_at = now + cmd_grace_ms;
+	}
+	if (*kill_at >= 0 && now >= *kill_at) {
+		kill(-1, SIGKILL);
+		*kill_at = -1;
+	}
+	int64_t wait = -1;
+	if (*kill_at >= 0)
+		wait = *kill_at - now;
+	else if (stop_why == '-' && cmd_timeout_ms > 0)
+		wait = t0 + cmd_timeout_ms - now;
+	return wait < 0 ? -1 : wait > 60000 ? 60000 : (int)wait + 1;
+}
+
 /* Move the command's stdin and watch ours until the command ends. */
 static void run(struct feed *f, int *status, unsigned long long *ticks)
 {
+	int64_t t0 = mono_ms(), kill_at = -1;
 	for (;;) {
 		int pending = f->len > f->off;
 		struct pollfd p[3] = {
@@ -415,7 +480,8 @@ static void run(struct feed *f, int *status, unsigned long long *ticks)
 		    {.fd = pending ? f->out : -1, .events = POLLOUT},
 		    {.fd = chld_pipe[0], .events = POLLIN},
 		};
-		if (poll(p, 3, -1) < 0)
+		int wait = stopper(f, t0, &kill_at);
+		if (poll(p, 3, wait) <= 0)
 			continue; /* EINTR: a signal was forwarded */
 		if (p[2].revents) {
 			char drain[64];
@@ -503,14 +569,31 @@ static void read_guards(size_t *total)
 	}
 }
 
-/* The command header (after the magic); exits on a malformed one or a
- * failed guard. */
-static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
+/* A session's part of the header: timeout, grace and the command's
+ * variables, set here (the worker is the command's own process). */
+static void read_session_part(size_t *total)
+{
+	uint64_t t, g;
+	uint32_t nenv;
+	if (read_u64(&t) < 0 || read_u64(&g) < 0 || read_u32(&nenv) < 0 ||
+	    nenv > MAX_TOTAL / 4)
+		fail(EPROTO, "header", "malformed command header");
+	cmd_timeout_ms = (int64_t)(t > INT64_MAX ? INT64_MAX : t);
+	cmd_grace_ms = (int64_t)(g > 3600000 ? 3600000 : g);
+	for (uint32_t i = 0; i < nenv; i++) {
+		char *kv = read_str(total);
+		if (!kv || !strchr(kv, '=') || kv[0] == '=')
+			fail(EPROTO, "header", "malformed command header");
+		putenv(kv);
+	}
+}
+
+/* The command header (after the magic and flags); exits on a malformed
+ * one or a failed guard. */
+static char **read_header(const uint32_t *flags, char **wd, uint64_t *stdin_len)
 {
 	size_t total = 0;
 	uint32_t argc;
-	if (read_u32(flags) < 0)
-		exit(125);
 	char *n = read_str(&total);
 	if (!n)
 		exit(125);
@@ -528,6 +611,8 @@ static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
 	for (uint32_t i = 0; i < argc; i++)
 		if (!(argv[i] = read_str(&total)))
 			fail(EPROTO, "header", "malformed command header");
+	if (*flags & 2)
+		read_session_part(&total);
 	if (read_u64(stdin_len) < 0 || (!(*flags & 1) && *stdin_len))
 		fail(EPROTO, "header", "malformed command header");
 	return argv;
@@ -576,10 +661,13 @@ static void start(char **argv, const char *prog, int in, const sigset_t *mask)
 	}
 }
 
-static void report(int status, unsigned long long ticks, long pids_before)
+static void report(int status, unsigned long long ticks, long oom_before,
+		   long pids_before)
 {
 	long kills = oom_kills(), pids_after = pids_refusals();
-	const char *oom = kills < 0 ? "?" : kills > 0 ? "1" : "0";
+	const char *oom = kills < 0 || oom_before < 0 ? "?"
+			  : kills > oom_before	      ? "1"
+						      : "0";
 	const char *pids = pids_before < 0 || pids_after < 0 ? "?"
 			   : pids_after > pids_before	     ? "1"
 							     : "0";
@@ -591,6 +679,9 @@ static void report(int status, unsigned long long ticks, long pids_before)
 	else
 		snprintf(text, sizeof(text), "exit:%d:%s:%s:0",
 			 WEXITSTATUS(status), oom, pids);
+	if (session_worker)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 ":%c", stop_why);
 	record(1, "end");
 	record(2, text);
 }
@@ -633,12 +724,102 @@ static int command_stdin(uint32_t flags, struct feed *f)
 	return in[0];
 }
 
-int main(void)
+/* One command, its header read after the flags: run it, kill what it
+ * left, report.  Returns the launcher's exit status. */
+static int command(uint32_t flags, const sigset_t *old, const sigset_t *ours)
 {
-	char magic[4];
-	uint32_t flags;
 	uint64_t stdin_len;
 	char *wd = NULL;
+	char **argv = read_header(&flags, &wd, &stdin_len);
+	struct feed *f = calloc(1, sizeof(*f));
+	if (!f)
+		fail(ENOMEM, "stdin", "out of memory");
+	f->out = -1;
+	f->left = stdin_len;
+	the_feed = f;
+	before_fail = drain_on_fail;
+	for (uint32_t i = 0; i < n_guards; i++)
+		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
+	char *prog = prepare(wd, argv[0]);
+	int in = command_stdin(flags, f);
+	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fail(errno, "exec", "cannot create a pipe");
+	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	/* A session counts this command's OOM kills only. */
+	long oom_before = session_worker ? oom_kills() : 0;
+	long pids_before = pids_refusals();
+	start(argv, prog, in, old);
+	/* A worker gets no signal from outside: only PID 1 does. */
+	sa.sa_handler = forward;
+	for (size_t i = 0;
+	     !session_worker && i < sizeof(forwarded) / sizeof(forwarded[0]);
+	     i++)
+		sigaction(forwarded[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, ours, NULL);
+
+	int status = 0;
+	unsigned long long ticks = 0;
+	run(f, &status, &ticks);
+	drain_stdin(f);
+	/* Nothing the command started may outlive its answer: the backend
+	 * returns as soon as the records arrive, so everything else in the
+	 * container dies, and is reaped, before they are written. */
+	kill_all();
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	report(status, ticks, oom_before, pids_before);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+				   : WEXITSTATUS(status);
+}
+
+/* The next header's magic and flags; late cancels ("K") before it are
+ * skipped.  -1 at the end of the stream or on anything else. */
+static int next_header(uint32_t *flags)
+{
+	char c, magic[3];
+	do {
+		if (read_full(&c, 1) < 0)
+			return -1;
+	} while (c == 'K');
+	if (c != 'M' || read_full(magic, 3) < 0 || memcmp(magic, "KL3", 3) ||
+	    read_u32(flags) < 0)
+		return -1;
+	return 0;
+}
+
+/* PID 1 of a session: one worker per command, each a subreaper that
+ * kills every process of the container but PID 1 at its command's end.
+ * Ends when monkey's stream does. */
+static void serve_session(uint32_t flags, const sigset_t *old,
+			  const sigset_t *ours)
+{
+	for (;;) {
+		pid_t w = fork();
+		if (w == 0) {
+			session_worker = 1;
+			prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+			_exit(command(flags, old, ours));
+		}
+		if (w < 0)
+			_exit(125);
+		pid_t p;
+		while ((p = waitpid(-1, NULL, 0)) != w)
+			if (p < 0 && errno != EINTR)
+				break;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (next_header(&flags) < 0 || !(flags & 2)) {
+			kill(-1, SIGKILL);
+			_exit(0);
+		}
+	}
+}
+
+int main(void)
+{
+	uint32_t flags;
 
 	/* A signal for the container that comes before the command runs
 	 * (a timeout while the header arrives) waits, blocked, for the
@@ -663,43 +844,9 @@ int main(void)
 	put_all(1, "\036monkey-launch:ready\n", 21);
 	put_all(2, "\036monkey-launch:ready\n", 21);
 	/* Nothing came (the pool was emptied, monkey is gone): end quietly. */
-	if (read_full(magic, 4) < 0 || memcmp(magic, "MKL3", 4))
+	if (next_header(&flags) < 0)
 		return 125;
-	char **argv = read_header(&flags, &wd, &stdin_len);
-	struct feed *f = calloc(1, sizeof(*f));
-	if (!f)
-		fail(ENOMEM, "stdin", "out of memory");
-	f->out = -1;
-	f->left = stdin_len;
-	the_feed = f;
-	before_fail = drain_on_fail;
-	for (uint32_t i = 0; i < n_guards; i++)
-		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
-	char *prog = prepare(wd, argv[0]);
-	int in = command_stdin(flags, f);
-	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fail(errno, "exec", "cannot create a pipe");
-	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	long pids_before = pids_refusals();
-	start(argv, prog, in, &old);
-	sa.sa_handler = forward;
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	sigprocmask(SIG_SETMASK, &ours, NULL);
-
-	int status = 0;
-	unsigned long long ticks = 0;
-	run(f, &status, &ticks);
-	drain_stdin(f);
-	/* Nothing the command started may outlive its answer: the backend
-	 * returns as soon as the records arrive, so everything else in the
-	 * container dies, and is reaped, before they are written. */
-	kill_all();
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
-	report(status, ticks, pids_before);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-				   : WEXITSTATUS(status);
+	if (flags & 2)
+		serve_session(flags, &old, &ours);
+	return command(flags, &old, &ours);
 }
