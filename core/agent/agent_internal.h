@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include <monkey/agent.h>
+#include <monkey/session.h>
 
 #include "agent_history.h"
 #include "provider.h"
@@ -21,6 +22,9 @@ struct monkey_agent {
 	char *system_prompt;
 	struct provider prov;
 	struct monkey_executor *ex;
+	/* The run's sandbox session; NULL between runs and with
+	 * fresh_sandbox. */
+	struct monkey_session *session;
 	char *root;		   /* resolved workspace */
 	char *default_workdir;	   /* relative to root */
 	int64_t timeout_ms;	   /* the user's per-command limit */

@@ -116,6 +116,7 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 			a->opts.cb.tool_start(a->opts.cb.ctx, ev);
 		struct tools_shell_ctx sc = {
 		    .ex = a->ex,
+		    .session = a->session,
 		    .root = a->root,
 		    .default_workdir = a->default_workdir,
 		    .timeout_cap_ms = a->timeout_ms,

@@ -56,11 +56,11 @@ static bool skipped(const struct monkey_replay_command *c,
 	return true;
 }
 
-MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
-				    const struct monkey_replay_command *c,
-				    int64_t timeout_cap_ms,
-				    struct monkey_replay_check *chk,
-				    struct monkey_error *err)
+/* c through ex, or through session s when it is not NULL. */
+static int replay_one(struct monkey_session *s, struct monkey_executor *ex,
+		      const struct monkey_replay_command *c,
+		      int64_t timeout_cap_ms, struct monkey_replay_check *chk,
+		      struct monkey_error *err)
 {
 	memset(chk, 0, sizeof(*chk));
 	if (skipped(c, chk))
@@ -78,6 +78,7 @@ MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
 	};
 	struct tools_shell_ctx sc = {
 	    .ex = ex,
+	    .session = s,
 	    .root = monkey_executor_workspace(ex),
 	    .timeout_cap_ms = timeout_cap_ms,
 	};
@@ -110,6 +111,27 @@ MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
 		return monkey_set_error(err, -ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
+				    const struct monkey_replay_command *c,
+				    int64_t timeout_cap_ms,
+				    struct monkey_replay_check *chk,
+				    struct monkey_error *err)
+{
+	return replay_one(NULL, ex, c, timeout_cap_ms, chk, err);
+}
+
+MONKEY_EXPORT int monkey_replay_run_in(struct monkey_session *s,
+				       struct monkey_executor *ex,
+				       const struct monkey_replay_command *c,
+				       int64_t timeout_cap_ms,
+				       struct monkey_replay_check *chk,
+				       struct monkey_error *err)
+{
+	if (!s)
+		return monkey_set_error(err, -EINVAL, "no session given");
+	return replay_one(s, ex, c, timeout_cap_ms, chk, err);
 }
 
 MONKEY_EXPORT void monkey_replay_check_free(struct monkey_replay_check *chk)

@@ -278,9 +278,12 @@ static int read_header(const struct src *s, json_object *o,
 	    .n_mounts = -1,
 	};
 	char *model = NULL, *task = NULL;
-	json_object *sb = get(o, "sandbox");
-	int rc;
-	if ((rc = dup_str(s, o, "workspace", &r.workspace, NULL)) < 0 ||
+	json_object *sb = get(o, "sandbox"), *ses = get(o, "session");
+	int rc = 0;
+	if (ses && !json_object_is_type(ses, json_type_boolean))
+		rc = bad(s, "session", "true or false", ses);
+	if (rc < 0 ||
+	    (rc = dup_str(s, o, "workspace", &r.workspace, NULL)) < 0 ||
 	    (rc = dup_str(s, o, "model", &model, NULL)) < 0 ||
 	    (rc = dup_str(s, o, "task", &task, NULL)) < 0 ||
 	    (sb && (rc = read_sandbox(s, sb, &r)) < 0) || !first) {
@@ -292,6 +295,7 @@ static int read_header(const struct src *s, json_object *o,
 	log->rec = r;
 	log->model = model;
 	log->task = task;
+	log->session = ses && json_object_get_boolean(ses);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <monkey/exec.h>
+#include <monkey/session.h>
 
 #include "provider.h"
 #include "util.h"
@@ -146,6 +147,7 @@ struct tools_shell_outcome {
 
 struct tools_shell_ctx {
 	struct monkey_executor *ex;
+	struct monkey_session *session; /* runs there when not NULL */
 	const char *root;
 	const char *default_workdir; /* relative to root; NULL = "." */
 	int64_t timeout_cap_ms;	     /* the user's limit; 0 = none */

@@ -271,6 +271,11 @@ static void help(void)
 	    "                        else in "
 	    "~/.local/state/monkey/sessions/)\n"
 	    "  --no-transcript       write no transcript\n"
+	    "  --fresh-sandbox       run every command in a fresh sandbox "
+	    "(default: all\n"
+	    "                        of a run's commands share one session, "
+	    "where files\n"
+	    "                        written outside the workspace persist)\n"
 	    "  -q, --quiet           print only the final answer\n"
 	    "  -v, --verbose         also show command output and details\n"
 	    "  -h, --help            show this help\n"
@@ -307,6 +312,7 @@ enum {
 	OPT_REQUIRE_APPROVAL,
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
+	OPT_FRESH_SANDBOX,
 };
 
 static int parse_int(const char *flag, const char *arg, long min, long max,
@@ -414,6 +420,9 @@ static int agent_option(struct args *a, int opt, const char *arg,
 	case OPT_NO_TRANSCRIPT:
 		ao->no_transcript = true;
 		return 1;
+	case OPT_FRESH_SANDBOX:
+		ao->fresh_sandbox = true;
+		return 1;
 	case 'q':
 		a->ui.quiet = true;
 		return 1;
@@ -463,6 +472,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"yes", no_argument, NULL, 'y'},
 	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
 	    {"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
+	    {"fresh-sandbox", no_argument, NULL, OPT_FRESH_SANDBOX},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},

@@ -359,8 +359,9 @@ static void report(const struct monkey_replay_command *c,
 		diff("stderr", c->stderr_copy, chk->stderr_copy);
 }
 
-/* Runs every command; returns the exit status. */
-static int replay_all(struct monkey_executor *ex,
+/* Runs every command (in session ses when not NULL); returns the exit
+ * status. */
+static int replay_all(struct monkey_executor *ex, struct monkey_session *ses,
 		      const struct monkey_exec_options *o,
 		      const struct monkey_replay_log *log, bool verbose)
 {
@@ -378,8 +379,10 @@ static int replay_all(struct monkey_executor *ex,
 		} else if (!wd) {
 			skipped++; /* show_command said why */
 			continue;
-		} else if (monkey_replay_run(ex, c, o->timeout_ms, &chk, &err) <
-			   0) {
+		} else if ((ses ? monkey_replay_run_in(
+				      ses, ex, c, o->timeout_ms, &chk, &err)
+				: monkey_replay_run(ex, c, o->timeout_ms, &chk,
+						    &err)) < 0) {
 			monkey_cli_error("%s", err.message);
 			status = 1;
 			break;
@@ -473,7 +476,17 @@ static int replay(struct monkey_cli_sandbox *s,
 	sigaction(SIGTERM, &sa, NULL);
 	running = ex;
 	show_setup(ex, &s->opts, log, file);
-	int status = replay_all(ex, &s->opts, log, verbose);
+	/* Commands that shared a session in the recording share one now:
+	 * what one left outside the workspace, the next may need. */
+	struct monkey_session *ses = NULL;
+	int status = 0;
+	if (log->session && monkey_session_open(ex, &ses, &err) < 0) {
+		monkey_cli_error("%s", err.message);
+		status = 1;
+	} else {
+		status = replay_all(ex, ses, &s->opts, log, verbose);
+	}
+	monkey_session_close(ses);
 	running = NULL;
 	monkey_executor_close(ex);
 	if (interrupted) {

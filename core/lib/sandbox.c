@@ -70,6 +70,8 @@ MONKEY_EXPORT const char *monkey_capability_name(uint32_t bit)
 		return "pool";
 	case MONKEY_CAP_CANCEL:
 		return "cancel";
+	case MONKEY_CAP_SESSION:
+		return "session";
 	}
 	return NULL;
 }

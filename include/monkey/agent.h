@@ -162,6 +162,10 @@ struct monkey_agent_options {
 	 * framed); past it the request fails.  0 =
 	 * MONKEY_AGENT_DEFAULT_REPLY_MAX. */
 	size_t reply_max;
+	/* Run every command in a fresh sandbox, as monkey exec does, instead
+	 * of all of a run's commands in one session (monkey/session.h), where
+	 * files written outside the workspace persist. */
+	bool fresh_sandbox;
 };
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);

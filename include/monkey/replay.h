@@ -29,6 +29,7 @@
 
 #include <monkey/error.h>
 #include <monkey/exec.h>
+#include <monkey/session.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,6 +82,9 @@ struct monkey_replay_log {
 	char *task;
 	struct monkey_replay_command *cmds;
 	size_t n;
+	/* The commands ran in one sandbox session (monkey/session.h): a
+	 * replay runs them in one too (monkey_replay_run_in). */
+	bool session;
 };
 
 /* Parse and validate a transcript (versions 1 and 2).  Errors name the
@@ -117,6 +121,13 @@ int monkey_replay_run(struct monkey_executor *ex,
 		      const struct monkey_replay_command *c,
 		      int64_t timeout_cap_ms, struct monkey_replay_check *chk,
 		      struct monkey_error *err);
+/* The same, as the next command of session s (opened on ex's executor),
+ * so that what earlier commands left outside the workspace is there. */
+int monkey_replay_run_in(struct monkey_session *s, struct monkey_executor *ex,
+			 const struct monkey_replay_command *c,
+			 int64_t timeout_cap_ms,
+			 struct monkey_replay_check *chk,
+			 struct monkey_error *err);
 void monkey_replay_check_free(struct monkey_replay_check *chk);
 
 /* Exit code, stdout and stderr all match the recording. */

@@ -106,8 +106,12 @@ int dk_session_open(struct dk_state *st, const struct monkey_exec_request *req,
 	pthread_mutex_init(&s->lock, NULL);
 	s->image = strdup(image);
 	/* Pooled: the same body as the pool's, so that a prestarted
-	 * container with these settings may serve. */
-	s->body = dk_create_body(st, req, image, st->launcher, 1, err);
+	 * container with these settings may serve.  A launcher's body does
+	 * not depend on the command, which the settings do not have. */
+	static const char *const none[] = {"true", NULL};
+	struct monkey_exec_request settings = *req;
+	settings.argv = none;
+	s->body = dk_create_body(st, &settings, image, st->launcher, 1, err);
 	if (!s->image || !s->body) {
 		int rc =
 		    s->body ? st->host->set_error(err, -ENOMEM, "out of memory")

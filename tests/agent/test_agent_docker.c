@@ -226,6 +226,82 @@ static void test_a_limit_hit_is_told_to_the_model_and_recorded(void **state)
 	ta_ws_free(&ws);
 }
 
+/* Two commands whose second needs what the first left in /tmp. */
+static const char session_script[] =
+    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"s1\", "
+    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"touch\", "
+    "\"/tmp/x\"]}}, {\"id\": \"s2\", \"name\": \"shell_execute\", "
+    "\"input\": {\"command\": [\"test\", \"-e\", \"/tmp/x\"]}}]}}, "
+    "{\"expect\": {\"tool_results\": [{\"contains\": \"exit_code: 0\"}, "
+    "{\"contains\": \"exit_code: %d\"}]}, \"reply\": {\"text\": "
+    "\"ok\"}}]}";
+
+static void run_session_script(struct ta_ws *ws, int want, bool fresh)
+{
+	struct ta_server srv;
+	struct tu_run run;
+	char script[1024];
+	snprintf(script, sizeof(script), session_script, want);
+	ta_server_start_json(&srv, script);
+	const char *args[] = {"--docker",
+			      "--no-fallback",
+			      "--image",
+			      image(),
+			      fresh ? "--fresh-sandbox" : NULL,
+			      NULL};
+	assert_int_equal(ta_agent(&run, &srv, ws, "t", args, NULL), 0);
+	if (run.status != 0)
+		printf("--- stderr:\n%s", run.err);
+	assert_int_equal(run.status, 0);
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+}
+
+/* By default a run's commands share one container: /tmp persists.  The
+ * transcript says so, and a replay runs them in one session again. */
+static void test_files_outside_the_workspace_persist_in_a_run(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_ws ws;
+	ta_ws_new(&ws);
+	run_session_script(&ws, 0, false);
+	json_object *tr = ta_transcript(&ws);
+	assert_true(ta_bool(ta_record(tr, "header", 0), "session"));
+	assert_true(ta_bool(ta_record(tr, "header", 0), "sessionPersistent"));
+	json_object_put(tr);
+	const char *argv[] = {tu_monkey(),   "replay",	ws.transcript,
+			      "--docker",    "--image", image(),
+			      "--workspace", ws.dir,	NULL};
+	const char *env[] = {"MONKEY_SANDBOX=", NULL};
+	struct tu_run rp;
+	ta_backend_path();
+	assert_int_equal(
+	    tu_run(&rp, NULL, (char *const *)argv, (char *const *)env), 0);
+	if (!tu_contains(rp.out, "replay: 2 matched, 0 mismatched"))
+		fail_msg("replay: %s%s", rp.out, rp.err);
+	assert_int_equal(rp.status, 0);
+	tu_run_free(&rp);
+	ta_ws_free(&ws);
+}
+
+/* --fresh-sandbox: every command in a new container, as before. */
+static void test_fresh_sandbox_runs_each_command_apart(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_ws ws;
+	ta_ws_new(&ws);
+	run_session_script(&ws, 1, true);
+	json_object *tr = ta_transcript(&ws);
+	assert_false(ta_bool(ta_record(tr, "header", 0), "session"));
+	json_object_put(tr);
+	ta_ws_free(&ws);
+}
+
 static void test_ctrl_c_removes_the_running_container(void **state)
 {
 	(void)state;
@@ -293,6 +369,8 @@ int main(void)
 	    cmocka_unit_test(
 		test_a_limit_hit_is_told_to_the_model_and_recorded),
 	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
+	    cmocka_unit_test(test_files_outside_the_workspace_persist_in_a_run),
+	    cmocka_unit_test(test_fresh_sandbox_runs_each_command_apart),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);
 }

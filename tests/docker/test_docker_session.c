@@ -24,11 +24,10 @@
 
 static void *open_session(void)
 {
-	const char *argv[] = {"true", NULL};
 	struct monkey_exec_request req;
 	struct monkey_error err = {0};
 	void *s = NULL;
-	dt_request(&req, argv);
+	dt_request(&req, NULL); /* settings carry no command */
 	if (dt_backend->session_open(dt_state, &req, &s, &err) < 0)
 		fail_msg("session_open: %s", err.message);
 	return s;
