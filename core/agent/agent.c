@@ -452,7 +452,8 @@ MONKEY_EXPORT int monkey_agent_run(struct monkey_agent *a, const char *task,
 	agent_record_end(a, rep);
 	transcript_close(&a->tr);
 	agent_history_free(&h);
-	/* Every process of the session dies, its container goes. */
+	/* Every job and process of the session dies, its container goes. */
+	agent_jobs_close(&a->jobs);
 	monkey_session_close(a->session);
 	a->session = NULL;
 	a->running = false;

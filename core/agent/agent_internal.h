@@ -12,6 +12,7 @@
 #include <monkey/session.h>
 
 #include "agent_history.h"
+#include "agent_jobs.h"
 #include "provider.h"
 #include "tools.h"
 #include "transcript.h"
@@ -25,6 +26,7 @@ struct monkey_agent {
 	/* The run's sandbox session; NULL between runs and with
 	 * fresh_sandbox. */
 	struct monkey_session *session;
+	struct agent_jobs jobs;	   /* in the session */
 	char *root;		   /* resolved workspace */
 	char *default_workdir;	   /* relative to root */
 	int64_t timeout_ms;	   /* the user's per-command limit */

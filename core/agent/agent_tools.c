@@ -123,12 +123,19 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 		    .tee = a->opts.cb.command_output,
 		    .tee_ctx = a->opts.cb.ctx,
 		};
-		int r = tools_shell_run(&sc, args, &so);
-		if (r < 0)
-			return r;
-		agent_record_command(a, call->id, args, &so);
-		*content = tools_shell_format(&so, a->opts.output_max);
-		*is_error = !so.ran || so.res.error[0];
+		if (args->background) {
+			int r =
+			    agent_job_tool(a, call, args, content, is_error);
+			if (r < 0)
+				return r;
+		} else {
+			int r = tools_shell_run(&sc, args, &so);
+			if (r < 0)
+				return r;
+			agent_record_command(a, call->id, args, &so);
+			*content = tools_shell_format(&so, a->opts.output_max);
+			*is_error = !so.ran || so.res.error[0];
+		}
 	}
 	if (*content && a->opts.cb.tool_end) {
 		ev->result = so.ran ? &so.res : NULL;
@@ -211,6 +218,17 @@ int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 		return r;
 	if (r == 0 && args.kind == TOOL_SHELL) {
 		r = run_shell(a, call, &args, &ev, &content, &is_error);
+	} else if (r == 0 && (args.kind == TOOL_JOB_OUTPUT ||
+			      args.kind == TOOL_JOB_INPUT ||
+			      args.kind == TOOL_JOB_STOP)) {
+		if (a->opts.cb.tool_start)
+			a->opts.cb.tool_start(a->opts.cb.ctx, &ev);
+		r = agent_job_tool(a, call, &args, &content, &is_error);
+		if (r == 0 && a->opts.cb.tool_end) {
+			ev.content = content;
+			ev.is_error = is_error;
+			a->opts.cb.tool_end(a->opts.cb.ctx, &ev);
+		}
 	} else if (r == 0 && (args.kind == TOOL_WRITE_FILE ||
 			      args.kind == TOOL_EDIT_FILE)) {
 		r = run_file_change(a, call, &args, &ev, &content, &is_error);

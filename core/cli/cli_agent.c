@@ -271,6 +271,9 @@ static void help(void)
 	    "                        else in "
 	    "~/.local/state/monkey/sessions/)\n"
 	    "  --no-transcript       write no transcript\n"
+	    "  --job-timeout MS      time limit of each background job "
+	    "(default 1800000:\n"
+	    "                        30 minutes)\n"
 	    "  --fresh-sandbox       run every command in a fresh sandbox "
 	    "(default: all\n"
 	    "                        of a run's commands share one session, "
@@ -313,6 +316,7 @@ enum {
 	OPT_TRANSCRIPT,
 	OPT_NO_TRANSCRIPT,
 	OPT_FRESH_SANDBOX,
+	OPT_JOB_TIMEOUT,
 };
 
 static int parse_int(const char *flag, const char *arg, long min, long max,
@@ -352,6 +356,7 @@ static int bound_option(struct monkey_agent_options *ao, int opt,
 	    {OPT_MODEL_OUTPUT, "--model-output", 256, 16 << 20},
 	    {OPT_HISTORY_MAX, "--history-max", 16384, 1 << 30},
 	    {OPT_REPLY_MAX, "--reply-max", 65536, 1L << 30},
+	    {OPT_JOB_TIMEOUT, "--job-timeout", 1, 7L * 24 * 3600 * 1000},
 	};
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
 		if (bounds[i].opt != opt)
@@ -371,6 +376,8 @@ static int bound_option(struct monkey_agent_options *ao, int opt,
 			ao->output_max = (size_t)v;
 		else if (opt == OPT_HISTORY_MAX)
 			ao->history_max = (size_t)v;
+		else if (opt == OPT_JOB_TIMEOUT)
+			ao->job_timeout_ms = v;
 		else
 			ao->reply_max = (size_t)v;
 		return 1;
@@ -473,6 +480,7 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"transcript", required_argument, NULL, OPT_TRANSCRIPT},
 	    {"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
 	    {"fresh-sandbox", no_argument, NULL, OPT_FRESH_SANDBOX},
+	    {"job-timeout", required_argument, NULL, OPT_JOB_TIMEOUT},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},

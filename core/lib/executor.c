@@ -693,6 +693,38 @@ void monkey_executor_settings(const struct monkey_executor *ex,
 	req->output_ctx = NULL;
 }
 
+int monkey_executor_request(const struct monkey_executor *ex,
+			    const struct monkey_command *cmd, char **workdir,
+			    struct monkey_exec_request *req,
+			    struct monkey_error *err)
+{
+	*workdir = NULL;
+	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
+		return monkey_set_error(err, -EINVAL, "no command given");
+	if (cmd->workdir) {
+		int r = monkey_resolve_dir_inside(ex->workspace, ex->workspace,
+						  cmd->workdir, "workdir",
+						  workdir, err);
+		if (r < 0)
+			return r;
+	}
+	make_request(ex, cmd, *workdir, NULL, req);
+	return 0;
+}
+
+void monkey_executor_result(const struct monkey_executor *ex, const char *prog,
+			    int r, const struct monkey_error *berr,
+			    const struct monkey_exec_result *br,
+			    struct monkey_result *res)
+{
+	map_result(ex, prog, r, berr, br, res);
+}
+
+size_t monkey_executor_max_output(const struct monkey_executor *ex)
+{
+	return ex->max_output;
+}
+
 void *monkey_executor_backend_state(const struct monkey_executor *ex)
 {
 	return ex->bi->state;

@@ -87,6 +87,9 @@ enum monkey_capability {
 	 * what a command writes outside the workspace persists to the
 	 * session's next command. */
 	MONKEY_CAP_SESSION = 1u << 20,
+	/* ABI 1.2: the job entry points are set (background jobs in a
+	 * session). */
+	MONKEY_CAP_JOBS = 1u << 21,
 };
 
 /* Log levels for monkey_host.log. */
@@ -326,6 +329,45 @@ typedef int (*monkey_backend_session_exec_fn)(
  * before fini. */
 typedef void (*monkey_backend_session_close_fn)(void *session);
 
+/* ---- ABI 1.2: background jobs in a session (MONKEY_CAP_JOBS) ----
+ * A job is a command of a session that runs on while later commands do:
+ * it is exempt from the kill at a foreground command's end, and only
+ * from it.  It counts against the session's limits, and every job dies
+ * when its session closes.  See monkey-backend(7), "JOBS". */
+
+/* Start req in the session without waiting for it.  req is as for
+ * session_exec, except: output and cancel_fd play no part (output is
+ * kept for job_read), stdin is a pipe job_write feeds (has_stdin and
+ * stdin_data are its first bytes), and timeout_ms is the job's own
+ * limit.  Borrowed for the call only.  Errors as exec's. */
+typedef int (*monkey_backend_job_start_fn)(
+    void *session, const struct monkey_exec_request *req, void **job,
+    struct monkey_error *err);
+
+/* Pass the job's output since the last read to out (from the calling
+ * thread), waiting up to wait_ms for some when there is none and the job
+ * runs.  The backend keeps at most a bounded head and tail of unread
+ * output per stream and says how much it dropped in the output.  Sets
+ * *running; once it is 0, result says how the job ended (as exec's). */
+typedef int (*monkey_backend_job_read_fn)(
+    void *job, int64_t wait_ms, monkey_output_fn out, void *out_ctx,
+    int *running, struct monkey_exec_result *result,
+    struct monkey_error *err);
+
+/* Write len bytes to the job's stdin; close_stdin then ends it (EOF). */
+typedef int (*monkey_backend_job_write_fn)(void *job, const void *data,
+					   size_t len, int close_stdin,
+					   struct monkey_error *err);
+
+/* Stop the job and everything it started (SIGTERM, the request's grace,
+ * SIGKILL) and return once they are gone; output still unread stays for
+ * job_read.  Does nothing when it already ended. */
+typedef int (*monkey_backend_job_stop_fn)(void *job, struct monkey_error *err);
+
+/* Stop the job if it runs and free it; job is invalid afterwards.  Every
+ * job is closed before its session. */
+typedef void (*monkey_backend_job_close_fn)(void *job);
+
 /* The descriptor.  Constant, owned by the backend, alive while it is
  * loaded. */
 struct monkey_backend {
@@ -357,6 +399,14 @@ struct monkey_backend {
 	monkey_backend_session_open_fn session_open;
 	monkey_backend_session_exec_fn session_exec;
 	monkey_backend_session_close_fn session_close;
+	/* ABI 1.2, jobs (MONKEY_CAP_JOBS): all five or none; they need the
+	 * session entry points.  Without them a host refuses to start a job
+	 * rather than run it in the foreground. */
+	monkey_backend_job_start_fn job_start;
+	monkey_backend_job_read_fn job_read;
+	monkey_backend_job_write_fn job_write;
+	monkey_backend_job_stop_fn job_stop;
+	monkey_backend_job_close_fn job_close;
 	/* New fields go here, at the end. */
 };
 
