@@ -22,7 +22,16 @@
  * (SIGTERM to every process, SIGKILL after the grace time), and a "K"
  * byte after the command's stdin asks it to stop the same way (cancel).
  * PID 1 then reads the next header; "K" bytes before it are late cancels
- * and skipped.
+ * and skipped.  A worker kills only its own subtree (every process whose
+ * parents lead to it: as a subreaper it inherits what the command's
+ * processes orphan), so that the session's jobs live on.
+ *
+ * A job ("monkey-launch job", started through the engine's exec into a
+ * session's container, on a stream of its own) is such a worker on its
+ * own stdin: the header as in a session, then frames: "D" len32 data for
+ * the job's stdin, "E" to close it, "K" to stop the job (SIGTERM, grace,
+ * SIGKILL).  It writes no ready lines; its records end its output as a
+ * command's do.
  *
  * Built static (the image may hold nothing but the user's files) and
  * bind-mounted read-only into the containers by the docker backend.
@@ -63,6 +72,7 @@
  * random per command and never reaches the command (the launcher is not
  * dumpable), so no program's own output can pass for a record. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -87,6 +97,8 @@ static char nonce[65];
 /* A session's worker (see above): not PID 1, yet it kills every process
  * of the container at the end of its command. */
 static int session_worker;
+/* A job (see above): stdin is framed, and stays open. */
+static int job_mode;
 /* A session's command: its timeout and grace (0: none), and why the
  * worker stopped it ('t' timeout, 'c' cancel, '-' it did not). */
 static int64_t cmd_timeout_ms, cmd_grace_ms;
@@ -318,13 +330,84 @@ static int cpu_limit_hit(int status, unsigned long long ticks)
 static pid_t child;
 static int chld_pipe[2] = {-1, -1};
 
-/* Everything in the container dies (as PID 1; else the command's group). */
+#define MAX_PROCS 8192
+
+/* Send sig to every live process whose parents lead to root (root
+ * excluded).  Returns how many got it. */
+static int signal_subtree(pid_t root, int sig)
+{
+	static pid_t pid[MAX_PROCS], ppid[MAX_PROCS];
+	static char mark[MAX_PROCS];
+	int n = 0, hit = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && n < MAX_PROCS && (e = readdir(d))) {
+		char path[300], buf[512], state;
+		int pp;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		char *p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %d", &state, &pp) != 2 ||
+		    state == 'Z')
+			continue;
+		pid[n] = (pid_t)atoi(e->d_name);
+		ppid[n] = pp;
+		mark[n++] = 0;
+	}
+	if (d)
+		closedir(d);
+	/* Marked: a descendant of root.  Repeat until nothing changes. */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (int i = 0; i < n; i++) {
+			if (mark[i])
+				continue;
+			int up = ppid[i] == root;
+			for (int k = 0; !up && k < n; k++)
+				up = mark[k] && pid[k] == ppid[i];
+			if (up)
+				mark[i] = changed = 1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (mark[i] && pid[i] != getpid() && kill(pid[i], sig) == 0)
+			hit++;
+	return hit;
+}
+
+/* Signal what a command started: a session's worker signals its own
+ * subtree (the session's jobs live on), PID 1 every process, else the
+ * command's group. */
+static void signal_command(int sig)
+{
+	if (session_worker)
+		signal_subtree(getpid(), sig);
+	else if (getpid() == 1)
+		kill(-1, sig);
+	else if (child > 0)
+		kill(-child, sig);
+}
+
+/* Everything the command started dies, and is reaped by the caller. */
 static void kill_all(void)
 {
-	if (getpid() == 1 || session_worker)
-		kill(-1, SIGKILL);
-	else if (child > 0)
-		kill(-child, SIGKILL);
+	signal_command(SIGKILL);
+	/* A process forking while it was killed leaves a child: again,
+	 * until none is left (bounded). */
+	for (int i = 0; session_worker && i < 100; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!signal_subtree(getpid(), SIGKILL))
+			break;
+	}
 }
 
 /* A signal for the container (the engine's kill at a timeout, Ctrl-C):
@@ -355,6 +438,7 @@ static const int forwarded[] = {SIGTERM, SIGINT,  SIGHUP,
 struct feed {
 	uint64_t left; /* bytes of the command's stdin still to read */
 	int cancel;    /* a session's "K" came after the stdin */
+	int eof_after; /* a job's "E" came: close once the data is out */
 	int out;       /* the pipe's write end; -1 once closed */
 	size_t off, len;
 	char buf[65536];
@@ -375,11 +459,32 @@ static void host_gone(void)
 	_exit(137);
 }
 
+static int read_u32(uint32_t *v);
+
+/* A job's frame, its type byte read: data for its stdin (the next len
+ * bytes go there as a command's stdin does), its end, or a stop. */
+static void job_frame(struct feed *f, char type)
+{
+	uint32_t len;
+	if (type == 'D' && read_u32(&len) == 0)
+		f->left = len;
+	else if (type == 'E' && !f->len)
+		feed_close(f);
+	else if (type == 'E')
+		f->eof_after = 1;
+	else if (type == 'K')
+		f->cancel = 1;
+	else
+		host_gone(); /* not a frame: the stream is broken */
+}
+
 static void feed_read(struct feed *f)
 {
 	char scratch[4096];
 	char *dst = f->left ? f->buf : scratch;
 	size_t want = f->left ? sizeof(f->buf) : sizeof(scratch);
+	if (!f->left && job_mode)
+		want = 1; /* one frame type at a time */
 	if (f->left && f->left < want)
 		want = (size_t)f->left;
 	ssize_t n = read(0, dst, want);
@@ -387,6 +492,10 @@ static void feed_read(struct feed *f)
 		return;
 	if (n <= 0)
 		host_gone();
+	if (!f->left && job_mode) {
+		job_frame(f, dst[0]);
+		return;
+	}
 	if (!f->left) {
 		/* Past the command's stdin: nothing is sent there.  In a
 		 * session a "K" asks for the command to stop. */
@@ -399,7 +508,7 @@ static void feed_read(struct feed *f)
 		f->off = 0;
 		f->len = (size_t)n;
 	}
-	if (!f->left && f->out >= 0 && !f->len)
+	if (!f->left && f->out >= 0 && !f->len && !job_mode)
 		feed_close(f);
 }
 
@@ -417,7 +526,7 @@ static void feed_write(struct feed *f)
 	f->off += (size_t)w;
 	if (f->off == f->len) {
 		f->off = f->len = 0;
-		if (!f->left)
+		if (!f->left && (!job_mode || f->eof_after))
 			feed_close(f);
 	}
 }
@@ -454,11 +563,11 @@ static int stopper(const struct feed *f, int64_t t0, int64_t *kill_at)
 	if (stop_why == '-' &&
 	    (f->cancel || (cmd_timeout_ms > 0 && now - t0 >= cmd_timeout_ms))) {
 		stop_why = f->cancel ? 'c' : 't';
-		kill(-1, SIGTERM);
+		signal_command(SIGTERM);
 		*kill_at = now + cmd_grace_ms;
 	}
 	if (*kill_at >= 0 && now >= *kill_at) {
-		kill(-1, SIGKILL);
+		signal_command(SIGKILL);
 		*kill_at = -1;
 	}
 	int64_t wait = -1;
@@ -719,7 +828,7 @@ static int command_stdin(uint32_t flags, struct feed *f)
 		fail(errno, "stdin", "cannot create a pipe");
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	f->out = in[1];
-	if (!f->left)
+	if (!f->left && !job_mode)
 		feed_close(f);
 	return in[0];
 }
@@ -817,9 +926,10 @@ static void serve_session(uint32_t flags, const sigset_t *old,
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	uint32_t flags;
+	job_mode = argc > 1 && !strcmp(argv[1], "job");
 
 	/* A signal for the container that comes before the command runs
 	 * (a timeout while the header arrives) waits, blocked, for the
@@ -841,6 +951,14 @@ int main(void)
 	/* First words, on both streams: the backend knows the launcher runs
 	 * and what came before on either is the runtime's, not a
 	 * command's. */
+	if (job_mode) {
+		/* A worker of its own: its stdin always a pipe. */
+		session_worker = 1;
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+		if (next_header(&flags) < 0 || !(flags & 2))
+			return 125;
+		return command(flags | 1, &old, &ours);
+	}
 	put_all(1, "\036monkey-launch:ready\n", 21);
 	put_all(2, "\036monkey-launch:ready\n", 21);
 	/* Nothing came (the pool was emptied, monkey is gone): end quietly. */
