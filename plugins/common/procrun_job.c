@@ -16,23 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "outkeep.h"
 #include "procrun_job.h"
-
-/* Unread output of one stream: head, then a ring of the latest bytes. */
-struct keep {
-	char head[PROCRUN_JOB_KEEP / 2];
-	size_t head_len;
-	char tail[PROCRUN_JOB_KEEP / 2];
-	size_t tail_start, tail_len;
-	uint64_t dropped;
-};
 
 struct procrun_job {
 	const struct monkey_host *host;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct keep out, err;
+	struct monkey_outkeep out, err;
 	int running;
 	int rc;
 	struct monkey_exec_result result;
@@ -50,31 +42,12 @@ struct procrun_job {
 	size_t stdin_len;
 };
 
-static void keep_add(struct keep *k, const char *p, size_t n)
-{
-	size_t room = sizeof(k->head) - k->head_len;
-	size_t h = n < room ? n : room;
-	memcpy(k->head + k->head_len, p, h);
-	k->head_len += h;
-	p += h;
-	n -= h;
-	for (; n; p++, n--) {
-		size_t cap = sizeof(k->tail);
-		if (k->tail_len == cap) {
-			k->tail_start = (k->tail_start + 1) % cap;
-			k->tail_len--;
-			k->dropped++;
-		}
-		k->tail[(k->tail_start + k->tail_len) % cap] = *p;
-		k->tail_len++;
-	}
-}
-
 static int sink(void *ctx, int stream, const void *data, size_t len)
 {
 	struct procrun_job *j = ctx;
 	pthread_mutex_lock(&j->lock);
-	keep_add(stream == MONKEY_STREAM_STDERR ? &j->err : &j->out, data, len);
+	monkey_outkeep_add(stream == MONKEY_STREAM_STDERR ? &j->err : &j->out,
+			   data, len);
 	pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->lock);
 	return 0;
@@ -214,37 +187,6 @@ int procrun_job_start(const struct monkey_host *host,
 	return 0;
 }
 
-/* Hand what k holds to out and empty it; called without the lock on a
- * copy. */
-static int emit(const struct keep *k, int stream, monkey_output_fn out,
-		void *ctx)
-{
-	char mark[96];
-	int rc = 0;
-	if (k->head_len)
-		rc = out(ctx, stream, k->head, k->head_len);
-	if (rc >= 0 && k->dropped) {
-		int n = snprintf(mark, sizeof(mark),
-				 "\n[... %llu bytes dropped: not read in "
-				 "time ...]\n",
-				 (unsigned long long)k->dropped);
-		rc = out(ctx, stream, mark, (size_t)n);
-	}
-	size_t first = k->tail_len;
-	if (k->tail_start + first > sizeof(k->tail))
-		first = sizeof(k->tail) - k->tail_start;
-	if (rc >= 0 && first)
-		rc = out(ctx, stream, k->tail + k->tail_start, first);
-	if (rc >= 0 && k->tail_len > first)
-		rc = out(ctx, stream, k->tail, k->tail_len - first);
-	return rc;
-}
-
-static int keep_empty(const struct keep *k)
-{
-	return !k->head_len && !k->tail_len && !k->dropped;
-}
-
 int procrun_job_read(struct procrun_job *j, int64_t wait_ms,
 		     monkey_output_fn out, void *out_ctx, int *running,
 		     struct monkey_exec_result *result,
@@ -258,12 +200,12 @@ int procrun_job_read(struct procrun_job *j, int64_t wait_ms,
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	struct keep *copy = malloc(2 * sizeof(*copy));
+	struct monkey_outkeep *copy = malloc(2 * sizeof(*copy));
 	if (!copy)
 		return j->host->set_error(err, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&j->lock);
-	while (wait_ms > 0 && j->running && keep_empty(&j->out) &&
-	       keep_empty(&j->err) &&
+	while (wait_ms > 0 && j->running && monkey_outkeep_empty(&j->out) &&
+	       monkey_outkeep_empty(&j->err) &&
 	       pthread_cond_timedwait(&j->cond, &j->lock, &until) == 0)
 		;
 	copy[0] = j->out;
@@ -286,8 +228,10 @@ int procrun_job_read(struct procrun_job *j, int64_t wait_ms,
 	}
 	pthread_mutex_unlock(&j->lock);
 	if (out) {
-		emit(&copy[0], MONKEY_STREAM_STDOUT, out, out_ctx);
-		emit(&copy[1], MONKEY_STREAM_STDERR, out, out_ctx);
+		monkey_outkeep_emit(&copy[0], MONKEY_STREAM_STDOUT, out,
+				    out_ctx);
+		monkey_outkeep_emit(&copy[1], MONKEY_STREAM_STDERR, out,
+				    out_ctx);
 	}
 	free(copy);
 	return rc;

@@ -7,9 +7,6 @@
 
 #include "procrun.h"
 
-/* Unread output kept per stream: the first and the last half of it. */
-#define PROCRUN_JOB_KEEP (1024 * 1024)
-
 struct procrun_job;
 
 /* The backend ABI's job entry points (backend.h), with opts for

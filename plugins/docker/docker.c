@@ -400,6 +400,38 @@ static int docker_p_session_exec(void *session,
 
 static void docker_p_session_close(void *session) { dk_session_close(session); }
 
+static int docker_p_job_start(void *session,
+			      const struct monkey_exec_request *req, void **job,
+			      struct monkey_error *err)
+{
+	if (!req || !MONKEY_STRUCT_HAS(req, cancel_fd))
+		return -EINVAL;
+	return dk_session_job_start(session, req, (struct dk_session_job **)job,
+				    err);
+}
+
+static int docker_p_job_read(void *job, int64_t wait_ms, monkey_output_fn out,
+			     void *out_ctx, int *running,
+			     struct monkey_exec_result *result,
+			     struct monkey_error *err)
+{
+	return dk_job_read(dk_session_job(job), wait_ms, out, out_ctx, running,
+			   result, err);
+}
+
+static int docker_p_job_write(void *job, const void *data, size_t len,
+			      int close_stdin, struct monkey_error *err)
+{
+	return dk_job_write(dk_session_job(job), data, len, close_stdin, err);
+}
+
+static int docker_p_job_stop(void *job, struct monkey_error *err)
+{
+	return dk_job_stop(dk_session_job(job), err);
+}
+
+static void docker_p_job_close(void *job) { dk_session_job_close(job); }
+
 static void docker_p_fini(void *state)
 {
 	struct dk_state *st = state;
@@ -419,14 +451,15 @@ static const struct monkey_backend docker_backend = {
     .description =
 	"a fresh hardened container per command (Docker Engine API or podman)",
     .safety = MONKEY_SAFETY_HIGH,
-    .capabilities =
-	MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
-	MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
-	MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
-	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
-	MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
-	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_OOM_REPORT |
-	MONKEY_CAP_CANCEL | MONKEY_CAP_POOL | MONKEY_CAP_SESSION,
+    .capabilities = MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
+		    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_FS_ISOLATION |
+		    MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS |
+		    MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
+		    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
+		    MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
+		    MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
+		    MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL |
+		    MONKEY_CAP_POOL | MONKEY_CAP_SESSION | MONKEY_CAP_JOBS,
     .init = docker_p_init,
     .probe = docker_p_probe,
     .exec = docker_p_exec,
@@ -493,10 +526,18 @@ static const struct monkey_backend docker_backend = {
 	"one and says that files outside the workspace are gone; a "
 	"command running when it died fails with that message. It is "
 	"removed when the session closes, and when monkey dies its "
-	"launcher sees the stream end and the engine removes it.",
+	"launcher sees the stream end and the engine removes it. Background "
+	"jobs are monkey-launch exec'd into the session's container, each a "
+	"subreaper on a stream of its own: a foreground command's end does "
+	"not touch them, and they die with the session.",
     .session_open = docker_p_session_open,
     .session_exec = docker_p_session_exec,
     .session_close = docker_p_session_close,
+    .job_start = docker_p_job_start,
+    .job_read = docker_p_job_read,
+    .job_write = docker_p_job_write,
+    .job_stop = docker_p_job_stop,
+    .job_close = docker_p_job_close,
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)

@@ -16,6 +16,7 @@ plugins_docker_docker_la_SOURCES = \
 	plugins/docker/inband.c plugins/docker/inband.h \
 	plugins/docker/run.c plugins/docker/run_launch.c plugins/docker/run.h \
 	plugins/docker/pool.c plugins/docker/pool.h \
+	plugins/docker/job.c plugins/docker/job.h \
 	plugins/docker/session.c plugins/docker/session.h \
 	plugins/docker/docker.c
 plugins_docker_docker_la_CPPFLAGS = $(AM_CPPFLAGS) \

@@ -31,6 +31,14 @@ struct dk_session {
 	int starting;
 	int start_rc;
 	struct monkey_error start_err;
+	pthread_mutex_t jobs_lock;
+	struct dk_session_job *jobs; /* closed before the container goes */
+};
+
+struct dk_session_job {
+	struct dk_session *s;
+	struct dk_job *j;
+	struct dk_session_job *next;
 };
 
 static int64_t now_ms(void)
@@ -104,6 +112,7 @@ int dk_session_open(struct dk_state *st, const struct monkey_exec_request *req,
 		return st->host->set_error(err, -ENOMEM, "out of memory");
 	s->st = st;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->jobs_lock, NULL);
 	s->image = strdup(image);
 	/* Pooled: the same body as the pool's, so that a prestarted
 	 * container with these settings may serve.  A launcher's body does
@@ -209,6 +218,73 @@ static int run_one(struct dk_session *s, const struct monkey_exec_request *req,
 	return dk_launch_answer(st, &f, s->sb->id, since, result, err);
 }
 
+/* The session's container ready for a command (lock held): the first
+ * one joined, a dead one replaced (*lost then says so). */
+static int ready_sandbox(struct dk_session *s, int *lost,
+			 struct monkey_error *err)
+{
+	int rc = join_starter(s, err);
+	if (rc == 0 && s->sb && dk_attach_stale(s->sb->att)) {
+		/* Nothing may arrive between two commands: it ended. */
+		dk_sandbox_destroy(s->sb, 0);
+		s->sb = NULL;
+		s->lost = 1;
+	}
+	if (rc == 0 && !s->sb)
+		rc = start_sandbox(s, err);
+	*lost = s->lost;
+	if (rc == 0)
+		s->lost = 0;
+	return rc;
+}
+
+int dk_session_job_start(struct dk_session *s,
+			 const struct monkey_exec_request *req,
+			 struct dk_session_job **out, struct monkey_error *err)
+{
+	struct dk_session_job *sj = calloc(1, sizeof(*sj));
+	if (!sj)
+		return s->st->host->set_error(err, -ENOMEM, "out of memory");
+	char id[DK_ID_MAX];
+	int lost = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = ready_sandbox(s, &lost, err);
+	if (rc == 0)
+		snprintf(id, sizeof(id), "%s", s->sb->id);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0)
+		rc = dk_job_start(s->st, id, req, &sj->j, err);
+	if (rc < 0) {
+		free(sj);
+		return rc;
+	}
+	sj->s = s;
+	pthread_mutex_lock(&s->jobs_lock);
+	sj->next = s->jobs;
+	s->jobs = sj;
+	pthread_mutex_unlock(&s->jobs_lock);
+	*out = sj;
+	return 0;
+}
+
+struct dk_job *dk_session_job(struct dk_session_job *sj) { return sj->j; }
+
+void dk_session_job_close(struct dk_session_job *sj)
+{
+	if (!sj)
+		return;
+	struct dk_session *s = sj->s;
+	pthread_mutex_lock(&s->jobs_lock);
+	for (struct dk_session_job **p = &s->jobs; *p; p = &(*p)->next)
+		if (*p == sj) {
+			*p = sj->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->jobs_lock);
+	dk_job_close(sj->j);
+	free(sj);
+}
+
 int dk_session_exec(struct dk_session *s, const struct monkey_exec_request *req,
 		    struct monkey_exec_result *result, struct monkey_error *err)
 {
@@ -221,20 +297,10 @@ int dk_session_exec(struct dk_session *s, const struct monkey_exec_request *req,
 		return 0;
 	}
 	pthread_mutex_lock(&s->lock);
-	int rc = join_starter(s, err);
-	if (rc == 0 && s->sb && dk_attach_stale(s->sb->att)) {
-		/* Nothing may arrive between two commands: it ended. */
-		dk_sandbox_destroy(s->sb, 0);
-		s->sb = NULL;
-		s->lost = 1;
-	}
-	if (rc == 0 && !s->sb)
-		rc = start_sandbox(s, err);
-	int was_lost = s->lost;
-	if (rc == 0) {
-		s->lost = 0;
+	int was_lost = 0;
+	int rc = ready_sandbox(s, &was_lost, err);
+	if (rc == 0)
 		rc = run_one(s, req, result, err);
-	}
 	if (rc == 0 && was_lost)
 		st->host->set_error(
 		    err, 0,
@@ -249,6 +315,10 @@ void dk_session_close(struct dk_session *s)
 {
 	if (!s)
 		return;
+	/* Every job dies with its session, even one the host forgot. */
+	while (s->jobs)
+		dk_session_job_close(s->jobs);
+	pthread_mutex_destroy(&s->jobs_lock);
 	join_starter(s, NULL);
 	dk_sandbox_destroy(s->sb, 0);
 	free(s->body);

@@ -4,6 +4,7 @@
 #ifndef MONKEY_DOCKER_SESSION_H
 #define MONKEY_DOCKER_SESSION_H
 
+#include "job.h"
 #include "pool.h"
 
 struct dk_session;
@@ -17,7 +18,15 @@ int dk_session_open(struct dk_state *st, const struct monkey_exec_request *req,
 int dk_session_exec(struct dk_session *s, const struct monkey_exec_request *req,
 		    struct monkey_exec_result *result,
 		    struct monkey_error *err);
-/* Remove the session's container now and free s. */
+/* Remove the session's container now and free s (its jobs first). */
 void dk_session_close(struct dk_session *s);
+
+/* A job of the session (backend.h's job entry points). */
+struct dk_session_job;
+int dk_session_job_start(struct dk_session *s,
+			 const struct monkey_exec_request *req,
+			 struct dk_session_job **out, struct monkey_error *err);
+struct dk_job *dk_session_job(struct dk_session_job *sj);
+void dk_session_job_close(struct dk_session_job *sj);
 
 #endif

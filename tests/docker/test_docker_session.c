@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -304,6 +305,130 @@ static void test_100_sessions_leave_nothing(void **st)
 	assert_int_equal(dt_count_containers(dt_instance_id), 0);
 }
 
+/* A job's output since the last read, appended to a string. */
+struct jout {
+	char buf[65536];
+	size_t len;
+};
+
+static int jsink(void *ctx, int stream, const void *data, size_t len)
+{
+	struct jout *o = ctx;
+	(void)stream;
+	if (len > sizeof(o->buf) - 1 - o->len)
+		len = sizeof(o->buf) - 1 - o->len;
+	memcpy(o->buf + o->len, data, len);
+	o->len += len;
+	o->buf[o->len] = '\0';
+	return 0;
+}
+
+/* Read j until its output holds want (or 10 s passed); its state. */
+static int read_until(void *j, struct jout *o, const char *want,
+		      struct monkey_exec_result *res)
+{
+	int running = 1;
+	struct monkey_error err = {0};
+	for (int i = 0; i < 20 && !(want && strstr(o->buf, want)); i++) {
+		res->struct_size = sizeof(*res);
+		assert_int_equal(
+		    dt_backend->job_read(j, 500, jsink, o, &running, res, &err),
+		    0);
+		if (!running)
+			break;
+	}
+	return running;
+}
+
+static void *start_job(void *s, const char *const *argv)
+{
+	struct monkey_exec_request req;
+	struct monkey_error err = {0};
+	void *j = NULL;
+	dt_request(&req, argv);
+	req.timeout_ms = 60000;
+	if (dt_backend->job_start(s, &req, &j, &err) < 0)
+		fail_msg("job_start: %s", err.message);
+	return j;
+}
+
+/* busybox httpd as a job: a foreground wget fetches a page, the job's
+ * log has it, the job outlives the command; a cat job echoes a line fed
+ * to its stdin; job_stop ends both. */
+static void test_jobs_serve_log_take_input_and_stop(void **st)
+{
+	(void)st;
+	struct dt_run r = {0};
+	struct monkey_error err = {0};
+	void *s = open_session();
+	sh_in(s,
+	      "mkdir -p /tmp/www && echo hello from a job > "
+	      "/tmp/www/index.html",
+	      &r);
+	assert_exit(&r, 0);
+	dt_run_free(&r);
+	const char *httpd[] = {"httpd",		 "-f", "-vv",	   "-p",
+			       "127.0.0.1:8080", "-h", "/tmp/www", NULL};
+	void *web = start_job(s, httpd);
+	sh_in(s,
+	      "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - "
+	      "http://127.0.0.1:8080/index.html && exit 0; sleep 0.2; done; "
+	      "exit 1",
+	      &r);
+	assert_exit(&r, 0);
+	assert_string_equal(r.out, "hello from a job\n");
+	dt_run_free(&r);
+	struct jout log = {0};
+	struct monkey_exec_result res = {0};
+	assert_int_equal(read_until(web, &log, "index.html", &res), 1);
+	assert_non_null(strstr(log.buf, "index.html"));
+
+	const char *cat[] = {"cat", NULL};
+	void *echo = start_job(s, cat);
+	assert_int_equal(
+	    dt_backend->job_write(echo, "a line for cat\n", 15, 0, &err), 0);
+	struct jout got = {0};
+	assert_int_equal(read_until(echo, &got, "a line for cat", &res), 1);
+	assert_string_equal(got.buf, "a line for cat\n");
+
+	assert_int_equal(dt_backend->job_stop(web, &err), 0);
+	assert_int_equal(read_until(web, &log, NULL, &res), 0);
+	assert_true(res.signal == SIGTERM || res.exit_code >= 0);
+	/* End of input ends cat by itself. */
+	assert_int_equal(dt_backend->job_write(echo, "", 0, 1, &err), 0);
+	assert_int_equal(read_until(echo, &got, "never", &res), 0);
+	assert_int_equal(res.exit_code, 0);
+	dt_backend->job_close(web);
+	dt_backend->job_close(echo);
+	/* Nothing of the jobs is left in the container. */
+	sh_in(s, "ps -o args | grep -q '^httpd' && echo left; true", &r);
+	assert_exit(&r, 0);
+	assert_string_equal(r.out, "");
+	dt_run_free(&r);
+	dt_backend->session_close(s);
+}
+
+/* Closing the session ends a job nobody stopped, container and all. */
+static void test_closing_the_session_ends_its_jobs(void **st)
+{
+	(void)st;
+	void *s = open_session();
+	const char *sleeper[] = {"sleep", "1000", NULL};
+	void *j = start_job(s, sleeper);
+	struct jout o = {0};
+	struct monkey_exec_result res = {0};
+	int running = 0;
+	struct monkey_error err = {0};
+	res.struct_size = sizeof(res);
+	assert_int_equal(
+	    dt_backend->job_read(j, 200, jsink, &o, &running, &res, &err), 0);
+	assert_int_equal(running, 1);
+	int64_t t0 = dt_now_ms();
+	dt_backend->session_close(s);
+	assert_true(dt_now_ms() - t0 < 5000);
+	assert_int_equal(dt_count_containers(dt_instance_id), 0);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, dt_assert_no_containers)
 
 int main(void)
@@ -322,6 +447,8 @@ int main(void)
 	    T(test_container_killed_mid_command_fails_it_clearly),
 	    T(test_concurrent_calls_run_one_after_the_other),
 	    T(test_100_sessions_leave_nothing),
+	    T(test_jobs_serve_log_take_input_and_stop),
+	    T(test_closing_the_session_ends_its_jobs),
 	};
 	return cmocka_run_group_tests_name("docker backend: sessions", tests,
 					   NULL, NULL);
