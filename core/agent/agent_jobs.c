@@ -257,6 +257,10 @@ static int start(struct monkey_agent *a, const struct agent_block *call,
 	json_object_object_add(o, "argv", transcript_strv(cmd.argv));
 	json_object_object_add(o, "workdir",
 			       json_object_new_string(cmd.workdir));
+	if (cmd.has_stdin)
+		json_object_object_add(o, "stdin",
+				       json_object_new_string_len(
+					   cmd.stdin_data, (int)cmd.stdin_len));
 	record(a, "start", call->id, jb->id, NULL, o);
 	struct gathered g;
 	gathered_init(a, &g);
@@ -292,6 +296,9 @@ int agent_job_tool(struct monkey_agent *a, const struct agent_block *call,
 		json_object *o = json_object_new_object();
 		json_object_object_add(
 		    o, "bytes", json_object_new_int64((int64_t)args->data_len));
+		json_object_object_add(o, "data",
+				       json_object_new_string_len(
+					   args->data, (int)args->data_len));
 		json_object_object_add(o, "eof",
 				       json_object_new_boolean(args->eof));
 		record(a, "input", call->id, jb->id, NULL, o);

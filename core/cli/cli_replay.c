@@ -359,6 +359,34 @@ static void report(const struct monkey_replay_command *c,
 		diff("stderr", c->stderr_copy, chk->stderr_copy);
 }
 
+/* A job's event, done again (without a session there are no jobs);
+ * never compared. */
+static void replay_job(struct monkey_executor *ex, struct monkey_session *ses,
+		       struct monkey_replay_jobs *jobs,
+		       const struct monkey_replay_command *c, size_t i,
+		       size_t n)
+{
+	static const char *const what[] = {"", "start", "input", "read",
+					   "stop"};
+	struct monkey_replay_check chk = {0};
+	struct monkey_error err = {0};
+	if (c->kind == MONKEY_REPLAY_JOB_START) {
+		_cleanup_free_ char *cmd =
+		    monkey_quote_argv((const char *const *)c->argv);
+		printf("[%zu/%zu] job %d: ", i, n, c->job);
+		put_clean("$ %s\n", cmd ? cmd : "?");
+	} else {
+		printf("[%zu/%zu] job %d: %s\n", i, n, c->job, what[c->kind]);
+	}
+	if (!ses || !jobs)
+		snprintf(chk.reason, sizeof(chk.reason),
+			 "no background jobs in this replay");
+	else if (monkey_replay_run_job(ses, ex, jobs, c, &chk, &err) < 0)
+		snprintf(chk.reason, sizeof(chk.reason), "%s", err.message);
+	put_clean("      -> skipped: %s\n", chk.reason);
+	fflush(stdout);
+}
+
 /* Runs every command (in session ses when not NULL); returns the exit
  * status. */
 static int replay_all(struct monkey_executor *ex, struct monkey_session *ses,
@@ -367,8 +395,14 @@ static int replay_all(struct monkey_executor *ex, struct monkey_session *ses,
 {
 	size_t matched = 0, differ = 0, skipped = 0;
 	int status = 0;
+	struct monkey_replay_jobs *jobs = monkey_replay_jobs_new();
 	for (size_t i = 0; i < log->n && !interrupted; i++) {
 		const struct monkey_replay_command *c = &log->cmds[i];
+		if (c->kind != MONKEY_REPLAY_COMMAND) {
+			replay_job(ex, ses, jobs, c, i + 1, log->n);
+			skipped++;
+			continue;
+		}
 		_cleanup_free_ char *wd =
 		    show_command(i + 1, log->n, ex, c, o->timeout_ms);
 		struct monkey_replay_check chk = {0};
@@ -401,6 +435,7 @@ static int replay_all(struct monkey_executor *ex, struct monkey_session *ses,
 			differ++;
 		monkey_replay_check_free(&chk);
 	}
+	monkey_replay_jobs_free(jobs);
 	printf("replay: %zu matched, %zu mismatched, %zu skipped\n", matched,
 	       differ, skipped);
 	return status ? status : differ ? 1 : 0;

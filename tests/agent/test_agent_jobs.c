@@ -120,6 +120,19 @@ static void test_httpd_job_serves_logs_takes_input_and_stops(void **state)
 	assert_string_equal(ta_str(ta_record(tr, "job", 5), "event"), "input");
 	json_object_put(tr);
 	tu_run_free(&run);
+	/* The replay starts the jobs again: the wget that needs httpd
+	 * matches, and nothing of them is left afterwards. */
+	const char *argv[] = {tu_monkey(),   "replay", ws.transcript,
+			      "--workspace", ws.dir,   NULL};
+	const char *env[] = {"MONKEY_SANDBOX=", NULL};
+	assert_int_equal(
+	    tu_run(&run, NULL, (char *const *)argv, (char *const *)env), 0);
+	if (!tu_contains(run.out, "replay: 1 matched, 0 mismatched"))
+		fail_msg("replay:\n%s%s", run.out, run.err);
+	assert_true(tu_contains(run.out, "job 1: $ busybox httpd"));
+	assert_true(tu_contains(run.out, "job 2: input"));
+	assert_int_equal(processes_with(addr), 0);
+	tu_run_free(&run);
 	ta_server_stop(&srv);
 	ta_ws_free(&ws);
 }
