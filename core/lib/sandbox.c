@@ -72,6 +72,8 @@ MONKEY_EXPORT const char *monkey_capability_name(uint32_t bit)
 		return "cancel";
 	case MONKEY_CAP_SESSION:
 		return "session";
+	case MONKEY_CAP_JOBS:
+		return "jobs";
 	}
 	return NULL;
 }

@@ -404,7 +404,7 @@ static void (*const parallel_probes[])(struct vf_ctx *) = {
     vf_probe_memory,	 vf_probe_pids,	       vf_probe_network,
     vf_probe_fs,	 vf_probe_rootfs,      vf_probe_mounts,
     vf_probe_user,	 vf_probe_env,	       vf_probe_file_size,
-    vf_probe_open_files, vf_probe_unprobeable,
+    vf_probe_open_files, vf_probe_unprobeable, vf_probe_session,
 };
 #define N_PARALLEL (sizeof(parallel_probes) / sizeof(parallel_probes[0]))
 
@@ -441,7 +441,9 @@ static void run_probes(struct vf_ctx *c)
 
 static int make_items(struct vf_ctx *c)
 {
-	c->items = calloc(21, sizeof(*c->items));
+	/* One per flag a name is known for (at most 32), then
+	 * exit-status. */
+	c->items = calloc(33, sizeof(*c->items));
 	if (!c->items)
 		return -ENOMEM;
 	for (uint32_t bit = 1; bit; bit <<= 1) {
