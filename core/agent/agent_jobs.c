@@ -83,7 +83,7 @@ static int gather(struct agent_job *jb, int64_t ms, struct gathered *g,
 			size_t len = 0;
 			char *t =
 			    monkey_capture_join(s ? &res.err : &res.out, &len);
-			if (t)
+			if (t && len)
 				monkey_capture_buf_append(s ? &g->err : &g->out,
 							  t, len);
 			free(t);

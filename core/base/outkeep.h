@@ -27,7 +27,8 @@ static inline void monkey_outkeep_add(struct monkey_outkeep *k, const char *p,
 {
 	size_t room = sizeof(k->head) - k->head_len;
 	size_t h = n < room ? n : room;
-	memcpy(k->head + k->head_len, p, h);
+	if (h)
+		memcpy(k->head + k->head_len, p, h);
 	k->head_len += h;
 	p += h;
 	n -= h;

@@ -67,10 +67,11 @@ static int keep_sink(void *ctx, int stream, const void *data, size_t len)
 /* Append to the queue (lock held). */
 static int enqueue(struct dk_job *j, const void *p, size_t n)
 {
-	unsigned char *q = realloc(j->queue, j->queue_len + n);
+	unsigned char *q = realloc(j->queue, j->queue_len + n + 1);
 	if (!q)
 		return -ENOMEM;
-	memcpy(q + j->queue_len, p, n);
+	if (n)
+		memcpy(q + j->queue_len, p, n);
 	j->queue = q;
 	j->queue_len += n;
 	ssize_t w = write(j->wake[1], "w", 1);
@@ -82,14 +83,16 @@ static int enqueue(struct dk_job *j, const void *p, size_t n)
 static int take_queue(struct dk_job *j, unsigned char **buf, size_t *len,
 		      size_t sent)
 {
-	memmove(*buf, *buf + sent, *len - sent);
+	if (sent)
+		memmove(*buf, *buf + sent, *len - sent);
 	*len -= sent;
 	pthread_mutex_lock(&j->lock);
 	unsigned char *b = realloc(*buf, *len + j->queue_len + 1);
 	if (b) {
-		memcpy(b + *len, j->queue, j->queue_len);
-		*len += j->queue_len;
 		*buf = b;
+		if (j->queue_len)
+			memcpy(b + *len, j->queue, j->queue_len);
+		*len += j->queue_len;
 		j->queue_len = 0;
 	}
 	int closing = j->closing;

@@ -386,23 +386,25 @@ static int signal_subtree(pid_t root, int sig)
 /* Signal what a command started: a session's worker signals its own
  * subtree (the session's jobs live on), PID 1 every process, else the
  * command's group. */
-static void signal_command(int sig)
+static int signal_command(int sig)
 {
 	if (session_worker)
-		signal_subtree(getpid(), sig);
-	else if (getpid() == 1)
+		return signal_subtree(getpid(), sig);
+	if (getpid() == 1)
 		kill(-1, sig);
 	else if (child > 0)
 		kill(-child, sig);
+	return 1;
 }
 
 /* Everything the command started dies, and is reaped by the caller. */
 static void kill_all(void)
 {
-	signal_command(SIGKILL);
 	/* A process forking while it was killed leaves a child: again,
-	 * until none is left (bounded). */
-	for (int i = 0; session_worker && i < 100; i++) {
+	 * until none is left (bounded).  None left at all (the usual end)
+	 * costs one look at /proc. */
+	int hit = signal_command(SIGKILL);
+	for (int i = 0; session_worker && hit && i < 100; i++) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		if (!signal_subtree(getpid(), SIGKILL))
@@ -920,7 +922,13 @@ static void serve_session(uint32_t flags, const sigset_t *old,
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		if (next_header(&flags) < 0 || !(flags & 2)) {
-			kill(-1, SIGKILL);
+			/* monkey is gone: so is everything here (kill(-1)
+			 * only as PID 1, where it cannot reach beyond the
+			 * container). */
+			if (getpid() == 1)
+				kill(-1, SIGKILL);
+			else
+				signal_subtree(getpid(), SIGKILL);
 			_exit(0);
 		}
 	}
