@@ -420,12 +420,23 @@ MONKEY_EXPORT int monkey_agent_run(struct monkey_agent *a, const char *task,
 	a->tool_calls = 0;
 	transcript_close(&a->tr);
 	int r = 0;
+	/* The run's commands share one sandbox; its container (docker)
+	 * starts while the model thinks about the first reply. */
+	if (!a->opts.fresh_sandbox &&
+	    (r = monkey_session_open(a->ex, &a->session, err)) < 0) {
+		snprintf(rep->message, sizeof(rep->message), "%s",
+			 err->message);
+		a->running = false;
+		return r;
+	}
 	if (!a->opts.no_transcript) {
 		r = transcript_open(&a->tr, a->opts.transcript, a->prov.api_key,
 				    err);
 		if (r < 0) {
 			snprintf(rep->message, sizeof(rep->message), "%s",
 				 err->message);
+			monkey_session_close(a->session);
+			a->session = NULL;
 			a->running = false;
 			return r;
 		}
@@ -464,6 +475,10 @@ MONKEY_EXPORT int monkey_agent_run(struct monkey_agent *a, const char *task,
 	audit_close(&a->audit);
 	transcript_close(&a->tr);
 	agent_history_free(&h);
+	/* Every job and process of the session dies, its container goes. */
+	agent_jobs_close(&a->jobs);
+	monkey_session_close(a->session);
+	a->session = NULL;
 	a->running = false;
 	return r;
 }

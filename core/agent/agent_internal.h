@@ -10,8 +10,10 @@
 
 #include <monkey/agent.h>
 #include <monkey/proxy.h>
+#include <monkey/session.h>
 
 #include "agent_history.h"
+#include "agent_jobs.h"
 #include "audit.h"
 #include "provider.h"
 #include "tools.h"
@@ -23,6 +25,10 @@ struct monkey_agent {
 	char *system_prompt;
 	struct provider prov;
 	struct monkey_executor *ex;
+	/* The run's sandbox session; NULL between runs and with
+	 * fresh_sandbox. */
+	struct monkey_session *session;
+	struct agent_jobs jobs;	   /* in the session */
 	char *root;		   /* resolved workspace */
 	char *default_workdir;	   /* relative to root */
 	int64_t timeout_ms;	   /* the user's per-command limit */

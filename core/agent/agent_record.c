@@ -242,6 +242,14 @@ void agent_record_header(struct monkey_agent *a, const char *task)
 	json_object_object_add(o, "workdir",
 			       json_object_new_string(a->default_workdir));
 	json_object_object_add(o, "sandbox", json_object_get(a->sandbox_info));
+	/* One session: replay runs the commands in one too. */
+	json_object_object_add(o, "session",
+			       json_object_new_boolean(a->session != NULL));
+	if (a->session)
+		json_object_object_add(
+		    o, "sessionPersistent",
+		    json_object_new_boolean(
+			monkey_session_persistent(a->session)));
 	json_object_object_add(o, "maxIterations",
 			       json_object_new_int(a->opts.max_iterations));
 	json_object_object_add(o, "maxTokens",

@@ -130,6 +130,7 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 			a->opts.cb.tool_start(a->opts.cb.ctx, ev);
 		struct tools_shell_ctx sc = {
 		    .ex = a->ex,
+		    .session = a->session,
 		    .root = a->root,
 		    .default_workdir = a->default_workdir,
 		    .timeout_cap_ms = a->timeout_ms,
@@ -137,13 +138,20 @@ static int run_shell(struct monkey_agent *a, const struct agent_block *call,
 		    .tee_ctx = a->opts.cb.ctx,
 		    .progress = a->opts.cb.command_progress,
 		};
-		int r = tools_shell_run(&sc, args, &so);
-		if (r < 0)
-			return r;
-		agent_record_command(a, call->id, args, &so);
-		agent_audit_command(a, args, &so);
-		*content = tools_shell_format(&so, a->opts.output_max);
-		*is_error = !so.ran || so.res.error[0];
+		if (args->background) {
+			int r =
+			    agent_job_tool(a, call, args, content, is_error);
+			if (r < 0)
+				return r;
+		} else {
+			int r = tools_shell_run(&sc, args, &so);
+			if (r < 0)
+				return r;
+			agent_record_command(a, call->id, args, &so);
+			agent_audit_command(a, args, &so);
+			*content = tools_shell_format(&so, a->opts.output_max);
+			*is_error = !so.ran || so.res.error[0];
+		}
 	}
 	if (*content && a->opts.cb.tool_end) {
 		ev->result = so.ran ? &so.res : NULL;
@@ -273,6 +281,17 @@ int agent_run_tool(struct monkey_agent *a, const struct agent_block *call,
 		return r;
 	if (r == 0 && args.kind == TOOL_SHELL) {
 		r = run_shell(a, call, &args, &ev, &content, &is_error);
+	} else if (r == 0 && (args.kind == TOOL_JOB_OUTPUT ||
+			      args.kind == TOOL_JOB_INPUT ||
+			      args.kind == TOOL_JOB_STOP)) {
+		if (a->opts.cb.tool_start)
+			a->opts.cb.tool_start(a->opts.cb.ctx, &ev);
+		r = agent_job_tool(a, call, &args, &content, &is_error);
+		if (r == 0 && a->opts.cb.tool_end) {
+			ev.content = content;
+			ev.is_error = is_error;
+			a->opts.cb.tool_end(a->opts.cb.ctx, &ev);
+		}
 	} else if (r == 0 && (args.kind == TOOL_WRITE_FILE ||
 			      args.kind == TOOL_EDIT_FILE)) {
 		r = run_file_change(a, call, &args, &ev, &content, &is_error);

@@ -7,7 +7,7 @@ core_agent_libagent_la_SOURCES = \
 	core/agent/agent_history.c core/agent/agent_history.h \
 	core/agent/agent_record.c \
 	core/agent/agent_audit.c \
-	core/agent/agent_tools.c \
+	core/agent/agent_tools.c core/agent/agent_jobs.c core/agent/agent_jobs.h \
 	core/agent/provider.c core/agent/provider.h \
 	core/agent/provider_http.c \
 	core/agent/provider_anthropic.c \

@@ -56,11 +56,11 @@ static bool skipped(const struct monkey_replay_command *c,
 	return true;
 }
 
-MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
-				    const struct monkey_replay_command *c,
-				    int64_t timeout_cap_ms,
-				    struct monkey_replay_check *chk,
-				    struct monkey_error *err)
+/* c through ex, or through session s when it is not NULL. */
+static int replay_one(struct monkey_session *s, struct monkey_executor *ex,
+		      const struct monkey_replay_command *c,
+		      int64_t timeout_cap_ms, struct monkey_replay_check *chk,
+		      struct monkey_error *err)
 {
 	memset(chk, 0, sizeof(*chk));
 	if (skipped(c, chk))
@@ -78,6 +78,7 @@ MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
 	};
 	struct tools_shell_ctx sc = {
 	    .ex = ex,
+	    .session = s,
 	    .root = monkey_executor_workspace(ex),
 	    .timeout_cap_ms = timeout_cap_ms,
 	};
@@ -112,9 +113,152 @@ MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
 	return 0;
 }
 
+MONKEY_EXPORT int monkey_replay_run(struct monkey_executor *ex,
+				    const struct monkey_replay_command *c,
+				    int64_t timeout_cap_ms,
+				    struct monkey_replay_check *chk,
+				    struct monkey_error *err)
+{
+	return replay_one(NULL, ex, c, timeout_cap_ms, chk, err);
+}
+
+MONKEY_EXPORT int monkey_replay_run_in(struct monkey_session *s,
+				       struct monkey_executor *ex,
+				       const struct monkey_replay_command *c,
+				       int64_t timeout_cap_ms,
+				       struct monkey_replay_check *chk,
+				       struct monkey_error *err)
+{
+	if (!s)
+		return monkey_set_error(err, -EINVAL, "no session given");
+	return replay_one(s, ex, c, timeout_cap_ms, chk, err);
+}
+
 MONKEY_EXPORT void monkey_replay_check_free(struct monkey_replay_check *chk)
 {
 	free(chk->stdout_copy);
 	free(chk->stderr_copy);
 	chk->stdout_copy = chk->stderr_copy = NULL;
+}
+
+/* ---- background jobs ---- */
+
+#define REPLAY_JOBS_MAX 64
+/* A replayed read waits this long for the job's output. */
+#define REPLAY_JOB_READ_MS 1000
+
+struct monkey_replay_jobs {
+	int num[REPLAY_JOBS_MAX];
+	struct monkey_job *job[REPLAY_JOBS_MAX];
+};
+
+MONKEY_EXPORT struct monkey_replay_jobs *monkey_replay_jobs_new(void)
+{
+	return calloc(1, sizeof(struct monkey_replay_jobs));
+}
+
+MONKEY_EXPORT void monkey_replay_jobs_free(struct monkey_replay_jobs *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < REPLAY_JOBS_MAX; i++)
+		monkey_job_close(t->job[i]);
+	free(t);
+}
+
+static int slot_of(struct monkey_replay_jobs *t, int num)
+{
+	for (int i = 0; i < REPLAY_JOBS_MAX; i++)
+		if (t->job[i] && t->num[i] == num)
+			return i;
+	return -1;
+}
+
+static int job_start(struct monkey_session *s, struct monkey_executor *ex,
+		     struct monkey_replay_jobs *t,
+		     const struct monkey_replay_command *c,
+		     struct monkey_replay_check *chk, struct monkey_error *err)
+{
+	int free_slot = -1;
+	for (int i = REPLAY_JOBS_MAX - 1; i >= 0; i--)
+		if (!t->job[i])
+			free_slot = i;
+	if (free_slot < 0 || slot_of(t, c->job) >= 0) {
+		snprintf(chk->reason, sizeof(chk->reason),
+			 "job %d not started: %s", c->job,
+			 free_slot < 0 ? "too many jobs" : "it runs already");
+		return 0;
+	}
+	_cleanup_free_ char *rel = NULL;
+	struct monkey_error e = {0};
+	int r = tools_shell_workdir(monkey_executor_workspace(ex),
+				    c->workdir ? c->workdir : ".", &rel, &e);
+	if (r == -ENOMEM)
+		return monkey_set_error(err, r, "out of memory");
+	struct monkey_command cmd = {
+	    .argv = (const char *const *)c->argv,
+	    .workdir = rel,
+	    .stdin_data = c->stdin_data,
+	    .stdin_len = c->stdin_len,
+	    .has_stdin = c->has_stdin,
+	};
+	if (r == 0)
+		r = monkey_job_start(s, &cmd, 0, &t->job[free_slot], &e);
+	if (r < 0) {
+		snprintf(chk->reason, sizeof(chk->reason),
+			 "job %d not started: %s", c->job, e.message);
+		return 0;
+	}
+	t->num[free_slot] = c->job;
+	snprintf(chk->reason, sizeof(chk->reason),
+		 "job %d started (a job's output is not compared)", c->job);
+	return 0;
+}
+
+MONKEY_EXPORT int monkey_replay_run_job(struct monkey_session *s,
+					struct monkey_executor *ex,
+					struct monkey_replay_jobs *t,
+					const struct monkey_replay_command *c,
+					struct monkey_replay_check *chk,
+					struct monkey_error *err)
+{
+	memset(chk, 0, sizeof(*chk));
+	chk->skipped = true;
+	if (c->kind == MONKEY_REPLAY_JOB_START)
+		return job_start(s, ex, t, c, chk, err);
+	int i = slot_of(t, c->job);
+	struct monkey_error e = {0};
+	if (i < 0) {
+		snprintf(chk->reason, sizeof(chk->reason),
+			 "job %d is not running here", c->job);
+		return 0;
+	}
+	if (c->kind == MONKEY_REPLAY_JOB_INPUT) {
+		int r = monkey_job_write(t->job[i], c->stdin_data, c->stdin_len,
+					 c->eof, &e);
+		snprintf(chk->reason, sizeof(chk->reason), "job %d: %s", c->job,
+			 r < 0 ? e.message : "input written");
+		return 0;
+	}
+	if (c->kind == MONKEY_REPLAY_JOB_STOP)
+		monkey_job_stop(t->job[i], &e);
+	struct monkey_result res;
+	bool running = true;
+	int r = monkey_job_read(
+	    t->job[i],
+	    c->kind == MONKEY_REPLAY_JOB_READ ? REPLAY_JOB_READ_MS : 0, &res,
+	    &running, err);
+	if (r < 0)
+		return r;
+	snprintf(chk->reason, sizeof(chk->reason),
+		 "job %d %s: %llu bytes of output, %s", c->job,
+		 c->kind == MONKEY_REPLAY_JOB_STOP ? "stopped" : "read",
+		 (unsigned long long)(res.out.total + res.err.total),
+		 running ? "running" : "ended");
+	monkey_result_free(&res);
+	if (!running) {
+		monkey_job_close(t->job[i]);
+		t->job[i] = NULL;
+	}
+	return 0;
 }

@@ -278,9 +278,12 @@ static int read_header(const struct src *s, json_object *o,
 	    .n_mounts = -1,
 	};
 	char *model = NULL, *task = NULL;
-	json_object *sb = get(o, "sandbox");
-	int rc;
-	if ((rc = dup_str(s, o, "workspace", &r.workspace, NULL)) < 0 ||
+	json_object *sb = get(o, "sandbox"), *ses = get(o, "session");
+	int rc = 0;
+	if (ses && !json_object_is_type(ses, json_type_boolean))
+		rc = bad(s, "session", "true or false", ses);
+	if (rc < 0 ||
+	    (rc = dup_str(s, o, "workspace", &r.workspace, NULL)) < 0 ||
 	    (rc = dup_str(s, o, "model", &model, NULL)) < 0 ||
 	    (rc = dup_str(s, o, "task", &task, NULL)) < 0 ||
 	    (sb && (rc = read_sandbox(s, sb, &r)) < 0) || !first) {
@@ -292,6 +295,7 @@ static int read_header(const struct src *s, json_object *o,
 	log->rec = r;
 	log->model = model;
 	log->task = task;
+	log->session = ses && json_object_get_boolean(ses);
 	return 0;
 }
 
@@ -385,6 +389,51 @@ static int read_command(const struct src *s, json_object *o,
 	return c->ran ? read_result(s, o, c) : 0;
 }
 
+/* A background job's event; 1 when it is one this monkey does not know
+ * (skipped, as unknown records are). */
+static int read_job(const struct src *s, json_object *o,
+		    struct monkey_replay_command *c)
+{
+	static const char *const events[] = {NULL, "start", "input", "read",
+					     "stop"};
+	const char *ev = NULL;
+	int64_t job = 0;
+	int rc;
+	memset(c, 0, sizeof(*c));
+	c->line = s->line;
+	c->exit_code = -1;
+	c->ran = true;
+	if ((rc = get_str(s, o, "event", &ev, NULL)) < 0 ||
+	    (rc = get_int(s, o, "job", 1, 1000000, &job)) < 0)
+		return rc;
+	if (!rc)
+		return bad(s, "job", "a job number", get(o, "job"));
+	c->job = (int)job;
+	for (int k = MONKEY_REPLAY_JOB_START; k <= MONKEY_REPLAY_JOB_STOP; k++)
+		if (ev && !strcmp(ev, events[k]))
+			c->kind = k;
+	if (!c->kind)
+		return 1;
+	if ((rc = dup_str(s, o, "id", &c->id, NULL)) < 0)
+		return rc;
+	if (c->kind == MONKEY_REPLAY_JOB_INPUT) {
+		if ((rc = dup_str(s, o, "data", &c->stdin_data,
+				  &c->stdin_len)) < 0 ||
+		    (rc = get_bool(s, o, "eof", &c->eof)) < 0)
+			return rc;
+		c->has_stdin = c->stdin_data != NULL;
+		return 0;
+	}
+	if (c->kind != MONKEY_REPLAY_JOB_START)
+		return 0;
+	if ((rc = read_argv(s, o, c)) < 0 ||
+	    (rc = dup_str(s, o, "workdir", &c->workdir, NULL)) < 0 ||
+	    (rc = dup_str(s, o, "stdin", &c->stdin_data, &c->stdin_len)) < 0)
+		return rc;
+	c->has_stdin = c->stdin_data != NULL;
+	return 0;
+}
+
 /* One record.  Unknown record types are skipped: a newer monkey may add
  * some. */
 static int read_record(struct src *s, json_object *o,
@@ -409,7 +458,8 @@ static int read_record(struct src *s, json_object *o,
 			log->version = (int)v;
 		return read_header(s, o, log, first);
 	}
-	if (!type || strcmp(type, "command"))
+	bool job = type && !strcmp(type, "job");
+	if (!type || (strcmp(type, "command") && !job))
 		return 0;
 	if (!log->version)
 		return monkey_set_error(s->err, -EINVAL,
@@ -421,8 +471,12 @@ static int read_record(struct src *s, json_object *o,
 	if (!v)
 		return monkey_set_error(s->err, -ENOMEM, "out of memory");
 	log->cmds = v;
-	rc = read_command(s, o, &v[log->n]);
-	log->n++; /* freed with the log even when half read */
+	rc = job ? read_job(s, o, &v[log->n]) : read_command(s, o, &v[log->n]);
+	log->n++;      /* freed with the log even when half read */
+	if (rc == 1) { /* an event of a newer monkey: not replayed */
+		command_free(&v[--log->n]);
+		rc = 0;
+	}
 	return rc;
 }
 

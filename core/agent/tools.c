@@ -22,7 +22,11 @@ const struct provider_tool monkey_tools[TOOL_COUNT] = {
 		"head and tail). command is an argv array run without "
 		"a shell: use [\"sh\", \"-c\", \"...\"] for pipes, "
 		"redirection or globbing. Commands start in the "
-		"workspace root unless workdir is given.",
+		"workspace root unless workdir is given. With "
+		"background true the command starts as a job and the "
+		"call returns at once with its job id and what it "
+		"printed in its first second (for servers, watchers, "
+		"REPLs); use job_output, job_input and job_stop on it.",
 	    .schema = "{\"type\":\"object\",\"properties\":{"
 		      "\"command\":{\"type\":\"array\",\"items\":{\"type\":"
 		      "\"string\"},\"minItems\":1,\"description\":\"program "
@@ -33,7 +37,9 @@ const struct provider_tool monkey_tools[TOOL_COUNT] = {
 		      "\"description\":\"time limit in milliseconds (at most "
 		      "the sandbox's limit)\"},"
 		      "\"stdin\":{\"type\":\"string\",\"description\":"
-		      "\"data for the command's standard input\"}},"
+		      "\"data for the command's standard input\"},"
+		      "\"background\":{\"type\":\"boolean\",\"description\":"
+		      "\"start it as a background job\"}},"
 		      "\"required\":[\"command\"]}",
 	},
     [TOOL_READ_FILE] =
@@ -83,6 +89,40 @@ const struct provider_tool monkey_tools[TOOL_COUNT] = {
 	    .schema = "{\"type\":\"object\",\"properties\":{"
 		      "\"path\":{\"type\":\"string\"},"
 		      "\"recursive\":{\"type\":\"boolean\"}}}",
+	},
+    [TOOL_JOB_OUTPUT] =
+	{
+	    .name = "job_output",
+	    .description =
+		"Output of a background job since the last read (long "
+		"output is shortened to its head and tail), waiting up "
+		"to wait_ms (default 1000) for some, and whether it "
+		"still runs, with its exit code once it ended.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"job\":{\"type\":\"integer\",\"minimum\":1},"
+		      "\"wait_ms\":{\"type\":\"integer\",\"minimum\":0,"
+		      "\"maximum\":60000}},\"required\":[\"job\"]}",
+	},
+    [TOOL_JOB_INPUT] =
+	{
+	    .name = "job_input",
+	    .description = "Write data to a background job's standard "
+			   "input; eof true closes it afterwards.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"job\":{\"type\":\"integer\",\"minimum\":1},"
+		      "\"data\":{\"type\":\"string\"},"
+		      "\"eof\":{\"type\":\"boolean\"}},"
+		      "\"required\":[\"job\",\"data\"]}",
+	},
+    [TOOL_JOB_STOP] =
+	{
+	    .name = "job_stop",
+	    .description = "Stop a background job and everything it "
+			   "started (SIGTERM, then SIGKILL after the grace "
+			   "time) and get its last output.",
+	    .schema = "{\"type\":\"object\",\"properties\":{"
+		      "\"job\":{\"type\":\"integer\",\"minimum\":1}},"
+		      "\"required\":[\"job\"]}",
 	},
 };
 
@@ -151,6 +191,18 @@ static int get_int(json_object *o, const char *key, int64_t min, int64_t *out,
 	return 0;
 }
 
+static int get_bool(json_object *o, const char *key, bool *out,
+		    struct monkey_error *err)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return fail(err, "field '%s' must be true or false", key);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
 static int parse_shell(json_object *o, struct tool_args *a,
 		       struct monkey_error *err)
 {
@@ -191,7 +243,33 @@ static int parse_shell(json_object *o, struct tool_args *a,
 	if (r < 0)
 		return r;
 	a->has_stdin = r == 0;
-	return 0;
+	return get_bool(o, "background", &a->background, err);
+}
+
+/* job_output, job_input, job_stop. */
+static int parse_job(int kind, json_object *o, struct tool_args *a,
+		     struct monkey_error *err)
+{
+	int r = get_int(o, "job", 1, &a->job, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return fail(err, "missing required field 'job' (the job id "
+				 "shell_execute returned)");
+	a->wait_ms = -1;
+	if (kind == TOOL_JOB_OUTPUT) {
+		if ((r = get_int(o, "wait_ms", 0, &a->wait_ms, err)) < 0)
+			return r;
+		if (a->wait_ms > 60000)
+			return fail(err,
+				    "field 'wait_ms' must be at most 60000");
+		return 0;
+	}
+	if (kind != TOOL_JOB_INPUT)
+		return 0;
+	if ((r = get_string(o, "data", true, &a->data, &a->data_len, err)) < 0)
+		return r;
+	return get_bool(o, "eof", &a->eof, err);
 }
 
 static int parse_kind(int kind, json_object *o, struct tool_args *a,
@@ -201,6 +279,10 @@ static int parse_kind(int kind, json_object *o, struct tool_args *a,
 	switch (kind) {
 	case TOOL_SHELL:
 		return parse_shell(o, a, err);
+	case TOOL_JOB_OUTPUT:
+	case TOOL_JOB_INPUT:
+	case TOOL_JOB_STOP:
+		return parse_job(kind, o, a, err);
 	case TOOL_READ_FILE:
 		if ((r = get_string(o, "path", true, &a->path, NULL, err)) < 0)
 			return r;
@@ -258,7 +340,8 @@ int tools_parse(const char *name, const char *json, struct tool_args *a,
 	if (kind < 0)
 		return fail(err,
 			    "unknown tool '%s'; the tools are shell_execute, "
-			    "read_file, write_file, edit_file and list_files",
+			    "read_file, write_file, edit_file, list_files, "
+			    "job_output, job_input and job_stop",
 			    name ? name : "");
 	a->kind = kind;
 	if (!json || !*json)
@@ -309,5 +392,6 @@ void tools_args_free(struct tool_args *a)
 	free(a->content);
 	free(a->old_string);
 	free(a->new_string);
+	free(a->data);
 	memset(a, 0, sizeof(*a));
 }

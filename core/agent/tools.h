@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <monkey/exec.h>
+#include <monkey/session.h>
 
 #include "provider.h"
 #include "util.h"
@@ -20,6 +21,9 @@ enum tool_kind {
 	TOOL_WRITE_FILE,
 	TOOL_EDIT_FILE,
 	TOOL_LIST_FILES,
+	TOOL_JOB_OUTPUT, /* background jobs (agent_jobs.c) */
+	TOOL_JOB_INPUT,
+	TOOL_JOB_STOP,
 	TOOL_COUNT,
 };
 
@@ -36,6 +40,13 @@ struct tool_args {
 	char *stdin_data;
 	size_t stdin_len;
 	bool has_stdin;
+	bool background; /* start it as a job */
+	/* job_output, job_input, job_stop */
+	int64_t job;
+	int64_t wait_ms; /* job_output: -1 = the default */
+	char *data;	 /* job_input */
+	size_t data_len;
+	bool eof; /* job_input: close its stdin after data */
 	/* file tools */
 	char *path;
 	char *content; /* write_file; may hold NUL bytes */
@@ -146,6 +157,7 @@ struct tools_shell_outcome {
 
 struct tools_shell_ctx {
 	struct monkey_executor *ex;
+	struct monkey_session *session; /* runs there when not NULL */
 	const char *root;
 	const char *default_workdir; /* relative to root; NULL = "." */
 	int64_t timeout_cap_ms;	     /* the user's limit; 0 = none */

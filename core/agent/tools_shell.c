@@ -95,7 +95,8 @@ int tools_shell_run(const struct tools_shell_ctx *c, const struct tool_args *a,
 	    .progress_ctx = c->tee_ctx,
 	};
 	struct monkey_error err = {0};
-	int r = monkey_executor_run(c->ex, &cmd, &o->res, &err);
+	int r = c->session ? monkey_session_run(c->session, &cmd, &o->res, &err)
+			   : monkey_executor_run(c->ex, &cmd, &o->res, &err);
 	if (r < 0) {
 		o->error = monkey_strdup_printf("the command was not run: %s",
 						err.message[0] ? err.message
@@ -197,14 +198,23 @@ char *tools_shell_format(const struct tools_shell_outcome *o, size_t output_max)
 		    "command ran with timeout_ms %lld (the most allowed)\n",
 		    (long long)o->timeout_lowered_from,
 		    (long long)o->timeout_ms);
+	const char *reset =
+	    !r->session_reset ? ""
+	    : r->error[0]
+		? "note: the sandbox ended while this command ran; the next "
+		  "command starts a new one, and files written outside the "
+		  "workspace are gone\n"
+		: "note: the sandbox had ended and was started again before "
+		  "this command; files written outside the workspace are "
+		  "gone\n";
 	return monkey_strdup_printf(
-	    "%s%s%s%s"
+	    "%s%s%s%s%s"
 	    "exit_code: %d\nsignal: %s\ntimed_out: %s%s\n"
 	    "oom_killed: %s\nlimit_hit: %s\n%s"
 	    "duration_ms: %lld\n"
 	    "stdout (%llu bytes):\n%s%s"
 	    "stderr (%llu bytes):\n%s%s%s",
-	    lowered, r->error[0] ? "error: " : "", r->error,
+	    reset, lowered, r->error[0] ? "error: " : "", r->error,
 	    r->error[0] ? "\n" : "", r->exit_code, sig,
 	    r->timed_out ? "true" : "false", timeout_note,
 	    tristate(r->oom_killed),

@@ -293,6 +293,14 @@ static void help(void)
 	    "  --audit-key FILE      also sign each record with HMAC-SHA256 "
 	    "under the key\n"
 	    "                        in FILE\n"
+	    "  --job-timeout MS      time limit of each background job "
+	    "(default 1800000:\n"
+	    "                        30 minutes)\n"
+	    "  --fresh-sandbox       run every command in a fresh sandbox "
+	    "(default: all\n"
+	    "                        of a run's commands share one session, "
+	    "where files\n"
+	    "                        written outside the workspace persist)\n"
 	    "  -q, --quiet           print only the final answer\n"
 	    "  -v, --verbose         also show command output and details\n"
 	    "  -h, --help            show this help\n"
@@ -331,6 +339,8 @@ enum {
 	OPT_NO_TRANSCRIPT,
 	OPT_AUDIT_LOG,
 	OPT_AUDIT_KEY,
+	OPT_FRESH_SANDBOX,
+	OPT_JOB_TIMEOUT,
 };
 
 static int parse_int(const char *flag, const char *arg, long min, long max,
@@ -370,6 +380,7 @@ static int bound_option(struct monkey_agent_options *ao, int opt,
 	    {OPT_MODEL_OUTPUT, "--model-output", 256, 16 << 20},
 	    {OPT_HISTORY_MAX, "--history-max", 16384, 1 << 30},
 	    {OPT_REPLY_MAX, "--reply-max", 65536, 1L << 30},
+	    {OPT_JOB_TIMEOUT, "--job-timeout", 1, 7L * 24 * 3600 * 1000},
 	};
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
 		if (bounds[i].opt != opt)
@@ -389,6 +400,8 @@ static int bound_option(struct monkey_agent_options *ao, int opt,
 			ao->output_max = (size_t)v;
 		else if (opt == OPT_HISTORY_MAX)
 			ao->history_max = (size_t)v;
+		else if (opt == OPT_JOB_TIMEOUT)
+			ao->job_timeout_ms = v;
 		else
 			ao->reply_max = (size_t)v;
 		return 1;
@@ -444,6 +457,9 @@ static int agent_option(struct args *a, int opt, const char *arg,
 	case OPT_AUDIT_KEY:
 		ao->audit_key = arg;
 		return 1;
+	case OPT_FRESH_SANDBOX:
+		ao->fresh_sandbox = true;
+		return 1;
 	case 'q':
 		a->ui.quiet = true;
 		return 1;
@@ -495,6 +511,8 @@ static int parse(int argc, char **argv, struct monkey_cli_sandbox *s,
 	    {"no-transcript", no_argument, NULL, OPT_NO_TRANSCRIPT},
 	    {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
 	    {"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
+	    {"fresh-sandbox", no_argument, NULL, OPT_FRESH_SANDBOX},
+	    {"job-timeout", required_argument, NULL, OPT_JOB_TIMEOUT},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},

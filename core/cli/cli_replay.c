@@ -359,15 +359,50 @@ static void report(const struct monkey_replay_command *c,
 		diff("stderr", c->stderr_copy, chk->stderr_copy);
 }
 
-/* Runs every command; returns the exit status. */
-static int replay_all(struct monkey_executor *ex,
+/* A job's event, done again (without a session there are no jobs);
+ * never compared. */
+static void replay_job(struct monkey_executor *ex, struct monkey_session *ses,
+		       struct monkey_replay_jobs *jobs,
+		       const struct monkey_replay_command *c, size_t i,
+		       size_t n)
+{
+	static const char *const what[] = {"", "start", "input", "read",
+					   "stop"};
+	struct monkey_replay_check chk = {0};
+	struct monkey_error err = {0};
+	if (c->kind == MONKEY_REPLAY_JOB_START) {
+		_cleanup_free_ char *cmd =
+		    monkey_quote_argv((const char *const *)c->argv);
+		printf("[%zu/%zu] job %d: ", i, n, c->job);
+		put_clean("$ %s\n", cmd ? cmd : "?");
+	} else {
+		printf("[%zu/%zu] job %d: %s\n", i, n, c->job, what[c->kind]);
+	}
+	if (!ses || !jobs)
+		snprintf(chk.reason, sizeof(chk.reason),
+			 "no background jobs in this replay");
+	else if (monkey_replay_run_job(ses, ex, jobs, c, &chk, &err) < 0)
+		snprintf(chk.reason, sizeof(chk.reason), "%s", err.message);
+	put_clean("      -> skipped: %s\n", chk.reason);
+	fflush(stdout);
+}
+
+/* Runs every command (in session ses when not NULL); returns the exit
+ * status. */
+static int replay_all(struct monkey_executor *ex, struct monkey_session *ses,
 		      const struct monkey_exec_options *o,
 		      const struct monkey_replay_log *log, bool verbose)
 {
 	size_t matched = 0, differ = 0, skipped = 0;
 	int status = 0;
+	struct monkey_replay_jobs *jobs = monkey_replay_jobs_new();
 	for (size_t i = 0; i < log->n && !interrupted; i++) {
 		const struct monkey_replay_command *c = &log->cmds[i];
+		if (c->kind != MONKEY_REPLAY_COMMAND) {
+			replay_job(ex, ses, jobs, c, i + 1, log->n);
+			skipped++;
+			continue;
+		}
 		_cleanup_free_ char *wd =
 		    show_command(i + 1, log->n, ex, c, o->timeout_ms);
 		struct monkey_replay_check chk = {0};
@@ -378,8 +413,10 @@ static int replay_all(struct monkey_executor *ex,
 		} else if (!wd) {
 			skipped++; /* show_command said why */
 			continue;
-		} else if (monkey_replay_run(ex, c, o->timeout_ms, &chk, &err) <
-			   0) {
+		} else if ((ses ? monkey_replay_run_in(
+				      ses, ex, c, o->timeout_ms, &chk, &err)
+				: monkey_replay_run(ex, c, o->timeout_ms, &chk,
+						    &err)) < 0) {
 			monkey_cli_error("%s", err.message);
 			status = 1;
 			break;
@@ -398,6 +435,7 @@ static int replay_all(struct monkey_executor *ex,
 			differ++;
 		monkey_replay_check_free(&chk);
 	}
+	monkey_replay_jobs_free(jobs);
 	printf("replay: %zu matched, %zu mismatched, %zu skipped\n", matched,
 	       differ, skipped);
 	return status ? status : differ ? 1 : 0;
@@ -473,7 +511,17 @@ static int replay(struct monkey_cli_sandbox *s,
 	sigaction(SIGTERM, &sa, NULL);
 	running = ex;
 	show_setup(ex, &s->opts, log, file);
-	int status = replay_all(ex, &s->opts, log, verbose);
+	/* Commands that shared a session in the recording share one now:
+	 * what one left outside the workspace, the next may need. */
+	struct monkey_session *ses = NULL;
+	int status = 0;
+	if (log->session && monkey_session_open(ex, &ses, &err) < 0) {
+		monkey_cli_error("%s", err.message);
+		status = 1;
+	} else {
+		status = replay_all(ex, ses, &s->opts, log, verbose);
+	}
+	monkey_session_close(ses);
 	running = NULL;
 	monkey_executor_close(ex);
 	if (interrupted) {

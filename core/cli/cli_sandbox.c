@@ -208,6 +208,13 @@ static int do_info(const char *backend_dir, const char *name, const char *image,
 			printf("safety:       %s\n",
 			       monkey_safety_name(st.safety));
 			printf("enforces:     %s\n", caps);
+			printf(
+			    "sessions:     %s\n",
+			    (st.capabilities & MONKEY_CAP_SESSION)
+				? "yes: files a command writes anywhere "
+				  "persist to the session's next command"
+				: "no: state does not persist; every command "
+				  "of a session runs in a fresh sandbox");
 			monkey_cli_line(
 			    stdout, "available:    %s%s%s%s",
 			    st.available ? "yes" : "no",

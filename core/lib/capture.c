@@ -72,6 +72,8 @@ void monkey_capture_buf_append(struct monkey_capture_buf *b, const void *data,
 			       size_t len)
 {
 	const char *p = data;
+	if (!len)
+		return; /* nothing to keep, and maybe no buffer yet */
 	b->total += len;
 	if (b->head_len < b->head_cap && !b->failed) {
 		size_t n = b->head_cap - b->head_len;

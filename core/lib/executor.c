@@ -19,6 +19,7 @@
 #include "capture.h"
 #include "env.h"
 #include "executor_proxy.h"
+#include "executor_int.h"
 #include "loader.h"
 #include "paths.h"
 #include "util.h"
@@ -694,9 +695,10 @@ static void map_result(const struct monkey_executor *ex, const char *prog,
 				 ex->desc->name, prog);
 }
 
-/* Run cmd through the backend into res and sink. */
+/* Run cmd through the backend (or via, a session) into res and sink. */
 static void run_command(struct monkey_executor *ex,
-			const struct monkey_command *cmd, struct sink *sink,
+			const struct monkey_command *cmd,
+			const struct monkey_exec_via *via, struct sink *sink,
 			struct monkey_result *res)
 {
 	_cleanup_free_ char *workdir = NULL;
@@ -718,15 +720,23 @@ static void run_command(struct monkey_executor *ex,
 	    .cpu_system_us = -1,
 	};
 	struct monkey_error berr = {0};
-	int r = ex->desc->exec(ex->bi->state, &req, &br, &berr);
+	int r = via ? via->run(via->ctx, &req, &br, &berr)
+		    : ex->desc->exec(ex->bi->state, &req, &br, &berr);
+	if (via && (r == -ECONNRESET || (r == 0 && berr.message[0]))) {
+		/* The session's sandbox was lost: before the command (a
+		 * note, the command ran in a new one) or during it. */
+		res->session_reset = true;
+		if (r == 0)
+			notify(ex, MONKEY_LOG_WARNING, "%s", berr.message);
+	}
 	map_result(ex, cmd->argv[0], r, &berr, &br, res);
 	exec_proxy_collect(ex->proxy, res);
 }
 
-MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
-				      const struct monkey_command *cmd,
-				      struct monkey_result *res,
-				      struct monkey_error *err)
+int monkey_executor_run_via(struct monkey_executor *ex,
+			    const struct monkey_command *cmd,
+			    const struct monkey_exec_via *via,
+			    struct monkey_result *res, struct monkey_error *err)
 {
 	memset(res, 0, sizeof(*res));
 	res->oom_killed = MONKEY_UNKNOWN;
@@ -740,7 +750,7 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 	struct sink sink = {.tee = cmd->tee, .tee_ctx = cmd->tee_ctx};
 	monkey_capture_buf_init(&sink.out, ex->max_output);
 	monkey_capture_buf_init(&sink.err, ex->max_output);
-	run_command(ex, cmd, &sink, res);
+	run_command(ex, cmd, via, &sink, res);
 	res->duration_ms = monkey_now_ms() - start;
 	if (monkey_capture_buf_finish(&sink.out, &res->out) < 0 ||
 	    monkey_capture_buf_finish(&sink.err, &res->err) < 0) {
@@ -749,6 +759,69 @@ MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
 					"out of memory while capturing output");
 	}
 	return 0;
+}
+
+MONKEY_EXPORT int monkey_executor_run(struct monkey_executor *ex,
+				      const struct monkey_command *cmd,
+				      struct monkey_result *res,
+				      struct monkey_error *err)
+{
+	return monkey_executor_run_via(ex, cmd, NULL, res, err);
+}
+
+/* The session's settings: a request without a command. */
+void monkey_executor_settings(const struct monkey_executor *ex,
+			      struct monkey_exec_request *req)
+{
+	static const char *const none[] = {NULL};
+	struct monkey_command cmd = {.argv = none};
+	make_request(ex, &cmd, NULL, NULL, req);
+	req->argv = NULL;
+	req->output = NULL;
+	req->output_ctx = NULL;
+}
+
+int monkey_executor_request(const struct monkey_executor *ex,
+			    const struct monkey_command *cmd, char **workdir,
+			    struct monkey_exec_request *req,
+			    struct monkey_error *err)
+{
+	*workdir = NULL;
+	if (!cmd || !cmd->argv || !cmd->argv[0] || !cmd->argv[0][0])
+		return monkey_set_error(err, -EINVAL, "no command given");
+	if (cmd->workdir) {
+		int r = monkey_resolve_dir_inside(ex->workspace, ex->workspace,
+						  cmd->workdir, "workdir",
+						  workdir, err);
+		if (r < 0)
+			return r;
+	}
+	make_request(ex, cmd, *workdir, NULL, req);
+	return 0;
+}
+
+void monkey_executor_result(const struct monkey_executor *ex, const char *prog,
+			    int r, const struct monkey_error *berr,
+			    const struct monkey_exec_result *br,
+			    struct monkey_result *res)
+{
+	map_result(ex, prog, r, berr, br, res);
+}
+
+size_t monkey_executor_max_output(const struct monkey_executor *ex)
+{
+	return ex->max_output;
+}
+
+void *monkey_executor_backend_state(const struct monkey_executor *ex)
+{
+	return ex->bi->state;
+}
+
+void monkey_executor_notify(struct monkey_executor *ex, int level,
+			    const char *msg)
+{
+	notify(ex, level, "%s", msg);
 }
 
 MONKEY_EXPORT void monkey_result_free(struct monkey_result *res)

@@ -20,8 +20,9 @@ core_lib_libutil_la_CFLAGS = $(LIB_CFLAGS)
 noinst_LTLIBRARIES += core/lib/libcore.la
 core_lib_libcore_la_SOURCES = \
 	core/lib/loader.c core/lib/loader.h \
-	core/lib/executor.c \
+	core/lib/executor.c core/lib/executor_int.h \
 	core/lib/executor_proxy.c core/lib/executor_proxy.h \
+	core/lib/session.c \
 	core/lib/sandbox.c \
 	core/lib/env.c core/lib/env.h \
 	core/lib/capture.c core/lib/capture.h \
@@ -48,4 +49,4 @@ EXTRA_DIST += core/lib/libmonkey.map
 
 pkginclude_HEADERS += include/monkey/backend.h include/monkey/error.h \
 	include/monkey/exec.h include/monkey/sandbox.h \
-	include/monkey/verify.h
+	include/monkey/verify.h include/monkey/session.h

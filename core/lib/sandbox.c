@@ -74,6 +74,10 @@ MONKEY_EXPORT const char *monkey_capability_name(uint32_t bit)
 		return "egress-proxy";
 	case MONKEY_CAP_CACHE_VOLUMES:
 		return "cache-volumes";
+	case MONKEY_CAP_SESSION:
+		return "session";
+	case MONKEY_CAP_JOBS:
+		return "jobs";
 	}
 	return NULL;
 }

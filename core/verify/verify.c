@@ -405,6 +405,7 @@ static void (*const parallel_probes[])(struct vf_ctx *) = {
     vf_probe_fs,	 vf_probe_rootfs,      vf_probe_mounts,
     vf_probe_user,	 vf_probe_env,	       vf_probe_file_size,
     vf_probe_open_files, vf_probe_unprobeable, vf_probe_egress_proxy,
+    vf_probe_session,
 };
 #define N_PARALLEL (sizeof(parallel_probes) / sizeof(parallel_probes[0]))
 

@@ -181,5 +181,7 @@ void vf_probe_cancel(struct vf_ctx *c);
 void vf_probe_exit_status(struct vf_ctx *c);
 void vf_probe_unprobeable(struct vf_ctx *c);
 void vf_probe_egress_proxy(struct vf_ctx *c);
+/* Sessions keep files and kill what a command left; jobs echo and stop. */
+void vf_probe_session(struct vf_ctx *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <monkey/exec.h>
+#include <monkey/session.h>
 
 #include "verify_int.h"
 
@@ -391,8 +392,9 @@ static void status_cases(struct vf_ctx *c, struct status_case *cs, size_t *n,
 	*n = i;
 }
 
-static int open_executor(struct vf_ctx *c, struct monkey_executor **ex,
-			 struct monkey_error *err)
+static int open_executor_in(struct vf_ctx *c, const char *workdir,
+			    struct monkey_executor **ex,
+			    struct monkey_error *err)
 {
 	struct monkey_exec_options o;
 	monkey_exec_options_init(&o);
@@ -400,7 +402,7 @@ static int open_executor(struct vf_ctx *c, struct monkey_executor **ex,
 	o.backend_dir = c->opts->backend_dir;
 	o.no_fallback = true;
 	o.workspace = c->ws;
-	o.workdir = "exit";
+	o.workdir = workdir;
 	o.image = c->opts->image;
 	o.pool = 0;
 	o.timeout_ms = VF_TIMEOUT_MS;
@@ -416,6 +418,12 @@ static int open_executor(struct vf_ctx *c, struct monkey_executor **ex,
 		o.n_mounts = 1;
 	}
 	return monkey_executor_open(&o, ex, err);
+}
+
+static int open_executor(struct vf_ctx *c, struct monkey_executor **ex,
+			 struct monkey_error *err)
+{
+	return open_executor_in(c, "exit", ex, err);
 }
 
 static bool write_status_scripts(struct vf_ctx *c)
@@ -488,6 +496,127 @@ void vf_probe_exit_status(struct vf_ctx *c)
 	}
 	monkey_executor_close(ex);
 	vf_report(c, 0, bad ? VF_BROKEN : VF_HOLDS, tried, "%s", text);
+}
+
+/* ---- sessions and jobs ---- */
+
+/* stdout of "sh -c script" as the session's next command ("" when it
+ * failed to run); caller frees. */
+static char *session_sh(struct monkey_session *s, const char *script)
+{
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_command cmd = {.argv = argv};
+	struct monkey_result res;
+	struct monkey_error err = {0};
+	if (monkey_session_run(s, &cmd, &res, &err) < 0)
+		return strdup("");
+	char *out = monkey_capture_join(&res.out, NULL);
+	monkey_result_free(&res);
+	return out;
+}
+
+/* A file written to /tmp by one command is there for the next, and a
+ * process it left in the background is not. */
+static void probe_session(struct vf_ctx *c, struct monkey_executor *ex)
+{
+	static const char tried[] =
+	    "one command writes a file in /tmp and leaves a sleep in the "
+	    "background; the next reads the file and looks for the sleep";
+	struct monkey_session *s = NULL;
+	struct monkey_error err = {0};
+	if (monkey_session_open(ex, &s, &err) < 0) {
+		vf_report(c, MONKEY_CAP_SESSION, VF_BROKEN, tried,
+			  "opening a session failed");
+		return;
+	}
+	_cleanup_free_ char *w = monkey_strdup_printf(
+	    "echo %s > /tmp/monkey-verify-%s; sleep 600 & echo $! > "
+	    "/tmp/monkey-verify-%s.pid",
+	    c->token, c->token, c->token);
+	_cleanup_free_ char *r = monkey_strdup_printf(
+	    "cat /tmp/monkey-verify-%s; kill -0 $(cat "
+	    "/tmp/monkey-verify-%s.pid) 2>/dev/null && echo alive; rm -f "
+	    "/tmp/monkey-verify-%s /tmp/monkey-verify-%s.pid",
+	    c->token, c->token, c->token, c->token);
+	_cleanup_free_ char *o1 = w ? session_sh(s, w) : NULL;
+	_cleanup_free_ char *o2 = r ? session_sh(s, r) : NULL;
+	monkey_session_close(s);
+	_cleanup_free_ char *want = monkey_strdup_printf("%s\n", c->token);
+	bool kept = o2 && want && !strncmp(o2, want, strlen(want));
+	bool alive = o2 && strstr(o2, "alive");
+	vf_report(c, MONKEY_CAP_SESSION, kept && !alive ? VF_HOLDS : VF_BROKEN,
+		  tried, "%s; %s",
+		  kept ? "the file was there" : "the file was gone",
+		  alive ? "the background sleep survived its command"
+			: "the background sleep was killed at its command's "
+			  "end");
+}
+
+/* A job reading its stdin echoes a line fed to it and stops on demand. */
+static void probe_jobs(struct vf_ctx *c, struct monkey_executor *ex)
+{
+	static const char tried[] =
+	    "a cat job gets a line on its stdin, is read, then stopped";
+	struct monkey_session *s = NULL;
+	struct monkey_job *j = NULL;
+	struct monkey_error err = {0};
+	const char *argv[] = {"cat", NULL};
+	struct monkey_command cmd = {.argv = argv};
+	if (monkey_session_open(ex, &s, &err) < 0 ||
+	    monkey_job_start(s, &cmd, VF_TIMEOUT_MS, &j, &err) < 0) {
+		char msg[200];
+		vf_escape(err.message, strlen(err.message), msg, sizeof(msg));
+		vf_report(c, MONKEY_CAP_JOBS, VF_BROKEN, tried,
+			  "starting a job failed: %s", msg);
+		monkey_session_close(s);
+		return;
+	}
+	_cleanup_free_ char *line = monkey_strdup_printf("%s\n", c->token);
+	bool echoed = false, running = true;
+	if (line && monkey_job_write(j, line, strlen(line), false, &err) == 0)
+		for (int i = 0; i < 10 && !echoed && running; i++) {
+			struct monkey_result res;
+			if (monkey_job_read(j, 500, &res, &running, &err) < 0)
+				break;
+			char *out = monkey_capture_join(&res.out, NULL);
+			echoed = out && strstr(out, c->token);
+			free(out);
+			monkey_result_free(&res);
+		}
+	monkey_job_stop(j, &err);
+	struct monkey_result res;
+	if (monkey_job_read(j, 0, &res, &running, &err) == 0)
+		monkey_result_free(&res);
+	monkey_session_close(s);
+	vf_report(c, MONKEY_CAP_JOBS, echoed && !running ? VF_HOLDS : VF_BROKEN,
+		  tried, "%s; %s",
+		  echoed ? "the line came back" : "the line did not come back",
+		  running ? "the job still ran after job_stop"
+			  : "job_stop ended it");
+}
+
+void vf_probe_session(struct vf_ctx *c)
+{
+	static const char tried[] = "nothing: the backend claims no sessions";
+	struct monkey_executor *ex = NULL;
+	struct monkey_error err = {0};
+	if (!(c->caps & MONKEY_CAP_SESSION)) {
+		vf_report(c, MONKEY_CAP_SESSION, VF_UNPROBED, tried, "-");
+		vf_report(c, MONKEY_CAP_JOBS, VF_UNPROBED, tried, "-");
+		return;
+	}
+	if (open_executor_in(c, NULL, &ex, &err) < 0) {
+		vf_report(c, MONKEY_CAP_SESSION, VF_SETUP, tried,
+			  "monkey's executor could not open the backend");
+		return;
+	}
+	probe_session(c, ex);
+	if (c->caps & MONKEY_CAP_JOBS)
+		probe_jobs(c, ex);
+	else
+		vf_report(c, MONKEY_CAP_JOBS, VF_UNPROBED, tried,
+			  "the backend claims no jobs");
+	monkey_executor_close(ex);
 }
 
 /* ---- what no attack can check ---- */

@@ -171,7 +171,17 @@ struct monkey_agent_options {
 	 * a key file.  NULL: none. */
 	const char *audit_log;
 	const char *audit_key;
+	/* Run every command in a fresh sandbox, as monkey exec does, instead
+	 * of all of a run's commands in one session (monkey/session.h), where
+	 * files written outside the workspace persist. */
+	bool fresh_sandbox;
+	/* Each background job's own time limit; 0 =
+	 * MONKEY_AGENT_DEFAULT_JOB_TIMEOUT_MS. */
+	int64_t job_timeout_ms;
 };
+
+/* A background job's default time limit: 30 minutes. */
+#define MONKEY_AGENT_DEFAULT_JOB_TIMEOUT_MS (30 * 60 * 1000)
 
 void monkey_agent_options_init(struct monkey_agent_options *opts);
 

@@ -91,6 +91,13 @@ enum monkey_capability {
 						backend's own named volumes,
 						listed and removed through
 						caches_list and cache_remove */
+	/* ABI 1.2: session_open, session_exec and session_close are set:
+	 * what a command writes outside the workspace persists to the
+	 * session's next command. */
+	MONKEY_CAP_SESSION = 1u << 22,
+	/* ABI 1.2: the job entry points are set (background jobs in a
+	 * session). */
+	MONKEY_CAP_JOBS = 1u << 23,
 };
 
 /* Log levels for monkey_host.log. */
@@ -352,6 +359,84 @@ typedef int (*monkey_backend_exec_fn)(void *state,
 /* Release everything; state is invalid afterwards. */
 typedef void (*monkey_backend_fini_fn)(void *state);
 
+/* ---- ABI 1.2: sessions ----
+ * A session is one sandbox that runs a sequence of commands: what a
+ * command writes anywhere writable in the sandbox is there for the next
+ * one.  Nothing else remains after a command: every process it started
+ * is killed before session_exec returns (at exit, timeout, cancel or OOM
+ * alike).  Limits that are sandbox-wide (memory, pids, CPU) apply to the
+ * session as a whole.  See monkey-backend(7), "SESSIONS". */
+
+/* Open a session whose sandbox has the settings of req (image, user,
+ * mounts, limits, network, read-only root, workspace, environment);
+ * argv, workdir, stdin, timeout, output and cancel_fd of req play no
+ * part (argv and output are NULL).  May prepare the sandbox ahead (start
+ * a container in the background) so that the first command does not
+ * wait.  *session is handed to session_exec and session_close.
+ * -EOPNOTSUPP: no sessions as configured (the host then runs the
+ * commands through exec). */
+typedef int (*monkey_backend_session_open_fn)(
+    void *state, const struct monkey_exec_request *req, void **session,
+    struct monkey_error *err);
+
+/* Run one command in the session, with exec's contract for req, result
+ * and the return value; the settings that open took are the session's
+ * (the request's own limits, image, user, mounts and network are
+ * ignored).  One command at a time: concurrent calls on one session are
+ * serialised by the backend.  When the sandbox turned out to be gone
+ * before the command was sent (killed from outside) the backend starts a
+ * new one, runs the command there and leaves a note in err with code 0
+ * saying that files outside the workspace are gone; when it died while
+ * the command ran it returns -ECONNRESET, saying so, and the next call
+ * starts a new one. */
+typedef int (*monkey_backend_session_exec_fn)(
+    void *session, const struct monkey_exec_request *req,
+    struct monkey_exec_result *result, struct monkey_error *err);
+
+/* End the session: everything it started is killed and its sandbox
+ * removed before it returns.  session is invalid afterwards.  Called
+ * before fini. */
+typedef void (*monkey_backend_session_close_fn)(void *session);
+
+/* ---- ABI 1.2: background jobs in a session (MONKEY_CAP_JOBS) ----
+ * A job is a command of a session that runs on while later commands do:
+ * it is exempt from the kill at a foreground command's end, and only
+ * from it.  It counts against the session's limits, and every job dies
+ * when its session closes.  See monkey-backend(7), "JOBS". */
+
+/* Start req in the session without waiting for it.  req is as for
+ * session_exec, except: output and cancel_fd play no part (output is
+ * kept for job_read), stdin is a pipe job_write feeds (has_stdin and
+ * stdin_data are its first bytes), and timeout_ms is the job's own
+ * limit.  Borrowed for the call only.  Errors as exec's. */
+typedef int (*monkey_backend_job_start_fn)(
+    void *session, const struct monkey_exec_request *req, void **job,
+    struct monkey_error *err);
+
+/* Pass the job's output since the last read to out (from the calling
+ * thread), waiting up to wait_ms for some when there is none and the job
+ * runs.  The backend keeps at most a bounded head and tail of unread
+ * output per stream and says how much it dropped in the output.  Sets
+ * *running; once it is 0, result says how the job ended (as exec's). */
+typedef int (*monkey_backend_job_read_fn)(
+    void *job, int64_t wait_ms, monkey_output_fn out, void *out_ctx,
+    int *running, struct monkey_exec_result *result,
+    struct monkey_error *err);
+
+/* Write len bytes to the job's stdin; close_stdin then ends it (EOF). */
+typedef int (*monkey_backend_job_write_fn)(void *job, const void *data,
+					   size_t len, int close_stdin,
+					   struct monkey_error *err);
+
+/* Stop the job and everything it started (SIGTERM, the request's grace,
+ * SIGKILL) and return once they are gone; output still unread stays for
+ * job_read.  Does nothing when it already ended. */
+typedef int (*monkey_backend_job_stop_fn)(void *job, struct monkey_error *err);
+
+/* Stop the job if it runs and free it; job is invalid afterwards.  Every
+ * job is closed before its session. */
+typedef void (*monkey_backend_job_close_fn)(void *job);
+
 /* The descriptor.  Constant, owned by the backend, alive while it is
  * loaded. */
 struct monkey_backend {
@@ -384,6 +469,21 @@ struct monkey_backend {
 			   struct monkey_error *err);
 	int (*cache_remove)(void *state, const char *name,
 			    struct monkey_error *err);
+	/* ABI 1.2, sessions (MONKEY_CAP_SESSION): all three or none.  A
+	 * backend without them still serves sessions: the host runs their
+	 * commands one by one through exec and tells the user that state
+	 * does not persist. */
+	monkey_backend_session_open_fn session_open;
+	monkey_backend_session_exec_fn session_exec;
+	monkey_backend_session_close_fn session_close;
+	/* ABI 1.2, jobs (MONKEY_CAP_JOBS): all five or none; they need the
+	 * session entry points.  Without them a host refuses to start a job
+	 * rather than run it in the foreground. */
+	monkey_backend_job_start_fn job_start;
+	monkey_backend_job_read_fn job_read;
+	monkey_backend_job_write_fn job_write;
+	monkey_backend_job_stop_fn job_stop;
+	monkey_backend_job_close_fn job_close;
 	/* New fields go here, at the end. */
 };
 

@@ -181,6 +181,9 @@ struct monkey_result {
 	int64_t peak_memory_bytes;
 	int64_t cpu_user_ms;
 	int64_t cpu_system_ms;
+	/* Only in a session (monkey/session.h): its sandbox was lost and a
+	 * new one started, so files outside the workspace are gone. */
+	bool session_reset;
 };
 
 /* The limit that ended or broke the command, the most decisive first:

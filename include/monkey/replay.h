@@ -29,6 +29,7 @@
 
 #include <monkey/error.h>
 #include <monkey/exec.h>
+#include <monkey/session.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,6 +59,20 @@ struct monkey_replay_command {
 	/* Bounded copies of the output (head and tail), NULL in version 1
 	 * transcripts. */
 	char *stdout_copy, *stderr_copy;
+	/* enum monkey_replay_kind: a command, or an event of background job
+	 * number job (its start: argv, workdir, stdin_data; input:
+	 * stdin_data, eof). */
+	int kind;
+	int job;
+	bool eof;
+};
+
+enum monkey_replay_kind {
+	MONKEY_REPLAY_COMMAND = 0,
+	MONKEY_REPLAY_JOB_START,
+	MONKEY_REPLAY_JOB_INPUT,
+	MONKEY_REPLAY_JOB_READ,
+	MONKEY_REPLAY_JOB_STOP,
 };
 
 /* The recording's sandbox, for comparison only.  Numbers are -1 (cpus
@@ -81,6 +96,9 @@ struct monkey_replay_log {
 	char *task;
 	struct monkey_replay_command *cmds;
 	size_t n;
+	/* The commands ran in one sandbox session (monkey/session.h): a
+	 * replay runs them in one too (monkey_replay_run_in). */
+	bool session;
 };
 
 /* Parse and validate a transcript (versions 1 and 2).  Errors name the
@@ -117,7 +135,29 @@ int monkey_replay_run(struct monkey_executor *ex,
 		      const struct monkey_replay_command *c,
 		      int64_t timeout_cap_ms, struct monkey_replay_check *chk,
 		      struct monkey_error *err);
+/* The same, as the next command of session s (opened on ex's executor),
+ * so that what earlier commands left outside the workspace is there. */
+int monkey_replay_run_in(struct monkey_session *s, struct monkey_executor *ex,
+			 const struct monkey_replay_command *c,
+			 int64_t timeout_cap_ms,
+			 struct monkey_replay_check *chk,
+			 struct monkey_error *err);
 void monkey_replay_check_free(struct monkey_replay_check *chk);
+
+/* The background jobs of a replay, by their recorded numbers. */
+struct monkey_replay_jobs;
+struct monkey_replay_jobs *monkey_replay_jobs_new(void);
+/* Close every job still open (stopping it).  NULL is allowed. */
+void monkey_replay_jobs_free(struct monkey_replay_jobs *t);
+/* Replay a job event c (kind other than MONKEY_REPLAY_COMMAND) in
+ * session s, opened on ex: start, feed, read (waiting briefly) or stop the job.
+ * A job's output depends on timing and is not compared: chk is marked skipped
+ * with what was done, or why not. */
+int monkey_replay_run_job(struct monkey_session *s, struct monkey_executor *ex,
+			  struct monkey_replay_jobs *t,
+			  const struct monkey_replay_command *c,
+			  struct monkey_replay_check *chk,
+			  struct monkey_error *err);
 
 /* Exit code, stdout and stderr all match the recording. */
 static inline bool monkey_replay_matches(const struct monkey_replay_check *chk)

@@ -564,14 +564,20 @@ static void pipes_close(struct pipes *p)
 	}
 }
 
-/* stdin is a pipe when the request has data for it, else /dev/null. */
-static int open_pipes(struct pipes *p, int has_stdin)
+/* stdin is a pipe when the request has data for it, the job's pipe for
+ * a job, else /dev/null. */
+static int open_pipes(struct pipes *p, int has_stdin,
+		      const struct procrun_opts *opts)
 {
 	*p = (struct pipes){{-1, -1}, {-1, -1}, {-1, -1}};
 	int rc;
 	if ((rc = procrun_make_pipe(p->out, 0)) < 0 ||
 	    (rc = procrun_make_pipe(p->err, 0)) < 0)
 		return rc;
+	if (opts && opts->stdin_from_fd) {
+		p->in[0] = fcntl(opts->stdin_fd, F_DUPFD_CLOEXEC, 3);
+		return p->in[0] < 0 ? -errno : 0;
+	}
 	if (has_stdin)
 		return procrun_make_pipe(p->in, 1);
 	p->in[0] = procrun_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -599,7 +605,7 @@ static int prepare(const struct monkey_host *host,
 		return rc;
 	if (opts && opts->apply_rlimits)
 		procrun_plan_rlimits(s, req);
-	if ((rc = open_pipes(p, req->has_stdin)) < 0 ||
+	if ((rc = open_pipes(p, req->has_stdin, opts)) < 0 ||
 	    (rc = (*buf = malloc(READ_CHUNK)) ? 0 : -ENOMEM) < 0)
 		return procrun_set_err(
 		    host, err, rc, "%s: cannot set up the command's pipes: %s",

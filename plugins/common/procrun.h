@@ -37,6 +37,10 @@ struct procrun_opts {
 	/* The name used in messages ("frob: command not found"); NULL:
 	 * argv[0]. */
 	const char *display_name;
+	/* A job's stdin: fd 0 of the command is a duplicate of stdin_fd
+	 * (a pipe the job feeds) instead of the request's data. */
+	int stdin_from_fd;
+	int stdin_fd;
 };
 
 /* Run req to completion as the backend ABI's exec entry point describes:

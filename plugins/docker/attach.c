@@ -200,10 +200,14 @@ static int connect_raw(struct dk_attach *a, struct monkey_error *err)
 
 static void attach_closep(struct dk_attach **a) { dk_attach_close(*a); }
 
-int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
-		   struct dk_attach **out, struct monkey_error *err)
+/* A hijacked stream: the request (POST path, JSON body or none) answered
+ * with 101 or 200, then raw frames.  id names the container or exec in
+ * messages. */
+static int open_hijack(struct dk_state *st, const char *path, const char *body,
+		       const char *id, int with_stdin, struct dk_attach **out,
+		       struct monkey_error *err)
 {
-	char req[512];
+	char req[1024];
 	char prefix[sizeof(st->api_prefix)];
 	int64_t deadline = now_ms() + st->api_timeout_ms;
 
@@ -224,14 +228,15 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 	memcpy(prefix, st->api_prefix, sizeof(prefix));
 	pthread_mutex_unlock(&st->lock);
 	snprintf(req, sizeof(req),
-		 "POST %s/containers/%s/attach?stream=1&stdout=1&stderr=1%s "
-		 "HTTP/1.1\r\n"
+		 "POST %s%s HTTP/1.1\r\n"
 		 "Host: docker\r\n"
 		 "Connection: Upgrade\r\n"
 		 "Upgrade: tcp\r\n"
-		 "Content-Length: 0\r\n"
-		 "\r\n",
-		 prefix, id, with_stdin ? "&stdin=1" : "");
+		 "%s"
+		 "Content-Length: %zu\r\n"
+		 "\r\n%s",
+		 prefix, path, body ? "Content-Type: application/json\r\n" : "",
+		 body ? strlen(body) : 0, body ? body : "");
 	if ((ret = send_all(a, req, strlen(req), deadline, err)) < 0 ||
 	    (ret = read_answer(a, id, deadline, err)) < 0)
 		return ret;
@@ -239,6 +244,25 @@ int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 	a->with_stdin = with_stdin;
 	*out = steal_pointer(&a);
 	return 0;
+}
+
+int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
+		   struct dk_attach **out, struct monkey_error *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path),
+		 "/containers/%s/attach?stream=1&stdout=1&stderr=1%s", id,
+		 with_stdin ? "&stdin=1" : "");
+	return open_hijack(st, path, NULL, id, with_stdin, out, err);
+}
+
+int dk_attach_open_exec(struct dk_state *st, const char *exec_id,
+			struct dk_attach **out, struct monkey_error *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/exec/%s/start", exec_id);
+	return open_hijack(st, path, "{\"Detach\":false,\"Tty\":false}",
+			   exec_id, 1, out, err);
 }
 
 int dk_attach_stale(struct dk_attach *a)

@@ -13,6 +13,10 @@ int dk_attach_stale(struct dk_attach *a);
 
 int dk_attach_open(struct dk_state *st, const char *id, int with_stdin,
 		   struct dk_attach **out, struct monkey_error *err);
+/* The stream of an exec instance the engine created (POST
+ * /containers/{id}/exec): started with stdin, stdout and stderr. */
+int dk_attach_open_exec(struct dk_state *st, const char *exec_id,
+			struct dk_attach **out, struct monkey_error *err);
 void dk_attach_close(struct dk_attach *a);
 
 enum dk_pump_end {

@@ -93,15 +93,26 @@ static int env_named(const char *const *envp, const char *kv)
 	return 0;
 }
 
+size_t dk_container_env(const struct monkey_exec_request *req, const char **out,
+			size_t max)
+{
+	size_t n = 0;
+	for (const char *const *e = req->envp; e && *e && n < max; e++)
+		if (basic_env(*e) && !env_named(req->user_envp, *e))
+			out[n++] = *e;
+	for (const char *const *e = req->user_envp; e && *e && n < max; e++)
+		if (strchr(*e, '='))
+			out[n++] = *e;
+	return n;
+}
+
 static json_object *build_env(const struct monkey_exec_request *req)
 {
+	const char *v[DK_ENV_MAX];
+	size_t n = dk_container_env(req, v, DK_ENV_MAX);
 	json_object *env = json_object_new_array();
-	for (const char *const *e = req->envp; e && *e; e++)
-		if (basic_env(*e) && !env_named(req->user_envp, *e))
-			json_object_array_add(env, json_object_new_string(*e));
-	for (const char *const *e = req->user_envp; e && *e; e++)
-		if (strchr(*e, '='))
-			json_object_array_add(env, json_object_new_string(*e));
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(env, json_object_new_string(v[i]));
 	return env;
 }
 

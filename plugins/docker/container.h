@@ -16,6 +16,14 @@
  * NULL when it is not inside the workspace.  Caller frees. */
 char *dk_container_workdir(const struct monkey_exec_request *req);
 
+/* Most variables a container is given. */
+#define DK_ENV_MAX 512
+/* The variables a command of req gets in its container (the host's
+ * terminal and language ones, then what the user named), at most max,
+ * borrowed from req.  Returns how many. */
+size_t dk_container_env(const struct monkey_exec_request *req, const char **out,
+			size_t max);
+
 /* The workspace's .git that containers get read-only (unless
  * --writable-git): a real directory, or a regular file as in a git
  * worktree, never a symlink (lstat: a .git pointing at /etc must not

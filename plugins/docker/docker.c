@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "pool.h"
+#include "session.h"
 
 /* Settings from the host's JSON object; unknown keys are ignored. */
 static int parse_config(struct dk_state *st, const char *config_json,
@@ -310,6 +310,30 @@ static int dk_exec_proxied(struct dk_state *st,
 	    st->launcher ? "the engine cannot run" : "is not installed");
 }
 
+/* The engine reached and the sweep started, once. */
+static int engine_ready(struct dk_state *st, struct monkey_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int connected = st->api_prefix[0] != '\0';
+	pthread_mutex_unlock(&st->lock);
+	int rc = connected ? 0 : dk_engine_connect(st, err);
+	if (rc == 0)
+		dk_sweep_once(st);
+	return rc;
+}
+
+/* An image name a request may use. */
+static int check_image(struct dk_state *st, const char *image,
+		       struct monkey_error *err)
+{
+	if (dk_image_valid(image))
+		return 0;
+	return st->host->set_error(err, -EINVAL,
+				   "'%s' is not a valid image name (expected "
+				   "e.g. debian:bookworm-slim)",
+				   image);
+}
+
 /* One command: the engine reached and the sweep started once, then a
  * prestarted container when one with its settings is ready, else one
  * created for it that runs the launcher, else (no launcher, or one the
@@ -324,27 +348,19 @@ static int dk_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	if (!req->output)
 		return st->host->set_error(err, -EINVAL,
 					   "no output sink in the request");
-	if (!dk_image_valid(image))
-		return st->host->set_error(
-		    err, -EINVAL,
-		    "'%s' is not a valid image name (expected e.g. "
-		    "debian:bookworm-slim)",
-		    image);
+	if ((rc = check_image(st, image, err)) < 0)
+		return rc;
 	if (fd_ready(req->cancel_fd)) {
 		result->cancelled = 1;
 		return 0;
 	}
-	pthread_mutex_lock(&st->lock);
-	int connected = st->api_prefix[0] != '\0';
-	pthread_mutex_unlock(&st->lock);
-	if (!connected && (rc = dk_engine_connect(st, err)) < 0)
-		return rc;
-	dk_sweep_once(st);
-	if ((rc = dk_caches_prepare(st, req, image, err)) < 0)
+	if ((rc = engine_ready(st, err)) < 0 ||
+	    (rc = dk_caches_prepare(st, req, image, err)) < 0)
 		return rc;
 
 	/* Proxy mode: only a fresh container's launcher starts the
-	 * forwarder (pooled ones were made without the proxy's binds). */
+	 * forwarder (pooled ones were made without the proxy's binds).
+	 */
 	if (dk_req_proxy(req))
 		return dk_exec_proxied(st, req, image, result, err);
 	int handled = 0;
@@ -370,7 +386,8 @@ static int docker_p_exec(void *state, const struct monkey_exec_request *req,
 	    !MONKEY_STRUCT_HAS(result, oom_killed))
 		return st->host->set_error(
 		    err, -EINVAL,
-		    "exec request or result is older than this docker backend "
+		    "exec request or result is older than this docker "
+		    "backend "
 		    "understands");
 	return dk_exec(st, req, result, err);
 }
@@ -391,6 +408,71 @@ static int docker_p_cache_remove(void *state, const char *name,
 	return rc < 0 ? rc : dk_cache_remove(st, name, err);
 }
 
+static int docker_p_session_open(void *state,
+				 const struct monkey_exec_request *req,
+				 void **session, struct monkey_error *err)
+{
+	struct dk_state *st = state;
+	const char *image =
+	    req && req->image && req->image[0] ? req->image : st->image;
+	int rc;
+	if (!req || !MONKEY_STRUCT_HAS(req, cancel_fd))
+		return st->host->set_error(err, -EINVAL,
+					   "session settings are older "
+					   "than this docker backend "
+					   "understands");
+	if ((rc = check_image(st, image, err)) < 0 ||
+	    (rc = engine_ready(st, err)) < 0 ||
+	    (rc = dk_caches_prepare(st, req, image, err)) < 0)
+		return rc;
+	return dk_session_open(st, req, (struct dk_session **)session, err);
+}
+
+static int docker_p_session_exec(void *session,
+				 const struct monkey_exec_request *req,
+				 struct monkey_exec_result *result,
+				 struct monkey_error *err)
+{
+	if (!req || !result || !MONKEY_STRUCT_HAS(req, cancel_fd) ||
+	    !MONKEY_STRUCT_HAS(result, oom_killed))
+		return -EINVAL;
+	return dk_session_exec(session, req, result, err);
+}
+
+static void docker_p_session_close(void *session) { dk_session_close(session); }
+
+static int docker_p_job_start(void *session,
+			      const struct monkey_exec_request *req, void **job,
+			      struct monkey_error *err)
+{
+	if (!req || !MONKEY_STRUCT_HAS(req, cancel_fd))
+		return -EINVAL;
+	return dk_session_job_start(session, req, (struct dk_session_job **)job,
+				    err);
+}
+
+static int docker_p_job_read(void *job, int64_t wait_ms, monkey_output_fn out,
+			     void *out_ctx, int *running,
+			     struct monkey_exec_result *result,
+			     struct monkey_error *err)
+{
+	return dk_job_read(dk_session_job(job), wait_ms, out, out_ctx, running,
+			   result, err);
+}
+
+static int docker_p_job_write(void *job, const void *data, size_t len,
+			      int close_stdin, struct monkey_error *err)
+{
+	return dk_job_write(dk_session_job(job), data, len, close_stdin, err);
+}
+
+static int docker_p_job_stop(void *job, struct monkey_error *err)
+{
+	return dk_job_stop(dk_session_job(job), err);
+}
+
+static void docker_p_job_close(void *job) { dk_session_job_close(job); }
+
 static void docker_p_fini(void *state)
 {
 	struct dk_state *st = state;
@@ -407,8 +489,8 @@ static void docker_p_fini(void *state)
 static const struct monkey_backend docker_backend = {
     MONKEY_BACKEND_HEADER,
     .name = "docker",
-    .description =
-	"a fresh hardened container per command (Docker Engine API or podman)",
+    .description = "a fresh hardened container per command (Docker "
+		   "Engine API or podman)",
     .safety = MONKEY_SAFETY_HIGH,
     .capabilities =
 	MONKEY_CAP_MEMORY | MONKEY_CAP_CPU | MONKEY_CAP_PIDS |
@@ -416,9 +498,9 @@ static const struct monkey_backend docker_backend = {
 	MONKEY_CAP_READ_ONLY_ROOT | MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN |
 	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
 	MONKEY_CAP_USER | MONKEY_CAP_IMAGE | MONKEY_CAP_CPU_TIME |
-	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_EGRESS_PROXY |
-	MONKEY_CAP_OOM_REPORT | MONKEY_CAP_CANCEL | MONKEY_CAP_POOL |
-	MONKEY_CAP_CACHE_VOLUMES,
+	MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES | MONKEY_CAP_OOM_REPORT |
+	MONKEY_CAP_CANCEL | MONKEY_CAP_POOL | MONKEY_CAP_EGRESS_PROXY |
+	MONKEY_CAP_CACHE_VOLUMES | MONKEY_CAP_SESSION | MONKEY_CAP_JOBS,
     .init = docker_p_init,
     .probe = docker_p_probe,
     .exec = docker_p_exec,
@@ -426,58 +508,127 @@ static const struct monkey_backend docker_backend = {
     .caches_list = docker_p_caches_list,
     .cache_remove = docker_p_cache_remove,
     .details =
-	"Runs each command in a new container through the Docker Engine API "
-	"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); podman's "
-	"compatible service works too. Hardened by default: all capabilities "
-	"dropped, no-new-privileges, memory limit with no extra swap, CPU "
-	"quota, pids limit, no network (--network attaches to the engine's "
-	"default network, or to MONKEY_DOCKER_NETWORK; with --allow-domain "
-	"a fresh container, never a pooled one, reaches only the allowed "
-	"hosts through monkey's egress proxy, whose socket directory and "
+	"Runs each command in a new container through the Docker "
+	"Engine API "
+	"on DOCKER_HOST=unix://PATH (default /var/run/docker.sock); "
+	"podman's "
+	"compatible service works too. Hardened by default: all "
+	"capabilities "
+	"dropped, no-new-privileges, memory limit with no extra swap, "
+	"CPU "
+	"quota, pids limit, no network (--network attaches to the "
+	"engine's "
+	"default network, or to MONKEY_DOCKER_NETWORK; with "
+	"--allow-domain "
+	"a fresh container, never a pooled one, reaches only the "
+	"allowed "
+	"hosts through monkey's egress proxy, whose socket directory "
+	"and "
 	"forwarder are bound read-only at " DK_PROXY_DIR_TARGET
 	" and " DK_PROXY_FORWARDER_TARGET "), explicit nofile "
 	"(1024/4096) and nproc (4096) ulimits, read-only root with an "
-	"exec-able tmpfs /tmp on --read-only, runs as the invoking uid:gid "
-	"unless --user. The workspace is bind-mounted at its own host path "
-	"and the working directory is the same path inside, so paths tools "
-	"print are the host's; --mount adds binds. The workspace's .git (a "
-	"directory, or a worktree's .git file; never a symlink) is mounted "
-	"read-only unless --writable-git, and checked to be that very .git "
-	"before the command runs. The image's entrypoint is not used; the "
+	"exec-able tmpfs /tmp on --read-only, runs as the invoking "
+	"uid:gid "
+	"unless --user. The workspace is bind-mounted at its own host "
+	"path "
+	"and the working directory is the same path inside, so paths "
+	"tools "
+	"print are the host's; --mount adds binds. The workspace's "
+	".git (a "
+	"directory, or a worktree's .git file; never a symlink) is "
+	"mounted "
+	"read-only unless --writable-git, and checked to be that very "
+	".git "
+	"before the command runs. The image's entrypoint is not used; "
+	"the "
 	"command gets LANG/LC_*/TERM/TZ and the variables named with "
 	"--env/--pass-env (PATH and HOME come from the image). Image: "
 	"--image, else MONKEY_DOCKER_IMAGE, else " DK_DEFAULT_IMAGE
-	"; a missing image is pulled by the first command that needs it "
-	"(MONKEY_DOCKER_PULL=never turns that off). Probing (monkey sandbox "
-	"list and info) only looks: it pulls nothing and removes nothing. An "
-	"engine that is not there lets monkey fall back to spawn; a missing "
+	"; a missing image is pulled by the first command that needs "
+	"it "
+	"(MONKEY_DOCKER_PULL=never turns that off). Probing (monkey "
+	"sandbox "
+	"list and info) only looks: it pulls nothing and removes "
+	"nothing. An "
+	"engine that is not there lets monkey fall back to spawn; a "
+	"missing "
 	"image or any other refusal is an error, and with --image or "
 	"MONKEY_DOCKER_IMAGE given monkey never falls back.\n\n"
 	"PID 1 of every container is monkey-launch, a static helper "
 	"bind-mounted read-only at " DK_LAUNCHER_TARGET ": it says it is "
-	"ready before the command is sent (so a command never runs twice), "
-	"runs the command as its child, passes SIGTERM and the like on to "
-	"every process, reaps orphans, and reports in-band after the last "
-	"byte of output how the command ended, OOM kills from the cgroup "
-	"(podman included), forks refused at the pids limit and a kill at "
-	"the CPU-time limit. It reads the attach stream until it ends: when "
+	"ready before the command is sent (so a command never runs "
+	"twice), "
+	"runs the command as its child, passes SIGTERM and the like on "
+	"to "
+	"every process, reaps orphans, and reports in-band after the "
+	"last "
+	"byte of output how the command ended, OOM kills from the "
+	"cgroup "
+	"(podman included), forks refused at the pids limit and a kill "
+	"at "
+	"the CPU-time limit. It reads the attach stream until it ends: "
+	"when "
 	"monkey is gone, however it died, it kills everything in the "
 	"container and exits, and the engine removes the container "
 	"(AutoRemove), prestarted ones too. Timeout and Ctrl-C send "
 	"SIGTERM, then SIGKILL after the grace time. --pool K keeps K "
-	"containers with the same settings started ahead (default 1 for "
-	"monkey agent, 0 for monkey exec); each is still used once. Without "
-	"monkey-launch (MONKEY_DOCKER_LAUNCHER naming no usable file) the "
-	"command is PID 1, the engine reports its end and OOM kills (podman "
-	"cannot: unknown), limits are unknown and a container outlives a "
+	"containers with the same settings started ahead (default 1 "
+	"for "
+	"monkey agent, 0 for monkey exec); each is still used once. "
+	"Without "
+	"monkey-launch (MONKEY_DOCKER_LAUNCHER naming no usable file) "
+	"the "
+	"command is PID 1, the engine reports its end and OOM kills "
+	"(podman "
+	"cannot: unknown), limits are unknown and a container outlives "
+	"a "
 	"monkey killed with SIGKILL until the next sweep.\n\n"
 	"Every container is labelled monkey.sandbox with its monkey "
-	"process and with that process's boot id, PID namespace, pid and "
+	"process and with that process's boot id, PID namespace, pid "
+	"and "
 	"start time. Before its first command a monkey removes the "
-	"containers whose owner is provably gone: another boot, or a pid of "
+	"containers whose owner is provably gone: another boot, or a "
+	"pid of "
 	"its own PID namespace that is free or now another process's. "
-	"Owners in other PID namespaces, or whose liveness cannot be read, "
-	"keep theirs.",
+	"Owners in other PID namespaces, or whose liveness cannot be "
+	"read, "
+	"keep theirs.\n\n"
+	"Sessions (monkey agent runs in one unless --fresh-sandbox): "
+	"one "
+	"container with the same hardening serves all of a session's "
+	"commands, so files written anywhere writable persist; memory, "
+	"CPU "
+	"and pids limits apply to the session as a whole. Its "
+	"monkey-launch "
+	"runs each command in its own process group under a "
+	"per-command "
+	"subreaper, with the command's own environment, working "
+	"directory, "
+	"stdin and timeout, and when the command ends kills every "
+	"process "
+	"in the container but itself, setsid daemons included. The "
+	"container starts in the background when the session opens (or "
+	"is "
+	"taken from the pool). If it dies, the next command runs in a "
+	"new "
+	"one and says that files outside the workspace are gone; a "
+	"command running when it died fails with that message. It is "
+	"removed when the session closes, and when monkey dies its "
+	"launcher sees the stream end and the engine removes it. "
+	"Background "
+	"jobs are monkey-launch exec'd into the session's container, "
+	"each a "
+	"subreaper on a stream of its own: a foreground command's end "
+	"does "
+	"not touch them, and they die with the session.",
+    .session_open = docker_p_session_open,
+    .session_exec = docker_p_session_exec,
+    .session_close = docker_p_session_close,
+    .job_start = docker_p_job_start,
+    .job_read = docker_p_job_read,
+    .job_write = docker_p_job_write,
+    .job_stop = docker_p_job_stop,
+    .job_close = docker_p_job_close,
 };
 
 MONKEY_BACKEND_EXPORT(&docker_backend)

@@ -169,7 +169,8 @@ static size_t put_u64(unsigned char *p, uint64_t v)
  * it has a path, is the read-only .git the launcher checks first. */
 unsigned char *dk_launch_input(const struct monkey_exec_request *req,
 			       const char *nonce, const char *wd,
-			       const struct dk_git *git, size_t *len)
+			       const struct dk_git *git, int session,
+			       size_t *len)
 {
 	size_t n = 4 + 4 + 4 + strlen(nonce) + 4 + strlen(wd) + 4 + 4 + 8;
 	if (git->path)
@@ -177,14 +178,21 @@ unsigned char *dk_launch_input(const struct monkey_exec_request *req,
 	uint32_t argc = 0;
 	for (const char *const *a = req->argv; *a; a++, argc++)
 		n += 4 + strlen(*a);
+	const char *env[DK_ENV_MAX];
+	size_t nenv = session ? dk_container_env(req, env, DK_ENV_MAX) : 0;
+	if (session)
+		n += 8 + 8 + 4;
+	for (size_t i = 0; i < nenv; i++)
+		n += 4 + strlen(env[i]);
 	size_t in = req->has_stdin ? req->stdin_len : 0;
+	/* One byte more: room for a session's cancel. */
 	unsigned char *buf = malloc(n + in + 1);
 	if (!buf)
 		return NULL;
 	unsigned char *p = buf;
 	memcpy(p, "MKL3", 4);
 	p += 4;
-	p += put_u32(p, req->has_stdin ? 1 : 0);
+	p += put_u32(p, (req->has_stdin ? 1u : 0u) | (session ? 2u : 0u));
 	p += put_str(p, nonce);
 	p += put_str(p, wd);
 	p += put_u32(p, git->path ? 1 : 0);
@@ -196,6 +204,16 @@ unsigned char *dk_launch_input(const struct monkey_exec_request *req,
 	p += put_u32(p, argc);
 	for (const char *const *a = req->argv; *a; a++)
 		p += put_str(p, *a);
+	if (session) {
+		p += put_u64(
+		    p, (uint64_t)(req->timeout_ms > 0 ? req->timeout_ms : 0));
+		p += put_u64(p, (uint64_t)(req->kill_grace_ms > 0
+					       ? req->kill_grace_ms
+					       : 0));
+		p += put_u32(p, (uint32_t)nenv);
+		for (size_t i = 0; i < nenv; i++)
+			p += put_str(p, env[i]);
+	}
 	p += put_u64(p, (uint64_t)in);
 	if (in)
 		memcpy(p, req->stdin_data, in);
@@ -285,16 +303,23 @@ static int apply_usage(const char *tail, struct monkey_exec_result *result)
 	return 0;
 }
 
-/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu", then the usage
- * figures.  Returns 0, or -EPROTO when the record is not one of those. */
+/* "exit:N:oom:pids:cpu" or "signal:N:oom:pids:cpu", in a session with
+ * ":t" (stopped at its timeout), ":c" (at a cancel) or ":-" after it,
+ * then the usage figures (which never start with t, c or -).  Returns 0,
+ * or -EPROTO when the record is not one of those. */
 static int apply_status(const char *rec, struct monkey_exec_result *result)
 {
 	char how[8], oom, pids, cpu;
 	int n, used = 0;
 	if (sscanf(rec, "%7[a-z]:%d:%c:%c:%c%n", how, &n, &oom, &pids, &cpu,
-		   &used) != 5 ||
-	    (rec[used] != '\0' && rec[used] != ':'))
+		   &used) != 5)
 		return -EPROTO;
+	if (rec[used] == ':' && rec[used + 1] && strchr("tc-", rec[used + 1]) &&
+	    (!rec[used + 2] || rec[used + 2] == ':')) {
+		result->timed_out |= rec[used + 1] == 't';
+		result->cancelled |= rec[used + 1] == 'c';
+		used += 2;
+	}
 	if (apply_usage(rec + used, result) < 0)
 		return -EPROTO;
 	if (!strcmp(how, "exit") && n >= 0 && n <= 255) {

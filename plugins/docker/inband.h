@@ -53,11 +53,16 @@ int dk_launch_ready_sink(void *ctx, int stream, const void *data, size_t len);
 /* A random nonce for one command's records (32 hex digits). */
 int dk_launch_nonce(char out[33]);
 /* The launcher's header for req followed by the command's stdin data,
- * whose length the header carries (caller frees, *len its size).  git,
- * when it has a path, is the read-only .git the launcher checks first. */
+ * whose length the header carries (caller frees, *len its size; the
+ * buffer has one byte more, for a session's cancel).  git, when it has a
+ * path, is the read-only .git the launcher checks first.  session: a
+ * command of a session (the launcher stays for the next one; the header
+ * carries the timeout, grace and environment, which the launcher
+ * enforces and sets itself). */
 unsigned char *dk_launch_input(const struct monkey_exec_request *req,
 			       const char *nonce, const char *wd,
-			       const struct dk_git *git, size_t *len);
+			       const struct dk_git *git, int session,
+			       size_t *len);
 /* Fill result from the records f took out, once the run is over: 0 when
  * the stderr record was not seen (the engine's answer stands) or was
  * applied; the launcher's failure to start the command as the runtime's

@@ -12,12 +12,36 @@
  * connection, so end of file there means monkey is gone (however it died),
  * and the launcher kills everything in the container and exits.
  *
+ * In a session (flags bit 1 of the first header) it serves commands one
+ * after another: PID 1 forks one worker per command, a child subreaper
+ * that reads the rest of that command's header and runs it exactly as
+ * below, then, at its end, kills every process of the container but
+ * itself and PID 1 (which no signal from inside the container reaches),
+ * so nothing a command started (a setsid daemon, a double fork) outlives
+ * it; files remain.  The worker enforces the command's timeout itself
+ * (SIGTERM to every process, SIGKILL after the grace time), and a "K"
+ * byte after the command's stdin asks it to stop the same way (cancel).
+ * PID 1 then reads the next header; "K" bytes before it are late cancels
+ * and skipped.  A worker kills only its own subtree (every process whose
+ * parents lead to it: as a subreaper it inherits what the command's
+ * processes orphan), so that the session's jobs live on.
+ *
+ * A job ("monkey-launch job", started through the engine's exec into a
+ * session's container, on a stream of its own) is such a worker on its
+ * own stdin: the header as in a session, then frames: "D" len32 data for
+ * the job's stdin, "E" to close it, "K" to stop the job (SIGTERM, grace,
+ * SIGKILL).  It writes no ready lines; its records end its output as a
+ * command's do.
+ *
  * Built static (the image may hold nothing but the user's files) and
  * bind-mounted read-only into the containers by the docker backend.
  *
  * Header on stdin, integers as 32-bit big-endian (64-bit ones as two):
  *   "MKL3" flags nonce-len nonce workdir-len workdir
- *   nguard {path-len path dev64 ino64}*nguard argc {len arg}*argc stdin-len64
+ *   nguard {path-len path dev64 ino64}*nguard argc {len arg}*argc
+ *   [timeout-ms64 grace-ms64 nenv {len NAME=value}*nenv] stdin-len64
+ * The bracketed part is there in a session only (flags bit 1); the
+ * variables are set over the container's environment for the command.
  * Each guard is a path that must be a read-only mount of that very inode
  * (the workspace's .git, which monkey looked at without following
  * symlinks; the engine mounted whatever the path named later): otherwise
@@ -31,15 +55,19 @@
  * When the command has ended, one record goes to each stream:
  *   stdout: "\036monkey-launch:" nonce ":end\n"
  *   stderr: "\036monkey-launch:" nonce ":" how ":" N ":" oom ":" pids ":"
- *           cpu ":" peak ":" user ":" sys "\n"
+ *           cpu [":" why] ":" peak ":" user ":" sys "\n"
  * how is "exit" (N its status) or "signal" (N the signal); oom is 1 when
  * the kernel's OOM killer killed a process of the container, 0 when not,
  * ? when the cgroup does not say; pids is 1 when a fork failed at the
  * container's pids limit while the command ran, 0 when none did, ? when
  * the cgroup does not say; cpu is 1 when the command was killed at its
- * CPU-time limit (RLIMIT_CPU), else 0; peak is the container's memory
- * high-water mark in bytes, user and sys the CPU time the command used in
- * microseconds, each ? when unknown.  Each record follows everything the
+ * CPU-time limit (RLIMIT_CPU), else 0.  In a session the record has one
+ * more field after cpu, ":t" when the worker stopped the command at its
+ * timeout, ":c" when at a cancel, ":-" otherwise, and oom counts only
+ * this command's OOM kills.  Then peak is the memory high-water mark in
+ * bytes (the container's, or in a session the command's processes'),
+ * user and sys the CPU time the command used in microseconds, each ?
+ * when unknown.  Each record follows everything the
  * command wrote to that stream, so once both arrived the output is
  * complete.  When the command cannot be started the stderr record is
  *   "\036monkey-launch:" nonce ":fail:" errno ":" stage ":" message "\n"
@@ -47,6 +75,7 @@
  * random per command and never reaches the command (the launcher is not
  * dumpable), so no program's own output can pass for a record. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -68,6 +97,22 @@
 extern char **environ;
 
 static char nonce[65];
+/* A session's worker (see above): not PID 1, yet it kills every process
+ * of the container at the end of its command. */
+static int session_worker;
+/* A job (see above): stdin is framed, and stays open. */
+static int job_mode;
+/* A session's command: its timeout and grace (0: none), and why the
+ * worker stopped it ('t' timeout, 'c' cancel, '-' it did not). */
+static int64_t cmd_timeout_ms, cmd_grace_ms;
+static char stop_why = '-';
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int read_full(void *buf, size_t len)
 {
@@ -334,9 +379,11 @@ static void usage_text(const struct usage *cg0, const struct usage *ru0,
 	cgroup_usage(&cg);
 	rusage_usage(&ru);
 	const struct usage *now = &cg, *then = cg0;
-	if (cg.user_us < 0 || cg0->user_us < 0)
+	/* A session's cgroup holds every command so far and the jobs: a
+	 * worker counts what it reaped, which is its command's tree. */
+	if (session_worker || cg.user_us < 0 || cg0->user_us < 0)
 		now = &ru, then = ru0;
-	d.peak = cg.peak >= 0 ? cg.peak : ru.peak;
+	d.peak = cg.peak >= 0 && !session_worker ? cg.peak : ru.peak;
 	d.user_us = now->user_us >= 0 && then->user_us >= 0
 			? now->user_us - then->user_us
 			: -1;
@@ -399,13 +446,86 @@ static int cpu_limit_hit(int status, unsigned long long ticks)
 static pid_t child;
 static int chld_pipe[2] = {-1, -1};
 
-/* Everything in the container dies (as PID 1; else the command's group). */
+#define MAX_PROCS 8192
+
+/* Send sig to every live process whose parents lead to root (root
+ * excluded).  Returns how many got it. */
+static int signal_subtree(pid_t root, int sig)
+{
+	static pid_t pid[MAX_PROCS], ppid[MAX_PROCS];
+	static char mark[MAX_PROCS];
+	int n = 0, hit = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && n < MAX_PROCS && (e = readdir(d))) {
+		char path[300], buf[512], state;
+		int pp;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		char *p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %d", &state, &pp) != 2 ||
+		    state == 'Z')
+			continue;
+		pid[n] = (pid_t)atoi(e->d_name);
+		ppid[n] = pp;
+		mark[n++] = 0;
+	}
+	if (d)
+		closedir(d);
+	/* Marked: a descendant of root.  Repeat until nothing changes. */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (int i = 0; i < n; i++) {
+			if (mark[i])
+				continue;
+			int up = ppid[i] == root;
+			for (int k = 0; !up && k < n; k++)
+				up = mark[k] && pid[k] == ppid[i];
+			if (up)
+				mark[i] = changed = 1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (mark[i] && pid[i] != getpid() && kill(pid[i], sig) == 0)
+			hit++;
+	return hit;
+}
+
+/* Signal what a command started: a session's worker signals its own
+ * subtree (the session's jobs live on), PID 1 every process, else the
+ * command's group. */
+static int signal_command(int sig)
+{
+	if (session_worker)
+		return signal_subtree(getpid(), sig);
+	if (getpid() == 1)
+		kill(-1, sig);
+	else if (child > 0)
+		kill(-child, sig);
+	return 1;
+}
+
+/* Everything the command started dies, and is reaped by the caller. */
 static void kill_all(void)
 {
-	if (getpid() == 1)
-		kill(-1, SIGKILL);
-	else if (child > 0)
-		kill(-child, SIGKILL);
+	/* A process forking while it was killed leaves a child: again,
+	 * until none is left (bounded).  None left at all (the usual end)
+	 * costs one look at /proc. */
+	int hit = signal_command(SIGKILL);
+	for (int i = 0; session_worker && hit && i < 100; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!signal_subtree(getpid(), SIGKILL))
+			break;
+	}
 }
 
 /* A signal for the container (the engine's kill at a timeout, Ctrl-C):
@@ -435,6 +555,8 @@ static const int forwarded[] = {SIGTERM, SIGINT,  SIGHUP,
 /* The command's stdin: the next `left` bytes of ours, through a pipe. */
 struct feed {
 	uint64_t left; /* bytes of the command's stdin still to read */
+	int cancel;    /* a session's "K" came after the stdin */
+	int eof_after; /* a job's "E" came: close once the data is out */
 	int out;       /* the pipe's write end; -1 once closed */
 	size_t off, len;
 	char buf[65536];
@@ -455,11 +577,32 @@ static void host_gone(void)
 	_exit(137);
 }
 
+static int read_u32(uint32_t *v);
+
+/* A job's frame, its type byte read: data for its stdin (the next len
+ * bytes go there as a command's stdin does), its end, or a stop. */
+static void job_frame(struct feed *f, char type)
+{
+	uint32_t len;
+	if (type == 'D' && read_u32(&len) == 0)
+		f->left = len;
+	else if (type == 'E' && !f->len)
+		feed_close(f);
+	else if (type == 'E')
+		f->eof_after = 1;
+	else if (type == 'K')
+		f->cancel = 1;
+	else
+		host_gone(); /* not a frame: the stream is broken */
+}
+
 static void feed_read(struct feed *f)
 {
 	char scratch[4096];
 	char *dst = f->left ? f->buf : scratch;
 	size_t want = f->left ? sizeof(f->buf) : sizeof(scratch);
+	if (!f->left && job_mode)
+		want = 1; /* one frame type at a time */
 	if (f->left && f->left < want)
 		want = (size_t)f->left;
 	ssize_t n = read(0, dst, want);
@@ -467,14 +610,23 @@ static void feed_read(struct feed *f)
 		return;
 	if (n <= 0)
 		host_gone();
-	if (!f->left)
-		return; /* past the command's stdin: nothing is sent there */
+	if (!f->left && job_mode) {
+		job_frame(f, dst[0]);
+		return;
+	}
+	if (!f->left) {
+		/* Past the command's stdin: nothing is sent there.  In a
+		 * session a "K" asks for the command to stop. */
+		if (session_worker && memchr(dst, 'K', (size_t)n))
+			f->cancel = 1;
+		return;
+	}
 	f->left -= (uint64_t)n;
 	if (f->out >= 0) {
 		f->off = 0;
 		f->len = (size_t)n;
 	}
-	if (!f->left && f->out >= 0 && !f->len)
+	if (!f->left && f->out >= 0 && !f->len && !job_mode)
 		feed_close(f);
 }
 
@@ -492,7 +644,7 @@ static void feed_write(struct feed *f)
 	f->off += (size_t)w;
 	if (f->off == f->len) {
 		f->off = f->len = 0;
-		if (!f->left)
+		if (!f->left && (!job_mode || f->eof_after))
 			feed_close(f);
 	}
 }
@@ -518,9 +670,36 @@ static int reap(int *status, unsigned long long *ticks)
 	}
 }
 
+/* A session's worker stops its command at the timeout or a cancel:
+ * SIGTERM to every process, SIGKILL once the grace time passed.  Returns
+ * how long poll may sleep before this must look again (-1: no limit). */
+static int stopper(const struct feed *f, int64_t t0, int64_t *kill_at)
+{
+	int64_t now = mono_ms();
+	if (!session_worker)
+		return -1;
+	if (stop_why == '-' &&
+	    (f->cancel || (cmd_timeout_ms > 0 && now - t0 >= cmd_timeout_ms))) {
+		stop_why = f->cancel ? 'c' : 't';
+		signal_command(SIGTERM);
+		*kill_at = now + cmd_grace_ms;
+	}
+	if (*kill_at >= 0 && now >= *kill_at) {
+		signal_command(SIGKILL);
+		*kill_at = -1;
+	}
+	int64_t wait = -1;
+	if (*kill_at >= 0)
+		wait = *kill_at - now;
+	else if (stop_why == '-' && cmd_timeout_ms > 0)
+		wait = t0 + cmd_timeout_ms - now;
+	return wait < 0 ? -1 : wait > 60000 ? 60000 : (int)wait + 1;
+}
+
 /* Move the command's stdin and watch ours until the command ends. */
 static void run(struct feed *f, int *status, unsigned long long *ticks)
 {
+	int64_t t0 = mono_ms(), kill_at = -1;
 	for (;;) {
 		int pending = f->len > f->off;
 		struct pollfd p[3] = {
@@ -528,7 +707,8 @@ static void run(struct feed *f, int *status, unsigned long long *ticks)
 		    {.fd = pending ? f->out : -1, .events = POLLOUT},
 		    {.fd = chld_pipe[0], .events = POLLIN},
 		};
-		if (poll(p, 3, -1) < 0)
+		int wait = stopper(f, t0, &kill_at);
+		if (poll(p, 3, wait) <= 0)
 			continue; /* EINTR: a signal was forwarded */
 		if (p[2].revents) {
 			char drain[64];
@@ -616,14 +796,31 @@ static void read_guards(size_t *total)
 	}
 }
 
-/* The command header (after the magic); exits on a malformed one or a
- * failed guard. */
-static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
+/* A session's part of the header: timeout, grace and the command's
+ * variables, set here (the worker is the command's own process). */
+static void read_session_part(size_t *total)
+{
+	uint64_t t, g;
+	uint32_t nenv;
+	if (read_u64(&t) < 0 || read_u64(&g) < 0 || read_u32(&nenv) < 0 ||
+	    nenv > MAX_TOTAL / 4)
+		fail(EPROTO, "header", "malformed command header");
+	cmd_timeout_ms = (int64_t)(t > INT64_MAX ? INT64_MAX : t);
+	cmd_grace_ms = (int64_t)(g > 3600000 ? 3600000 : g);
+	for (uint32_t i = 0; i < nenv; i++) {
+		char *kv = read_str(total);
+		if (!kv || !strchr(kv, '=') || kv[0] == '=')
+			fail(EPROTO, "header", "malformed command header");
+		putenv(kv);
+	}
+}
+
+/* The command header (after the magic and flags); exits on a malformed
+ * one or a failed guard. */
+static char **read_header(const uint32_t *flags, char **wd, uint64_t *stdin_len)
 {
 	size_t total = 0;
 	uint32_t argc;
-	if (read_u32(flags) < 0)
-		exit(125);
 	char *n = read_str(&total);
 	if (!n)
 		exit(125);
@@ -641,6 +838,8 @@ static char **read_header(uint32_t *flags, char **wd, uint64_t *stdin_len)
 	for (uint32_t i = 0; i < argc; i++)
 		if (!(argv[i] = read_str(&total)))
 			fail(EPROTO, "header", "malformed command header");
+	if (*flags & 2)
+		read_session_part(&total);
 	if (read_u64(stdin_len) < 0 || (!(*flags & 1) && *stdin_len))
 		fail(EPROTO, "header", "malformed command header");
 	return argv;
@@ -733,11 +932,14 @@ static void start_forwarder(char **args, const sigset_t *mask)
 		     "not start");
 }
 
-static void report(int status, unsigned long long ticks, long pids_before,
-		   const struct usage *cg0, const struct usage *ru0)
+static void report(int status, unsigned long long ticks, long oom_before,
+		   long pids_before, const struct usage *cg0,
+		   const struct usage *ru0)
 {
 	long kills = oom_kills(), pids_after = pids_refusals();
-	const char *oom = kills < 0 ? "?" : kills > 0 ? "1" : "0";
+	const char *oom = kills < 0 || oom_before < 0 ? "?"
+			  : kills > oom_before	      ? "1"
+						      : "0";
 	const char *pids = pids_before < 0 || pids_after < 0 ? "?"
 			   : pids_after > pids_before	     ? "1"
 							     : "0";
@@ -745,12 +947,16 @@ static void report(int status, unsigned long long ticks, long pids_before,
 	usage_text(cg0, ru0, use, sizeof(use));
 	char text[160];
 	if (WIFSIGNALED(status))
-		snprintf(text, sizeof(text), "signal:%d:%s:%s:%d%s",
+		snprintf(text, sizeof(text), "signal:%d:%s:%s:%d",
 			 WTERMSIG(status), oom, pids,
-			 cpu_limit_hit(status, ticks), use);
+			 cpu_limit_hit(status, ticks));
 	else
-		snprintf(text, sizeof(text), "exit:%d:%s:%s:0%s",
-			 WEXITSTATUS(status), oom, pids, use);
+		snprintf(text, sizeof(text), "exit:%d:%s:%s:0",
+			 WEXITSTATUS(status), oom, pids);
+	if (session_worker)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 ":%c", stop_why);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s", use);
 	record(1, "end");
 	record(2, text);
 }
@@ -788,7 +994,7 @@ static int command_stdin(uint32_t flags, struct feed *f)
 		fail(errno, "stdin", "cannot create a pipe");
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	f->out = in[1];
-	if (!f->left)
+	if (!f->left && !job_mode)
 		feed_close(f);
 	return in[0];
 }
@@ -816,17 +1022,127 @@ static int own(const char *dir, const char *uid_s, const char *gid_s)
 	return 0;
 }
 
-int main(int argc, char **argv_in)
+/* Proxy mode: "--proxy-forward FORWARDER PORT SOCKET" on the command
+ * line; each command's forwarder is started before it. */
+static char **proxy_args;
+
+/* One command, its header read after the flags: run it, kill what it
+ * left, report.  Returns the launcher's exit status. */
+static int command(uint32_t flags, const sigset_t *old, const sigset_t *ours)
 {
-	if (argc == 5 && !strcmp(argv_in[1], "--own"))
-		return own(argv_in[2], argv_in[3], argv_in[4]);
-	char **proxy = argc == 5 && !strcmp(argv_in[1], "--proxy-forward")
-			   ? argv_in + 2
-			   : NULL;
-	char magic[4];
-	uint32_t flags;
 	uint64_t stdin_len;
 	char *wd = NULL;
+	char **argv = read_header(&flags, &wd, &stdin_len);
+	struct feed *f = calloc(1, sizeof(*f));
+	if (!f)
+		fail(ENOMEM, "stdin", "out of memory");
+	f->out = -1;
+	f->left = stdin_len;
+	the_feed = f;
+	before_fail = drain_on_fail;
+	for (uint32_t i = 0; i < n_guards; i++)
+		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
+	char *prog = prepare(wd, argv[0]);
+	int in = command_stdin(flags, f);
+	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fail(errno, "exec", "cannot create a pipe");
+	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	/* A session's forwarder is its PID 1's, for all its commands and
+	 * jobs (serve_session). */
+	if (proxy_args && !session_worker)
+		start_forwarder(proxy_args, old);
+	/* A session counts this command's OOM kills only. */
+	long oom_before = session_worker ? oom_kills() : 0;
+	long pids_before = pids_refusals();
+	struct usage cg0, ru0;
+	usage_begin(&cg0, &ru0);
+	start(argv, prog, in, old);
+	/* A worker gets no signal from outside: only PID 1 does. */
+	sa.sa_handler = forward;
+	for (size_t i = 0;
+	     !session_worker && i < sizeof(forwarded) / sizeof(forwarded[0]);
+	     i++)
+		sigaction(forwarded[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, ours, NULL);
+
+	int status = 0;
+	unsigned long long ticks = 0;
+	run(f, &status, &ticks);
+	drain_stdin(f);
+	/* Nothing the command started may outlive its answer: the backend
+	 * returns as soon as the records arrive, so everything else in the
+	 * container dies, and is reaped, before they are written. */
+	kill_all();
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	report(status, ticks, oom_before, pids_before, &cg0, &ru0);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+				   : WEXITSTATUS(status);
+}
+
+/* The next header's magic and flags; late cancels ("K") before it are
+ * skipped.  -1 at the end of the stream or on anything else. */
+static int next_header(uint32_t *flags)
+{
+	char c, magic[3];
+	do {
+		if (read_full(&c, 1) < 0)
+			return -1;
+	} while (c == 'K');
+	if (c != 'M' || read_full(magic, 3) < 0 || memcmp(magic, "KL3", 3) ||
+	    read_u32(flags) < 0)
+		return -1;
+	return 0;
+}
+
+/* PID 1 of a session: one worker per command, each a subreaper that
+ * kills every process of the container but PID 1 at its command's end.
+ * Ends when monkey's stream does. */
+static void serve_session(uint32_t flags, const sigset_t *old,
+			  const sigset_t *ours)
+{
+	/* Proxy mode: one forwarder, outside every worker's subtree, so
+	 * that a command's end does not take it from the jobs. */
+	if (proxy_args)
+		start_forwarder(proxy_args, old);
+	for (;;) {
+		pid_t w = fork();
+		if (w == 0) {
+			session_worker = 1;
+			prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+			_exit(command(flags, old, ours));
+		}
+		if (w < 0)
+			_exit(125);
+		pid_t p;
+		while ((p = waitpid(-1, NULL, 0)) != w)
+			if (p < 0 && errno != EINTR)
+				break;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (next_header(&flags) < 0 || !(flags & 2)) {
+			/* monkey is gone: so is everything here (kill(-1)
+			 * only as PID 1, where it cannot reach beyond the
+			 * container). */
+			if (getpid() == 1)
+				kill(-1, SIGKILL);
+			else
+				signal_subtree(getpid(), SIGKILL);
+			_exit(0);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t flags;
+	if (argc == 5 && !strcmp(argv[1], "--own"))
+		return own(argv[2], argv[3], argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "--proxy-forward"))
+		proxy_args = argv + 2;
+	job_mode = argc > 1 && !strcmp(argv[1], "job");
 
 	/* A signal for the container that comes before the command runs
 	 * (a timeout while the header arrives) waits, blocked, for the
@@ -848,50 +1164,20 @@ int main(int argc, char **argv_in)
 	/* First words, on both streams: the backend knows the launcher runs
 	 * and what came before on either is the runtime's, not a
 	 * command's. */
+	if (job_mode) {
+		/* A worker of its own: its stdin always a pipe. */
+		session_worker = 1;
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+		if (next_header(&flags) < 0 || !(flags & 2))
+			return 125;
+		return command(flags | 1, &old, &ours);
+	}
 	put_all(1, "\036monkey-launch:ready\n", 21);
 	put_all(2, "\036monkey-launch:ready\n", 21);
 	/* Nothing came (the pool was emptied, monkey is gone): end quietly. */
-	if (read_full(magic, 4) < 0 || memcmp(magic, "MKL3", 4))
+	if (next_header(&flags) < 0)
 		return 125;
-	char **argv = read_header(&flags, &wd, &stdin_len);
-	struct feed *f = calloc(1, sizeof(*f));
-	if (!f)
-		fail(ENOMEM, "stdin", "out of memory");
-	f->out = -1;
-	f->left = stdin_len;
-	the_feed = f;
-	before_fail = drain_on_fail;
-	for (uint32_t i = 0; i < n_guards; i++)
-		check_guard(guards[i].path, guards[i].dev, guards[i].ino);
-	char *prog = prepare(wd, argv[0]);
-	int in = command_stdin(flags, f);
-	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fail(errno, "exec", "cannot create a pipe");
-	struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	if (proxy)
-		start_forwarder(proxy, &old);
-	long pids_before = pids_refusals();
-	struct usage cg0, ru0;
-	usage_begin(&cg0, &ru0);
-	start(argv, prog, in, &old);
-	sa.sa_handler = forward;
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	sigprocmask(SIG_SETMASK, &ours, NULL);
-
-	int status = 0;
-	unsigned long long ticks = 0;
-	run(f, &status, &ticks);
-	drain_stdin(f);
-	/* Nothing the command started may outlive its answer: the backend
-	 * returns as soon as the records arrive, so everything else in the
-	 * container dies, and is reaped, before they are written. */
-	kill_all();
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
-	report(status, ticks, pids_before, &cg0, &ru0);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-				   : WEXITSTATUS(status);
+	if (flags & 2)
+		serve_session(flags, &old, &ours);
+	return command(flags, &old, &ours);
 }

@@ -5,7 +5,8 @@ endif
 # Layers, each on those above it in this list, one header each: the
 # state they share; HTTP to the engine; containers, images, the sweep and
 # the containers not yet removed; the attach stream and the launcher's
-# protocol; one command in one container; the warm pool; entry points.
+# protocol; one command in one container; the warm pool; sessions;
+# entry points.
 plugins_docker_docker_la_SOURCES = \
 	plugins/docker/state.h \
 	plugins/docker/engine.c plugins/docker/engine.h \
@@ -16,6 +17,8 @@ plugins_docker_docker_la_SOURCES = \
 	plugins/docker/inband.c plugins/docker/inband.h \
 	plugins/docker/run.c plugins/docker/run_launch.c plugins/docker/run.h \
 	plugins/docker/pool.c plugins/docker/pool.h \
+	plugins/docker/job.c plugins/docker/job.h \
+	plugins/docker/session.c plugins/docker/session.h \
 	plugins/docker/docker.c
 plugins_docker_docker_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDK_LAUNCHER_PATH='"$(pkglibexecdir)/monkey-launch"'

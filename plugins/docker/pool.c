@@ -278,6 +278,34 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 	return rc;
 }
 
+struct dk_sandbox *dk_pool_take(struct dk_state *st, const char *key,
+				const char *image)
+{
+	struct dk_sandbox *sb = NULL, *drop[DK_POOL_MAX];
+	size_t n_drop = 0;
+	if (!st->ready)
+		return NULL;
+	pthread_mutex_lock(&st->pool_lock);
+	if (!st->pool_stopping && st->pool_key && !strcmp(st->pool_key, key) &&
+	    !strcmp(st->pool_image, image)) {
+		while (!sb && st->n_ready) {
+			struct dk_sandbox *c = st->ready[0];
+			memmove(st->ready, st->ready + 1,
+				--st->n_ready * sizeof(*st->ready));
+			if (dk_attach_stale(c->att))
+				drop[n_drop++] = c;
+			else
+				sb = c;
+			pool_changed(st);
+		}
+		pthread_cond_signal(&st->pool_cond);
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	for (size_t i = 0; i < n_drop; i++)
+		dk_sandbox_destroy(drop[i], 1);
+	return sb;
+}
+
 void dk_pool_fini(struct dk_state *st)
 {
 	if (!st->ready)

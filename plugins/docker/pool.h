@@ -15,6 +15,11 @@ int dk_pool_exec(struct dk_state *st, const struct monkey_exec_request *req,
 /* Find monkey-launch (MONKEY_DOCKER_LAUNCHER, next to the module, the
  * installed path); NULL when there is none usable.  Caller frees. */
 char *dk_pool_find_launcher(const struct monkey_host *host);
+/* A prestarted container made from create body key and image, taken out
+ * of the pool (the filler then starts the next); NULL when none is
+ * ready.  Its .git is checked by the launcher before each command. */
+struct dk_sandbox *dk_pool_take(struct dk_state *st, const char *key,
+				const char *image);
 /* Stop the filler and remove every prestarted container. */
 void dk_pool_fini(struct dk_state *st);
 

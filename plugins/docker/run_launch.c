@@ -62,7 +62,8 @@ int dk_launch_run(struct dk_state *st, struct dk_sandbox *sb,
 	struct dk_git git;
 	dk_git_protected(st, req, &git);
 	if (dk_launch_nonce(nonce) < 0 ||
-	    !(input = dk_launch_input(req, nonce, wd ? wd : "", &git, &len))) {
+	    !(input =
+		  dk_launch_input(req, nonce, wd ? wd : "", &git, 0, &len))) {
 		free(git.path);
 		dk_sandbox_destroy(sb, 0);
 		return st->host->set_error(err, -ENOMEM,

@@ -4,11 +4,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <monkey/backend.h>
 
 #include "procrun.h"
+#include "procrun_job.h"
 
 struct spawn_state {
 	const struct monkey_host *host;
@@ -43,6 +45,136 @@ static int spawn_p_exec(void *state, const struct monkey_exec_request *req,
 
 static void spawn_p_fini(void *state) { free(state); }
 
+/* A session here is the machine itself: files persist anyway, and every
+ * command is still killed whole at its end.  What the session holds is
+ * the order of its commands. */
+struct spawn_job;
+
+struct spawn_session {
+	struct spawn_state *st;
+	pthread_mutex_t lock;
+	/* Its jobs, closed with it; under jobs_lock. */
+	pthread_mutex_t jobs_lock;
+	struct spawn_job *jobs;
+};
+
+struct spawn_job {
+	struct spawn_session *s;
+	struct procrun_job *pj;
+	struct spawn_job *next;
+};
+
+static int spawn_p_session_open(void *state,
+				const struct monkey_exec_request *req,
+				void **session, struct monkey_error *err)
+{
+	struct spawn_state *st = state;
+	(void)req;
+	struct spawn_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return st->host->set_error(err, -ENOMEM,
+					   "spawn: out of memory");
+	s->st = st;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->jobs_lock, NULL);
+	*session = s;
+	return 0;
+}
+
+static int spawn_p_session_exec(void *session,
+				const struct monkey_exec_request *req,
+				struct monkey_exec_result *result,
+				struct monkey_error *err)
+{
+	struct spawn_session *s = session;
+	pthread_mutex_lock(&s->lock);
+	int r = spawn_p_exec(s->st, req, result, err);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void spawn_p_job_close(void *job);
+
+static void spawn_p_session_close(void *session)
+{
+	struct spawn_session *s = session;
+	if (!s)
+		return;
+	/* Every job dies with its session, even one the host forgot. */
+	while (s->jobs)
+		spawn_p_job_close(s->jobs);
+	pthread_mutex_destroy(&s->jobs_lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Jobs run under procrun like any command, on a thread of their own:
+ * their reaper kills everything they started when they end, and no
+ * foreground command's end touches them. */
+static int spawn_p_job_start(void *session,
+			     const struct monkey_exec_request *req, void **job,
+			     struct monkey_error *err)
+{
+	struct spawn_session *s = session;
+	struct spawn_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return s->st->host->set_error(err, -ENOMEM,
+					      "spawn: out of memory");
+	const struct procrun_opts opts = {.apply_rlimits = 1};
+	int rc = procrun_job_start(s->st->host, req, &opts, &j->pj, err);
+	if (rc < 0) {
+		free(j);
+		return rc;
+	}
+	j->s = s;
+	pthread_mutex_lock(&s->jobs_lock);
+	j->next = s->jobs;
+	s->jobs = j;
+	pthread_mutex_unlock(&s->jobs_lock);
+	*job = j;
+	return 0;
+}
+
+static int spawn_p_job_read(void *job, int64_t wait_ms, monkey_output_fn out,
+			    void *out_ctx, int *running,
+			    struct monkey_exec_result *result,
+			    struct monkey_error *err)
+{
+	struct spawn_job *j = job;
+	return procrun_job_read(j->pj, wait_ms, out, out_ctx, running, result,
+				err);
+}
+
+static int spawn_p_job_write(void *job, const void *data, size_t len,
+			     int close_stdin, struct monkey_error *err)
+{
+	struct spawn_job *j = job;
+	return procrun_job_write(j->pj, data, len, close_stdin, err);
+}
+
+static int spawn_p_job_stop(void *job, struct monkey_error *err)
+{
+	struct spawn_job *j = job;
+	return procrun_job_stop(j->pj, err);
+}
+
+static void spawn_p_job_close(void *job)
+{
+	struct spawn_job *j = job;
+	if (!j)
+		return;
+	struct spawn_session *s = j->s;
+	pthread_mutex_lock(&s->jobs_lock);
+	for (struct spawn_job **p = &s->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->jobs_lock);
+	procrun_job_close(j->pj);
+	free(j);
+}
+
 static const struct monkey_backend spawn_backend = {
     MONKEY_BACKEND_HEADER,
     .name = "spawn",
@@ -52,7 +184,8 @@ static const struct monkey_backend spawn_backend = {
     .capabilities =
 	MONKEY_CAP_TIMEOUT | MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV |
 	MONKEY_CAP_STDIN | MONKEY_CAP_CANCEL | MONKEY_CAP_MEMORY_APPROX |
-	MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES,
+	MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
+	MONKEY_CAP_SESSION | MONKEY_CAP_JOBS,
     .init = spawn_p_init,
     .probe = spawn_p_probe,
     .exec = spawn_p_exec,
@@ -95,7 +228,20 @@ static const struct monkey_backend spawn_backend = {
 	"privileged process can remove. The docker backend closes all of "
 	"this: the command sees no process of yours and no file but the "
 	"workspace and what you mount, with .git read-only; a rootless "
-	"backend on user namespaces would too.",
+	"backend on user namespaces would too.\n\n"
+	"Sessions (monkey agent runs in one): the commands run one after "
+	"another on this machine, so every file they write persists, inside "
+	"the workspace or not; each command is still killed whole at its "
+	"end. Background jobs run under their own reaper, are not killed "
+	"when a foreground command ends, and die with the session.",
+    .session_open = spawn_p_session_open,
+    .session_exec = spawn_p_session_exec,
+    .session_close = spawn_p_session_close,
+    .job_start = spawn_p_job_start,
+    .job_read = spawn_p_job_read,
+    .job_write = spawn_p_job_write,
+    .job_stop = spawn_p_job_stop,
+    .job_close = spawn_p_job_close,
 };
 
 MONKEY_BACKEND_EXPORT(&spawn_backend)

@@ -24,7 +24,8 @@ agent_tests += tests/agent/test_agent_tools tests/agent/test_agent_http \
 	tests/agent/test_agent_approval \
 	tests/agent/test_agent_api tests/agent/test_agent_tty \
 	tests/agent/test_agent_protect \
-	tests/agent/test_agent_show tests/agent/test_agent_audit
+	tests/agent/test_agent_show tests/agent/test_agent_audit \
+	tests/agent/test_agent_jobs
 if BACKEND_DOCKER
 agent_tests += tests/agent/test_agent_docker
 endif
@@ -97,6 +98,11 @@ tests_agent_test_agent_api_SOURCES = tests/agent/test_agent_api.c
 tests_agent_test_agent_api_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)
 tests_agent_test_agent_api_CFLAGS = $(TEST_CFLAGS)
 tests_agent_test_agent_api_LDADD = $(AGENT_TEST_LIBS)
+
+tests_agent_test_agent_jobs_SOURCES = tests/agent/test_agent_jobs.c
+tests_agent_test_agent_jobs_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)
+tests_agent_test_agent_jobs_CFLAGS = $(TEST_CFLAGS)
+tests_agent_test_agent_jobs_LDADD = $(AGENT_TEST_LIBS)
 
 tests_agent_test_agent_docker_SOURCES = tests/agent/test_agent_docker.c
 tests_agent_test_agent_docker_CPPFLAGS = $(AGENT_TEST_CPPFLAGS)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +227,162 @@ static void test_a_limit_hit_is_told_to_the_model_and_recorded(void **state)
 	ta_ws_free(&ws);
 }
 
+/* Two commands whose second needs what the first left in /tmp. */
+static const char session_script[] =
+    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"s1\", "
+    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"touch\", "
+    "\"/tmp/x\"]}}, {\"id\": \"s2\", \"name\": \"shell_execute\", "
+    "\"input\": {\"command\": [\"test\", \"-e\", \"/tmp/x\"]}}]}}, "
+    "{\"expect\": {\"tool_results\": [{\"contains\": \"exit_code: 0\"}, "
+    "{\"contains\": \"exit_code: %d\"}]}, \"reply\": {\"text\": "
+    "\"ok\"}}]}";
+
+static void run_session_script(struct ta_ws *ws, int want, bool fresh)
+{
+	struct ta_server srv;
+	struct tu_run run;
+	char script[1024];
+	snprintf(script, sizeof(script), session_script, want);
+	ta_server_start_json(&srv, script);
+	const char *args[] = {"--docker",
+			      "--no-fallback",
+			      "--image",
+			      image(),
+			      fresh ? "--fresh-sandbox" : NULL,
+			      NULL};
+	assert_int_equal(ta_agent(&run, &srv, ws, "t", args, NULL), 0);
+	if (run.status != 0)
+		printf("--- stderr:\n%s", run.err);
+	assert_int_equal(run.status, 0);
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	tu_run_free(&run);
+	ta_server_stop(&srv);
+}
+
+/* By default a run's commands share one container: /tmp persists.  The
+ * transcript says so, and a replay runs them in one session again. */
+static void test_files_outside_the_workspace_persist_in_a_run(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_ws ws;
+	ta_ws_new(&ws);
+	run_session_script(&ws, 0, false);
+	json_object *tr = ta_transcript(&ws);
+	assert_true(ta_bool(ta_record(tr, "header", 0), "session"));
+	assert_true(ta_bool(ta_record(tr, "header", 0), "sessionPersistent"));
+	json_object_put(tr);
+	const char *argv[] = {tu_monkey(),   "replay",	ws.transcript,
+			      "--docker",    "--image", image(),
+			      "--workspace", ws.dir,	NULL};
+	const char *env[] = {"MONKEY_SANDBOX=", NULL};
+	struct tu_run rp;
+	ta_backend_path();
+	assert_int_equal(
+	    tu_run(&rp, NULL, (char *const *)argv, (char *const *)env), 0);
+	if (!tu_contains(rp.out, "replay: 2 matched, 0 mismatched"))
+		fail_msg("replay: %s%s", rp.out, rp.err);
+	assert_int_equal(rp.status, 0);
+	tu_run_free(&rp);
+	ta_ws_free(&ws);
+}
+
+/* --fresh-sandbox: every command in a new container, as before. */
+static void test_fresh_sandbox_runs_each_command_apart(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_ws ws;
+	ta_ws_new(&ws);
+	run_session_script(&ws, 1, true);
+	json_object *tr = ta_transcript(&ws);
+	assert_false(ta_bool(ta_record(tr, "header", 0), "session"));
+	json_object_put(tr);
+	ta_ws_free(&ws);
+}
+
+/* A job in the container: busybox httpd serves a foreground wget, its
+ * log comes through job_output; then monkey is killed with SIGKILL in
+ * the middle of a command, and its container goes (its launcher sees
+ * the stream end; the next monkey's start-up sweep would remove what
+ * stays). */
+static void test_a_job_in_the_container_and_sigkill_leave_nothing(void **state)
+{
+	(void)state;
+	if (!have_engine())
+		skip();
+	struct ta_server srv;
+	struct ta_ws ws;
+	char script[4096];
+	ta_ws_new(&ws);
+	mkdir(ta_path(&ws, "www"), 0755);
+	FILE *f = fopen(ta_path(&ws, "www/index.html"), "w");
+	fputs("served from a job\n", f);
+	fclose(f);
+	chmod(ws.dir, 0777);
+	snprintf(
+	    script, sizeof(script),
+	    "{\"steps\": [{\"reply\": {\"tool_calls\": [{\"id\": \"j1\", "
+	    "\"name\": \"shell_execute\", \"input\": {\"command\": "
+	    "[\"httpd\", \"-f\", \"-vv\", \"-p\", \"127.0.0.1:8080\", "
+	    "\"-h\", \"%s/www\"], \"background\": true}}, {\"id\": \"w1\", "
+	    "\"name\": \"shell_execute\", \"input\": {\"command\": [\"sh\", "
+	    "\"-c\", \"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - "
+	    "http://127.0.0.1:8080/index.html && exit 0; sleep 0.2; done; "
+	    "exit 1\"]}}, {\"id\": \"o1\", \"name\": \"job_output\", "
+	    "\"input\": {\"job\": 1, \"wait_ms\": 500}}]}}, {\"expect\": "
+	    "{\"tool_results\": [{\"contains\": \"job: 1\"}, {\"contains\": "
+	    "\"served from a job\"}, {\"contains\": [\"running: true\", "
+	    "\"index.html\"]}]}, \"reply\": {\"tool_calls\": [{\"id\": "
+	    "\"f1\", \"name\": \"shell_execute\", \"input\": {\"command\": "
+	    "[\"sh\", \"-c\", \"touch fg.started; sleep 100\"]}}]}}, "
+	    "{\"reply\": {\"text\": \"done\"}}]}",
+	    ws.dir);
+	ta_server_start_json(&srv, script);
+	ta_backend_path();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		setenv("ANTHROPIC_API_KEY", TA_KEY, 1);
+		setenv("ANTHROPIC_BASE_URL", srv.url, 1);
+		execl(tu_monkey(), "monkey", "agent", "--task", "web",
+		      "--docker", "--no-fallback", "--image", image(),
+		      "--workspace", ws.dir, "--transcript", ws.transcript,
+		      (char *)NULL);
+		_exit(127);
+	}
+	char *started = NULL;
+	for (int i = 0; i < 800 && !started; i++) {
+		started = ta_read(ta_path(&ws, "fg.started"));
+		struct timespec ts = {0, 25 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (!started)
+		kill(pid, SIGKILL);
+	assert_non_null(started);
+	free(started);
+	assert_int_equal(ta_requests_ok(&srv), 2);
+	assert_int_equal(containers_of(pid), 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	int left = containers_of(pid);
+	for (int i = 0; i < 100 && left > 0; i++) {
+		struct timespec ts = {0, 100 * 1000000L};
+		nanosleep(&ts, NULL);
+		left = containers_of(pid);
+	}
+	assert_int_equal(left, 0);
+	ta_server_stop(&srv);
+	ta_ws_free(&ws);
+}
+
 static void test_ctrl_c_removes_the_running_container(void **state)
 {
 	(void)state;
@@ -390,6 +547,10 @@ int main(void)
 		test_a_limit_hit_is_told_to_the_model_and_recorded),
 	    cmocka_unit_test(test_ctrl_c_removes_the_running_container),
 	    cmocka_unit_test(test_a_denied_host_is_told_to_the_model),
+	    cmocka_unit_test(test_files_outside_the_workspace_persist_in_a_run),
+	    cmocka_unit_test(test_fresh_sandbox_runs_each_command_apart),
+	    cmocka_unit_test(
+		test_a_job_in_the_container_and_sigkill_leave_nothing),
 	};
 	return cmocka_run_group_tests(tests, engine_ready, NULL);
 }

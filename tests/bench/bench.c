@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <monkey/exec.h>
+#include <monkey/session.h>
 
 extern char **environ;
 
@@ -236,6 +237,25 @@ static double ex_run(struct monkey_executor *ex, const char *const argv[])
 	int ok = rc == 0 && res.exit_code == 0;
 	if (!ok)
 		fprintf(stderr, "bench: command failed (exit %d): %s\n",
+			rc == 0 ? res.exit_code : -1,
+			rc == 0 ? res.error : err.message);
+	if (rc == 0)
+		monkey_result_free(&res);
+	return ok ? ms : -1;
+}
+
+/* One command as the next of session s. */
+static double ses_run(struct monkey_session *s, const char *const argv[])
+{
+	struct monkey_command c = {.argv = argv};
+	struct monkey_result res;
+	struct monkey_error err = {0};
+	double t = now_ms();
+	int rc = monkey_session_run(s, &c, &res, &err);
+	double ms = now_ms() - t;
+	int ok = rc == 0 && res.exit_code == 0;
+	if (!ok)
+		fprintf(stderr, "bench: session command failed (exit %d): %s\n",
 			rc == 0 ? res.exit_code : -1,
 			rc == 0 ? res.error : err.message);
 	if (rc == 0)
@@ -516,13 +536,14 @@ enum {
 	R_BWRAP,
 	R_COLD,
 	R_POOLED,
+	R_SESSION,
 	R_CLI,
 	N_ROWS
 };
 static const char *const row_names[N_ROWS] = {
-    "raw posix_spawn",	"spawn backend",	"none backend",
-    "rootless backend", "bubblewrap",		"docker cold",
-    "docker pooled",	"docker run --rm (CLI)"};
+    "raw posix_spawn",	"spawn backend",  "none backend",
+    "rootless backend", "bubblewrap",	  "docker cold",
+    "docker pooled",	"docker session", "docker run --rm (CLI)"};
 
 struct workload {
 	const char *name;
@@ -650,6 +671,14 @@ static void print_targets(struct workload *w, const struct rss *rss,
 		printf("  docker pooled p50 <= 0.2x docker run: %s (%.2fx)\n",
 		       t[R_POOLED].p50 <= 0.2 * base ? "met" : "NOT met",
 		       t[R_POOLED].p50 / base);
+	if (t[R_SESSION].n)
+		printf("  docker session `true` p50 <= 3 ms:    %s (%.2f ms)\n",
+		       t[R_SESSION].p50 <= 3 ? "met" : "NOT met",
+		       t[R_SESSION].p50);
+	if (w[1].rows[R_SESSION].n)
+		printf("  docker session 1 MiB p50 <= 15 ms:    %s (%.2f ms)\n",
+		       w[1].rows[R_SESSION].p50 <= 15 ? "met" : "NOT met",
+		       w[1].rows[R_SESSION].p50);
 	if (base > 0 && t[R_COLD].n)
 		printf("  docker cold p50 <= 0.5x docker run:   %s (%.2fx)\n",
 		       t[R_COLD].p50 <= 0.5 * base ? "met" : "NOT met",
@@ -859,8 +888,9 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 
 /* The executors of the rows, NULL where a backend is missing. */
 struct executors {
-	struct monkey_executor *sp, *no, *rl, *cold, *pooled;
-	int cli; /* the docker CLI works here */
+	struct monkey_executor *sp, *no, *rl, *cold, *pooled, *ses_ex;
+	struct monkey_session *ses; /* on ses_ex */
+	int cli;		    /* the docker CLI works here */
 };
 
 static void open_executors(const struct bench_args *a, struct executors *x)
@@ -872,6 +902,10 @@ static void open_executors(const struct bench_args *a, struct executors *x)
 		return;
 	x->cold = open_executor("docker", 0);
 	x->pooled = open_executor("docker", 1);
+	struct monkey_error err = {0};
+	x->ses_ex = open_executor("docker", 0);
+	if (x->ses_ex && monkey_session_open(x->ses_ex, &x->ses, &err) < 0)
+		fprintf(stderr, "bench: no docker session: %s\n", err.message);
 	x->cli = docker_cli(NULL, 1) >= 0;
 	if (!x->cli)
 		fprintf(stderr, "bench: the docker CLI does not work here; no "
@@ -880,8 +914,9 @@ static void open_executors(const struct bench_args *a, struct executors *x)
 
 static void close_executors(struct executors *x)
 {
-	struct monkey_executor *all[] = {x->sp, x->no, x->rl, x->cold,
-					 x->pooled};
+	monkey_session_close(x->ses);
+	struct monkey_executor *all[] = {x->sp,	  x->no,     x->rl,
+					 x->cold, x->pooled, x->ses_ex};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (all[i])
 			monkey_executor_close(all[i]);
@@ -940,7 +975,13 @@ static void docker_rows(struct workload *w, int n, const struct executors *x)
 		ex_run(x->pooled, a);
 	if (x->cli)
 		docker_cli(a, 0);
+	if (x->ses)
+		ses_run(x->ses, a);
 	for (int i = 0; i < n; i++) {
+		if (x->ses) {
+			usleep(THINK_MS * 1000);
+			row_add(&r[R_SESSION], ses_run(x->ses, a));
+		}
 		if (x->cold) {
 			usleep(THINK_MS * 1000);
 			count_phases = 1;

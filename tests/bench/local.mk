@@ -16,6 +16,14 @@ bench: tests/bench/bench$(EXEEXT) monkey$(EXEEXT) $(backend_LTLIBRARIES) $(pkgli
 	MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox} \
 	MONKEY_BUILDDIR='$(abs_top_builddir)' \
 	./tests/bench/bench $(BENCH_ARGS)
+	if test -e plugins/docker/docker.la; then \
+	  MONKEY_BACKEND_PATH='$(abs_top_builddir)/plugins/docker/.libs' \
+	  MONKEY_DOCKER_IMAGE=$${MONKEY_DOCKER_IMAGE:-monkey-test:busybox} \
+	  MONKEY_BUILDDIR='$(abs_top_builddir)' \
+	  MONKEY_SRCDIR='$(abs_top_srcdir)' \
+	  sh $(srcdir)/tests/bench/bench_agent_session.sh; \
+	fi
+EXTRA_DIST += tests/bench/bench_agent_session.sh
 
 # The egress proxy's benchmark: `make bench-proxy` (BENCH_ARGS='-n 1000
 # --bytes N --no-container').  Its client is static so that it runs inside

@@ -32,6 +32,7 @@ char dt_workspace[256];
 char dt_instance_id[64];
 int dt_pool;
 int dt_pool_allow_cold;
+int dt_session;
 static __thread int ran_pooled;
 static char config[512];
 static void *dl;
@@ -218,6 +219,41 @@ static int warm_pool_for(void *st, const struct monkey_exec_request *req)
 	return 1;
 }
 
+/* Session mode: req runs as the second command of a session opened with
+ * its settings (the first is "true"), so that it runs in a container
+ * that already served a command; the session is closed after it. */
+static int session_exec(void *st, const struct monkey_exec_request *req,
+			struct dt_run *run)
+{
+	void *s = NULL;
+	int rc = dt_backend->session_open(st, req, &s, &run->err);
+	if (rc < 0)
+		return rc;
+	const char *argv[] = {"true", NULL};
+	struct monkey_exec_request w = *req;
+	struct monkey_exec_result res = {.struct_size = sizeof(res),
+					 .exit_code = -1};
+	struct monkey_error err = {0};
+	w.argv = argv;
+	w.has_stdin = 0;
+	w.cancel_fd = -1;
+	w.timeout_ms = 30000;
+	w.output = discard;
+	rc = dt_backend->session_exec(s, &w, &res, &err);
+	if (rc < 0 || res.exit_code != 0) {
+		fprintf(stderr,
+			"session mode: the first command failed (%d, exit "
+			"%d): %s\n",
+			rc, res.exit_code, err.message);
+		dt_backend->session_close(s);
+		run->err = err;
+		return rc < 0 ? rc : -EPROTO;
+	}
+	rc = dt_backend->session_exec(s, req, &run->res, &run->err);
+	dt_backend->session_close(s);
+	return rc;
+}
+
 void dt_exec(void *st, const struct monkey_exec_request *req,
 	     struct dt_run *run)
 {
@@ -239,8 +275,12 @@ void dt_exec(void *st, const struct monkey_exec_request *req,
 	r.output = sink;
 	r.output_ctx = run;
 	int64_t t0 = dt_now_ms();
-	run->rc =
-	    dt_backend->exec(st ? st : dt_state, &r, &run->res, &run->err);
+	if (dt_session && (!st || st == dt_state) &&
+	    !cancel_pending(req->cancel_fd))
+		run->rc = session_exec(st ? st : dt_state, &r, run);
+	else
+		run->rc = dt_backend->exec(st ? st : dt_state, &r, &run->res,
+					   &run->err);
 	run->ms = dt_now_ms() - t0;
 	run->pooled = ran_pooled;
 	if (want_pooled && !ran_pooled && !dt_pool_allow_cold) {
@@ -248,6 +288,27 @@ void dt_exec(void *st, const struct monkey_exec_request *req,
 				"prestarted container\n");
 		run->rc = -EPROTO;
 	}
+	if (!run->out)
+		run->out = calloc(1, 1);
+	if (!run->errout)
+		run->errout = calloc(1, 1);
+}
+
+void dt_session_exec(void *session, const struct monkey_exec_request *req,
+		     struct dt_run *run)
+{
+	struct monkey_exec_request r = *req;
+	int stop_after = run->stop_after;
+	memset(run, 0, sizeof(*run));
+	run->stop_after = stop_after;
+	run->res.struct_size = sizeof(run->res);
+	run->res.exit_code = -1;
+	run->res.oom_killed = MONKEY_UNKNOWN;
+	r.output = sink;
+	r.output_ctx = run;
+	int64_t t0 = dt_now_ms();
+	run->rc = dt_backend->session_exec(session, &r, &run->res, &run->err);
+	run->ms = dt_now_ms() - t0;
 	if (!run->out)
 		run->out = calloc(1, 1);
 	if (!run->errout)
@@ -624,6 +685,8 @@ void dt_setup_or_exit(const char *program)
 
 	const char *pool = getenv("MONKEY_TEST_POOL");
 	dt_pool = pool && atoi(pool) > 0 ? atoi(pool) : 0;
+	const char *session = getenv("MONKEY_TEST_SESSION");
+	dt_session = session && atoi(session) > 0;
 	snprintf(config, sizeof(config),
 		 "{\"image\":\"%s\",\"pull\":\"never\",\"pool\":%d}", dt_image,
 		 dt_pool);
@@ -651,6 +714,9 @@ void dt_setup_or_exit(const char *program)
 	fprintf(stderr,
 		"%s: engine at %s (%s), image %s, instance %s, %s, %s\n",
 		program, dt_socket(), dt_podman ? "podman" : "docker", dt_image,
-		dt_instance_id, dt_pool ? "pooled (MONKEY_TEST_POOL)" : "cold",
+		dt_instance_id,
+		dt_session ? "in sessions (MONKEY_TEST_SESSION)"
+		: dt_pool  ? "pooled (MONKEY_TEST_POOL)"
+			   : "cold",
 		dt_launcher ? "through monkey-launch" : "commands as PID 1");
 }

@@ -56,6 +56,9 @@ void dt_request(struct monkey_exec_request *req, const char *const *argv);
  * must leave nothing) and makes a new one. */
 extern int dt_pool;
 extern int dt_pool_allow_cold;
+/* Session mode (MONKEY_TEST_SESSION=1): dt_exec on dt_state runs the
+ * command as the second of a session opened with its settings. */
+extern int dt_session;
 /* Containers of this process labelled as pooled (running ones only). */
 int dt_count_pooled(int running_only);
 /* How many prestarted containers the backend holds now, from its log. */
@@ -64,6 +67,9 @@ int dt_pool_ready(void);
 /* Run req through the backend (state st, or dt_state when NULL). */
 void dt_exec(void *st, const struct monkey_exec_request *req,
 	     struct dt_run *run);
+/* Run req as the next command of a session the backend opened. */
+void dt_session_exec(void *session, const struct monkey_exec_request *req,
+		     struct dt_run *run);
 void dt_run_free(struct dt_run *run);
 
 /* Shorthand: run "sh -c script" with defaults; caller frees run. */

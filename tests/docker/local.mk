@@ -11,11 +11,13 @@ DOCKER_HARNESS = tests/docker/docker_harness.c tests/docker/docker_harness.h \
 if BACKEND_DOCKER
 if HAVE_CMOCKA
 check_PROGRAMS += tests/docker/test_docker tests/docker/test_docker_errors \
-	tests/docker/test_docker_exec tests/docker/test_docker_pool
+	tests/docker/test_docker_exec tests/docker/test_docker_pool \
+	tests/docker/test_docker_session
 TESTS += tests/docker/test_docker tests/docker/test_docker_errors \
 	tests/docker/test_docker_exec \
 	tests/docker/test_docker_pool tests/docker/test_docker_pooled.sh \
-	tests/docker/test_docker_direct.sh
+	tests/docker/test_docker_direct.sh tests/docker/test_docker_session \
+	tests/docker/test_docker_session.sh
 # The CLI tests check the fallback to spawn too.
 if BACKEND_SPAWN
 TESTS += tests/docker/test_docker_cli.sh tests/docker/test_docker_podman.sh \
@@ -49,7 +51,14 @@ tests_docker_test_docker_pool_CPPFLAGS = $(DOCKER_TEST_CPPFLAGS)
 tests_docker_test_docker_pool_CFLAGS = $(DOCKER_TEST_CFLAGS)
 tests_docker_test_docker_pool_LDADD = $(DOCKER_TEST_LIBS)
 
+tests_docker_test_docker_session_SOURCES = \
+	tests/docker/test_docker_session.c $(DOCKER_HARNESS)
+tests_docker_test_docker_session_CPPFLAGS = $(DOCKER_TEST_CPPFLAGS)
+tests_docker_test_docker_session_CFLAGS = $(DOCKER_TEST_CFLAGS)
+tests_docker_test_docker_session_LDADD = $(DOCKER_TEST_LIBS)
+
 EXTRA_DIST += tests/docker/test_docker_pooled.sh \
+	tests/docker/test_docker_session.sh \
 	tests/docker/test_docker_direct.sh \
 	tests/docker/docker_suites.sh
 EXTRA_DIST += tests/engines.sh tests/make-test-image.sh \

@@ -33,12 +33,14 @@ if [ "${CI:-}" = true ] || [ "${MONKEY_REQUIRE_DOCKER:-}" = 1 ]; then
 fi
 rc=0 skipped=0 ran=0
 for t in test_docker test_docker_errors test_docker_cli.sh test_docker_pool \
-	pooled:test_docker_exec; do
+	pooled:test_docker_exec test_docker_session session:test_docker; do
 	echo "== $t through podman at $PODMAN_SOCK"
 	case $t in
 	*.sh) DOCKER_HOST="unix://$PODMAN_SOCK" sh "$srcdir/tests/docker/$t" ;;
 	pooled:*) DOCKER_HOST="unix://$PODMAN_SOCK" MONKEY_TEST_POOL=1 \
 		"$builddir/tests/docker/${t#pooled:}" ;;
+	session:*) DOCKER_HOST="unix://$PODMAN_SOCK" MONKEY_TEST_SESSION=1 \
+		"$builddir/tests/docker/${t#session:}" ;;
 	*) DOCKER_HOST="unix://$PODMAN_SOCK" "$builddir/tests/docker/$t" ;;
 	esac
 	r=$?

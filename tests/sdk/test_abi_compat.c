@@ -16,6 +16,7 @@
 
 #include <monkey/exec.h>
 #include <monkey/sandbox.h>
+#include <monkey/session.h>
 
 /* The test modules of this file, built in tests/sdk/ (libtool puts the
  * .so files in its .libs). */
@@ -90,8 +91,7 @@ static void test_backend_built_against_abi_1_0_header_loads_and_runs(void **s)
 
 /* ABI 1.2's resource figures: a 1.0 backend knows nothing of them, and
  * the result says "unknown" rather than 0. */
-static void test_backend_built_against_abi_1_0_reports_no_resource_use(
-	void **s)
+static void test_backend_built_against_abi_1_0_reports_no_resource_use(void **s)
 {
 	(void)s;
 	struct monkey_executor *ex = open_backend("abi10");
@@ -108,8 +108,60 @@ static void test_backend_built_against_abi_1_0_reports_no_resource_use(
 	monkey_executor_close(ex);
 }
 
-static void test_descriptor_ending_at_fini_reads_optional_fields_as_null(
-	void **s)
+static int notices;
+static char notice[2048];
+
+static void count_notice(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level == MONKEY_LOG_WARNING && strstr(msg, "no sessions")) {
+		notices++;
+		snprintf(notice, sizeof(notice), "%s", msg);
+	}
+}
+
+/* A 1.0 backend has no session entry points: a session still runs its
+ * commands, one by one through exec, and says once that state does not
+ * persist. */
+static void test_session_on_an_abi_1_0_backend_runs_through_exec(void **s)
+{
+	(void)s;
+	struct monkey_exec_options o;
+	monkey_exec_options_init(&o);
+	o.sandbox = "abi10";
+	o.backend_dir = sdk_dir();
+	o.no_fallback = true;
+	o.notify = count_notice;
+	notices = 0;
+	struct monkey_executor *ex = NULL;
+	struct monkey_session *ses = NULL;
+	struct monkey_error err = {0};
+	if (monkey_executor_open(&o, &ex, &err) < 0)
+		fail_msg("opening abi10: %s", err.message);
+	assert_int_equal(monkey_session_open(ex, &ses, &err), 0);
+	assert_false(monkey_session_persistent(ses));
+	assert_int_equal(notices, 1);
+	assert_non_null(strstr(notice, "the abi10 backend has no sessions"));
+	assert_non_null(strstr(notice, "do not persist"));
+	for (int i = 0; i < 2; i++) {
+		const char *const argv[] = {"one", "two", NULL};
+		struct monkey_command cmd = {.argv = argv};
+		struct monkey_result res;
+		assert_int_equal(monkey_session_run(ses, &cmd, &res, &err), 0);
+		assert_int_equal(res.exit_code, 2);
+		assert_false(res.session_reset);
+		char *out = monkey_capture_join(&res.out, NULL);
+		assert_string_equal(out, "abi10 ran: one two\n");
+		free(out);
+		monkey_result_free(&res);
+	}
+	assert_int_equal(notices, 1);
+	monkey_session_close(ses);
+	monkey_executor_close(ex);
+}
+
+static void
+test_descriptor_ending_at_fini_reads_optional_fields_as_null(void **s)
 {
 	(void)s;
 	struct monkey_executor *ex = open_backend("minimal");
@@ -216,6 +268,8 @@ int main(void)
 		test_backend_built_against_abi_1_0_header_loads_and_runs),
 	    cmocka_unit_test(
 		test_backend_built_against_abi_1_0_reports_no_resource_use),
+	    cmocka_unit_test(
+		test_session_on_an_abi_1_0_backend_runs_through_exec),
 	    cmocka_unit_test(
 		test_descriptor_ending_at_fini_reads_optional_fields_as_null),
 	    cmocka_unit_test(

@@ -1,0 +1,305 @@
+/* Background jobs on procrun: procrun_exec runs the command to its end on
+ * a thread of the job's own (its reaper, whole-tree kill and limits as
+ * for any command), with its output kept here between reads (a bounded
+ * head and tail per stream), its stdin a pipe and its cancel fd the way
+ * to stop it. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "outkeep.h"
+#include "procrun_job.h"
+
+struct procrun_job {
+	const struct monkey_host *host;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct monkey_outkeep out, err;
+	int running;
+	int rc;
+	struct monkey_exec_result result;
+	struct monkey_error run_err;
+	int stdin_w; /* our end of its stdin; -1 once closed */
+	int stdin_r; /* its end, duplicated at the start */
+	int stop_pipe[2];
+	/* What procrun_exec runs, owned. */
+	struct monkey_exec_request req;
+	struct procrun_opts opts;
+	char **argv, **envp, **user_envp;
+	char *workspace, *workdir;
+	/* The first bytes of stdin, written by the start. */
+	char *stdin_data;
+	size_t stdin_len;
+};
+
+static int sink(void *ctx, int stream, const void *data, size_t len)
+{
+	struct procrun_job *j = ctx;
+	pthread_mutex_lock(&j->lock);
+	monkey_outkeep_add(stream == MONKEY_STREAM_STDERR ? &j->err : &j->out,
+			   data, len);
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+static void *job_main(void *arg)
+{
+	struct procrun_job *j = arg;
+	struct monkey_exec_result res = {
+	    .struct_size = sizeof(res),
+	    .exit_code = -1,
+	    .oom_killed = MONKEY_UNKNOWN,
+	};
+	struct monkey_error e = {0};
+	int rc = procrun_exec(j->host, &j->req, &j->opts, &res, &e);
+	pthread_mutex_lock(&j->lock);
+	j->rc = rc;
+	j->result = res;
+	j->run_err = e;
+	j->running = 0;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+static char **strv_dup(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	char **c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c && i < n; i++)
+		if (!(c[i] = strdup(v[i]))) {
+			for (size_t k = 0; k < i; k++)
+				free(c[k]);
+			free(c);
+			return NULL;
+		}
+	return c;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void job_free(struct procrun_job *j)
+{
+	strv_free(j->argv);
+	strv_free(j->envp);
+	strv_free(j->user_envp);
+	free(j->workspace);
+	free(j->workdir);
+	free(j->stdin_data);
+	for (int i = 0; i < 2; i++)
+		if (j->stop_pipe[i] >= 0)
+			close(j->stop_pipe[i]);
+	if (j->stdin_w >= 0)
+		close(j->stdin_w);
+	if (j->stdin_r >= 0)
+		close(j->stdin_r);
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+/* Our copy of what the job needs of req (the spawn backend's fields). */
+static int copy_request(struct procrun_job *j,
+			const struct monkey_exec_request *req)
+{
+	j->argv = strv_dup(req->argv);
+	j->envp = strv_dup(req->envp);
+	j->user_envp = strv_dup(req->user_envp);
+	j->workspace = req->workspace ? strdup(req->workspace) : NULL;
+	j->workdir = req->workdir ? strdup(req->workdir) : NULL;
+	if (!j->argv || !j->envp || !j->user_envp ||
+	    (req->workspace && !j->workspace) || (req->workdir && !j->workdir))
+		return -ENOMEM;
+	j->req = *req;
+	j->req.argv = (const char *const *)j->argv;
+	j->req.envp = (const char *const *)j->envp;
+	j->req.user_envp = (const char *const *)j->user_envp;
+	j->req.workspace = j->workspace;
+	j->req.workdir = j->workdir;
+	j->req.mounts = NULL;
+	j->req.n_mounts = 0;
+	j->req.image = NULL;
+	j->req.user = NULL;
+	j->req.has_stdin = 1;
+	j->req.stdin_data = NULL;
+	j->req.stdin_len = 0;
+	j->req.output = sink;
+	j->req.output_ctx = j;
+	j->req.cancel_fd = j->stop_pipe[0];
+	return 0;
+}
+
+int procrun_job_start(const struct monkey_host *host,
+		      const struct monkey_exec_request *req,
+		      const struct procrun_opts *opts, struct procrun_job **out,
+		      struct monkey_error *err)
+{
+	struct procrun_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return host->set_error(err, -ENOMEM, "out of memory");
+	j->host = host;
+	j->stdin_w = j->stdin_r = j->stop_pipe[0] = j->stop_pipe[1] = -1;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	int in[2];
+	if (pipe2(j->stop_pipe, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0) {
+		int e = errno;
+		job_free(j);
+		return host->set_error(err, -e, "cannot create a pipe: %s",
+				       strerror(e));
+	}
+	j->stdin_r = in[0];
+	j->stdin_w = in[1];
+	if (copy_request(j, req) < 0) {
+		job_free(j);
+		return host->set_error(err, -ENOMEM, "out of memory");
+	}
+	if (opts)
+		j->opts = *opts;
+	j->opts.stdin_from_fd = 1;
+	j->opts.stdin_fd = j->stdin_r;
+	j->running = 1;
+	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
+		job_free(j);
+		return host->set_error(err, -EAGAIN, "cannot start a thread");
+	}
+	if (req->has_stdin && req->stdin_len)
+		procrun_job_write(j, req->stdin_data, req->stdin_len, 0, NULL);
+	*out = j;
+	return 0;
+}
+
+int procrun_job_read(struct procrun_job *j, int64_t wait_ms,
+		     monkey_output_fn out, void *out_ctx, int *running,
+		     struct monkey_exec_result *result,
+		     struct monkey_error *err)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	struct monkey_outkeep *copy = malloc(2 * sizeof(*copy));
+	if (!copy)
+		return j->host->set_error(err, -ENOMEM, "out of memory");
+	pthread_mutex_lock(&j->lock);
+	while (wait_ms > 0 && j->running && monkey_outkeep_empty(&j->out) &&
+	       monkey_outkeep_empty(&j->err) &&
+	       pthread_cond_timedwait(&j->cond, &j->lock, &until) == 0)
+		;
+	copy[0] = j->out;
+	copy[1] = j->err;
+	memset(&j->out, 0, sizeof(j->out));
+	memset(&j->err, 0, sizeof(j->err));
+	*running = j->running;
+	int rc = 0;
+	if (!j->running) {
+		rc = j->rc;
+		if (result && MONKEY_STRUCT_HAS(result, cancelled)) {
+			uint32_t size = result->struct_size;
+			memcpy(result, &j->result,
+			       size < sizeof(j->result) ? size
+							: sizeof(j->result));
+			result->struct_size = size;
+		}
+		if (rc < 0 && err)
+			*err = j->run_err;
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (out) {
+		monkey_outkeep_emit(&copy[0], MONKEY_STREAM_STDOUT, out,
+				    out_ctx);
+		monkey_outkeep_emit(&copy[1], MONKEY_STREAM_STDERR, out,
+				    out_ctx);
+	}
+	free(copy);
+	return rc;
+}
+
+int procrun_job_write(struct procrun_job *j, const void *data, size_t len,
+		      int close_stdin, struct monkey_error *err)
+{
+	const char *p = data;
+	if (j->stdin_w < 0)
+		return j->host->set_error(err, -EPIPE,
+					  "the job's stdin is closed");
+	/* A job that stopped reading must not block its caller for ever:
+	 * what does not fit within a second is an error. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int rc = 0;
+	while (len) {
+		struct pollfd pf = {.fd = j->stdin_w, .events = POLLOUT};
+		if (poll(&pf, 1, 1000) <= 0) {
+			rc = j->host->set_error(
+			    err, -EAGAIN,
+			    "the job does not read its stdin (its pipe is "
+			    "full); %zu bytes were not written",
+			    len);
+			break;
+		}
+		ssize_t w = write(j->stdin_w, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = j->host->set_error(
+			    err, -errno, "writing to the job's stdin: %s",
+			    strerror(errno));
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	struct timespec zero = {0, 0};
+	sigtimedwait(&set, NULL, &zero); /* a SIGPIPE of ours, dropped */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (close_stdin || rc == -EPIPE) {
+		close(j->stdin_w);
+		j->stdin_w = -1;
+	}
+	return rc;
+}
+
+int procrun_job_stop(struct procrun_job *j, struct monkey_error *err)
+{
+	(void)err;
+	ssize_t n = write(j->stop_pipe[1], "x", 1);
+	(void)n;
+	pthread_mutex_lock(&j->lock);
+	while (j->running)
+		pthread_cond_wait(&j->cond, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+void procrun_job_close(struct procrun_job *j)
+{
+	if (!j)
+		return;
+	procrun_job_stop(j, NULL);
+	pthread_join(j->thread, NULL);
+	job_free(j);
+}
