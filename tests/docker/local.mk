@@ -17,7 +17,7 @@ TESTS += tests/docker/test_docker tests/docker/test_docker_errors \
 	tests/docker/test_docker_exec \
 	tests/docker/test_docker_pool tests/docker/test_docker_pooled.sh \
 	tests/docker/test_docker_direct.sh tests/docker/test_docker_session \
-	tests/docker/test_docker_session.sh
+	tests/docker/test_docker_in_session.sh
 # The CLI tests check the fallback to spawn too.
 if BACKEND_SPAWN
 TESTS += tests/docker/test_docker_cli.sh tests/docker/test_docker_podman.sh \
@@ -58,7 +58,7 @@ tests_docker_test_docker_session_CFLAGS = $(DOCKER_TEST_CFLAGS)
 tests_docker_test_docker_session_LDADD = $(DOCKER_TEST_LIBS)
 
 EXTRA_DIST += tests/docker/test_docker_pooled.sh \
-	tests/docker/test_docker_session.sh \
+	tests/docker/test_docker_in_session.sh \
 	tests/docker/test_docker_direct.sh \
 	tests/docker/docker_suites.sh
 EXTRA_DIST += tests/engines.sh tests/make-test-image.sh \
