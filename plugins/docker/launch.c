@@ -380,10 +380,18 @@ static void usage_text(const struct usage *cg0, const struct usage *ru0,
 	rusage_usage(&ru);
 	const struct usage *now = &cg, *then = cg0;
 	/* A session's cgroup holds every command so far and the jobs: a
-	 * worker counts what it reaped, which is its command's tree. */
+	 * worker counts the CPU of what it reaped, its command's tree, and
+	 * the memory high-water mark when this command raised it (tmpfs
+	 * files are charged there, not to a process), else its processes'
+	 * largest. */
 	if (session_worker || cg.user_us < 0 || cg0->user_us < 0)
 		now = &ru, then = ru0;
-	d.peak = cg.peak >= 0 && !session_worker ? cg.peak : ru.peak;
+	if (!session_worker)
+		d.peak = cg.peak >= 0 ? cg.peak : ru.peak;
+	else
+		d.peak = cg.peak >= 0 && cg0->peak >= 0 && cg.peak > cg0->peak
+			     ? cg.peak
+			     : ru.peak;
 	d.user_us = now->user_us >= 0 && then->user_us >= 0
 			? now->user_us - then->user_us
 			: -1;
