@@ -496,6 +496,10 @@ def flood_json(f, provider):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The headers and each chunk are written apart: with Nagle's
+    # algorithm on, each later write waits for the client's delayed ACK
+    # (40 ms a reply here), which a real API server does not make it do.
+    disable_nagle_algorithm = True
     server_version = "llm-test-server/1"
 
     def log_message(self, fmt, *args):  # quiet

@@ -18,15 +18,17 @@ chmod 1777 "$tmp"
 mkdir "$tmp/ws"
 chmod 1777 "$tmp/ws"
 
-# 20 replies of one shell_execute each, then the answer.
+# 20 replies of one shell_execute each, then the answer, each sent whole
+# (the server's default cuts replies into pieces with pauses between, to
+# test the SSE parser: that would be the model's time, not the sandbox's).
 {
 	printf '{"repeat_last": false, "steps": ['
 	i=1
 	while [ $i -le $n ]; do
-		printf '{"reply": {"tool_calls": [{"id": "c%d", "name": "shell_execute", "input": {"command": ["true"]}}]}},' $i
+		printf '{"chunking": "whole", "reply": {"tool_calls": [{"id": "c%d", "name": "shell_execute", "input": {"command": ["true"]}}]}},' $i
 		i=$((i + 1))
 	done
-	printf '{"reply": {"text": "done"}}]}\n'
+	printf '{"chunking": "whole", "reply": {"text": "done"}}]}\n'
 } >"$tmp/script.json"
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
