@@ -137,6 +137,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include \
 	-I$(top_srcdir)/core/base \
 	-I$(top_srcdir)/core/lib -I$(top_srcdir)/core/agent \
+	-I$(top_srcdir)/core/proxy \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS)
 FUZZ_SSE_SRC = tests/agent/fuzz/fuzz_sse.c core/agent/sse.c \
 	core/agent/provider.c \
@@ -146,13 +147,18 @@ FUZZ_SSE_SRC = tests/agent/fuzz/fuzz_sse.c core/agent/sse.c \
 FUZZ_REPLAY_SRC = tests/agent/fuzz/fuzz_replay.c core/agent/replay_load.c \
 	core/lib/util.c
 # tools_shell.c (the shell tool's working directory) brings the executor
-# it runs commands through.
+# it runs commands through, with its sessions, caches and egress proxy.
 FUZZ_TOOLS_SRC = tests/agent/fuzz/fuzz_tools.c core/agent/tools.c \
 	core/agent/tools_path.c core/agent/tools_fs.c core/agent/tools_diff.c \
 	core/agent/tools_shell.c core/agent/transcript_hash.c \
 	core/lib/executor.c core/lib/loader.c core/lib/env.c core/lib/paths.c \
-	core/lib/quote.c \
-	core/lib/escape.c core/lib/capture.c core/lib/util.c
+	core/lib/quote.c core/lib/executor_proxy.c core/lib/caches.c \
+	core/lib/session.c \
+	core/lib/escape.c core/lib/capture.c core/lib/util.c \
+	core/proxy/proxy.c core/proxy/proxy_conn.c core/proxy/proxy_dial.c \
+	core/proxy/proxy_relay.c core/proxy/proxy_record.c \
+	core/proxy/proxy_request.c core/proxy/proxy_rules.c \
+	core/proxy/proxy_addr.c
 
 tests/agent/fuzz/fuzz-sse: $(FUZZ_SSE_SRC:%=$(top_srcdir)/%) config.h
 	@$(MKDIR_P) tests/agent/fuzz
