@@ -317,12 +317,12 @@ static int demux(struct dk_attach *a, struct dk_io *io,
 		a->payload_left -= take;
 		data += take;
 		len -= take;
-		if (r < 0)
-			return DK_PUMP_STOP;
-		if (r > 0 && io->sink_can_finish) {
-			/* Done for now, maybe not for good (a launcher's
-			 * ready line): what came after is kept for the next
-			 * pump. */
+		if (r < 0 || (r > 0 && io->sink_can_finish)) {
+			/* Stopped, or done for now, maybe not for good (a
+			 * launcher's ready line): what came after is kept for
+			 * the next pump, so that its frames stay in step (a
+			 * session's stopped command still sends its records
+			 * after it). */
 			if (len) {
 				unsigned char *rest = malloc(len);
 				if (rest)
@@ -331,7 +331,7 @@ static int demux(struct dk_attach *a, struct dk_io *io,
 				a->pending = rest;
 				a->pending_len = rest ? len : 0;
 			}
-			return DK_PUMP_DONE;
+			return r < 0 ? DK_PUMP_STOP : DK_PUMP_DONE;
 		}
 	}
 	return 0;
