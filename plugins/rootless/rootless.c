@@ -102,6 +102,23 @@ static char **hidden_paths(uid_t uid)
 	return v;
 }
 
+/* The home a session makes writable: the one commands see as $HOME (the
+ * host's, passed through), else the user's, when the view hides it; not
+ * one in /tmp, which is fresh anyway. */
+static char *session_home(uid_t uid)
+{
+	const char *h = secure_getenv("HOME");
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	if ((!h || h[0] != '/') &&
+	    getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		h = res->pw_dir;
+	if (!h || h[0] != '/' || !h[1] || !strcmp(h, "/tmp") ||
+	    !strncmp(h, "/tmp/", 5) || !strncmp(h, "/dev/", 5))
+		return NULL;
+	return strdup(h);
+}
+
 static void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -132,6 +149,7 @@ static int rl_p_init(const struct monkey_host *host, const char *config_json,
 	st->hide = hidden_paths(st->uid);
 	/* Where resolv.conf points into /run (systemd-resolved, Network
 	 * Manager), that one file stays visible in the hidden /run. */
+	st->home = session_home(st->uid);
 	char *rc = realpath("/etc/resolv.conf", NULL);
 	if (rc && !strncmp(rc, "/run/", 5))
 		st->reveal = rc;
@@ -182,13 +200,14 @@ static void rl_p_fini(void *state)
 		close(st->proc_fd);
 	free_strv(st->hide);
 	free(st->reveal);
+	free(st->home);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 
 /* ---- the descriptor ---- */
 
-static char details[3072];
+static char details[4096];
 
 static const char *limits_text(void)
 {
@@ -262,12 +281,23 @@ static void compose_details(void)
 	    "per workspace and set of mounts and copied for each command, "
 	    "and the next command's network namespace is made ahead; each "
 	    "is used once, and nothing but the workspace and read-write "
-	    "--mounts is shared between commands. Caveat: invoked as root, the "
+	    "--mounts is shared between commands. Sessions (monkey agent runs "
+	    "in one): the session's namespaces are made once and held by "
+	    "monkey, with no process of their own between commands; its "
+	    "commands and background jobs share /tmp, /dev/shm, the hidden "
+	    "home (empty at first, then writable), IPC and the network "
+	    "namespace, so files and tools persist and a job's server answers "
+	    "on 127.0.0.1, while each command and each job has a PID "
+	    "namespace of its own that dies whole at its end; %s Caveat: "
+	    "invoked as root, the "
 	    "command runs as "
 	    "uid 0 without capabilities and can read root-owned files the "
 	    "view shows (/etc/shadow, SSH host keys and /etc/ssl/private "
 	    "are hidden); run monkey as an ordinary user where you can.",
-	    limits_text());
+	    limits_text(),
+	    rl_g.cg_version ? "memory, CPU and pids limits apply to the "
+			      "session as a whole."
+			    : "--pids counts each command's processes.");
 }
 
 static struct monkey_backend descriptor = {
