@@ -336,6 +336,13 @@ static long read_long(const char *path, long fallback)
 	return strtol(buf, NULL, 10);
 }
 
+#ifdef RL_FILTER_PREBUILT
+#include "filter_bpf.h"
+static const struct sock_fprog prebuilt_filter = {
+    sizeof(rl_prebuilt_filter) / sizeof(rl_prebuilt_filter[0]),
+    (struct sock_filter *)rl_prebuilt_filter};
+#endif
+
 /* No MONKEY_CAP_FS_ISOLATION: the host's / stays visible (read-only), so
  * not only the workspace and the mounts are. */
 static void find_capabilities(void)
@@ -345,7 +352,11 @@ static void find_capabilities(void)
 	rl_g.nproc_pids = geteuid() != 0;
 	/* Unknown: drop up to 63; the kernel refuses the ones it lacks. */
 	rl_g.last_cap = (int)read_long("/proc/sys/kernel/cap_last_cap", 63);
+#ifdef RL_FILTER_PREBUILT
+	rl_g.filter = &prebuilt_filter;
+#else
 	rl_filter_build(&rl_g.filter, &rl_g.filter_error);
+#endif
 	uint32_t caps =
 	    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_READ_ONLY_ROOT |
 	    MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
@@ -374,7 +385,9 @@ static const struct monkey_backend *rl_descriptor(void)
 
 __attribute__((destructor)) static void rl_unload(void)
 {
+#ifndef RL_FILTER_PREBUILT
 	free((void *)rl_g.filter);
+#endif
 	rl_g.filter = NULL;
 }
 
