@@ -312,6 +312,9 @@ long long rl_cgroup_pids_max_events(const struct rl_cgroup *cg);
 int rl_view_build(const struct rl_plan *p, struct rl_fail *f);
 /* The command's own mounts, in I's mount namespace. */
 int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f);
+/* /sys: a sysfs of the current network namespace, else the view's,
+ * read-only. */
+int rl_view_sysfs(const struct rl_plan *p, struct rl_fail *f);
 /* A session's /tmp, /dev/shm and /dev/pts, mounted once in its view (C). */
 int rl_view_session(const struct rl_plan *p, struct rl_fail *f);
 

@@ -123,6 +123,22 @@ RL_CHILD int rl_view_session(const struct rl_plan *p, struct rl_fail *f)
 	return 0;
 }
 
+/* A sysfs of the new network namespace shows its interfaces only.  Where
+ * the kernel refuses one (a /sys that is partly covered, as in some
+ * containers), the host's stays, read-only.  A session mounts its own
+ * once, in its network namespace: a command with a user namespace of its
+ * own may not mount one for a network namespace it does not own. */
+RL_CHILD int rl_view_sysfs(const struct rl_plan *p, struct rl_fail *f)
+{
+	if ((!p->mount_sysfs ||
+	     mount("sysfs", "/sys", "sysfs",
+		   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) &&
+	    rl_set_attr(AT_FDCWD, "/sys", AT_RECURSIVE,
+			RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV) < 0)
+		return rl_vfail(f, errno, "make /sys read-only", "");
+	return 0;
+}
+
 RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
 {
 	if (!p->session && fresh_scratch(p, f) < 0)
@@ -130,15 +146,8 @@ RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
 		return rl_vfail(f, errno, "mount proc on /proc", "");
-	/* A sysfs of the new network namespace shows its interfaces only.
-	 * Where the kernel refuses one (a /sys that is partly covered, as in
-	 * some containers), the host's stays, read-only. */
-	if ((!p->mount_sysfs ||
-	     mount("sysfs", "/sys", "sysfs",
-		   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) &&
-	    rl_set_attr(AT_FDCWD, "/sys", AT_RECURSIVE,
-			RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV) < 0)
-		return rl_vfail(f, errno, "make /sys read-only", "");
+	if (!p->session && rl_view_sysfs(p, f) < 0)
+		return -f->err;
 	if (p->uid0 && mask_proc(f) < 0)
 		return -f->err;
 	return 0;
