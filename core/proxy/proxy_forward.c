@@ -85,6 +85,10 @@ static int listen_on(int port, int *bound)
 	if (fd < 0)
 		die(1, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* In a rootless session every command and job has a forwarder of
+	 * its own on the same port of the session's network namespace:
+	 * each one serves while its command runs. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 128) < 0)
 		die(1, "cannot listen on 127.0.0.1: %s", strerror(errno));

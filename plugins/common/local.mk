@@ -6,5 +6,5 @@ plugins_common_libprocrun_la_SOURCES = \
 	plugins/common/procrun_host.c plugins/common/procrun_prep.c \
 	plugins/common/procrun_spawn.c plugins/common/procrun_tree.c \
 	plugins/common/procrun_int.h plugins/common/rawsys.h \
-	plugins/common/procrun_job.c plugins/common/procrun_job.h
+	plugins/common/bgjob.c plugins/common/bgjob.h
 plugins_common_libprocrun_la_CFLAGS = $(BACKEND_CFLAGS) -pthread

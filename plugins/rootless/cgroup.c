@@ -21,6 +21,9 @@
 
 #include "rootless.h"
 
+static long long keyed_value(const char *dir, const char *file,
+			     const char *key);
+
 static const char *const v1_names[RL_CG_N] = {"memory", "pids", "cpu"};
 static const char *const v2_names[RL_CG_N] = {"memory", "pids", "cpu"};
 
@@ -130,6 +133,23 @@ void rl_cgroup_detect(void)
 		detect_v1();
 }
 
+/* A session's group holds one group per command ("c<n>"): they go
+ * first. */
+static void remove_children(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	char path[PATH_MAX];
+	while ((de = readdir(d)))
+		if (de->d_name[0] == 'c' && de->d_type == DT_DIR) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			rmdir(path);
+		}
+	closedir(d);
+}
+
 /* Remove groups of monkey processes that are gone: "<pid>-<start>-<n>"
  * whose pid no longer runs with that start time.  Best effort. */
 static void sweep(const char *base)
@@ -153,6 +173,7 @@ static void sweep(const char *base)
 				continue; /* its monkey still runs */
 		}
 		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		remove_children(path);
 		rmdir(path);
 	}
 	closedir(d);
@@ -317,6 +338,81 @@ int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
 		   strerror(-r));
 	rl_cgroup_destroy(cg);
 	return r;
+}
+
+int rl_cgroup_create_session(struct rl_state *st,
+			     const struct monkey_exec_request *req,
+			     struct rl_cgroup *cg, struct monkey_error *err)
+{
+	int r = rl_cgroup_create(st, req, cg, err);
+	if (r < 0)
+		return r;
+	/* Nobody joins the session's group itself: its commands' groups
+	 * do, and under v2 only a group without processes may hand its
+	 * controllers down. */
+	for (int c = 0; c < RL_CG_N; c++)
+		if (cg->procs_fd[c] >= 0) {
+			close(cg->procs_fd[c]);
+			cg->procs_fd[c] = -1;
+		}
+	if (rl_g.cg_version == 2 && cg->dir[0][0]) {
+		char v[64] = "";
+		static const char *const add[RL_CG_N] = {"+memory ", "+pids ",
+							 "+cpu "};
+		for (int c = 0; c < RL_CG_N; c++)
+			if (rl_g.cg_have[c])
+				strcat(v, add[c]);
+		if (v[0] && (r = write_file(cg->dir[0],
+					    "cgroup.subtree_control", v)) < 0) {
+			rl_set_err(st->host, err, r,
+				   "rootless: cannot hand the session's cgroup "
+				   "controllers to its commands under %s: %s",
+				   cg->dir[0], strerror(-r));
+			rl_cgroup_destroy(cg);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int rl_cgroup_create_child(struct rl_state *st, const struct rl_cgroup *parent,
+			   struct rl_cgroup *cg, struct monkey_error *err)
+{
+	static unsigned seq;
+	memset(cg, 0, sizeof(*cg));
+	for (int c = 0; c < RL_CG_N; c++)
+		cg->procs_fd[c] = -1;
+	unsigned n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+	int r = 0;
+	for (int c = 0; c < RL_CG_N && r == 0; c++) {
+		if (!parent->dir[c][0])
+			continue;
+		snprintf(cg->dir[c], sizeof(cg->dir[c]), "%s/c%u",
+			 parent->dir[c], n);
+		if (mkdir(cg->dir[c], 0755) < 0) {
+			r = -errno;
+			cg->dir[c][0] = '\0';
+		} else {
+			r = open_procs(cg, c);
+		}
+	}
+	if (r == 0)
+		return 0;
+	rl_set_err(st->host, err, r,
+		   "rootless: cannot set up the command's cgroup in its "
+		   "session's: %s",
+		   strerror(-r));
+	rl_cgroup_destroy(cg);
+	return r;
+}
+
+long long rl_cgroup_pids_max_events(const struct rl_cgroup *cg)
+{
+	const char *pids =
+	    rl_g.cg_version == 2 ? cg->dir[0] : cg->dir[RL_CG_PIDS];
+	if (!pids[0] || !rl_g.cg_have[RL_CG_PIDS])
+		return -1;
+	return keyed_value(pids, "pids.events", "max");
 }
 
 /* The number after key in a "key value" file. */

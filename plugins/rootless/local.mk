@@ -13,10 +13,11 @@ plugins_rootless_rootless_la_SOURCES = \
 	plugins/rootless/view_host.c plugins/rootless/view_cmd.c \
 	plugins/rootless/view_util.c plugins/rootless/cgroup.c \
 	plugins/rootless/filter.c plugins/rootless/probe.c \
-	plugins/rootless/netns.c \
-	plugins/rootless/rlsys.h
+	plugins/rootless/netns.c plugins/rootless/session.c \
+	plugins/rootless/rlsys.h \
+	plugins/common/bgjob.c plugins/common/bgjob.h
 plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include \
-	-I$(top_srcdir)/core/base
+	-I$(top_srcdir)/core/base -I$(top_srcdir)/plugins/common
 plugins_rootless_rootless_la_CFLAGS = $(BACKEND_CFLAGS) $(SECCOMP_CFLAGS) -pthread
 plugins_rootless_rootless_la_LDFLAGS = $(BACKEND_LDFLAGS)
 plugins_rootless_rootless_la_LIBADD = $(SECCOMP_LIBS) $(PTHREAD_LIBS)

@@ -344,9 +344,10 @@ static void plan_proxy(struct rl_plan *p, const struct monkey_exec_request *req)
 	memcpy(p->proxy_argv, argv, sizeof(argv));
 }
 
-int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
-		    const struct rl_request_view *rv, struct rl_plan *p,
-		    struct monkey_error *err)
+/* What the root view is built from, and the mounts made on top of it. */
+static int plan_base(struct rl_state *st, const struct monkey_exec_request *req,
+		     const struct rl_request_view *rv, struct rl_plan *p,
+		     struct monkey_error *err)
 {
 	p->view = &rv->view;
 	p->proc_fd = st->proc_fd;
@@ -368,6 +369,23 @@ int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
 		return rl_set_err(st->host, err, -E2BIG,
 				  "rootless: more than %d mounts under /tmp",
 				  RL_MAX_REBINDS);
+	return 0;
+}
+
+int rl_plan_session(struct rl_state *st, const struct monkey_exec_request *req,
+		    const struct rl_request_view *rv, struct rl_plan *p,
+		    struct monkey_error *err)
+{
+	return plan_base(st, req, rv, p, err);
+}
+
+int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,
+		    const struct rl_request_view *rv, struct rl_plan *p,
+		    struct monkey_error *err)
+{
+	int rc = plan_base(st, req, rv, p, err);
+	if (rc < 0)
+		return rc;
 	const char *wd = req->workdir	  ? req->workdir
 			 : req->workspace ? req->workspace
 					  : "/";

@@ -164,6 +164,12 @@ static int rl_p_exec(void *state, const struct monkey_exec_request *req,
 	return rl_exec(state, req, result, err);
 }
 
+static int rl_p_session_open(void *state, const struct monkey_exec_request *req,
+			     void **session, struct monkey_error *err)
+{
+	return rl_session_open(state, req, session, err);
+}
+
 static void rl_p_fini(void *state)
 {
 	struct rl_state *st = state;
@@ -276,6 +282,14 @@ static struct monkey_backend descriptor = {
     .exec = rl_p_exec,
     .fini = rl_p_fini,
     .details = details,
+    .session_open = rl_p_session_open,
+    .session_exec = rl_session_exec,
+    .session_close = rl_session_close,
+    .job_start = rl_job_start,
+    .job_read = rl_job_read,
+    .job_write = rl_job_write,
+    .job_stop = rl_job_stop,
+    .job_close = rl_job_close,
 };
 
 static long read_long(const char *path, long fallback)
@@ -307,7 +321,8 @@ static void find_capabilities(void)
 	    MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
 	    MONKEY_CAP_KILL_TREE | MONKEY_CAP_CLEAN_ENV | MONKEY_CAP_IMAGE |
 	    MONKEY_CAP_CPU_TIME | MONKEY_CAP_FILE_SIZE | MONKEY_CAP_OPEN_FILES |
-	    MONKEY_CAP_CANCEL | MONKEY_CAP_EGRESS_PROXY;
+	    MONKEY_CAP_CANCEL | MONKEY_CAP_EGRESS_PROXY | MONKEY_CAP_SESSION |
+	    MONKEY_CAP_JOBS;
 	if (rl_g.cg_have[RL_CG_MEMORY])
 		caps |= MONKEY_CAP_MEMORY | MONKEY_CAP_OOM_REPORT;
 	else

@@ -128,6 +128,8 @@ enum rl_start {
 	RL_START_BUILD,	   /* C builds the view, hands it over as the
 			      template, then makes init */
 	RL_START_TEMPLATE, /* C enters the template and makes init */
+	RL_START_SESSION,  /* C builds a session's view and namespaces,
+			      hands them over and exits: no init */
 };
 
 /* Whether this process cannot be dumped and is not root: then its /proc
@@ -140,6 +142,9 @@ struct rl_plan {
 	int start;		    /* enum rl_start */
 	const struct rl_view *view; /* to build, when there is no template */
 	int userns_fd, mntns_fd;    /* the template, or -1 */
+	int ipc_fd, uts_fd;	    /* a session's, entered; or -1 (new) */
+	int session;		    /* a session's command: /tmp, /dev/shm
+				       and /dev/pts are the session's */
 	int donate_fd;		    /* socket that receives a new template */
 	int proc_fd;
 	char uid_map[32], gid_map[32];
@@ -282,12 +287,25 @@ int rl_cgroup_create(struct rl_state *st, const struct monkey_exec_request *req,
 void rl_cgroup_report(const struct rl_cgroup *cg,
 		      struct monkey_exec_result *result);
 void rl_cgroup_destroy(struct rl_cgroup *cg);
+/* A session's group, with req's limits; its commands' groups are made
+ * in it (nobody joins it directly). */
+int rl_cgroup_create_session(struct rl_state *st,
+			     const struct monkey_exec_request *req,
+			     struct rl_cgroup *cg, struct monkey_error *err);
+/* One command's group inside a session's, without limits of its own:
+ * for its usage and OOM figures. */
+int rl_cgroup_create_child(struct rl_state *st, const struct rl_cgroup *parent,
+			   struct rl_cgroup *cg, struct monkey_error *err);
+/* How often the group's pids limit refused a fork, or -1. */
+long long rl_cgroup_pids_max_events(const struct rl_cgroup *cg);
 
 /* view.c: build the root view described by p->view in the current (new)
  * mount namespace and pivot into it.  Runs in C. */
 int rl_view_build(const struct rl_plan *p, struct rl_fail *f);
 /* The command's own mounts, in I's mount namespace. */
 int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f);
+/* A session's /tmp, /dev/shm and /dev/pts, mounted once in its view (C). */
+int rl_view_session(const struct rl_plan *p, struct rl_fail *f);
 
 /* sandbox.c: make the command's sandbox for plan p.  Returns 0 when C ran
  * (exited and reaped by now: init's pid comes on the status pipe), init's
@@ -297,6 +315,16 @@ int rl_sandbox_start(struct rl_plan *p);
 /* run.c: exec entry point. */
 int rl_exec(struct rl_state *st, const struct monkey_exec_request *req,
 	    struct monkey_exec_result *result, struct monkey_error *err);
+/* One command in session s (NULL: a sandbox of its own, as rl_exec),
+ * its stdin a duplicate of stdin_fd when that is >= 0 (a job's). */
+struct rl_session;
+int rl_exec_in(struct rl_state *st, struct rl_session *s,
+	       const struct monkey_exec_request *req, int stdin_fd,
+	       struct monkey_exec_result *result, struct monkey_error *err);
+/* req copied into *out, with the fields an older host did not send
+ * zeroed (cancel_fd -1). */
+void rl_normalize_request(const struct monkey_exec_request *in,
+			  struct monkey_exec_request *out);
 /* A child of ours that is exiting: reap it later and then remove cg's
  * groups (NULL: none; cg's descriptors are closed, its directories
  * taken). */
@@ -308,6 +336,51 @@ void rl_add_pending_locked(struct rl_state *st, pid_t pid, struct rl_cgroup *cg,
 /* Reap inits that have exited and remove their cgroups; wait for every
  * one when block (fini). */
 void rl_reap_pending(struct rl_state *st, int block);
+
+/* session.c: a session's namespaces, held by descriptors (no process
+ * keeps them), and what its commands get from it. */
+struct rl_session {
+	struct rl_state *st;
+	pthread_mutex_t lock; /* one foreground command at a time */
+	int userns_fd, mntns_fd, netns_fd, ipcns_fd, utsns_fd;
+	struct rl_cgroup cg; /* the session's, with its limits */
+	/* The session's settings, which every command of it gets. */
+	char *workspace;
+	uint64_t memory_bytes;
+	int64_t pids;
+	double cpus;
+	int network;
+	char *proxy_dir, *proxy_forwarder;
+	unsigned proxy_port;
+	pthread_mutex_t jobs_lock;
+	struct rl_job *jobs; /* under jobs_lock */
+};
+/* The ABI's session and job entry points (backend.h). */
+int rl_session_open(struct rl_state *st, const struct monkey_exec_request *req,
+		    void **session, struct monkey_error *err);
+int rl_session_exec(void *session, const struct monkey_exec_request *req,
+		    struct monkey_exec_result *result,
+		    struct monkey_error *err);
+void rl_session_close(void *session);
+int rl_job_start(void *session, const struct monkey_exec_request *req,
+		 void **job, struct monkey_error *err);
+int rl_job_read(void *job, int64_t wait_ms, monkey_output_fn out, void *out_ctx,
+		int *running, struct monkey_exec_result *result,
+		struct monkey_error *err);
+int rl_job_write(void *job, const void *data, size_t len, int close_stdin,
+		 struct monkey_error *err);
+int rl_job_stop(void *job, struct monkey_error *err);
+void rl_job_close(void *job);
+/* The session's settings over the command's request (req is changed). */
+void rl_session_apply(const struct rl_session *s,
+		      struct monkey_exec_request *req);
+/* Duplicates of the session's namespaces into p (-1s when absent). */
+int rl_session_enter(const struct rl_session *s, struct rl_plan *p);
+
+/* plan.c: the parts of a plan a session's view is built from. */
+int rl_plan_session(struct rl_state *st, const struct monkey_exec_request *req,
+		    const struct rl_request_view *rv, struct rl_plan *p,
+		    struct monkey_error *err);
 
 /* probe.c */
 int rl_probe(struct rl_state *st, struct monkey_error *err);

@@ -70,7 +70,7 @@ static int make_pipe(int p[2], int ours, int nonblock)
 
 /* Normalised so that [0] is always our end. */
 static int open_pipes(struct pipes *pp, const struct monkey_exec_request *req,
-		      int fresh)
+		      int fresh, int stdin_fd)
 {
 	int r, t;
 	memset(pp, -1, sizeof(*pp));
@@ -87,7 +87,11 @@ static int open_pipes(struct pipes *pp, const struct monkey_exec_request *req,
 	if ((r = make_pipe(pp->ctrl, 1, 1)) < 0)
 		return r;
 	SWAP(pp->ctrl);
-	if (req->has_stdin) {
+	if (stdin_fd >= 0) { /* a job's: fed by job_write, not by us */
+		if ((pp->in[1] =
+			 rl_fd_high(fcntl(stdin_fd, F_DUPFD_CLOEXEC, 0))) < 0)
+			return -errno;
+	} else if (req->has_stdin) {
 		if ((r = make_pipe(pp->in, 1, 1)) < 0)
 			return r;
 		SWAP(pp->in);
@@ -186,8 +190,8 @@ void rl_reap_pending(struct rl_state *st, int block)
 
 /* ---- exec ---- */
 
-static void normalize_request(const struct monkey_exec_request *in,
-			      struct monkey_exec_request *out)
+void rl_normalize_request(const struct monkey_exec_request *in,
+			  struct monkey_exec_request *out)
 {
 	size_t n =
 	    in->struct_size < sizeof(*out) ? in->struct_size : sizeof(*out);
@@ -266,11 +270,36 @@ struct exec_ctx {
 	struct run r;
 	struct timing t;
 	int fresh;
-	unsigned gen; /* of the template */
+	unsigned gen;		 /* of the template */
+	struct rl_session *sess; /* or NULL */
+	int stdin_fd;		 /* a job's stdin, or -1 */
 };
 
-static int prepare(struct rl_state *st, const struct monkey_exec_request *req,
-		   struct exec_ctx *x, struct monkey_error *err)
+/* A session's command: its namespaces are the session's, entered; only
+ * its PID namespace (and the mounts that shows, /proc) is its own. */
+static int prepare_in_session(struct rl_state *st,
+			      const struct monkey_exec_request *req,
+			      struct exec_ctx *x, struct monkey_error *err)
+{
+	int rc = rl_plan_command(st, req, &x->rv, &x->p, err);
+	if (rc < 0)
+		return rc;
+	x->p.session = 1;
+	x->p.fresh_tmp = 0;
+	x->p.start = RL_START_TEMPLATE;
+	if (rl_session_enter(x->sess, &x->p) < 0)
+		return rl_set_err(st->host, err, -errno,
+				  "rootless: cannot enter the session's "
+				  "namespaces: %s",
+				  strerror(errno));
+	return rl_cgroup_create_child(st, &x->sess->cg, &x->cg, err);
+}
+
+/* A command in a sandbox of its own: the root view from a template, or
+ * built. */
+static int prepare_sandbox(struct rl_state *st,
+			   const struct monkey_exec_request *req,
+			   struct exec_ctx *x, struct monkey_error *err)
 {
 	int rc = rl_plan_view(st, req, &x->rv, err);
 	if (rc < 0)
@@ -289,9 +318,17 @@ static int prepare(struct rl_state *st, const struct monkey_exec_request *req,
 	x->fresh = x->p.start == RL_START_BUILD;
 	if (x->p.start == RL_START_TEMPLATE && x->p.new_net && !x->p.own_userns)
 		x->p.net_fd = rl_netns_take(st, x->gen);
-	if ((rc = rl_cgroup_create(st, req, &x->cg, err)) < 0)
+	return rl_cgroup_create(st, req, &x->cg, err);
+}
+
+static int prepare(struct rl_state *st, const struct monkey_exec_request *req,
+		   struct exec_ctx *x, struct monkey_error *err)
+{
+	int rc = x->sess ? prepare_in_session(st, req, x, err)
+			 : prepare_sandbox(st, req, x, err);
+	if (rc < 0)
 		return rc;
-	if ((rc = open_pipes(&x->pp, req, x->fresh)) < 0 ||
+	if ((rc = open_pipes(&x->pp, req, x->fresh, x->stdin_fd)) < 0 ||
 	    !(x->r.buf = malloc(READ_CHUNK)))
 		return rl_set_err(st->host, err, rc < 0 ? rc : -ENOMEM,
 				  "rootless: cannot create the command's "
@@ -372,6 +409,8 @@ static void release(struct rl_state *st, struct exec_ctx *x)
 	rl_close_fd(&x->p.userns_fd);
 	rl_close_fd(&x->p.mntns_fd);
 	rl_close_fd(&x->p.net_fd);
+	rl_close_fd(&x->p.ipc_fd);
+	rl_close_fd(&x->p.uts_fd);
 	free((void *)x->p.paths);
 	free((void *)x->p.argv);
 	free((void *)x->p.envp);
@@ -381,8 +420,19 @@ static void release(struct rl_state *st, struct exec_ctx *x)
 
 static const char *const empty_env[] = {NULL};
 
-static int exec_request(struct rl_state *st,
-			const struct monkey_exec_request *req,
+/* The session's pids limit refused a fork while the command ran: the
+ * kernel counts that in the group whose limit it is. */
+static void session_pids_report(const struct exec_ctx *x, long long before,
+				struct monkey_exec_result *result)
+{
+	long long after = rl_cgroup_pids_max_events(&x->sess->cg);
+	if (before >= 0 && after > before &&
+	    MONKEY_STRUCT_HAS(result, limits_hit))
+		result->limits_hit |= MONKEY_LIMIT_PIDS;
+}
+
+static int exec_request(struct rl_state *st, struct rl_session *sess,
+			const struct monkey_exec_request *req, int stdin_fd,
 			struct monkey_exec_result *result,
 			struct monkey_error *err)
 {
@@ -390,9 +440,14 @@ static int exec_request(struct rl_state *st,
 	struct exec_ctx *x = calloc(1, sizeof(*x));
 	if (!x)
 		return rl_set_err(st->host, err, -ENOMEM, "out of memory");
+	x->sess = sess;
+	x->stdin_fd = stdin_fd;
+	long long pids_before =
+	    sess ? rl_cgroup_pids_max_events(&sess->cg) : -1;
 	x->t.t0 = rl_now_us();
 	memset(&x->pp, -1, sizeof(x->pp));
 	x->p.userns_fd = x->p.mntns_fd = x->p.donate_fd = x->p.net_fd = -1;
+	x->p.ipc_fd = x->p.uts_fd = -1;
 	for (int c = 0; c < RL_CG_N; c++)
 		x->cg.procs_fd[c] = -1;
 	struct run *r = &x->r;
@@ -408,13 +463,16 @@ static int exec_request(struct rl_state *st,
 			   req->argv[0], strerror(-rc));
 	if (rc == 0) {
 		rl_cgroup_report(&x->cg, result);
+		if (sess)
+			session_pids_report(x, pids_before, result);
 		rc = rl_run_finish(st, r, result, err);
 	}
 	if (x->fresh && x->pp.donate[0] >= 0)
 		receive_template(st, x->pp.donate[0], x->rv.key);
 	/* The next command's network namespace, made while we go back to
 	 * the host. */
-	if (x->p.start == RL_START_TEMPLATE && x->p.new_net && !x->p.own_userns)
+	if (!sess && x->p.start == RL_START_TEMPLATE && x->p.new_net &&
+	    !x->p.own_userns)
 		rl_netns_prepare(st, x->p.userns_fd, x->gen);
 	release(st, x);
 	x->t.t_end = rl_now_us();
@@ -427,11 +485,24 @@ static int exec_request(struct rl_state *st,
 int rl_exec(struct rl_state *st, const struct monkey_exec_request *req_in,
 	    struct monkey_exec_result *result, struct monkey_error *err)
 {
+	return rl_exec_in(st, NULL, req_in, -1, result, err);
+}
+
+int rl_exec_in(struct rl_state *st, struct rl_session *s,
+	       const struct monkey_exec_request *req_in, int stdin_fd,
+	       struct monkey_exec_result *result, struct monkey_error *err)
+{
 	struct monkey_exec_request req;
 	if (!req_in || !result)
 		return rl_set_err(st->host, err, -EINVAL,
 				  "no request or result given");
-	normalize_request(req_in, &req);
+	rl_normalize_request(req_in, &req);
+	if (s)
+		rl_session_apply(s, &req);
+	if (stdin_fd >= 0) {
+		req.has_stdin = 0;
+		req.stdin_len = 0;
+	}
 	if (!req.argv || !req.argv[0] || !req.output)
 		return rl_set_err(st->host, err, -EINVAL,
 				  "the request has no command or no output "
@@ -450,7 +521,7 @@ int rl_exec(struct rl_state *st, const struct monkey_exec_request *req_in,
 	 * abandon the sandbox and our descriptors. */
 	int old_state;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_state);
-	int rc = exec_request(st, &req, result, err);
+	int rc = exec_request(st, s, &req, stdin_fd, result, err);
 	pthread_setcancelstate(old_state, NULL);
 	return rc;
 }

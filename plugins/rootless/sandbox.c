@@ -174,11 +174,59 @@ RL_CHILD static void c_donate(const struct rl_plan *p)
 
 static void init_main(struct rl_plan *p) __attribute__((noreturn));
 RL_CHILD static int direct_main(void *arg);
+RL_CHILD static int loopback_up(void);
+
+/* RL_START_SESSION: the session's view, with its /tmp, /dev/shm and
+ * /dev/pts, and its network (loopback up), IPC and UTS namespaces, all
+ * handed to the host, which holds them by descriptor for the session's
+ * life: no process of the session's own exists between commands. */
+RL_CHILD static void c_session(const struct rl_plan *p)
+{
+	struct rl_fail f = {0};
+	c_map_user(p);
+	if (rl_view_build(p, &f) < 0 || rl_view_session(p, &f) < 0)
+		c_fail(p, f.stage ? f.stage : RL_STAGE_VIEW, -f.err, f.what);
+	long r;
+	if (p->new_net && ((r = RL_SYS1(SYS_unshare, CLONE_NEWNET)) < 0 ||
+			   (r = loopback_up() < 0 ? -errno : 0) < 0))
+		c_fail(p, RL_STAGE_NET, r, "");
+	if ((r = RL_SYS1(SYS_unshare, CLONE_NEWIPC | CLONE_NEWUTS)) < 0)
+		c_fail(p, RL_STAGE_CLONE, r, "IPC and UTS namespaces");
+	static const char *const ns[5] = {"self/ns/user", "self/ns/mnt",
+					  "self/ns/ipc", "self/ns/uts",
+					  "self/ns/net"};
+	int fds[5], n = p->new_net ? 5 : 4;
+	for (int i = 0; i < n; i++)
+		if ((fds[i] = openat(p->proc_fd, ns[i], O_RDONLY | O_CLOEXEC)) <
+		    0)
+			c_fail(p, RL_STAGE_INIT, -errno, ns[i]);
+	char byte = (char)n;
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = CMSG_SPACE(n * sizeof(int))};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	if (sendmsg(p->donate_fd, &mh, MSG_NOSIGNAL) != 1)
+		c_fail(p, RL_STAGE_INIT, -errno, "hand the session over");
+	c_exit(0);
+}
 
 RL_CHILD static int c_main(void *arg)
 {
 	struct rl_plan *p = arg;
 	long r;
+	if (p->start == RL_START_SESSION)
+		c_session(p);
 	if (p->start == RL_START_BUILD) {
 		/* No template: cloned into new user and mount namespaces,
 		 * with memory of our own. */
@@ -193,6 +241,12 @@ RL_CHILD static int c_main(void *arg)
 		if (p->net_fd >= 0 &&
 		    (r = RL_SYS2(SYS_setns, p->net_fd, CLONE_NEWNET)) < 0)
 			c_fail(p, RL_STAGE_SETNS, r, "network namespace");
+		if (p->ipc_fd >= 0 &&
+		    (r = RL_SYS2(SYS_setns, p->ipc_fd, CLONE_NEWIPC)) < 0)
+			c_fail(p, RL_STAGE_SETNS, r, "IPC namespace");
+		if (p->uts_fd >= 0 &&
+		    (r = RL_SYS2(SYS_setns, p->uts_fd, CLONE_NEWUTS)) < 0)
+			c_fail(p, RL_STAGE_SETNS, r, "UTS namespace");
 		if ((r = RL_SYS2(SYS_setns, p->mntns_fd, CLONE_NEWNS)) < 0)
 			c_fail(p, RL_STAGE_SETNS, r, "mount namespace");
 	}
@@ -201,8 +255,10 @@ RL_CHILD static int c_main(void *arg)
 			c_fail(p, RL_STAGE_USERNS, r, "");
 		c_map_user(p);
 	}
-	long flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
-		     CLONE_NEWUTS | SIGCHLD;
+	/* In a session: its IPC and UTS namespaces, entered above. */
+	long flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | SIGCHLD |
+		     (p->ipc_fd < 0 ? CLONE_NEWIPC : 0) |
+		     (p->uts_fd < 0 ? CLONE_NEWUTS : 0);
 	if (p->new_net && p->net_fd < 0)
 		flags |= CLONE_NEWNET;
 	/* Like fork(2): the child continues here on a copy of this stack,
@@ -707,7 +763,7 @@ int rl_sandbox_start(struct rl_plan *p)
 	int (*fn)(void *) = c_main;
 	if (p->start == RL_START_TEMPLATE)
 		flags |= RL_SHARED_VM ? CLONE_VM : 0;
-	else if (p->start == RL_START_BUILD)
+	else if (p->start == RL_START_BUILD || p->start == RL_START_SESSION)
 		flags |= CLONE_NEWUSER | CLONE_NEWNS;
 	else {
 		/* init itself, running alongside us on its own copy. */

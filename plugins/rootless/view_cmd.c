@@ -92,7 +92,10 @@ RL_CHILD static int fresh_tmp(const struct rl_plan *p, struct rl_fail *f)
 	return 0;
 }
 
-RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
+/* /tmp, /dev/shm and /dev/pts: each command's own, or, in a session,
+ * mounted once in the session's view and seen by all its commands (their
+ * mount namespaces are copies of it: the same file systems). */
+RL_CHILD static int fresh_scratch(const struct rl_plan *p, struct rl_fail *f)
 {
 	if (p->fresh_tmp && fresh_tmp(p, f) < 0)
 		return -f->err;
@@ -102,6 +105,18 @@ RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
 	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=0620") < 0)
 		return rl_vfail(f, errno, "mount devpts on /dev/pts", "");
+	return 0;
+}
+
+RL_CHILD int rl_view_session(const struct rl_plan *p, struct rl_fail *f)
+{
+	return fresh_scratch(p, f);
+}
+
+RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
+{
+	if (!p->session && fresh_scratch(p, f) < 0)
+		return -f->err;
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
 		return rl_vfail(f, errno, "mount proc on /proc", "");

@@ -9,8 +9,8 @@
 
 #include <monkey/backend.h>
 
+#include "bgjob.h"
 #include "procrun.h"
-#include "procrun_job.h"
 
 struct spawn_state {
 	const struct monkey_host *host;
@@ -60,7 +60,7 @@ struct spawn_session {
 
 struct spawn_job {
 	struct spawn_session *s;
-	struct procrun_job *pj;
+	struct bgjob *bj;
 	struct spawn_job *next;
 };
 
@@ -111,6 +111,16 @@ static void spawn_p_session_close(void *session)
 /* Jobs run under procrun like any command, on a thread of their own:
  * their reaper kills everything they started when they end, and no
  * foreground command's end touches them. */
+static int spawn_job_run(void *ctx, const struct monkey_exec_request *req,
+			 int stdin_fd, struct monkey_exec_result *result,
+			 struct monkey_error *err)
+{
+	struct spawn_session *s = ctx;
+	const struct procrun_opts opts = {
+	    .apply_rlimits = 1, .stdin_from_fd = 1, .stdin_fd = stdin_fd};
+	return procrun_exec(s->st->host, req, &opts, result, err);
+}
+
 static int spawn_p_job_start(void *session,
 			     const struct monkey_exec_request *req, void **job,
 			     struct monkey_error *err)
@@ -120,8 +130,7 @@ static int spawn_p_job_start(void *session,
 	if (!j)
 		return s->st->host->set_error(err, -ENOMEM,
 					      "spawn: out of memory");
-	const struct procrun_opts opts = {.apply_rlimits = 1};
-	int rc = procrun_job_start(s->st->host, req, &opts, &j->pj, err);
+	int rc = bgjob_start(s->st->host, req, spawn_job_run, s, &j->bj, err);
 	if (rc < 0) {
 		free(j);
 		return rc;
@@ -141,21 +150,20 @@ static int spawn_p_job_read(void *job, int64_t wait_ms, monkey_output_fn out,
 			    struct monkey_error *err)
 {
 	struct spawn_job *j = job;
-	return procrun_job_read(j->pj, wait_ms, out, out_ctx, running, result,
-				err);
+	return bgjob_read(j->bj, wait_ms, out, out_ctx, running, result, err);
 }
 
 static int spawn_p_job_write(void *job, const void *data, size_t len,
 			     int close_stdin, struct monkey_error *err)
 {
 	struct spawn_job *j = job;
-	return procrun_job_write(j->pj, data, len, close_stdin, err);
+	return bgjob_write(j->bj, data, len, close_stdin, err);
 }
 
 static int spawn_p_job_stop(void *job, struct monkey_error *err)
 {
 	struct spawn_job *j = job;
-	return procrun_job_stop(j->pj, err);
+	return bgjob_stop(j->bj, err);
 }
 
 static void spawn_p_job_close(void *job)
@@ -171,7 +179,7 @@ static void spawn_p_job_close(void *job)
 			break;
 		}
 	pthread_mutex_unlock(&s->jobs_lock);
-	procrun_job_close(j->pj);
+	bgjob_close(j->bj);
 	free(j);
 }
 

@@ -1,8 +1,8 @@
-/* Background jobs on procrun: procrun_exec runs the command to its end on
- * a thread of the job's own (its reaper, whole-tree kill and limits as
- * for any command), with its output kept here between reads (a bounded
- * head and tail per stream), its stdin a pipe and its cancel fd the way
- * to stop it. */
+/* Background jobs: the backend's run function takes the command to its
+ * end on a thread of the job's own (with the backend's whole-tree kill
+ * and limits as for any command), its output kept here between reads (a
+ * bounded head and tail per stream), its stdin a pipe and its cancel fd
+ * the way to stop it. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgjob.h"
 #include "outkeep.h"
-#include "procrun_job.h"
 
-struct procrun_job {
+struct bgjob {
 	const struct monkey_host *host;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -32,9 +32,10 @@ struct procrun_job {
 	int stdin_w; /* our end of its stdin; -1 once closed */
 	int stdin_r; /* its end, duplicated at the start */
 	int stop_pipe[2];
-	/* What procrun_exec runs, owned. */
+	bgjob_run_fn run;
+	void *run_ctx;
+	/* What run gets, owned. */
 	struct monkey_exec_request req;
-	struct procrun_opts opts;
 	char **argv, **envp, **user_envp;
 	char *workspace, *workdir;
 	/* The first bytes of stdin, written by the start. */
@@ -44,7 +45,7 @@ struct procrun_job {
 
 static int sink(void *ctx, int stream, const void *data, size_t len)
 {
-	struct procrun_job *j = ctx;
+	struct bgjob *j = ctx;
 	pthread_mutex_lock(&j->lock);
 	monkey_outkeep_add(stream == MONKEY_STREAM_STDERR ? &j->err : &j->out,
 			   data, len);
@@ -55,14 +56,14 @@ static int sink(void *ctx, int stream, const void *data, size_t len)
 
 static void *job_main(void *arg)
 {
-	struct procrun_job *j = arg;
+	struct bgjob *j = arg;
 	struct monkey_exec_result res = {
 	    .struct_size = sizeof(res),
 	    .exit_code = -1,
 	    .oom_killed = MONKEY_UNKNOWN,
 	};
 	struct monkey_error e = {0};
-	int rc = procrun_exec(j->host, &j->req, &j->opts, &res, &e);
+	int rc = j->run(j->run_ctx, &j->req, j->stdin_r, &res, &e);
 	pthread_mutex_lock(&j->lock);
 	j->rc = rc;
 	j->result = res;
@@ -96,7 +97,7 @@ static void strv_free(char **v)
 	free(v);
 }
 
-static void job_free(struct procrun_job *j)
+static void job_free(struct bgjob *j)
 {
 	strv_free(j->argv);
 	strv_free(j->envp);
@@ -116,9 +117,8 @@ static void job_free(struct procrun_job *j)
 	free(j);
 }
 
-/* Our copy of what the job needs of req (the spawn backend's fields). */
-static int copy_request(struct procrun_job *j,
-			const struct monkey_exec_request *req)
+/* Our copy of what the job needs of req. */
+static int copy_request(struct bgjob *j, const struct monkey_exec_request *req)
 {
 	j->argv = strv_dup(req->argv);
 	j->envp = strv_dup(req->envp);
@@ -138,6 +138,13 @@ static int copy_request(struct procrun_job *j,
 	j->req.n_mounts = 0;
 	j->req.image = NULL;
 	j->req.user = NULL;
+	/* Borrowed for the start only: the session holds its own. */
+	j->req.proxy_dir = NULL;
+	j->req.proxy_forwarder = NULL;
+	j->req.progress = NULL;
+	j->req.progress_ctx = NULL;
+	j->req.caches = NULL;
+	j->req.n_caches = 0;
 	j->req.has_stdin = 1;
 	j->req.stdin_data = NULL;
 	j->req.stdin_len = 0;
@@ -147,15 +154,16 @@ static int copy_request(struct procrun_job *j,
 	return 0;
 }
 
-int procrun_job_start(const struct monkey_host *host,
-		      const struct monkey_exec_request *req,
-		      const struct procrun_opts *opts, struct procrun_job **out,
-		      struct monkey_error *err)
+int bgjob_start(const struct monkey_host *host,
+		const struct monkey_exec_request *req, bgjob_run_fn run,
+		void *ctx, struct bgjob **out, struct monkey_error *err)
 {
-	struct procrun_job *j = calloc(1, sizeof(*j));
+	struct bgjob *j = calloc(1, sizeof(*j));
 	if (!j)
 		return host->set_error(err, -ENOMEM, "out of memory");
 	j->host = host;
+	j->run = run;
+	j->run_ctx = ctx;
 	j->stdin_w = j->stdin_r = j->stop_pipe[0] = j->stop_pipe[1] = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
@@ -172,25 +180,20 @@ int procrun_job_start(const struct monkey_host *host,
 		job_free(j);
 		return host->set_error(err, -ENOMEM, "out of memory");
 	}
-	if (opts)
-		j->opts = *opts;
-	j->opts.stdin_from_fd = 1;
-	j->opts.stdin_fd = j->stdin_r;
 	j->running = 1;
 	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
 		job_free(j);
 		return host->set_error(err, -EAGAIN, "cannot start a thread");
 	}
 	if (req->has_stdin && req->stdin_len)
-		procrun_job_write(j, req->stdin_data, req->stdin_len, 0, NULL);
+		bgjob_write(j, req->stdin_data, req->stdin_len, 0, NULL);
 	*out = j;
 	return 0;
 }
 
-int procrun_job_read(struct procrun_job *j, int64_t wait_ms,
-		     monkey_output_fn out, void *out_ctx, int *running,
-		     struct monkey_exec_result *result,
-		     struct monkey_error *err)
+int bgjob_read(struct bgjob *j, int64_t wait_ms, monkey_output_fn out,
+	       void *out_ctx, int *running, struct monkey_exec_result *result,
+	       struct monkey_error *err)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -237,8 +240,8 @@ int procrun_job_read(struct procrun_job *j, int64_t wait_ms,
 	return rc;
 }
 
-int procrun_job_write(struct procrun_job *j, const void *data, size_t len,
-		      int close_stdin, struct monkey_error *err)
+int bgjob_write(struct bgjob *j, const void *data, size_t len, int close_stdin,
+		struct monkey_error *err)
 {
 	const char *p = data;
 	if (j->stdin_w < 0)
@@ -283,7 +286,7 @@ int procrun_job_write(struct procrun_job *j, const void *data, size_t len,
 	return rc;
 }
 
-int procrun_job_stop(struct procrun_job *j, struct monkey_error *err)
+int bgjob_stop(struct bgjob *j, struct monkey_error *err)
 {
 	(void)err;
 	ssize_t n = write(j->stop_pipe[1], "x", 1);
@@ -295,11 +298,11 @@ int procrun_job_stop(struct procrun_job *j, struct monkey_error *err)
 	return 0;
 }
 
-void procrun_job_close(struct procrun_job *j)
+void bgjob_close(struct bgjob *j)
 {
 	if (!j)
 		return;
-	procrun_job_stop(j, NULL);
+	bgjob_stop(j, NULL);
 	pthread_join(j->thread, NULL);
 	job_free(j);
 }
