@@ -139,7 +139,7 @@ static void test_httpd_job_serves_logs_takes_input_and_stops(void **state)
 	tu_run_free(&run);
 	/* The replay starts the jobs again: the wget that needs httpd
 	 * matches, and nothing of them is left afterwards. */
-	const char *argv[8] = {tu_monkey(), "replay", ws.transcript,
+	const char *argv[9] = {tu_monkey(), "replay", ws.transcript,
 			       "--workspace", ws.dir};
 	for (int i = 0; sandbox_args()[i]; i++)
 		argv[5 + i] = sandbox_args()[i];
