@@ -277,9 +277,35 @@ static int discard(void *ctx, int stream, const void *data, size_t len)
 	return 0;
 }
 
+/* One harmless command of session mode, script run by sh; 0 when it
+ * exited 0, else says why on stderr. */
+static int session_aside(void *s, const struct monkey_exec_request *req,
+			 const char *script, struct monkey_error *err)
+{
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request w = *req;
+	struct monkey_exec_result res = {.struct_size = sizeof(res),
+					 .exit_code = -1};
+	w.argv = argv;
+	w.has_stdin = 0;
+	w.stdin_len = 0;
+	w.cancel_fd = -1;
+	w.timeout_ms = 30000;
+	w.output = discard;
+	int rc = rt.be->session_exec(s, &w, &res, err);
+	if (rc == 0 && res.exit_code == 0)
+		return 0;
+	fprintf(stderr,
+		"session mode: \"%s\" failed (%d, exit %d, signal %d): %s\n",
+		script, rc, res.exit_code, res.signal, err->message);
+	return rc < 0 ? rc : -EPROTO;
+}
+
 /* Session mode: req runs as the second command of a session opened with
- * its settings, in a sandbox that already served one; the session is
- * closed after it. */
+ * its settings, in a sandbox that already served one; a third command
+ * then checks that the session goes on, with the first one's file still
+ * in its /tmp (so that these runs cannot pass on fresh sandboxes).  The
+ * session is closed after it. */
 static int session_run(void *st, const struct monkey_exec_request *req,
 		       struct rt_run *r)
 {
@@ -292,27 +318,17 @@ static int session_run(void *st, const struct monkey_exec_request *req,
 	int rc = rt.be->session_open(st, req, &s, &r->err);
 	if (rc < 0)
 		return rc;
-	const char *argv[] = {"sh", "-c", ":", NULL};
-	struct monkey_exec_request w = *req;
-	struct monkey_exec_result res = {.struct_size = sizeof(res),
-					 .exit_code = -1};
 	struct monkey_error err = {0};
-	w.argv = argv;
-	w.has_stdin = 0;
-	w.cancel_fd = -1;
-	w.timeout_ms = 30000;
-	w.output = discard;
-	rc = rt.be->session_exec(s, &w, &res, &err);
-	if (rc < 0 || res.exit_code != 0) {
-		fprintf(stderr,
-			"session mode: the first command failed (%d, exit "
-			"%d): %s\n",
-			rc, res.exit_code, err.message);
-		rt.be->session_close(s);
-		r->err = err;
-		return rc < 0 ? rc : -EPROTO;
+	rc = session_aside(s, req, ": > /tmp/.monkey-rt-first", &err);
+	if (rc == 0) {
+		rc = rt.be->session_exec(s, req, &r->res, &r->err);
+		int after =
+		    session_aside(s, req, "[ -e /tmp/.monkey-rt-first ]", &err);
+		if (rc == 0)
+			rc = after;
 	}
-	rc = rt.be->session_exec(s, req, &r->res, &r->err);
+	if (rc == -EPROTO || (rc < 0 && !r->err.message[0]))
+		r->err = err;
 	rt.be->session_close(s);
 	return rc;
 }
