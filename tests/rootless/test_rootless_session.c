@@ -1,11 +1,12 @@
 /* The rootless backend's sessions and background jobs: /tmp and /dev/shm
  * persist between a session's commands (and only within it), nothing a
  * command started outlives it, each command keeps its own environment and
- * timeout, concurrent calls are serialised, sessions opened and closed in
- * a loop leave no process, cgroup or descriptor; jobs serve a foreground
- * command over the session's loopback, take input, stop, time out, die
- * with their session and with monkey; session-wide limits count jobs and
- * foreground commands together.  Run as root and as an ordinary user. */
+ * timeout, the network is the session's loopback alone, concurrent calls
+ * are serialised, sessions opened and closed in a loop leave no process,
+ * cgroup or descriptor; jobs serve a foreground command over the
+ * session's loopback, take input, stop, time out, die with their session
+ * and with monkey; session-wide limits count jobs and foreground commands
+ * together.  Run as root and as an ordinary user. */
 #include "config.h"
 
 #include <dirent.h>
@@ -149,6 +150,27 @@ static void test_tmp_and_shm_persist_within_the_session_only(void **st)
 	assert_exit(&r, 0);
 	assert_string_equal(r.out, "0\n");
 	rt_run_free(&r);
+	rt.be->session_close(s);
+}
+
+/* The session's own network namespace, loopback alone and up, as the
+ * kernel (/proc/net/dev) and sysfs (/sys/class/net, whose view is that of
+ * the namespace it was mounted in) both show it. */
+static void test_the_session_network_is_loopback_only(void **st)
+{
+	(void)st;
+	struct rt_run r;
+	void *s = rt_session_open(NULL);
+	for (int i = 0; i < 2; i++) {
+		rt_session_sh(s,
+			      "ls /sys/class/net; tail -n +3 /proc/net/dev | "
+			      "cut -d: -f1 | tr -d ' '; echo $(( $(cat "
+			      "/sys/class/net/lo/flags) & 1 ))",
+			      &r);
+		assert_exit(&r, 0);
+		assert_string_equal(r.out, "lo\nlo\n1\n");
+		rt_run_free(&r);
+	}
 	rt.be->session_close(s);
 }
 
@@ -681,6 +703,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_descriptor_offers_sessions_and_jobs),
 	    cmocka_unit_test(test_tmp_and_shm_persist_within_the_session_only),
+	    cmocka_unit_test(test_the_session_network_is_loopback_only),
 	    cmocka_unit_test(test_daemons_die_at_their_command_end),
 	    cmocka_unit_test(test_each_command_has_its_own_environment),
 	    cmocka_unit_test(
