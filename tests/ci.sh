@@ -113,7 +113,7 @@ fi
 # that RLIMIT_NPROC bounds the processes instead.  The user builds its own
 # tree (ASan + UBSan) from the distribution tarball in a directory it owns:
 # a checkout under /root is not one it may enter.
-rootless_tests="tests/rootless/test_rootless tests/rootless/test_rootless_limits tests/rootless/test_rootless_tree tests/rootless/test_rootless_probe tests/rootless/test_rootless_cli.sh"
+rootless_tests="tests/rootless/test_rootless tests/rootless/test_rootless_limits tests/rootless/test_rootless_tree tests/rootless/test_rootless_probe tests/rootless/test_rootless_session tests/rootless/test_rootless_in_session.sh tests/rootless/test_rootless_cli.sh"
 check_as_user() {
 	local user=monkeyci dir tarball
 	id "$user" >/dev/null 2>&1 ||

@@ -32,6 +32,13 @@ endif
 endif
 check_PROGRAMS += $(agent_tests)
 TESTS += $(agent_tests)
+# The job scenarios again in one rootless sandbox per run.
+if BACKEND_SPAWN
+if BACKEND_ROOTLESS
+TESTS += tests/agent/test_agent_jobs_rootless.sh
+endif
+endif
+EXTRA_DIST += tests/agent/test_agent_jobs_rootless.sh
 
 tests_agent_test_agent_units_SOURCES = tests/agent/test_agent_units.c
 tests_agent_test_agent_units_CPPFLAGS = $(AGENT_TEST_CPPFLAGS) $(CURL_CFLAGS)

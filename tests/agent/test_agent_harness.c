@@ -215,8 +215,8 @@ void ta_backend_path(void)
 	const char *b = tu_builddir();
 	snprintf(buf, sizeof(buf),
 		 "%s/plugins/spawn/.libs:%s/plugins/none/.libs:"
-		 "%s/plugins/docker/.libs",
-		 b, b, b);
+		 "%s/plugins/docker/.libs:%s/plugins/rootless/.libs",
+		 b, b, b, b);
 	setenv("MONKEY_BACKEND_PATH", buf, 1);
 }
 

@@ -3,7 +3,9 @@
  * foreground wget and logs it for job_output, a job reading stdin gets a
  * line from job_input, job_stop ends them, and the end of the run
  * (normal, or SIGINT) leaves no process behind.  A run without a session
- * refuses background with a clear tool error. */
+ * refuses background with a clear tool error.  MONKEY_TEST_AGENT_SANDBOX
+ * names another backend to run the job scenarios with (--sandbox NAME
+ * --no-fallback): test_agent_jobs_rootless.sh sets it to rootless. */
 #include "config.h"
 
 #include <dirent.h>
@@ -59,6 +61,20 @@ static int processes_with(const char *marker)
 
 static int port(void) { return 20000 + getpid() % 20000; }
 
+/* --sandbox NAME --no-fallback when MONKEY_TEST_AGENT_SANDBOX names one,
+ * else nothing (spawn, the default); NULL-terminated. */
+static const char *const *sandbox_args(void)
+{
+	static const char *args[4];
+	const char *name = getenv("MONKEY_TEST_AGENT_SANDBOX");
+	if (name && *name) {
+		args[0] = "--sandbox";
+		args[1] = name;
+		args[2] = "--no-fallback";
+	}
+	return args;
+}
+
 static void test_httpd_job_serves_logs_takes_input_and_stops(void **state)
 {
 	(void)state;
@@ -108,7 +124,8 @@ static void test_httpd_job_serves_logs_takes_input_and_stops(void **state)
 	    "\"is_error\": true}]}, \"reply\": {\"text\": \"done\"}}]}",
 	    addr, addr);
 	ta_server_start_json(&srv, script);
-	assert_int_equal(ta_agent(&run, &srv, &ws, "t", NULL, NULL), 0);
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", sandbox_args(), NULL),
+			 0);
 	if (run.status != 0)
 		printf("--- stderr:\n%s", run.err);
 	assert_int_equal(run.status, 0);
@@ -122,8 +139,10 @@ static void test_httpd_job_serves_logs_takes_input_and_stops(void **state)
 	tu_run_free(&run);
 	/* The replay starts the jobs again: the wget that needs httpd
 	 * matches, and nothing of them is left afterwards. */
-	const char *argv[] = {tu_monkey(),   "replay", ws.transcript,
-			      "--workspace", ws.dir,   NULL};
+	const char *argv[9] = {tu_monkey(), "replay", ws.transcript,
+			       "--workspace", ws.dir};
+	for (int i = 0; sandbox_args()[i]; i++)
+		argv[5 + i] = sandbox_args()[i];
 	const char *env[] = {"MONKEY_SANDBOX=", NULL};
 	assert_int_equal(
 	    tu_run(&run, NULL, (char *const *)argv, (char *const *)env), 0);
@@ -156,7 +175,8 @@ static void test_the_end_of_the_run_kills_its_jobs(void **state)
 		 "\"running: true\"}]}, \"reply\": {\"text\": \"done\"}}]}",
 		 marker, marker);
 	ta_server_start_json(&srv, script);
-	assert_int_equal(ta_agent(&run, &srv, &ws, "t", NULL, NULL), 0);
+	assert_int_equal(ta_agent(&run, &srv, &ws, "t", sandbox_args(), NULL),
+			 0);
 	assert_int_equal(run.status, 0);
 	assert_int_equal(ta_requests_ok(&srv), 2);
 	assert_int_equal(processes_with(marker), 0);
@@ -205,9 +225,12 @@ static void test_sigint_kills_the_jobs(void **state)
 		setenv("ANTHROPIC_API_KEY", TA_KEY, 1);
 		setenv("ANTHROPIC_BASE_URL", srv.url, 1);
 		unsetenv("MONKEY_SANDBOX");
-		execl(tu_monkey(), "monkey", "agent", "--task", "t",
-		      "--workspace", ws.dir, "--transcript", ws.transcript,
-		      (char *)NULL);
+		const char *argv[12] = {
+		    "monkey",	   "agent", "--task",	    "t",
+		    "--workspace", ws.dir,  "--transcript", ws.transcript};
+		for (int i = 0; sandbox_args()[i]; i++)
+			argv[8 + i] = sandbox_args()[i];
+		execv(tu_monkey(), (char *const *)argv);
 		_exit(127);
 	}
 	wait_for_file(ta_path(&ws, "fg.started"));

@@ -16,12 +16,15 @@ if BACKEND_ROOTLESS
 if HAVE_CMOCKA
 ROOTLESS_TESTS = tests/rootless/test_rootless \
 	tests/rootless/test_rootless_limits \
-	tests/rootless/test_rootless_tree tests/rootless/test_rootless_probe
+	tests/rootless/test_rootless_tree tests/rootless/test_rootless_probe \
+	tests/rootless/test_rootless_session
 check_PROGRAMS += $(ROOTLESS_TESTS)
-TESTS += $(ROOTLESS_TESTS) tests/rootless/test_rootless_cli.sh
+TESTS += $(ROOTLESS_TESTS) tests/rootless/test_rootless_cli.sh \
+	tests/rootless/test_rootless_in_session.sh
 endif
 endif
-EXTRA_DIST += tests/rootless/test_rootless_cli.sh
+EXTRA_DIST += tests/rootless/test_rootless_cli.sh \
+	tests/rootless/test_rootless_in_session.sh
 
 tests_rootless_test_rootless_SOURCES = tests/rootless/test_rootless.c \
 	$(ROOTLESS_HARNESS)
@@ -47,3 +50,9 @@ tests_rootless_test_rootless_probe_SOURCES = tests/rootless/test_rootless_probe.
 tests_rootless_test_rootless_probe_CPPFLAGS = $(ROOTLESS_TEST_CPPFLAGS)
 tests_rootless_test_rootless_probe_CFLAGS = $(TEST_CFLAGS)
 tests_rootless_test_rootless_probe_LDADD = $(ROOTLESS_TEST_LIBS) $(TEST_LIBS)
+
+tests_rootless_test_rootless_session_SOURCES = \
+	tests/rootless/test_rootless_session.c $(ROOTLESS_HARNESS)
+tests_rootless_test_rootless_session_CPPFLAGS = $(ROOTLESS_TEST_CPPFLAGS)
+tests_rootless_test_rootless_session_CFLAGS = $(TEST_CFLAGS)
+tests_rootless_test_rootless_session_LDADD = $(ROOTLESS_TEST_LIBS)

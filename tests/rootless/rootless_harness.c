@@ -185,6 +185,13 @@ void rt_setup_or_exit(const char *program)
 	chmod(rt_workspace, 0755);
 	atexit(remove_workspace);
 	snprintf(tests_dir, sizeof(tests_dir), "%s/tests", rt_builddir());
+	const char *session = getenv("MONKEY_TEST_SESSION");
+	rt_in_session = session && atoi(session) > 0;
+	if (rt_in_session)
+		fprintf(stderr,
+			"%s: each command runs as the second of a session "
+			"(MONKEY_TEST_SESSION)\n",
+			program);
 }
 
 void rt_teardown(void)
@@ -246,12 +253,10 @@ int64_t rt_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void rt_exec_on(void *st, const struct monkey_exec_request *req_in,
-		struct rt_run *r)
+int rt_in_session;
+
+static void result_init(struct rt_run *r)
 {
-	struct monkey_exec_request req = *req_in;
-	req.output = collect;
-	req.output_ctx = r;
 	r->res = (struct monkey_exec_result){
 	    .struct_size = sizeof(r->res),
 	    .exit_code = -1,
@@ -261,13 +266,133 @@ void rt_exec_on(void *st, const struct monkey_exec_request *req_in,
 	    .cpu_system_us = -1,
 	};
 	memset(&r->err, 0, sizeof(r->err));
+}
+
+static int discard(void *ctx, int stream, const void *data, size_t len)
+{
+	(void)ctx;
+	(void)stream;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+/* One harmless command of session mode, script run by sh; 0 when it
+ * exited 0, else says why on stderr. */
+static int session_aside(void *s, const struct monkey_exec_request *req,
+			 const char *script, struct monkey_error *err)
+{
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request w = *req;
+	struct monkey_exec_result res = {.struct_size = sizeof(res),
+					 .exit_code = -1};
+	w.argv = argv;
+	w.has_stdin = 0;
+	w.stdin_len = 0;
+	w.cancel_fd = -1;
+	w.timeout_ms = 30000;
+	w.output = discard;
+	int rc = rt.be->session_exec(s, &w, &res, err);
+	if (rc == 0 && res.exit_code == 0)
+		return 0;
+	fprintf(stderr,
+		"session mode: \"%s\" failed (%d, exit %d, signal %d): %s\n",
+		script, rc, res.exit_code, res.signal, err->message);
+	return rc < 0 ? rc : -EPROTO;
+}
+
+/* Session mode: req runs as the second command of a session opened with
+ * its settings, in a sandbox that already served one; a third command
+ * then checks that the session goes on, with the first one's file still
+ * in its /tmp (so that these runs cannot pass on fresh sandboxes).  The
+ * session is closed after it. */
+static int session_run(void *st, const struct monkey_exec_request *req,
+		       struct rt_run *r)
+{
+	if (!rt.be->session_open || !rt.be->session_exec ||
+	    !rt.be->session_close)
+		return rt.host.set_error(&r->err, -ENOSYS,
+					 "session mode: the backend has no "
+					 "session entry points");
+	void *s = NULL;
+	int rc = rt.be->session_open(st, req, &s, &r->err);
+	if (rc < 0)
+		return rc;
+	struct monkey_error err = {0};
+	rc = session_aside(s, req, ": > /tmp/.monkey-rt-first", &err);
+	if (rc == 0) {
+		rc = rt.be->session_exec(s, req, &r->res, &r->err);
+		int after =
+		    session_aside(s, req, "[ -e /tmp/.monkey-rt-first ]", &err);
+		if (rc == 0)
+			rc = after;
+	}
+	if (rc == -EPROTO || (rc < 0 && !r->err.message[0]))
+		r->err = err;
+	rt.be->session_close(s);
+	return rc;
+}
+
+void rt_exec_on(void *st, const struct monkey_exec_request *req_in,
+		struct rt_run *r)
+{
+	struct monkey_exec_request req = *req_in;
+	req.output = collect;
+	req.output_ctx = r;
+	result_init(r);
 	int64_t t = rt_now_ms();
-	r->rc = rt.be->exec(st ? st : rt.state, &req, &r->res, &r->err);
+	if (rt_in_session)
+		r->rc = session_run(st ? st : rt.state, &req, r);
+	else
+		r->rc = rt.be->exec(st ? st : rt.state, &req, &r->res, &r->err);
 	r->ms = rt_now_ms() - t;
 	if (!r->out)
 		r->out = calloc(1, 1);
 	if (!r->errout)
 		r->errout = calloc(1, 1);
+}
+
+void *rt_session_open(const struct monkey_exec_request *settings)
+{
+	struct monkey_exec_request req;
+	struct monkey_error err = {0};
+	void *s = NULL;
+	if (!rt.be->session_open)
+		fail_msg("the rootless backend has no session_open");
+	if (!settings) {
+		rt_request(&req, NULL); /* settings carry no command */
+		settings = &req;
+	}
+	int rc = rt.be->session_open(rt.state, settings, &s, &err);
+	if (rc < 0)
+		fail_msg("session_open: %d: %s", rc, err.message);
+	assert_non_null(s);
+	return s;
+}
+
+void rt_session_exec(void *s, const struct monkey_exec_request *req_in,
+		     struct rt_run *r)
+{
+	struct monkey_exec_request req = *req_in;
+	req.output = collect;
+	req.output_ctx = r;
+	result_init(r);
+	int64_t t = rt_now_ms();
+	r->rc = rt.be->session_exec(s, &req, &r->res, &r->err);
+	r->ms = rt_now_ms() - t;
+	if (!r->out)
+		r->out = calloc(1, 1);
+	if (!r->errout)
+		r->errout = calloc(1, 1);
+}
+
+void rt_session_sh(void *s, const char *script, struct rt_run *r)
+{
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct monkey_exec_request req;
+	rt_request(&req, argv);
+	memset(r, 0, sizeof(*r));
+	rt_session_exec(s, &req, r);
 }
 
 void rt_exec(const struct monkey_exec_request *req, struct rt_run *r)
@@ -316,7 +441,7 @@ static void comm_of(const char *pid, char *out, size_t len)
 	out[strcspn(out, "\n")] = '\0';
 }
 
-int rt_count_marked(const char *marker)
+static int count_marked(const char *marker, int say)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -331,8 +456,10 @@ int rt_count_marked(const char *marker)
 		 * left, but keeps its name. */
 		if (comm[0] && !strncmp(marker, comm, strlen(comm)) &&
 		    strlen(comm) >= 15) {
-			print_message("left behind: pid %s, named %s\n",
-				      de->d_name, comm);
+			if (say)
+				print_message("left behind: pid %s, named "
+					      "%s\n",
+					      de->d_name, comm);
 			found++;
 			continue;
 		}
@@ -349,12 +476,32 @@ int rt_count_marked(const char *marker)
 				buf[i] = ' ';
 		buf[n] = '\0';
 		if (strstr(buf, marker)) {
-			print_message("left behind: pid %s: %s\n", de->d_name,
-				      buf);
+			if (say)
+				print_message("left behind: pid %s: %s\n",
+					      de->d_name, buf);
 			found++;
 		}
 	}
 	if (d)
 		closedir(d);
+	return found;
+}
+
+int rt_count_marked(const char *marker) { return count_marked(marker, 1); }
+
+int rt_wait_unmarked(const char *marker, int64_t ms)
+{
+	int64_t end = rt_now_ms() + ms;
+	while (count_marked(marker, 0) > 0 && rt_now_ms() < end)
+		usleep(20 * 1000);
+	return count_marked(marker, 1);
+}
+
+int rt_wait_marked(const char *marker, int n, int64_t ms)
+{
+	int64_t end = rt_now_ms() + ms;
+	int found;
+	while ((found = count_marked(marker, 0)) < n && rt_now_ms() < end)
+		usleep(10 * 1000);
 	return found;
 }

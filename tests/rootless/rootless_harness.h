@@ -61,13 +61,28 @@ struct rt_run {
 	int calls;
 };
 
-/* Run req (state st, or the shared one when NULL). */
+/* Run req (state st, or the shared one when NULL).  In session mode
+ * (MONKEY_TEST_SESSION=1, rt_in_session) through a session opened with
+ * req's settings instead: a first harmless command, then req as its
+ * second, then the session closed. */
 void rt_exec_on(void *st, const struct monkey_exec_request *req,
 		struct rt_run *r);
+extern int rt_in_session;
 void rt_exec(const struct monkey_exec_request *req, struct rt_run *r);
 /* sh -c script with rt_request's defaults. */
 void rt_sh(const char *script, struct rt_run *r);
 void rt_run_free(struct rt_run *r);
+
+/* ---- sessions (ABI 1.2) ---- */
+
+/* Open a session of the shared state with settings' sandbox settings (a
+ * request of rt_request's when NULL); fails the test when it cannot. */
+void *rt_session_open(const struct monkey_exec_request *settings);
+/* req as the session's next command, into r (as rt_exec). */
+void rt_session_exec(void *s, const struct monkey_exec_request *req,
+		     struct rt_run *r);
+/* sh -c script as the session's next command. */
+void rt_session_sh(void *s, const char *script, struct rt_run *r);
 
 /* A string unique to this call, to put into the argv of processes a test
  * starts in a sandbox. */
@@ -76,6 +91,11 @@ const char *rt_marker(void);
  * (comm, 15 characters) is its start: a process that is dying or a zombie
  * has no command line left but keeps its name.  Prints each one found. */
 int rt_count_marked(const char *marker);
+/* Wait up to ms for rt_count_marked(marker) to be 0 (quietly); then
+ * rt_count_marked's answer. */
+int rt_wait_unmarked(const char *marker, int64_t ms);
+/* Wait up to ms for at least n such processes (quietly); how many. */
+int rt_wait_marked(const char *marker, int n, int64_t ms);
 
 /* Messages of level WARNING and up the backend logged since the last
  * rt_log_clear. */

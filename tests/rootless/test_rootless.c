@@ -175,7 +175,9 @@ static void test_root_is_read_only_and_tmp_is_writable_and_exec(void **s)
 	rt_run_free(&r);
 }
 
-/* Nothing a command leaves in /tmp or /dev/shm reaches the next. */
+/* Nothing a command leaves in /tmp or /dev/shm reaches the next.  In
+ * session mode (test_rootless_in_session.sh) each rt_sh is a session of
+ * its own, so this checks that a new session starts with both empty. */
 static void test_tmp_and_dev_shm_are_fresh_for_each_command(void **s)
 {
 	(void)s;
