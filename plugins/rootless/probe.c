@@ -147,11 +147,15 @@ static int run_trial(struct rl_state *st, struct trial *t)
 		return -errno;
 	sigset_t all, old;
 	sigfillset(&all);
+	if (t->undumpable)
+		pthread_mutex_lock(&rl_dumpable_lock);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid = clone(trial_main, stack + len,
 			  CLONE_NEWUSER | CLONE_VM | CLONE_VFORK | SIGCHLD, t);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (t->undumpable)
+		pthread_mutex_unlock(&rl_dumpable_lock);
 	if (pid < 0) {
 		t->step = T_CLONE;
 		t->err = e;

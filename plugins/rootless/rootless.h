@@ -138,6 +138,8 @@ enum rl_start {
  * child that maps the user makes the shared memory dumpable for those
  * opens alone (sandbox.c, probe.c). */
 int rl_undumpable(void);
+/* Held while such a helper shares the host's memory (sandbox.c). */
+extern pthread_mutex_t rl_dumpable_lock;
 
 /* A fresh tmpfs over a directory of the view, with the binds that lie
  * in it kept (moved onto it as copies). */

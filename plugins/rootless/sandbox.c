@@ -755,6 +755,11 @@ __attribute__((destructor)) static void stacks_drop(void)
 	}
 }
 
+/* The dumpable flag is the memory's, not the thread's: helpers that share
+ * the host's memory and make it dumpable for their uid_map opens (see
+ * c_map_user) would undo each other's window.  They take turns. */
+pthread_mutex_t rl_dumpable_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int rl_sandbox_start(struct rl_plan *p)
 {
 	char *base = stack_get();
@@ -778,10 +783,15 @@ int rl_sandbox_start(struct rl_plan *p)
 	 * I and X inherit the full mask and open it themselves. */
 	sigset_t all, old;
 	sigfillset(&all);
+	int turns = p->undumpable && (flags & CLONE_VM);
+	if (turns)
+		pthread_mutex_lock(&rl_dumpable_lock);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid_t pid = clone(fn, base + stack_len, flags, p);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (turns)
+		pthread_mutex_unlock(&rl_dumpable_lock);
 	if (pid < 0) {
 		stack_put(base);
 		return -e;
