@@ -1,5 +1,6 @@
-/* The seccomp filter every sandboxed command runs under, built once with
- * libseccomp and kept as classic BPF: the command process loads it with a
+/* The seccomp filter every sandboxed command runs under, built with
+ * libseccomp as classic BPF (by filter-gen when monkey is built; once per
+ * process in a cross build): the command process loads it with a
  * single seccomp(2) call, since it may not allocate (it shares its parent's
  * memory until execve).  Default allow; what Docker's default profile
  * refuses to a container without capabilities fails with EPERM. */

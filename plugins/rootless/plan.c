@@ -192,28 +192,32 @@ void rl_request_view_free(struct rl_request_view *rv)
 	memset(rv, 0, sizeof(*rv));
 }
 
-/* Binds a fresh /tmp would cover: those whose target lies in /tmp and not
- * in another such target (a recursive copy of that one brings them). */
-static int plan_tmp(struct rl_plan *p, const struct rl_view *v)
+/* Binds a fresh tmpfs on dir would cover: those whose target lies in dir
+ * and not in another such target (a recursive copy of that one brings
+ * them).  None at all when a bind is dir or holds it. */
+static int plan_fresh(struct rl_fresh *fr, const struct rl_view *v,
+		      const char *dir)
 {
-	p->fresh_tmp = 1;
+	fr->dir = dir;
+	fr->on = 1;
+	fr->n_rebind = 0;
 	for (size_t i = 0; i < v->n_binds; i++)
-		if (path_within("/tmp", v->binds[i].target))
-			p->fresh_tmp = 0;
-	for (size_t i = 0; p->fresh_tmp && i < v->n_binds; i++) {
+		if (path_within(dir, v->binds[i].target))
+			fr->on = 0;
+	for (size_t i = 0; fr->on && i < v->n_binds; i++) {
 		const char *t = v->binds[i].target;
-		if (!path_within(t, "/tmp"))
+		if (!path_within(t, dir))
 			continue;
 		int nested = 0;
 		for (size_t j = 0; j < i; j++)
 			if (path_within(t, v->binds[j].target) &&
-			    path_within(v->binds[j].target, "/tmp"))
+			    path_within(v->binds[j].target, dir))
 				nested = 1;
 		if (nested)
 			continue;
-		if (p->n_rebind == RL_MAX_REBINDS)
+		if (fr->n_rebind == RL_MAX_REBINDS)
 			return -E2BIG;
-		p->rebind[p->n_rebind++] = t;
+		fr->rebind[fr->n_rebind++] = t;
 	}
 	return 0;
 }
@@ -365,7 +369,7 @@ static int plan_base(struct rl_state *st, const struct monkey_exec_request *req,
 			 (unsigned long long)req->memory_bytes);
 	else
 		snprintf(p->tmp_opts, sizeof(p->tmp_opts), "mode=1777");
-	if (plan_tmp(p, &rv->view) < 0)
+	if (plan_fresh(&p->tmp, &rv->view, "/tmp") < 0)
 		return rl_set_err(st->host, err, -E2BIG,
 				  "rootless: more than %d mounts under /tmp",
 				  RL_MAX_REBINDS);
@@ -376,7 +380,20 @@ int rl_plan_session(struct rl_state *st, const struct monkey_exec_request *req,
 		    const struct rl_request_view *rv, struct rl_plan *p,
 		    struct monkey_error *err)
 {
-	return plan_base(st, req, rv, p, err);
+	int rc = plan_base(st, req, rv, p, err);
+	if (rc < 0)
+		return rc;
+	/* The home the view hides is the session's, empty and writable, as
+	 * a container's is: what a command installs for the user (pip
+	 * --user, caches, tool configuration) is there for the next. */
+	struct stat sb;
+	if (st->home && rv->view.host_root && stat(st->home, &sb) == 0 &&
+	    S_ISDIR(sb.st_mode) &&
+	    plan_fresh(&p->home, &rv->view, st->home) < 0)
+		return rl_set_err(st->host, err, -E2BIG,
+				  "rootless: more than %d mounts under %s",
+				  RL_MAX_REBINDS, st->home);
+	return 0;
 }
 
 int rl_plan_command(struct rl_state *st, const struct monkey_exec_request *req,

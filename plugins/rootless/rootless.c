@@ -102,6 +102,23 @@ static char **hidden_paths(uid_t uid)
 	return v;
 }
 
+/* The home a session makes writable: the one commands see as $HOME (the
+ * host's, passed through), else the user's, when the view hides it; not
+ * one in /tmp, which is fresh anyway. */
+static char *session_home(uid_t uid)
+{
+	const char *h = secure_getenv("HOME");
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	if ((!h || h[0] != '/') &&
+	    getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		h = res->pw_dir;
+	if (!h || h[0] != '/' || !h[1] || !strcmp(h, "/tmp") ||
+	    !strncmp(h, "/tmp/", 5) || !strncmp(h, "/dev/", 5))
+		return NULL;
+	return strdup(h);
+}
+
 static void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -132,6 +149,7 @@ static int rl_p_init(const struct monkey_host *host, const char *config_json,
 	st->hide = hidden_paths(st->uid);
 	/* Where resolv.conf points into /run (systemd-resolved, Network
 	 * Manager), that one file stays visible in the hidden /run. */
+	st->home = session_home(st->uid);
 	char *rc = realpath("/etc/resolv.conf", NULL);
 	if (rc && !strncmp(rc, "/run/", 5))
 		st->reveal = rc;
@@ -182,13 +200,14 @@ static void rl_p_fini(void *state)
 		close(st->proc_fd);
 	free_strv(st->hide);
 	free(st->reveal);
+	free(st->home);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 
 /* ---- the descriptor ---- */
 
-static char details[3072];
+static char details[4096];
 
 static const char *limits_text(void)
 {
@@ -262,12 +281,23 @@ static void compose_details(void)
 	    "per workspace and set of mounts and copied for each command, "
 	    "and the next command's network namespace is made ahead; each "
 	    "is used once, and nothing but the workspace and read-write "
-	    "--mounts is shared between commands. Caveat: invoked as root, the "
+	    "--mounts is shared between commands. Sessions (monkey agent runs "
+	    "in one): the session's namespaces are made once and held by "
+	    "monkey, with no process of their own between commands; its "
+	    "commands and background jobs share /tmp, /dev/shm, the hidden "
+	    "home (empty at first, then writable), IPC and the network "
+	    "namespace, so files and tools persist and a job's server answers "
+	    "on 127.0.0.1, while each command and each job has a PID "
+	    "namespace of its own that dies whole at its end; %s Caveat: "
+	    "invoked as root, the "
 	    "command runs as "
 	    "uid 0 without capabilities and can read root-owned files the "
 	    "view shows (/etc/shadow, SSH host keys and /etc/ssl/private "
 	    "are hidden); run monkey as an ordinary user where you can.",
-	    limits_text());
+	    limits_text(),
+	    rl_g.cg_version ? "memory, CPU and pids limits apply to the "
+			      "session as a whole."
+			    : "--pids counts each command's processes.");
 }
 
 static struct monkey_backend descriptor = {
@@ -306,6 +336,13 @@ static long read_long(const char *path, long fallback)
 	return strtol(buf, NULL, 10);
 }
 
+#ifdef RL_FILTER_PREBUILT
+#include "filter_bpf.h"
+static const struct sock_fprog prebuilt_filter = {
+    sizeof(rl_prebuilt_filter) / sizeof(rl_prebuilt_filter[0]),
+    (struct sock_filter *)rl_prebuilt_filter};
+#endif
+
 /* No MONKEY_CAP_FS_ISOLATION: the host's / stays visible (read-only), so
  * not only the workspace and the mounts are. */
 static void find_capabilities(void)
@@ -315,7 +352,11 @@ static void find_capabilities(void)
 	rl_g.nproc_pids = geteuid() != 0;
 	/* Unknown: drop up to 63; the kernel refuses the ones it lacks. */
 	rl_g.last_cap = (int)read_long("/proc/sys/kernel/cap_last_cap", 63);
+#ifdef RL_FILTER_PREBUILT
+	rl_g.filter = &prebuilt_filter;
+#else
 	rl_filter_build(&rl_g.filter, &rl_g.filter_error);
+#endif
 	uint32_t caps =
 	    MONKEY_CAP_NETWORK_ISOLATION | MONKEY_CAP_READ_ONLY_ROOT |
 	    MONKEY_CAP_MOUNTS | MONKEY_CAP_STDIN | MONKEY_CAP_TIMEOUT |
@@ -344,7 +385,9 @@ static const struct monkey_backend *rl_descriptor(void)
 
 __attribute__((destructor)) static void rl_unload(void)
 {
+#ifndef RL_FILTER_PREBUILT
 	free((void *)rl_g.filter);
+#endif
 	rl_g.filter = NULL;
 }
 

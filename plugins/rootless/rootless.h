@@ -90,6 +90,7 @@ struct rl_state {
 	struct rl_pending *pending; /* under lock */
 	size_t n_pending;
 	char *reveal; /* the host's resolv.conf when it lives in /run */
+	char *home;   /* the hidden home a session makes writable, or NULL */
 };
 
 /* One bind mount of the view: the workspace or a --mount. */
@@ -138,6 +139,15 @@ enum rl_start {
  * opens alone (sandbox.c, probe.c). */
 int rl_undumpable(void);
 
+/* A fresh tmpfs over a directory of the view, with the binds that lie
+ * in it kept (moved onto it as copies). */
+struct rl_fresh {
+	const char *dir;
+	int on;
+	const char *rebind[RL_MAX_REBINDS];
+	int n_rebind;
+};
+
 struct rl_plan {
 	int start;		    /* enum rl_start */
 	const struct rl_view *view; /* to build, when there is no template */
@@ -154,12 +164,10 @@ struct rl_plan {
 	int own_userns;	 /* a user namespace for this command alone */
 	int uid0;	 /* the command is uid 0: mask /proc as Docker does */
 	int mount_sysfs; /* a fresh read-only /sys in the new network ns */
-	int fresh_tmp;	 /* mount a fresh /tmp (0 when a bind covers it) */
+	struct rl_fresh tmp; /* a fresh /tmp (off when a bind covers it) */
 	char tmp_opts[64];
-	const char *rebind[RL_MAX_REBINDS]; /* binds a fresh /tmp or /dev/shm
-					       would cover */
-	int n_rebind;
-	int cg_fd[RL_CG_N]; /* cgroup.procs to join, or -1 */
+	struct rl_fresh home; /* a session's writable home, or off */
+	int cg_fd[RL_CG_N];   /* cgroup.procs to join, or -1 */
 	/* The command. */
 	char *const *paths; /* execve candidates */
 	char *const *argv;
@@ -304,6 +312,9 @@ long long rl_cgroup_pids_max_events(const struct rl_cgroup *cg);
 int rl_view_build(const struct rl_plan *p, struct rl_fail *f);
 /* The command's own mounts, in I's mount namespace. */
 int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f);
+/* /sys: a sysfs of the current network namespace, else the view's,
+ * read-only. */
+int rl_view_sysfs(const struct rl_plan *p, struct rl_fail *f);
 /* A session's /tmp, /dev/shm and /dev/pts, mounted once in its view (C). */
 int rl_view_session(const struct rl_plan *p, struct rl_fail *f);
 

@@ -285,7 +285,7 @@ static int prepare_in_session(struct rl_state *st,
 	if (rc < 0)
 		return rc;
 	x->p.session = 1;
-	x->p.fresh_tmp = 0;
+	x->p.tmp.on = 0;
 	x->p.start = RL_START_TEMPLATE;
 	if (rl_session_enter(x->sess, &x->p) < 0)
 		return rl_set_err(st->host, err, -errno,

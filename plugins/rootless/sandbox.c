@@ -192,6 +192,8 @@ RL_CHILD static void c_session(const struct rl_plan *p)
 		c_fail(p, RL_STAGE_NET, r, "");
 	if ((r = RL_SYS1(SYS_unshare, CLONE_NEWIPC | CLONE_NEWUTS)) < 0)
 		c_fail(p, RL_STAGE_CLONE, r, "IPC and UTS namespaces");
+	if (rl_view_sysfs(p, &f) < 0)
+		c_fail(p, RL_STAGE_MOUNT, -f.err, f.what);
 	static const char *const ns[5] = {"self/ns/user", "self/ns/mnt",
 					  "self/ns/ipc", "self/ns/uts",
 					  "self/ns/net"};

@@ -64,21 +64,21 @@ RL_CHILD static int mask_proc(struct rl_fail *f)
 	return 0;
 }
 
-/* Fresh /tmp: binds below it (a workspace in /tmp) are kept by moving
- * copies of them onto the new tmpfs. */
-RL_CHILD static int fresh_tmp(const struct rl_plan *p, struct rl_fail *f)
+/* A fresh tmpfs on fr->dir: binds below it (a workspace in /tmp or in
+ * the home) are kept by moving copies of them onto the new tmpfs. */
+RL_CHILD static int fresh_dir(const struct rl_fresh *fr, const char *opts,
+			      struct rl_fail *f)
 {
 	int keep[RL_MAX_REBINDS];
-	for (int i = 0; i < p->n_rebind; i++)
-		if ((keep[i] = open(p->rebind[i], O_PATH | O_CLOEXEC)) < 0)
-			return rl_vfail(f, errno, "open ", p->rebind[i]);
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, p->tmp_opts) <
-	    0)
-		return rl_vfail(f, errno, "mount a tmpfs on /tmp", "");
-	for (int i = 0; i < p->n_rebind; i++) {
+	for (int i = 0; i < fr->n_rebind; i++)
+		if ((keep[i] = open(fr->rebind[i], O_PATH | O_CLOEXEC)) < 0)
+			return rl_vfail(f, errno, "open ", fr->rebind[i]);
+	if (mount("tmpfs", fr->dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return rl_vfail(f, errno, "mount a tmpfs on ", fr->dir);
+	for (int i = 0; i < fr->n_rebind; i++) {
 		char path[PATH_MAX];
 		struct stat sb;
-		rl_cat(path, sizeof(path), p->rebind[i], "");
+		rl_cat(path, sizeof(path), fr->rebind[i], "");
 		int t = -1;
 		if (fstat(keep[i], &sb) < 0 ||
 		    mkdir_parents(path, S_ISDIR(sb.st_mode)) < 0 ||
@@ -97,7 +97,7 @@ RL_CHILD static int fresh_tmp(const struct rl_plan *p, struct rl_fail *f)
  * mount namespaces are copies of it: the same file systems). */
 RL_CHILD static int fresh_scratch(const struct rl_plan *p, struct rl_fail *f)
 {
-	if (p->fresh_tmp && fresh_tmp(p, f) < 0)
+	if (p->tmp.on && fresh_dir(&p->tmp, p->tmp_opts, f) < 0)
 		return -f->err;
 	if (mount("tmpfs", "/dev/shm", "tmpfs",
 		  MS_NOSUID | MS_NODEV | MS_NOEXEC, p->tmp_opts) < 0)
@@ -110,7 +110,33 @@ RL_CHILD static int fresh_scratch(const struct rl_plan *p, struct rl_fail *f)
 
 RL_CHILD int rl_view_session(const struct rl_plan *p, struct rl_fail *f)
 {
-	return fresh_scratch(p, f);
+	if (fresh_scratch(p, f) < 0)
+		return -f->err;
+	/* 0755 and the size of /tmp; its owner is the user (the mapped
+	 * uid that mounts it). */
+	char opts[sizeof(p->tmp_opts)];
+	memcpy(opts, p->tmp_opts, sizeof(opts));
+	for (char *m = opts; (m = strstr(m, "mode=1777")); m += 9)
+		memcpy(m, "mode=0755", 9);
+	if (p->home.on && fresh_dir(&p->home, opts, f) < 0)
+		return -f->err;
+	return 0;
+}
+
+/* A sysfs of the new network namespace shows its interfaces only.  Where
+ * the kernel refuses one (a /sys that is partly covered, as in some
+ * containers), the host's stays, read-only.  A session mounts its own
+ * once, in its network namespace: a command with a user namespace of its
+ * own may not mount one for a network namespace it does not own. */
+RL_CHILD int rl_view_sysfs(const struct rl_plan *p, struct rl_fail *f)
+{
+	if ((!p->mount_sysfs ||
+	     mount("sysfs", "/sys", "sysfs",
+		   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) &&
+	    rl_set_attr(AT_FDCWD, "/sys", AT_RECURSIVE,
+			RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV) < 0)
+		return rl_vfail(f, errno, "make /sys read-only", "");
+	return 0;
 }
 
 RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
@@ -120,15 +146,8 @@ RL_CHILD int rl_view_per_command(const struct rl_plan *p, struct rl_fail *f)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
 		return rl_vfail(f, errno, "mount proc on /proc", "");
-	/* A sysfs of the new network namespace shows its interfaces only.
-	 * Where the kernel refuses one (a /sys that is partly covered, as in
-	 * some containers), the host's stays, read-only. */
-	if ((!p->mount_sysfs ||
-	     mount("sysfs", "/sys", "sysfs",
-		   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) &&
-	    rl_set_attr(AT_FDCWD, "/sys", AT_RECURSIVE,
-			RL_ATTR_RDONLY | RL_ATTR_NOSUID | RL_ATTR_NODEV) < 0)
-		return rl_vfail(f, errno, "make /sys read-only", "");
+	if (!p->session && rl_view_sysfs(p, f) < 0)
+		return -f->err;
 	if (p->uid0 && mask_proc(f) < 0)
 		return -f->err;
 	return 0;

@@ -1,6 +1,7 @@
 /* The benchmark suite (make bench): one run, one table.  For /bin/true and
  * for a command printing 1 MiB: p50/p90/p99 latency of raw posix_spawn,
- * the spawn, none and rootless backends, bubblewrap (when installed) with
+ * the spawn, none and rootless backends (rootless also as the next command
+ * of a session), bubblewrap (when installed) with
  * all namespaces unshared, docker cold, docker pooled and `docker run
  * --rm` with the same flags (docker rows also as a ratio to docker run);
  * whole-process `monkey exec -- true` with spawn and with rootless;
@@ -533,6 +534,7 @@ enum {
 	R_SPAWN,
 	R_NONE,
 	R_ROOTLESS,
+	R_RL_SESSION,
 	R_BWRAP,
 	R_COLD,
 	R_POOLED,
@@ -541,9 +543,10 @@ enum {
 	N_ROWS
 };
 static const char *const row_names[N_ROWS] = {
-    "raw posix_spawn",	"spawn backend",  "none backend",
-    "rootless backend", "bubblewrap",	  "docker cold",
-    "docker pooled",	"docker session", "docker run --rm (CLI)"};
+    "raw posix_spawn",	    "spawn backend",	"none backend",
+    "rootless backend",	    "rootless session", "bubblewrap",
+    "docker cold",	    "docker pooled",	"docker session",
+    "docker run --rm (CLI)"};
 
 struct workload {
 	const char *name;
@@ -889,8 +892,9 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 /* The executors of the rows, NULL where a backend is missing. */
 struct executors {
 	struct monkey_executor *sp, *no, *rl, *cold, *pooled, *ses_ex;
-	struct monkey_session *ses; /* on ses_ex */
-	int cli;		    /* the docker CLI works here */
+	struct monkey_session *ses;    /* on ses_ex */
+	struct monkey_session *rl_ses; /* on rl */
+	int cli;		       /* the docker CLI works here */
 };
 
 static void open_executors(const struct bench_args *a, struct executors *x)
@@ -898,11 +902,14 @@ static void open_executors(const struct bench_args *a, struct executors *x)
 	*x = (struct executors){.sp = open_executor("spawn", 0),
 				.no = open_executor("none", 0),
 				.rl = open_executor("rootless", 0)};
+	struct monkey_error err = {0};
+	if (x->rl && monkey_session_open(x->rl, &x->rl_ses, &err) < 0)
+		fprintf(stderr, "bench: no rootless session: %s\n",
+			err.message);
 	if (a->no_docker)
 		return;
 	x->cold = open_executor("docker", 0);
 	x->pooled = open_executor("docker", 1);
-	struct monkey_error err = {0};
 	x->ses_ex = open_executor("docker", 0);
 	if (x->ses_ex && monkey_session_open(x->ses_ex, &x->ses, &err) < 0)
 		fprintf(stderr, "bench: no docker session: %s\n", err.message);
@@ -915,6 +922,7 @@ static void open_executors(const struct bench_args *a, struct executors *x)
 static void close_executors(struct executors *x)
 {
 	monkey_session_close(x->ses);
+	monkey_session_close(x->rl_ses);
 	struct monkey_executor *all[] = {x->sp,	  x->no,     x->rl,
 					 x->cold, x->pooled, x->ses_ex};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -939,6 +947,8 @@ static void local_rows(struct workload *w, int k, int l,
 			row_add(&r[R_NONE], ex_run(x->no, a));
 		if (x->rl)
 			row_add(&r[R_ROOTLESS], ex_run(x->rl, a));
+		if (x->rl_ses)
+			row_add(&r[R_RL_SESSION], ses_run(x->rl_ses, a));
 		if (bw)
 			row_add(&r[R_BWRAP], spawn_and_wait(bw, 1));
 	}
