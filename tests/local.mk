@@ -42,7 +42,7 @@ AM_TESTS_ENVIRONMENT = \
 # do not change with the backends a build leaves out
 # (tests/configure-matrix.sh and make distcheck in tests/ci.sh run the
 # light ones; CI's full builds run everything).
-HEAVY_TESTS_RE = test_docker|test_caches|test_rootless|test_verify_docker|test_agent_docker|test_verify$$|test_spawn_rss|test_spawn_tree|test_spawn_threads|test_proxy_docker|test_proxy_cli
+HEAVY_TESTS_RE = test_docker|test_caches|test_rootless|test_agent_jobs_rootless|test_verify_docker|test_agent_docker|test_verify$$|test_spawn_rss|test_spawn_tree|test_spawn_threads|test_proxy_docker|test_proxy_cli
 print-tests:
 	@echo $(TESTS)
 print-light-tests:
