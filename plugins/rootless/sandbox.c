@@ -95,9 +95,21 @@ RL_CHILD static void c_fail(const struct rl_plan *p, int stage, long err,
 	c_exit(1);
 }
 
+/* The dumpable flag is the memory's, not the thread's: helpers that share
+ * the host's memory and make it dumpable for their uid_map opens (see
+ * c_map_user) would undo each other's window.  They take turns. */
+pthread_mutex_t rl_dumpable_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Read under rl_dumpable_lock: a helper that shares our memory may have
+ * made it dumpable for a moment. */
 int rl_undumpable(void)
 {
-	return geteuid() != 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+	if (geteuid() == 0)
+		return 0;
+	pthread_mutex_lock(&rl_dumpable_lock);
+	int r = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+	pthread_mutex_unlock(&rl_dumpable_lock);
+	return r;
 }
 
 /* Map the invoking user onto itself in the user namespace just created:
@@ -754,11 +766,6 @@ __attribute__((destructor)) static void stacks_drop(void)
 			munmap(m, stack_len);
 	}
 }
-
-/* The dumpable flag is the memory's, not the thread's: helpers that share
- * the host's memory and make it dumpable for their uid_map opens (see
- * c_map_user) would undo each other's window.  They take turns. */
-pthread_mutex_t rl_dumpable_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int rl_sandbox_start(struct rl_plan *p)
 {
