@@ -14,7 +14,7 @@ plugins_rootless_rootless_la_SOURCES = \
 	plugins/rootless/view_util.c plugins/rootless/cgroup.c \
 	plugins/rootless/probe.c \
 	plugins/rootless/netns.c plugins/rootless/session.c \
-	plugins/rootless/rlsys.h \
+	plugins/rootless/rlsys.h plugins/rootless/fdpass.h \
 	plugins/common/bgjob.c plugins/common/bgjob.h
 plugins_rootless_rootless_la_CPPFLAGS = -I$(top_srcdir)/include \
 	-I$(top_srcdir)/core/base -I$(top_srcdir)/plugins/common

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "rlsys.h"
 #include "rootless.h"
 
@@ -64,23 +65,8 @@ RL_CHILD static int n_main(void *arg)
 	if (fd < 0)
 		n_exit();
 	unsigned gen = a->gen;
-	struct iovec iov = {&gen, sizeof(gen)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
 	int ifd = (int)fd;
-	memcpy(CMSG_DATA(c), &ifd, sizeof(ifd));
-	RL_SYS3(SYS_sendmsg, a->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	rl_fds_send(a->sock, &gen, sizeof(gen), &ifd, 1, MSG_DONTWAIT);
 	n_exit();
 	return 0;
 }
@@ -89,25 +75,12 @@ RL_CHILD static int n_main(void *arg)
  * Under st->lock. */
 static void collect(struct rl_state *st, unsigned gen)
 {
-	for (;;) {
-		unsigned got;
-		struct iovec iov = {&got, sizeof(got)};
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = u.buf,
-				    .msg_controllen = sizeof(u.buf)};
-		if (recvmsg(st->net.sock[0], &mh,
-			    MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != sizeof(got))
-			break;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		if (!c || c->cmsg_type != SCM_RIGHTS)
+	unsigned got;
+	int fd, n;
+	while ((n = rl_fds_recv(st->net.sock[0], &got, sizeof(got), &fd, 1)) >=
+	       0) {
+		if (n == 0)
 			continue;
-		int fd;
-		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
 		if (got == gen && st->net.fd < 0)
 			st->net.fd = fd;
 		else

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "run.h"
 
 int64_t rl_now_us(void)
@@ -212,24 +213,13 @@ static int already_cancelled(int fd)
 static void receive_template(struct rl_state *st, int fd, const char *key)
 {
 	char byte;
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
-	if (recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
-		return;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	if (!c || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(2 * sizeof(int)))
-		return;
 	int fds[2];
-	memcpy(fds, CMSG_DATA(c), sizeof(fds));
-	rl_template_put(st, key, fds[0], fds[1]);
+	int n = rl_fds_recv(fd, &byte, 1, fds, 2);
+	if (n == 2)
+		rl_template_put(st, key, fds[0], fds[1]);
+	else
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
 }
 
 struct timing {

@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "rlsys.h"
 #include "rootless.h"
 
@@ -159,26 +160,10 @@ RL_CHILD static void c_donate(const struct rl_plan *p)
 	int fds[2];
 	fds[0] = openat(p->proc_fd, "self/ns/user", O_RDONLY | O_CLOEXEC);
 	fds[1] = openat(p->proc_fd, "self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	if (fds[0] >= 0 && fds[1] >= 0) {
-		char byte = 'T';
-		struct iovec iov = {&byte, 1};
-		union {
-			char buf[CMSG_SPACE(sizeof(fds))];
-			struct cmsghdr align;
-		} u;
-		memset(&u, 0, sizeof(u));
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = u.buf,
-				    .msg_controllen = sizeof(u.buf)};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(fds));
-		memcpy(CMSG_DATA(c), fds, sizeof(fds));
-		/* Best effort: without it the next command builds again. */
-		(void)sendmsg(p->donate_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	}
+	char byte = 'T';
+	/* Best effort: without it the next command builds again. */
+	if (fds[0] >= 0 && fds[1] >= 0)
+		(void)rl_fds_send(p->donate_fd, &byte, 1, fds, 2, MSG_DONTWAIT);
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -215,23 +200,9 @@ RL_CHILD static void c_session(const struct rl_plan *p)
 		    0)
 			c_fail(p, RL_STAGE_INIT, -errno, ns[i]);
 	char byte = (char)n;
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(fds))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = u.buf,
-			    .msg_controllen = CMSG_SPACE(n * sizeof(int))};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(n * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-	if (sendmsg(p->donate_fd, &mh, MSG_NOSIGNAL) != 1)
-		c_fail(p, RL_STAGE_INIT, -errno, "hand the session over");
+	if ((r = rl_fds_send(p->donate_fd, &byte, 1, fds, n, 0)) != 1)
+		c_fail(p, RL_STAGE_INIT, r < 0 ? r : -EPROTO,
+		       "hand the session over");
 	c_exit(0);
 }
 
