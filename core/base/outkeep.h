@@ -1,7 +1,6 @@
 /* A job's unread output, per stream: a bounded head and a ring of the
  * latest bytes, with a count of what fell out between them.  Header-only,
- * for the backends that run background jobs (spawn through procrun,
- * docker). */
+ * for the backends that run background jobs (through jobbox.h). */
 #ifndef MONKEY_OUTKEEP_H
 #define MONKEY_OUTKEEP_H
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "proxy_int.h"
 #include "util.h"
 
@@ -474,14 +475,7 @@ MONKEY_EXPORT const char *monkey_proxy_dir(const struct monkey_proxy *p)
 MONKEY_EXPORT int monkey_proxy_wait_idle(struct monkey_proxy *p,
 					 int64_t timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	struct timespec until = monkey_deadline_after(timeout_ms);
 	int rc = 0;
 	pthread_mutex_lock(&p->lock);
 	while ((p->n_busy || p->n_pending) && rc == 0)

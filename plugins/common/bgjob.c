@@ -17,18 +17,14 @@
 #include <unistd.h>
 
 #include "bgjob.h"
-#include "outkeep.h"
+#include "jobbox.h"
 
 struct bgjob {
+	struct bgjob_set *set;
+	struct bgjob *next; /* in set, under its lock */
 	const struct monkey_host *host;
 	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct monkey_outkeep out, err;
-	int running;
-	int rc;
-	struct monkey_exec_result result;
-	struct monkey_error run_err;
+	struct monkey_jobbox box;
 	int stdin_w; /* our end of its stdin; -1 once closed */
 	int stdin_r; /* its end, duplicated at the start */
 	int stop_pipe[2];
@@ -46,11 +42,7 @@ struct bgjob {
 static int sink(void *ctx, int stream, const void *data, size_t len)
 {
 	struct bgjob *j = ctx;
-	pthread_mutex_lock(&j->lock);
-	monkey_outkeep_add(stream == MONKEY_STREAM_STDERR ? &j->err : &j->out,
-			   data, len);
-	pthread_cond_broadcast(&j->cond);
-	pthread_mutex_unlock(&j->lock);
+	monkey_jobbox_add(&j->box, stream, data, len);
 	return 0;
 }
 
@@ -64,13 +56,7 @@ static void *job_main(void *arg)
 	};
 	struct monkey_error e = {0};
 	int rc = j->run(j->run_ctx, &j->req, j->stdin_r, &res, &e);
-	pthread_mutex_lock(&j->lock);
-	j->rc = rc;
-	j->result = res;
-	j->run_err = e;
-	j->running = 0;
-	pthread_cond_broadcast(&j->cond);
-	pthread_mutex_unlock(&j->lock);
+	monkey_jobbox_finish(&j->box, rc, &res, &e);
 	return NULL;
 }
 
@@ -112,8 +98,7 @@ static void job_free(struct bgjob *j)
 		close(j->stdin_w);
 	if (j->stdin_r >= 0)
 		close(j->stdin_r);
-	pthread_cond_destroy(&j->cond);
-	pthread_mutex_destroy(&j->lock);
+	monkey_jobbox_destroy(&j->box);
 	free(j);
 }
 
@@ -154,7 +139,26 @@ static int copy_request(struct bgjob *j, const struct monkey_exec_request *req)
 	return 0;
 }
 
-int bgjob_start(const struct monkey_host *host,
+void bgjob_set_init(struct bgjob_set *set)
+{
+	pthread_mutex_init(&set->lock, NULL);
+	set->head = NULL;
+}
+
+void bgjob_set_close(struct bgjob_set *set)
+{
+	for (;;) {
+		pthread_mutex_lock(&set->lock);
+		struct bgjob *j = set->head;
+		pthread_mutex_unlock(&set->lock);
+		if (!j)
+			break;
+		bgjob_close(j);
+	}
+	pthread_mutex_destroy(&set->lock);
+}
+
+int bgjob_start(struct bgjob_set *set, const struct monkey_host *host,
 		const struct monkey_exec_request *req, bgjob_run_fn run,
 		void *ctx, struct bgjob **out, struct monkey_error *err)
 {
@@ -165,8 +169,7 @@ int bgjob_start(const struct monkey_host *host,
 	j->run = run;
 	j->run_ctx = ctx;
 	j->stdin_w = j->stdin_r = j->stop_pipe[0] = j->stop_pipe[1] = -1;
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->cond, NULL);
+	monkey_jobbox_init(&j->box);
 	int in[2];
 	if (pipe2(j->stop_pipe, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -180,13 +183,17 @@ int bgjob_start(const struct monkey_host *host,
 		job_free(j);
 		return host->set_error(err, -ENOMEM, "out of memory");
 	}
-	j->running = 1;
 	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
 		job_free(j);
 		return host->set_error(err, -EAGAIN, "cannot start a thread");
 	}
 	if (req->has_stdin && req->stdin_len)
 		bgjob_write(j, req->stdin_data, req->stdin_len, 0, NULL);
+	j->set = set;
+	pthread_mutex_lock(&set->lock);
+	j->next = set->head;
+	set->head = j;
+	pthread_mutex_unlock(&set->lock);
 	*out = j;
 	return 0;
 }
@@ -195,49 +202,8 @@ int bgjob_read(struct bgjob *j, int64_t wait_ms, monkey_output_fn out,
 	       void *out_ctx, int *running, struct monkey_exec_result *result,
 	       struct monkey_error *err)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	struct monkey_outkeep *copy = malloc(2 * sizeof(*copy));
-	if (!copy)
-		return j->host->set_error(err, -ENOMEM, "out of memory");
-	pthread_mutex_lock(&j->lock);
-	while (wait_ms > 0 && j->running && monkey_outkeep_empty(&j->out) &&
-	       monkey_outkeep_empty(&j->err) &&
-	       pthread_cond_timedwait(&j->cond, &j->lock, &until) == 0)
-		;
-	copy[0] = j->out;
-	copy[1] = j->err;
-	memset(&j->out, 0, sizeof(j->out));
-	memset(&j->err, 0, sizeof(j->err));
-	*running = j->running;
-	int rc = 0;
-	if (!j->running) {
-		rc = j->rc;
-		if (result && MONKEY_STRUCT_HAS(result, cancelled)) {
-			uint32_t size = result->struct_size;
-			memcpy(result, &j->result,
-			       size < sizeof(j->result) ? size
-							: sizeof(j->result));
-			result->struct_size = size;
-		}
-		if (rc < 0 && err)
-			*err = j->run_err;
-	}
-	pthread_mutex_unlock(&j->lock);
-	if (out) {
-		monkey_outkeep_emit(&copy[0], MONKEY_STREAM_STDOUT, out,
-				    out_ctx);
-		monkey_outkeep_emit(&copy[1], MONKEY_STREAM_STDERR, out,
-				    out_ctx);
-	}
-	free(copy);
-	return rc;
+	return monkey_jobbox_read(&j->box, j->host, wait_ms, out, out_ctx,
+				  running, result, err);
 }
 
 int bgjob_write(struct bgjob *j, const void *data, size_t len, int close_stdin,
@@ -291,10 +257,10 @@ int bgjob_stop(struct bgjob *j, struct monkey_error *err)
 	(void)err;
 	ssize_t n = write(j->stop_pipe[1], "x", 1);
 	(void)n;
-	pthread_mutex_lock(&j->lock);
-	while (j->running)
-		pthread_cond_wait(&j->cond, &j->lock);
-	pthread_mutex_unlock(&j->lock);
+	pthread_mutex_lock(&j->box.lock);
+	while (j->box.running)
+		pthread_cond_wait(&j->box.cond, &j->box.lock);
+	pthread_mutex_unlock(&j->box.lock);
 	return 0;
 }
 
@@ -302,7 +268,34 @@ void bgjob_close(struct bgjob *j)
 {
 	if (!j)
 		return;
+	pthread_mutex_lock(&j->set->lock);
+	for (struct bgjob **p = &j->set->head; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	pthread_mutex_unlock(&j->set->lock);
 	bgjob_stop(j, NULL);
 	pthread_join(j->thread, NULL);
 	job_free(j);
 }
+
+int bgjob_abi_read(void *job, int64_t wait_ms, monkey_output_fn out,
+		   void *out_ctx, int *running,
+		   struct monkey_exec_result *result, struct monkey_error *err)
+{
+	return bgjob_read(job, wait_ms, out, out_ctx, running, result, err);
+}
+
+int bgjob_abi_write(void *job, const void *data, size_t len, int close_stdin,
+		    struct monkey_error *err)
+{
+	return bgjob_write(job, data, len, close_stdin, err);
+}
+
+int bgjob_abi_stop(void *job, struct monkey_error *err)
+{
+	return bgjob_stop(job, err);
+}
+
+void bgjob_abi_close(void *job) { bgjob_close(job); }

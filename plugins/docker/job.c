@@ -18,7 +18,7 @@
 #include <json-c/json.h>
 
 #include "job.h"
-#include "outkeep.h"
+#include "jobbox.h"
 
 struct dk_job {
 	struct dk_state *st;
@@ -27,14 +27,10 @@ struct dk_job {
 	struct dk_attach *att;
 	pthread_t reader;
 	int reader_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct monkey_outkeep out, err;
-	int running;
+	/* Output, end and result for job_read; its lock also guards the
+	 * fields below. */
+	struct monkey_jobbox box;
 	int closing;
-	int rc;
-	struct monkey_exec_result result;
-	struct monkey_error run_err;
 	/* Bytes for its stdin not yet handed to the reader. */
 	unsigned char *queue;
 	size_t queue_len;
@@ -56,11 +52,7 @@ static int64_t now_ms(void)
 static int keep_sink(void *ctx, int stream, const void *data, size_t len)
 {
 	struct dk_job *j = ctx;
-	pthread_mutex_lock(&j->lock);
-	monkey_outkeep_add(stream == MONKEY_STREAM_STDERR ? &j->err : &j->out,
-			   data, len);
-	pthread_cond_broadcast(&j->cond);
-	pthread_mutex_unlock(&j->lock);
+	monkey_jobbox_add(&j->box, stream, data, len);
 	return 0;
 }
 
@@ -86,7 +78,7 @@ static int take_queue(struct dk_job *j, unsigned char **buf, size_t *len,
 	if (sent)
 		memmove(*buf, *buf + sent, *len - sent);
 	*len -= sent;
-	pthread_mutex_lock(&j->lock);
+	pthread_mutex_lock(&j->box.lock);
 	unsigned char *b = realloc(*buf, *len + j->queue_len + 1);
 	if (b) {
 		*buf = b;
@@ -96,7 +88,7 @@ static int take_queue(struct dk_job *j, unsigned char **buf, size_t *len,
 		j->queue_len = 0;
 	}
 	int closing = j->closing;
-	pthread_mutex_unlock(&j->lock);
+	pthread_mutex_unlock(&j->box.lock);
 	char drain[64];
 	while (read(j->wake[0], drain, sizeof(drain)) > 0)
 		;
@@ -151,13 +143,7 @@ static void *reader_main(void *arg)
 		    "stopped)%s%s",
 		    j->container, e.message[0] ? ": " : "", e.message);
 	}
-	pthread_mutex_lock(&j->lock);
-	j->rc = rc;
-	j->result = res;
-	j->run_err = e;
-	j->running = 0;
-	pthread_cond_broadcast(&j->cond);
-	pthread_mutex_unlock(&j->lock);
+	monkey_jobbox_finish(&j->box, rc, &res, &e);
 	return NULL;
 }
 
@@ -211,8 +197,7 @@ static void job_free(struct dk_job *j)
 	for (int i = 0; i < 2; i++)
 		if (j->wake[i] >= 0)
 			close(j->wake[i]);
-	pthread_cond_destroy(&j->cond);
-	pthread_mutex_destroy(&j->lock);
+	monkey_jobbox_destroy(&j->box);
 	free(j);
 }
 
@@ -225,8 +210,7 @@ int dk_job_start(struct dk_state *st, const char *container,
 		return st->host->set_error(err, -ENOMEM, "out of memory");
 	j->st = st;
 	j->wake[0] = j->wake[1] = -1;
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->cond, NULL);
+	monkey_jobbox_init(&j->box);
 	snprintf(j->container, sizeof(j->container), "%s", container);
 	j->grace_ms = req->kill_grace_ms > 0 ? req->kill_grace_ms : 0;
 	j->since = time(NULL) - 1;
@@ -249,7 +233,6 @@ int dk_job_start(struct dk_state *st, const char *container,
 	if (rc == 0)
 		rc = enqueue(j, input, len);
 	dk_launch_filter_init(&j->filter, keep_sink, j, j->nonce);
-	j->running = 1;
 	if (rc == 0 && pthread_create(&j->reader, NULL, reader_main, j) != 0)
 		rc = st->host->set_error(err, -EAGAIN, "cannot start a thread");
 	if (rc < 0) {
@@ -265,59 +248,18 @@ int dk_job_read(struct dk_job *j, int64_t wait_ms, monkey_output_fn out,
 		void *out_ctx, int *running, struct monkey_exec_result *result,
 		struct monkey_error *err)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	struct monkey_outkeep *copy = malloc(2 * sizeof(*copy));
-	if (!copy)
-		return j->st->host->set_error(err, -ENOMEM, "out of memory");
-	pthread_mutex_lock(&j->lock);
-	while (wait_ms > 0 && j->running && monkey_outkeep_empty(&j->out) &&
-	       monkey_outkeep_empty(&j->err) &&
-	       pthread_cond_timedwait(&j->cond, &j->lock, &until) == 0)
-		;
-	copy[0] = j->out;
-	copy[1] = j->err;
-	memset(&j->out, 0, sizeof(j->out));
-	memset(&j->err, 0, sizeof(j->err));
-	*running = j->running;
-	int rc = 0;
-	if (!j->running) {
-		rc = j->rc;
-		if (result && MONKEY_STRUCT_HAS(result, cancelled)) {
-			uint32_t size = result->struct_size;
-			memcpy(result, &j->result,
-			       size < sizeof(j->result) ? size
-							: sizeof(j->result));
-			result->struct_size = size;
-		}
-		if (rc < 0 && err)
-			*err = j->run_err;
-	}
-	pthread_mutex_unlock(&j->lock);
-	if (out) {
-		monkey_outkeep_emit(&copy[0], MONKEY_STREAM_STDOUT, out,
-				    out_ctx);
-		monkey_outkeep_emit(&copy[1], MONKEY_STREAM_STDERR, out,
-				    out_ctx);
-	}
-	free(copy);
-	return rc;
+	return monkey_jobbox_read(&j->box, j->st->host, wait_ms, out, out_ctx,
+				  running, result, err);
 }
 
 int dk_job_write(struct dk_job *j, const void *data, size_t len,
 		 int close_stdin, struct monkey_error *err)
 {
 	int rc = 0;
-	pthread_mutex_lock(&j->lock);
-	if (!j->running || j->stdin_closed) {
+	pthread_mutex_lock(&j->box.lock);
+	if (!j->box.running || j->stdin_closed) {
 		rc = j->st->host->set_error(err, -EPIPE,
-					    j->running
+					    j->box.running
 						? "the job's stdin is closed"
 						: "the job has ended");
 	} else {
@@ -343,24 +285,22 @@ int dk_job_write(struct dk_job *j, const void *data, size_t len,
 		if (rc < 0)
 			j->st->host->set_error(err, rc, "out of memory");
 	}
-	pthread_mutex_unlock(&j->lock);
+	pthread_mutex_unlock(&j->box.lock);
 	return rc;
 }
 
 int dk_job_stop(struct dk_job *j, struct monkey_error *err)
 {
-	pthread_mutex_lock(&j->lock);
-	if (j->running)
+	pthread_mutex_lock(&j->box.lock);
+	if (j->box.running)
 		enqueue(j, "K", 1);
 	/* The launcher needs the grace time; more means it is lost. */
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(j->grace_ms / 1000) + 10;
+	struct timespec until = monkey_deadline_after(j->grace_ms + 10000);
 	int rc = 0;
-	while (j->running && rc == 0)
-		rc = pthread_cond_timedwait(&j->cond, &j->lock, &until);
-	int still = j->running;
-	pthread_mutex_unlock(&j->lock);
+	while (j->box.running && rc == 0)
+		rc = pthread_cond_timedwait(&j->box.cond, &j->box.lock, &until);
+	int still = j->box.running;
+	pthread_mutex_unlock(&j->box.lock);
 	if (still)
 		return j->st->host->set_error(
 		    err, -ETIMEDOUT,
@@ -375,11 +315,11 @@ void dk_job_close(struct dk_job *j)
 	if (!j)
 		return;
 	dk_job_stop(j, NULL);
-	pthread_mutex_lock(&j->lock);
+	pthread_mutex_lock(&j->box.lock);
 	j->closing = 1;
 	ssize_t w = write(j->wake[1], "w", 1);
 	(void)w;
-	pthread_mutex_unlock(&j->lock);
+	pthread_mutex_unlock(&j->box.lock);
 	if (j->reader_started)
 		pthread_join(j->reader, NULL);
 	job_free(j);

@@ -316,10 +316,10 @@ static struct monkey_backend descriptor = {
     .session_exec = rl_session_exec,
     .session_close = rl_session_close,
     .job_start = rl_job_start,
-    .job_read = rl_job_read,
-    .job_write = rl_job_write,
-    .job_stop = rl_job_stop,
-    .job_close = rl_job_close,
+    .job_read = bgjob_abi_read,
+    .job_write = bgjob_abi_write,
+    .job_stop = bgjob_abi_stop,
+    .job_close = bgjob_abi_close,
 };
 
 static long read_long(const char *path, long fallback)

@@ -25,6 +25,8 @@
 
 #include <monkey/backend.h>
 
+#include "bgjob.h"
+
 /* Code that runs outside the host process (in C, I or X): never
  * instrumented by a sanitizer (C and X share memory with the process that
  * cloned them, and their stacks are not ones a sanitizer knows) and never
@@ -365,8 +367,7 @@ struct rl_session {
 	int network;
 	char *proxy_dir, *proxy_forwarder;
 	unsigned proxy_port;
-	pthread_mutex_t jobs_lock;
-	struct rl_job *jobs; /* under jobs_lock */
+	struct bgjob_set jobs;
 };
 /* The ABI's session and job entry points (backend.h). */
 int rl_session_open(struct rl_state *st, const struct monkey_exec_request *req,
@@ -375,15 +376,9 @@ int rl_session_exec(void *session, const struct monkey_exec_request *req,
 		    struct monkey_exec_result *result,
 		    struct monkey_error *err);
 void rl_session_close(void *session);
+/* A job of the session (bgjob.c: its other entry points are bgjob's). */
 int rl_job_start(void *session, const struct monkey_exec_request *req,
 		 void **job, struct monkey_error *err);
-int rl_job_read(void *job, int64_t wait_ms, monkey_output_fn out, void *out_ctx,
-		int *running, struct monkey_exec_result *result,
-		struct monkey_error *err);
-int rl_job_write(void *job, const void *data, size_t len, int close_stdin,
-		 struct monkey_error *err);
-int rl_job_stop(void *job, struct monkey_error *err);
-void rl_job_close(void *job);
 /* The session's settings over the command's request (req is changed). */
 void rl_session_apply(const struct rl_session *s,
 		      struct monkey_exec_request *req);

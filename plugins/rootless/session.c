@@ -22,14 +22,9 @@
 #include <unistd.h>
 
 #include "bgjob.h"
+#include "fdpass.h"
 #include "rootless.h"
 #include "run.h"
-
-struct rl_job {
-	struct rl_session *s;
-	struct bgjob *bj;
-	struct rl_job *next;
-};
 
 static int dup_high(int fd)
 {
@@ -74,28 +69,11 @@ void rl_session_apply(const struct rl_session *s,
 static int receive_namespaces(struct rl_session *s, int sock)
 {
 	char byte;
-	struct iovec iov = {&byte, 1};
-	union {
-		char buf[CMSG_SPACE(5 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
-	if (recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
-		return -EPROTO;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -EPROTO;
-	size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 	int fds[5];
-	if (n > 5)
-		n = 5;
-	memcpy(fds, CMSG_DATA(c), n * sizeof(int));
 	int want = s->network ? 4 : 5;
-	if ((int)n != want || byte != want) {
-		for (size_t i = 0; i < n; i++)
+	int n = rl_fds_recv(sock, &byte, 1, fds, 5);
+	if (n != want || byte != want) {
+		for (int i = 0; i < n; i++)
 			close(fds[i]);
 		return -EPROTO;
 	}
@@ -209,7 +187,6 @@ static void session_free(struct rl_session *s)
 	free(s->workspace);
 	free(s->proxy_dir);
 	free(s->proxy_forwarder);
-	pthread_mutex_destroy(&s->jobs_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -228,7 +205,7 @@ int rl_session_open(struct rl_state *st, const struct monkey_exec_request *in,
 	for (int c = 0; c < RL_CG_N; c++)
 		s->cg.procs_fd[c] = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->jobs_lock, NULL);
+	bgjob_set_init(&s->jobs);
 	int rc = copy_settings(s, &req) < 0
 		     ? rl_set_err(st->host, err, -ENOMEM, "out of memory")
 		     : rl_cgroup_create_session(st, &req, &s->cg, err);
@@ -258,8 +235,7 @@ void rl_session_close(void *session)
 	if (!s)
 		return;
 	/* Every job dies with its session, even one the host forgot. */
-	while (s->jobs)
-		rl_job_close(s->jobs);
+	bgjob_set_close(&s->jobs);
 	session_free(s);
 }
 
@@ -277,57 +253,9 @@ int rl_job_start(void *session, const struct monkey_exec_request *req,
 		 void **job, struct monkey_error *err)
 {
 	struct rl_session *s = session;
-	struct rl_job *j = calloc(1, sizeof(*j));
-	if (!j)
-		return rl_set_err(s->st->host, err, -ENOMEM, "out of memory");
-	int rc = bgjob_start(s->st->host, req, job_run, s, &j->bj, err);
-	if (rc < 0) {
-		free(j);
-		return rc;
-	}
-	j->s = s;
-	pthread_mutex_lock(&s->jobs_lock);
-	j->next = s->jobs;
-	s->jobs = j;
-	pthread_mutex_unlock(&s->jobs_lock);
-	*job = j;
-	return 0;
-}
-
-int rl_job_read(void *job, int64_t wait_ms, monkey_output_fn out, void *out_ctx,
-		int *running, struct monkey_exec_result *result,
-		struct monkey_error *err)
-{
-	struct rl_job *j = job;
-	return bgjob_read(j->bj, wait_ms, out, out_ctx, running, result, err);
-}
-
-int rl_job_write(void *job, const void *data, size_t len, int close_stdin,
-		 struct monkey_error *err)
-{
-	struct rl_job *j = job;
-	return bgjob_write(j->bj, data, len, close_stdin, err);
-}
-
-int rl_job_stop(void *job, struct monkey_error *err)
-{
-	struct rl_job *j = job;
-	return bgjob_stop(j->bj, err);
-}
-
-void rl_job_close(void *job)
-{
-	struct rl_job *j = job;
-	if (!j)
-		return;
-	struct rl_session *s = j->s;
-	pthread_mutex_lock(&s->jobs_lock);
-	for (struct rl_job **p = &s->jobs; *p; p = &(*p)->next)
-		if (*p == j) {
-			*p = j->next;
-			break;
-		}
-	pthread_mutex_unlock(&s->jobs_lock);
-	bgjob_close(j->bj);
-	free(j);
+	struct bgjob *j = NULL;
+	int rc = bgjob_start(&s->jobs, s->st->host, req, job_run, s, &j, err);
+	if (rc == 0)
+		*job = j;
+	return rc;
 }

@@ -47,21 +47,11 @@ static void spawn_p_fini(void *state) { free(state); }
 
 /* A session here is the machine itself: files persist anyway, and every
  * command is still killed whole at its end.  What the session holds is
- * the order of its commands. */
-struct spawn_job;
-
+ * the order of its commands, and its jobs. */
 struct spawn_session {
 	struct spawn_state *st;
 	pthread_mutex_t lock;
-	/* Its jobs, closed with it; under jobs_lock. */
-	pthread_mutex_t jobs_lock;
-	struct spawn_job *jobs;
-};
-
-struct spawn_job {
-	struct spawn_session *s;
-	struct bgjob *bj;
-	struct spawn_job *next;
+	struct bgjob_set jobs;
 };
 
 static int spawn_p_session_open(void *state,
@@ -76,7 +66,7 @@ static int spawn_p_session_open(void *state,
 					   "spawn: out of memory");
 	s->st = st;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->jobs_lock, NULL);
+	bgjob_set_init(&s->jobs);
 	*session = s;
 	return 0;
 }
@@ -93,17 +83,12 @@ static int spawn_p_session_exec(void *session,
 	return r;
 }
 
-static void spawn_p_job_close(void *job);
-
 static void spawn_p_session_close(void *session)
 {
 	struct spawn_session *s = session;
 	if (!s)
 		return;
-	/* Every job dies with its session, even one the host forgot. */
-	while (s->jobs)
-		spawn_p_job_close(s->jobs);
-	pthread_mutex_destroy(&s->jobs_lock);
+	bgjob_set_close(&s->jobs);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -126,61 +111,12 @@ static int spawn_p_job_start(void *session,
 			     struct monkey_error *err)
 {
 	struct spawn_session *s = session;
-	struct spawn_job *j = calloc(1, sizeof(*j));
-	if (!j)
-		return s->st->host->set_error(err, -ENOMEM,
-					      "spawn: out of memory");
-	int rc = bgjob_start(s->st->host, req, spawn_job_run, s, &j->bj, err);
-	if (rc < 0) {
-		free(j);
-		return rc;
-	}
-	j->s = s;
-	pthread_mutex_lock(&s->jobs_lock);
-	j->next = s->jobs;
-	s->jobs = j;
-	pthread_mutex_unlock(&s->jobs_lock);
-	*job = j;
-	return 0;
-}
-
-static int spawn_p_job_read(void *job, int64_t wait_ms, monkey_output_fn out,
-			    void *out_ctx, int *running,
-			    struct monkey_exec_result *result,
-			    struct monkey_error *err)
-{
-	struct spawn_job *j = job;
-	return bgjob_read(j->bj, wait_ms, out, out_ctx, running, result, err);
-}
-
-static int spawn_p_job_write(void *job, const void *data, size_t len,
-			     int close_stdin, struct monkey_error *err)
-{
-	struct spawn_job *j = job;
-	return bgjob_write(j->bj, data, len, close_stdin, err);
-}
-
-static int spawn_p_job_stop(void *job, struct monkey_error *err)
-{
-	struct spawn_job *j = job;
-	return bgjob_stop(j->bj, err);
-}
-
-static void spawn_p_job_close(void *job)
-{
-	struct spawn_job *j = job;
-	if (!j)
-		return;
-	struct spawn_session *s = j->s;
-	pthread_mutex_lock(&s->jobs_lock);
-	for (struct spawn_job **p = &s->jobs; *p; p = &(*p)->next)
-		if (*p == j) {
-			*p = j->next;
-			break;
-		}
-	pthread_mutex_unlock(&s->jobs_lock);
-	bgjob_close(j->bj);
-	free(j);
+	struct bgjob *j = NULL;
+	int rc =
+	    bgjob_start(&s->jobs, s->st->host, req, spawn_job_run, s, &j, err);
+	if (rc == 0)
+		*job = j;
+	return rc;
 }
 
 static const struct monkey_backend spawn_backend = {
@@ -246,10 +182,10 @@ static const struct monkey_backend spawn_backend = {
     .session_exec = spawn_p_session_exec,
     .session_close = spawn_p_session_close,
     .job_start = spawn_p_job_start,
-    .job_read = spawn_p_job_read,
-    .job_write = spawn_p_job_write,
-    .job_stop = spawn_p_job_stop,
-    .job_close = spawn_p_job_close,
+    .job_read = bgjob_abi_read,
+    .job_write = bgjob_abi_write,
+    .job_stop = bgjob_abi_stop,
+    .job_close = bgjob_abi_close,
 };
 
 MONKEY_BACKEND_EXPORT(&spawn_backend)
